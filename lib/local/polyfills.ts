@@ -1,0 +1,20 @@
+// aws-local-stepfunctions 3 declares Node >= 22; on Node 20 the only API it misses is
+// Promise.withResolvers (measured, see shared/NOTES.md). Install it once, before the runner loads.
+type Resolvers<T> = {
+  promise: Promise<T>;
+  resolve: (value: T | PromiseLike<T>) => void;
+  reject: (reason?: unknown) => void;
+};
+
+const promiseWithStatics = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> };
+if (typeof promiseWithStatics.withResolvers !== 'function') {
+  promiseWithStatics.withResolvers = <T>(): Resolvers<T> => {
+    let resolve!: Resolvers<T>['resolve'];
+    let reject!: Resolvers<T>['reject'];
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}

@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } from '../functions/core/config';
+import { ConfigError } from '../functions/core/errors';
+
+/**
+ * A scenario is a simulated GitHub organisation, a Slack workspace and the behaviour of each
+ * simulated reviewer, plus the access-review configuration to run against them.
+ */
+const repositoryPermission = z.enum(['read', 'triage', 'write', 'maintain', 'admin']);
+
+const member = z.strictObject({
+  login: z.string().min(1),
+  role: z.enum(['owner', 'member']).default('member'),
+  email: z.email().optional(),
+  name: z.string().optional(),
+});
+
+const team = z.strictObject({
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a lower-case team slug'),
+  name: z.string().optional(),
+  maintainers: z.array(z.string()).default([]),
+  members: z.array(z.string()).default([]),
+  /** Repository name (without the org) → the team's permission on it. */
+  repositories: z.record(z.string(), repositoryPermission).default({}),
+});
+
+const repository = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a repository name'),
+  private: z.boolean().default(true),
+  /** Login → direct permission. Logins that are not org members are outside collaborators. */
+  collaborators: z.record(z.string(), repositoryPermission).default({}),
+});
+
+const slackUser = z.strictObject({
+  id: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF'),
+  name: z.string().min(1),
+  email: z.email(),
+});
+
+/** Which of a reviewer's grants get "revoke"; everything else gets `default`. */
+const grantSelector = z.strictObject({
+  principal: z.string().optional(),
+  resource: z.string().optional(),
+  entitlement: z.string().optional(),
+});
+
+const reviewerBehaviour = z.strictObject({
+  default: z.enum(['keep', 'revoke']).default('keep'),
+  revoke: z.array(grantSelector).default([]),
+  keep: z.array(grantSelector).default([]),
+  /** Click every button twice, as an impatient person (or a Slack retry) would. */
+  doubleClick: z.boolean().default(false),
+  /** Never answer: the review window runs out and the reviewer is recorded as unresponsive. */
+  respond: z.boolean().default(true),
+});
+
+export const scenarioSchema = z.strictObject({
+  description: z.string().optional(),
+  organization: z.strictObject({
+    login: z.string().min(1),
+    basePermission: z.enum(['none', 'read', 'write', 'admin']).default('read'),
+    members: z.array(member).min(1),
+    teams: z.array(team).default([]),
+    repositories: z.array(repository).default([]),
+  }),
+  slack: z.strictObject({ users: z.array(slackUser).default([]) }),
+  reviewers: z.record(z.string(), reviewerBehaviour).default({}),
+  /** The access-review configuration; `people` defaults to org members that have an email. */
+  config: z.record(z.string(), z.unknown()),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioTeam = z.infer<typeof team>;
+export type ScenarioRepository = z.infer<typeof repository>;
+export type ReviewerBehaviour = z.infer<typeof reviewerBehaviour>;
+export type GrantSelector = z.infer<typeof grantSelector>;
+
+export interface LoadedScenario {
+  scenario: Scenario;
+  config: AccessReviewConfig;
+}
+
+/** Validates the scenario and its cross references; every problem is named in one error. */
+export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario {
+  const result = scenarioSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(`${what} is invalid`, describeIssues(result.error.issues), { cause: result.error });
+  }
+  const scenario = result.data;
+  const problems: string[] = [];
+  const org = scenario.organization;
+  const members = new Set(org.members.map((m) => m.login));
+  const repositories = new Set(org.repositories.map((r) => r.name));
+  const duplicates = (values: string[]) => values.filter((value, index) => values.indexOf(value) !== index);
+  for (const login of duplicates(org.members.map((m) => m.login))) {
+    problems.push(`organization.members: "${login}" is listed twice`);
+  }
+  for (const slug of duplicates(org.teams.map((t) => t.slug))) {
+    problems.push(`organization.teams: "${slug}" is listed twice`);
+  }
+  for (const name of duplicates(org.repositories.map((r) => r.name))) {
+    problems.push(`organization.repositories: "${name}" is listed twice`);
+  }
+  org.teams.forEach((t, index) => {
+    for (const field of ['maintainers', 'members'] as const) {
+      t[field].forEach((login, position) => {
+        if (!members.has(login)) {
+          problems.push(
+            `organization.teams[${index}].${field}[${position}]: "${login}" is not an organization member`,
+          );
+        }
+      });
+    }
+    for (const name of Object.keys(t.repositories)) {
+      if (!repositories.has(name)) {
+        problems.push(`organization.teams[${index}].repositories.${name}: no such repository`);
+      }
+    }
+  });
+  for (const login of Object.keys(scenario.reviewers)) {
+    if (!members.has(login)) problems.push(`reviewers.${login}: not an organization member`);
+  }
+  const slackEmails = new Set(scenario.slack.users.map((u) => u.email.toLowerCase()));
+
+  const rawConfig = { ...scenario.config };
+  if (rawConfig.people === undefined) {
+    rawConfig.people = org.members
+      .filter((m) => m.email !== undefined)
+      .map((m) => ({ github: m.login, email: m.email }));
+  }
+  let config: AccessReviewConfig | undefined;
+  try {
+    config = parseConfig(rawConfig, `${what}: config`);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems.map((problem) => `config.${problem}`));
+  }
+  if (config) {
+    if (config.github.organization !== org.login) {
+      problems.push(`config.github.organization: "${config.github.organization}" is not the scenario's organization`);
+    }
+    config.people.forEach((p, index) => {
+      if (!slackEmails.has(p.email.toLowerCase())) {
+        problems.push(`config.people[${index}].email: no Slack user has ${p.email}`);
+      }
+    });
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(`${what} is invalid`, problems);
+  return { scenario, config };
+}
+
+export async function loadScenarioFile(path: string): Promise<LoadedScenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read scenario ${path}`, [String(error)], { cause: error });
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`scenario ${path} is not valid YAML`, [String(error)], { cause: error });
+  }
+  return parseScenario(data, `scenario ${path}`);
+}
+
+export { configSchema };
