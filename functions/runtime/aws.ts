@@ -1,0 +1,98 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { WebClient } from '@slack/web-api';
+import { createGitHubConnector } from '../connectors/github/index';
+import { parseConfig } from '../core/config';
+import { ConfigError } from '../core/errors';
+import { createStore } from '../store/index';
+import { createTableRef } from '../store/table';
+import { jsonLogger, type Services, type TaskCompleter } from './services';
+
+export interface SlackCredentials {
+  botToken: string;
+  signingSecret: string;
+}
+
+const secrets = new SecretsManagerClient({});
+const secretCache = new Map<string, Promise<Record<string, unknown>>>();
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigError('Lambda environment is incomplete', [`${name} is not set`]);
+  return value;
+}
+
+/** Reads a JSON secret once per container; the value never leaves memory (not logged, not returned). */
+async function readSecret(arnVariable: string, fields: string[]): Promise<Record<string, string>> {
+  const arn = requiredEnv(arnVariable);
+  let pending = secretCache.get(arn);
+  if (!pending) {
+    pending = secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((result) => {
+      try {
+        return JSON.parse(result.SecretString ?? '') as Record<string, unknown>;
+      } catch (error) {
+        throw new ConfigError(`secret ${arn} is not JSON`, ['SecretString must be a JSON object'], { cause: error });
+      }
+    });
+    secretCache.set(arn, pending);
+    pending.catch(() => secretCache.delete(arn));
+  }
+  const value = await pending;
+  const missing = fields.filter((field) => typeof value[field] !== 'string' || value[field] === '');
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `secret ${arn} is incomplete`,
+      missing.map((field) => `${field} is missing or empty`),
+    );
+  }
+  return value as Record<string, string>;
+}
+
+export async function slackCredentialsFromSecret(): Promise<SlackCredentials> {
+  const value = await readSecret('SLACK_SECRET_ARN', ['botToken', 'signingSecret']);
+  return { botToken: value.botToken!, signingSecret: value.signingSecret! };
+}
+
+const sfn = new SFNClient({});
+export const stepFunctionsTaskCompleter: TaskCompleter = {
+  async succeed(taskToken, output) {
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  },
+  async fail(taskToken, error, cause) {
+    await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+  },
+};
+
+let services: Services | undefined;
+
+/** Built once per Lambda container from its environment; secrets are fetched on first use. */
+export function servicesFromEnvironment(): Services {
+  if (services) return services;
+  const config = parseConfig(JSON.parse(requiredEnv('ACCESS_REVIEW_CONFIG')), 'ACCESS_REVIEW_CONFIG');
+  const store = createStore(createTableRef(requiredEnv('TABLE_NAME')));
+  let slackClient: Promise<WebClient> | undefined;
+  services = {
+    config,
+    store,
+    async github() {
+      const { token } = await readSecret('GITHUB_SECRET_ARN', ['token']);
+      return createGitHubConnector({ organization: config.github.organization, token: token!, baseUrl: config.github.apiUrl });
+    },
+    slack() {
+      slackClient ??= slackCredentialsFromSecret().then(
+        ({ botToken }) => new WebClient(botToken, { slackApiUrl: config.slack.apiUrl }),
+      );
+      return slackClient;
+    },
+    tasks: stepFunctionsTaskCompleter,
+    now: () => new Date(),
+    log: jsonLogger,
+    progress: (message) => jsonLogger.info(message),
+  };
+  return services;
+}
+
+/** Wraps a step for Lambda: the same function the embedded host calls with its own services. */
+export function lambdaHandler<I, O>(step: (input: I, services: Services) => Promise<O>): (event: I) => Promise<O> {
+  return (event) => step(event, servicesFromEnvironment());
+}

@@ -1,0 +1,59 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { MalformedRequestError } from '../core/errors';
+import type { Services } from '../runtime/services';
+import { recordDecision } from '../steps/record-decision';
+import { parseActionId, parseButtonValue } from './blocks';
+
+const REVIEW_BUTTON = /^review_(keep|revoke):/;
+
+/**
+ * The review buttons. Bolt has already checked Slack's signature and timestamp (a forged or stale
+ * request never reaches this listener). Everything a button carries is re-checked against the
+ * table: the ids must agree, the clicker must be the assigned reviewer, and the decision is
+ * written once. Every refusal is an ephemeral message to the clicker and writes nothing.
+ */
+export function registerReviewListeners(app: App, services: Services): void {
+  app.action<BlockAction<ButtonAction>>(
+    { type: 'block_actions', action_id: REVIEW_BUTTON },
+    async ({ ack, body, action, client }) => {
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      const tell = async (text: string) => {
+        if (!channel) return;
+        try {
+          await client.chat.postEphemeral({ channel, user: body.user.id, text });
+        } catch (error) {
+          services.log.warn('could not send an ephemeral reply', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      };
+      let request: { campaignId: string; grantId: string; decision: 'keep' | 'revoke' };
+      try {
+        const fromValue = parseButtonValue(action.value ?? '');
+        const fromId = parseActionId(action.action_id);
+        if (fromValue.grantId !== fromId.grantId) {
+          throw new MalformedRequestError('the button value and action id name different grants');
+        }
+        request = { campaignId: fromValue.campaignId, grantId: fromValue.grantId, decision: fromId.decision };
+      } catch (error) {
+        await ack();
+        services.log.warn('malformed review action refused', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await tell(
+          'This button could not be read, so nothing was recorded. Please use the buttons in your review message.',
+        );
+        return;
+      }
+      const outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
+      await ack();
+      if (outcome.kind === 'refused') {
+        await tell(`Nothing was recorded: ${outcome.reason}`);
+      } else if (outcome.kind === 'duplicate') {
+        await tell(
+          `Already recorded: ${outcome.decision.decision} at ${outcome.decision.decidedAt}. A decision is recorded once and cannot be changed here.`,
+        );
+      }
+    },
+  );
+}

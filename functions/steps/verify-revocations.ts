@@ -1,0 +1,56 @@
+import type { Services } from '../runtime/services';
+import type { CampaignRef } from './snapshot';
+
+export interface VerifyRevocationsOutput extends CampaignRef {
+  checked: number;
+  confirmedAbsent: number;
+  stillPresent: number;
+}
+
+/**
+ * Reads the source again for every revoke decision and records what it shows: confirmed absent,
+ * or still present and by which paths (a team can still give what a removed direct grant gave).
+ */
+export async function verifyRevocations(input: CampaignRef, services: Services): Promise<VerifyRevocationsOutput> {
+  const { campaignId } = input;
+  const { store } = services;
+  await store.campaigns.advance(campaignId, 'verifying');
+  const revocations = await store.outcomes.listRevocations(campaignId);
+  const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
+  const connector = revocations.length > 0 ? await services.github() : undefined;
+  for (const revocation of revocations) {
+    let verification = await store.outcomes.getVerification(campaignId, revocation.grantId);
+    if (!verification) {
+      const grant = await store.grants.get(campaignId, revocation.grantId);
+      if (!grant) continue;
+      const result = await connector!.check(grant);
+      verification = {
+        campaignId,
+        grantId: grant.grantId,
+        status: result.status,
+        checkedAt: result.checkedAt,
+        paths: result.status === 'present' ? result.paths : [],
+      };
+      if (await store.outcomes.recordVerification(verification)) {
+        await store.events.append(
+          campaignId,
+          'revocation_verified',
+          { grantId: grant.grantId, status: verification.status, paths: verification.paths, checkedAt: verification.checkedAt },
+          services.now(),
+        );
+      }
+      services.progress(
+        verification.status === 'absent'
+          ? `Verified: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
+          : `STILL PRESENT: ${grant.principal} has ${grant.entitlement} on ${grant.resource} via ${verification.paths.map((p) => p.via).join(', ')}`,
+      );
+    }
+    totals.checked++;
+    if (verification.status === 'absent') totals.confirmedAbsent++;
+    else totals.stillPresent++;
+  }
+  await store.campaigns.advance(campaignId, 'verifying', {
+    counts: { verifiedAbsent: totals.confirmedAbsent, stillPresent: totals.stillPresent },
+  });
+  return { campaignId, ...totals };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { AccessReviewError } from '../core/errors';
+import { queryAll } from './query';
+import { isConditionalCheckFailed, keys, type TableRef } from './table';
+
+export type EventType =
+  | 'campaign_started'
+  | 'snapshot_taken'
+  | 'reviewers_assigned'
+  | 'review_requested'
+  | 'decision_recorded'
+  | 'review_completed'
+  | 'reviewer_unresponsive'
+  | 'revocation_applied'
+  | 'revocation_failed'
+  | 'revocation_verified'
+  | 'campaign_completed';
+
+export interface CampaignEvent {
+  campaignId: string;
+  seq: number;
+  type: EventType;
+  at: string;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export class EventChainContentionError extends AccessReviewError {}
+
+/**
+ * JSON with keys sorted at every level, so the same event always hashes the same way no matter
+ * which process wrote it or how a JSON library orders keys.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function eventHash(event: Omit<CampaignEvent, 'hash'>): string {
+  const { campaignId, seq, type, at, data, prevHash } = event;
+  return createHash('sha256')
+    .update(prevHash)
+    .update('\n')
+    .update(canonicalJson({ campaignId, seq, type, at, data }))
+    .digest('hex');
+}
+
+/** Recomputes the chain; returns the first broken link, or the head hash when intact. */
+export function verifyChain(
+  events: readonly CampaignEvent[],
+): { ok: true; head: string; length: number } | { ok: false; seq: number; reason: string } {
+  let prevHash = GENESIS_HASH;
+  for (const [index, event] of events.entries()) {
+    if (event.seq !== index + 1) return { ok: false, seq: event.seq, reason: `expected seq ${index + 1}` };
+    if (event.prevHash !== prevHash) return { ok: false, seq: event.seq, reason: 'prevHash does not match' };
+    if (eventHash(event) !== event.hash) return { ok: false, seq: event.seq, reason: 'hash does not match content' };
+    prevHash = event.hash;
+  }
+  return { ok: true, head: prevHash, length: events.length };
+}
+
+/**
+ * The campaign's append-only log. Each event names the hash of the one before it; an append is a
+ * conditional put of the next sequence number, so two writers racing for the same number cannot
+ * both win, and the loser re-reads the head and tries again. Nothing is ever updated or deleted.
+ */
+export class EventLog {
+  constructor(
+    private readonly table: TableRef,
+    private readonly maxAttempts = 50,
+  ) {}
+
+  async append(campaignId: string, type: EventType, data: Record<string, unknown>, at: Date): Promise<CampaignEvent> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const head = await this.head(campaignId);
+      const partial = {
+        campaignId,
+        seq: (head?.seq ?? 0) + 1,
+        type,
+        at: at.toISOString(),
+        data,
+        prevHash: head?.hash ?? GENESIS_HASH,
+      };
+      const event: CampaignEvent = { ...partial, hash: eventHash(partial) };
+      try {
+        await this.table.client.send(
+          new PutCommand({
+            TableName: this.table.tableName,
+            Item: { pk: keys.campaign(campaignId), sk: keys.event(event.seq), kind: 'event', ...event },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return event;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        // Someone else took this sequence number: back off a little (jittered) and re-read the head.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, attempt * 10)));
+      }
+    }
+    throw new EventChainContentionError(
+      `could not append ${type} to campaign ${campaignId} after ${this.maxAttempts} attempts`,
+    );
+  }
+
+  async head(campaignId: string): Promise<CampaignEvent | undefined> {
+    const result = await this.table.client.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.campaign(campaignId), ':prefix': 'EVENT#' },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = result.Items?.[0];
+    return item ? toEvent(item) : undefined;
+  }
+
+  async list(campaignId: string): Promise<CampaignEvent[]> {
+    const items = await queryAll(this.table, keys.campaign(campaignId), 'EVENT#');
+    return items.map(toEvent);
+  }
+}
+
+function toEvent(item: Record<string, unknown>): CampaignEvent {
+  return {
+    campaignId: item.campaignId as string,
+    seq: item.seq as number,
+    type: item.type as EventType,
+    at: item.at as string,
+    data: item.data as Record<string, unknown>,
+    prevHash: item.prevHash as string,
+    hash: item.hash as string,
+  };
+}

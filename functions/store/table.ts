@@ -1,0 +1,49 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The single table. Every item of a campaign shares the partition `CAMPAIGN#<id>`, so one Query
+ * reads a campaign back for evidence; the sort key says what the item is:
+ *
+ *   META                    the campaign
+ *   GRANT#<grantId>         a grant as snapshotted (+ its reviewer once assigned)
+ *   TASK#<login>            one review task per reviewer (holds the Step Functions task token)
+ *   DECISION#<grantId>      the one decision on a grant (written once, conditionally)
+ *   REVOCATION#<grantId>    what the connector did to remove it
+ *   VERIFICATION#<grantId>  what reading the source again showed
+ *   EVENT#<seq>             the append-only, hash-chained event log
+ *
+ * gsi1: a reviewer's grants (`CAMPAIGN#<id>#REVIEWER#<login>`, `GRANT#<grantId>`).
+ * gsi2: campaigns by start time (`CAMPAIGN`, `<startedAt>#<id>`).
+ */
+export const GSI_BY_REVIEWER = 'gsi1';
+export const GSI_CAMPAIGNS = 'gsi2';
+
+export const keys = {
+  campaign: (campaignId: string) => `CAMPAIGN#${campaignId}`,
+  meta: 'META',
+  grant: (grantId: string) => `GRANT#${grantId}`,
+  task: (reviewer: string) => `TASK#${reviewer.toLowerCase()}`,
+  decision: (grantId: string) => `DECISION#${grantId}`,
+  revocation: (grantId: string) => `REVOCATION#${grantId}`,
+  verification: (grantId: string) => `VERIFICATION#${grantId}`,
+  event: (seq: number) => `EVENT#${String(seq).padStart(10, '0')}`,
+  reviewerGrants: (campaignId: string, reviewer: string) =>
+    `CAMPAIGN#${campaignId}#REVIEWER#${reviewer.toLowerCase()}`,
+} as const;
+
+export interface TableRef {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export function createTableRef(tableName: string, clientConfig: DynamoDBClientConfig = {}): TableRef {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+  return { client, tableName };
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

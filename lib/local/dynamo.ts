@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { createTableRef, type TableRef } from '../../functions/store/table';
+import type { LocalTableSchema } from './synthesized-workflow';
+
+
+export interface LocalDynamo {
+  endpoint: string;
+  table: TableRef;
+  close(): Promise<void>;
+}
+
+/** Any credentials do for dynalite; fixed ones keep the SDK from looking for real ones. */
+const LOCAL_CLIENT = {
+  region: 'local',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+
+/**
+ * dynalite on loopback: in memory, or persisted (LevelDB) under `dataDir` so a later command can
+ * read what an earlier one wrote. The table is created from the schema the CDK stack synthesizes,
+ * so the local table cannot drift from the deployed one.
+ */
+export async function startLocalDynamo(options: {
+  tableName: string;
+  schema: LocalTableSchema;
+  dataDir?: string;
+}): Promise<LocalDynamo> {
+  const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const raw = new DynamoDBClient({ ...LOCAL_CLIENT, endpoint });
+  try {
+    await raw.send(new DescribeTableCommand({ TableName: options.tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await raw.send(
+      new CreateTableCommand({
+        TableName: options.tableName,
+        BillingMode: options.schema.billingMode,
+        KeySchema: options.schema.keySchema,
+        AttributeDefinitions: options.schema.attributeDefinitions,
+        GlobalSecondaryIndexes: options.schema.globalSecondaryIndexes,
+      }),
+    );
+  }
+  raw.destroy();
+  const table = createTableRef(options.tableName, { ...LOCAL_CLIENT, endpoint });
+  return {
+    endpoint,
+    table,
+    async close() {
+      table.client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,271 @@
+import './polyfills';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { createGitHubConnector } from '../../functions/connectors/github/index';
+import type { AccessReviewConfig } from '../../functions/core/config';
+import { AccessReviewError } from '../../functions/core/errors';
+import type { CampaignSummary } from '../../functions/evidence/summary';
+import type { Logger, Services } from '../../functions/runtime/services';
+import { registerReviewListeners } from '../../functions/slack/listeners';
+import { createStore, type Store } from '../../functions/store/index';
+import { startGitHubSandbox } from '../../sandbox/github/server';
+import { type SimulatedReviewers, startSimulatedReviewers } from '../../sandbox/reviewers';
+import type { Scenario } from '../../sandbox/scenario';
+import { startSlackSandbox } from '../../sandbox/slack/server';
+import { type LocalDynamo, startLocalDynamo } from './dynamo';
+import { loadStepHandler, type StepHandler } from './step-handlers';
+import { synthesizeForLocalHost } from './synthesized-workflow';
+import { LocalTaskTokens } from './task-tokens';
+
+type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
+type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+type RunnerEvents = ReturnType<StateMachine['run']>['eventLogs'];
+
+export class EmbeddedHostError extends AccessReviewError {}
+
+export const LOCAL_TABLE_NAME = 'access-review';
+
+export interface EmbeddedHostOptions {
+  scenario: Scenario;
+  config: AccessReviewConfig;
+  /** Persist the table here (LevelDB); in memory when absent. */
+  dataDir?: string;
+  /**
+   * The review window on this host. The deployed window (config.review.windowHours) is days; a
+   * local run stands in seconds for it, and the host reports the rewrite.
+   */
+  reviewWindowSeconds?: number;
+  /** Milliseconds a simulated reviewer "reads" before each click. */
+  reviewerThinkMs?: number;
+  onProgress?: (line: string) => void;
+  /** Defaults to a logger that forwards warnings and errors to onProgress. */
+  log?: Logger;
+}
+
+export interface CampaignRun {
+  campaignId: string;
+  summary: CampaignSummary;
+}
+
+export interface EmbeddedHost {
+  store: Store;
+  services: Services;
+  github: Awaited<ReturnType<typeof startGitHubSandbox>>;
+  slack: Awaited<ReturnType<typeof startSlackSandbox>>;
+  reviewers: SimulatedReviewers;
+  /** Where the Slack app listens, as Slack's Interactivity Request URL would point. */
+  slackEndpoint: string;
+  signingSecret: string;
+  /** Timeouts the host changed in the synthesized definition, so a person can see what differs from AWS. */
+  rewrittenTimeouts: Array<{ state: string; fromSeconds: number; toSeconds: number }>;
+  runCampaign(input?: { trigger?: string; requestedBy?: string }): Promise<CampaignRun>;
+  close(): Promise<void>;
+}
+
+/** Retries wait 0.1 s here instead of the seconds the definition asks of AWS. */
+const LOCAL_RETRY_INTERVAL_MS = 100;
+
+/**
+ * The embedded host: dynalite for DynamoDB, the GitHub and Slack sandboxes, the Slack app on
+ * loopback, and aws-local-stepfunctions running the state machine definition the CDK stack
+ * synthesizes. Each Lambda state is bound, by the handler name the stack records, to the same
+ * handler module the Lambda runs; nothing here decides what step comes next.
+ */
+export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<EmbeddedHost> {
+  const progress = options.onProgress ?? (() => undefined);
+  const log: Logger = options.log ?? {
+    info: () => undefined,
+    warn: (message) => progress(`warning: ${message}`),
+    error: (message) => progress(`error: ${message}`),
+  };
+  const reviewWindowSeconds = options.reviewWindowSeconds ?? 30;
+  const synthesized = synthesizeForLocalHost(options.config, { reviewWindowSeconds });
+
+  const githubToken = `ghs_${randomBytes(18).toString('hex')}`;
+  const botToken = `xoxb-local-${randomBytes(12).toString('hex')}`;
+  const signingSecret = randomBytes(16).toString('hex');
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+    closers.length = 0;
+  };
+
+  try {
+    const dynamo: LocalDynamo = await startLocalDynamo({
+      tableName: LOCAL_TABLE_NAME,
+      schema: synthesized.table,
+      dataDir: options.dataDir,
+    });
+    closers.push(() => dynamo.close());
+    const github = await startGitHubSandbox(options.scenario.organization, { token: githubToken });
+    closers.push(() => github.close());
+    const slack = await startSlackSandbox({ users: options.scenario.slack.users, botToken });
+    closers.push(() => slack.close());
+
+    const config: AccessReviewConfig = {
+      ...options.config,
+      github: { ...options.config.github, apiUrl: github.url },
+      slack: { apiUrl: slack.apiUrl },
+    };
+    const store = createStore(dynamo.table);
+    const tokens = new LocalTaskTokens();
+    closers.push(async () => tokens.abandonAll());
+    const slackClient = new WebClient(botToken, { slackApiUrl: slack.apiUrl });
+    const services: Services = {
+      config,
+      store,
+      github: async () =>
+        createGitHubConnector({
+          organization: config.github.organization,
+          token: githubToken,
+          baseUrl: github.url,
+          throttle: { fast: true },
+        }),
+      slack: async () => slackClient,
+      tasks: tokens,
+      now: () => new Date(),
+      log,
+      progress,
+    };
+
+    // The Slack app: the same listeners the Lambda registers, behind Bolt's HTTP receiver.
+    const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
+    const app = new App({
+      token: botToken,
+      receiver,
+      logLevel: LogLevel.ERROR,
+      clientOptions: { slackApiUrl: slack.apiUrl },
+    });
+    registerReviewListeners(app, services);
+    const server = await receiver.start({ port: 0, host: '127.0.0.1' });
+    closers.push(() => receiver.stop());
+    const slackEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+
+    const reviewers = startSimulatedReviewers({
+      scenario: options.scenario,
+      slack,
+      slackEndpoint,
+      signingSecret,
+      lookupGrant: (campaignId, grantId) => store.grants.get(campaignId, grantId),
+      thinkMs: options.reviewerThinkMs ?? 20,
+      onError: (message) => progress(`warning: ${message}`),
+    });
+    closers.push(async () => reviewers.stop());
+
+    const handlers = new Map<string, StepHandler>();
+    for (const [state, handlerName] of Object.entries(synthesized.handlerByStateName)) {
+      handlers.set(state, await loadStepHandler(handlerName));
+    }
+    const waitForToken = new Set(synthesized.waitForTaskTokenStates);
+    const stateMachine = new StateMachine(synthesized.definition as ConstructorParameters<typeof StateMachine>[0], {
+      validationOptions: { checkArn: false },
+    });
+
+    const runCampaign = async (input: { trigger?: string; requestedBy?: string } = {}): Promise<CampaignRun> => {
+      const executionName = randomUUID();
+      const localHandlers: LocalHandlers = {};
+      const retryIntervalOverrides: Record<string, number> = {};
+      for (const [state, handler] of handlers) {
+        retryIntervalOverrides[state] = LOCAL_RETRY_INTERVAL_MS;
+        localHandlers[state] = async (parameters: unknown) => {
+          const request = lambdaRequest(parameters);
+          if (waitForToken.has(state)) {
+            const token = (request.payload as { taskToken?: unknown }).taskToken;
+            if (typeof token !== 'string') throw new EmbeddedHostError(`${state} received no task token`);
+            const resumed = tokens.wait(token);
+            await handler(request.payload, services);
+            return (await resumed) as Awaited<ReturnType<LocalHandlers[string]>>;
+          }
+          const result = await handler(request.payload, services);
+          // The optimised Lambda integration returns the invocation's envelope; the state's
+          // ResultSelector picks Payload out of it, as it does on AWS.
+          return (request.envelope ? { Payload: result, StatusCode: 200, ExecutedVersion: '$LATEST' } : result) as Awaited<
+            ReturnType<LocalHandlers[string]>
+          >;
+        };
+      }
+      const execution = stateMachine.run(
+        { trigger: input.trigger ?? 'manual', requestedBy: input.requestedBy ?? 'local' },
+        {
+          overrides: {
+            taskResourceLocalHandlers: localHandlers,
+            retryIntervalOverrides,
+          },
+          context: {
+            Execution: {
+              Id: `arn:aws:states:local:000000000000:execution:AccessReview:${executionName}`,
+              Name: executionName,
+              StartTime: new Date().toISOString(),
+              RoleArn: 'arn:aws:iam::000000000000:role/local',
+            },
+            // Read once per task state; each Map iteration gets its own token, as on AWS.
+            get Task() {
+              return { Token: tokens.issue() };
+            },
+          },
+        },
+      );
+      const watching = reportStates(execution.eventLogs, progress);
+      let output: unknown;
+      try {
+        output = await execution.result;
+      } catch (error) {
+        throw new EmbeddedHostError(`the workflow failed: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        });
+      } finally {
+        await watching;
+      }
+      const summary = output as CampaignSummary;
+      if (!summary || typeof summary.campaignId !== 'string') {
+        throw new EmbeddedHostError('the workflow finished without a campaign summary');
+      }
+      return { campaignId: summary.campaignId, summary };
+    };
+
+    return {
+      store,
+      services,
+      github,
+      slack,
+      reviewers,
+      slackEndpoint,
+      signingSecret,
+      rewrittenTimeouts: synthesized.rewrittenTimeouts,
+      runCampaign,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * A Task state's resolved Parameters. With `arn:aws:states:::lambda:invoke` they are
+ * `{ FunctionName, Payload }` and the result is an envelope; a bare function ARN gets the payload.
+ */
+function lambdaRequest(parameters: unknown): { payload: unknown; envelope: boolean } {
+  if (parameters && typeof parameters === 'object' && 'FunctionName' in parameters) {
+    return { payload: (parameters as { Payload?: unknown }).Payload ?? {}, envelope: true };
+  }
+  return { payload: parameters, envelope: false };
+}
+
+async function reportStates(events: RunnerEvents, progress: (line: string) => void): Promise<void> {
+  try {
+    for await (const event of events) {
+      if (event.type === 'StateEntered' && event.index === undefined) progress(`▶ ${event.state.name}`);
+      if (event.type === 'StateRetried') progress(`↻ ${event.state.name} retried (attempt ${event.retry.attempt})`);
+      if (event.type === 'StateCaught') progress(`⚠ ${event.state.name} caught an error`);
+      if (event.type === 'ExecutionFailed') progress(`✗ workflow failed: ${event.Error}`);
+    }
+  } catch {
+    // The log ends with the execution; a failed execution is reported by its result.
+  }
+}
+
+export { LocalTaskTokens };

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { AccessReviewError } from '../../functions/core/errors';
+import type { TaskCompleter } from '../../functions/runtime/services';
+
+/** What SendTaskSuccess / SendTaskFailure answer for a token Step Functions does not know. */
+export class TaskDoesNotExist extends AccessReviewError {}
+
+/** A task failure reported through the token; its name is the error Catch clauses match on. */
+export class ReportedTaskFailure extends Error {
+  constructor(errorName: string, cause: string) {
+    super(cause);
+    this.name = errorName;
+  }
+}
+
+interface Waiter {
+  promise: Promise<Record<string, unknown>>;
+  resolve(value: Record<string, unknown>): void;
+  reject(error: Error): void;
+  settled: boolean;
+}
+
+/**
+ * The embedded host's stand-in for Step Functions task tokens. The state machine runner asks for
+ * `$$.Task.Token` (issue), the RequestReview binding waits on it, and the Slack listener's
+ * SendTaskSuccess equivalent (succeed) resumes it. Like the real service, a token works once.
+ */
+export class LocalTaskTokens implements TaskCompleter {
+  private readonly waiters = new Map<string, Waiter>();
+
+  issue(): string {
+    const token = `local-task-${randomBytes(24).toString('base64url')}`;
+    let resolve!: Waiter['resolve'];
+    let reject!: Waiter['reject'];
+    const promise = new Promise<Record<string, unknown>>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A token nobody waits on (the window closed first) must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    this.waiters.set(token, { promise, resolve, reject, settled: false });
+    return token;
+  }
+
+  wait(token: string): Promise<Record<string, unknown>> {
+    const waiter = this.waiters.get(token);
+    if (!waiter) return Promise.reject(new TaskDoesNotExist('task token was never issued'));
+    return waiter.promise;
+  }
+
+  async succeed(token: string, output: Record<string, unknown>): Promise<void> {
+    this.settle(token).resolve(output);
+  }
+
+  async fail(token: string, error: string, cause: string): Promise<void> {
+    this.settle(token).reject(new ReportedTaskFailure(error, cause));
+  }
+
+  /** Ends every pending wait, so a stopped host leaves nothing hanging. */
+  abandonAll(): void {
+    for (const [token, waiter] of this.waiters) {
+      if (!waiter.settled) waiter.reject(new TaskDoesNotExist(`host stopped before task ${token.slice(0, 16)}… finished`));
+    }
+    this.waiters.clear();
+  }
+
+  private settle(token: string): Waiter {
+    const waiter = this.waiters.get(token);
+    if (!waiter || waiter.settled) throw new TaskDoesNotExist('task token is unknown or already used');
+    waiter.settled = true;
+    return waiter;
+  }
+}

@@ -1,0 +1,176 @@
+import type { Grant } from '../functions/core/grant';
+import type { GrantSelector, ReviewerBehaviour, Scenario } from './scenario';
+import { clickButton } from './slack/interactions';
+import type { RecordedMessage, SlackSandbox } from './slack/server';
+
+export interface Click {
+  reviewer: string;
+  slackUserId: string;
+  grantId: string;
+  decision: 'keep' | 'revoke';
+  status: number;
+  at: string;
+}
+
+export interface SimulatedReviewers {
+  clicks(): Click[];
+  /** Resolves when every reviewer who answers has no button left to click. */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+export interface SimulatedReviewersOptions {
+  scenario: Scenario;
+  slack: SlackSandbox;
+  slackEndpoint: string;
+  signingSecret: string;
+  /** The simulated person reads who and what a grant is about from the message; this gives the same facts. */
+  lookupGrant(campaignId: string, grantId: string): Promise<Grant | undefined>;
+  thinkMs: number;
+  onError(message: string): void;
+}
+
+const BUTTON = /^review_(keep|revoke):(.+)$/;
+
+function matches(selector: GrantSelector, grant: Grant): boolean {
+  return (
+    (selector.principal === undefined || selector.principal.toLowerCase() === grant.principal.toLowerCase()) &&
+    (selector.resource === undefined || selector.resource.toLowerCase() === grant.resource.toLowerCase()) &&
+    (selector.entitlement === undefined || selector.entitlement === grant.entitlement)
+  );
+}
+
+/** What this person decides about a grant: an explicit keep wins, then revoke, then their default. */
+export function decide(behaviour: ReviewerBehaviour, grant: Grant): 'keep' | 'revoke' {
+  if (behaviour.keep.some((selector) => matches(selector, grant))) return 'keep';
+  if (behaviour.revoke.some((selector) => matches(selector, grant))) return 'revoke';
+  return behaviour.default;
+}
+
+interface Button {
+  actionId: string;
+  value: string;
+  decision: 'keep' | 'revoke';
+  grantId: string;
+}
+
+function buttonsOf(message: RecordedMessage): Button[] {
+  const buttons: Button[] = [];
+  for (const block of message.blocks) {
+    if (block.type !== 'actions' || !Array.isArray(block.elements)) continue;
+    for (const element of block.elements as Array<Record<string, unknown>>) {
+      const match = typeof element.action_id === 'string' ? BUTTON.exec(element.action_id) : null;
+      if (match && typeof element.value === 'string') {
+        buttons.push({
+          actionId: element.action_id as string,
+          value: element.value,
+          decision: match[1] as 'keep' | 'revoke',
+          grantId: match[2]!,
+        });
+      }
+    }
+  }
+  return buttons;
+}
+
+/**
+ * The scenario's reviewers as people in Slack: each one who answers reads their DM, and clicks
+ * Keep or Revoke on each grant in turn, through the app's real endpoint with a signed request,
+ * exactly as Slack would deliver it. A double-clicker sends every click twice at once.
+ */
+export function startSimulatedReviewers(options: SimulatedReviewersOptions): SimulatedReviewers {
+  const { scenario, slack } = options;
+  const byEmail = new Map(scenario.organization.members.flatMap((m) => (m.email ? [[m.email.toLowerCase(), m.login]] : [])));
+  const loginOfSlackUser = new Map(
+    scenario.slack.users.flatMap((u) => {
+      const login = byEmail.get(u.email.toLowerCase());
+      return login ? [[u.id, { login, name: u.name }] as const] : [];
+    }),
+  );
+  const userOfChannel = new Map(scenario.slack.users.map((u) => [slack.dmChannelFor(u.id), u.id]));
+  const clicks: Click[] = [];
+  const busy = new Set<string>();
+  const working = new Set<Promise<void>>();
+  let stopped = false;
+
+  const work = async (channel: string, ts: string) => {
+    const key = `${channel}/${ts}`;
+    if (busy.has(key)) return;
+    busy.add(key);
+    try {
+      const userId = userOfChannel.get(channel);
+      const person = userId ? loginOfSlackUser.get(userId) : undefined;
+      if (!userId || !person) return;
+      const behaviour: ReviewerBehaviour = scenario.reviewers[person.login] ?? {
+        default: 'keep',
+        keep: [],
+        revoke: [],
+        doubleClick: false,
+        respond: true,
+      };
+      if (!behaviour.respond) return;
+      const clicked = new Set<string>();
+      while (!stopped) {
+        const message = slack.message(channel, ts);
+        const next = message && buttonsOf(message).find((button) => !clicked.has(button.grantId));
+        if (!message || !next) return;
+        const { c: campaignId } = JSON.parse(next.value) as { c: string };
+        const grant = await options.lookupGrant(campaignId, next.grantId);
+        if (!grant) {
+          options.onError(`${person.login} was shown a grant the campaign does not have (${next.grantId})`);
+          return;
+        }
+        const decision = decide(behaviour, grant);
+        const button = buttonsOf(message).find((b) => b.grantId === next.grantId && b.decision === decision)!;
+        await new Promise((resolve) => setTimeout(resolve, options.thinkMs));
+        clicked.add(next.grantId);
+        const send = () =>
+          clickButton({
+            appUrl: options.slackEndpoint,
+            signingSecret: options.signingSecret,
+            user: { id: userId, name: person.name },
+            teamId: slack.teamId,
+            channelId: channel,
+            message,
+            actionId: button.actionId,
+            value: button.value,
+            responseUrl: slack.responseUrlFor({ channel, messageTs: ts, user: userId }),
+          });
+        const responses = await Promise.all(behaviour.doubleClick ? [send(), send()] : [send()]);
+        for (const response of responses) {
+          clicks.push({
+            reviewer: person.login,
+            slackUserId: userId,
+            grantId: next.grantId,
+            decision,
+            status: response.status,
+            at: new Date().toISOString(),
+          });
+          if (response.status !== 200) options.onError(`${person.login}'s click was answered ${response.status}`);
+        }
+      }
+    } catch (error) {
+      options.onError(`simulated reviewer failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      busy.delete(key);
+    }
+  };
+
+  const unsubscribe = slack.onMessage((event) => {
+    if (stopped || event.kind !== 'posted') return;
+    const job = work(event.message.channel, event.message.ts);
+    working.add(job);
+    void job.finally(() => working.delete(job));
+  });
+
+  return {
+    clicks: () => [...clicks],
+    async idle() {
+      while (working.size > 0) await Promise.all([...working]);
+    },
+    stop() {
+      stopped = true;
+      unsubscribe();
+    },
+  };
+}
