@@ -1,0 +1,72 @@
+import type { Store } from '../store/index';
+import { verifyChain } from '../store/events';
+
+export interface CampaignSummary {
+  campaignId: string;
+  organization: string;
+  status: string;
+  trigger: string;
+  requestedBy: string;
+  startedAt: string;
+  completedAt: string | null;
+  grants: number;
+  reviewable: number;
+  derived: number;
+  reviewersAsked: number;
+  reviewersCompleted: number;
+  reviewersUnresponsive: number;
+  decided: number;
+  kept: number;
+  revoked: number;
+  undecided: number;
+  unroutable: number;
+  revocationsApplied: number;
+  revocationsFailed: number;
+  verifiedAbsent: number;
+  stillPresent: number;
+  events: number;
+  chainHead: string | null;
+  chainIntact: boolean;
+}
+
+/** Everything here is counted from the table, so the summary can be rebuilt at any time. */
+export async function summarizeCampaign(store: Store, campaignId: string): Promise<CampaignSummary> {
+  const [campaign, grants, tasks, decisions, revocations, verifications, events] = await Promise.all([
+    store.campaigns.get(campaignId),
+    store.grants.list(campaignId),
+    store.tasks.list(campaignId),
+    store.decisions.list(campaignId),
+    store.outcomes.listRevocations(campaignId),
+    store.outcomes.listVerifications(campaignId),
+    store.events.list(campaignId),
+  ]);
+  const reviewable = grants.filter((g) => g.reviewable);
+  const chain = verifyChain(events);
+  return {
+    campaignId,
+    organization: campaign.organization,
+    status: campaign.status,
+    trigger: campaign.trigger,
+    requestedBy: campaign.requestedBy,
+    startedAt: campaign.startedAt,
+    completedAt: campaign.completedAt ?? null,
+    grants: grants.length,
+    reviewable: reviewable.length,
+    derived: grants.length - reviewable.length,
+    reviewersAsked: tasks.length,
+    reviewersCompleted: tasks.filter((t) => t.status === 'completed').length,
+    reviewersUnresponsive: tasks.filter((t) => t.status === 'unresponsive').length,
+    decided: decisions.length,
+    kept: decisions.filter((d) => d.decision === 'keep').length,
+    revoked: decisions.filter((d) => d.decision === 'revoke').length,
+    undecided: reviewable.filter((g) => g.reviewer).length - decisions.length,
+    unroutable: reviewable.filter((g) => !g.reviewer).length,
+    revocationsApplied: revocations.filter((r) => r.status !== 'failed').length,
+    revocationsFailed: revocations.filter((r) => r.status === 'failed').length,
+    verifiedAbsent: verifications.filter((v) => v.status === 'absent').length,
+    stillPresent: verifications.filter((v) => v.status === 'present').length,
+    events: events.length,
+    chainHead: chain.ok ? chain.head : null,
+    chainIntact: chain.ok,
+  };
+}
