@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it prepares Node 20 for the embedded host before any AWS SDK module loads.
+import '../lib/local/node20';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -31,41 +33,52 @@ const program = new Command()
 program
   .command('demo')
   .description('run a complete review campaign on the embedded host against a scenario')
-  .option('--scenario <file>', 'scenario file (organisation, Slack users, reviewer behaviour)', DEFAULT_SCENARIO)
+  .option(
+    '--scenario <file>',
+    'scenario file (organisation, Slack users, reviewer behaviour)',
+    DEFAULT_SCENARIO,
+  )
   .option('--data-dir <dir>', 'where the local table is kept', DEFAULT_DATA_DIR)
   .option('--evidence-dir <dir>', 'evidence is written to <dir>/<campaign-id>/', 'evidence')
   .option('--review-window <seconds>', 'local stand-in for the review window', positiveInteger, 10)
-  .action(async (options: { scenario: string; dataDir: string; evidenceDir: string; reviewWindow: number }) => {
-    const { scenario, config } = await loadScenarioFile(options.scenario);
-    await mkdir(options.dataDir, { recursive: true });
-    const started = Date.now();
-    const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
-    const host = await startEmbeddedHost({
-      scenario,
-      config,
-      dataDir: resolve(options.dataDir),
-      reviewWindowSeconds: options.reviewWindow,
-      reviewerThinkMs: 150,
-      onProgress: log,
-    });
-    try {
-      for (const rewrite of host.rewrittenTimeouts) {
+  .action(
+    async (options: { scenario: string; dataDir: string; evidenceDir: string; reviewWindow: number }) => {
+      const { scenario, config } = await loadScenarioFile(options.scenario);
+      await mkdir(options.dataDir, { recursive: true });
+      const started = Date.now();
+      const log = (line: string) =>
+        console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+      const host = await startEmbeddedHost({
+        scenario,
+        config,
+        dataDir: resolve(options.dataDir),
+        reviewWindowSeconds: options.reviewWindow,
+        reviewerThinkMs: 150,
+        onProgress: log,
+      });
+      try {
+        for (const rewrite of host.rewrittenTimeouts) {
+          log(
+            `note: ${rewrite.state} waits ${rewrite.toSeconds}s here instead of ${rewrite.fromSeconds}s (${
+              config.review.windowHours
+            }h review window on AWS)`,
+          );
+        }
         log(
-          `note: ${rewrite.state} waits ${rewrite.toSeconds}s here instead of ${rewrite.fromSeconds}s (${
-            config.review.windowHours
-          }h review window on AWS)`,
+          `GitHub sandbox ${host.github.url}, Slack sandbox ${host.slack.apiUrl}, Slack app ${host.slackEndpoint}`,
         );
+        const run = await host.runCampaign({ trigger: 'cli', requestedBy: process.env.USER ?? 'local' });
+        const outDir = join(options.evidenceDir, run.campaignId);
+        await exportEvidence(host.store, run.campaignId, outDir);
+        console.log(`\n${await renderSummary(host.store, run.summary)}`);
+        console.log(
+          `\nEvidence: ${outDir}/ (rebuild with: npx access-review evidence --campaign ${run.campaignId} --out DIR)`,
+        );
+      } finally {
+        await host.close();
       }
-      log(`GitHub sandbox ${host.github.url}, Slack sandbox ${host.slack.apiUrl}, Slack app ${host.slackEndpoint}`);
-      const run = await host.runCampaign({ trigger: 'cli', requestedBy: process.env.USER ?? 'local' });
-      const outDir = join(options.evidenceDir, run.campaignId);
-      await exportEvidence(host.store, run.campaignId, outDir);
-      console.log(`\n${await renderSummary(host.store, run.summary)}`);
-      console.log(`\nEvidence: ${outDir}/ (rebuild with: npx access-review evidence --campaign ${run.campaignId} --out DIR)`);
-    } finally {
-      await host.close();
-    }
-  });
+    },
+  );
 
 program
   .command('evidence')
@@ -87,7 +100,9 @@ program
 
 program
   .command('verify-evidence')
-  .description('check an evidence folder: file hashes, the event chain, and grants against the snapshot digest')
+  .description(
+    'check an evidence folder: file hashes, the event chain, and grants against the snapshot digest',
+  )
   .argument('<dir>', 'evidence folder')
   .action(async (dir: string) => {
     const result = await verifyEvidence(dir);
@@ -107,7 +122,9 @@ program
     const dynamo = await openLocalTable(options.dataDir);
     try {
       for (const campaign of await createStore(dynamo.table).campaigns.list()) {
-        console.log(`${campaign.campaignId}\t${campaign.status}\t${campaign.startedAt}\t${campaign.organization}`);
+        console.log(
+          `${campaign.campaignId}\t${campaign.status}\t${campaign.startedAt}\t${campaign.organization}`,
+        );
       }
     } finally {
       await dynamo.close();

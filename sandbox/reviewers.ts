@@ -34,7 +34,8 @@ const BUTTON = /^review_(keep|revoke):(.+)$/;
 
 function matches(selector: GrantSelector, grant: Grant): boolean {
   return (
-    (selector.principal === undefined || selector.principal.toLowerCase() === grant.principal.toLowerCase()) &&
+    (selector.principal === undefined ||
+      selector.principal.toLowerCase() === grant.principal.toLowerCase()) &&
     (selector.resource === undefined || selector.resource.toLowerCase() === grant.resource.toLowerCase()) &&
     (selector.entitlement === undefined || selector.entitlement === grant.entitlement)
   );
@@ -80,7 +81,9 @@ function buttonsOf(message: RecordedMessage): Button[] {
  */
 export function startSimulatedReviewers(options: SimulatedReviewersOptions): SimulatedReviewers {
   const { scenario, slack } = options;
-  const byEmail = new Map(scenario.organization.members.flatMap((m) => (m.email ? [[m.email.toLowerCase(), m.login]] : [])));
+  const byEmail = new Map(
+    scenario.organization.members.flatMap((m) => (m.email ? [[m.email.toLowerCase(), m.login]] : [])),
+  );
   const loginOfSlackUser = new Map(
     scenario.slack.users.flatMap((u) => {
       const login = byEmail.get(u.email.toLowerCase());
@@ -146,7 +149,8 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
             status: response.status,
             at: new Date().toISOString(),
           });
-          if (response.status !== 200) options.onError(`${person.login}'s click was answered ${response.status}`);
+          if (response.status !== 200)
+            options.onError(`${person.login}'s click was answered ${response.status}`);
         }
       }
     } catch (error) {

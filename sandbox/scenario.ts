@@ -139,7 +139,9 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
   }
   if (config) {
     if (config.github.organization !== org.login) {
-      problems.push(`config.github.organization: "${config.github.organization}" is not the scenario's organization`);
+      problems.push(
+        `config.github.organization: "${config.github.organization}" is not the scenario's organization`,
+      );
     }
     config.people.forEach((p, index) => {
       if (!slackEmails.has(p.email.toLowerCase())) {

@@ -1,1 +1,1 @@
-import '../lib/local/polyfills';
+import '../lib/local/node20';

@@ -24,7 +24,8 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     const login = grant.principal.toLowerCase();
     if (!members.has(team)) members.set(team, new Set());
     members.get(team)?.add(login);
-    if (grant.entitlement === 'maintainer') maintainers.set(team, [...(maintainers.get(team) ?? []), login].sort());
+    if (grant.entitlement === 'maintainer')
+      maintainers.set(team, [...(maintainers.get(team) ?? []), login].sort());
   }
   return { members, maintainers };
 }
@@ -51,9 +52,11 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
   const candidates: Candidate[] = [];
   const owner = config.routing.owners.find(
     (rule) =>
-      rule.resourceType === grant.resourceType && rule.resource.toLowerCase() === grant.resource.toLowerCase(),
+      rule.resourceType === grant.resourceType &&
+      rule.resource.toLowerCase() === grant.resource.toLowerCase(),
   );
-  if (owner) candidates.push({ login: owner.reviewer, role: `owner of ${grant.resourceType} ${grant.resource}` });
+  if (owner)
+    candidates.push({ login: owner.reviewer, role: `owner of ${grant.resourceType} ${grant.resource}` });
   if (config.routing.teamMaintainersReview && grant.resourceType === 'team') {
     for (const maintainer of teams.maintainers.get(grant.resource.toLowerCase()) ?? []) {
       candidates.push({ login: maintainer, role: `maintainer of team ${grant.resource}` });
@@ -65,8 +68,12 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
   }
 
   const passedOver: string[] = [];
+  const considered = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
     const login = candidate.login.toLowerCase();
+    // Someone listed twice (owner and fallback, say) is passed over once, with the first reason.
+    if (considered.has(login)) continue;
+    considered.add(login);
     if (holders.has(login)) {
       passedOver.push(
         grant.principalType === 'user'
@@ -76,12 +83,17 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
       continue;
     }
     if (!reachable.has(login)) {
-      passedOver.push(`${candidate.login} (${candidate.role}) is not listed in people, so cannot be reached in Slack`);
+      passedOver.push(
+        `${candidate.login} (${candidate.role}) is not listed in people, so cannot be reached in Slack`,
+      );
       continue;
     }
     const notes = index >= preferred && preferred === 0 ? [`no owner configured for ${grant.resource}`] : [];
     notes.push(...passedOver);
-    return { reviewer: login, reason: notes.length > 0 ? `${candidate.role}: ${notes.join('; ')}` : candidate.role };
+    return {
+      reviewer: login,
+      reason: notes.length > 0 ? `${candidate.role}: ${notes.join('; ')}` : candidate.role,
+    };
   }
   return {
     reviewer: undefined,

@@ -3,9 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { viaLabel } from '../core/grant';
-import type { Store } from '../store/index';
-import { canonicalJson } from '../store/events';
 import { grantContentHash } from '../steps/snapshot';
+import { canonicalJson } from '../store/events';
+import type { Store } from '../store/index';
 import { summarizeCampaign } from './summary';
 
 export const EVIDENCE_FILES = [
@@ -181,7 +181,15 @@ export async function exportEvidence(
       ['reviewer', 'slack_user_id', 'grants', 'status', 'requested_at', 'completed_at', 'due_at'],
       [...tasks]
         .sort((a, b) => a.reviewer.localeCompare(b.reviewer))
-        .map((t) => [t.reviewer, t.slackUserId, t.grantCount, t.status, t.requestedAt ?? '', t.completedAt ?? '', t.dueAt]),
+        .map((t) => [
+          t.reviewer,
+          t.slackUserId,
+          t.grantCount,
+          t.status,
+          t.requestedAt ?? '',
+          t.completedAt ?? '',
+          t.dueAt,
+        ]),
     ),
     'events.jsonl': events.map((e) => `${canonicalJson(e)}\n`).join(''),
     'summary.json': `${JSON.stringify(summary, null, 2)}\n`,

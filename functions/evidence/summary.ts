@@ -1,5 +1,5 @@
-import type { Store } from '../store/index';
 import { verifyChain } from '../store/events';
+import type { Store } from '../store/index';
 
 export interface CampaignSummary {
   campaignId: string;

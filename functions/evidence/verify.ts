@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Grant, Via } from '../core/grant';
-import { type CampaignEvent, verifyChain } from '../store/events';
 import { grantContentHash, snapshotDigest } from '../steps/snapshot';
+import { type CampaignEvent, verifyChain } from '../store/events';
 import type { Manifest } from './export';
 
 export interface EvidenceCheck {
@@ -45,7 +45,8 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
     .map((line) => JSON.parse(line) as CampaignEvent);
   const chain = verifyChain(events);
   if (!chain.ok) findings.push(`events.jsonl: chain broken at seq ${chain.seq}: ${chain.reason}`);
-  else if (chain.head !== manifest.chainHead) findings.push('events.jsonl: chain head differs from the manifest');
+  else if (chain.head !== manifest.chainHead)
+    findings.push('events.jsonl: chain head differs from the manifest');
 
   const rows = parse(await readFile(join(dir, 'grants.csv')), { columns: true }) as Record<string, string>[];
   const hashes = new Map<string, string>();
@@ -64,7 +65,8 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
       raw: {},
     } as Grant;
     const hash = grantContentHash(grant);
-    if (hash !== row.content_sha256) findings.push(`grants.csv: row ${row.grant_id} does not match its content hash`);
+    if (hash !== row.content_sha256)
+      findings.push(`grants.csv: row ${row.grant_id} does not match its content hash`);
     hashes.set(grant.grantId, hash);
   }
   const snapshot = events.find((e) => e.type === 'snapshot_taken');

@@ -11,7 +11,11 @@ async function build(): Promise<LambdaHandler> {
   const services = servicesFromEnvironment();
   const { botToken, signingSecret } = await slackCredentialsFromSecret();
   const receiver = new AwsLambdaReceiver({ signingSecret });
-  const app = new App({ token: botToken, receiver, clientOptions: { slackApiUrl: services.config.slack.apiUrl } });
+  const app = new App({
+    token: botToken,
+    receiver,
+    clientOptions: { slackApiUrl: services.config.slack.apiUrl },
+  });
   registerReviewListeners(app, services);
   return receiver.start();
 }

@@ -31,7 +31,9 @@ async function readSecret(arnVariable: string, fields: string[]): Promise<Record
       try {
         return JSON.parse(result.SecretString ?? '') as Record<string, unknown>;
       } catch (error) {
-        throw new ConfigError(`secret ${arn} is not JSON`, ['SecretString must be a JSON object'], { cause: error });
+        throw new ConfigError(`secret ${arn} is not JSON`, ['SecretString must be a JSON object'], {
+          cause: error,
+        });
       }
     });
     secretCache.set(arn, pending);
@@ -76,7 +78,11 @@ export function servicesFromEnvironment(): Services {
     store,
     async github() {
       const { token } = await readSecret('GITHUB_SECRET_ARN', ['token']);
-      return createGitHubConnector({ organization: config.github.organization, token: token!, baseUrl: config.github.apiUrl });
+      return createGitHubConnector({
+        organization: config.github.organization,
+        token: token!,
+        baseUrl: config.github.apiUrl,
+      });
     },
     slack() {
       slackClient ??= slackCredentialsFromSecret().then(
@@ -93,6 +99,8 @@ export function servicesFromEnvironment(): Services {
 }
 
 /** Wraps a step for Lambda: the same function the embedded host calls with its own services. */
-export function lambdaHandler<I, O>(step: (input: I, services: Services) => Promise<O>): (event: I) => Promise<O> {
+export function lambdaHandler<I, O>(
+  step: (input: I, services: Services) => Promise<O>,
+): (event: I) => Promise<O> {
   return (event) => step(event, servicesFromEnvironment());
 }

@@ -15,12 +15,12 @@ const REVIEW_BUTTON = /^review_(keep|revoke):/;
 export function registerReviewListeners(app: App, services: Services): void {
   app.action<BlockAction<ButtonAction>>(
     { type: 'block_actions', action_id: REVIEW_BUTTON },
-    async ({ ack, body, action, client }) => {
-      const channel = body.channel?.id ?? body.container?.channel_id;
+    async ({ ack, body, action, respond }) => {
+      // Through the interaction's response_url: it reaches the clicker even where they are not a
+      // member of the channel (a replayed or shared button), and only they see it.
       const tell = async (text: string) => {
-        if (!channel) return;
         try {
-          await client.chat.postEphemeral({ channel, user: body.user.id, text });
+          await respond({ response_type: 'ephemeral', replace_original: false, text });
         } catch (error) {
           services.log.warn('could not send an ephemeral reply', {
             error: error instanceof Error ? error.message : String(error),

@@ -21,7 +21,10 @@ function revocationOrder(grant: StoredGrant): number {
  * once, so a retried step skips what is done. A refusal by the source is recorded as failed (and
  * shows in the evidence); a transient fault is thrown so the workflow retries the step.
  */
-export async function applyRevocations(input: CampaignRef, services: Services): Promise<ApplyRevocationsOutput> {
+export async function applyRevocations(
+  input: CampaignRef,
+  services: Services,
+): Promise<ApplyRevocationsOutput> {
   const { campaignId } = input;
   const { store } = services;
   await store.campaigns.advance(campaignId, 'revoking');
@@ -45,7 +48,15 @@ export async function applyRevocations(input: CampaignRef, services: Services): 
     try {
       const result = await connector!.revoke(grant);
       const status = result.outcome;
-      if (await store.outcomes.recordRevocation({ campaignId, grantId: grant.grantId, status, at: result.appliedAt, action: result.action })) {
+      if (
+        await store.outcomes.recordRevocation({
+          campaignId,
+          grantId: grant.grantId,
+          status,
+          at: result.appliedAt,
+          action: result.action,
+        })
+      ) {
         await store.events.append(
           campaignId,
           'revocation_applied',
@@ -59,7 +70,15 @@ export async function applyRevocations(input: CampaignRef, services: Services): 
     } catch (error) {
       if (!(error instanceof ConnectorError)) throw error;
       const at = services.now().toISOString();
-      if (await store.outcomes.recordRevocation({ campaignId, grantId: grant.grantId, status: 'failed', at, error: error.message })) {
+      if (
+        await store.outcomes.recordRevocation({
+          campaignId,
+          grantId: grant.grantId,
+          status: 'failed',
+          at,
+          error: error.message,
+        })
+      ) {
         await store.events.append(
           campaignId,
           'revocation_failed',
@@ -69,11 +88,18 @@ export async function applyRevocations(input: CampaignRef, services: Services): 
       }
       totals.failed++;
       services.log.error('revocation failed', { campaignId, grantId: grant.grantId, error: error.message });
-      services.progress(`Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${error.message}`);
+      services.progress(
+        `Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${error.message}`,
+      );
     }
   }
   await store.campaigns.advance(campaignId, 'revoking', {
-    counts: { revokeRequested: totals.requested, removed: totals.removed, alreadyAbsent: totals.alreadyAbsent, revokeFailed: totals.failed },
+    counts: {
+      revokeRequested: totals.requested,
+      removed: totals.removed,
+      alreadyAbsent: totals.alreadyAbsent,
+      revokeFailed: totals.failed,
+    },
   });
   return { campaignId, ...totals };
 }

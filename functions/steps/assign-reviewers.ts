@@ -21,7 +21,10 @@ function slackErrorCode(error: unknown): string | undefined {
  * cannot be found in Slack is treated as unreachable and their grants go to the next candidate, so
  * nobody is assigned a task they will never see.
  */
-export async function assignReviewers(input: CampaignRef, services: Services): Promise<AssignReviewersOutput> {
+export async function assignReviewers(
+  input: CampaignRef,
+  services: Services,
+): Promise<AssignReviewersOutput> {
   const { campaignId } = input;
   const { store, config } = services;
   const campaign = await store.campaigns.get(campaignId);
@@ -63,12 +66,18 @@ export async function assignReviewers(input: CampaignRef, services: Services): P
           });
         }
         unreachable.set(login, 'not found in Slack by email');
-        services.log.warn('reviewer not found in Slack; routing to the next candidate', { campaignId, reviewer: login });
+        services.log.warn('reviewer not found in Slack; routing to the next candidate', {
+          campaignId,
+          reviewer: login,
+        });
         changed = true;
       }
     }
     if (!changed) break;
-    reachableConfig = { ...config, people: config.people.filter((p) => !unreachable.has(p.github.toLowerCase())) };
+    reachableConfig = {
+      ...config,
+      people: config.people.filter((p) => !unreachable.has(p.github.toLowerCase())),
+    };
   }
 
   const dueAt = new Date(services.now().getTime() + config.review.windowHours * 3_600_000).toISOString();

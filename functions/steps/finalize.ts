@@ -30,8 +30,24 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
   }
   const before = await summarizeCampaign(store, campaignId);
   const completedAt = services.now().toISOString();
-  const { campaignId: _id, organization: _o, status: _s, trigger: _t, requestedBy: _r, startedAt: _st, completedAt: _c, chainHead: _h, chainIntact: _i, ...counts } = before;
-  await store.events.append(campaignId, 'campaign_completed', { counts, chainHeadBefore: before.chainHead }, services.now());
+  const {
+    campaignId: _id,
+    organization: _o,
+    status: _s,
+    trigger: _t,
+    requestedBy: _r,
+    startedAt: _st,
+    completedAt: _c,
+    chainHead: _h,
+    chainIntact: _i,
+    ...counts
+  } = before;
+  await store.events.append(
+    campaignId,
+    'campaign_completed',
+    { counts, chainHeadBefore: before.chainHead },
+    services.now(),
+  );
   await store.campaigns.advance(campaignId, 'completed', { counts, completedAt });
   services.progress(`Campaign ${campaignId} complete`);
   return summarizeCampaign(store, campaignId);

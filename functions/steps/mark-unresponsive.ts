@@ -38,7 +38,12 @@ export async function markUnresponsive(
     await services.store.events.append(
       campaignId,
       'reviewer_unresponsive',
-      { reviewer, undecided, decided: state.grants.length - undecided, reason: input.error?.Error ?? 'unknown' },
+      {
+        reviewer,
+        undecided,
+        decided: state.grants.length - undecided,
+        reason: input.error?.Error ?? 'unknown',
+      },
       services.now(),
     );
     await redrawTaskMessage(services, { ...task, status: 'unresponsive' }, state, 'window_closed');

@@ -29,7 +29,11 @@ export async function recordDecision(request: DecisionRequest, services: Service
   const task = await store.tasks.get(campaignId, grant.reviewer);
   if (!task) return { kind: 'refused', reason: 'This grant is not part of an open review.' };
   if (task.slackUserId !== request.slackUserId) {
-    services.log.warn('decision refused: not the assigned reviewer', { campaignId, grantId, slackUserId: request.slackUserId });
+    services.log.warn('decision refused: not the assigned reviewer', {
+      campaignId,
+      grantId,
+      slackUserId: request.slackUserId,
+    });
     return { kind: 'refused', reason: 'Only the assigned reviewer can decide on this grant.' };
   }
   if (grant.principalType === 'user' && grant.principal.toLowerCase() === grant.reviewer.toLowerCase()) {

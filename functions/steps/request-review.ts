@@ -13,7 +13,10 @@ export interface RequestReviewInput {
  * Sends the reviewer their one DM and parks the workflow's task token. The workflow resumes when
  * the last grant is decided (the Slack listener sends the token) or the review window closes.
  */
-export async function requestReview(input: RequestReviewInput, services: Services): Promise<Record<string, never>> {
+export async function requestReview(
+  input: RequestReviewInput,
+  services: Services,
+): Promise<Record<string, never>> {
   const { campaignId, reviewer, taskToken } = input;
   const { store } = services;
   const task = await store.tasks.get(campaignId, reviewer);
@@ -34,7 +37,11 @@ export async function requestReview(input: RequestReviewInput, services: Service
     const channelId = opened.channel?.id;
     if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
     const message = reviewMessage(task, state);
-    const posted = await slack.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks });
+    const posted = await slack.chat.postMessage({
+      channel: channelId,
+      text: message.text,
+      blocks: message.blocks,
+    });
     if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
     await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
     await store.events.append(

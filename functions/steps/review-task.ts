@@ -1,5 +1,5 @@
-import { buildReviewMessage } from '../slack/blocks';
 import type { Services } from '../runtime/services';
+import { buildReviewMessage } from '../slack/blocks';
 import type { Decision } from '../store/decisions';
 import type { StoredGrant } from '../store/grants';
 import type { ReviewTask } from '../store/tasks';
@@ -33,7 +33,11 @@ export async function loadReviewerState(
   return { grants, decisions };
 }
 
-export function reviewMessage(task: ReviewTask, state: ReviewerState, closed?: 'completed' | 'window_closed') {
+export function reviewMessage(
+  task: ReviewTask,
+  state: ReviewerState,
+  closed?: 'completed' | 'window_closed',
+) {
   return buildReviewMessage({
     campaignId: task.campaignId,
     reviewerLogin: task.reviewer,
@@ -65,7 +69,12 @@ export async function redrawTaskMessage(
   try {
     const slack = await services.slack();
     const message = reviewMessage(task, state, closed);
-    await slack.chat.update({ channel: task.channelId, ts: task.messageTs, text: message.text, blocks: message.blocks });
+    await slack.chat.update({
+      channel: task.channelId,
+      ts: task.messageTs,
+      text: message.text,
+      blocks: message.blocks,
+    });
   } catch (error) {
     services.log.warn('could not update the review message', {
       campaignId: task.campaignId,
@@ -79,9 +88,18 @@ export async function redrawTaskMessage(
  * Closes the task once every grant is decided and resumes the workflow. Only the caller that wins
  * the conditional close sends the token, so a double click on the last grant resumes it once.
  */
-export async function completeIfDone(services: Services, task: ReviewTask, state: ReviewerState): Promise<boolean> {
+export async function completeIfDone(
+  services: Services,
+  task: ReviewTask,
+  state: ReviewerState,
+): Promise<boolean> {
   if (!allDecided(state)) return false;
-  const closed = await services.store.tasks.close(task.campaignId, task.reviewer, 'completed', services.now());
+  const closed = await services.store.tasks.close(
+    task.campaignId,
+    task.reviewer,
+    'completed',
+    services.now(),
+  );
   if (!closed) return false;
   const counts = countDecisions(state);
   await services.store.events.append(

@@ -23,8 +23,18 @@ export function snapshotDigest(grantHashes: Map<string, string>): string {
 }
 
 export function grantContentHash(grant: Grant): string {
-  const { grantId, connector, resourceType, resource, principalType, principal, entitlement, via, reviewable, derivedFrom } =
-    grant;
+  const {
+    grantId,
+    connector,
+    resourceType,
+    resource,
+    principalType,
+    principal,
+    entitlement,
+    via,
+    reviewable,
+    derivedFrom,
+  } = grant;
   return createHash('sha256')
     .update(
       canonicalJson({
@@ -79,7 +89,13 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
   await services.store.events.append(
     campaignId,
     'snapshot_taken',
-    { connectors: [connector.name], grantCount: hashes.size, reviewableCount: reviewable, digest, snapshotAt },
+    {
+      connectors: [connector.name],
+      grantCount: hashes.size,
+      reviewableCount: reviewable,
+      digest,
+      snapshotAt,
+    },
     services.now(),
   );
   await services.store.campaigns.advance(campaignId, 'assigning', {

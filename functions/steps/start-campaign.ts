@@ -19,7 +19,10 @@ export function campaignIdFor(executionName: string, at: Date): string {
   return `${at.getUTCFullYear()}-Q${quarter}-${suffix}`;
 }
 
-export async function startCampaign(input: StartCampaignInput, services: Services): Promise<StartCampaignOutput> {
+export async function startCampaign(
+  input: StartCampaignInput,
+  services: Services,
+): Promise<StartCampaignOutput> {
   const now = services.now();
   const campaignId = campaignIdFor(input.executionName, now);
   const { created, campaign } = await services.store.campaigns.create({
@@ -46,6 +49,8 @@ export async function startCampaign(input: StartCampaignInput, services: Service
       now,
     );
   }
-  services.progress(`Campaign ${campaignId} started (${campaign.trigger}, requested by ${campaign.requestedBy})`);
+  services.progress(
+    `Campaign ${campaignId} started (${campaign.trigger}, requested by ${campaign.requestedBy})`,
+  );
   return { campaignId };
 }

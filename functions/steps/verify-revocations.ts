@@ -11,7 +11,10 @@ export interface VerifyRevocationsOutput extends CampaignRef {
  * Reads the source again for every revoke decision and records what it shows: confirmed absent,
  * or still present and by which paths (a team can still give what a removed direct grant gave).
  */
-export async function verifyRevocations(input: CampaignRef, services: Services): Promise<VerifyRevocationsOutput> {
+export async function verifyRevocations(
+  input: CampaignRef,
+  services: Services,
+): Promise<VerifyRevocationsOutput> {
   const { campaignId } = input;
   const { store } = services;
   await store.campaigns.advance(campaignId, 'verifying');
@@ -35,7 +38,12 @@ export async function verifyRevocations(input: CampaignRef, services: Services):
         await store.events.append(
           campaignId,
           'revocation_verified',
-          { grantId: grant.grantId, status: verification.status, paths: verification.paths, checkedAt: verification.checkedAt },
+          {
+            grantId: grant.grantId,
+            status: verification.status,
+            paths: verification.paths,
+            checkedAt: verification.checkedAt,
+          },
           services.now(),
         );
       }

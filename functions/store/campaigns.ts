@@ -124,5 +124,4 @@ export class CampaignRepository {
   }
 }
 
-
 export class CampaignStateError extends AccessReviewError {}

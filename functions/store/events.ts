@@ -61,7 +61,8 @@ export function verifyChain(
   for (const [index, event] of events.entries()) {
     if (event.seq !== index + 1) return { ok: false, seq: event.seq, reason: `expected seq ${index + 1}` };
     if (event.prevHash !== prevHash) return { ok: false, seq: event.seq, reason: 'prevHash does not match' };
-    if (eventHash(event) !== event.hash) return { ok: false, seq: event.seq, reason: 'hash does not match content' };
+    if (eventHash(event) !== event.hash)
+      return { ok: false, seq: event.seq, reason: 'hash does not match content' };
     prevHash = event.hash;
   }
   return { ok: true, head: prevHash, length: events.length };
@@ -78,7 +79,12 @@ export class EventLog {
     private readonly maxAttempts = 50,
   ) {}
 
-  async append(campaignId: string, type: EventType, data: Record<string, unknown>, at: Date): Promise<CampaignEvent> {
+  async append(
+    campaignId: string,
+    type: EventType,
+    data: Record<string, unknown>,
+    at: Date,
+  ): Promise<CampaignEvent> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const head = await this.head(campaignId);
       const partial = {

@@ -26,7 +26,12 @@ export class GrantRepository {
     for (let start = 0; start < grants.length; start += BATCH_SIZE) {
       let requests = grants.slice(start, start + BATCH_SIZE).map((grant) => ({
         PutRequest: {
-          Item: { pk: keys.campaign(grant.campaignId), sk: keys.grant(grant.grantId), kind: 'grant', ...grant },
+          Item: {
+            pk: keys.campaign(grant.campaignId),
+            sk: keys.grant(grant.grantId),
+            kind: 'grant',
+            ...grant,
+          },
         },
       }));
       for (let attempt = 0; requests.length > 0; attempt++) {
@@ -56,7 +61,12 @@ export class GrantRepository {
   }
 
   /** Records who reviews the grant and why; without a reviewer only the reason is kept (nobody eligible). */
-  async assign(campaignId: string, grantId: string, reviewer: string | undefined, routingReason: string): Promise<void> {
+  async assign(
+    campaignId: string,
+    grantId: string,
+    reviewer: string | undefined,
+    routingReason: string,
+  ): Promise<void> {
     const values: Record<string, unknown> = { ':reason': routingReason };
     let update = 'SET routingReason = :reason';
     if (reviewer) {
@@ -81,7 +91,10 @@ export class GrantRepository {
    * carry the same index key as the grants they decide. The index is eventually consistent, so
    * callers that must not miss a decision re-read the missing ones from the table.
    */
-  async reviewerView(campaignId: string, reviewer: string): Promise<{ grants: StoredGrant[]; decisions: Decision[] }> {
+  async reviewerView(
+    campaignId: string,
+    reviewer: string,
+  ): Promise<{ grants: StoredGrant[]; decisions: Decision[] }> {
     const items = await queryAll(this.table, keys.reviewerGrants(campaignId, reviewer), '', {
       indexName: GSI_BY_REVIEWER,
     });

@@ -21,7 +21,9 @@ export async function* queryPages<T extends Item>(
   prefix: string,
   options: { indexName?: string; consistent?: boolean; pageSize?: number } = {},
 ): AsyncGenerator<T[]> {
-  const [pkName, skName] = options.indexName ? [`${options.indexName}pk`, `${options.indexName}sk`] : ['pk', 'sk'];
+  const [pkName, skName] = options.indexName
+    ? [`${options.indexName}pk`, `${options.indexName}sk`]
+    : ['pk', 'sk'];
   let startKey: Item | undefined;
   do {
     const input: QueryCommandInput = {
@@ -41,7 +43,11 @@ export async function* queryPages<T extends Item>(
   } while (startKey);
 }
 
-export async function getItem<T extends Item>(table: TableRef, pk: string, sk: string): Promise<T | undefined> {
+export async function getItem<T extends Item>(
+  table: TableRef,
+  pk: string,
+  sk: string,
+): Promise<T | undefined> {
   const result = await table.client.send(
     new GetCommand({ TableName: table.tableName, Key: { pk, sk }, ConsistentRead: true }),
   );
@@ -49,7 +55,9 @@ export async function getItem<T extends Item>(table: TableRef, pk: string, sk: s
 }
 
 /** Strip the table's own key attributes so callers see only the domain record. */
-export function withoutKeys<T extends Item>(item: T): Omit<T, 'pk' | 'sk' | 'gsi1pk' | 'gsi1sk' | 'gsi2pk' | 'gsi2sk'> {
+export function withoutKeys<T extends Item>(
+  item: T,
+): Omit<T, 'pk' | 'sk' | 'gsi1pk' | 'gsi1sk' | 'gsi2pk' | 'gsi2sk'> {
   const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...rest } = item;
   return rest;
 }

@@ -47,7 +47,11 @@ export class TaskRepository {
   }
 
   async get(campaignId: string, reviewer: string): Promise<ReviewTask | undefined> {
-    const item = await getItem<Record<string, unknown>>(this.table, keys.campaign(campaignId), keys.task(reviewer));
+    const item = await getItem<Record<string, unknown>>(
+      this.table,
+      keys.campaign(campaignId),
+      keys.task(reviewer),
+    );
     return item ? publicTask(item) : undefined;
   }
 
@@ -65,12 +69,22 @@ export class TaskRepository {
         UpdateExpression: 'SET taskToken = :token, #status = :awaiting, requestedAt = :at',
         ConditionExpression: 'attribute_exists(pk) AND #status IN (:pending, :awaiting)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':token': taskToken, ':awaiting': 'awaiting', ':pending': 'pending', ':at': at.toISOString() },
+        ExpressionAttributeValues: {
+          ':token': taskToken,
+          ':awaiting': 'awaiting',
+          ':pending': 'pending',
+          ':at': at.toISOString(),
+        },
       }),
     );
   }
 
-  async recordMessage(campaignId: string, reviewer: string, channelId: string, messageTs: string): Promise<void> {
+  async recordMessage(
+    campaignId: string,
+    reviewer: string,
+    channelId: string,
+    messageTs: string,
+  ): Promise<void> {
     await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,

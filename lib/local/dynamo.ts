@@ -9,7 +9,6 @@ import dynalite from 'dynalite';
 import { createTableRef, type TableRef } from '../../functions/store/table';
 import type { LocalTableSchema } from './synthesized-workflow';
 
-
 export interface LocalDynamo {
   endpoint: string;
   table: TableRef;

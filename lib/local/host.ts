@@ -1,4 +1,4 @@
-import './polyfills';
+import './node20';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
@@ -78,8 +78,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
   const progress = options.onProgress ?? (() => undefined);
   const log: Logger = options.log ?? {
     info: () => undefined,
-    warn: (message) => progress(`warning: ${message}`),
-    error: (message) => progress(`error: ${message}`),
+    warn: (message, fields) => progress(`warning: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
+    error: (message, fields) => progress(`error: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
   };
   const reviewWindowSeconds = options.reviewWindowSeconds ?? 30;
   const synthesized = synthesizeForLocalHost(options.config, { reviewWindowSeconds });
@@ -132,7 +132,14 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     };
 
     // The Slack app: the same listeners the Lambda registers, behind Bolt's HTTP receiver.
-    const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
+    // processBeforeResponse: answer Slack once the listener has finished, as AwsLambdaReceiver
+    // does on AWS, so both hosts behave alike (and a test sees every reply by the time it returns).
+    const receiver = new HTTPReceiver({
+      signingSecret,
+      endpoints: '/slack/events',
+      processBeforeResponse: true,
+      logLevel: LogLevel.ERROR,
+    });
     const app = new App({
       token: botToken,
       receiver,
@@ -160,11 +167,16 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       handlers.set(state, await loadStepHandler(handlerName));
     }
     const waitForToken = new Set(synthesized.waitForTaskTokenStates);
-    const stateMachine = new StateMachine(synthesized.definition as ConstructorParameters<typeof StateMachine>[0], {
-      validationOptions: { checkArn: false },
-    });
+    const stateMachine = new StateMachine(
+      synthesized.definition as ConstructorParameters<typeof StateMachine>[0],
+      {
+        validationOptions: { checkArn: false },
+      },
+    );
 
-    const runCampaign = async (input: { trigger?: string; requestedBy?: string } = {}): Promise<CampaignRun> => {
+    const runCampaign = async (
+      input: { trigger?: string; requestedBy?: string } = {},
+    ): Promise<CampaignRun> => {
       const executionName = randomUUID();
       const localHandlers: LocalHandlers = {};
       const retryIntervalOverrides: Record<string, number> = {};
@@ -182,9 +194,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
           const result = await handler(request.payload, services);
           // The optimised Lambda integration returns the invocation's envelope; the state's
           // ResultSelector picks Payload out of it, as it does on AWS.
-          return (request.envelope ? { Payload: result, StatusCode: 200, ExecutedVersion: '$LATEST' } : result) as Awaited<
-            ReturnType<LocalHandlers[string]>
-          >;
+          return (
+            request.envelope ? { Payload: result, StatusCode: 200, ExecutedVersion: '$LATEST' } : result
+          ) as Awaited<ReturnType<LocalHandlers[string]>>;
         };
       }
       const execution = stateMachine.run(
@@ -213,9 +225,12 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       try {
         output = await execution.result;
       } catch (error) {
-        throw new EmbeddedHostError(`the workflow failed: ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
-        });
+        throw new EmbeddedHostError(
+          `the workflow failed: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            cause: error,
+          },
+        );
       } finally {
         await watching;
       }
@@ -259,7 +274,8 @@ async function reportStates(events: RunnerEvents, progress: (line: string) => vo
   try {
     for await (const event of events) {
       if (event.type === 'StateEntered' && event.index === undefined) progress(`▶ ${event.state.name}`);
-      if (event.type === 'StateRetried') progress(`↻ ${event.state.name} retried (attempt ${event.retry.attempt})`);
+      if (event.type === 'StateRetried')
+        progress(`↻ ${event.state.name} retried (attempt ${event.retry.attempt})`);
       if (event.type === 'StateCaught') progress(`⚠ ${event.state.name} caught an error`);
       if (event.type === 'ExecutionFailed') progress(`✗ workflow failed: ${event.Error}`);
     }

@@ -8,7 +8,10 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   const table = new Table({ head: ['Campaign', summary.campaignId], style: { head: [], border: [] } });
   table.push(
     ['Organization', summary.organization],
-    ['Grants found', `${summary.grants} (${summary.reviewable} reviewed, ${summary.derived} follow from those)`],
+    [
+      'Grants found',
+      `${summary.grants} (${summary.reviewable} reviewed, ${summary.derived} follow from those)`,
+    ],
     [
       'Reviewers asked',
       `${summary.reviewersAsked} (${summary.reviewersCompleted} completed, ${summary.reviewersUnresponsive} unresponsive)`,
@@ -16,13 +19,21 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     ['Kept', String(summary.kept)],
     ['Revoked', String(summary.revoked)],
     ['Undecided', String(summary.undecided + summary.unroutable)],
-    ['Revocations applied', `${summary.revocationsApplied}${summary.revocationsFailed ? ` (${summary.revocationsFailed} failed)` : ''}`],
+    [
+      'Revocations applied',
+      `${summary.revocationsApplied}${summary.revocationsFailed ? ` (${summary.revocationsFailed} failed)` : ''}`,
+    ],
     ['Revocations verified', `${summary.verifiedAbsent} confirmed absent`],
     ['Still present', String(summary.stillPresent)],
-    ['Event chain', summary.chainIntact ? `${summary.events} events, head ${summary.chainHead?.slice(0, 16)}…` : 'BROKEN'],
+    [
+      'Event chain',
+      summary.chainIntact ? `${summary.events} events, head ${summary.chainHead?.slice(0, 16)}…` : 'BROKEN',
+    ],
   );
   const lines = [table.toString()];
-  const stillPresent = (await store.outcomes.listVerifications(summary.campaignId)).filter((v) => v.status === 'present');
+  const stillPresent = (await store.outcomes.listVerifications(summary.campaignId)).filter(
+    (v) => v.status === 'present',
+  );
   if (stillPresent.length > 0) {
     lines.push('', 'Still present after revocation:');
     for (const verification of stillPresent) {
@@ -35,7 +46,9 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
       );
     }
   }
-  const unresponsive = (await store.tasks.list(summary.campaignId)).filter((t) => t.status === 'unresponsive');
+  const unresponsive = (await store.tasks.list(summary.campaignId)).filter(
+    (t) => t.status === 'unresponsive',
+  );
   for (const task of unresponsive) {
     lines.push(`  - ${task.reviewer} did not finish their review before the window closed`);
   }

@@ -59,7 +59,8 @@ export class LocalTaskTokens implements TaskCompleter {
   /** Ends every pending wait, so a stopped host leaves nothing hanging. */
   abandonAll(): void {
     for (const [token, waiter] of this.waiters) {
-      if (!waiter.settled) waiter.reject(new TaskDoesNotExist(`host stopped before task ${token.slice(0, 16)}… finished`));
+      if (!waiter.settled)
+        waiter.reject(new TaskDoesNotExist(`host stopped before task ${token.slice(0, 16)}… finished`));
     }
     this.waiters.clear();
   }

@@ -4,7 +4,10 @@ import { ConfigError } from '../../functions/core/errors';
 
 const valid = {
   github: { organization: 'acme' },
-  routing: { fallbackReviewers: ['alice'], owners: [{ resource: 'acme/api', resourceType: 'repository', reviewer: 'bob' }] },
+  routing: {
+    fallbackReviewers: ['alice'],
+    owners: [{ resource: 'acme/api', resourceType: 'repository', reviewer: 'bob' }],
+  },
   people: [
     { github: 'alice', email: 'alice@acme.example' },
     { github: 'bob', email: 'bob@acme.example' },
@@ -49,7 +52,15 @@ describe('configuration', () => {
 
   it('rejects owners and fallbacks that cannot be reached in Slack', () => {
     expect(() =>
-      parseConfig({ ...valid, routing: { fallbackReviewers: ['zed'], owners: [{ resource: 'acme/api', resourceType: 'repository', reviewer: 'yan' }] } }),
-    ).toThrowError(/routing\.owners\[0\]\.reviewer: "yan" is not listed in people[\s\S]*routing\.fallbackReviewers\[0\]: "zed"/);
+      parseConfig({
+        ...valid,
+        routing: {
+          fallbackReviewers: ['zed'],
+          owners: [{ resource: 'acme/api', resourceType: 'repository', reviewer: 'yan' }],
+        },
+      }),
+    ).toThrowError(
+      /routing\.owners\[0\]\.reviewer: "yan" is not listed in people[\s\S]*routing\.fallbackReviewers\[0\]: "zed"/,
+    );
   });
 });

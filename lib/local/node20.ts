@@ -1,3 +1,5 @@
+// What Node 20 lacks for the embedded host.
+//
 // aws-local-stepfunctions 3 declares Node >= 22; on Node 20 the only API it misses is
 // Promise.withResolvers (measured, see shared/NOTES.md). Install it once, before the runner loads.
 type Resolvers<T> = {
@@ -18,3 +20,7 @@ if (typeof promiseWithStatics.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
+// The AWS SDK warns at first use that releases after early 2027 need Node 22. Locally it only
+// talks to dynalite, and the Lambda runtime is Node 22 (README), so the notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

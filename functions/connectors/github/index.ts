@@ -1,0 +1,7 @@
+export {
+  createGitHubClient,
+  type GitHubClient,
+  type GitHubClientOptions,
+  type ThrottleTuning,
+} from './client';
+export { createGitHubConnector, type GitHubConnectorOptions } from './connector';

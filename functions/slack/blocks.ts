@@ -1,0 +1,359 @@
+import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
+import { AccessReviewError, MalformedRequestError } from '../core/errors';
+import { describeVia, type Grant } from '../core/grant';
+
+/**
+ * The review DM: one message per reviewer, one Keep/Revoke decision per grant. Pure functions;
+ * the listener and the RequestReview handler post and update what these return.
+ *
+ * What a button carries is public: Slack shows it to the client and sends it back in every click,
+ * so `value` holds the campaign and grant ids and nothing else (task tokens stay in the table).
+ */
+
+export type Decision = 'keep' | 'revoke';
+
+export interface ReviewItem {
+  grant: Grant;
+  routingReason: string;
+  decision?: { decision: Decision; decidedAt: string };
+}
+
+export interface ReviewMessageInput {
+  campaignId: string;
+  reviewerLogin: string;
+  /** ISO 8601. */
+  dueAt: string;
+  items: ReviewItem[];
+  closed?: { reason: 'completed' | 'window_closed' };
+}
+
+export interface ReviewMessage {
+  /** Notification and accessibility fallback; Slack shows blocks in the message itself. */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** The input cannot be turned into a message Slack would accept. */
+export class ReviewMessageError extends AccessReviewError {}
+
+/** https://docs.slack.dev/reference/block-kit/blocks: "up to 50 blocks in each message". */
+export const MAX_MESSAGE_BLOCKS = 50;
+
+/** Bolt listeners register on this: `app.action(REVIEW_ACTION_ID_PATTERN, ...)`. */
+export const REVIEW_ACTION_ID_PATTERN = /^review_(keep|revoke):(g_[0-9a-f]{32})$/;
+const GRANT_ID_PATTERN = /^g_[0-9a-f]{32}$/;
+/**
+ * Campaign ids travel in button values and in table keys: letters, digits and `._:+-`, no `#`
+ * (the table's key separator), at most 128 characters so the header stays under Slack's 150.
+ */
+const CAMPAIGN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$/;
+
+// Limits from the Block Kit reference, checked again by the sandbox.
+const SECTION_TEXT_MAX = 3000;
+const CONTEXT_TEXT_MAX = 3000;
+const CONFIRM_TEXT_MAX = 300;
+const ROUTING_REASON_MAX = 1000;
+
+export function actionIdFor(decision: Decision, grantId: string): string {
+  return `review_${decision}:${grantId}`;
+}
+
+/** `{"c":campaignId,"g":grantId}`: short keys because Slack caps a button value at 2000 characters. */
+export function buttonValueFor(campaignId: string, grantId: string): string {
+  return JSON.stringify({ c: campaignId, g: grantId });
+}
+
+/** Reads a button value back. Anything that is not exactly what buttonValueFor writes is refused. */
+export function parseButtonValue(value: string): { campaignId: string; grantId: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new MalformedRequestError('button value is not JSON', { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MalformedRequestError('button value is not an object');
+  }
+  const record = parsed as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  if (keys.length !== 2 || keys[0] !== 'c' || keys[1] !== 'g') {
+    throw new MalformedRequestError(`button value has keys [${keys.join(', ')}], expected exactly c and g`);
+  }
+  const { c, g } = record;
+  if (typeof c !== 'string' || !CAMPAIGN_ID_PATTERN.test(c)) {
+    throw new MalformedRequestError('button value holds no valid campaign id');
+  }
+  if (typeof g !== 'string' || !GRANT_ID_PATTERN.test(g)) {
+    throw new MalformedRequestError('button value holds no valid grant id');
+  }
+  // A value we wrote round-trips byte for byte; anything else was not written by us.
+  if (buttonValueFor(c, g) !== value)
+    throw new MalformedRequestError('button value is not in canonical form');
+  return { campaignId: c, grantId: g };
+}
+
+export function parseActionId(actionId: string): { decision: Decision; grantId: string } {
+  const match = REVIEW_ACTION_ID_PATTERN.exec(actionId);
+  if (!match)
+    throw new MalformedRequestError(
+      `action_id ${JSON.stringify(actionId.slice(0, 300))} is not a review action`,
+    );
+  return { decision: match[1] as Decision, grantId: match[2] as string };
+}
+
+export function buildReviewMessage(input: ReviewMessageInput): ReviewMessage {
+  validateInput(input);
+  const { campaignId, items, closed } = input;
+  const due = formatDate(input.dueAt, 'dueAt');
+  const undecided = items.filter((item) => !item.decision).length;
+
+  const blocks: KnownBlock[] = [header(campaignId), intro(items.length, undecided, due, closed)];
+  // Fixed blocks: header, intro, and the closing line when closed; two blocks per listed grant.
+  const fixed = blocks.length + (closed ? 1 : 0);
+  const listed = chooseListed(items, fixed);
+  items.forEach((item, index) => {
+    if (!listed.has(index)) return;
+    blocks.push(grantSection(item));
+    blocks.push(
+      closed || item.decision ? outcomeLine(item, closed) : decisionButtons(campaignId, item.grant),
+    );
+  });
+  const summary = hiddenSummary(items, listed, closed);
+  if (summary) blocks.push(summary);
+  if (closed) blocks.push(closingLine(closed, items.length, undecided, due));
+
+  if (blocks.length > MAX_MESSAGE_BLOCKS) {
+    // chooseListed keeps the count within the limit; reaching this is a bug here, not bad input.
+    throw new ReviewMessageError(
+      `review message has ${blocks.length} blocks, Slack allows ${MAX_MESSAGE_BLOCKS}`,
+    );
+  }
+  return { text: fallbackText(input, undecided, due), blocks };
+}
+
+/**
+ * Which grants get their own two blocks. All of them when they fit; otherwise the undecided ones
+ * first (they are what the reviewer has to act on), then the most recently decided ones, with one
+ * block kept for the summary of the rest. Listed grants keep their original order so a grant
+ * does not jump around when it is decided.
+ */
+function chooseListed(items: ReviewItem[], fixed: number): Set<number> {
+  if (fixed + 2 * items.length <= MAX_MESSAGE_BLOCKS) return new Set(items.map((_, index) => index));
+  const capacity = Math.floor((MAX_MESSAGE_BLOCKS - fixed - 1) / 2);
+  const open = items.flatMap((item, index) => (item.decision ? [] : [index]));
+  const decided = items
+    .flatMap((item, index) => (item.decision ? [{ index, at: Date.parse(item.decision.decidedAt) }] : []))
+    .sort((a, b) => b.at - a.at || a.index - b.index)
+    .map(({ index }) => index);
+  return new Set([...open, ...decided].slice(0, capacity));
+}
+
+function header(campaignId: string): HeaderBlock {
+  return {
+    type: 'header',
+    block_id: 'header',
+    text: { type: 'plain_text', text: `Access review ${campaignId}`, emoji: true },
+  };
+}
+
+function intro(
+  total: number,
+  undecided: number,
+  due: FormattedDate,
+  closed: ReviewMessageInput['closed'],
+): SectionBlock {
+  const lines = [
+    `You are asked to review *${plural(total, 'grant')}* of access, by *${due.mrkdwn}*.`,
+    'Each grant is decided on its own. *Keep* records that the access is still needed. ' +
+      '*Revoke* removes the access at its source (where it was granted, shown under each grant) ' +
+      'and then reads the source again to confirm it is gone.',
+  ];
+  if (!closed) {
+    lines.push(
+      undecided === 0
+        ? 'Every grant has a decision; nothing is left to do here.'
+        : `${plural(undecided, 'grant')} still ${undecided === 1 ? 'waits' : 'wait'} for your decision.`,
+    );
+  }
+  return { type: 'section', block_id: 'intro', text: { type: 'mrkdwn', text: lines.join('\n') } };
+}
+
+function grantSection(item: ReviewItem): SectionBlock {
+  const { grant } = item;
+  const who =
+    grant.principalType === 'team'
+      ? `team *${escapeMrkdwn(grant.principal)}*`
+      : `*${escapeMrkdwn(grant.principal)}*`;
+  const how = [describeVia(grant.via)];
+  if (grant.raw.outsideCollaborator === true) how.push('outside collaborator');
+  const text = [
+    `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${grant.resourceType} *${escapeMrkdwn(grant.resource)}*`,
+    `How: ${escapeMrkdwn(how.join(' · '))}`,
+    `Why you: ${escapeMrkdwn(truncate(item.routingReason, ROUTING_REASON_MAX))}`,
+  ].join('\n');
+  return {
+    type: 'section',
+    block_id: `grant:${grant.grantId}`,
+    text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) },
+  };
+}
+
+function decisionButtons(campaignId: string, grant: Grant): ActionsBlock {
+  const value = buttonValueFor(campaignId, grant.grantId);
+  const keep: Button = {
+    type: 'button',
+    action_id: actionIdFor('keep', grant.grantId),
+    text: { type: 'plain_text', text: 'Keep', emoji: true },
+    value,
+  };
+  const revoke: Button = {
+    type: 'button',
+    action_id: actionIdFor('revoke', grant.grantId),
+    text: { type: 'plain_text', text: 'Revoke', emoji: true },
+    value,
+    style: 'danger',
+    confirm: {
+      title: { type: 'plain_text', text: 'Revoke this access?' },
+      text: {
+        type: 'plain_text',
+        text: truncate(
+          `${grant.principal} loses ${grant.entitlement} on ${grant.resource} (${describeVia(grant.via)}). ` +
+            'The access is removed at its source, which is then checked again to confirm it is gone.',
+          CONFIRM_TEXT_MAX,
+        ),
+      },
+      confirm: { type: 'plain_text', text: 'Revoke' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      style: 'danger',
+    },
+  };
+  // Keep is not styled `primary` on purpose: the message should not nudge towards keeping access.
+  return { type: 'actions', block_id: `decide:${grant.grantId}`, elements: [keep, revoke] };
+}
+
+function outcomeLine(item: ReviewItem, closed: ReviewMessageInput['closed']): ContextBlock {
+  const { decision, grant } = item;
+  let text: string;
+  if (decision) {
+    const at = formatDate(decision.decidedAt, `decidedAt of ${grant.grantId}`).mrkdwn;
+    text = decision.decision === 'keep' ? `✅ Kept at ${at}` : `❌ Revoke requested at ${at}`;
+  } else {
+    text = closed?.reason === 'window_closed' ? '⏹ No decision: the review window closed' : '⏹ No decision';
+  }
+  // A new block_id for a new state: Slack asks for one per "iteration of a message".
+  return {
+    type: 'context',
+    block_id: `outcome:${grant.grantId}:${decision?.decision ?? 'none'}`,
+    elements: [{ type: 'mrkdwn', text }],
+  };
+}
+
+function hiddenSummary(
+  items: ReviewItem[],
+  listed: Set<number>,
+  closed: ReviewMessageInput['closed'],
+): ContextBlock | undefined {
+  let waiting = 0;
+  let kept = 0;
+  let revoked = 0;
+  items.forEach((item, index) => {
+    if (listed.has(index)) return;
+    if (!item.decision) waiting += 1;
+    else if (item.decision.decision === 'keep') kept += 1;
+    else revoked += 1;
+  });
+  if (waiting + kept + revoked === 0) return undefined;
+  const parts: string[] = [];
+  if (closed) {
+    parts.push(
+      `${plural(waiting + kept + revoked, 'more grant')} not listed here: ${kept} kept, ${revoked} revoke requested, ${waiting} without a decision.`,
+    );
+  } else {
+    if (kept + revoked > 0) {
+      parts.push(`Already decided and not listed: ✅ ${kept} kept, ❌ ${revoked} revoke requested.`);
+    }
+    if (waiting > 0) {
+      parts.push(
+        `${plural(waiting, 'more grant')} will appear here as you decide the ones above (Slack shows at most ${MAX_MESSAGE_BLOCKS} blocks in a message).`,
+      );
+    }
+  }
+  return {
+    type: 'context',
+    block_id: `summary:${waiting}:${kept}:${revoked}`,
+    elements: [{ type: 'mrkdwn', text: truncate(parts.join('\n'), CONTEXT_TEXT_MAX) }],
+  };
+}
+
+function closingLine(
+  closed: NonNullable<ReviewMessageInput['closed']>,
+  total: number,
+  undecided: number,
+  due: FormattedDate,
+): SectionBlock {
+  const text =
+    closed.reason === 'completed'
+      ? `🔒 This review is closed: ${total === 1 ? 'the grant has' : `all ${total} grants have`} a decision. Thank you.`
+      : `🔒 This review closed when its window ended (due ${due.mrkdwn}). ` +
+        `${plural(undecided, 'grant')} got no decision here; the buttons are gone and nothing more can be decided in this message.`;
+  return { type: 'section', block_id: `closed:${closed.reason}`, text: { type: 'mrkdwn', text } };
+}
+
+function fallbackText(input: ReviewMessageInput, undecided: number, due: FormattedDate): string {
+  const total = input.items.length;
+  const name = `Access review ${input.campaignId}`;
+  if (input.closed?.reason === 'completed') return `${name} is closed: every grant has a decision.`;
+  if (input.closed?.reason === 'window_closed') {
+    return `${name} closed when its window ended; ${undecided} of ${total} grants got no decision.`;
+  }
+  return `${name}: ${undecided} of ${plural(total, 'grant')} wait for your keep-or-revoke decision, due ${due.plain}.`;
+}
+
+interface FormattedDate {
+  /** Slack's date token: shown in the reader's own time zone, with a UTC fallback. */
+  mrkdwn: string;
+  plain: string;
+}
+
+function formatDate(iso: string, what: string): FormattedDate {
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) throw new ReviewMessageError(`${what} is not a date: ${JSON.stringify(iso)}`);
+  const plain = `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  // https://docs.slack.dev/messaging/formatting-message-text#date-formatting
+  return { mrkdwn: `<!date^${Math.floor(time / 1000)}^{date_short_pretty} at {time}|${plain}>`, plain };
+}
+
+function validateInput(input: ReviewMessageInput): void {
+  if (!CAMPAIGN_ID_PATTERN.test(input.campaignId)) {
+    throw new ReviewMessageError(
+      `campaign id ${JSON.stringify(input.campaignId)} cannot be carried in a button value`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const { grant } of input.items) {
+    if (!GRANT_ID_PATTERN.test(grant.grantId)) {
+      throw new ReviewMessageError(`grant id ${JSON.stringify(grant.grantId)} is not a grant id`);
+    }
+    // Two items with one grant would give two buttons with one action_id.
+    if (seen.has(grant.grantId)) throw new ReviewMessageError(`grant ${grant.grantId} is listed twice`);
+    seen.add(grant.grantId);
+  }
+  for (const { grant, decision } of input.items) {
+    if (decision) formatDate(decision.decidedAt, `decidedAt of ${grant.grantId}`);
+  }
+}
+
+/** mrkdwn treats &, < and > as control characters (https://docs.slack.dev/messaging/formatting-message-text#escaping). */
+function escapeMrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** Cuts to `max` characters without leaving half of an `&amp;` escape at the end. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,196 @@
+import { fileURLToPath } from 'node:url';
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { AccessReviewConfig } from '../../functions/core/config';
+import { ConfigError } from '../../functions/core/errors';
+import { HANDLER_METADATA_KEY, HANDLERS, type HandlerName, type HandlerSpec } from './handlers';
+import { defaultPolicyOf, logicalIdOf } from './logical-id';
+import type { VendorCredentials } from './secrets';
+
+export interface HandlerFunctionsProps {
+  config: AccessReviewConfig;
+  table: ITable;
+  encryptionKey: IKey;
+  credentials: VendorCredentials;
+}
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Lambda caps the whole environment (names and values) at 4 KB; leave room for the other variables. */
+const MAX_CONFIG_ENV_BYTES = 3 * 1024;
+
+/** Every Lambda of the system, built from the catalogue in handlers.ts with exactly its grants. */
+export class HandlerFunctions extends Construct {
+  private readonly functions = new Map<HandlerName, NodejsFunction>();
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionsProps) {
+    super(scope, id);
+    // The parsed config (defaults filled in) holds logins, emails and URLs, never a credential.
+    const configJson = JSON.stringify(props.config);
+    const configBytes = Buffer.byteLength(configJson);
+    if (configBytes > MAX_CONFIG_ENV_BYTES) {
+      throw new ConfigError('access-review configuration is too large for a Lambda environment', [
+        `(top level): ${configBytes} bytes as JSON; at most ${MAX_CONFIG_ENV_BYTES} fit next to the other variables (Lambda allows 4 KB in total)`,
+      ]);
+    }
+    for (const spec of HANDLERS) {
+      this.functions.set(spec.name, this.build(spec, props, configJson));
+    }
+  }
+
+  get(name: HandlerName): NodejsFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new Error(`function ${name} was not built`);
+    return fn;
+  }
+
+  /**
+   * The Slack endpoint answers review tasks with the token it finds in the table. Only it may, and
+   * only for this state machine; SendTaskHeartbeat is not granted because nothing sends one.
+   */
+  allowTaskCompletion(stateMachine: IStateMachine): void {
+    for (const spec of HANDLERS.filter((candidate) => candidate.completesReviewTasks)) {
+      this.get(spec.name).addToRolePolicy(
+        new PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [stateMachine.stateMachineArn],
+        }),
+      );
+    }
+  }
+
+  private build(spec: HandlerSpec, props: HandlerFunctionsProps, configJson: string): NodejsFunction {
+    const scope = new Construct(this, spec.id);
+    const logGroup = new LogGroup(scope, 'Logs', {
+      // A year covers a SOC 2 observation period; the evidence itself lives in the table.
+      retention: RetentionDays.ONE_YEAR,
+      encryptionKey: props.encryptionKey,
+    });
+    // An own role instead of the managed AWSLambdaBasicExecutionRole: that policy may write to
+    // every log group in the account, this one only to the function's own.
+    const role = new Role(scope, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `access-review ${spec.name}`,
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    const environment: Record<string, string> = {
+      TABLE_NAME: props.table.tableName,
+      ACCESS_REVIEW_CONFIG: configJson,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    for (const name of spec.secrets) {
+      environment[`${name.toUpperCase()}_SECRET_ARN`] = props.credentials.secret(name).secretArn;
+    }
+
+    const fn = new NodejsFunction(scope, 'Function', {
+      entry: spec.entry,
+      handler: 'handler',
+      description: `access-review: ${spec.description}`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      timeout: spec.timeout,
+      memorySize: spec.memoryMiB,
+      role,
+      logGroup,
+      environment,
+      projectRoot: repositoryRoot,
+      depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        // Bundled CommonJS dependencies call require(); ESM output has none unless we make one.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        // Smaller bundles start faster (Slack's 3-second budget); sourcemaps keep stack traces readable.
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Step Functions matches Retry/Catch on error.name (TransientError...). Minifying or bundling
+        // may rename a class; keepNames preserves the name the workflow relies on.
+        keepNames: true,
+        // Bundle the AWS SDK too: the Lambda runtime's copy lags, and the store is tested with ours.
+        externalModules: [],
+      },
+    });
+    fn.node.addMetadata(HANDLER_METADATA_KEY, spec.name);
+    // Also in the template, so anything reading cdk.out (not only this process) can map a
+    // function's logical id to its handler.
+    const cfnFunction = fn.node.defaultChild;
+    if (cfnFunction && CfnResource.isCfnResource(cfnFunction)) {
+      cfnFunction.addMetadata(HANDLER_METADATA_KEY, spec.name);
+    }
+
+    this.grantTable(role, spec, props);
+    this.grantSecrets(role, spec, props);
+    this.acknowledgeGrants(role, props);
+
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 (nodejs22.x) is the runtime this project pins and tests against; moving to a newer runtime is a deliberate upgrade, not a lint fix.',
+    });
+    return fn;
+  }
+
+  private grantTable(role: Role, spec: HandlerSpec, props: HandlerFunctionsProps): void {
+    // Table.grant covers the table and its indexes (`<table>/index/*`) and nothing else.
+    props.table.grant(role, ...spec.tableActions.map((action) => `dynamodb:${action}`));
+    // DynamoDB uses the table's CMK on behalf of the caller; ViaService keeps the role from
+    // using the key directly (it can only reach it through DynamoDB).
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /** The two wildcards the grants above need, acknowledged on each function's own policy. */
+  private acknowledgeGrants(role: Role, props: HandlerFunctionsProps): void {
+    const policy = defaultPolicyOf(role);
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.table)}.Arn>/index/*]`,
+      reason:
+        "Queries go through the GSIs gsi1 and gsi2 of the one evidence table; index/* names only that table's indexes, and the actions are limited to what the store calls.",
+    });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        "DynamoDB generates data keys under the table CMK on the caller's behalf (GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement is limited to that one key and to kms:ViaService dynamodb.",
+    });
+  }
+
+  private grantSecrets(grantee: Role, spec: HandlerSpec, props: HandlerFunctionsProps): void {
+    if (spec.secrets.length === 0) return;
+    // GetSecretValue only: DescribeSecret (part of grantRead) is never called.
+    grantee.addToPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: spec.secrets.map((name) => props.credentials.secret(name).secretArn),
+      }),
+    );
+    grantee.addToPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+  }
+}

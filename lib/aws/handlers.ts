@@ -1,0 +1,164 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+
+/**
+ * The single catalogue of Lambda handlers: what each one is called, where its entry file is and
+ * exactly what it may touch. The stack builds every function, role and grant from this list, and
+ * the tests compare the synthesized IAM policies against it, so a permission cannot be added in
+ * one place and forgotten in the other.
+ */
+
+/** The DynamoDB operations the store uses; nothing else is ever granted on the table. */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query' | 'BatchWriteItem';
+
+/** Which vendor credentials a handler reads from Secrets Manager. */
+export type SecretName = 'github' | 'slack';
+
+export type HandlerName =
+  | 'start-campaign'
+  | 'snapshot'
+  | 'assign-reviewers'
+  | 'request-review'
+  | 'mark-unresponsive'
+  | 'apply-revocations'
+  | 'verify-revocations'
+  | 'finalize'
+  | 'slack-events';
+
+export interface HandlerSpec {
+  name: HandlerName;
+  /** Construct id of the function (also the prefix of its logical id in the template). */
+  id: string;
+  /** Absolute path of the TypeScript entry under functions/handlers/. */
+  entry: string;
+  description: string;
+  tableActions: readonly TableAction[];
+  secrets: readonly SecretName[];
+  /** Only slack-events answers waitForTaskToken tasks (when a reviewer's last grant is decided). */
+  completesReviewTasks: boolean;
+  timeout: Duration;
+  memoryMiB: number;
+}
+
+/** Metadata key that ties a function construct (and its CloudFormation resource) to its handler name. */
+export const HANDLER_METADATA_KEY = 'access-review:handler';
+
+const READ_WRITE: readonly TableAction[] = ['GetItem', 'PutItem', 'UpdateItem', 'Query'];
+
+function entry(name: HandlerName): string {
+  return fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
+}
+
+export const HANDLERS: readonly HandlerSpec[] = [
+  {
+    name: 'start-campaign',
+    id: 'StartCampaignFunction',
+    entry: entry('start-campaign'),
+    description: 'Creates (or finds, on retry) the campaign record for this execution',
+    tableActions: ['GetItem', 'PutItem', 'Query'],
+    secrets: [],
+    completesReviewTasks: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'snapshot',
+    id: 'SnapshotFunction',
+    entry: entry('snapshot'),
+    description: 'Reads every grant from GitHub and writes it to the campaign',
+    tableActions: [...READ_WRITE, 'BatchWriteItem'],
+    secrets: ['github'],
+    completesReviewTasks: false,
+    // A large organisation costs thousands of GraphQL points; the Lambda maximum is the ceiling.
+    timeout: Duration.minutes(15),
+    memoryMiB: 1024,
+  },
+  {
+    name: 'assign-reviewers',
+    id: 'AssignReviewersFunction',
+    entry: entry('assign-reviewers'),
+    description: 'Routes each grant to the person who vouches for it (Slack users are looked up by email)',
+    tableActions: [...READ_WRITE, 'BatchWriteItem'],
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 512,
+  },
+  {
+    name: 'request-review',
+    id: 'RequestReviewFunction',
+    entry: entry('request-review'),
+    description: "Stores the reviewer's task token and sends the Slack review request",
+    tableActions: READ_WRITE,
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'mark-unresponsive',
+    id: 'MarkUnresponsiveFunction',
+    entry: entry('mark-unresponsive'),
+    description: 'Records a reviewer who did not answer within the review window',
+    tableActions: READ_WRITE,
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'apply-revocations',
+    id: 'ApplyRevocationsFunction',
+    entry: entry('apply-revocations'),
+    description: 'Removes revoked access at its source in GitHub',
+    tableActions: READ_WRITE,
+    secrets: ['github'],
+    completesReviewTasks: false,
+    timeout: Duration.minutes(15),
+    memoryMiB: 512,
+  },
+  {
+    name: 'verify-revocations',
+    id: 'VerifyRevocationsFunction',
+    entry: entry('verify-revocations'),
+    description: 'Reads GitHub again to confirm each revoked access is gone by every path',
+    tableActions: READ_WRITE,
+    secrets: ['github'],
+    completesReviewTasks: false,
+    timeout: Duration.minutes(15),
+    memoryMiB: 512,
+  },
+  {
+    name: 'finalize',
+    id: 'FinalizeFunction',
+    entry: entry('finalize'),
+    description: 'Closes the campaign and records the chain head',
+    tableActions: READ_WRITE,
+    secrets: [],
+    completesReviewTasks: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'slack-events',
+    id: 'SlackEventsFunction',
+    entry: entry('slack-events'),
+    description: 'Slack interactivity endpoint (Bolt): records decisions and completes review tasks',
+    tableActions: READ_WRITE,
+    secrets: ['slack'],
+    completesReviewTasks: true,
+    // Slack gives an interaction 3 seconds; anything slower has already failed for the reviewer.
+    timeout: Duration.seconds(10),
+    // More memory is more CPU: a faster cold start is what keeps the first click inside 3 seconds.
+    memoryMiB: 1024,
+  },
+];
+
+/** Handlers that are steps of the state machine (everything but the Slack endpoint). */
+export type WorkflowHandlerName = Exclude<HandlerName, 'slack-events'>;
+
+export function handlerSpec(name: HandlerName): HandlerSpec {
+  const spec = HANDLERS.find((candidate) => candidate.name === name);
+  if (!spec) throw new Error(`no handler named ${name} in the catalogue`);
+  return spec;
+}

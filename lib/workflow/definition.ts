@@ -1,0 +1,166 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  type IChainable,
+  IntegrationPattern,
+  JitterType,
+  JsonPath,
+  Map as MapState,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { TransientError } from '../../functions/core/errors';
+import { handlerSpec, type WorkflowHandlerName } from '../aws/handlers';
+
+/**
+ * The one review workflow, run by Step Functions on AWS and by aws-local-stepfunctions on a laptop
+ * (see lib/local/synthesized-workflow.ts). JSONPath only: the local runner ignores JSONata.
+ *
+ * Data contract (the state `$` carries ids and counts, never lists of grants: 256 KB cap):
+ * - execution input: `{ trigger?, requestedBy? }` (the schedule sends both).
+ * - every Lambda step is `arn:aws:states:::lambda:invoke` with Parameters `{ FunctionName, Payload }`,
+ *   and its output is the handler's return value (OutputPath `$.Payload`). Each handler therefore
+ *   returns `{ campaignId, ...counts }`; AssignReviewers also returns `reviewers: string[]` (logins).
+ * - StartCampaign's payload is the execution input plus `executionName` (`$$.Execution.Name`);
+ *   defaults for a missing trigger/requestedBy are the handler's to choose.
+ * - ReviewEachReviewer runs RequestReview per reviewer with `{ campaignId, reviewer, taskToken }`
+ *   and waits for SendTaskSuccess; a timeout (the review window) or a failure goes to
+ *   MarkUnresponsive with `{ campaignId, reviewer, error: { Error, Cause } }`. The Map's result is
+ *   discarded: decisions are evidence kept in the table, not in the execution state.
+ */
+export const STATE_NAMES = {
+  startCampaign: 'StartCampaign',
+  snapshot: 'Snapshot',
+  assignReviewers: 'AssignReviewers',
+  reviewEachReviewer: 'ReviewEachReviewer',
+  requestReview: 'RequestReview',
+  markUnresponsive: 'MarkUnresponsive',
+  applyRevocations: 'ApplyRevocations',
+  verifyRevocations: 'VerifyRevocations',
+  finalize: 'Finalize',
+} as const;
+
+/** Reviewers asked at once; also bounds concurrent Slack API calls from RequestReview. */
+export const REVIEW_MAX_CONCURRENCY = 20;
+
+/** Errors worth another attempt: Lambda's own transient faults and the app's TransientError. */
+export const RETRYABLE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  TransientError.name,
+] as const;
+
+export interface ReviewWorkflowProps {
+  functions: Record<WorkflowHandlerName, IFunction>;
+  /** How long a reviewer has before RequestReview times out (config `review.windowHours`). */
+  reviewWindow: Duration;
+}
+
+/** Builds the state graph inside `scope`; the caller wraps it in a StateMachine. */
+export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps): IChainable {
+  const step = (stateName: string, handler: WorkflowHandlerName, payload: TaskInput): LambdaInvoke => {
+    const task = new LambdaInvoke(scope, stateName, {
+      lambdaFunction: props.functions[handler],
+      payload,
+      outputPath: '$.Payload',
+      // A little above the function's own timeout, so the Lambda error (not a state timeout)
+      // is what the history shows; it also replaces the local runner's 60 s default.
+      taskTimeout: Timeout.duration(handlerSpec(handler).timeout.plus(Duration.seconds(30))),
+      retryOnServiceExceptions: false,
+    });
+    return withRetry(task);
+  };
+  const campaignOnly = TaskInput.fromObject({ campaignId: JsonPath.stringAt('$.campaignId') });
+
+  const startCampaign = step(
+    STATE_NAMES.startCampaign,
+    'start-campaign',
+    // JSONPath cannot default a missing field, so the input is merged rather than picked field by
+    // field. Execution names cannot contain quotes or braces, so formatting them into JSON is safe.
+    TaskInput.fromJsonPathAt(
+      `States.JsonMerge($, States.StringToJson(States.Format('\\{"executionName":"{}"\\}', $$.Execution.Name)), false)`,
+    ),
+  );
+  const snapshot = step(STATE_NAMES.snapshot, 'snapshot', campaignOnly);
+  const assignReviewers = step(STATE_NAMES.assignReviewers, 'assign-reviewers', campaignOnly);
+
+  const requestReview = withRetry(
+    new LambdaInvoke(scope, STATE_NAMES.requestReview, {
+      lambdaFunction: props.functions['request-review'],
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({
+        campaignId: JsonPath.stringAt('$.campaignId'),
+        reviewer: JsonPath.stringAt('$.reviewer'),
+        taskToken: JsonPath.taskToken,
+      }),
+      // The review window is the only deadline; no heartbeat, since a reviewer who is thinking
+      // sends nothing until they decide.
+      taskTimeout: Timeout.duration(props.reviewWindow),
+      resultPath: JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+    }),
+  );
+  const markUnresponsive = withRetry(
+    new LambdaInvoke(scope, STATE_NAMES.markUnresponsive, {
+      lambdaFunction: props.functions['mark-unresponsive'],
+      payload: TaskInput.fromObject({
+        campaignId: JsonPath.stringAt('$.campaignId'),
+        reviewer: JsonPath.stringAt('$.reviewer'),
+        error: JsonPath.objectAt('$.error'),
+      }),
+      taskTimeout: Timeout.duration(handlerSpec('mark-unresponsive').timeout.plus(Duration.seconds(30))),
+      resultPath: JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+    }),
+  );
+  // Retries above run first; only the final failure or the review window's timeout lands here, and
+  // MarkUnresponsive records which it was (`error.Error`), so a delivery failure is not mistaken
+  // for silence.
+  requestReview.addCatch(markUnresponsive, {
+    errors: ['States.Timeout', 'States.TaskFailed'],
+    resultPath: '$.error',
+  });
+
+  const reviewEachReviewer = new MapState(scope, STATE_NAMES.reviewEachReviewer, {
+    itemsPath: '$.reviewers',
+    maxConcurrency: REVIEW_MAX_CONCURRENCY,
+    itemSelector: {
+      campaignId: JsonPath.stringAt('$.campaignId'),
+      reviewer: JsonPath.stringAt('$$.Map.Item.Value'),
+    },
+    resultPath: JsonPath.DISCARD,
+  });
+  reviewEachReviewer.itemProcessor(requestReview);
+
+  const applyRevocations = step(STATE_NAMES.applyRevocations, 'apply-revocations', campaignOnly);
+  const verifyRevocations = step(STATE_NAMES.verifyRevocations, 'verify-revocations', campaignOnly);
+  const finalize = step(STATE_NAMES.finalize, 'finalize', campaignOnly);
+
+  return startCampaign
+    .next(snapshot)
+    .next(assignReviewers)
+    .next(reviewEachReviewer)
+    .next(applyRevocations)
+    .next(verifyRevocations)
+    .next(finalize);
+}
+
+/**
+ * Every Lambda step is idempotent (conditional writes keyed by campaign), so a retry repeats no
+ * effect. States.Timeout is deliberately absent: on RequestReview it means the window has closed.
+ */
+function withRetry(task: LambdaInvoke): LambdaInvoke {
+  task.addRetry({
+    errors: [...RETRYABLE_ERRORS],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    maxDelay: Duration.minutes(1),
+    jitterStrategy: JitterType.FULL,
+  });
+  return task;
+}

@@ -1,0 +1,455 @@
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
+import type { RepositoryPermission } from '../../functions/core/grant';
+import { type ConnectionArgs, gitHubError, paginate } from './connection';
+import { graphql, graphqlTools } from './graphql-js';
+import { gitHubSchema } from './schema';
+import {
+  compareKeys,
+  effectivePermission,
+  findMember,
+  findRepository,
+  findTeam,
+  findUser,
+  type GitHubState,
+  isOrganization,
+  type PermissionSourceRecord,
+  permissionSources,
+  type SandboxRepository,
+  type SandboxTeam,
+  usersWithAccess,
+} from './state';
+
+/*
+ * The values resolvers pass around are small plain objects; `kind` lets the unions and
+ * interfaces (PermissionGranter, RepositoryOwner) pick their concrete type. Fields the sandbox
+ * does not model resolve to null (or fail, if GitHub declares them non-null): only what the
+ * connector reads is implemented.
+ */
+interface OrganizationValue {
+  kind: 'Organization';
+  id: string;
+  login: string;
+  name: string;
+  url: string;
+}
+interface UserValue {
+  kind: 'User';
+  id: string;
+  login: string;
+  name: string | null;
+  email: string;
+}
+interface TeamValue {
+  kind: 'Team';
+  id: string;
+  slug: string;
+  name: string;
+  combinedSlug: string;
+  organization: OrganizationValue;
+}
+interface RepositoryValue {
+  kind: 'Repository';
+  id: string;
+  name: string;
+  nameWithOwner: string;
+  isPrivate: boolean;
+  visibility: 'PRIVATE' | 'PUBLIC';
+  owner: OrganizationValue;
+}
+type GranterValue = OrganizationValue | TeamValue | RepositoryValue;
+
+export interface GraphQLContext {
+  state: GitHubState;
+  baseUrl: string;
+}
+
+type Args = Record<string, unknown>;
+
+function nodeId(type: string, id: number): string {
+  return Buffer.from(`04:${type}${id}`).toString('base64');
+}
+
+function organizationValue({ state, baseUrl }: GraphQLContext): OrganizationValue {
+  return {
+    kind: 'Organization',
+    id: nodeId('Organization', state.id),
+    login: state.login,
+    name: state.login,
+    url: `${baseUrl}/${state.login}`,
+  };
+}
+
+function userValue(context: GraphQLContext, login: string): UserValue {
+  const user = findUser(context.state, login);
+  return {
+    kind: 'User',
+    id: nodeId('User', user?.id ?? 0),
+    login: user?.login ?? login,
+    name: user?.name ?? null,
+    // GitHub answers "" when the user keeps their email private.
+    email: user?.email ?? '',
+  };
+}
+
+function teamValue(context: GraphQLContext, team: SandboxTeam): TeamValue {
+  return {
+    kind: 'Team',
+    id: nodeId('Team', team.id),
+    slug: team.slug,
+    name: team.name,
+    combinedSlug: `${context.state.login}/${team.slug}`,
+    organization: organizationValue(context),
+  };
+}
+
+function repositoryValue(context: GraphQLContext, repository: SandboxRepository): RepositoryValue {
+  return {
+    kind: 'Repository',
+    id: nodeId('Repository', repository.id),
+    name: repository.name,
+    nameWithOwner: `${context.state.login}/${repository.name}`,
+    isPrivate: repository.private,
+    visibility: repository.private ? 'PRIVATE' : 'PUBLIC',
+    owner: organizationValue(context),
+  };
+}
+
+/**
+ * Arguments the sandbox does not implement fail loudly: silently ignoring a filter would hand the
+ * caller more rows than GitHub would and hide a bug. Arguments with schema defaults are allowed.
+ */
+function rejectUnsupported(args: Args, supported: readonly string[], field: string): void {
+  for (const [name, value] of Object.entries(args)) {
+    if (value !== undefined && value !== null && !supported.includes(name)) {
+      throw gitHubError(
+        'SANDBOX_UNSUPPORTED',
+        `The sandbox does not implement argument \`${name}\` of ${field}`,
+      );
+    }
+  }
+}
+
+const PAGING = ['first', 'last', 'after', 'before'] as const;
+
+function pagingOf(args: Args): ConnectionArgs {
+  return {
+    first: args.first as number | null | undefined,
+    last: args.last as number | null | undefined,
+    after: args.after as string | null | undefined,
+    before: args.before as string | null | undefined,
+  };
+}
+
+const upper = (permission: RepositoryPermission) => permission.toUpperCase();
+
+/**
+ * PermissionSource.permission is GitHub's DefaultRepositoryPermissionField (NONE/READ/WRITE/ADMIN):
+ * triage and maintain fold into READ and WRITE there, as in REST's legacy `permission`; the exact
+ * role is in `roleName`.
+ */
+function legacyPermission(permission: RepositoryPermission): 'READ' | 'WRITE' | 'ADMIN' {
+  switch (permission) {
+    case 'read':
+    case 'triage':
+      return 'READ';
+    case 'write':
+    case 'maintain':
+      return 'WRITE';
+    case 'admin':
+      return 'ADMIN';
+  }
+}
+
+function granterOf(
+  context: GraphQLContext,
+  source: PermissionSourceRecord,
+  repository: SandboxRepository,
+): GranterValue {
+  switch (source.kind) {
+    case 'organization':
+      return organizationValue(context);
+    case 'repository':
+      return repositoryValue(context, repository);
+    case 'team': {
+      const team = findTeam(context.state, source.team);
+      if (!team) throw new Error(`sandbox state lost team ${source.team}`);
+      return teamValue(context, team);
+    }
+  }
+}
+
+function collaboratorsConnection(context: GraphQLContext, repository: SandboxRepository, args: Args) {
+  rejectUnsupported(args, [...PAGING, 'affiliation', 'login'], 'Repository.collaborators');
+  const { state } = context;
+  let logins = usersWithAccess(state, repository);
+  if (typeof args.login === 'string') {
+    const wanted = args.login.toLowerCase();
+    logins = logins.filter((login) => login.toLowerCase() === wanted);
+  }
+  const affiliation = (args.affiliation as string | null | undefined) ?? 'ALL';
+  if (affiliation === 'DIRECT') {
+    logins = logins.filter((login) => repository.collaborators.has(login.toLowerCase()));
+  } else if (affiliation === 'OUTSIDE') {
+    logins = logins.filter(
+      (login) => repository.collaborators.has(login.toLowerCase()) && !findMember(state, login),
+    );
+  }
+  const page = paginate(logins, (login) => login, pagingOf(args), 'collaborators');
+  const edges = page.items.map(({ cursor, item: login }) => {
+    const sources = permissionSources(state, login, repository);
+    return {
+      cursor,
+      node: userValue(context, login),
+      permission: upper(effectivePermission(sources) ?? 'read'),
+      permissionSources: sources.map((source) => ({
+        organization: organizationValue(context),
+        permission: legacyPermission(source.permission),
+        roleName: source.permission,
+        source: granterOf(context, source, repository),
+      })),
+    };
+  });
+  return {
+    totalCount: page.totalCount,
+    pageInfo: page.pageInfo,
+    edges,
+    nodes: edges.map((edge) => edge.node),
+  };
+}
+
+function teamOf(context: GraphQLContext, value: TeamValue): SandboxTeam {
+  const team = findTeam(context.state, value.slug);
+  if (!team) throw gitHubError('NOT_FOUND', `Could not resolve to a Team with the slug of '${value.slug}'.`);
+  return team;
+}
+
+function repositoryOf(context: GraphQLContext, value: RepositoryValue): SandboxRepository {
+  const repository = findRepository(context.state, value.name);
+  if (!repository) {
+    throw gitHubError(
+      'NOT_FOUND',
+      `Could not resolve to a Repository with the name '${value.nameWithOwner}'.`,
+    );
+  }
+  return repository;
+}
+
+const resolvers = {
+  Query: {
+    organization: (_: unknown, args: Args, context: GraphQLContext) => {
+      const login = String(args.login);
+      if (!isOrganization(context.state, login)) {
+        throw gitHubError('NOT_FOUND', `Could not resolve to an Organization with the login of '${login}'.`);
+      }
+      return organizationValue(context);
+    },
+    repository: (_: unknown, args: Args, context: GraphQLContext) => {
+      const owner = String(args.owner);
+      const name = String(args.name);
+      const repository = isOrganization(context.state, owner)
+        ? findRepository(context.state, name)
+        : undefined;
+      if (!repository) {
+        throw gitHubError('NOT_FOUND', `Could not resolve to a Repository with the name '${owner}/${name}'.`);
+      }
+      return repositoryValue(context, repository);
+    },
+  },
+  Organization: {
+    membersWithRole: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
+      rejectUnsupported(args, PAGING, 'Organization.membersWithRole');
+      const members = [...context.state.members.values()].sort((a, b) => compareKeys(a.login, b.login));
+      const page = paginate(members, (member) => member.login, pagingOf(args), 'membersWithRole');
+      const edges = page.items.map(({ cursor, item }) => ({
+        cursor,
+        node: userValue(context, item.login),
+        role: item.role === 'owner' ? 'ADMIN' : 'MEMBER',
+        hasTwoFactorEnabled: null,
+      }));
+      return {
+        totalCount: page.totalCount,
+        pageInfo: page.pageInfo,
+        edges,
+        nodes: edges.map((edge) => edge.node),
+      };
+    },
+    teams: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
+      // rootTeamsOnly defaults to false in the schema; the sandbox has no nested teams anyway.
+      const { rootTeamsOnly: _rootTeamsOnly, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Organization.teams');
+      const teams = [...context.state.teams.values()].sort((a, b) => compareKeys(a.slug, b.slug));
+      const page = paginate(teams, (team) => team.slug, pagingOf(args), 'teams');
+      const edges = page.items.map(({ cursor, item }) => ({ cursor, node: teamValue(context, item) }));
+      return {
+        totalCount: page.totalCount,
+        pageInfo: page.pageInfo,
+        edges,
+        nodes: edges.map((edge) => edge.node),
+      };
+    },
+    team: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
+      const team = findTeam(context.state, String(args.slug));
+      return team ? teamValue(context, team) : null;
+    },
+    repositories: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
+      // ownerAffiliations has a schema default; every repository here is owned by the org.
+      const { ownerAffiliations: _owner, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Organization.repositories');
+      const repositories = [...context.state.repositories.values()].sort((a, b) =>
+        compareKeys(a.name, b.name),
+      );
+      const page = paginate(repositories, (repository) => repository.name, pagingOf(args), 'repositories');
+      const edges = page.items.map(({ cursor, item }) => ({ cursor, node: repositoryValue(context, item) }));
+      return {
+        totalCount: page.totalCount,
+        totalDiskUsage: 0,
+        pageInfo: page.pageInfo,
+        edges,
+        nodes: edges.map((edge) => edge.node),
+      };
+    },
+  },
+  Team: {
+    members: (parent: TeamValue, args: Args, context: GraphQLContext) => {
+      const { membership, role, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Team.members');
+      const team = teamOf(context, parent);
+      // No nested teams in the sandbox: every membership is immediate, none comes from a child team.
+      let members = membership === 'CHILD_TEAM' ? [] : [...team.members.values()];
+      if (role === 'MAINTAINER' || role === 'MEMBER') {
+        members = members.filter((member) => member.role.toUpperCase() === role);
+      }
+      members.sort((a, b) => compareKeys(a.login, b.login));
+      const page = paginate(members, (member) => member.login, pagingOf(args), 'members');
+      const edges = page.items.map(({ cursor, item }) => ({
+        cursor,
+        node: userValue(context, item.login),
+        role: item.role === 'maintainer' ? 'MAINTAINER' : 'MEMBER',
+        memberAccessResourcePath: `/orgs/${context.state.login}/teams/${team.slug}/members`,
+        memberAccessUrl: `${context.baseUrl}/orgs/${context.state.login}/teams/${team.slug}/members`,
+      }));
+      return {
+        totalCount: page.totalCount,
+        pageInfo: page.pageInfo,
+        edges,
+        nodes: edges.map((edge) => edge.node),
+      };
+    },
+    repositories: (parent: TeamValue, args: Args, context: GraphQLContext) => {
+      rejectUnsupported(args, PAGING, 'Team.repositories');
+      const team = teamOf(context, parent);
+      const granted = [...team.repositories.entries()]
+        .map(([name, permission]) => ({ repository: findRepository(context.state, name), permission }))
+        .filter(
+          (entry): entry is { repository: SandboxRepository; permission: RepositoryPermission } =>
+            entry.repository !== undefined,
+        )
+        .sort((a, b) => compareKeys(a.repository.name, b.repository.name));
+      const page = paginate(granted, (entry) => entry.repository.name, pagingOf(args), 'repositories');
+      const edges = page.items.map(({ cursor, item }) => ({
+        cursor,
+        node: repositoryValue(context, item.repository),
+        permission: upper(item.permission),
+      }));
+      return {
+        totalCount: page.totalCount,
+        pageInfo: page.pageInfo,
+        edges,
+        nodes: edges.map((edge) => edge.node),
+      };
+    },
+  },
+  Repository: {
+    collaborators: (parent: RepositoryValue, args: Args, context: GraphQLContext) =>
+      collaboratorsConnection(context, repositoryOf(context, parent), args),
+  },
+  PermissionGranter: {
+    __resolveType: (value: GranterValue) => value.kind,
+  },
+  RepositoryOwner: {
+    __resolveType: (value: OrganizationValue | UserValue) => value.kind,
+  },
+};
+
+let executable: GraphQLSchema | undefined;
+
+/** GitHub's real schema with the sandbox's resolvers attached; built once per process. */
+export function sandboxSchema(): GraphQLSchema {
+  executable ??= graphqlTools.addResolversToSchema({ schema: gitHubSchema(), resolvers });
+  return executable;
+}
+
+/** A GraphQL error as GitHub prints it: `type` at the top level, GitHub's own wording. */
+export interface GitHubGraphQLError {
+  message: string;
+  type?: string;
+  path?: ReadonlyArray<string | number>;
+  locations?: ReadonlyArray<{ line: number; column: number }>;
+  extensions?: Record<string, unknown>;
+}
+
+export interface GraphQLResponse {
+  data?: Record<string, unknown> | null;
+  errors?: GitHubGraphQLError[];
+}
+
+const CANNOT_QUERY = /^Cannot query field "([^"]+)" on type "([^"]+)"\./;
+
+function toGitHubError(error: GraphQLError): GitHubGraphQLError {
+  const out: GitHubGraphQLError = { message: error.message };
+  const undefinedField = CANNOT_QUERY.exec(error.message);
+  if (undefinedField) {
+    const [, fieldName, typeName] = undefinedField;
+    out.message = `Field '${fieldName}' doesn't exist on type '${typeName}'`;
+    out.extensions = { code: 'undefinedField', typeName, fieldName };
+  }
+  const type = error.extensions?.type;
+  if (typeof type === 'string') out.type = type;
+  if (error.path) out.path = error.path;
+  if (error.locations) out.locations = error.locations.map(({ line, column }) => ({ line, column }));
+  return out;
+}
+
+/* GitHub checks paging bounds before running anything, so such a query returns no data at all. */
+const STATIC_ERROR_TYPES = new Set([
+  'MISSING_PAGINATION_BOUNDARIES',
+  'EXCESSIVE_PAGINATION',
+  'INVALID_PAGINATION',
+]);
+
+/**
+ * Runs one GraphQL request against the sandbox state. Like GitHub, every GraphQL-level problem
+ * (syntax, unknown field, bad variables, not found) is an HTTP 200 whose body holds `errors`.
+ */
+export async function executeGraphQL(
+  context: GraphQLContext,
+  request: { query?: unknown; variables?: unknown; operationName?: unknown },
+): Promise<GraphQLResponse> {
+  if (typeof request.query !== 'string' || request.query.trim() === '') {
+    return { errors: [{ message: 'A query attribute must be specified and must be a string.' }] };
+  }
+  const schema = sandboxSchema();
+  let document: DocumentNode;
+  try {
+    document = graphql.parse(new graphql.Source(request.query, 'GraphQL request'));
+  } catch (error) {
+    return { errors: [toGitHubError(error as GraphQLError)] };
+  }
+  const problems = graphql.validate(schema, document);
+  if (problems.length > 0) return { errors: problems.map(toGitHubError) };
+  const result = await graphql.execute({
+    schema,
+    document,
+    contextValue: context,
+    variableValues:
+      typeof request.variables === 'object' && request.variables !== null && !Array.isArray(request.variables)
+        ? (request.variables as Record<string, unknown>)
+        : undefined,
+    operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
+  });
+  const errors = result.errors?.map(toGitHubError);
+  if (errors?.some((error) => error.type !== undefined && STATIC_ERROR_TYPES.has(error.type))) {
+    return { errors };
+  }
+  return errors ? { data: result.data ?? null, errors } : { data: result.data ?? null };
+}

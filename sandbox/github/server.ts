@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { executeGraphQL } from './graphql';
+import { handleRest, type RestResponse } from './rest';
+import { createState, type GitHubState, type OrganizationInput } from './state';
+
+/** One request as the sandbox saw it, for tests that assert on what a client did. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: string;
+  accept: string;
+  /** The parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  status: number;
+  /** True when the answer came from `failNext`, not from the simulated GitHub. */
+  injected: boolean;
+}
+
+/** A fault the sandbox answers with instead of serving the request, `times` times. */
+export interface InjectedFailure {
+  status: number;
+  times?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Only requests matching this fail; others pass through untouched and do not use up `times`. */
+  match?: { method?: string; path?: string | RegExp };
+}
+
+/** GitHub's secondary rate limit answer (403 historically, 429 now) with `retry-after` in seconds. */
+export function secondaryRateLimit(status: 403 | 429 = 403, retryAfterSeconds = 0): InjectedFailure {
+  return {
+    status,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+    body: {
+      message:
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+      documentation_url:
+        'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      status: String(status),
+    },
+  };
+}
+
+/** A gateway fault such as GitHub returns during incidents. */
+export function serverError(status = 502): InjectedFailure {
+  return { status, body: { message: 'Server Error' } };
+}
+
+export interface GitHubSandbox {
+  /** Base URL for REST; GraphQL is at `${url}/graphql`, as on api.github.com. */
+  url: string;
+  state: GitHubState;
+  requests: RecordedRequest[];
+  failNext(failure: InjectedFailure): void;
+  close(): Promise<void>;
+}
+
+export interface GitHubSandboxOptions {
+  /** The only credential the sandbox accepts, as `token <t>` or `Bearer <t>`. */
+  token: string;
+  port?: number;
+}
+
+const RATE_LIMIT = 5000;
+
+class RateLimits {
+  private readonly used = new Map<string, number>();
+  private readonly reset = Math.floor(Date.now() / 1000) + 3600;
+
+  /** Counts one request against `resource` and returns the headers GitHub sends with it. */
+  take(resource: 'core' | 'graphql'): Record<string, string> {
+    const used = Math.min(RATE_LIMIT, (this.used.get(resource) ?? 0) + 1);
+    this.used.set(resource, used);
+    return {
+      'x-ratelimit-limit': String(RATE_LIMIT),
+      'x-ratelimit-remaining': String(RATE_LIMIT - used),
+      'x-ratelimit-reset': String(this.reset),
+      'x-ratelimit-used': String(used),
+      'x-ratelimit-resource': resource,
+    };
+  }
+}
+
+function matches(failure: InjectedFailure, method: string, path: string): boolean {
+  const match = failure.match;
+  if (!match) return true;
+  if (match.method && match.method.toUpperCase() !== method) return false;
+  if (typeof match.path === 'string' && match.path !== path) return false;
+  if (match.path instanceof RegExp && !match.path.test(path)) return false;
+  return true;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body?: unknown,
+): void {
+  const common = {
+    'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+    'x-github-media-type': 'github.v3; format=json',
+    ...headers,
+  };
+  if (body === undefined || status === 204) {
+    response.writeHead(status, common);
+    response.end();
+    return;
+  }
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...common });
+  response.end(JSON.stringify(body));
+}
+
+/**
+ * A stateful stand-in for api.github.com on 127.0.0.1, built from a scenario's organisation: the
+ * REST routes the connector uses (reads and removals) and GraphQL executed against GitHub's real
+ * schema. Unknown routes are GitHub's 404, bad credentials GitHub's 401.
+ */
+export async function startGitHubSandbox(
+  organization: OrganizationInput,
+  options: GitHubSandboxOptions,
+): Promise<GitHubSandbox> {
+  const state = createState(organization);
+  const requests: RecordedRequest[] = [];
+  const failures: Array<InjectedFailure & { remaining: number }> = [];
+  const limits = new RateLimits();
+  let baseUrl = '';
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const target = new URL(request.url ?? '/', 'http://sandbox.invalid');
+    const path = target.pathname;
+    const accept = String(request.headers.accept ?? '');
+    const text = await readBody(request);
+    let body: unknown;
+    let badJson = false;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        badJson = true;
+      }
+    }
+    const record = (status: number, injected = false) =>
+      requests.push({ method, path, query: target.search, accept, body, status, injected });
+
+    const failure = failures.find((candidate) => matches(candidate, method, path));
+    if (failure) {
+      failure.remaining--;
+      if (failure.remaining <= 0) failures.splice(failures.indexOf(failure), 1);
+      record(failure.status, true);
+      send(response, failure.status, failure.headers ?? {}, failure.body);
+      return;
+    }
+
+    const resource = path === '/graphql' ? 'graphql' : 'core';
+    const rateHeaders = limits.take(resource);
+    const credentials = /^(?:token|bearer)\s+(.+)$/i.exec(String(request.headers.authorization ?? ''));
+    if (credentials?.[1] !== options.token) {
+      record(401);
+      send(response, 401, rateHeaders, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '401',
+      });
+      return;
+    }
+    if (badJson) {
+      record(400);
+      send(response, 400, rateHeaders, {
+        message: 'Problems parsing JSON',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '400',
+      });
+      return;
+    }
+
+    if (path === '/graphql' && method === 'POST') {
+      const payload = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      const result = await executeGraphQL({ state, baseUrl }, payload);
+      record(200);
+      send(response, 200, rateHeaders, result);
+      return;
+    }
+
+    const answer: RestResponse = handleRest(state, baseUrl, { method, path, accept });
+    record(answer.status);
+    send(
+      response,
+      answer.status,
+      answer.mediaType ? { ...rateHeaders, 'x-github-media-type': answer.mediaType } : rateHeaders,
+      answer.body,
+    );
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      // A sandbox bug must show up as a loud 500 in the test, not as a hung request.
+      if (!response.headersSent) {
+        send(response, 500, {}, { message: `sandbox error: ${String(error)}` });
+      } else {
+        response.destroy(error instanceof Error ? error : undefined);
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    url: baseUrl,
+    state,
+    requests,
+    failNext(failure) {
+      failures.push({ ...failure, remaining: failure.times ?? 1 });
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // fetch keeps connections alive; without this, close() waits for them to time out.
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,225 @@
+import {
+  permissionRank,
+  REPOSITORY_PERMISSIONS,
+  type RepositoryPermission,
+} from '../../functions/core/grant';
+import type { Scenario } from '../scenario';
+
+/**
+ * The sandbox's model of one GitHub organisation. Maps are keyed by the lower-cased login, slug
+ * or repository name because GitHub treats those case-insensitively; the records keep the
+ * spelling the scenario used.
+ */
+export type OrganizationInput = Scenario['organization'];
+export type OrgRole = 'owner' | 'member';
+export type TeamRole = 'maintainer' | 'member';
+export type BasePermission = OrganizationInput['basePermission'];
+
+export interface SandboxUser {
+  login: string;
+  /** GitHub's numeric user id; stable for the life of the sandbox. */
+  id: number;
+  name?: string;
+  email?: string;
+}
+
+export interface SandboxMember {
+  login: string;
+  role: OrgRole;
+}
+
+export interface SandboxTeam {
+  id: number;
+  slug: string;
+  name: string;
+  /** Lower-cased login → the member's role in the team. */
+  members: Map<string, { login: string; role: TeamRole }>;
+  /** Lower-cased repository name → the team's permission on it. */
+  repositories: Map<string, RepositoryPermission>;
+}
+
+export interface SandboxRepository {
+  id: number;
+  name: string;
+  private: boolean;
+  /** Lower-cased login → direct collaborator permission (members and outside collaborators). */
+  collaborators: Map<string, { login: string; permission: RepositoryPermission }>;
+}
+
+export interface GitHubState {
+  id: number;
+  login: string;
+  basePermission: BasePermission;
+  /** Every user the sandbox knows, including people who left the org: users outlive memberships. */
+  users: Map<string, SandboxUser>;
+  members: Map<string, SandboxMember>;
+  teams: Map<string, SandboxTeam>;
+  repositories: Map<string, SandboxRepository>;
+}
+
+/** One reason a user can use a repository, as GitHub's `permissionSources` lists them. */
+export type PermissionSourceRecord =
+  | { kind: 'organization'; permission: RepositoryPermission }
+  | { kind: 'repository'; permission: RepositoryPermission }
+  | { kind: 'team'; team: string; permission: RepositoryPermission };
+
+const key = (value: string) => value.toLowerCase();
+
+export function createState(organization: OrganizationInput): GitHubState {
+  let nextId = 1000;
+  const state: GitHubState = {
+    id: nextId++,
+    login: organization.login,
+    basePermission: organization.basePermission,
+    users: new Map(),
+    members: new Map(),
+    teams: new Map(),
+    repositories: new Map(),
+  };
+  const knowUser = (login: string, extra: { name?: string; email?: string } = {}) => {
+    const existing = state.users.get(key(login));
+    if (existing) return existing;
+    const user: SandboxUser = { login, id: nextId++, ...extra };
+    state.users.set(key(login), user);
+    return user;
+  };
+  for (const member of organization.members) {
+    knowUser(member.login, { name: member.name, email: member.email });
+    state.members.set(key(member.login), { login: member.login, role: member.role });
+  }
+  for (const repository of organization.repositories) {
+    const collaborators = new Map<string, { login: string; permission: RepositoryPermission }>();
+    for (const [login, permission] of Object.entries(repository.collaborators)) {
+      knowUser(login);
+      collaborators.set(key(login), { login, permission });
+    }
+    state.repositories.set(key(repository.name), {
+      id: nextId++,
+      name: repository.name,
+      private: repository.private,
+      collaborators,
+    });
+  }
+  for (const team of organization.teams) {
+    const members = new Map<string, { login: string; role: TeamRole }>();
+    // Listed as both? GitHub keeps one membership per user; the stronger role wins.
+    for (const login of team.members) members.set(key(login), { login, role: 'member' });
+    for (const login of team.maintainers) members.set(key(login), { login, role: 'maintainer' });
+    const repositories = new Map<string, RepositoryPermission>();
+    for (const [name, permission] of Object.entries(team.repositories))
+      repositories.set(key(name), permission);
+    state.teams.set(key(team.slug), {
+      id: nextId++,
+      slug: team.slug,
+      name: team.name ?? team.slug,
+      members,
+      repositories,
+    });
+  }
+  return state;
+}
+
+export function findUser(state: GitHubState, login: string): SandboxUser | undefined {
+  return state.users.get(key(login));
+}
+
+export function findMember(state: GitHubState, login: string): SandboxMember | undefined {
+  return state.members.get(key(login));
+}
+
+export function findTeam(state: GitHubState, slug: string): SandboxTeam | undefined {
+  return state.teams.get(key(slug));
+}
+
+export function findRepository(state: GitHubState, name: string): SandboxRepository | undefined {
+  return state.repositories.get(key(name));
+}
+
+export function isOrganization(state: GitHubState, login: string): boolean {
+  return key(login) === key(state.login);
+}
+
+/**
+ * Why `login` can use `repository`, source by source, as GitHub computes it: the organisation
+ * (owners are admins of every repository; members get the base permission unless it is `none`),
+ * a direct collaborator entry, and every team the user is in that has access to the repository.
+ */
+export function permissionSources(
+  state: GitHubState,
+  login: string,
+  repository: SandboxRepository,
+): PermissionSourceRecord[] {
+  const sources: PermissionSourceRecord[] = [];
+  const member = findMember(state, login);
+  if (member?.role === 'owner') {
+    sources.push({ kind: 'organization', permission: 'admin' });
+  } else if (member && state.basePermission !== 'none') {
+    sources.push({ kind: 'organization', permission: state.basePermission });
+  }
+  const direct = repository.collaborators.get(key(login));
+  if (direct) sources.push({ kind: 'repository', permission: direct.permission });
+  for (const team of state.teams.values()) {
+    const permission = team.repositories.get(key(repository.name));
+    if (permission && team.members.has(key(login))) {
+      sources.push({ kind: 'team', team: team.slug, permission });
+    }
+  }
+  return sources;
+}
+
+/** The highest permission over all sources, or undefined when the user has no access. */
+export function effectivePermission(
+  sources: readonly PermissionSourceRecord[],
+): RepositoryPermission | undefined {
+  let best = -1;
+  for (const source of sources) best = Math.max(best, permissionRank(source.permission));
+  return best >= 0 ? REPOSITORY_PERMISSIONS[best] : undefined;
+}
+
+/** Logins of everyone with any access to the repository, each once, in a stable order. */
+export function usersWithAccess(state: GitHubState, repository: SandboxRepository): string[] {
+  const logins = new Map<string, string>();
+  if (state.basePermission !== 'none') {
+    for (const member of state.members.values()) logins.set(key(member.login), member.login);
+  } else {
+    for (const member of state.members.values()) {
+      if (member.role === 'owner') logins.set(key(member.login), member.login);
+    }
+  }
+  for (const collaborator of repository.collaborators.values()) {
+    logins.set(key(collaborator.login), collaborator.login);
+  }
+  for (const team of state.teams.values()) {
+    if (!team.repositories.has(key(repository.name))) continue;
+    for (const member of team.members.values()) logins.set(key(member.login), member.login);
+  }
+  return [...logins.values()].sort((a, b) => compareKeys(a, b));
+}
+
+export function compareKeys(a: string, b: string): number {
+  const left = key(a);
+  const right = key(b);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/**
+ * Removes the user from the organisation. Like GitHub, this ends their team memberships but keeps
+ * their direct collaborator entries, which turns them into outside collaborators.
+ */
+export function removeMember(state: GitHubState, login: string): boolean {
+  if (!state.members.delete(key(login))) return false;
+  for (const team of state.teams.values()) team.members.delete(key(login));
+  return true;
+}
+
+export function removeTeamMember(state: GitHubState, slug: string, login: string): boolean {
+  return findTeam(state, slug)?.members.delete(key(login)) ?? false;
+}
+
+export function removeTeamRepository(state: GitHubState, slug: string, repository: string): boolean {
+  return findTeam(state, slug)?.repositories.delete(key(repository)) ?? false;
+}
+
+export function removeCollaborator(state: GitHubState, repository: string, login: string): boolean {
+  return findRepository(state, repository)?.collaborators.delete(key(login)) ?? false;
+}

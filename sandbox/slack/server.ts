@@ -1,0 +1,237 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AccessReviewError } from '../../functions/core/errors';
+import {
+  type MessageEvent,
+  type RecordedCall,
+  type RecordedEphemeral,
+  type RecordedMessage,
+  SANDBOX_BOT,
+  type SlackUserInput,
+  SlackWorkspace,
+  slackError,
+} from './workspace';
+
+/**
+ * A stateful stand-in for Slack's Web API on 127.0.0.1, for local runs and tests. Point a
+ * WebClient at it with `slackApiUrl: sandbox.apiUrl`. Requests are decoded as Slack decodes them
+ * (https://docs.slack.dev/apis/web-api/): form-encoded or JSON bodies, the token as a Bearer
+ * header (or a `token` form field), and every answer is HTTP 200 with `ok` true or false, except
+ * rate limiting (429 with Retry-After).
+ */
+
+export type { MessageEvent, RecordedCall, RecordedEphemeral, RecordedMessage, SlackUserInput };
+
+export interface SlackSandboxOptions {
+  users: SlackUserInput[];
+  botToken: string;
+  teamId?: string;
+  teamDomain?: string;
+  /** 0 (the default) lets the system pick a free port. */
+  port?: number;
+  clock?: () => Date;
+}
+
+export type MessageListener = (event: MessageEvent) => void | Promise<void>;
+
+export type InjectedFailure = { error: string } | { rateLimitedForSeconds: number };
+
+export interface SlackSandbox {
+  /** Base URL of the Web API, ending with `/api/` as WebClient's `slackApiUrl` expects. */
+  apiUrl: string;
+  teamId: string;
+  teamDomain: string;
+  /** The bot the token belongs to, as auth.test reports it. */
+  bot: { userId: string; botId: string; appId: string };
+  messages(channel?: string): RecordedMessage[];
+  message(channel: string, ts: string): RecordedMessage | undefined;
+  ephemerals(): RecordedEphemeral[];
+  calls(): RecordedCall[];
+  /** The stable DM channel id for a user (whether or not it was opened yet). */
+  dmChannelFor(userId: string): string;
+  /**
+   * Called after the answer to the request that posted, updated or deleted a message has been
+   * written, the way a person only sees a message once Slack has accepted it. Returns an
+   * unsubscribe function. A listener that throws does not break the server; see takeListenerErrors().
+   */
+  onMessage(listener: MessageListener): () => void;
+  /**
+   * Errors thrown by onMessage listeners (and by the server itself), handed over once and then
+   * forgotten, so a test can fail on them instead of losing them.
+   */
+  takeListenerErrors(): unknown[];
+  /** A loopback response_url for an interaction on a message (what Slack puts in the payload). */
+  responseUrlFor(context: { channel: string; messageTs: string; user: string }): string;
+  /** The next call to `method` fails this way (once), to exercise an app's error handling. */
+  failNext(method: string, failure: InjectedFailure): void;
+  close(): Promise<void>;
+}
+
+export class SlackSandboxError extends AccessReviewError {}
+
+/** Slack's documented request size limits are far above this; it only bounds a runaway test. */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+export async function startSlackSandbox(options: SlackSandboxOptions): Promise<SlackSandbox> {
+  const workspace = new SlackWorkspace(options);
+  const listeners = new Set<MessageListener>();
+  const listenerErrors: unknown[] = [];
+  const failures = new Map<string, InjectedFailure[]>();
+
+  const announce = (events: MessageEvent[]) => {
+    for (const event of events) {
+      for (const listener of listeners) {
+        Promise.resolve()
+          .then(() => listener(structuredClone(event)))
+          .catch((error: unknown) => listenerErrors.push(error));
+      }
+    }
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, { ok: false, error: 'internal_error' });
+      listenerErrors.push(
+        new SlackSandboxError('the Slack sandbox failed to answer a request', { cause: error }),
+      );
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const actionMatch = /^\/actions\/([0-9a-f]+)$/.exec(url.pathname);
+    if (actionMatch && request.method === 'POST') {
+      const raw = await readBody(request);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        send(response, 400, { ok: false, error: 'invalid_json' });
+        return;
+      }
+      const outcome = workspace.respond(actionMatch[1] as string, body);
+      send(response, outcome.status, outcome.response, () => announce(outcome.events));
+      return;
+    }
+    const methodMatch = /^\/api\/([A-Za-z.]+)$/.exec(url.pathname);
+    if (!methodMatch || (request.method !== 'POST' && request.method !== 'GET')) {
+      send(response, 404, { ok: false, error: 'unknown_method' });
+      return;
+    }
+    const method = methodMatch[1] as string;
+    const decoded = request.method === 'GET' ? fromQuery(url) : decodeBody(request, await readBody(request));
+    if (!decoded.ok) {
+      send(response, 200, slackError(decoded.error));
+      return;
+    }
+    const injected = failures.get(method)?.shift();
+    if (injected && 'rateLimitedForSeconds' in injected) {
+      // Rate limits: HTTP 429 with Retry-After (https://docs.slack.dev/apis/web-api/rate-limits).
+      response.setHeader('Retry-After', String(injected.rateLimitedForSeconds));
+      send(response, 429, { ok: false, error: 'ratelimited' });
+      return;
+    }
+    if (injected) {
+      send(response, 200, slackError(injected.error));
+      return;
+    }
+    const outcome = workspace.call(method, decoded.args, bearer(request) ?? decoded.formToken);
+    send(response, 200, outcome.response, () => announce(outcome.events));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+
+  return {
+    apiUrl: `${base}/api/`,
+    teamId: workspace.teamId,
+    teamDomain: workspace.teamDomain,
+    bot: { userId: SANDBOX_BOT.userId, botId: SANDBOX_BOT.botId, appId: SANDBOX_BOT.appId },
+    messages: (channel) => workspace.messages(channel),
+    message: (channel, ts) => workspace.message(channel, ts),
+    ephemerals: () => workspace.ephemerals(),
+    calls: () => workspace.calls(),
+    dmChannelFor: (userId) => workspace.dmChannelFor(userId),
+    onMessage(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    takeListenerErrors: () => listenerErrors.splice(0),
+    responseUrlFor: (context) => `${base}/actions/${workspace.registerResponseUrl(context)}`,
+    failNext(method, failure) {
+      failures.set(method, [...(failures.get(method) ?? []), failure]);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        listeners.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(response: ServerResponse, status: number, body: unknown, afterSent?: () => void): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    // WebClient copies these into response_metadata.scopes / acceptedScopes.
+    'X-OAuth-Scopes': 'chat:write,im:write,users:read,users:read.email',
+  });
+  response.end(text, afterSent);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new SlackSandboxError(`request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+type Decoded = { ok: true; args: Record<string, unknown>; formToken?: string } | { ok: false; error: string };
+
+function fromQuery(url: URL): Decoded {
+  const args = Object.fromEntries(url.searchParams);
+  return { ok: true, args, ...(typeof args.token === 'string' ? { formToken: args.token } : {}) };
+}
+
+/**
+ * Body decoding per Slack's "Accepted content types" (https://docs.slack.dev/apis/web-api/#posting_json):
+ * form-encoded bodies may carry the token as a field; "JSON-encoded bodies ... must present your
+ * token as a bearer token", so a token inside JSON is not read. Errors are Slack's common ones:
+ * `invalid_post_type`, `invalid_json`, `json_not_object`.
+ */
+function decodeBody(request: IncomingMessage, raw: string): Decoded {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/x-www-form-urlencoded' || (type === '' && raw === '')) {
+    const args = Object.fromEntries(new URLSearchParams(raw));
+    return { ok: true, args, ...(typeof args.token === 'string' ? { formToken: args.token } : {}) };
+  }
+  if (type === 'application/json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw === '' ? '{}' : raw);
+    } catch {
+      return { ok: false, error: 'invalid_json' };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { ok: false, error: 'json_not_object' };
+    return { ok: true, args: parsed as Record<string, unknown> };
+  }
+  return { ok: false, error: type === '' ? 'missing_post_type' : 'invalid_post_type' };
+}
+
+function bearer(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}

@@ -1,0 +1,185 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { viaLabel } from '../../functions/core/grant';
+import { exportEvidence } from '../../functions/evidence/export';
+import { verifyEvidence } from '../../functions/evidence/verify';
+import { verifyChain } from '../../functions/store/events';
+import type { StoredGrant } from '../../functions/store/grants';
+import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
+import { loadScenarioFile } from '../../sandbox/scenario';
+
+/**
+ * The bundled demo scenario, end to end on the embedded host: the synthesized state machine runs
+ * every step, simulated reviewers click signed buttons, and the sandbox is read back.
+ */
+let host: EmbeddedHost;
+let run: CampaignRun;
+let grants: StoredGrant[];
+let evidenceDir: string;
+
+const key = (g: StoredGrant) => `${g.principal} ${g.entitlement} ${g.resource} ${viaLabel(g.via)}`;
+
+beforeAll(async () => {
+  const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
+  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 3, reviewerThinkMs: 0 });
+  run = await host.runCampaign({ trigger: 'test', requestedBy: 'vitest' });
+  grants = await host.store.grants.list(run.campaignId);
+  evidenceDir = await mkdtemp(join(tmpdir(), 'access-review-evidence-'));
+}, 120_000);
+
+afterAll(async () => {
+  await host?.close();
+  if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
+});
+
+describe('demo campaign on the embedded host', () => {
+  it('snapshots every grant in the scenario once, with the right source', () => {
+    const keys = grants.map(key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(new Set(grants.map((g) => g.grantId)).size).toBe(grants.length);
+    // 6 org memberships, 5 team memberships, 3 team repo grants, 4 direct repo grants,
+    // 8 repo grants via teams and 18 via the org (base read for members, admin for owners).
+    expect(grants).toHaveLength(44);
+    expect(grants.filter((g) => g.reviewable)).toHaveLength(18);
+    for (const expected of [
+      'alice owner acme direct',
+      'frank owner acme direct',
+      'bob member acme direct',
+      'alice maintainer acme/platform direct',
+      'carol member acme/web direct',
+      'acme/platform write acme/api direct',
+      'acme/platform admin acme/infra direct',
+      'carol write acme/api direct',
+      'carol write acme/api team:acme/platform',
+      'gina read acme/api direct',
+      'bob admin acme/infra direct',
+      'bob admin acme/infra team:acme/platform',
+      'dave read acme/web organization_base:acme',
+      'frank admin acme/api organization_base:acme',
+    ]) {
+      expect(keys).toContain(expected);
+    }
+    const gina = grants.find((g) => g.principal === 'gina')!;
+    expect(gina.raw.outsideCollaborator).toBe(true);
+    const viaTeam = grants.find((g) => key(g) === 'carol write acme/api team:acme/platform')!;
+    expect(viaTeam.reviewable).toBe(false);
+    expect(viaTeam.derivedFrom).toHaveLength(2);
+  });
+
+  it('never asks anyone to review their own access, and says why a fallback was used', () => {
+    const platform = new Set(['alice', 'bob', 'carol']);
+    const web = new Set(['dave', 'carol']);
+    for (const grant of grants.filter((g) => g.reviewable)) {
+      expect(grant.reviewer, key(grant)).toBeDefined();
+      if (grant.principalType === 'user') expect(grant.reviewer).not.toBe(grant.principal);
+      if (grant.principal === 'acme/platform') expect(platform.has(grant.reviewer!)).toBe(false);
+      if (grant.principal === 'acme/web') expect(web.has(grant.reviewer!)).toBe(false);
+    }
+    const bobInfra = grants.find((g) => key(g) === 'bob admin acme/infra direct')!;
+    expect(bobInfra.reviewer).toBe('alice');
+    expect(bobInfra.routingReason).toMatch(/bob \(owner of repository acme\/infra\) holds this access/);
+    const aliceOwner = grants.find((g) => key(g) === 'alice owner acme direct')!;
+    expect(aliceOwner.reviewer).toBe('erin');
+  });
+
+  it('sends each reviewer exactly one DM', async () => {
+    const tasks = await host.store.tasks.list(run.campaignId);
+    expect(tasks.map((t) => t.reviewer).sort()).toEqual(['alice', 'bob', 'dave', 'erin']);
+    const posts = host.slack.calls().filter((c) => c.method === 'chat.postMessage' && c.ok);
+    expect(posts).toHaveLength(tasks.length);
+    for (const task of tasks) {
+      expect(posts.filter((p) => p.args.channel === task.channelId)).toHaveLength(1);
+      expect(host.slack.messages(task.channelId)).toHaveLength(1);
+    }
+  });
+
+  it('records one decision for a double click', async () => {
+    const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
+    expect(bobClicks).toHaveLength(4);
+    const decisions = await host.store.decisions.list(run.campaignId);
+    const events = await host.store.events.list(run.campaignId);
+    for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
+      expect(decisions.filter((d) => d.grantId === grantId)).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'decision_recorded' && e.data.grantId === grantId)).toHaveLength(
+        1,
+      );
+    }
+    expect(host.slack.ephemerals().some((e) => /Already recorded/.test(e.text))).toBe(true);
+  });
+
+  it('removes a revoked direct grant from GitHub and verifies it absent', async () => {
+    const gina = grants.find((g) => key(g) === 'gina read acme/api direct')!;
+    expect((await host.store.decisions.get(run.campaignId, gina.grantId))?.decision).toBe('revoke');
+    const api = host.github.state.repositories.get('api');
+    expect(api).toBeDefined();
+    expect([...(api?.collaborators.values() ?? [])].map((c) => c.login)).not.toContain('gina');
+    expect([...(api?.collaborators.values() ?? [])].map((c) => c.login)).not.toContain('carol');
+    const verification = await host.store.outcomes.getVerification(run.campaignId, gina.grantId);
+    expect(verification?.status).toBe('absent');
+  });
+
+  it('reports a direct grant removed while a team still gives the same access as still present via the team', async () => {
+    const carol = grants.find((g) => key(g) === 'carol write acme/api direct')!;
+    expect((await host.store.outcomes.getRevocation(run.campaignId, carol.grantId))?.status).toBe('removed');
+    const verification = await host.store.outcomes.getVerification(run.campaignId, carol.grantId);
+    expect(verification?.status).toBe('present');
+    expect(verification?.paths).toEqual([{ via: 'team:acme/platform', permission: 'write' }]);
+  });
+
+  it('records an unresponsive reviewer and revokes nothing they did not decide', async () => {
+    const dave = await host.store.tasks.get(run.campaignId, 'dave');
+    expect(dave?.status).toBe('unresponsive');
+    const frankWeb = grants.find((g) => key(g) === 'frank admin acme/web direct')!;
+    expect(await host.store.decisions.get(run.campaignId, frankWeb.grantId)).toBeUndefined();
+    expect(await host.store.outcomes.getRevocation(run.campaignId, frankWeb.grantId)).toBeUndefined();
+  });
+
+  it('summarises the run from the table', () => {
+    expect(run.summary).toMatchObject({
+      status: 'completed',
+      grants: 44,
+      reviewable: 18,
+      reviewersAsked: 4,
+      reviewersCompleted: 3,
+      reviewersUnresponsive: 1,
+      decided: 16,
+      revoked: 3,
+      kept: 13,
+      undecided: 2,
+      revocationsApplied: 3,
+      verifiedAbsent: 2,
+      stillPresent: 1,
+      chainIntact: true,
+    });
+  });
+
+  it('keeps an intact, append-only event chain', async () => {
+    const events = await host.store.events.list(run.campaignId);
+    const chain = verifyChain(events);
+    expect(chain.ok).toBe(true);
+    expect(events[0]?.type).toBe('campaign_started');
+    expect(events.at(-1)?.type).toBe('campaign_completed');
+  });
+
+  it('exports evidence an auditor can verify, and detects tampering', async () => {
+    const manifest = await exportEvidence(host.store, run.campaignId, evidenceDir);
+    expect(manifest.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['grants.csv', 'decisions.csv', 'revocations.csv', 'summary.json']),
+    );
+    const revocations = await readFile(join(evidenceDir, 'revocations.csv'), 'utf8');
+    expect(revocations).toMatch(
+      /carol,acme\/api,write,direct,bob,.*,removed,.*,still_present,.*team:acme\/platform \(write\)/,
+    );
+    expect(await verifyEvidence(evidenceDir)).toEqual({ ok: true, findings: [] });
+
+    const grantsCsv = join(evidenceDir, 'grants.csv');
+    const original = await readFile(grantsCsv, 'utf8');
+    await writeFile(grantsCsv, original.replace('gina,read', 'gina,admin'));
+    const tampered = await verifyEvidence(evidenceDir);
+    expect(tampered.ok).toBe(false);
+    expect(tampered.findings.join('\n')).toMatch(/grants\.csv: SHA-256/);
+    await writeFile(grantsCsv, original);
+  });
+});

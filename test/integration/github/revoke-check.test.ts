@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Connector } from '../../../functions/connectors/connector';
+import { ConnectorError } from '../../../functions/core/errors';
+import type { Grant } from '../../../functions/core/grant';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
+import { findMember, findRepository, findTeam } from '../../../sandbox/github/state';
+import { acmeOrganization, collect, connectorFor, findGrant, startSandbox } from './helpers';
+
+let sandbox: GitHubSandbox;
+let connector: Connector;
+let grants: Grant[];
+
+beforeEach(async () => {
+  sandbox = await startSandbox(await acmeOrganization());
+  connector = connectorFor(sandbox);
+  grants = await collect(connector.snapshot());
+  sandbox.requests.length = 0;
+});
+afterEach(() => sandbox.close());
+
+const writes = () =>
+  sandbox.requests.filter((request) => request.method !== 'GET' && request.path !== '/graphql');
+
+describe('GitHub connector revoke and check', () => {
+  it('sees every snapshot grant as present before anything is revoked', async () => {
+    for (const grant of grants) {
+      const result = await connector.check(grant);
+      expect(result.status, `${grant.principal} ${grant.entitlement} ${grant.resource}`).toBe('present');
+    }
+  });
+
+  it("removes carol's direct write on acme/api, and still finds it via team acme/platform", async () => {
+    const direct = findGrant(grants, 'repository acme/api carol write direct');
+    const result = await connector.revoke(direct);
+    expect(result.outcome).toBe('removed');
+    expect(result.action).toContain('DELETE /repos/acme/api/collaborators/carol');
+    expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      'DELETE /repos/acme/api/collaborators/carol',
+    ]);
+    expect(findRepository(sandbox.state, 'api')?.collaborators.has('carol')).toBe(false);
+
+    const check = await connector.check(direct);
+    expect(check).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'team:acme/platform', permission: 'write' }],
+    });
+  });
+
+  it("removes gina's direct read: the outside collaborator has no other path", async () => {
+    const gina = findGrant(grants, 'repository acme/api gina read direct');
+    expect((await connector.revoke(gina)).outcome).toBe('removed');
+    expect(await connector.check(gina)).toMatchObject({ status: 'absent' });
+  });
+
+  it('removes a team membership, which also ends access that came through the team', async () => {
+    const membership = findGrant(grants, 'team acme/web carol member direct');
+    const viaTeam = findGrant(grants, 'repository acme/web carol write team:acme/web');
+    expect(await connector.check(viaTeam)).toMatchObject({ status: 'present' });
+
+    const result = await connector.revoke(membership);
+    expect(result.outcome).toBe('removed');
+    expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      'DELETE /orgs/acme/teams/web/memberships/carol',
+    ]);
+    expect(await connector.check(membership)).toMatchObject({ status: 'absent' });
+    // carol keeps the base read, which is not write: the team's write is gone by every path.
+    expect(await connector.check(viaTeam)).toMatchObject({ status: 'absent' });
+    expect(findMember(sandbox.state, 'carol')).toBeDefined();
+  });
+
+  it("removes a team's access to a repository", async () => {
+    const teamAccess = findGrant(grants, 'repository acme/web acme/web write direct');
+    const result = await connector.revoke(teamAccess);
+    expect(result.outcome).toBe('removed');
+    expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      'DELETE /orgs/acme/teams/web/repos/acme/web',
+    ]);
+    expect(findTeam(sandbox.state, 'web')?.repositories.size).toBe(0);
+    expect(await connector.check(teamAccess)).toMatchObject({ status: 'absent' });
+  });
+
+  it("reports a team's lower remaining permission as absent, and a higher one as present", async () => {
+    const teamAccess = findGrant(grants, 'repository acme/api acme/platform write direct');
+    findTeam(sandbox.state, 'platform')?.repositories.set('api', 'read');
+    expect(await connector.check(teamAccess)).toMatchObject({ status: 'absent' });
+    findTeam(sandbox.state, 'platform')?.repositories.set('api', 'admin');
+    expect(await connector.check(teamAccess)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'admin' }],
+    });
+  });
+
+  it('removes an owner from the organisation; their direct grants stay, as outside collaborator', async () => {
+    const frank = findGrant(grants, 'organization acme frank owner direct');
+    const result = await connector.revoke(frank);
+    expect(result.outcome).toBe('removed');
+    expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      'DELETE /orgs/acme/memberships/frank',
+    ]);
+    expect(await connector.check(frank)).toMatchObject({ status: 'absent' });
+    expect(
+      await connector.check(findGrant(grants, 'repository acme/api frank admin organization_base:acme')),
+    ).toMatchObject({
+      status: 'absent',
+    });
+    // Removing a member does not remove their direct collaborator entries (GitHub behaves the same way).
+    expect(await connector.check(findGrant(grants, 'repository acme/web frank admin direct'))).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'admin' }],
+    });
+  });
+
+  it('removing a member ends their team memberships too', async () => {
+    await connector.revoke(findGrant(grants, 'organization acme carol member direct'));
+    expect(await connector.check(findGrant(grants, 'team acme/platform carol member direct'))).toMatchObject({
+      status: 'absent',
+    });
+    expect(
+      await connector.check(findGrant(grants, 'repository acme/infra carol admin team:acme/platform')),
+    ).toMatchObject({
+      status: 'absent',
+    });
+  });
+
+  it('answers already_absent when the same grant is revoked twice', async () => {
+    for (const text of [
+      'repository acme/api gina read direct',
+      'team acme/platform bob member direct',
+      'repository acme/infra acme/platform admin direct',
+      'organization acme erin member direct',
+    ]) {
+      const grant = findGrant(grants, text);
+      expect((await connector.revoke(grant)).outcome, text).toBe('removed');
+      const again = await connector.revoke(grant);
+      expect(again.outcome, text).toBe('already_absent');
+      expect(again.action.length, text).toBeGreaterThan(0);
+    }
+  });
+
+  it('does not send a collaborator DELETE for someone who is not a direct collaborator', async () => {
+    const direct = findGrant(grants, 'repository acme/infra bob admin direct');
+    findRepository(sandbox.state, 'infra')?.collaborators.delete('bob');
+    expect((await connector.revoke(direct)).outcome).toBe('already_absent');
+    expect(writes()).toEqual([]);
+  });
+
+  it('reports owner as absent once the member is no longer an owner, member as present', async () => {
+    const owner = findGrant(grants, 'organization acme alice owner direct');
+    const member = findMember(sandbox.state, 'alice');
+    if (member) member.role = 'member';
+    expect(await connector.check(owner)).toMatchObject({ status: 'absent' });
+    expect(await connector.check({ ...owner, entitlement: 'member', grantId: 'g_check_only' })).toMatchObject(
+      { status: 'present', paths: [{ via: 'direct', permission: 'member' }] },
+    );
+  });
+
+  it('reports every path that still gives the entitlement', async () => {
+    const check = await connector.check(findGrant(grants, 'repository acme/infra bob admin direct'));
+    expect(check.status).toBe('present');
+    const paths = check.status === 'present' ? check.paths.map((path) => path.via).sort() : [];
+    expect(paths).toEqual(['direct', 'team:acme/platform']);
+  });
+
+  it('reads a deleted repository as absent, and its direct grant as already removed', async () => {
+    const gina = findGrant(grants, 'repository acme/api gina read direct');
+    sandbox.state.repositories.delete('api');
+    expect(await connector.check(gina)).toMatchObject({ status: 'absent' });
+    expect((await connector.revoke(gina)).outcome).toBe('already_absent');
+    expect(writes()).toEqual([]);
+  });
+
+  it('refuses to revoke a derived grant and names what to revoke instead', async () => {
+    const viaTeam = findGrant(grants, 'repository acme/api carol write team:acme/platform');
+    const error = await connector.revoke(viaTeam).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as Error).message).toContain('team acme/platform');
+    for (const parent of viaTeam.derivedFrom) expect((error as Error).message).toContain(parent);
+
+    const viaBase = findGrant(grants, 'repository acme/api erin read organization_base:acme');
+    await expect(connector.revoke(viaBase)).rejects.toThrow(ConnectorError);
+    expect(writes()).toEqual([]);
+  });
+
+  it('refuses grants of another organisation or connector shape', async () => {
+    const gina = findGrant(grants, 'repository acme/api gina read direct');
+    await expect(connector.revoke({ ...gina, resource: 'other/api' })).rejects.toThrow(ConnectorError);
+    await expect(connector.check({ ...gina, resourceType: 'team', principalType: 'team' })).rejects.toThrow(
+      ConnectorError,
+    );
+    expect(writes()).toEqual([]);
+  });
+});

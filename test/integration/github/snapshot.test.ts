@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { grantIdOf } from '../../../functions/core/grant';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
+import type { OrganizationInput } from '../../../sandbox/github/state';
+import { acmeOrganization, collect, connectorFor, findGrant, line, startSandbox } from './helpers';
+
+let sandbox: GitHubSandbox | undefined;
+afterEach(async () => {
+  await sandbox?.close();
+  sandbox = undefined;
+});
+
+/*
+ * Worked out by hand from sandbox/scenarios/acme.yaml (base permission read; alice and frank are
+ * owners, so the org gives them admin everywhere), not copied from the connector's output.
+ */
+const ACME_GRANTS = [
+  'organization acme alice owner direct',
+  'organization acme bob member direct',
+  'organization acme carol member direct',
+  'organization acme dave member direct',
+  'organization acme erin member direct',
+  'organization acme frank owner direct',
+  'team acme/platform alice maintainer direct',
+  'team acme/platform bob member direct',
+  'team acme/platform carol member direct',
+  'team acme/web dave maintainer direct',
+  'team acme/web carol member direct',
+  'repository acme/api acme/platform write direct',
+  'repository acme/infra acme/platform admin direct',
+  'repository acme/web acme/web write direct',
+  // acme/api: carol and gina direct; platform gives write; everyone else the base read or owner admin.
+  'repository acme/api carol write direct',
+  'repository acme/api gina read direct',
+  'repository acme/api alice write team:acme/platform',
+  'repository acme/api bob write team:acme/platform',
+  'repository acme/api carol write team:acme/platform',
+  'repository acme/api alice admin organization_base:acme',
+  'repository acme/api frank admin organization_base:acme',
+  'repository acme/api bob read organization_base:acme',
+  'repository acme/api carol read organization_base:acme',
+  'repository acme/api dave read organization_base:acme',
+  'repository acme/api erin read organization_base:acme',
+  // acme/infra: bob direct admin; platform gives admin.
+  'repository acme/infra bob admin direct',
+  'repository acme/infra alice admin team:acme/platform',
+  'repository acme/infra bob admin team:acme/platform',
+  'repository acme/infra carol admin team:acme/platform',
+  'repository acme/infra alice admin organization_base:acme',
+  'repository acme/infra frank admin organization_base:acme',
+  'repository acme/infra bob read organization_base:acme',
+  'repository acme/infra carol read organization_base:acme',
+  'repository acme/infra dave read organization_base:acme',
+  'repository acme/infra erin read organization_base:acme',
+  // acme/web: frank direct admin (besides being an owner); web gives write.
+  'repository acme/web frank admin direct',
+  'repository acme/web carol write team:acme/web',
+  'repository acme/web dave write team:acme/web',
+  'repository acme/web alice admin organization_base:acme',
+  'repository acme/web frank admin organization_base:acme',
+  'repository acme/web bob read organization_base:acme',
+  'repository acme/web carol read organization_base:acme',
+  'repository acme/web dave read organization_base:acme',
+  'repository acme/web erin read organization_base:acme',
+];
+
+describe('GitHub connector snapshot of the acme scenario', () => {
+  it('yields every grant exactly once, and nothing else', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    expect(grants.map(line).sort()).toEqual([...ACME_GRANTS].sort());
+    expect(new Set(grants.map((grant) => grant.grantId)).size).toBe(grants.length);
+    for (const grant of grants) {
+      expect(grant.connector).toBe('github');
+      expect(grant.grantId).toBe(grantIdOf(grant));
+    }
+  });
+
+  it('links access via a team to the membership and the team access it follows from', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    const viaTeam = findGrant(grants, 'repository acme/api carol write team:acme/platform');
+    expect(viaTeam.reviewable).toBe(false);
+    expect(viaTeam.via).toEqual({ kind: 'team', team: 'acme/platform' });
+    expect(viaTeam.derivedFrom).toEqual([
+      findGrant(grants, 'team acme/platform carol member direct').grantId,
+      findGrant(grants, 'repository acme/api acme/platform write direct').grantId,
+    ]);
+    // alice is the team's maintainer, so her derived grant points at the maintainer membership.
+    expect(findGrant(grants, 'repository acme/infra alice admin team:acme/platform').derivedFrom[0]).toBe(
+      findGrant(grants, 'team acme/platform alice maintainer direct').grantId,
+    );
+  });
+
+  it('links access via the base permission to the org membership', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    const base = findGrant(grants, 'repository acme/web erin read organization_base:acme');
+    expect(base.reviewable).toBe(false);
+    expect(base.derivedFrom).toEqual([findGrant(grants, 'organization acme erin member direct').grantId]);
+    const owner = findGrant(grants, 'repository acme/web frank admin organization_base:acme');
+    expect(owner.derivedFrom).toEqual([findGrant(grants, 'organization acme frank owner direct').grantId]);
+  });
+
+  it('marks direct and membership grants reviewable, and flags the outside collaborator', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    for (const grant of grants) {
+      expect(grant.reviewable, line(grant)).toBe(grant.via.kind === 'direct');
+      if (grant.reviewable) expect(grant.derivedFrom, line(grant)).toEqual([]);
+    }
+    const gina = findGrant(grants, 'repository acme/api gina read direct');
+    expect(gina.raw.outsideCollaborator).toBe(true);
+    const carol = findGrant(grants, 'repository acme/api carol write direct');
+    expect(carol.raw.outsideCollaborator).toBe(false);
+    // raw keeps the source list that justified the row.
+    expect(carol.raw.permissionSources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ source: 'direct', roleName: 'write' }),
+        expect.objectContaining({ source: 'team:acme/platform', roleName: 'write' }),
+        expect.objectContaining({ source: 'organization_base:acme', roleName: 'read' }),
+      ]),
+    );
+    expect(findGrant(grants, 'organization acme frank owner direct').raw).toEqual({ role: 'ADMIN' });
+  });
+
+  it('gives the same ids on every snapshot, from the same sandbox and from a fresh one', async () => {
+    const organization = await acmeOrganization();
+    sandbox = await startSandbox(organization);
+    const first = (await collect(connectorFor(sandbox).snapshot())).map((grant) => grant.grantId).sort();
+    const second = (await collect(connectorFor(sandbox).snapshot())).map((grant) => grant.grantId).sort();
+    await sandbox.close();
+    sandbox = await startSandbox(organization);
+    const fresh = (await collect(connectorFor(sandbox).snapshot())).map((grant) => grant.grantId).sort();
+    expect(second).toEqual(first);
+    expect(fresh).toEqual(first);
+  });
+});
+
+/**
+ * An organisation large enough that every connection needs a second page: 105 members, 61 teams
+ * (a page of teams is 50), a team of 105 members, 120 repositories (pages of 50), and one
+ * repository with 106 collaborators. Base permission none, so only the owner gets org-wide access.
+ */
+function largeOrganization(): OrganizationInput {
+  const pad = (value: number) => String(value).padStart(3, '0');
+  const logins = Array.from({ length: 105 }, (_, index) => `u${pad(index)}`);
+  const repositories = Array.from({ length: 120 }, (_, index) => ({
+    name: `repo-${pad(index)}`,
+    private: true,
+    collaborators: { [`outside-${pad(index)}`]: 'read' as const },
+  }));
+  const smallTeams = Array.from({ length: 60 }, (_, index) => ({
+    slug: `team-${pad(index)}`,
+    maintainers: [],
+    members: [logins[index + 1]!],
+    repositories: { [`repo-${pad(index)}`]: 'read' as const },
+  }));
+  return {
+    login: 'bigco',
+    basePermission: 'none',
+    members: logins.map((login, index) => ({
+      login,
+      role: index === 0 ? ('owner' as const) : ('member' as const),
+    })),
+    teams: [
+      { slug: 'big', maintainers: ['u000'], members: logins.slice(1), repositories: { 'repo-000': 'write' } },
+      ...smallTeams,
+    ],
+    repositories,
+  };
+}
+
+describe('GitHub connector snapshot paging', () => {
+  it('follows every connection past its first page', async () => {
+    sandbox = await startSandbox(largeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    const count = (predicate: (text: string) => boolean) =>
+      grants.filter((grant) => predicate(line(grant))).length;
+
+    expect(count((text) => text.startsWith('organization bigco '))).toBe(105);
+    expect(count((text) => text.startsWith('team bigco/big '))).toBe(105);
+    expect(count((text) => text.startsWith('team bigco/team-'))).toBe(60);
+    expect(count((text) => / bigco\/(big|team-\d+) \w+ direct$/.test(text))).toBe(61);
+    expect(count((text) => / outside-\d+ read direct$/.test(text))).toBe(120);
+    expect(count((text) => text.includes(' team:bigco/big'))).toBe(105);
+    expect(count((text) => / team:bigco\/team-\d+$/.test(text))).toBe(60);
+    expect(count((text) => text.endsWith(' u000 admin organization_base:bigco'))).toBe(120);
+    expect(grants).toHaveLength(105 + 165 + 61 + 120 + 165 + 120);
+    expect(new Set(grants.map((grant) => grant.grantId)).size).toBe(grants.length);
+
+    // u104 sorts after the first 100 collaborators of repo-000 and after the first 100 members of big.
+    const last = findGrant(grants, 'repository bigco/repo-000 u104 write team:bigco/big');
+    expect(last.derivedFrom).toEqual([
+      findGrant(grants, 'team bigco/big u104 member direct').grantId,
+      findGrant(grants, 'repository bigco/repo-000 bigco/big write direct').grantId,
+    ]);
+    expect(
+      findGrant(grants, 'repository bigco/repo-119 outside-119 read direct').raw.outsideCollaborator,
+    ).toBe(true);
+
+    const operations = sandbox.requests
+      .filter((request) => request.path === '/graphql')
+      .map((request) => {
+        const body = request.body as { query: string; variables: Record<string, unknown> };
+        return { name: /query (\w+)/.exec(body.query)?.[1], variables: body.variables };
+      });
+    const named = (name: string) => operations.filter((operation) => operation.name === name);
+    expect(named('OrganizationMembers')).toHaveLength(2);
+    expect(named('OrganizationTeams')).toHaveLength(2);
+    expect(named('OrganizationRepositories')).toHaveLength(3);
+    expect(named('TeamMembers').map((operation) => operation.variables.slug)).toEqual(['big']);
+    expect(named('RepositoryCollaborators').map((operation) => operation.variables.name)).toEqual([
+      'repo-000',
+    ]);
+    for (const followUp of [...named('TeamMembers'), ...named('RepositoryCollaborators')]) {
+      expect(followUp.variables.after).toEqual(expect.any(String));
+    }
+  });
+});

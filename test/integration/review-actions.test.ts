@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReviewTask } from '../../functions/store/tasks';
+import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
+import { loadScenarioFile } from '../../sandbox/scenario';
+import { clickButton } from '../../sandbox/slack/interactions';
+import type { RecordedMessage } from '../../sandbox/slack/server';
+
+/**
+ * Requests a reviewer did not make, or Slack did not sign, must change nothing. The campaign is
+ * paused on its review tasks (no simulated reviewer answers) while the test sends requests.
+ */
+let host: EmbeddedHost;
+let running: Promise<CampaignRun>;
+let campaignId: string;
+let tasks: ReviewTask[];
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function firstButton(message: RecordedMessage): { actionId: string; value: string } {
+  for (const block of message.blocks) {
+    for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
+      if (typeof element.action_id === 'string' && element.action_id.startsWith('review_keep:')) {
+        return { actionId: element.action_id, value: element.value as string };
+      }
+    }
+  }
+  throw new Error('no keep button left');
+}
+
+function taskOf(reviewer: string): ReviewTask {
+  const task = tasks.find((t) => t.reviewer === reviewer);
+  if (!task) throw new Error(`no task for ${reviewer}`);
+  return task;
+}
+
+function messageOf(task: ReviewTask): RecordedMessage {
+  const message = host.slack.message(task.channelId!, task.messageTs!);
+  if (!message) throw new Error(`no DM for ${task.reviewer}`);
+  return message;
+}
+
+async function snapshotOfWrites() {
+  return {
+    decisions: (await host.store.decisions.list(campaignId)).length,
+    events: (await host.store.events.list(campaignId)).length,
+  };
+}
+
+function click(options: {
+  as: { id: string; name: string };
+  task: ReviewTask;
+  button?: { actionId: string; value: string };
+  message?: RecordedMessage;
+  signature?: string;
+  now?: Date;
+}) {
+  const message = options.message ?? messageOf(options.task);
+  const button = options.button ?? firstButton(message);
+  return clickButton({
+    appUrl: host.slackEndpoint,
+    signingSecret: host.signingSecret,
+    user: options.as,
+    teamId: host.slack.teamId,
+    channelId: options.task.channelId!,
+    message,
+    actionId: button.actionId,
+    value: button.value,
+    signature: options.signature,
+    now: options.now,
+    responseUrl: host.slack.responseUrlFor({
+      channel: options.task.channelId!,
+      messageTs: options.task.messageTs!,
+      user: options.as.id,
+    }),
+  });
+}
+
+const BOB = { id: 'U0BOB0001', name: 'bob' };
+const CAROL = { id: 'U0CAROL01', name: 'carol' };
+
+beforeAll(async () => {
+  const loaded = await loadScenarioFile('sandbox/scenarios/acme.yaml');
+  const silent = Object.fromEntries(
+    loaded.scenario.organization.members.map((m) => [
+      m.login,
+      { default: 'keep' as const, keep: [], revoke: [], doubleClick: false, respond: false },
+    ]),
+  );
+  host = await startEmbeddedHost({
+    scenario: { ...loaded.scenario, reviewers: silent },
+    config: loaded.config,
+    reviewWindowSeconds: 120,
+  });
+  running = host.runCampaign({ trigger: 'test', requestedBy: 'vitest' });
+  running.catch(() => undefined);
+  campaignId = await until('the campaign', async () => (await host.store.campaigns.list())[0]?.campaignId);
+  tasks = await until('every DM', async () => {
+    const all = await host.store.tasks.list(campaignId);
+    return all.length === 4 && all.every((t) => t.status === 'awaiting' && t.messageTs) ? all : undefined;
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await host?.close();
+});
+
+describe('review buttons refuse what they must', () => {
+  it('refuses a forged signature with 401 and writes nothing', async () => {
+    const before = await snapshotOfWrites();
+    const response = await click({ as: BOB, task: taskOf('bob'), signature: `v0=${'0'.repeat(64)}` });
+    expect(response.status).toBe(401);
+    expect(await snapshotOfWrites()).toEqual(before);
+  });
+
+  it('refuses a correctly signed request with a stale timestamp and writes nothing', async () => {
+    const before = await snapshotOfWrites();
+    const response = await click({ as: BOB, task: taskOf('bob'), now: new Date(Date.now() - 10 * 60_000) });
+    expect(response.status).toBe(401);
+    expect(await snapshotOfWrites()).toEqual(before);
+  });
+
+  it('refuses a click by someone who is not the assigned reviewer, telling them why', async () => {
+    const before = await snapshotOfWrites();
+    const response = await click({ as: CAROL, task: taskOf('bob') });
+    expect(response.status).toBe(200);
+    expect(await snapshotOfWrites()).toEqual(before);
+    const toCarol = host.slack.ephemerals().filter((e) => e.user === CAROL.id);
+    expect(toCarol.at(-1)?.text).toMatch(/Only the assigned reviewer/);
+  });
+
+  it('refuses a button whose value was altered to name another grant', async () => {
+    const before = await snapshotOfWrites();
+    const bobTask = taskOf('bob');
+    const aliceButton = firstButton(messageOf(taskOf('alice')));
+    const bobButton = firstButton(messageOf(bobTask));
+    // Bob's own button, with the value (the grant it claims) swapped for one of Alice's grants.
+    const forgedMessage = structuredClone(messageOf(bobTask));
+    for (const block of forgedMessage.blocks) {
+      for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
+        if (element.value === bobButton.value) element.value = aliceButton.value;
+      }
+    }
+    const response = await click({
+      as: BOB,
+      task: bobTask,
+      message: forgedMessage,
+      button: { actionId: bobButton.actionId, value: aliceButton.value },
+    });
+    expect(response.status).toBe(200);
+    expect(await snapshotOfWrites()).toEqual(before);
+    expect(
+      host.slack
+        .ephemerals()
+        .filter((e) => e.user === BOB.id)
+        .at(-1)?.text,
+    ).toMatch(/could not be read/);
+  });
+
+  it('records a click by the assigned reviewer (the same request shape is accepted)', async () => {
+    const before = await snapshotOfWrites();
+    const response = await click({ as: BOB, task: taskOf('bob') });
+    expect(response.status).toBe(200);
+    const after = await snapshotOfWrites();
+    expect(after.decisions).toBe(before.decisions + 1);
+  });
+
+  it('finishes the campaign once every reviewer has decided', async () => {
+    const people: Record<string, { id: string; name: string }> = {
+      alice: { id: 'U0ALICE01', name: 'alice' },
+      bob: BOB,
+      dave: { id: 'U0DAVE001', name: 'dave' },
+      erin: { id: 'U0ERIN001', name: 'erin' },
+    };
+    for (const task of tasks) {
+      for (;;) {
+        let button: { actionId: string; value: string };
+        try {
+          button = firstButton(messageOf(task));
+        } catch {
+          break;
+        }
+        expect((await click({ as: people[task.reviewer]!, task, button })).status).toBe(200);
+      }
+    }
+    const run = await running;
+    expect(run.summary.decided).toBe(18);
+    expect(run.summary.kept).toBe(18);
+    expect(run.summary.reviewersCompleted).toBe(4);
+  });
+});

@@ -1,0 +1,235 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLERS } from '../../lib/aws/handlers';
+import {
+  actionsOf,
+  functionLogicalId,
+  type Json,
+  policiesOfRole,
+  resourcesOfType,
+  roleOfFunction,
+  type SynthesizedStack,
+  statementsOf,
+  synthesizeStack,
+} from './support';
+
+let synth: SynthesizedStack;
+
+beforeAll(() => {
+  synth = synthesizeStack();
+});
+afterAll(() => synth?.dispose());
+
+function onlyLogicalId(type: string): string {
+  const ids = Object.keys(resourcesOfType(synth.template, type));
+  expect(ids, type).toHaveLength(1);
+  return ids[0]!;
+}
+
+describe('evidence table', () => {
+  it('is pay-per-request, restorable, undeletable, retained and encrypted with the CMK', () => {
+    const keyId = onlyLogicalId('AWS::KMS::Key');
+    const tableId = onlyLogicalId('AWS::DynamoDB::Table');
+    const table = synth.template.toJSON().Resources[tableId];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      },
+    });
+    expect(table.Properties.TimeToLiveSpecification).toBeUndefined();
+    synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('has pk/sk and the two GSIs with every attribute projected', () => {
+    synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith(
+        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+      ),
+      GlobalSecondaryIndexes: ['gsi1', 'gsi2'].map((index) => ({
+        IndexName: index,
+        KeySchema: [
+          { AttributeName: `${index}pk`, KeyType: 'HASH' },
+          { AttributeName: `${index}sk`, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    });
+  });
+});
+
+describe('functions', () => {
+  it('builds exactly the catalogue, on Node 22 / arm64, each with its own retained, encrypted log group', () => {
+    const functions = resourcesOfType(synth.template, 'AWS::Lambda::Function');
+    const handlers = Object.values(functions).map(
+      (fn) => (fn.Metadata as Record<string, unknown>)['access-review:handler'],
+    );
+    expect(handlers.sort()).toEqual(HANDLERS.map((spec) => spec.name).sort());
+    const logGroups = resourcesOfType(synth.template, 'AWS::Logs::LogGroup');
+    for (const spec of HANDLERS) {
+      const fn = functions[functionLogicalId(synth.template, spec.name)]!;
+      expect(fn.Properties, spec.name).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Timeout: spec.timeout.toSeconds(),
+      });
+      const logGroupRef = (fn.Properties!.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(logGroups[logGroupRef]?.Properties, spec.name).toEqual({
+        RetentionInDays: 365,
+        KmsKeyId: { 'Fn::GetAtt': [onlyLogicalId('AWS::KMS::Key'), 'Arn'] },
+      });
+    }
+  });
+
+  it('gives every function the table, the config and only the secret ARNs it reads; no secret value', () => {
+    const secretIds = {
+      github: Object.keys(resourcesOfType(synth.template, 'AWS::SecretsManager::Secret')).find((id) =>
+        id.includes('GitHub'),
+      ),
+      slack: Object.keys(resourcesOfType(synth.template, 'AWS::SecretsManager::Secret')).find((id) =>
+        id.includes('Slack'),
+      ),
+    };
+    const functions = resourcesOfType(synth.template, 'AWS::Lambda::Function');
+    for (const spec of HANDLERS) {
+      const fn = functions[functionLogicalId(synth.template, spec.name)]!;
+      const variables = (fn.Properties!.Environment as { Variables: Record<string, Json> }).Variables;
+      const expected: Record<string, Json> = {
+        TABLE_NAME: { Ref: onlyLogicalId('AWS::DynamoDB::Table') },
+        ACCESS_REVIEW_CONFIG: JSON.stringify(synth.config),
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      for (const secret of spec.secrets) {
+        expected[`${secret.toUpperCase()}_SECRET_ARN`] = { Ref: secretIds[secret]! };
+      }
+      expect(variables, spec.name).toEqual(expected);
+      // Anything that looks like a credential must be a reference to a secret, never a value.
+      for (const [name, value] of Object.entries(variables)) {
+        if (/SECRET|TOKEN|PASSWORD|KEY/i.test(name)) {
+          expect(name, spec.name).toMatch(/_SECRET_ARN$/);
+          expect(value, name).toEqual({ Ref: expect.stringMatching(/Credentials/) });
+        }
+      }
+      const config = JSON.parse(variables.ACCESS_REVIEW_CONFIG as string) as Record<string, unknown>;
+      expect(JSON.stringify(config)).not.toMatch(/xox[bp]-|ghp_|github_pat_|signingSecret|"token"/);
+    }
+  });
+
+  it('grants each function exactly its catalogue DynamoDB actions, secrets and Step Functions calls', () => {
+    const stateMachineId = onlyLogicalId('AWS::StepFunctions::StateMachine');
+    const secrets = resourcesOfType(synth.template, 'AWS::SecretsManager::Secret');
+    const secretIdOf = (name: string) => Object.keys(secrets).find((id) => id.toLowerCase().includes(name))!;
+    for (const spec of HANDLERS) {
+      const statements = statementsOf(
+        policiesOfRole(
+          synth.template,
+          roleOfFunction(synth.template, functionLogicalId(synth.template, spec.name)),
+        ),
+      );
+      const actions = statements.flatMap(actionsOf);
+      expect(actions, spec.name).not.toContain('dynamodb:*');
+      expect(actions.filter((action) => action.startsWith('dynamodb:')).sort(), spec.name).toEqual(
+        spec.tableActions.map((action) => `dynamodb:${action}`).sort(),
+      );
+
+      const secretStatements = statements.filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      );
+      const secretResources = secretStatements.flatMap((statement) => [statement.Resource].flat());
+      expect(secretStatements.flatMap(actionsOf), spec.name).toEqual(
+        spec.secrets.length > 0 ? ['secretsmanager:GetSecretValue'] : [],
+      );
+      expect(secretResources, spec.name).toEqual(spec.secrets.map((name) => ({ Ref: secretIdOf(name) })));
+
+      const stepFunctions = statements.filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('states:')),
+      );
+      if (spec.completesReviewTasks) {
+        expect(stepFunctions, spec.name).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+            Resource: { Ref: stateMachineId },
+          },
+        ]);
+      } else {
+        expect(stepFunctions, spec.name).toEqual([]);
+      }
+      expect(
+        actions.some((action) => action.endsWith('*') && !action.startsWith('kms:')),
+        spec.name,
+      ).toBe(false);
+    }
+    expect(HANDLERS.filter((spec) => spec.completesReviewTasks).map((spec) => spec.name)).toEqual([
+      'slack-events',
+    ]);
+  });
+});
+
+describe('workflow, schedule and Slack endpoint', () => {
+  it('logs every state transition without execution data, and traces with X-Ray', () => {
+    synth.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('starts a campaign at 09:00 on the first day of each quarter in the configured time zone', () => {
+    const stateMachineId = onlyLogicalId('AWS::StepFunctions::StateMachine');
+    synth.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 9 1 1,4,7,10 ? *)',
+      ScheduleExpressionTimezone: synth.config.schedule.timezone,
+      State: 'ENABLED',
+      Target: {
+        Arn: { Ref: stateMachineId },
+        Input: JSON.stringify({ trigger: 'schedule', requestedBy: 'schedule' }),
+      },
+    });
+    expect(synth.config.schedule.timezone).toBe('Europe/Madrid');
+  });
+
+  it('exposes slack-events through a Function URL without AWS auth (Bolt checks Slack signatures)', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(synth.template, 'slack-events'), 'Arn'] },
+    });
+    expect(Object.keys(resourcesOfType(synth.template, 'AWS::Lambda::Url'))).toHaveLength(1);
+  });
+
+  it('outputs what the operator needs after deploy', () => {
+    const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['GitHubSecretArn', 'SlackRequestUrl', 'SlackSecretArn', 'StateMachineArn', 'TableName'].sort(),
+    );
+  });
+
+  it('creates both secrets under the CMK with generated placeholders only', () => {
+    const keyId = onlyLogicalId('AWS::KMS::Key');
+    const secrets = Object.values(resourcesOfType(synth.template, 'AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(secret.Properties?.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      expect(secret.Properties?.SecretString).toBeUndefined();
+      expect(secret.Properties?.GenerateSecretString).toBeDefined();
+    }
+  });
+});

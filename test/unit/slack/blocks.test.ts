@@ -1,0 +1,243 @@
+import type { KnownBlock } from '@slack/types';
+import { describe, expect, it } from 'vitest';
+import { MalformedRequestError } from '../../../functions/core/errors';
+import { type Grant, makeGrant } from '../../../functions/core/grant';
+import {
+  actionIdFor,
+  buildReviewMessage,
+  buttonValueFor,
+  MAX_MESSAGE_BLOCKS,
+  parseActionId,
+  parseButtonValue,
+  type ReviewItem,
+  ReviewMessageError,
+} from '../../../functions/slack/blocks';
+import { interactiveElements, validateBlocks } from '../../../sandbox/slack/blockKit';
+
+// Things that must never reach Slack, planted where a careless builder would pick them up.
+const SECRETS = ['ghp_SECRETSECRETSECRETSECRET0000', 'task-token-AAAA-BBBB-CCCC'];
+
+function grant(index: number, extra: Partial<Pick<Grant, 'via'>> & { outside?: boolean } = {}): Grant {
+  return makeGrant(
+    {
+      connector: 'github',
+      resourceType: 'repository',
+      resource: `acme/repo-${index}`,
+      principalType: 'user',
+      principal: `user${index}`,
+      entitlement: 'write',
+      via: extra.via ?? { kind: 'direct' },
+    },
+    { raw: { outsideCollaborator: extra.outside ?? false, token: SECRETS[0], taskToken: SECRETS[1] } },
+  );
+}
+
+function items(
+  count: number,
+  decided: (index: number) => ReviewItem['decision'] = () => undefined,
+): ReviewItem[] {
+  return Array.from({ length: count }, (_, index) => {
+    const decision = decided(index);
+    return { grant: grant(index), routingReason: 'you own acme/repo', ...(decision ? { decision } : {}) };
+  });
+}
+
+const base = { campaignId: '2026-Q4', reviewerLogin: 'alice', dueAt: '2026-12-15T09:00:00Z' };
+
+function buttons(blocks: KnownBlock[]) {
+  return blocks.flatMap((block) =>
+    interactiveElements(block as unknown as Record<string, unknown>).map((e) => e.element),
+  );
+}
+
+describe('buildReviewMessage', () => {
+  it.each([1, 12, 500])('builds a message Slack accepts for %i grants, with no secret in it', (count) => {
+    const message = buildReviewMessage({ ...base, items: items(count) });
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
+    expect(validateBlocks(message.blocks)).toEqual({ ok: true, blocks: message.blocks });
+
+    const actionIds = buttons(message.blocks).map((b) => b.action_id);
+    expect(new Set(actionIds).size).toBe(actionIds.length);
+    expect(actionIds.length).toBe(2 * Math.min(count, 23));
+
+    const everything = JSON.stringify(message);
+    for (const secret of SECRETS) expect(everything).not.toContain(secret);
+    for (const b of buttons(message.blocks)) {
+      expect(Object.keys(JSON.parse(String(b.value))).sort()).toEqual(['c', 'g']);
+    }
+    expect(message.text).toContain(`${count} of ${count} grant`);
+  });
+
+  it('describes each grant: who, what, how obtained, why this reviewer', () => {
+    const outside = makeGrant(
+      {
+        connector: 'github',
+        resourceType: 'repository',
+        resource: 'acme/api',
+        principalType: 'user',
+        principal: 'frank',
+        entitlement: 'admin',
+        via: { kind: 'direct' },
+      },
+      { raw: { outsideCollaborator: true } },
+    );
+    const viaTeam = grant(2, { via: { kind: 'team', team: 'acme/platform' } });
+    const message = buildReviewMessage({
+      ...base,
+      items: [
+        { grant: outside, routingReason: 'you own acme/api <!channel> & more' },
+        { grant: viaTeam, routingReason: 'you maintain acme/platform' },
+      ],
+    });
+    const sections = JSON.stringify(message.blocks);
+    expect(sections).toContain('*frank* has *admin* on repository *acme/api*');
+    expect(sections).toContain('How: directly · outside collaborator');
+    // Routing reasons are data, not markup: no @channel ping can ride along.
+    expect(sections).toContain('Why you: you own acme/api &lt;!channel&gt; &amp; more');
+    expect(sections).toContain('How: via team acme/platform');
+    expect(message.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Access review 2026-Q4' } });
+    expect(JSON.stringify(message.blocks[1])).toContain('removes the access at its source');
+  });
+
+  it('gives Keep and a confirmed, danger-styled Revoke, both carrying only campaign and grant ids', () => {
+    const [item] = items(1);
+    const message = buildReviewMessage({ ...base, items: [item as ReviewItem] });
+    const [keep, revoke] = buttons(message.blocks);
+    const grantId = (item as ReviewItem).grant.grantId;
+    expect(keep).toMatchObject({ action_id: `review_keep:${grantId}`, text: { text: 'Keep' } });
+    expect(keep).not.toHaveProperty('confirm');
+    expect(revoke).toMatchObject({
+      action_id: `review_revoke:${grantId}`,
+      style: 'danger',
+      confirm: { style: 'danger' },
+    });
+    expect(keep?.value).toBe(JSON.stringify({ c: '2026-Q4', g: grantId }));
+    expect(revoke?.value).toBe(keep?.value);
+  });
+
+  it('replaces the buttons of a decided grant with who-decided-what-when', () => {
+    const message = buildReviewMessage({
+      ...base,
+      items: items(3, (i) =>
+        i === 0
+          ? { decision: 'keep', decidedAt: '2026-12-01T10:00:00Z' }
+          : i === 1
+            ? { decision: 'revoke', decidedAt: '2026-12-01T10:05:00Z' }
+            : undefined,
+      ),
+    });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain(`✅ Kept at <!date^${Date.parse('2026-12-01T10:00:00Z') / 1000}^`);
+    expect(text).toContain(`❌ Revoke requested at <!date^${Date.parse('2026-12-01T10:05:00Z') / 1000}^`);
+    expect(buttons(message.blocks).map((b) => b.action_id)).toEqual([
+      actionIdFor('keep', items(3)[2]?.grant.grantId as string),
+      actionIdFor('revoke', items(3)[2]?.grant.grantId as string),
+    ]);
+    expect(message.text).toContain('1 of 3 grants');
+  });
+
+  it('lists undecided grants first when 500 do not fit, and counts the rest', () => {
+    // 480 decided, 20 open: every open grant is listed, the decided ones fill what is left.
+    const decided = (i: number): ReviewItem['decision'] =>
+      i < 480
+        ? {
+            decision: i % 4 === 0 ? 'revoke' : 'keep',
+            decidedAt: `2026-12-01T10:${String(i % 60).padStart(2, '0')}:00Z`,
+          }
+        : undefined;
+    const message = buildReviewMessage({ ...base, items: items(500, decided) });
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
+    expect(buttons(message.blocks)).toHaveLength(40);
+    const summary = JSON.stringify(message.blocks.at(-1));
+    // 23 grants listed (20 open + 3 decided): 477 decided ones are counted, not shown.
+    expect(summary).toMatch(/✅ \d+ kept, ❌ \d+ revoke requested/);
+    const [, kept, revoked] = /✅ (\d+) kept, ❌ (\d+) revoke requested/.exec(summary) ?? [];
+    expect(Number(kept) + Number(revoked)).toBe(477);
+    expect(summary).not.toContain('will appear');
+    expect(validateBlocks(message.blocks).ok).toBe(true);
+  });
+
+  it('says how many more grants will appear when only some open ones fit', () => {
+    const message = buildReviewMessage({ ...base, items: items(500) });
+    expect(JSON.stringify(message.blocks.at(-1))).toContain('477 more grants will appear here as you decide');
+  });
+
+  it('removes every button once closed, and says why', () => {
+    for (const reason of ['completed', 'window_closed'] as const) {
+      for (const count of [1, 12, 500]) {
+        const message = buildReviewMessage({
+          ...base,
+          items: items(count, (i) =>
+            i % 2 === 0 ? { decision: 'keep', decidedAt: '2026-12-01T10:00:00Z' } : undefined,
+          ),
+          closed: { reason },
+        });
+        expect(buttons(message.blocks)).toEqual([]);
+        expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
+        expect(validateBlocks(message.blocks).ok).toBe(true);
+        const last = JSON.stringify(message.blocks.at(-1));
+        expect(last).toContain(
+          reason === 'completed' ? 'This review is closed' : 'closed when its window ended',
+        );
+      }
+    }
+  });
+
+  it('refuses input it cannot turn into a valid message', () => {
+    const [item] = items(1) as [ReviewItem];
+    expect(() => buildReviewMessage({ ...base, campaignId: 'a#b', items: [item] })).toThrow(
+      ReviewMessageError,
+    );
+    expect(() => buildReviewMessage({ ...base, items: [item, item] })).toThrow(/listed twice/);
+    expect(() => buildReviewMessage({ ...base, dueAt: 'soon', items: [item] })).toThrow(ReviewMessageError);
+    expect(() =>
+      buildReviewMessage({
+        ...base,
+        items: [{ ...item, decision: { decision: 'keep', decidedAt: 'later' } }],
+      }),
+    ).toThrow(ReviewMessageError);
+  });
+
+  it('keeps a very long routing reason inside the section limit', () => {
+    const [item] = items(1) as [ReviewItem];
+    const message = buildReviewMessage({ ...base, items: [{ ...item, routingReason: '<&>'.repeat(2000) }] });
+    expect(validateBlocks(message.blocks).ok).toBe(true);
+  });
+});
+
+describe('parseButtonValue', () => {
+  const grantId = grant(0).grantId;
+
+  it('reads back what the builder wrote', () => {
+    expect(parseButtonValue(buttonValueFor('2026-Q4', grantId))).toEqual({ campaignId: '2026-Q4', grantId });
+  });
+
+  it.each([
+    ['not JSON', 'nope'],
+    ['an array', '["2026-Q4"]'],
+    ['an extra key', JSON.stringify({ c: '2026-Q4', g: grantId, t: 'token' })],
+    ['a missing key', JSON.stringify({ c: '2026-Q4' })],
+    ['a bad grant id', JSON.stringify({ c: '2026-Q4', g: 'g_xyz' })],
+    ['a bad campaign id', JSON.stringify({ c: 'CAMPAIGN#2026', g: grantId })],
+    ['a non-string id', JSON.stringify({ c: 2026, g: grantId })],
+    ['non-canonical spacing', `{ "c": "2026-Q4", "g": "${grantId}" }`],
+  ])('refuses %s', (_what, value) => {
+    expect(() => parseButtonValue(value)).toThrow(MalformedRequestError);
+  });
+});
+
+describe('parseActionId', () => {
+  const grantId = grant(0).grantId;
+
+  it('reads the decision and the grant', () => {
+    expect(parseActionId(`review_keep:${grantId}`)).toEqual({ decision: 'keep', grantId });
+    expect(parseActionId(actionIdFor('revoke', grantId))).toEqual({ decision: 'revoke', grantId });
+  });
+
+  it.each(['review_maybe:g_0', `review_keep:${grantId}x`, `keep:${grantId}`, ''])(
+    'refuses %j',
+    (actionId) => {
+      expect(() => parseActionId(actionId)).toThrow(MalformedRequestError);
+    },
+  );
+});
