@@ -61,7 +61,8 @@ export async function summarizeCampaign(store: Store, campaignId: string): Promi
     revoked: decisions.filter((d) => d.decision === 'revoke').length,
     undecided: reviewable.filter((g) => g.reviewer).length - decisions.length,
     unroutable: reviewable.filter((g) => !g.reviewer).length,
-    revocationsApplied: revocations.filter((r) => r.status !== 'failed').length,
+    revocationsApplied: revocations.filter((r) => r.status === 'removed' || r.status === 'already_absent')
+      .length,
     revocationsFailed: revocations.filter((r) => r.status === 'failed').length,
     verifiedAbsent: verifications.filter((v) => v.status === 'absent').length,
     stillPresent: verifications.filter((v) => v.status === 'present').length,

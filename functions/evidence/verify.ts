@@ -74,5 +74,70 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
   else if (snapshot.data.digest !== snapshotDigest(hashes)) {
     findings.push('grants.csv: the grants do not hash to the digest recorded by the snapshot_taken event');
   }
+  findings.push(...(await crossCheckAgainstEvents(dir, events)));
   return { ok: findings.length === 0, findings };
+}
+
+/**
+ * decisions.csv and revocations.csv are conveniences derived from the table; the chain is what
+ * is hashed. Every row must say what its event says, and every event must have its row.
+ */
+async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Promise<string[]> {
+  const findings: string[] = [];
+  const latest = (type: string) => {
+    const byGrant = new Map<string, CampaignEvent>();
+    for (const event of events) if (event.type === type) byGrant.set(String(event.data.grantId), event);
+    return byGrant;
+  };
+  const decided = latest('decision_recorded');
+  const decisions = parse(await readFile(join(dir, 'decisions.csv')), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  for (const row of decisions) {
+    const event = decided.get(row.grant_id ?? '');
+    if (row.decision === 'none') {
+      if (event)
+        findings.push(`decisions.csv: ${row.grant_id} shows no decision, but event ${event.seq} records one`);
+      continue;
+    }
+    if (!event) {
+      findings.push(`decisions.csv: ${row.grant_id} shows ${row.decision} with no decision_recorded event`);
+    } else if (
+      event.data.decision !== row.decision ||
+      event.data.reviewer !== row.reviewer ||
+      event.data.decidedBySlackUserId !== row.decided_by_slack_user ||
+      String(event.seq) !== row.event_seq
+    ) {
+      findings.push(`decisions.csv: ${row.grant_id} does not match event ${event.seq}`);
+    }
+    decided.delete(row.grant_id ?? '');
+  }
+  for (const [grantId, event] of decided) {
+    findings.push(`decisions.csv: no row for grant ${grantId} decided in event ${event.seq}`);
+  }
+
+  const applied = new Map([...latest('revocation_applied'), ...latest('revocation_failed')]);
+  const verified = latest('revocation_verified');
+  const revocations = parse(await readFile(join(dir, 'revocations.csv')), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  for (const row of revocations) {
+    const grantId = row.grant_id ?? '';
+    const revocation = applied.get(grantId);
+    if (row.revocation_status !== 'not_applied' && revocation?.data.status !== row.revocation_status) {
+      findings.push(`revocations.csv: ${grantId} revocation_status does not match the chain`);
+    }
+    const verification = verified.get(grantId);
+    const expected =
+      verification === undefined
+        ? 'not_verified'
+        : verification.data.status === 'absent'
+          ? 'confirmed_absent'
+          : 'still_present';
+    if (row.verification !== expected)
+      findings.push(`revocations.csv: ${grantId} verification does not match the chain`);
+  }
+  return findings;
 }

@@ -45,7 +45,19 @@ export function registerReviewListeners(app: App, services: Services): void {
         );
         return;
       }
-      const outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
+      let outcome: Awaited<ReturnType<typeof recordDecision>>;
+      try {
+        outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
+      } catch (error) {
+        await ack();
+        services.log.error('recording a decision failed', {
+          campaignId: request.campaignId,
+          grantId: request.grantId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await tell('Something went wrong while recording this decision. Please click again in a moment.');
+        return;
+      }
       await ack();
       if (outcome.kind === 'refused') {
         await tell(`Nothing was recorded: ${outcome.reason}`);

@@ -1,6 +1,7 @@
 import { ConnectorError } from '../core/errors';
 import type { Services } from '../runtime/services';
 import type { StoredGrant } from '../store/grants';
+import type { Revocation } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 
 export interface ApplyRevocationsOutput extends CampaignRef {
@@ -10,16 +11,19 @@ export interface ApplyRevocationsOutput extends CampaignRef {
   failed: number;
 }
 
-/** Org membership last: removing someone from the org also removes their teams, and the evidence
- * is clearer when each specific grant is removed at its own source first. */
+/**
+ * Org membership last: removing someone from the org also removes their teams, and the evidence
+ * is clearer when each specific grant is removed at its own source first.
+ */
 function revocationOrder(grant: StoredGrant): number {
-  return grant.resourceType === 'organization' ? 1 : 0;
+  return grant.resourceType === 'organization' && grant.entitlement === 'member' ? 1 : 0;
 }
 
 /**
- * Removes every grant a reviewer decided to revoke, at its source. Each revocation is recorded
- * once, so a retried step skips what is done. A refusal by the source is recorded as failed (and
- * shows in the evidence); a transient fault is thrown so the workflow retries the step.
+ * Removes every grant a reviewer decided to revoke, at its source. Each attempt is recorded as
+ * pending before the source is called, and its answer afterwards, so a retried step skips what is
+ * done and says so when an attempt was cut short. A refusal by the source is recorded as failed
+ * (and shows in the evidence); a transient fault is thrown so the workflow retries the step.
  */
 export async function applyRevocations(
   input: CampaignRef,
@@ -36,62 +40,65 @@ export async function applyRevocations(
   }
   grants.sort((a, b) => revocationOrder(a) - revocationOrder(b));
   const totals = { requested: grants.length, removed: 0, alreadyAbsent: 0, failed: 0 };
+  const count = (status: Revocation['status']) => {
+    if (status === 'removed') totals.removed++;
+    else if (status === 'already_absent') totals.alreadyAbsent++;
+    else if (status === 'failed') totals.failed++;
+  };
   const connector = grants.length > 0 ? await services.github() : undefined;
   for (const grant of grants) {
-    const done = await store.outcomes.getRevocation(campaignId, grant.grantId);
-    if (done) {
-      if (done.status === 'removed') totals.removed++;
-      else if (done.status === 'already_absent') totals.alreadyAbsent++;
-      else totals.failed++;
+    const previous = await store.outcomes.getRevocation(campaignId, grant.grantId);
+    if (previous && previous.status !== 'pending') {
+      count(previous.status);
       continue;
     }
+    const interrupted = previous !== undefined;
+    if (!interrupted)
+      await store.outcomes.beginRevocation(campaignId, grant.grantId, services.now().toISOString());
+    let revocation: Revocation;
     try {
       const result = await connector!.revoke(grant);
-      const status = result.outcome;
-      if (
-        await store.outcomes.recordRevocation({
-          campaignId,
-          grantId: grant.grantId,
-          status,
-          at: result.appliedAt,
-          action: result.action,
-        })
-      ) {
-        await store.events.append(
-          campaignId,
-          'revocation_applied',
-          { grantId: grant.grantId, status, action: result.action, appliedAt: result.appliedAt },
-          services.now(),
-        );
-      }
-      if (status === 'removed') totals.removed++;
-      else totals.alreadyAbsent++;
-      services.progress(`Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${status})`);
+      revocation = {
+        campaignId,
+        grantId: grant.grantId,
+        status: result.outcome,
+        at: result.appliedAt,
+        action: interrupted ? `${result.action} (retried after an interrupted attempt)` : result.action,
+        interrupted,
+      };
     } catch (error) {
       if (!(error instanceof ConnectorError)) throw error;
-      const at = services.now().toISOString();
-      if (
-        await store.outcomes.recordRevocation({
-          campaignId,
-          grantId: grant.grantId,
-          status: 'failed',
-          at,
-          error: error.message,
-        })
-      ) {
-        await store.events.append(
-          campaignId,
-          'revocation_failed',
-          { grantId: grant.grantId, error: error.message },
-          services.now(),
-        );
-      }
-      totals.failed++;
+      revocation = {
+        campaignId,
+        grantId: grant.grantId,
+        status: 'failed',
+        at: services.now().toISOString(),
+        error: error.message,
+        interrupted,
+      };
       services.log.error('revocation failed', { campaignId, grantId: grant.grantId, error: error.message });
-      services.progress(
-        `Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${error.message}`,
-      );
     }
+    await store.outcomes.finishRevocation(revocation);
+    const event = await store.events.append(
+      campaignId,
+      revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied',
+      {
+        grantId: grant.grantId,
+        status: revocation.status,
+        action: revocation.action ?? null,
+        error: revocation.error ?? null,
+        at: revocation.at,
+        interrupted,
+      },
+      services.now(),
+    );
+    await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);
+    count(revocation.status);
+    services.progress(
+      revocation.status === 'failed'
+        ? `Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${revocation.error}`
+        : `Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${revocation.status})`,
+    );
   }
   await store.campaigns.advance(campaignId, 'revoking', {
     counts: {

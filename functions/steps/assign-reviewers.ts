@@ -100,7 +100,7 @@ export async function assignReviewers(
       dueAt,
     });
   }
-  await store.events.append(
+  await store.events.appendOnce(
     campaignId,
     'reviewers_assigned',
     {

@@ -1,5 +1,6 @@
 import type { Services } from '../runtime/services';
 import type { Decision, DecisionValue } from '../store/decisions';
+import type { ReviewTask } from '../store/tasks';
 import { completeIfDone, loadReviewerState, redrawTaskMessage } from './review-task';
 
 export interface DecisionRequest {
@@ -13,21 +14,24 @@ export interface DecisionRequest {
 
 export type DecisionOutcome =
   | { kind: 'recorded'; decision: Decision; taskCompleted: boolean }
-  | { kind: 'duplicate'; decision: Decision }
+  | { kind: 'duplicate'; decision: Decision; taskCompleted: boolean }
   | { kind: 'refused'; reason: string };
+
+const NOT_IN_REVIEW = 'This grant is not part of an open review.';
 
 /**
  * Checks that the click may decide this grant, then writes the decision once. A refusal writes
- * nothing. Checks, in order: the grant exists in this campaign and is assigned; the clicker is
- * the assigned reviewer's Slack user; the reviewer does not hold the access; the task is open.
+ * nothing. In order: the grant is in this campaign and assigned; the clicker is the assigned
+ * reviewer's Slack user; the reviewer does not hold the access; the grant is claimed on the open
+ * task (once per grant, only while the task is open); then the decision and its event are written.
  */
 export async function recordDecision(request: DecisionRequest, services: Services): Promise<DecisionOutcome> {
   const { store } = services;
   const { campaignId, grantId } = request;
   const grant = await store.grants.get(campaignId, grantId);
-  if (!grant?.reviewer) return { kind: 'refused', reason: 'This grant is not part of an open review.' };
+  if (!grant?.reviewer) return { kind: 'refused', reason: NOT_IN_REVIEW };
   const task = await store.tasks.get(campaignId, grant.reviewer);
-  if (!task) return { kind: 'refused', reason: 'This grant is not part of an open review.' };
+  if (!task) return { kind: 'refused', reason: NOT_IN_REVIEW };
   if (task.slackUserId !== request.slackUserId) {
     services.log.warn('decision refused: not the assigned reviewer', {
       campaignId,
@@ -39,17 +43,21 @@ export async function recordDecision(request: DecisionRequest, services: Service
   if (grant.principalType === 'user' && grant.principal.toLowerCase() === grant.reviewer.toLowerCase()) {
     return { kind: 'refused', reason: 'Nobody decides on their own access.' };
   }
-  const existing = await store.decisions.get(campaignId, grantId);
-  if (existing) return { kind: 'duplicate', decision: existing };
-  if (task.status !== 'awaiting') {
+
+  const claim = await store.tasks.claimGrant(campaignId, grant.reviewer, grantId);
+  if (claim.outcome === 'task_closed') {
+    const existing = await store.decisions.get(campaignId, grantId);
+    if (existing)
+      return { kind: 'duplicate', decision: existing, taskCompleted: claim.task.status === 'completed' };
     return {
       kind: 'refused',
       reason:
-        task.status === 'unresponsive'
+        claim.task.status === 'unresponsive'
           ? 'The review window for this task has closed; the grant was left undecided.'
           : 'This review is not open for decisions.',
     };
   }
+  const decidedCount = claim.outcome === 'claimed' ? claim.decidedCount : claim.task.decidedGrantIds.length;
   const now = services.now();
   const result = await store.decisions.record({
     campaignId,
@@ -61,22 +69,42 @@ export async function recordDecision(request: DecisionRequest, services: Service
     justification: request.justification,
     channel: 'slack',
   });
-  if (!result.recorded) return { kind: 'duplicate', decision: result.decision };
-  const event = await store.events.append(
-    campaignId,
-    'decision_recorded',
-    {
-      grantId,
-      decision: request.decision,
-      reviewer: grant.reviewer,
-      decidedBySlackUserId: request.slackUserId,
-      justification: request.justification ?? null,
-    },
-    now,
+  if (result.recorded) {
+    // Also reached when an earlier click claimed the grant and died before writing the decision.
+    const event = await store.events.append(
+      campaignId,
+      'decision_recorded',
+      {
+        grantId,
+        decision: request.decision,
+        reviewer: grant.reviewer,
+        decidedBySlackUserId: request.slackUserId,
+        justification: request.justification ?? null,
+      },
+      now,
+    );
+    await store.decisions.linkEvent(campaignId, grantId, event.seq);
+  }
+  // A duplicate click also tries to complete: the first click may have died before it could.
+  const taskCompleted = await completeIfDone(services, task, decidedCount, { resume: true });
+  const current: ReviewTask = {
+    ...task,
+    decidedGrantIds: [...new Set([...task.decidedGrantIds, grantId])],
+  };
+  const statusSeen = claim.outcome === 'already_claimed' ? claim.task.status : 'awaiting';
+  const closedAs =
+    taskCompleted || statusSeen === 'completed'
+      ? 'completed'
+      : statusSeen === 'unresponsive'
+        ? 'window_closed'
+        : undefined;
+  await redrawTaskMessage(
+    services,
+    current,
+    await loadReviewerState(services, current, result.decision),
+    closedAs,
   );
-  await store.decisions.linkEvent(campaignId, grantId, event.seq);
-  const state = await loadReviewerState(services, campaignId, grant.reviewer, result.decision);
-  const taskCompleted = await completeIfDone(services, task, state);
-  await redrawTaskMessage(services, task, state, taskCompleted ? 'completed' : undefined);
-  return { kind: 'recorded', decision: result.decision, taskCompleted };
+  return result.recorded
+    ? { kind: 'recorded', decision: result.decision, taskCompleted }
+    : { kind: 'duplicate', decision: result.decision, taskCompleted };
 }

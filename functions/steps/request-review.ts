@@ -1,6 +1,6 @@
-import { TransientError } from '../core/errors';
+import { AccessReviewError, TransientError } from '../core/errors';
 import type { Services } from '../runtime/services';
-import { completeIfDone, loadReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
+import { loadReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
 
 export interface RequestReviewInput {
   campaignId: string;
@@ -8,6 +8,12 @@ export interface RequestReviewInput {
   /** `$$.Task.Token`. Stored in the table and nowhere else: not in Slack, not in logs. */
   taskToken: string;
 }
+
+/**
+ * The task closed before this (retried) request ran. The workflow's Catch sends it to
+ * MarkUnresponsive, which finds the task closed and records nothing more.
+ */
+export class ReviewTaskClosedError extends AccessReviewError {}
 
 /**
  * Sends the reviewer their one DM and parks the workflow's task token. The workflow resumes when
@@ -22,36 +28,39 @@ export async function requestReview(
   const task = await store.tasks.get(campaignId, reviewer);
   if (!task) throw new TransientError(`no review task for ${reviewer} in campaign ${campaignId}`);
   if (task.status === 'completed' || task.status === 'unresponsive') {
-    // Redelivered after the task closed: resume at once rather than wait for a window that is over.
-    await services.tasks.succeed(taskToken, { reviewer, status: task.status });
-    return {};
+    throw new ReviewTaskClosedError(`the review task of ${reviewer} is already ${task.status}`);
+  }
+  const state = await loadReviewerState(services, task);
+  if (state.grants.length < task.grantCount) {
+    // The by-reviewer index has not caught up with AssignReviewers yet: a DM now would miss grants.
+    throw new TransientError(
+      `${reviewer}'s grants are not all readable yet (${state.grants.length} of ${task.grantCount})`,
+    );
   }
   await store.tasks.storeToken(campaignId, reviewer, taskToken, services.now());
-  const state = await loadReviewerState(services, campaignId, reviewer);
   if (task.messageTs && task.channelId) {
     // A retried request: the reviewer already has their DM; refresh it instead of sending a second.
     await redrawTaskMessage(services, task, state);
-  } else {
-    const slack = await services.slack();
-    const opened = await slack.conversations.open({ users: task.slackUserId });
-    const channelId = opened.channel?.id;
-    if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
-    const message = reviewMessage(task, state);
-    const posted = await slack.chat.postMessage({
-      channel: channelId,
-      text: message.text,
-      blocks: message.blocks,
-    });
-    if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
-    await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
-    await store.events.append(
-      campaignId,
-      'review_requested',
-      { reviewer, slackUserId: task.slackUserId, grantCount: state.grants.length, dueAt: task.dueAt },
-      services.now(),
-    );
-    services.progress(`Asked ${reviewer} in Slack to review ${state.grants.length} grants`);
+    return {};
   }
-  await completeIfDone(services, { ...task, status: 'awaiting' }, state);
+  const slack = await services.slack();
+  const opened = await slack.conversations.open({ users: task.slackUserId });
+  const channelId = opened.channel?.id;
+  if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
+  const message = reviewMessage(task, state);
+  const posted = await slack.chat.postMessage({
+    channel: channelId,
+    text: message.text,
+    blocks: message.blocks,
+  });
+  if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
+  await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
+  await store.events.append(
+    campaignId,
+    'review_requested',
+    { reviewer, slackUserId: task.slackUserId, grantCount: task.grantCount, dueAt: task.dueAt },
+    services.now(),
+  );
+  services.progress(`Asked ${reviewer} in Slack to review ${task.grantCount} grants`);
   return {};
 }

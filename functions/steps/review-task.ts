@@ -10,22 +10,22 @@ export interface ReviewerState {
 }
 
 /**
- * A reviewer's grants and decisions. The index behind the view may lag a write by a moment, so
- * any grant it shows as undecided is re-read from the table: completion must never be missed.
+ * A reviewer's grants and decisions, for drawing their message. The index behind the view may lag
+ * a write by a moment, so a grant the task item says is decided but the view shows undecided is
+ * re-read from the table.
  */
 export async function loadReviewerState(
   services: Services,
-  campaignId: string,
-  reviewer: string,
+  task: ReviewTask,
   justRecorded?: Decision,
 ): Promise<ReviewerState> {
-  const view = await services.store.grants.reviewerView(campaignId, reviewer);
+  const view = await services.store.grants.reviewerView(task.campaignId, task.reviewer);
   const decisions = new Map(view.decisions.map((d) => [d.grantId, d]));
   if (justRecorded) decisions.set(justRecorded.grantId, justRecorded);
-  for (const grant of view.grants) {
-    if (decisions.has(grant.grantId)) continue;
-    const decision = await services.store.decisions.get(campaignId, grant.grantId);
-    if (decision) decisions.set(grant.grantId, decision);
+  for (const grantId of task.decidedGrantIds) {
+    if (decisions.has(grantId)) continue;
+    const decision = await services.store.decisions.get(task.campaignId, grantId);
+    if (decision) decisions.set(grantId, decision);
   }
   const grants = [...view.grants].sort(
     (a, b) => a.resource.localeCompare(b.resource) || a.principal.localeCompare(b.principal),
@@ -52,10 +52,6 @@ export function reviewMessage(
     }),
     closed: closed ? { reason: closed } : undefined,
   });
-}
-
-export function allDecided(state: ReviewerState): boolean {
-  return state.grants.every((grant) => state.decisions.has(grant.grantId));
 }
 
 /** Redraws the reviewer's DM; a failed redraw is logged, never fatal (the decision is already safe). */
@@ -85,15 +81,18 @@ export async function redrawTaskMessage(
 }
 
 /**
- * Closes the task once every grant is decided and resumes the workflow. Only the caller that wins
- * the conditional close sends the token, so a double click on the last grant resumes it once.
+ * Closes the task once every grant is claimed. Only the caller that wins the conditional close
+ * goes on, so a double click on the last grant completes it once. `resume` sends the workflow's
+ * task token (the Slack listener); after the review window the token is dead and the caller
+ * (MarkUnresponsive) only records the completion.
  */
 export async function completeIfDone(
   services: Services,
   task: ReviewTask,
-  state: ReviewerState,
+  decidedCount: number,
+  options: { resume: boolean },
 ): Promise<boolean> {
-  if (!allDecided(state)) return false;
+  if (decidedCount < task.grantCount) return false;
   const closed = await services.store.tasks.close(
     task.campaignId,
     task.reviewer,
@@ -101,27 +100,25 @@ export async function completeIfDone(
     services.now(),
   );
   if (!closed) return false;
-  const counts = countDecisions(state);
   await services.store.events.append(
     task.campaignId,
     'review_completed',
-    { reviewer: task.reviewer, ...counts },
+    { reviewer: task.reviewer, decided: decidedCount },
     services.now(),
   );
-  if (closed.taskToken) {
-    await services.tasks.succeed(closed.taskToken, { reviewer: task.reviewer, ...counts });
+  if (options.resume && closed.taskToken) {
+    try {
+      await services.tasks.succeed(closed.taskToken, { reviewer: task.reviewer, decided: decidedCount });
+    } catch (error) {
+      // The task is closed and every decision is recorded; if the workflow cannot be resumed now,
+      // the review window's end runs MarkUnresponsive, which finds the task completed.
+      services.log.error('could not resume the workflow after the last decision', {
+        campaignId: task.campaignId,
+        reviewer: task.reviewer,
+        error: error instanceof Error ? error.name : String(error),
+      });
+    }
   }
-  services.progress(`Review by ${task.reviewer} complete: ${counts.kept} kept, ${counts.revoked} to revoke`);
+  services.progress(`Review by ${task.reviewer} complete (${decidedCount} grants decided)`);
   return true;
-}
-
-export function countDecisions(state: ReviewerState): { decided: number; kept: number; revoked: number } {
-  let kept = 0;
-  let revoked = 0;
-  for (const grant of state.grants) {
-    const decision = state.decisions.get(grant.grantId)?.decision;
-    if (decision === 'keep') kept++;
-    if (decision === 'revoke') revoked++;
-  }
-  return { decided: kept + revoked, kept, revoked };
 }

@@ -65,6 +65,16 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
       reviewableCount: campaign.counts.reviewable ?? 0,
     };
   }
+  const recorded = await services.store.events.findFirst(campaignId, 'snapshot_taken');
+  if (recorded) {
+    // Redriven after the snapshot was recorded but before the campaign moved on: keep that snapshot.
+    const grantCount = recorded.data.grantCount as number;
+    const reviewableCount = recorded.data.reviewableCount as number;
+    await services.store.campaigns.advance(campaignId, 'assigning', {
+      counts: { grants: grantCount, reviewable: reviewableCount },
+    });
+    return { campaignId, grantCount, reviewableCount };
+  }
   const connector = await services.github();
   const snapshotAt = services.now().toISOString();
   const hashes = new Map<string, string>();

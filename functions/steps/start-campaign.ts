@@ -25,7 +25,7 @@ export async function startCampaign(
 ): Promise<StartCampaignOutput> {
   const now = services.now();
   const campaignId = campaignIdFor(input.executionName, now);
-  const { created, campaign } = await services.store.campaigns.create({
+  const { campaign } = await services.store.campaigns.create({
     campaignId,
     organization: services.config.github.organization,
     status: 'snapshotting',
@@ -35,20 +35,18 @@ export async function startCampaign(
     startedAt: now.toISOString(),
     counts: {},
   });
-  if (created || (await services.store.events.head(campaignId)) === undefined) {
-    await services.store.events.append(
-      campaignId,
-      'campaign_started',
-      {
-        organization: campaign.organization,
-        trigger: campaign.trigger,
-        requestedBy: campaign.requestedBy,
-        executionName: campaign.executionName,
-        reviewWindowHours: services.config.review.windowHours,
-      },
-      now,
-    );
-  }
+  await services.store.events.appendOnce(
+    campaignId,
+    'campaign_started',
+    {
+      organization: campaign.organization,
+      trigger: campaign.trigger,
+      requestedBy: campaign.requestedBy,
+      executionName: campaign.executionName,
+      reviewWindowHours: services.config.review.windowHours,
+    },
+    now,
+  );
   services.progress(
     `Campaign ${campaignId} started (${campaign.trigger}, requested by ${campaign.requestedBy})`,
   );

@@ -35,7 +35,7 @@ export async function verifyRevocations(
         paths: result.status === 'present' ? result.paths : [],
       };
       if (await store.outcomes.recordVerification(verification)) {
-        await store.events.append(
+        const event = await store.events.append(
           campaignId,
           'revocation_verified',
           {
@@ -46,6 +46,7 @@ export async function verifyRevocations(
           },
           services.now(),
         );
+        await store.outcomes.linkEvent('verification', campaignId, grant.grantId, event.seq);
       }
       services.progress(
         verification.status === 'absent'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AccessReviewError } from '../core/errors';
-import { queryAll } from './query';
+import { getItem, queryAll } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
 export type EventType =
@@ -107,6 +107,9 @@ export class EventLog {
         return event;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
+        // The SDK retries a put whose answer was lost; then the item in the way is our own event.
+        const existing = await getItem(this.table, keys.campaign(campaignId), keys.event(event.seq));
+        if (existing && existing.hash === event.hash) return toEvent(existing);
         // Someone else took this sequence number: back off a little (jittered) and re-read the head.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, attempt * 10)));
       }
@@ -114,6 +117,40 @@ export class EventLog {
     throw new EventChainContentionError(
       `could not append ${type} to campaign ${campaignId} after ${this.maxAttempts} attempts`,
     );
+  }
+
+  /**
+   * For events that happen once per campaign (a step finished): a retried or redriven step finds
+   * the event it already wrote instead of writing a second one.
+   */
+  async appendOnce(
+    campaignId: string,
+    type: EventType,
+    data: Record<string, unknown>,
+    at: Date,
+  ): Promise<CampaignEvent> {
+    return (await this.findFirst(campaignId, type)) ?? this.append(campaignId, type, data, at);
+  }
+
+  async findFirst(campaignId: string, type: EventType): Promise<CampaignEvent | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.client.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: '#type = :type',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':pk': keys.campaign(campaignId), ':prefix': 'EVENT#', ':type': type },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const found = page.Items?.[0];
+      if (found) return toEvent(found);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
   }
 
   async head(campaignId: string): Promise<CampaignEvent | undefined> {

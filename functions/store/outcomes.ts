@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessPath } from '../connectors/connector';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
@@ -6,9 +6,15 @@ import { isConditionalCheckFailed, keys, type TableRef } from './table';
 export interface Revocation {
   campaignId: string;
   grantId: string;
-  /** removed / already_absent come from the source; failed means the source refused or errored. */
-  status: 'removed' | 'already_absent' | 'failed';
+  /**
+   * pending: about to call the source (written first, so a crash mid-call is known on retry);
+   * removed / already_absent: what the source answered; failed: the source refused or errored.
+   */
+  status: 'pending' | 'removed' | 'already_absent' | 'failed';
+  /** When the attempt started (pending) or finished. */
   at: string;
+  /** True when an earlier attempt was interrupted between calling the source and recording it. */
+  interrupted?: boolean;
   action?: string;
   error?: string;
   eventSeq?: number;
@@ -28,8 +34,67 @@ export interface Verification {
 export class OutcomeRepository {
   constructor(private readonly table: TableRef) {}
 
-  recordRevocation(revocation: Revocation): Promise<boolean> {
-    return this.putOnce(keys.revocation(revocation.grantId), 'revocation', revocation);
+  /** Writes the pending intent; false (and nothing written) when an attempt was already made. */
+  beginRevocation(campaignId: string, grantId: string, at: string): Promise<boolean> {
+    return this.putOnce(keys.revocation(grantId), 'revocation', {
+      campaignId,
+      grantId,
+      status: 'pending',
+      at,
+    });
+  }
+
+  /** Records the source's answer on a pending revocation; a finished one is never changed. */
+  async finishRevocation(revocation: Revocation): Promise<void> {
+    const { campaignId, grantId, status, at, action, error, interrupted } = revocation;
+    await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: keys.revocation(grantId) },
+        UpdateExpression:
+          'SET #status = :status, #at = :at, #action = :action, #error = :error, interrupted = :interrupted',
+        ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#at': 'at',
+          '#action': 'action',
+          '#error': 'error',
+        },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':at': at,
+          ':action': action ?? null,
+          ':error': error ?? null,
+          ':interrupted': interrupted ?? false,
+          ':pending': 'pending',
+        },
+      }),
+    );
+  }
+
+  /** Links an outcome to its event in the chain; set once. */
+  async linkEvent(
+    kind: 'revocation' | 'verification',
+    campaignId: string,
+    grantId: string,
+    eventSeq: number,
+  ) {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: {
+            pk: keys.campaign(campaignId),
+            sk: kind === 'revocation' ? keys.revocation(grantId) : keys.verification(grantId),
+          },
+          UpdateExpression: 'SET eventSeq = :seq',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(eventSeq)',
+          ExpressionAttributeValues: { ':seq': eventSeq },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   recordVerification(verification: Verification): Promise<boolean> {
@@ -54,7 +119,7 @@ export class OutcomeRepository {
     return (await queryAll(this.table, keys.campaign(campaignId), 'VERIFICATION#')).map(strip<Verification>);
   }
 
-  private async putOnce(sk: string, kind: string, record: { campaignId: string }): Promise<boolean> {
+  private async putOnce(sk: string, kind: string, record: Revocation | Verification): Promise<boolean> {
     try {
       await this.table.client.send(
         new PutCommand({
@@ -73,5 +138,7 @@ export class OutcomeRepository {
 
 function strip<T>(item: Record<string, unknown>): T {
   const { kind: _kind, ...rest } = withoutKeys(item);
+  // Attributes cleared to null (no action, no error) read back as absent.
+  for (const [name, value] of Object.entries(rest)) if (value === null) delete rest[name];
   return rest as unknown as T;
 }

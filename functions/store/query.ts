@@ -26,11 +26,14 @@ export async function* queryPages<T extends Item>(
     : ['pk', 'sk'];
   let startKey: Item | undefined;
   do {
+    // DynamoDB rejects an empty string in a key condition, so "the whole partition" is asked
+    // without begins_with (dynalite would accept it; the real service would not).
     const input: QueryCommandInput = {
       TableName: table.tableName,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': pkName, '#sk': skName },
-      ExpressionAttributeValues: { ':pk': partitionKey, ':prefix': prefix },
+      KeyConditionExpression: prefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: prefix === '' ? { '#pk': pkName } : { '#pk': pkName, '#sk': skName },
+      ExpressionAttributeValues:
+        prefix === '' ? { ':pk': partitionKey } : { ':pk': partitionKey, ':prefix': prefix },
       ExclusiveStartKey: startKey,
       // Index reads cannot be strongly consistent; table reads are, so a just-written item is seen.
       ConsistentRead: options.indexName ? undefined : (options.consistent ?? true),

@@ -19,7 +19,14 @@ export interface ReviewTask {
   messageTs?: string;
   requestedAt?: string;
   completedAt?: string;
+  /** Grants the reviewer has decided, claimed on this item before each decision is written. */
+  decidedGrantIds: string[];
 }
+
+export type GrantClaim =
+  | { outcome: 'claimed'; decidedCount: number; grantCount: number }
+  | { outcome: 'already_claimed'; task: ReviewTask }
+  | { outcome: 'task_closed'; task: ReviewTask };
 
 /** The token is kept apart from ReviewTask so it cannot travel with a task by accident. */
 interface TaskItem extends ReviewTask {
@@ -30,7 +37,7 @@ export class TaskRepository {
   constructor(private readonly table: TableRef) {}
 
   /** Idempotent: a retried assignment leaves an existing task (and its progress) alone. */
-  async create(task: ReviewTask): Promise<boolean> {
+  async create(task: Omit<ReviewTask, 'decidedGrantIds'>): Promise<boolean> {
     try {
       await this.table.client.send(
         new PutCommand({
@@ -97,6 +104,41 @@ export class TaskRepository {
   }
 
   /**
+   * Claims a grant for a decision on the task item itself, in one conditional update: only while
+   * the task is open, and only once per grant. This is what orders a last-second click against
+   * the review window closing: a claim made before the close counts, none can be made after.
+   * The item's own count of claims (strongly consistent) is what says the task is complete.
+   */
+  async claimGrant(campaignId: string, reviewer: string, grantId: string): Promise<GrantClaim> {
+    try {
+      const result = await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+          UpdateExpression: 'ADD decidedGrants :grants',
+          ConditionExpression:
+            'attribute_exists(pk) AND #status = :awaiting AND (attribute_not_exists(decidedGrants) OR NOT contains(decidedGrants, :grant))',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':grants': new Set([grantId]),
+            ':grant': grantId,
+            ':awaiting': 'awaiting',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const task = publicTask(result.Attributes ?? {});
+      return { outcome: 'claimed', decidedCount: task.decidedGrantIds.length, grantCount: task.grantCount };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const task = await this.get(campaignId, reviewer);
+      if (!task) throw error;
+      if (task.decidedGrantIds.includes(grantId)) return { outcome: 'already_claimed', task };
+      return { outcome: 'task_closed', task };
+    }
+  }
+
+  /**
    * Closes an awaiting task exactly once and hands back its token, so only one caller (the last
    * click, or the timeout) resumes the workflow. Undefined when someone else already closed it.
    */
@@ -132,6 +174,7 @@ export class TaskRepository {
 }
 
 function publicTask(item: Record<string, unknown>): ReviewTask {
-  const { taskToken: _token, kind: _kind, ...rest } = withoutKeys(item);
-  return rest as unknown as ReviewTask;
+  const { taskToken: _token, kind: _kind, decidedGrants, ...rest } = withoutKeys(item);
+  const decidedGrantIds = decidedGrants instanceof Set ? [...(decidedGrants as Set<string>)].sort() : [];
+  return { ...(rest as unknown as Omit<ReviewTask, 'decidedGrantIds'>), decidedGrantIds };
 }

@@ -78,7 +78,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     id: 'AssignReviewersFunction',
     entry: entry('assign-reviewers'),
     description: 'Routes each grant to the person who vouches for it (Slack users are looked up by email)',
-    tableActions: [...READ_WRITE, 'BatchWriteItem'],
+    tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: false,
     timeout: Duration.seconds(30),

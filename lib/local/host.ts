@@ -11,6 +11,7 @@ import type { CampaignSummary } from '../../functions/evidence/summary';
 import type { Logger, Services } from '../../functions/runtime/services';
 import { registerReviewListeners } from '../../functions/slack/listeners';
 import { createStore, type Store } from '../../functions/store/index';
+import type { TableRef } from '../../functions/store/table';
 import { startGitHubSandbox } from '../../sandbox/github/server';
 import { type SimulatedReviewers, startSimulatedReviewers } from '../../sandbox/reviewers';
 import type { Scenario } from '../../sandbox/scenario';
@@ -52,6 +53,8 @@ export interface CampaignRun {
 
 export interface EmbeddedHost {
   store: Store;
+  /** The table itself, for tools that read whole partitions (tests, evidence). */
+  table: TableRef;
   services: Services;
   github: Awaited<ReturnType<typeof startGitHubSandbox>>;
   slack: Awaited<ReturnType<typeof startSlackSandbox>>;
@@ -187,7 +190,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
           if (waitForToken.has(state)) {
             const token = (request.payload as { taskToken?: unknown }).taskToken;
             if (typeof token !== 'string') throw new EmbeddedHostError(`${state} received no task token`);
-            const resumed = tokens.wait(token);
+            const resumed = tokens.wait(token, reviewWindowSeconds * 1000);
             await handler(request.payload, services);
             return (await resumed) as Awaited<ReturnType<LocalHandlers[string]>>;
           }
@@ -243,6 +246,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
 
     return {
       store,
+      table: dynamo.table,
       services,
       github,
       slack,

@@ -5,6 +5,9 @@ import type { TaskCompleter } from '../../functions/runtime/services';
 /** What SendTaskSuccess / SendTaskFailure answer for a token Step Functions does not know. */
 export class TaskDoesNotExist extends AccessReviewError {}
 
+/** What they answer once the task's TimeoutSeconds has passed: the token is dead. */
+export class TaskTimedOut extends AccessReviewError {}
+
 /** A task failure reported through the token; its name is the error Catch clauses match on. */
 export class ReportedTaskFailure extends Error {
   constructor(errorName: string, cause: string) {
@@ -18,6 +21,7 @@ interface Waiter {
   resolve(value: Record<string, unknown>): void;
   reject(error: Error): void;
   settled: boolean;
+  expired: boolean;
 }
 
 /**
@@ -38,13 +42,22 @@ export class LocalTaskTokens implements TaskCompleter {
     });
     // A token nobody waits on (the window closed first) must not surface as an unhandled rejection.
     promise.catch(() => undefined);
-    this.waiters.set(token, { promise, resolve, reject, settled: false });
+    this.waiters.set(token, { promise, resolve, reject, settled: false, expired: false });
     return token;
   }
 
-  wait(token: string): Promise<Record<string, unknown>> {
+  /**
+   * The task's result. After `expiresAfterMs` (the state's TimeoutSeconds, as the runner applies
+   * it) the token is dead, as on AWS: a late SendTaskSuccess fails with TaskTimedOut.
+   */
+  wait(token: string, expiresAfterMs?: number): Promise<Record<string, unknown>> {
     const waiter = this.waiters.get(token);
     if (!waiter) return Promise.reject(new TaskDoesNotExist('task token was never issued'));
+    if (expiresAfterMs !== undefined) {
+      setTimeout(() => {
+        waiter.expired = true;
+      }, expiresAfterMs).unref();
+    }
     return waiter.promise;
   }
 
@@ -68,6 +81,7 @@ export class LocalTaskTokens implements TaskCompleter {
   private settle(token: string): Waiter {
     const waiter = this.waiters.get(token);
     if (!waiter || waiter.settled) throw new TaskDoesNotExist('task token is unknown or already used');
+    if (waiter.expired) throw new TaskTimedOut('the task timed out before it was completed');
     waiter.settled = true;
     return waiter;
   }

@@ -72,10 +72,11 @@ export function orgMembership(
   state: GitHubState,
   user: SandboxUser,
   role: 'admin' | 'member',
+  membershipState: 'active' | 'pending' = 'active',
 ) {
   return {
     url: `${baseUrl}/orgs/${state.login}/memberships/${user.login}`,
-    state: 'active',
+    state: membershipState,
     role,
     direct_membership: true,
     organization_url: `${baseUrl}/orgs/${state.login}`,
@@ -91,11 +92,12 @@ export function teamMembership(
   team: SandboxTeam,
   user: SandboxUser,
   role: TeamRole,
+  membershipState: 'active' | 'pending' = 'active',
 ) {
   return {
     url: `${baseUrl}/organizations/${state.id}/team/${team.id}/memberships/${user.login}`,
     role,
-    state: 'active',
+    state: membershipState,
   };
 }
 

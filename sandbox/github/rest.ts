@@ -1,17 +1,26 @@
 import { collaboratorPermission, orgMembership, teamMembership, teamRepository } from './bodies';
 import {
+  cancelInvitation,
   effectivePermission,
+  findInvitation,
   findMember,
   findRepository,
   findTeam,
   findUser,
   type GitHubState,
+  invite,
+  inviteToTeam,
   isOrganization,
   permissionSources,
   removeCollaborator,
   removeMember,
   removeTeamMember,
   removeTeamRepository,
+  type SandboxTeam,
+  type SandboxUser,
+  setMemberRole,
+  setTeamMemberRole,
+  type TeamRole,
 } from './state';
 
 export interface RestRequest {
@@ -19,6 +28,8 @@ export interface RestRequest {
   /** Path without the query string, still percent-encoded. */
   path: string;
   accept: string;
+  /** The parsed JSON body, or undefined when there was none. */
+  body?: unknown;
 }
 
 export interface RestResponse {
@@ -37,6 +48,34 @@ export function notFound(documentation = DOCS): RestResponse {
 }
 
 const noContent: RestResponse = { status: 204 };
+
+/** GitHub's answer to a body its schema rejects (the wording of its request validation). */
+function invalidRequest(detail: string, documentation: string): RestResponse {
+  return {
+    status: 422,
+    body: { message: `Invalid request.\n\n${detail}`, documentation_url: documentation, status: '422' },
+  };
+}
+
+/**
+ * The optional `role` of a PUT membership body: `fallback` when absent (the schema's default),
+ * undefined when the body is not an object or the role is not one of `allowed`.
+ */
+function requestedRole<R extends string>(body: unknown, allowed: readonly R[], fallback: R): R | undefined {
+  if (body === undefined) return fallback;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const role = (body as { role?: unknown }).role;
+  if (role === undefined) return fallback;
+  return allowed.find((candidate) => candidate === role);
+}
+
+function roleRejection(body: unknown, allowed: readonly string[], documentation: string): RestResponse {
+  const role = typeof body === 'object' && body !== null ? (body as { role?: unknown }).role : body;
+  return invalidRequest(
+    `For 'properties/role', ${JSON.stringify(role)} is not a member of ${JSON.stringify(allowed)}.`,
+    documentation,
+  );
+}
 
 /** The `{names}` of a path template, so each handler sees exactly the parameters its path has. */
 type ParamsOf<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
@@ -68,32 +107,84 @@ function route<T extends string>(method: string, template: T, handler: Handler<P
 }
 
 const ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#get-organization-membership-for-a-user`;
+const SET_ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#set-organization-membership-for-a-user`;
 const TEAM_MEMBERSHIP_DOCS = `${DOCS}/teams/members#get-team-membership-for-a-user`;
+const SET_TEAM_MEMBERSHIP_DOCS = `${DOCS}/teams/members#add-or-update-team-membership-for-a-user`;
+
+const ORG_ROLES = ['admin', 'member'] as const;
+const TEAM_ROLES = ['member', 'maintainer'] as const;
+
+/** Documented GitHub behaviour: "The role for organization owners is set to maintainer". */
+function reportedTeamRole(state: GitHubState, user: SandboxUser, stored: TeamRole): TeamRole {
+  return findMember(state, user.login)?.role === 'owner' ? 'maintainer' : stored;
+}
+
+/** A user's membership of a team as GitHub reports it: active, pending (invited to the org), or none. */
+function teamMembershipOf(state: GitHubState, baseUrl: string, team: SandboxTeam, user: SandboxUser) {
+  const membership = team.members.get(user.login.toLowerCase());
+  if (membership) {
+    return teamMembership(baseUrl, state, team, user, reportedTeamRole(state, user, membership.role));
+  }
+  const invited = findInvitation(state, user.login)?.teams.get(team.slug.toLowerCase());
+  return invited ? teamMembership(baseUrl, state, team, user, invited.role, 'pending') : undefined;
+}
 const TEAM_REPO_DOCS = `${DOCS}/teams/teams#check-team-permissions-for-a-repository`;
 const COLLABORATOR_DOCS = `${DOCS}/collaborators/collaborators#get-repository-permissions-for-a-user`;
 
 const routes: Route[] = [
   route('GET', '/orgs/{org}/memberships/{username}', (state, baseUrl, { org, username }) => {
-    const member = isOrganization(state, org) ? findMember(state, username) : undefined;
-    const user = findUser(state, username);
-    if (!member || !user) return notFound(ORG_MEMBERSHIP_DOCS);
-    return {
-      status: 200,
-      body: orgMembership(baseUrl, state, user, member.role === 'owner' ? 'admin' : 'member'),
-    };
+    const user = isOrganization(state, org) ? findUser(state, username) : undefined;
+    if (!user) return notFound(ORG_MEMBERSHIP_DOCS);
+    const member = findMember(state, user.login);
+    if (member) {
+      return {
+        status: 200,
+        body: orgMembership(baseUrl, state, user, member.role === 'owner' ? 'admin' : 'member'),
+      };
+    }
+    const invitation = findInvitation(state, user.login);
+    if (!invitation) return notFound(ORG_MEMBERSHIP_DOCS);
+    const role = invitation.role === 'owner' ? 'admin' : 'member';
+    return { status: 200, body: orgMembership(baseUrl, state, user, role, 'pending') };
   }),
+  // Updates a member's role; for a user who is not a member, GitHub emails an invitation instead.
+  route('PUT', '/orgs/{org}/memberships/{username}', (state, baseUrl, { org, username }, request) => {
+    const user = isOrganization(state, org) ? findUser(state, username) : undefined;
+    if (!user) return notFound(SET_ORG_MEMBERSHIP_DOCS);
+    const role = requestedRole(request.body, ORG_ROLES, 'member');
+    if (!role) return roleRejection(request.body, ORG_ROLES, SET_ORG_MEMBERSHIP_DOCS);
+    const orgRole = role === 'admin' ? 'owner' : 'member';
+    if (setMemberRole(state, user.login, orgRole)) {
+      return { status: 200, body: orgMembership(baseUrl, state, user, role) };
+    }
+    invite(state, user, orgRole);
+    return { status: 200, body: orgMembership(baseUrl, state, user, role, 'pending') };
+  }),
+  // Removes an active member, or cancels the invitation of an invited one.
   route('DELETE', '/orgs/{org}/memberships/{username}', (state, _baseUrl, { org, username }) => {
-    if (!isOrganization(state, org) || !removeMember(state, username)) return notFound(ORG_MEMBERSHIP_DOCS);
+    if (!isOrganization(state, org)) return notFound(ORG_MEMBERSHIP_DOCS);
+    if (!removeMember(state, username) && !cancelInvitation(state, username)) {
+      return notFound(ORG_MEMBERSHIP_DOCS);
+    }
     return noContent;
   }),
   route('GET', '/orgs/{org}/teams/{team_slug}/memberships/{username}', (state, baseUrl, params) => {
     const team = isOrganization(state, params.org) ? findTeam(state, params.team_slug) : undefined;
-    const membership = team?.members.get(params.username.toLowerCase());
     const user = findUser(state, params.username);
-    if (!team || !membership || !user) return notFound(TEAM_MEMBERSHIP_DOCS);
-    // Documented GitHub behaviour: "The role for organization owners is set to maintainer".
-    const role = findMember(state, user.login)?.role === 'owner' ? 'maintainer' : membership.role;
-    return { status: 200, body: teamMembership(baseUrl, state, team, user, role) };
+    const body = team && user ? teamMembershipOf(state, baseUrl, team, user) : undefined;
+    if (!body) return notFound(TEAM_MEMBERSHIP_DOCS);
+    return { status: 200, body };
+  }),
+  // Adds an org member to the team or updates their role; someone outside the org is invited to
+  // it and their team membership is pending until they accept.
+  route('PUT', '/orgs/{org}/teams/{team_slug}/memberships/{username}', (state, baseUrl, params, request) => {
+    const team = isOrganization(state, params.org) ? findTeam(state, params.team_slug) : undefined;
+    const user = findUser(state, params.username);
+    if (!team || !user) return notFound(SET_TEAM_MEMBERSHIP_DOCS);
+    const role = requestedRole(request.body, TEAM_ROLES, 'member');
+    if (!role) return roleRejection(request.body, TEAM_ROLES, SET_TEAM_MEMBERSHIP_DOCS);
+    if (!setTeamMemberRole(state, team, user.login, role)) inviteToTeam(state, user, team, role);
+    return { status: 200, body: teamMembershipOf(state, baseUrl, team, user) };
   }),
   route('DELETE', '/orgs/{org}/teams/{team_slug}/memberships/{username}', (state, _baseUrl, params) => {
     if (!isOrganization(state, params.org) || !removeTeamMember(state, params.team_slug, params.username)) {

@@ -121,7 +121,7 @@ function send(
 
 /**
  * A stateful stand-in for api.github.com on 127.0.0.1, built from a scenario's organisation: the
- * REST routes the connector uses (reads and removals) and GraphQL executed against GitHub's real
+ * REST routes the connector uses (reads, removals and role changes) and GraphQL executed against GitHub's real
  * schema. Unknown routes are GitHub's 404, bad credentials GitHub's 401.
  */
 export async function startGitHubSandbox(
@@ -191,7 +191,7 @@ export async function startGitHubSandbox(
       return;
     }
 
-    const answer: RestResponse = handleRest(state, baseUrl, { method, path, accept });
+    const answer: RestResponse = handleRest(state, baseUrl, { method, path, accept, body });
     record(answer.status);
     send(
       response,

@@ -38,6 +38,17 @@ export interface SandboxTeam {
   repositories: Map<string, RepositoryPermission>;
 }
 
+/**
+ * Someone GitHub has emailed an invitation to (a PUT membership for a non-member): not a member,
+ * no access, but GET membership answers `pending`. Teams they were invited to wait here too.
+ */
+export interface SandboxInvitation {
+  login: string;
+  role: OrgRole;
+  /** Lower-cased slug → the role they will have in the team once they accept. */
+  teams: Map<string, { slug: string; role: TeamRole }>;
+}
+
 export interface SandboxRepository {
   id: number;
   name: string;
@@ -53,6 +64,8 @@ export interface GitHubState {
   /** Every user the sandbox knows, including people who left the org: users outlive memberships. */
   users: Map<string, SandboxUser>;
   members: Map<string, SandboxMember>;
+  /** Pending invitations, by lower-cased login. Nobody in here is in `members`. */
+  invitations: Map<string, SandboxInvitation>;
   teams: Map<string, SandboxTeam>;
   repositories: Map<string, SandboxRepository>;
 }
@@ -73,6 +86,7 @@ export function createState(organization: OrganizationInput): GitHubState {
     basePermission: organization.basePermission,
     users: new Map(),
     members: new Map(),
+    invitations: new Map(),
     teams: new Map(),
     repositories: new Map(),
   };
@@ -212,8 +226,59 @@ export function removeMember(state: GitHubState, login: string): boolean {
   return true;
 }
 
+/** Cancels a pending invitation (what DELETE membership does for an invitee). */
+export function cancelInvitation(state: GitHubState, login: string): boolean {
+  return state.invitations.delete(key(login));
+}
+
+export function findInvitation(state: GitHubState, login: string) {
+  return state.invitations.get(key(login));
+}
+
+/** Invites a known user who is not a member, or changes the role of their pending invitation. */
+export function invite(state: GitHubState, user: SandboxUser, role: OrgRole): SandboxInvitation {
+  const existing = state.invitations.get(key(user.login));
+  if (existing) {
+    existing.role = role;
+    return existing;
+  }
+  const invitation: SandboxInvitation = { login: user.login, role, teams: new Map() };
+  state.invitations.set(key(user.login), invitation);
+  return invitation;
+}
+
+/** Changes an existing member's role; false for someone who is not a member. */
+export function setMemberRole(state: GitHubState, login: string, role: OrgRole): boolean {
+  const member = findMember(state, login);
+  if (!member) return false;
+  member.role = role;
+  return true;
+}
+
+/** Invites a non-member to the org (keeping a pending invitation's role) with a pending team membership. */
+export function inviteToTeam(state: GitHubState, user: SandboxUser, team: SandboxTeam, role: TeamRole) {
+  const invitation = findInvitation(state, user.login) ?? invite(state, user, 'member');
+  invitation.teams.set(key(team.slug), { slug: team.slug, role });
+  return invitation;
+}
+
+/** Adds an org member to the team or changes their role in it; false for someone not in the org. */
+export function setTeamMemberRole(
+  state: GitHubState,
+  team: SandboxTeam,
+  login: string,
+  role: TeamRole,
+): boolean {
+  const member = findMember(state, login);
+  if (!member) return false;
+  team.members.set(key(login), { login: member.login, role });
+  return true;
+}
+
 export function removeTeamMember(state: GitHubState, slug: string, login: string): boolean {
-  return findTeam(state, slug)?.members.delete(key(login)) ?? false;
+  const removed = findTeam(state, slug)?.members.delete(key(login)) ?? false;
+  const invited = findInvitation(state, login)?.teams.delete(key(slug)) ?? false;
+  return removed || invited;
 }
 
 export function removeTeamRepository(state: GitHubState, slug: string, repository: string): boolean {

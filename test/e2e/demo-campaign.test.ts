@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ const key = (g: StoredGrant) => `${g.principal} ${g.entitlement} ${g.resource} $
 
 beforeAll(async () => {
   const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
-  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 3, reviewerThinkMs: 0 });
+  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 5, reviewerThinkMs: 0 });
   run = await host.runCampaign({ trigger: 'test', requestedBy: 'vitest' });
   grants = await host.store.grants.list(run.campaignId);
   evidenceDir = await mkdtemp(join(tmpdir(), 'access-review-evidence-'));
@@ -39,15 +40,19 @@ describe('demo campaign on the embedded host', () => {
     const keys = grants.map(key);
     expect(new Set(keys).size).toBe(keys.length);
     expect(new Set(grants.map((g) => g.grantId)).size).toBe(grants.length);
-    // 6 org memberships, 5 team memberships, 3 team repo grants, 4 direct repo grants,
-    // 8 repo grants via teams and 18 via the org (base read for members, admin for owners).
-    expect(grants).toHaveLength(44);
-    expect(grants.filter((g) => g.reviewable)).toHaveLength(18);
+    // 6 org memberships + 2 owner roles, 5 team memberships + 2 maintainer roles, 3 team repo
+    // grants, 4 direct repo grants, 8 repo grants via teams and 18 via the org (base read for
+    // members, admin for owners).
+    expect(grants).toHaveLength(48);
+    expect(grants.filter((g) => g.reviewable)).toHaveLength(22);
     for (const expected of [
       'alice owner acme direct',
+      'alice member acme direct',
       'frank owner acme direct',
+      'frank member acme direct',
       'bob member acme direct',
       'alice maintainer acme/platform direct',
+      'alice member acme/platform direct',
       'carol member acme/web direct',
       'acme/platform write acme/api direct',
       'acme/platform admin acme/infra direct',
@@ -137,19 +142,21 @@ describe('demo campaign on the embedded host', () => {
   });
 
   it('summarises the run from the table', () => {
+    // Dave never answers: his 2 grants stay undecided. Alice revokes both of frank's org grants;
+    // bob revokes carol's direct write and gina's read on acme/api.
     expect(run.summary).toMatchObject({
       status: 'completed',
-      grants: 44,
-      reviewable: 18,
+      grants: 48,
+      reviewable: 22,
       reviewersAsked: 4,
       reviewersCompleted: 3,
       reviewersUnresponsive: 1,
-      decided: 16,
-      revoked: 3,
-      kept: 13,
+      decided: 20,
+      revoked: 4,
+      kept: 16,
       undecided: 2,
-      revocationsApplied: 3,
-      verifiedAbsent: 2,
+      revocationsApplied: 4,
+      verifiedAbsent: 3,
       stillPresent: 1,
       chainIntact: true,
     });
@@ -181,5 +188,22 @@ describe('demo campaign on the embedded host', () => {
     expect(tampered.ok).toBe(false);
     expect(tampered.findings.join('\n')).toMatch(/grants\.csv: SHA-256/);
     await writeFile(grantsCsv, original);
+
+    // A decision rewritten in decisions.csv, with the manifest recomputed to match, still fails:
+    // the row no longer says what the hash-chained event says.
+    const decisionsCsv = join(evidenceDir, 'decisions.csv');
+    const decisions = await readFile(decisionsCsv, 'utf8');
+    const forged = decisions.replace(/,bob,revoke,/, ',bob,keep,');
+    expect(forged).not.toBe(decisions);
+    await writeFile(decisionsCsv, forged);
+    const manifestPath = join(evidenceDir, 'manifest.json');
+    const manifestJson = JSON.parse(await readFile(manifestPath, 'utf8')) as typeof manifest;
+    for (const file of manifestJson.files) {
+      if (file.name === 'decisions.csv') file.sha256 = createHash('sha256').update(forged).digest('hex');
+    }
+    await writeFile(manifestPath, JSON.stringify(manifestJson));
+    const crossChecked = await verifyEvidence(evidenceDir);
+    expect(crossChecked.ok).toBe(false);
+    expect(crossChecked.findings.join('\n')).toMatch(/decisions\.csv: g_[0-9a-f]+ does not match event \d+/);
   });
 });

@@ -69,7 +69,7 @@ function refuseDerived(grant: Grant): never {
     grant.via.kind === 'team'
       ? `revoke the user's membership of team ${grant.via.team} or the team's access to ${grant.resource}`
       : grant.via.kind === 'organization_base'
-        ? `revoke the user's membership of ${grant.via.organization}, or lower its base permission`
+        ? `revoke the user's membership of ${grant.via.organization} (an owner's admin: their owner role), or lower its base permission`
         : 'revoke the grant it follows from';
   const parents = grant.derivedFrom.length > 0 ? ` (grants ${grant.derivedFrom.join(', ')})` : '';
   throw new ConnectorError(
@@ -78,8 +78,10 @@ function refuseDerived(grant: Grant): never {
 }
 
 /**
- * GitHub as a Connector: snapshot (org memberships, team memberships, teams' repository access,
- * users' repository access by each path), revoke at the grant's source, and check by any path.
+ * GitHub as a Connector: snapshot (org memberships and owner roles, team memberships and
+ * maintainer roles, teams' repository access, users' repository access by each path), revoke at
+ * the grant's source (removing a membership, or demoting a role while keeping the membership),
+ * and check by any path.
  */
 export function createGitHubConnector(options: GitHubConnectorOptions): Connector {
   const context: GitHubContext = {
@@ -100,7 +102,7 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
 
     async *snapshot(): AsyncGenerator<Grant> {
       const members: MemberIndex = new Map();
-      const teams: TeamIndex = { roles: new Map(), repositories: new Map() };
+      const teams: TeamIndex = { members: new Set(), repositories: new Map() };
       // Order matters: repository access links to membership grants, so those passes come first.
       yield* snapshotOrganizationMembers(context, members);
       yield* snapshotTeams(context, teams);

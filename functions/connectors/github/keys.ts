@@ -7,8 +7,21 @@ import type { PermissionSource } from './queries';
  * derived grants point at their parents by the same keys, so the ids always line up.
  */
 
+/**
+ * Membership and the elevated role are separate grants, so a reviewer can keep someone in the org
+ * (or team) and still take the role away: every member holds `member`, owners also hold `owner`,
+ * team maintainers also hold `maintainer`.
+ */
 export type OrgRole = 'owner' | 'member';
 export type TeamRole = 'maintainer' | 'member';
+
+export function isOrgRole(value: string): value is OrgRole {
+  return value === 'owner' || value === 'member';
+}
+
+export function isTeamRole(value: string): value is TeamRole {
+  return value === 'maintainer' || value === 'member';
+}
 
 export function orgMembershipKey(organization: string, login: string, role: OrgRole): GrantKey {
   return {

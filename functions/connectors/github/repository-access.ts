@@ -78,16 +78,22 @@ function grantsOfCollaborator(
     } else if (via.kind === 'team') {
       const slug = via.team.slice(via.team.indexOf('/') + 1);
       const derivedFrom: string[] = [];
-      const role = teams.roles.get(teamIndexKey(slug, login));
       // No immediate membership means the access comes from a child team; its own grant is reviewed there.
-      if (role) derivedFrom.push(grantIdOf(teamMembershipKey(organization, slug, login, role)));
+      if (teams.members.has(teamIndexKey(slug, login))) {
+        derivedFrom.push(grantIdOf(teamMembershipKey(organization, slug, login, 'member')));
+      }
       const teamPermission = teams.repositories.get(teamIndexKey(slug, repository)) ?? permission;
       derivedFrom.push(grantIdOf(teamRepositoryKey(organization, slug, repository, teamPermission)));
       grants.push(makeGrant(key, { reviewable: false, derivedFrom, raw }));
     } else {
-      const derivedFrom = member
-        ? [grantIdOf(orgMembershipKey(organization, member.login, member.role))]
-        : [];
+      // Base permission follows from being a member; an owner's admin everywhere also from the role.
+      const derivedFrom: string[] = [];
+      if (member) {
+        derivedFrom.push(grantIdOf(orgMembershipKey(organization, member.login, 'member')));
+        if (member.role === 'owner') {
+          derivedFrom.push(grantIdOf(orgMembershipKey(organization, member.login, 'owner')));
+        }
+      }
       grants.push(makeGrant(key, { reviewable: false, derivedFrom, raw }));
     }
   }

@@ -1,6 +1,6 @@
 import { type Grant, makeGrant, type RepositoryPermission } from '../../core/grant';
 import { type GitHubContext, runQuery } from './context';
-import { fromEnum, type TeamRole, teamMembershipKey, teamRepositoryKey } from './keys';
+import { fromEnum, teamMembershipKey, teamRepositoryKey } from './keys';
 import { allItems, type PageOf, present } from './paging';
 import {
   ORGANIZATION_TEAMS,
@@ -16,11 +16,11 @@ import {
 
 /**
  * What the repository pass needs to link a user's team-given access to the grants it follows
- * from: each user's role in each team, and each team's permission on each repository.
+ * from: who is an immediate member of each team, and each team's permission on each repository.
  * Keys are `slug/login` and `slug/repository`, lower-cased.
  */
 export interface TeamIndex {
-  roles: Map<string, TeamRole>;
+  members: Set<string>;
   repositories: Map<string, RepositoryPermission>;
 }
 
@@ -30,7 +30,8 @@ const EMPTY = { hasNextPage: false, endCursor: null };
 
 /**
  * Team memberships (IMMEDIATE only: a child team's members are reviewed on the child team) and
- * each team's own access to repositories.
+ * each team's own access to repositories. Every team member gets a `member` grant; maintainers
+ * also get a `maintainer` grant, so the role can be taken away without removing them from the team.
  */
 export async function* snapshotTeams(context: GitHubContext, index: TeamIndex): AsyncGenerator<Grant> {
   const { organization } = context;
@@ -65,11 +66,13 @@ export async function* snapshotTeams(context: GitHubContext, index: TeamIndex): 
       firstPage(team.members),
     );
     for await (const edge of members) {
-      const role: TeamRole = edge.role === 'MAINTAINER' ? 'maintainer' : 'member';
-      index.roles.set(teamIndexKey(team.slug, edge.node.login), role);
-      yield makeGrant(teamMembershipKey(organization, team.slug, edge.node.login, role), {
-        raw: { team: combined, role: edge.role },
-      });
+      const login = edge.node.login;
+      const raw = { team: combined, role: edge.role };
+      index.members.add(teamIndexKey(team.slug, login));
+      yield makeGrant(teamMembershipKey(organization, team.slug, login, 'member'), { raw });
+      if (edge.role === 'MAINTAINER') {
+        yield makeGrant(teamMembershipKey(organization, team.slug, login, 'maintainer'), { raw });
+      }
     }
     const repositories = allItems<TeamRepositoryEdge>(
       `repositories of team ${combined}`,

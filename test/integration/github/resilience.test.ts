@@ -57,11 +57,22 @@ describe('GitHub connector under faults', () => {
     const warnings: string[] = [];
     sandbox.failNext(secondaryRateLimit(403, 0));
     const result = await connectorFor(sandbox, { warn: (message) => warnings.push(message) }).revoke(
-      findGrant(grants, 'organization acme frank owner direct'),
+      findGrant(grants, 'organization acme frank member direct'),
     );
     expect(result.outcome).toBe('removed');
     expect(statuses()).toEqual(['403*', '204']);
     expect(warnings.join('\n')).toMatch(/secondary rate limit/);
+  });
+
+  it('retries a 502 on the PUT that demotes an owner', async () => {
+    sandbox.failNext({ ...serverError(502), match: { method: 'PUT' } });
+    const result = await connectorFor(sandbox).revoke(
+      findGrant(grants, 'organization acme alice owner direct'),
+    );
+    expect(result.outcome).toBe('removed');
+    expect(
+      sandbox.requests.map((request) => `${request.method} ${request.status}${request.injected ? '*' : ''}`),
+    ).toEqual(['GET 200', 'PUT 502*', 'PUT 200']);
   });
 
   it('waits out a 429 secondary rate limit on GraphQL and succeeds', async () => {

@@ -3,7 +3,13 @@ import type { Connector } from '../../../functions/connectors/connector';
 import { ConnectorError } from '../../../functions/core/errors';
 import type { Grant } from '../../../functions/core/grant';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
-import { findMember, findRepository, findTeam } from '../../../sandbox/github/state';
+import {
+  findMember,
+  findRepository,
+  findTeam,
+  removeMember,
+  removeTeamMember,
+} from '../../../sandbox/github/state';
 import { acmeOrganization, collect, connectorFor, findGrant, startSandbox } from './helpers';
 
 let sandbox: GitHubSandbox;
@@ -90,14 +96,18 @@ describe('GitHub connector revoke and check', () => {
     });
   });
 
-  it('removes an owner from the organisation; their direct grants stay, as outside collaborator', async () => {
-    const frank = findGrant(grants, 'organization acme frank owner direct');
+  it('removes an owner from the organisation by revoking membership; their direct grants stay, as outside collaborator', async () => {
+    const frank = findGrant(grants, 'organization acme frank member direct');
     const result = await connector.revoke(frank);
     expect(result.outcome).toBe('removed');
     expect(writes().map((request) => `${request.method} ${request.path}`)).toEqual([
       'DELETE /orgs/acme/memberships/frank',
     ]);
+    expect(findMember(sandbox.state, 'frank')).toBeUndefined();
     expect(await connector.check(frank)).toMatchObject({ status: 'absent' });
+    expect(await connector.check(findGrant(grants, 'organization acme frank owner direct'))).toMatchObject({
+      status: 'absent',
+    });
     expect(
       await connector.check(findGrant(grants, 'repository acme/api frank admin organization_base:acme')),
     ).toMatchObject({
@@ -126,8 +136,10 @@ describe('GitHub connector revoke and check', () => {
     for (const text of [
       'repository acme/api gina read direct',
       'team acme/platform bob member direct',
+      'team acme/web dave maintainer direct',
       'repository acme/infra acme/platform admin direct',
       'organization acme erin member direct',
+      'organization acme frank owner direct',
     ]) {
       const grant = findGrant(grants, text);
       expect((await connector.revoke(grant)).outcome, text).toBe('removed');
@@ -149,9 +161,141 @@ describe('GitHub connector revoke and check', () => {
     const member = findMember(sandbox.state, 'alice');
     if (member) member.role = 'member';
     expect(await connector.check(owner)).toMatchObject({ status: 'absent' });
-    expect(await connector.check({ ...owner, entitlement: 'member', grantId: 'g_check_only' })).toMatchObject(
-      { status: 'present', paths: [{ via: 'direct', permission: 'member' }] },
-    );
+    expect(await connector.check(findGrant(grants, 'organization acme alice member direct'))).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'member' }],
+    });
+  });
+
+  it("reads an owner's member grant as present, with the owner role as the path", async () => {
+    expect(await connector.check(findGrant(grants, 'organization acme alice member direct'))).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'owner' }],
+    });
+  });
+
+  it('demotes an owner to member with a PUT, keeping the membership and the team memberships', async () => {
+    const owner = findGrant(grants, 'organization acme alice owner direct');
+    const result = await connector.revoke(owner);
+    expect(result.outcome).toBe('removed');
+    expect(result.action).toContain('PUT /orgs/acme/memberships/alice');
+    expect(result.action).toContain('demoted alice from owner to member');
+    expect(writes().map((request) => [request.method, request.path, request.body])).toEqual([
+      ['PUT', '/orgs/acme/memberships/alice', { role: 'member' }],
+    ]);
+    // The PUT was sent only after reading the membership.
+    const calls = sandbox.requests.map((request) => `${request.method} ${request.path}`);
+    expect(calls).toEqual(['GET /orgs/acme/memberships/alice', 'PUT /orgs/acme/memberships/alice']);
+    expect(findMember(sandbox.state, 'alice')).toEqual({ login: 'alice', role: 'member' });
+
+    expect(await connector.check(owner)).toMatchObject({ status: 'absent' });
+    expect(await connector.check(findGrant(grants, 'organization acme alice member direct'))).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'member' }],
+    });
+    expect(await connector.check(findGrant(grants, 'team acme/platform alice member direct'))).toMatchObject({
+      status: 'present',
+    });
+    // Admin everywhere came with the role: on api she is down to the team's write and the base read.
+    expect(
+      await connector.check(findGrant(grants, 'repository acme/api alice admin organization_base:acme')),
+    ).toMatchObject({ status: 'absent' });
+    expect(
+      await connector.check(findGrant(grants, 'repository acme/api alice write team:acme/platform')),
+    ).toMatchObject({ status: 'present', paths: [{ via: 'team:acme/platform', permission: 'write' }] });
+  });
+
+  it('answers already_absent for the owner role of someone no longer in the org, without a PUT', async () => {
+    const owner = findGrant(grants, 'organization acme frank owner direct');
+    removeMember(sandbox.state, 'frank');
+    const result = await connector.revoke(owner);
+    expect(result.outcome).toBe('already_absent');
+    expect(result.action).toContain('not a member');
+    expect(sandbox.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'GET /orgs/acme/memberships/frank',
+    ]);
+    // A PUT would have invited frank back.
+    expect(sandbox.state.invitations.size).toBe(0);
+    expect(findMember(sandbox.state, 'frank')).toBeUndefined();
+  });
+
+  it('answers already_absent for the owner role of someone who is already a plain member, without a PUT', async () => {
+    const owner = findGrant(grants, 'organization acme frank owner direct');
+    const member = findMember(sandbox.state, 'frank');
+    if (member) member.role = 'member';
+    expect((await connector.revoke(owner)).outcome).toBe('already_absent');
+    expect(writes()).toEqual([]);
+  });
+
+  it('demotes a team maintainer to member with a PUT, keeping the team membership and its access', async () => {
+    const maintainer = findGrant(grants, 'team acme/web dave maintainer direct');
+    const result = await connector.revoke(maintainer);
+    expect(result.outcome).toBe('removed');
+    expect(result.action).toContain('demoted dave from maintainer to member of team acme/web');
+    expect(sandbox.requests.map((request) => [request.method, request.path, request.body])).toEqual([
+      ['GET', '/orgs/acme/teams/web/memberships/dave', undefined],
+      ['PUT', '/orgs/acme/teams/web/memberships/dave', { role: 'member' }],
+    ]);
+    expect(findTeam(sandbox.state, 'web')?.members.get('dave')).toEqual({ login: 'dave', role: 'member' });
+
+    expect(await connector.check(maintainer)).toMatchObject({ status: 'absent' });
+    expect(await connector.check(findGrant(grants, 'team acme/web dave member direct'))).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'member' }],
+    });
+    expect(
+      await connector.check(findGrant(grants, 'repository acme/web dave write team:acme/web')),
+    ).toMatchObject({ status: 'present' });
+  });
+
+  it('answers already_absent for the maintainer role of someone no longer in the team, without a PUT', async () => {
+    const maintainer = findGrant(grants, 'team acme/web dave maintainer direct');
+    removeTeamMember(sandbox.state, 'web', 'dave');
+    const result = await connector.revoke(maintainer);
+    expect(result.outcome).toBe('already_absent');
+    expect(result.action).toContain('not in team acme/web');
+    expect(sandbox.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'GET /orgs/acme/teams/web/memberships/dave',
+    ]);
+    // A PUT would have put dave back in the team.
+    expect(findTeam(sandbox.state, 'web')?.members.has('dave')).toBe(false);
+  });
+
+  it('answers already_absent for the maintainer role of someone removed from the org, without a PUT', async () => {
+    const maintainer = findGrant(grants, 'team acme/web dave maintainer direct');
+    removeMember(sandbox.state, 'dave');
+    expect((await connector.revoke(maintainer)).outcome).toBe('already_absent');
+    expect(writes()).toEqual([]);
+    expect(sandbox.state.invitations.size).toBe(0);
+  });
+
+  it("keeps an owner's maintainer role present until they are no longer an owner, as GitHub reports it", async () => {
+    const maintainer = findGrant(grants, 'team acme/platform alice maintainer direct');
+    expect((await connector.revoke(maintainer)).outcome).toBe('removed');
+    expect(findTeam(sandbox.state, 'platform')?.members.get('alice')?.role).toBe('member');
+    // GitHub reports org owners as maintainers of every team they are in.
+    expect(await connector.check(maintainer)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'maintainer' }],
+    });
+    await connector.revoke(findGrant(grants, 'organization acme alice owner direct'));
+    expect(await connector.check(maintainer)).toMatchObject({ status: 'absent' });
+    expect(await connector.check(findGrant(grants, 'team acme/platform alice member direct'))).toMatchObject({
+      status: 'present',
+    });
+  });
+
+  it('refuses membership grants with an entitlement it does not know, without calling GitHub', async () => {
+    const owner = findGrant(grants, 'organization acme alice owner direct');
+    const maintainer = findGrant(grants, 'team acme/web dave maintainer direct');
+    for (const grant of [
+      { ...owner, entitlement: 'admin' },
+      { ...maintainer, entitlement: 'owner' },
+    ]) {
+      await expect(connector.revoke(grant)).rejects.toThrow(ConnectorError);
+      await expect(connector.check(grant)).rejects.toThrow(ConnectorError);
+    }
+    expect(sandbox.requests).toEqual([]);
   });
 
   it('reports every path that still gives the entitlement', async () => {

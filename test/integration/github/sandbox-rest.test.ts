@@ -11,7 +11,10 @@ import { acmeOrganization, startSandbox, TOKEN } from './helpers';
  * schema is looked up by path template and method, never copied. The 13 MB document is read once.
  */
 interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } }>
+  >;
   components: Record<string, unknown>;
 }
 
@@ -54,16 +57,25 @@ function responseValidator(method: string, template: string, status: string): Va
   return ajv.compile({ $ref: `${DOCUMENT_ID}${location}/content/${pointerSegment(mediaType ?? '')}/schema` });
 }
 
+/** The validator for the JSON request body of `method template`, taken from the OpenAPI document. */
+function requestValidator(method: string, template: string): ValidateFunction {
+  const content = openapi.paths[template]?.[method]?.requestBody?.content;
+  expect(content?.['application/json'], `JSON request body of ${method} ${template}`).toBeDefined();
+  const location = `#/paths/${pointerSegment(template)}/${method}/requestBody/content/${pointerSegment('application/json')}/schema`;
+  return ajv.compile({ $ref: `${DOCUMENT_ID}${location}` });
+}
+
 let sandbox: GitHubSandbox;
 beforeEach(async () => {
   sandbox = await startSandbox(await acmeOrganization());
 });
 afterEach(() => sandbox.close());
 
-async function call(method: string, path: string, headers: Record<string, string> = {}) {
+async function call(method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
   const response = await fetch(`${sandbox.url}${path}`, {
     method,
     headers: { authorization: `token ${TOKEN}`, accept: 'application/vnd.github+json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   return {
@@ -160,6 +172,115 @@ describe('GitHub sandbox REST answers match GitHub OpenAPI description', () => {
   });
 });
 
+describe('GitHub sandbox REST role changes match GitHub OpenAPI description', () => {
+  it('PUT /orgs/{org}/memberships/{username}: demotes and promotes a member, 200 org-membership', async () => {
+    const template = '/orgs/{org}/memberships/{username}';
+    const validateRequest = requestValidator('put', template);
+    const validate = responseValidator('put', template, '200');
+    const demote = { role: 'member' };
+    expectValid(validateRequest, demote);
+    // The request validator is real: a role GitHub does not have fails it.
+    expect(validateRequest({ role: 'owner' })).toBe(false);
+
+    const demoted = await call('PUT', '/orgs/acme/memberships/frank', {}, demote);
+    expect(demoted.status).toBe(200);
+    expectValid(validate, demoted.body);
+    expect(demoted.body).toMatchObject({ role: 'member', state: 'active', user: { login: 'frank' } });
+    expect((await call('GET', '/orgs/acme/memberships/frank')).body).toMatchObject({ role: 'member' });
+    expect(sandbox.requests.at(-2)?.body).toEqual(demote);
+
+    const promote = { role: 'admin' };
+    expectValid(validateRequest, promote);
+    const promoted = await call('PUT', '/orgs/acme/memberships/frank', {}, promote);
+    expectValid(validate, promoted.body);
+    expect(promoted.body).toMatchObject({ role: 'admin', state: 'active' });
+
+    // No body: the schema's default role, member.
+    expectValid(validateRequest, {});
+    const defaulted = await call('PUT', '/orgs/acme/memberships/frank');
+    expectValid(validate, defaulted.body);
+    expect(defaulted.body).toMatchObject({ role: 'member' });
+  });
+
+  it('PUT /orgs/{org}/memberships/{username} for a non-member invites them: pending, and DELETE cancels', async () => {
+    const validate = responseValidator('put', '/orgs/{org}/memberships/{username}', '200');
+    const invited = await call('PUT', '/orgs/acme/memberships/gina', {}, { role: 'member' });
+    expect(invited.status).toBe(200);
+    expectValid(validate, invited.body);
+    expect(invited.body).toMatchObject({ role: 'member', state: 'pending', user: { login: 'gina' } });
+    const pending = await call('GET', '/orgs/acme/memberships/gina');
+    expectValid(responseValidator('get', '/orgs/{org}/memberships/{username}', '200'), pending.body);
+    expect(pending.body).toMatchObject({ state: 'pending' });
+    // An invitation is not membership: no access through the org.
+    expect((await call('GET', '/repos/acme/web/collaborators/gina/permission')).body).toMatchObject({
+      permission: 'none',
+    });
+    expect((await call('DELETE', '/orgs/acme/memberships/gina')).status).toBe(204);
+    expect((await call('GET', '/orgs/acme/memberships/gina')).status).toBe(404);
+  });
+
+  it('PUT /orgs/{org}/memberships/{username} refuses a role GitHub lacks with 422, and unknown users with 404', async () => {
+    const refused = await call('PUT', '/orgs/acme/memberships/frank', {}, { role: 'owner' });
+    expect(refused.status).toBe(422);
+    expectValid(responseValidator('put', '/orgs/{org}/memberships/{username}', '422'), refused.body);
+    expect((refused.body as { message: string }).message).toContain("'properties/role'");
+    expect((await call('GET', '/orgs/acme/memberships/frank')).body).toMatchObject({ role: 'admin' });
+    expect((await call('PUT', '/orgs/acme/memberships/nobody', {}, { role: 'member' })).status).toBe(404);
+    expect((await call('PUT', '/orgs/other/memberships/frank', {}, { role: 'member' })).status).toBe(404);
+  });
+
+  it('PUT /orgs/{org}/teams/{team_slug}/memberships/{username}: demotes a maintainer, 200 team-membership', async () => {
+    const template = '/orgs/{org}/teams/{team_slug}/memberships/{username}';
+    const validateRequest = requestValidator('put', template);
+    const validate = responseValidator('put', template, '200');
+    const demote = { role: 'member' };
+    expectValid(validateRequest, demote);
+    expect(validateRequest({ role: 'owner' })).toBe(false);
+
+    const demoted = await call('PUT', '/orgs/acme/teams/web/memberships/dave', {}, demote);
+    expect(demoted.status).toBe(200);
+    expectValid(validate, demoted.body);
+    expect(demoted.body).toMatchObject({ role: 'member', state: 'active' });
+    expect((await call('GET', '/orgs/acme/teams/web/memberships/dave')).body).toMatchObject({
+      role: 'member',
+    });
+
+    expectValid(validateRequest, { role: 'maintainer' });
+    const promoted = await call('PUT', '/orgs/acme/teams/web/memberships/dave', {}, { role: 'maintainer' });
+    expectValid(validate, promoted.body);
+    expect(promoted.body).toMatchObject({ role: 'maintainer' });
+
+    const refused = await call('PUT', '/orgs/acme/teams/web/memberships/dave', {}, { role: 'owner' });
+    expect(refused.status).toBe(422);
+    expect((await call('PUT', '/orgs/acme/teams/ghost/memberships/dave', {}, demote)).status).toBe(404);
+  });
+
+  it('PUT team membership: an owner still reads as maintainer, an org member is added, a non-member is invited', async () => {
+    const validate = responseValidator('put', '/orgs/{org}/teams/{team_slug}/memberships/{username}', '200');
+    // alice owns the org: "The role for organization owners is set to maintainer".
+    const owner = await call('PUT', '/orgs/acme/teams/platform/memberships/alice', {}, { role: 'member' });
+    expectValid(validate, owner.body);
+    expect(owner.body).toMatchObject({ role: 'maintainer', state: 'active' });
+    expect(sandbox.state.teams.get('platform')?.members.get('alice')?.role).toBe('member');
+
+    // bob is in the org but not in web: the PUT adds him.
+    const added = await call('PUT', '/orgs/acme/teams/web/memberships/bob', {}, { role: 'member' });
+    expectValid(validate, added.body);
+    expect(added.body).toMatchObject({ role: 'member', state: 'active' });
+    expect((await call('GET', '/orgs/acme/teams/web/memberships/bob')).status).toBe(200);
+
+    // gina is not in the org: she is invited, the team membership pending.
+    const invited = await call('PUT', '/orgs/acme/teams/web/memberships/gina', {}, { role: 'member' });
+    expectValid(validate, invited.body);
+    expect(invited.body).toMatchObject({ state: 'pending' });
+    expect((await call('GET', '/orgs/acme/memberships/gina')).body).toMatchObject({ state: 'pending' });
+    expect((await call('GET', '/orgs/acme/teams/web/memberships/gina')).body).toMatchObject({
+      state: 'pending',
+    });
+    expect(sandbox.state.teams.get('web')?.members.has('gina')).toBe(false);
+  });
+});
+
 describe('GitHub sandbox REST removals', () => {
   it('DELETE org membership: 204, then 404; team memberships go, collaborator entries stay', async () => {
     expect((await call('DELETE', '/orgs/acme/memberships/carol')).status).toBe(204);
@@ -212,7 +333,8 @@ describe('GitHub sandbox HTTP behaviour', () => {
   it('answers 404 Not Found for routes it does not implement', async () => {
     for (const [method, path] of [
       ['GET', '/orgs/acme/repos'],
-      ['PUT', '/orgs/acme/memberships/bob'],
+      ['PATCH', '/orgs/acme/memberships/bob'],
+      ['PUT', '/orgs/acme/outside_collaborators/bob'],
       ['GET', '/user'],
     ] as const) {
       const response = await call(method, path);

@@ -13,17 +13,23 @@ afterEach(async () => {
 /*
  * Worked out by hand from sandbox/scenarios/acme.yaml (base permission read; alice and frank are
  * owners, so the org gives them admin everywhere), not copied from the connector's output.
+ * Membership and role are separate grants: every member holds `member`, owners also `owner`,
+ * team maintainers also `maintainer`.
  */
 const ACME_GRANTS = [
+  'organization acme alice member direct',
   'organization acme alice owner direct',
   'organization acme bob member direct',
   'organization acme carol member direct',
   'organization acme dave member direct',
   'organization acme erin member direct',
+  'organization acme frank member direct',
   'organization acme frank owner direct',
+  'team acme/platform alice member direct',
   'team acme/platform alice maintainer direct',
   'team acme/platform bob member direct',
   'team acme/platform carol member direct',
+  'team acme/web dave member direct',
   'team acme/web dave maintainer direct',
   'team acme/web carol member direct',
   'repository acme/api acme/platform write direct',
@@ -74,6 +80,8 @@ describe('GitHub connector snapshot of the acme scenario', () => {
       expect(grant.connector).toBe('github');
       expect(grant.grantId).toBe(grantIdOf(grant));
     }
+    expect(grants).toHaveLength(48);
+    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(22);
   });
 
   it('links access via a team to the membership and the team access it follows from', async () => {
@@ -86,10 +94,11 @@ describe('GitHub connector snapshot of the acme scenario', () => {
       findGrant(grants, 'team acme/platform carol member direct').grantId,
       findGrant(grants, 'repository acme/api acme/platform write direct').grantId,
     ]);
-    // alice is the team's maintainer, so her derived grant points at the maintainer membership.
-    expect(findGrant(grants, 'repository acme/infra alice admin team:acme/platform').derivedFrom[0]).toBe(
-      findGrant(grants, 'team acme/platform alice maintainer direct').grantId,
-    );
+    // alice maintains the team, but the access comes from being in it: it points at her membership.
+    expect(findGrant(grants, 'repository acme/infra alice admin team:acme/platform').derivedFrom).toEqual([
+      findGrant(grants, 'team acme/platform alice member direct').grantId,
+      findGrant(grants, 'repository acme/infra acme/platform admin direct').grantId,
+    ]);
   });
 
   it('links access via the base permission to the org membership', async () => {
@@ -98,8 +107,44 @@ describe('GitHub connector snapshot of the acme scenario', () => {
     const base = findGrant(grants, 'repository acme/web erin read organization_base:acme');
     expect(base.reviewable).toBe(false);
     expect(base.derivedFrom).toEqual([findGrant(grants, 'organization acme erin member direct').grantId]);
+    // An owner's admin through the org follows from the membership and from the owner role.
     const owner = findGrant(grants, 'repository acme/web frank admin organization_base:acme');
-    expect(owner.derivedFrom).toEqual([findGrant(grants, 'organization acme frank owner direct').grantId]);
+    expect(owner.derivedFrom).toEqual([
+      findGrant(grants, 'organization acme frank member direct').grantId,
+      findGrant(grants, 'organization acme frank owner direct').grantId,
+    ]);
+  });
+
+  it('keeps the ids of the membership and role grants fixed by their keys', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    const key = (
+      resourceType: 'organization' | 'team',
+      resource: string,
+      login: string,
+      entitlement: string,
+    ) =>
+      grantIdOf({
+        connector: 'github',
+        resourceType,
+        resource,
+        principalType: 'user',
+        principal: login,
+        entitlement,
+        via: { kind: 'direct' },
+      });
+    expect(findGrant(grants, 'organization acme alice owner direct').grantId).toBe(
+      key('organization', 'acme', 'alice', 'owner'),
+    );
+    expect(findGrant(grants, 'organization acme alice member direct').grantId).toBe(
+      key('organization', 'acme', 'alice', 'member'),
+    );
+    expect(findGrant(grants, 'team acme/web dave maintainer direct').grantId).toBe(
+      key('team', 'acme/web', 'dave', 'maintainer'),
+    );
+    expect(findGrant(grants, 'team acme/web dave member direct').grantId).toBe(
+      key('team', 'acme/web', 'dave', 'member'),
+    );
   });
 
   it('marks direct and membership grants reviewable, and flags the outside collaborator', async () => {
@@ -122,6 +167,11 @@ describe('GitHub connector snapshot of the acme scenario', () => {
       ]),
     );
     expect(findGrant(grants, 'organization acme frank owner direct').raw).toEqual({ role: 'ADMIN' });
+    expect(findGrant(grants, 'organization acme frank member direct').raw).toEqual({ role: 'ADMIN' });
+    expect(findGrant(grants, 'team acme/web dave member direct').raw).toEqual({
+      team: 'acme/web',
+      role: 'MAINTAINER',
+    });
   });
 
   it('gives the same ids on every snapshot, from the same sandbox and from a fresh one', async () => {
@@ -178,15 +228,18 @@ describe('GitHub connector snapshot paging', () => {
     const count = (predicate: (text: string) => boolean) =>
       grants.filter((grant) => predicate(line(grant))).length;
 
-    expect(count((text) => text.startsWith('organization bigco '))).toBe(105);
-    expect(count((text) => text.startsWith('team bigco/big '))).toBe(105);
+    // 105 memberships, plus the owner role of u000; 105 team memberships, plus u000 maintaining big.
+    expect(count((text) => text.startsWith('organization bigco '))).toBe(106);
+    expect(count((text) => text.startsWith('organization bigco ') && text.includes(' owner '))).toBe(1);
+    expect(count((text) => text.startsWith('team bigco/big '))).toBe(106);
+    expect(count((text) => text.startsWith('team bigco/big ') && text.includes(' maintainer '))).toBe(1);
     expect(count((text) => text.startsWith('team bigco/team-'))).toBe(60);
     expect(count((text) => / bigco\/(big|team-\d+) \w+ direct$/.test(text))).toBe(61);
     expect(count((text) => / outside-\d+ read direct$/.test(text))).toBe(120);
     expect(count((text) => text.includes(' team:bigco/big'))).toBe(105);
     expect(count((text) => / team:bigco\/team-\d+$/.test(text))).toBe(60);
     expect(count((text) => text.endsWith(' u000 admin organization_base:bigco'))).toBe(120);
-    expect(grants).toHaveLength(105 + 165 + 61 + 120 + 165 + 120);
+    expect(grants).toHaveLength(106 + 166 + 61 + 120 + 165 + 120);
     expect(new Set(grants.map((grant) => grant.grantId)).size).toBe(grants.length);
 
     // u104 sorts after the first 100 collaborators of repo-000 and after the first 100 members of big.

@@ -1,0 +1,145 @@
+/**
+ * `npm run bench`: how the review scales with the size of an organisation, as ratios against a
+ * baseline measured in the same process (absolute times on a shared 2-core machine mean little).
+ *
+ * Baseline: writing N snapshot grants to the local table (BatchWriteItem, 25 at a time). Each
+ * figure is (time of the operation) / (time of the baseline for the same N).
+ */
+import '../lib/local/node20';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createGitHubConnector } from '../functions/connectors/github/index';
+import { parseConfig } from '../functions/core/config';
+import type { Grant } from '../functions/core/grant';
+import { exportEvidence } from '../functions/evidence/export';
+import { createStore } from '../functions/store/index';
+import { startLocalDynamo } from '../lib/local/dynamo';
+import { synthesizeForLocalHost } from '../lib/local/synthesized-workflow';
+import { startGitHubSandbox } from '../sandbox/github/server';
+import type { OrganizationInput } from '../sandbox/github/state';
+
+const TOKEN = 'ghs_bench';
+
+/** members × (1 org grant) + teams × members + repos × (direct + team + derived) grants. */
+function organization(scale: number): OrganizationInput {
+  const pad = (n: number) => String(n).padStart(4, '0');
+  const members = Array.from({ length: 20 * scale }, (_, i) => `user-${pad(i)}`);
+  const repositories = Array.from({ length: 10 * scale }, (_, i) => ({
+    name: `repo-${pad(i)}`,
+    private: true,
+    collaborators: {
+      [members[(i * 7) % members.length]!]: 'write' as const,
+      [`contractor-${pad(i)}`]: 'read' as const,
+    },
+  }));
+  const teams = Array.from({ length: 2 * scale }, (_, t) => ({
+    slug: `team-${pad(t)}`,
+    maintainers: [members[t * 10]!],
+    members: members.slice(t * 10 + 1, t * 10 + 10),
+    repositories: Object.fromEntries(
+      Array.from({ length: 5 }, (_, r) => [
+        `repo-${pad((t * 5 + r) % repositories.length)}`,
+        'write' as const,
+      ]),
+    ),
+  }));
+  return {
+    login: 'benchco',
+    basePermission: 'none',
+    members: members.map((login, i) => ({ login, role: i === 0 ? ('owner' as const) : ('member' as const) })),
+    teams,
+    repositories,
+  };
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+async function main() {
+  const config = parseConfig({
+    github: { organization: 'benchco' },
+    routing: { fallbackReviewers: ['user-0000'] },
+    people: [{ github: 'user-0000', email: 'owner@benchco.example' }],
+  });
+  const { table } = synthesizeForLocalHost(config);
+  const rows: string[][] = [];
+  // The first pass (scale 1) warms up the GraphQL schema, the JIT and dynalite; it is not reported.
+  for (const [pass, scale] of [1, 1, 4, 16, 64].entries()) {
+    const sandbox = await startGitHubSandbox(organization(scale), { token: TOKEN });
+    const dynamo = await startLocalDynamo({ tableName: `bench-${pass}`, schema: table });
+    const store = createStore(dynamo.table);
+    const connector = createGitHubConnector({
+      organization: 'benchco',
+      token: TOKEN,
+      baseUrl: sandbox.url,
+      throttle: { fast: true },
+    });
+    const grants: Grant[] = [];
+    const snapshotMs = await time(async () => {
+      for await (const grant of connector.snapshot()) grants.push(grant);
+    });
+    const stored = (campaignId: string) =>
+      grants.map((grant) => ({ ...grant, campaignId, snapshotAt: '2026-10-01T09:00:00.000Z' }));
+    const baselineMs = await time(() => store.grants.putMany(stored('baseline')));
+    await store.campaigns.create({
+      campaignId: 'bench',
+      organization: 'benchco',
+      status: 'snapshotting',
+      trigger: 'bench',
+      requestedBy: 'bench',
+      executionName: 'bench',
+      startedAt: '2026-10-01T09:00:00.000Z',
+      counts: {},
+    });
+    await store.grants.putMany(stored('bench'));
+    const appendsMs = await time(async () => {
+      for (let i = 0; i < 100; i++)
+        await store.events.append('bench', 'decision_recorded', { i }, new Date());
+    });
+    const concurrentAppendsMs = await time(() =>
+      Promise.all(
+        Array.from({ length: 10 }, async (_, writer) => {
+          for (let i = 0; i < 10; i++)
+            await store.events.append('bench', 'decision_recorded', { writer, i }, new Date());
+        }),
+      ),
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'access-review-bench-'));
+    const exportMs = await time(() => exportEvidence(store, 'bench', dir));
+    await rm(dir, { recursive: true, force: true });
+    const ratio = (ms: number) => `${(ms / baselineMs).toFixed(2)}×`;
+    if (pass > 0)
+      rows.push([
+        String(grants.length),
+        `${baselineMs.toFixed(0)} ms`,
+        ratio(snapshotMs),
+        ratio(exportMs),
+        ratio(appendsMs),
+        ratio(concurrentAppendsMs),
+        `${String(sandbox.requests.length)}`,
+      ]);
+    await dynamo.close();
+    await sandbox.close();
+  }
+  const header = [
+    'grants',
+    'baseline: write N grants',
+    'snapshot (GitHub sandbox read)',
+    'evidence export',
+    '100 event appends, 1 writer',
+    '100 event appends, 10 writers',
+    'GitHub requests',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const row of rows) console.log(format(row));
+}
+
+await main();

@@ -1,0 +1,187 @@
+import { WebClient } from '@slack/web-api';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../functions/core/config';
+import { makeGrant } from '../../../functions/core/grant';
+import type { Services, TaskCompleter } from '../../../functions/runtime/services';
+import { markUnresponsive } from '../../../functions/steps/mark-unresponsive';
+import { recordDecision } from '../../../functions/steps/record-decision';
+import { createStore, type Store } from '../../../functions/store/index';
+import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
+import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+
+/**
+ * The end of a review task, where a last click, a Slack retry and the review window closing meet.
+ * The steps run against dynalite and the Slack sandbox; the workflow's token is recorded.
+ */
+const config = parseConfig({
+  github: { organization: 'acme' },
+  routing: { fallbackReviewers: ['alice'] },
+  people: [{ github: 'alice', email: 'alice@acme.example' }],
+});
+const ALICE = 'U0ALICE01';
+
+let dynamo: LocalDynamo;
+let slack: SlackSandbox;
+let store: Store;
+let sent: Array<{ token: string; output: Record<string, unknown> }>;
+let tokenIsDead: boolean;
+let services: Services;
+let campaignCounter = 0;
+
+const tasks: TaskCompleter = {
+  async succeed(token, output) {
+    if (tokenIsDead) throw Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' });
+    sent.push({ token, output });
+  },
+  async fail() {
+    throw new Error('not used');
+  },
+};
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo({
+    tableName: 'review-window',
+    schema: synthesizeForLocalHost(config).table,
+  });
+  slack = await startSlackSandbox({
+    users: [{ id: ALICE, name: 'alice', email: 'alice@acme.example' }],
+    botToken: 'xoxb-test',
+  });
+  store = createStore(dynamo.table);
+  const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl });
+  services = {
+    config,
+    store,
+    github: async () => {
+      throw new Error('GitHub is not part of this test');
+    },
+    slack: async () => client,
+    tasks,
+    now: () => new Date(),
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    progress: () => undefined,
+  };
+});
+
+afterAll(async () => {
+  await slack?.close();
+  await dynamo?.close();
+});
+
+let campaignId: string;
+let grantIds: string[];
+
+beforeEach(async () => {
+  sent = [];
+  tokenIsDead = false;
+  campaignId = `c-${++campaignCounter}`;
+  await store.campaigns.create({
+    campaignId,
+    organization: 'acme',
+    status: 'in_review',
+    trigger: 'test',
+    requestedBy: 'vitest',
+    executionName: campaignId,
+    startedAt: new Date().toISOString(),
+    counts: {},
+  });
+  const grants = ['bob', 'carol'].map((principal) =>
+    makeGrant({
+      connector: 'github',
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'user',
+      principal,
+      entitlement: 'write',
+      via: { kind: 'direct' },
+    }),
+  );
+  grantIds = grants.map((g) => g.grantId);
+  await store.grants.putMany(grants.map((g) => ({ ...g, campaignId, snapshotAt: new Date().toISOString() })));
+  for (const grant of grants)
+    await store.grants.assign(campaignId, grant.grantId, 'alice', 'fallback reviewer');
+  await store.tasks.create({
+    campaignId,
+    reviewer: 'alice',
+    slackUserId: ALICE,
+    grantCount: 2,
+    status: 'pending',
+    dueAt: new Date().toISOString(),
+  });
+  await store.tasks.storeToken(campaignId, 'alice', `token-${campaignId}`, new Date());
+});
+
+const click = (grantId: string, decision: 'keep' | 'revoke' = 'keep') =>
+  recordDecision({ campaignId, grantId, decision, slackUserId: ALICE }, services);
+
+describe('the end of a review task', () => {
+  it('resumes the workflow once, with the last decision', async () => {
+    expect((await click(grantIds[0]!)).kind).toBe('recorded');
+    expect(sent).toHaveLength(0);
+    const [first, second] = await Promise.all([click(grantIds[1]!, 'revoke'), click(grantIds[1]!, 'revoke')]);
+    expect([first.kind, second.kind].sort()).toEqual(['duplicate', 'recorded']);
+    expect(sent).toEqual([{ token: `token-${campaignId}`, output: { reviewer: 'alice', decided: 2 } }]);
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('completed');
+  });
+
+  it('refuses a click after the review window closed, and writes nothing', async () => {
+    await click(grantIds[0]!);
+    const closed = await markUnresponsive(
+      { campaignId, reviewer: 'alice', error: { Error: 'States.Timeout' } },
+      services,
+    );
+    expect(closed).toMatchObject({ status: 'unresponsive', undecided: 1 });
+    const before = (await store.events.list(campaignId)).length;
+    const late = await click(grantIds[1]!, 'revoke');
+    expect(late).toEqual({
+      kind: 'refused',
+      reason: 'The review window for this task has closed; the grant was left undecided.',
+    });
+    expect(await store.decisions.get(campaignId, grantIds[1]!)).toBeUndefined();
+    expect((await store.events.list(campaignId)).length).toBe(before);
+    expect(sent).toHaveLength(0);
+  });
+
+  it('completes without sending the dead token when the window closes after the last decision', async () => {
+    tokenIsDead = true;
+    await click(grantIds[0]!);
+    const last = await click(grantIds[1]!);
+    // The listener's SendTaskSuccess failed (token timed out), yet the decision stands.
+    expect(last.kind).toBe('recorded');
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('completed');
+    const result = await markUnresponsive({ campaignId, reviewer: 'alice' }, services);
+    expect(result).toMatchObject({ status: 'completed', undecided: 0 });
+    expect(
+      (await store.events.list(campaignId)).filter((e) => e.type === 'reviewer_unresponsive'),
+    ).toHaveLength(0);
+  });
+
+  it('lets a second click finish a task whose first click died before completing it', async () => {
+    await click(grantIds[0]!);
+    // The first click on the last grant claimed it and wrote the decision, then its Lambda died.
+    await store.tasks.claimGrant(campaignId, 'alice', grantIds[1]!);
+    await store.decisions.record({
+      campaignId,
+      grantId: grantIds[1]!,
+      decision: 'keep',
+      reviewer: 'alice',
+      decidedBySlackUserId: ALICE,
+      decidedAt: new Date().toISOString(),
+      channel: 'slack',
+    });
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('awaiting');
+    const retry = await click(grantIds[1]!);
+    expect(retry.kind).toBe('duplicate');
+    expect(sent).toHaveLength(1);
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('completed');
+  });
+
+  it('never tells the workflow anything from MarkUnresponsive', async () => {
+    await click(grantIds[0]!);
+    await click(grantIds[1]!);
+    sent = [];
+    await markUnresponsive({ campaignId, reviewer: 'alice' }, services);
+    expect(sent).toHaveLength(0);
+  });
+});
