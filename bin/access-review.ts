@@ -4,7 +4,7 @@ import '../lib/local/node20';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../functions/core/errors';
+import { AccessReviewError } from '../functions/core/errors';
 import { exportEvidence } from '../functions/evidence/export';
 import { verifyEvidence } from '../functions/evidence/verify';
 import { createStore } from '../functions/store/index';
@@ -140,8 +140,9 @@ async function openLocalTable(dataDir: string) {
 }
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
+  if (error instanceof AccessReviewError) {
+    // Our own errors say what is wrong in words; a stack trace would only hide that.
+    console.error(`${error.name}: ${error.message}`);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }

@@ -86,7 +86,16 @@ export interface LoadedScenario {
 export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario {
   const result = scenarioSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(`${what} is invalid`, describeIssues(result.error.issues), { cause: result.error });
+    // Report the config section's problems in the same pass, so one run names every bad field.
+    const problems = describeIssues(result.error.issues);
+    const rawConfig = (input as { config?: unknown } | null)?.config;
+    if (rawConfig && typeof rawConfig === 'object' && !problems.some((p) => p.startsWith('config'))) {
+      const withPeople = { people: [], ...(rawConfig as Record<string, unknown>) };
+      const configResult = configSchema.safeParse(withPeople);
+      if (!configResult.success)
+        problems.push(...describeIssues(configResult.error.issues).map((p) => `config.${p}`));
+    }
+    throw new ConfigError(`${what} is invalid`, problems, { cause: result.error });
   }
   const scenario = result.data;
   const problems: string[] = [];

@@ -198,6 +198,23 @@ function grantSection(item: ReviewItem): SectionBlock {
   };
 }
 
+/** What a revoke will do at the source, said plainly: removing a membership is more than a role. */
+export function revocationEffect(grant: Grant): string {
+  const { principal, entitlement, resource } = grant;
+  if (grant.resourceType === 'organization') {
+    return entitlement === 'owner'
+      ? `${principal} is demoted from owner to member of ${resource}.`
+      : `${principal} is removed from ${resource}, with their team memberships and the access those give.`;
+  }
+  if (grant.resourceType === 'team') {
+    return entitlement === 'maintainer'
+      ? `${principal} becomes a plain member of team ${resource}.`
+      : `${principal} is removed from team ${resource} and loses the repository access it gives.`;
+  }
+  if (grant.principalType === 'team') return `Team ${principal} loses ${entitlement} on ${resource}.`;
+  return `${principal} loses ${entitlement} on ${resource} (${describeVia(grant.via)}). Access they also get another way stays, and is reported.`;
+}
+
 function decisionButtons(campaignId: string, grant: Grant): ActionsBlock {
   const value = buttonValueFor(campaignId, grant.grantId);
   const keep: Button = {
@@ -217,8 +234,7 @@ function decisionButtons(campaignId: string, grant: Grant): ActionsBlock {
       text: {
         type: 'plain_text',
         text: truncate(
-          `${grant.principal} loses ${grant.entitlement} on ${grant.resource} (${describeVia(grant.via)}). ` +
-            'The access is removed at its source, which is then checked again to confirm it is gone.',
+          `${revocationEffect(grant)} The source is then read again to confirm the access is gone.`,
           CONFIRM_TEXT_MAX,
         ),
       },

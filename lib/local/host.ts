@@ -280,7 +280,8 @@ async function reportStates(events: RunnerEvents, progress: (line: string) => vo
       if (event.type === 'StateEntered' && event.index === undefined) progress(`▶ ${event.state.name}`);
       if (event.type === 'StateRetried')
         progress(`↻ ${event.state.name} retried (attempt ${event.retry.attempt})`);
-      if (event.type === 'StateCaught') progress(`⚠ ${event.state.name} caught an error`);
+      if (event.type === 'StateFailed')
+        progress(`⚠ ${event.state.name}: ${event.Error} (handled by the workflow)`);
       if (event.type === 'ExecutionFailed') progress(`✗ workflow failed: ${event.Error}`);
     }
   } catch {

@@ -30,27 +30,32 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
       summary.chainIntact ? `${summary.events} events, head ${summary.chainHead?.slice(0, 16)}…` : 'BROKEN',
     ],
   );
-  const lines = [table.toString()];
-  const stillPresent = (await store.outcomes.listVerifications(summary.campaignId)).filter(
-    (v) => v.status === 'present',
-  );
-  if (stillPresent.length > 0) {
-    lines.push('', 'Still present after revocation:');
-    for (const verification of stillPresent) {
-      const grant = await store.grants.get(summary.campaignId, verification.grantId);
-      if (!grant) continue;
-      lines.push(
-        `  - ${grant.principal} ${grant.entitlement} on ${grant.resource} (revoked ${viaLabel(grant.via)}), still via ${verification.paths
-          .map((p) => `${p.via} (${p.permission})`)
-          .join(', ')}`,
+  const attention: string[] = [];
+  for (const verification of await store.outcomes.listVerifications(summary.campaignId)) {
+    if (verification.status !== 'present') continue;
+    const grant = await store.grants.get(summary.campaignId, verification.grantId);
+    if (!grant) continue;
+    const paths = verification.paths.map((p) => `${p.via} (${p.permission})`).join(', ');
+    attention.push(
+      `${grant.principal} still has ${grant.entitlement} on ${grant.resource} after its ${viaLabel(grant.via)} grant was revoked: via ${paths}`,
+    );
+  }
+  for (const revocation of await store.outcomes.listRevocations(summary.campaignId)) {
+    if (revocation.status === 'failed' || revocation.status === 'pending') {
+      attention.push(
+        `revocation of ${revocation.grantId} ${revocation.status}: ${revocation.error ?? 'not finished'}`,
       );
     }
   }
-  const unresponsive = (await store.tasks.list(summary.campaignId)).filter(
-    (t) => t.status === 'unresponsive',
-  );
-  for (const task of unresponsive) {
-    lines.push(`  - ${task.reviewer} did not finish their review before the window closed`);
+  for (const task of await store.tasks.list(summary.campaignId)) {
+    if (task.status === 'unresponsive') {
+      attention.push(
+        `${task.reviewer} did not finish before the review window closed (${task.grantCount - task.decidedGrantIds.length} of ${task.grantCount} grants undecided)`,
+      );
+    }
   }
+  if (summary.unroutable > 0) attention.push(`${summary.unroutable} grants had no eligible reviewer`);
+  const lines = [table.toString()];
+  if (attention.length > 0) lines.push('', 'Needs attention:', ...attention.map((line) => `  - ${line}`));
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ import {
   parseButtonValue,
   type ReviewItem,
   ReviewMessageError,
+  revocationEffect,
 } from '../../../functions/slack/blocks';
 import { interactiveElements, validateBlocks } from '../../../sandbox/slack/blockKit';
 
@@ -240,4 +241,41 @@ describe('parseActionId', () => {
       expect(() => parseActionId(actionId)).toThrow(MalformedRequestError);
     },
   );
+});
+
+describe('what a revoke says it will do', () => {
+  const grant = (
+    resourceType: 'organization' | 'team' | 'repository',
+    entitlement: string,
+    principalType: 'user' | 'team' = 'user',
+  ) =>
+    makeGrant({
+      connector: 'github',
+      resourceType,
+      resource:
+        resourceType === 'organization' ? 'acme' : resourceType === 'team' ? 'acme/platform' : 'acme/api',
+      principalType,
+      principal: principalType === 'team' ? 'acme/platform' : 'frank',
+      entitlement,
+      via: { kind: 'direct' },
+    });
+
+  it('says that revoking a membership removes the person, and revoking a role only demotes', () => {
+    expect(revocationEffect(grant('organization', 'member'))).toMatch(
+      /removed from acme, with their team memberships/,
+    );
+    expect(revocationEffect(grant('organization', 'owner'))).toBe(
+      'frank is demoted from owner to member of acme.',
+    );
+    expect(revocationEffect(grant('team', 'member'))).toMatch(/removed from team acme\/platform/);
+    expect(revocationEffect(grant('team', 'maintainer'))).toBe(
+      'frank becomes a plain member of team acme/platform.',
+    );
+    expect(revocationEffect(grant('repository', 'write', 'team'))).toBe(
+      'Team acme/platform loses write on acme/api.',
+    );
+    expect(revocationEffect(grant('repository', 'admin'))).toMatch(
+      /frank loses admin on acme\/api \(directly\)/,
+    );
+  });
 });
