@@ -1,0 +1,230 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { WebClient } from '@slack/web-api';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../functions/core/config';
+import { makeGrant } from '../../../functions/core/grant';
+import type { Services } from '../../../functions/runtime/services';
+import { requestReview } from '../../../functions/steps/request-review';
+import { createStore, type Store } from '../../../functions/store/index';
+import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
+import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import { buildBlockActionsRequest } from '../../../sandbox/slack/interactions';
+import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+
+/**
+ * The deployed Slack endpoint: the slack-events Lambda handler (Bolt's AwsLambdaReceiver) fed
+ * Function URL events (payload format 2.0), with its configuration, table and secrets read from
+ * the environment exactly as on AWS. DynamoDB is dynalite (through AWS_ENDPOINT_URL_DYNAMODB);
+ * Secrets Manager and Step Functions have no local emulator, so they are mocked with responses
+ * shaped as in the AWS API reference (GetSecretValue → SecretString; SendTaskSuccess → {}).
+ */
+const SIGNING_SECRET = 'lambda-endpoint-signing-secret';
+const BOT_TOKEN = 'xoxb-lambda-endpoint';
+const ALICE = { id: 'U0ALICE01', name: 'alice' };
+const BOB = { id: 'U0BOB0001', name: 'bob' };
+const CAMPAIGN = '2026-Q4-lambda01';
+
+const secrets = mockClient(SecretsManagerClient);
+const stepFunctions = mockClient(SFNClient);
+let dynamo: LocalDynamo;
+let slack: SlackSandbox;
+let store: Store;
+let handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body?: string }>;
+let channel: string;
+let messageTs: string;
+let grantIds: string[];
+
+function functionUrlEvent(request: { headers: Record<string, string>; body: string }) {
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/',
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'abcdefghij',
+      domainName: 'abcdefghij.lambda-url.eu-west-1.on.aws',
+      domainPrefix: 'abcdefghij',
+      http: {
+        method: 'POST',
+        path: '/',
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.10',
+        userAgent: 'Slackbot 1.0',
+      },
+      requestId: 'request-id',
+      routeKey: '$default',
+      stage: '$default',
+      time: '25/Nov/2026:21:00:00 +0000',
+      timeEpoch: Date.now(),
+    },
+    body: request.body,
+    isBase64Encoded: false,
+  };
+}
+
+function click(options: {
+  as: { id: string; name: string };
+  grantIndex: number;
+  signature?: string;
+  now?: Date;
+  /** The message as the clicker saw it (a double click sends the second from the same view). */
+  seen?: ReturnType<SlackSandbox['message']>;
+}) {
+  const message = options.seen ?? slack.message(channel, messageTs)!;
+  const grantId = grantIds[options.grantIndex]!;
+  const request = buildBlockActionsRequest({
+    appUrl: 'unused',
+    signingSecret: SIGNING_SECRET,
+    user: options.as,
+    teamId: slack.teamId,
+    channelId: channel,
+    message,
+    actionId: `review_keep:${grantId}`,
+    value: JSON.stringify({ c: CAMPAIGN, g: grantId }),
+    responseUrl: slack.responseUrlFor({ channel, messageTs, user: options.as.id }),
+    signature: options.signature,
+    now: options.now,
+  });
+  return handler(functionUrlEvent(request), {});
+}
+
+beforeAll(async () => {
+  const base = parseConfig({
+    github: { organization: 'acme' },
+    routing: { fallbackReviewers: ['alice'] },
+    people: [{ github: 'alice', email: 'alice@acme.example' }],
+  });
+  dynamo = await startLocalDynamo({
+    tableName: 'lambda-endpoint',
+    schema: synthesizeForLocalHost(base).table,
+  });
+  slack = await startSlackSandbox({
+    users: [
+      { id: ALICE.id, name: 'alice', email: 'alice@acme.example' },
+      { id: BOB.id, name: 'bob', email: 'bob@acme.example' },
+    ],
+    botToken: BOT_TOKEN,
+  });
+  const config = { ...base, slack: { apiUrl: slack.apiUrl } };
+  Object.assign(process.env, {
+    TABLE_NAME: 'lambda-endpoint',
+    ACCESS_REVIEW_CONFIG: JSON.stringify(config),
+    SLACK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:SlackCredentials-AbCdEf',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+  secrets.on(GetSecretValueCommand).resolves({
+    ARN: process.env.SLACK_SECRET_ARN,
+    Name: 'SlackCredentials',
+    SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET }),
+    VersionId: 'b9f2c7e1-0000-4000-8000-000000000000',
+    VersionStages: ['AWSCURRENT'],
+  });
+  stepFunctions.on(SendTaskSuccessCommand).resolves({});
+
+  // The campaign as RequestReview leaves it: alice has a DM with two grants and a stored token.
+  store = createStore(dynamo.table);
+  await store.campaigns.create({
+    campaignId: CAMPAIGN,
+    organization: 'acme',
+    status: 'in_review',
+    trigger: 'test',
+    requestedBy: 'vitest',
+    executionName: 'lambda',
+    startedAt: new Date().toISOString(),
+    counts: {},
+  });
+  const grants = ['carol', 'gina'].map((principal) =>
+    makeGrant({
+      connector: 'github',
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'user',
+      principal,
+      entitlement: 'read',
+      via: { kind: 'direct' },
+    }),
+  );
+  grantIds = grants.map((g) => g.grantId);
+  await store.grants.putMany(
+    grants.map((g) => ({ ...g, campaignId: CAMPAIGN, snapshotAt: new Date().toISOString() })),
+  );
+  for (const id of grantIds) await store.grants.assign(CAMPAIGN, id, 'alice', 'fallback reviewer');
+  await store.tasks.create({
+    campaignId: CAMPAIGN,
+    reviewer: 'alice',
+    slackUserId: ALICE.id,
+    grantCount: 2,
+    status: 'pending',
+    dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+  });
+  const services: Services = {
+    config,
+    store,
+    github: async () => {
+      throw new Error('not used');
+    },
+    slack: async () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }),
+    tasks: { succeed: async () => undefined, fail: async () => undefined },
+    now: () => new Date(),
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    progress: () => undefined,
+  };
+  await requestReview(
+    { campaignId: CAMPAIGN, reviewer: 'alice', taskToken: 'sfn-task-token-alice' },
+    services,
+  );
+  const task = await store.tasks.get(CAMPAIGN, 'alice');
+  channel = task!.channelId!;
+  messageTs = task!.messageTs!;
+
+  ({ handler } = (await import('../../../functions/handlers/slack-events')) as unknown as {
+    handler: typeof handler;
+  });
+});
+
+afterAll(async () => {
+  secrets.restore();
+  stepFunctions.restore();
+  await slack?.close();
+  await dynamo?.close();
+});
+
+describe('the Slack endpoint Lambda (AwsLambdaReceiver behind a Function URL)', () => {
+  it('answers 401 to a forged signature and to a stale timestamp, writing nothing', async () => {
+    const forged = await click({ as: ALICE, grantIndex: 0, signature: `v0=${'f'.repeat(64)}` });
+    const stale = await click({ as: ALICE, grantIndex: 0, now: new Date(Date.now() - 6 * 60_000) });
+    expect(forged.statusCode).toBe(401);
+    expect(stale.statusCode).toBe(401);
+    expect(await store.decisions.list(CAMPAIGN)).toEqual([]);
+  });
+
+  it('refuses a click by someone else and records one by the reviewer', async () => {
+    expect((await click({ as: BOB, grantIndex: 0 })).statusCode).toBe(200);
+    expect(await store.decisions.list(CAMPAIGN)).toEqual([]);
+    expect(slack.ephemerals().at(-1)).toMatchObject({ user: BOB.id });
+    expect((await click({ as: ALICE, grantIndex: 0 })).statusCode).toBe(200);
+    expect((await store.decisions.list(CAMPAIGN)).map((d) => d.grantId)).toEqual([grantIds[0]]);
+    expect(stepFunctions.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('resumes the workflow with the stored token on the last decision, and only then', async () => {
+    const seen = slack.message(channel, messageTs);
+    expect((await click({ as: ALICE, grantIndex: 1, seen })).statusCode).toBe(200);
+    expect((await click({ as: ALICE, grantIndex: 1, seen })).statusCode).toBe(200);
+    const calls = stepFunctions.commandCalls(SendTaskSuccessCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input.taskToken).toBe('sfn-task-token-alice');
+    expect(JSON.parse(calls[0]!.args[0].input.output ?? '{}')).toEqual({ reviewer: 'alice', decided: 2 });
+    expect(await store.decisions.list(CAMPAIGN)).toHaveLength(2);
+    // The token never reaches Slack.
+    expect(JSON.stringify(slack.calls())).not.toContain('sfn-task-token-alice');
+  });
+});
