@@ -37,8 +37,26 @@ export interface TableRef {
   tableName: string;
 }
 
-export function createTableRef(tableName: string, clientConfig: DynamoDBClientConfig = {}): TableRef {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig), {
+/**
+ * `onCommand` sees the name of every DynamoDB API call (`PutItem`, `Query`, …) before it is sent:
+ * the embedded host uses it to prove each handler calls only what its IAM policy allows.
+ */
+export function createTableRef(
+  tableName: string,
+  clientConfig: DynamoDBClientConfig = {},
+  onCommand?: (action: string) => void,
+): TableRef {
+  const base = new DynamoDBClient(clientConfig);
+  if (onCommand) {
+    base.middlewareStack.add(
+      (next, context) => (args) => {
+        onCommand(String(context.commandName).replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordDynamoDBAction' },
+    );
+  }
+  const client = DynamoDBDocumentClient.from(base, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
   return { client, tableName };

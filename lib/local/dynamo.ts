@@ -12,6 +12,8 @@ import type { LocalTableSchema } from './synthesized-workflow';
 export interface LocalDynamo {
   endpoint: string;
   table: TableRef;
+  /** Another client on the same table, reporting each DynamoDB action it sends. */
+  recordingTable(onCommand: (action: string) => void): TableRef;
   close(): Promise<void>;
 }
 
@@ -55,11 +57,18 @@ export async function startLocalDynamo(options: {
   }
   raw.destroy();
   const table = createTableRef(options.tableName, { ...LOCAL_CLIENT, endpoint });
+  const recording: TableRef[] = [];
   return {
     endpoint,
     table,
+    recordingTable(onCommand) {
+      const ref = createTableRef(options.tableName, { ...LOCAL_CLIENT, endpoint }, onCommand);
+      recording.push(ref);
+      return ref;
+    },
     async close() {
       table.client.destroy();
+      for (const ref of recording) ref.client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -62,6 +62,8 @@ export interface EmbeddedHost {
   /** Where the Slack app listens, as Slack's Interactivity Request URL would point. */
   slackEndpoint: string;
   signingSecret: string;
+  /** Every DynamoDB action each handler sent so far (handler name → actions such as PutItem). */
+  dynamoActionsByHandler(): Map<string, ReadonlySet<string>>;
   /** Timeouts the host changed in the synthesized definition, so a person can see what differs from AWS. */
   rewrittenTimeouts: Array<{ state: string; fromSeconds: number; toSeconds: number }>;
   runCampaign(input?: { trigger?: string; requestedBy?: string }): Promise<CampaignRun>;
@@ -133,6 +135,14 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       log,
       progress,
     };
+    // Each handler gets its own table client that records the DynamoDB actions it sends, so a
+    // run shows whether the code stays within what the stack's IAM policy grants that function.
+    const actionsByHandler = new Map<string, Set<string>>();
+    const servicesFor = (handlerName: string): Services => {
+      const actions = actionsByHandler.get(handlerName) ?? new Set<string>();
+      actionsByHandler.set(handlerName, actions);
+      return { ...services, store: createStore(dynamo.recordingTable((action) => actions.add(action))) };
+    };
 
     // The Slack app: the same listeners the Lambda registers, behind Bolt's HTTP receiver.
     // processBeforeResponse: answer Slack once the listener has finished, as AwsLambdaReceiver
@@ -149,7 +159,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       logLevel: LogLevel.ERROR,
       clientOptions: { slackApiUrl: slack.apiUrl },
     });
-    registerReviewListeners(app, services);
+    registerReviewListeners(app, servicesFor('slack-events'));
     const server = await receiver.start({ port: 0, host: '127.0.0.1' });
     closers.push(() => receiver.stop());
     const slackEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
@@ -165,9 +175,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     });
     closers.push(async () => reviewers.stop());
 
-    const handlers = new Map<string, StepHandler>();
+    const handlers = new Map<string, { run: StepHandler; services: Services }>();
     for (const [state, handlerName] of Object.entries(synthesized.handlerByStateName)) {
-      handlers.set(state, await loadStepHandler(handlerName));
+      handlers.set(state, { run: await loadStepHandler(handlerName), services: servicesFor(handlerName) });
     }
     const waitForToken = new Set(synthesized.waitForTaskTokenStates);
     const stateMachine = new StateMachine(
@@ -191,10 +201,10 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
             const token = (request.payload as { taskToken?: unknown }).taskToken;
             if (typeof token !== 'string') throw new EmbeddedHostError(`${state} received no task token`);
             const resumed = tokens.wait(token, reviewWindowSeconds * 1000);
-            await handler(request.payload, services);
+            await handler.run(request.payload, handler.services);
             return (await resumed) as Awaited<ReturnType<LocalHandlers[string]>>;
           }
-          const result = await handler(request.payload, services);
+          const result = await handler.run(request.payload, handler.services);
           // The optimised Lambda integration returns the invocation's envelope; the state's
           // ResultSelector picks Payload out of it, as it does on AWS.
           return (
@@ -254,6 +264,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       slackEndpoint,
       signingSecret,
       rewrittenTimeouts: synthesized.rewrittenTimeouts,
+      dynamoActionsByHandler: () => new Map(actionsByHandler),
       runCampaign,
       close,
     };

@@ -8,6 +8,7 @@ import { exportEvidence } from '../../functions/evidence/export';
 import { verifyEvidence } from '../../functions/evidence/verify';
 import { verifyChain } from '../../functions/store/events';
 import type { StoredGrant } from '../../functions/store/grants';
+import { HANDLERS } from '../../lib/aws/handlers';
 import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
 import { loadScenarioFile } from '../../sandbox/scenario';
 
@@ -160,6 +161,21 @@ describe('demo campaign on the embedded host', () => {
       stillPresent: 1,
       chainIntact: true,
     });
+  });
+
+  it('calls DynamoDB only in ways each function’s IAM policy allows', () => {
+    const used = host.dynamoActionsByHandler();
+    // Every step of the workflow and the Slack listener ran and was observed.
+    expect([...used.keys()].sort()).toEqual(HANDLERS.map((spec) => spec.name).sort());
+    for (const spec of HANDLERS) {
+      const allowed = new Set<string>(spec.tableActions);
+      const actions = [...(used.get(spec.name) ?? [])];
+      expect(actions.length, spec.name).toBeGreaterThan(0);
+      expect(
+        actions.filter((action) => !allowed.has(action)),
+        spec.name,
+      ).toEqual([]);
+    }
   });
 
   it('keeps an intact, append-only event chain', async () => {
