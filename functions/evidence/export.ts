@@ -3,10 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { viaLabel } from '../core/grant';
-import { grantContentHash } from '../steps/snapshot';
 import { canonicalJson } from '../store/events';
 import type { Store } from '../store/index';
-import { summarizeCampaign } from './summary';
+import { grantContentHash } from './grant-digest';
+import { loadCampaignRecords, summarize } from './summary';
 
 export const EVIDENCE_FILES = [
   'grants.csv',
@@ -41,15 +41,10 @@ export async function exportEvidence(
   outDir: string,
   now: Date = new Date(),
 ): Promise<Manifest> {
-  const [grants, tasks, decisions, revocations, verifications, events, summary] = await Promise.all([
-    store.grants.list(campaignId),
-    store.tasks.list(campaignId),
-    store.decisions.list(campaignId),
-    store.outcomes.listRevocations(campaignId),
-    store.outcomes.listVerifications(campaignId),
-    store.events.list(campaignId),
-    summarizeCampaign(store, campaignId),
-  ]);
+  const records = await loadCampaignRecords(store, campaignId);
+  const summary = summarize(records);
+  const { tasks, decisions, revocations, verifications, events } = records;
+  const grants = [...records.grants];
   grants.sort((a, b) => a.grantId.localeCompare(b.grantId));
   const byGrant = new Map(grants.map((g) => [g.grantId, g]));
   const decisionOf = new Map(decisions.map((d) => [d.grantId, d]));

@@ -1,5 +1,10 @@
-import { verifyChain } from '../store/events';
+import type { Campaign } from '../store/campaigns';
+import type { Decision } from '../store/decisions';
+import { type CampaignEvent, verifyChain } from '../store/events';
+import type { StoredGrant } from '../store/grants';
 import type { Store } from '../store/index';
+import type { Revocation, Verification } from '../store/outcomes';
+import type { ReviewTask } from '../store/tasks';
 
 export interface CampaignSummary {
   campaignId: string;
@@ -29,8 +34,18 @@ export interface CampaignSummary {
   chainIntact: boolean;
 }
 
-/** Everything here is counted from the table, so the summary can be rebuilt at any time. */
-export async function summarizeCampaign(store: Store, campaignId: string): Promise<CampaignSummary> {
+export interface CampaignRecords {
+  campaign: Campaign;
+  grants: StoredGrant[];
+  tasks: ReviewTask[];
+  decisions: Decision[];
+  revocations: Revocation[];
+  verifications: Verification[];
+  events: CampaignEvent[];
+}
+
+/** Everything the table holds about a campaign, read once for a summary or an evidence export. */
+export async function loadCampaignRecords(store: Store, campaignId: string): Promise<CampaignRecords> {
   const [campaign, grants, tasks, decisions, revocations, verifications, events] = await Promise.all([
     store.campaigns.get(campaignId),
     store.grants.list(campaignId),
@@ -40,6 +55,17 @@ export async function summarizeCampaign(store: Store, campaignId: string): Promi
     store.outcomes.listVerifications(campaignId),
     store.events.list(campaignId),
   ]);
+  return { campaign, grants, tasks, decisions, revocations, verifications, events };
+}
+
+/** Everything here is counted from the table, so the summary can be rebuilt at any time. */
+export async function summarizeCampaign(store: Store, campaignId: string): Promise<CampaignSummary> {
+  return summarize(await loadCampaignRecords(store, campaignId));
+}
+
+export function summarize(records: CampaignRecords): CampaignSummary {
+  const { campaign, grants, tasks, decisions, revocations, verifications, events } = records;
+  const campaignId = campaign.campaignId;
   const reviewable = grants.filter((g) => g.reviewable);
   const chain = verifyChain(events);
   return {

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Grant, Via } from '../core/grant';
-import { grantContentHash, snapshotDigest } from '../steps/snapshot';
 import { type CampaignEvent, verifyChain } from '../store/events';
 import type { Manifest } from './export';
+import { grantContentHash, snapshotDigest } from './grant-digest';
 
 export interface EvidenceCheck {
   ok: boolean;

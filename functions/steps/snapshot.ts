@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Grant } from '../core/grant';
+import { grantContentHash, snapshotDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
-import { canonicalJson } from '../store/events';
 import type { StoredGrant } from '../store/grants';
 
 export interface CampaignRef {
@@ -14,44 +12,6 @@ export interface SnapshotOutput extends CampaignRef {
 }
 
 const PAGE = 500;
-
-/** SHA-256 over every grant's canonical JSON, in grant-id order: anchors grants.csv in the event chain. */
-export function snapshotDigest(grantHashes: Map<string, string>): string {
-  const digest = createHash('sha256');
-  for (const id of [...grantHashes.keys()].sort()) digest.update(`${id}:${grantHashes.get(id)}\n`);
-  return digest.digest('hex');
-}
-
-export function grantContentHash(grant: Grant): string {
-  const {
-    grantId,
-    connector,
-    resourceType,
-    resource,
-    principalType,
-    principal,
-    entitlement,
-    via,
-    reviewable,
-    derivedFrom,
-  } = grant;
-  return createHash('sha256')
-    .update(
-      canonicalJson({
-        grantId,
-        connector,
-        resourceType,
-        resource,
-        principalType,
-        principal,
-        entitlement,
-        via,
-        reviewable,
-        derivedFrom,
-      }),
-    )
-    .digest('hex');
-}
 
 /** Reads every grant from the connectors and writes them to the campaign, page by page. */
 export async function takeSnapshot(input: CampaignRef, services: Services): Promise<SnapshotOutput> {

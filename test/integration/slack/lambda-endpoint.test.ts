@@ -4,7 +4,6 @@ import { WebClient } from '@slack/web-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config';
-import { makeGrant } from '../../../functions/core/grant';
 import type { Services } from '../../../functions/runtime/services';
 import { requestReview } from '../../../functions/steps/request-review';
 import { createStore, type Store } from '../../../functions/store/index';
@@ -12,6 +11,7 @@ import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
 import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
 import { buildBlockActionsRequest } from '../../../sandbox/slack/interactions';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+import { seedReviewTask } from '../../support/review-task';
 
 /**
  * The deployed Slack endpoint: the slack-events Lambda handler (Bolt's AwsLambdaReceiver) fed
@@ -131,39 +131,12 @@ beforeAll(async () => {
 
   // The campaign as RequestReview leaves it: alice has a DM with two grants and a stored token.
   store = createStore(dynamo.table);
-  await store.campaigns.create({
-    campaignId: CAMPAIGN,
-    organization: 'acme',
-    status: 'in_review',
-    trigger: 'test',
-    requestedBy: 'vitest',
-    executionName: 'lambda',
-    startedAt: new Date().toISOString(),
-    counts: {},
-  });
-  const grants = ['carol', 'gina'].map((principal) =>
-    makeGrant({
-      connector: 'github',
-      resourceType: 'repository',
-      resource: 'acme/api',
-      principalType: 'user',
-      principal,
-      entitlement: 'read',
-      via: { kind: 'direct' },
-    }),
-  );
-  grantIds = grants.map((g) => g.grantId);
-  await store.grants.putMany(
-    grants.map((g) => ({ ...g, campaignId: CAMPAIGN, snapshotAt: new Date().toISOString() })),
-  );
-  for (const id of grantIds) await store.grants.assign(CAMPAIGN, id, 'alice', 'fallback reviewer');
-  await store.tasks.create({
+  grantIds = await seedReviewTask(store, {
     campaignId: CAMPAIGN,
     reviewer: 'alice',
     slackUserId: ALICE.id,
-    grantCount: 2,
-    status: 'pending',
-    dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+    principals: ['carol', 'gina'],
+    entitlement: 'read',
   });
   const services: Services = {
     config,

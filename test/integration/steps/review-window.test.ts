@@ -1,7 +1,6 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config';
-import { makeGrant } from '../../../functions/core/grant';
 import type { Services, TaskCompleter } from '../../../functions/runtime/services';
 import { markUnresponsive } from '../../../functions/steps/mark-unresponsive';
 import { recordDecision } from '../../../functions/steps/record-decision';
@@ -9,6 +8,7 @@ import { createStore, type Store } from '../../../functions/store/index';
 import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
 import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+import { seedReviewTask } from '../../support/review-task';
 
 /**
  * The end of a review task, where a last click, a Slack retry and the review window closing meet.
@@ -76,38 +76,12 @@ beforeEach(async () => {
   sent = [];
   tokenIsDead = false;
   campaignId = `c-${++campaignCounter}`;
-  await store.campaigns.create({
-    campaignId,
-    organization: 'acme',
-    status: 'in_review',
-    trigger: 'test',
-    requestedBy: 'vitest',
-    executionName: campaignId,
-    startedAt: new Date().toISOString(),
-    counts: {},
-  });
-  const grants = ['bob', 'carol'].map((principal) =>
-    makeGrant({
-      connector: 'github',
-      resourceType: 'repository',
-      resource: 'acme/api',
-      principalType: 'user',
-      principal,
-      entitlement: 'write',
-      via: { kind: 'direct' },
-    }),
-  );
-  grantIds = grants.map((g) => g.grantId);
-  await store.grants.putMany(grants.map((g) => ({ ...g, campaignId, snapshotAt: new Date().toISOString() })));
-  for (const grant of grants)
-    await store.grants.assign(campaignId, grant.grantId, 'alice', 'fallback reviewer');
-  await store.tasks.create({
+  grantIds = await seedReviewTask(store, {
     campaignId,
     reviewer: 'alice',
     slackUserId: ALICE,
-    grantCount: 2,
-    status: 'pending',
-    dueAt: new Date().toISOString(),
+    principals: ['bob', 'carol'],
+    entitlement: 'write',
   });
   await store.tasks.storeToken(campaignId, 'alice', `token-${campaignId}`, new Date());
 });
