@@ -4,11 +4,12 @@ import '../lib/local/node20';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { AccessReviewError } from '../functions/core/errors';
+import { AccessReviewError, ConfigError } from '../functions/core/errors';
 import { exportEvidence } from '../functions/evidence/export';
 import { verifyEvidence } from '../functions/evidence/verify';
 import { createStore } from '../functions/store/index';
 import { loadConfigFile } from '../lib/aws/config-file';
+import { startCampaignOnAws } from '../lib/aws/start-campaign';
 import { startLocalDynamo } from '../lib/local/dynamo';
 import { LOCAL_TABLE_NAME, startEmbeddedHost } from '../lib/local/host';
 import { renderSummary } from '../lib/local/report';
@@ -112,6 +113,21 @@ program
       for (const finding of result.findings) console.error(`✗ ${finding}`);
       process.exitCode = 1;
     }
+  });
+
+program
+  .command('start')
+  .description('start an ad-hoc campaign on the deployed stack (uses your AWS credentials)')
+  .requiredOption('--state-machine-arn <arn>', 'the StateMachineArn output of the stack')
+  .option('--requested-by <name>', 'who asked for this review (recorded in the evidence)', process.env.USER)
+  .action(async (options: { stateMachineArn: string; requestedBy?: string }) => {
+    if (!options.requestedBy)
+      throw new ConfigError('cannot start a campaign', ['--requested-by is required']);
+    const started = await startCampaignOnAws({
+      stateMachineArn: options.stateMachineArn,
+      requestedBy: options.requestedBy,
+    });
+    console.log(`started ${started.name}: ${started.executionArn}`);
   });
 
 program
