@@ -1,5 +1,6 @@
 import type { AccessReviewConfig } from '../core/config';
 import { TransientError } from '../core/errors';
+import { MAX_REVIEWERS_ASKED_AT_ONCE } from '../core/limits';
 import { type Route, routeGrant, teamDirectoryOf } from '../core/routing';
 import type { Services } from '../runtime/services';
 import type { CampaignRef } from './snapshot';
@@ -90,6 +91,14 @@ export async function assignReviewers(
     else unroutable++;
   }
   const reviewers = [...counts.keys()].sort();
+  if (reviewers.length > MAX_REVIEWERS_ASKED_AT_ONCE) {
+    // The workflow asks at most this many at once; later ones would start only as others finish.
+    services.log.warn('more reviewers than the workflow asks at once; some reviews start late', {
+      campaignId,
+      reviewers: reviewers.length,
+      askedAtOnce: MAX_REVIEWERS_ASKED_AT_ONCE,
+    });
+  }
   for (const reviewer of reviewers) {
     await store.tasks.create({
       campaignId,

@@ -12,6 +12,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TransientError } from '../../functions/core/errors';
+import { MAX_REVIEWERS_ASKED_AT_ONCE } from '../../functions/core/limits';
 import { handlerSpec, type WorkflowHandlerName } from '../aws/handlers';
 
 /**
@@ -42,8 +43,8 @@ export const STATE_NAMES = {
   finalize: 'Finalize',
 } as const;
 
-/** Reviewers asked at once; also bounds concurrent Slack API calls from RequestReview. */
-export const REVIEW_MAX_CONCURRENCY = 20;
+/** See functions/core/limits.ts: the steps warn when a campaign has more reviewers than this. */
+export const REVIEW_MAX_CONCURRENCY = MAX_REVIEWERS_ASKED_AT_ONCE;
 
 /** Errors worth another attempt: Lambda's own transient faults and the app's TransientError. */
 export const RETRYABLE_ERRORS = [

@@ -93,7 +93,7 @@ describe('the synthesized review workflow', () => {
     expect(map).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.reviewers',
-      MaxConcurrency: 20,
+      MaxConcurrency: 40,
       ItemSelector: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$$.Map.Item.Value' },
       ResultPath: null,
     });
