@@ -123,11 +123,15 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
     string,
     string
   >[];
+  const rows = new Set<string>();
   for (const row of revocations) {
     const grantId = row.grant_id ?? '';
-    const revocation = applied.get(grantId);
-    if (row.revocation_status !== 'not_applied' && revocation?.data.status !== row.revocation_status) {
-      findings.push(`revocations.csv: ${grantId} revocation_status does not match the chain`);
+    rows.add(grantId);
+    const status = applied.get(grantId)?.data.status ?? 'not_applied';
+    if (row.revocation_status !== status) {
+      findings.push(
+        `revocations.csv: ${grantId} shows ${row.revocation_status}, the chain says ${String(status)}`,
+      );
     }
     const verification = verified.get(grantId);
     const expected =
@@ -136,8 +140,13 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
         : verification.data.status === 'absent'
           ? 'confirmed_absent'
           : 'still_present';
-    if (row.verification !== expected)
-      findings.push(`revocations.csv: ${grantId} verification does not match the chain`);
+    if (row.verification !== expected) {
+      findings.push(`revocations.csv: ${grantId} shows ${row.verification}, the chain says ${expected}`);
+    }
+  }
+  for (const grantId of new Set([...applied.keys(), ...verified.keys()])) {
+    if (!rows.has(grantId))
+      findings.push(`revocations.csv: no row for grant ${grantId}, which the chain revoked`);
   }
   return findings;
 }

@@ -57,7 +57,6 @@ export async function recordDecision(request: DecisionRequest, services: Service
           : 'This review is not open for decisions.',
     };
   }
-  const decidedCount = claim.outcome === 'claimed' ? claim.decidedCount : claim.task.decidedGrantIds.length;
   const now = services.now();
   const result = await store.decisions.record({
     campaignId,
@@ -85,24 +84,19 @@ export async function recordDecision(request: DecisionRequest, services: Service
     );
     await store.decisions.linkEvent(campaignId, grantId, event.seq);
   }
-  // A duplicate click also tries to complete: the first click may have died before it could.
+  // Counted only once the decision is written; a duplicate click counts it too, in case the
+  // first click died before it could (and then also completes the task).
+  const decidedCount = await store.tasks.markDecided(campaignId, grant.reviewer, grantId);
   const taskCompleted = await completeIfDone(services, task, decidedCount, { resume: true });
   const current: ReviewTask = {
     ...task,
     decidedGrantIds: [...new Set([...task.decidedGrantIds, grantId])],
   };
-  const statusSeen = claim.outcome === 'already_claimed' ? claim.task.status : 'awaiting';
-  const closedAs =
-    taskCompleted || statusSeen === 'completed'
-      ? 'completed'
-      : statusSeen === 'unresponsive'
-        ? 'window_closed'
-        : undefined;
   await redrawTaskMessage(
     services,
     current,
     await loadReviewerState(services, current, result.decision),
-    closedAs,
+    taskCompleted ? 'completed' : undefined,
   );
   return result.recorded
     ? { kind: 'recorded', decision: result.decision, taskCompleted }

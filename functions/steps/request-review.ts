@@ -37,7 +37,10 @@ export async function requestReview(
       `${reviewer}'s grants are not all readable yet (${state.grants.length} of ${task.grantCount})`,
     );
   }
-  await store.tasks.storeToken(campaignId, reviewer, taskToken, services.now());
+  const now = services.now();
+  const dueAt = new Date(now.getTime() + services.config.review.windowHours * 3_600_000);
+  await store.tasks.storeToken(campaignId, reviewer, taskToken, now, dueAt);
+  task.dueAt = dueAt.toISOString();
   if (task.messageTs && task.channelId) {
     // A retried request: the reviewer already has their DM; refresh it instead of sending a second.
     await redrawTaskMessage(services, task, state);

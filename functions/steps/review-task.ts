@@ -22,7 +22,7 @@ export async function loadReviewerState(
   const view = await services.store.grants.reviewerView(task.campaignId, task.reviewer);
   const decisions = new Map(view.decisions.map((d) => [d.grantId, d]));
   if (justRecorded) decisions.set(justRecorded.grantId, justRecorded);
-  for (const grantId of task.decidedGrantIds) {
+  for (const grantId of task.claimedGrantIds) {
     if (decisions.has(grantId)) continue;
     const decision = await services.store.decisions.get(task.campaignId, grantId);
     if (decision) decisions.set(grantId, decision);

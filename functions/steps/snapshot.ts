@@ -55,6 +55,10 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     }
   }
   await flush();
+  // An earlier, interrupted attempt may have written grants this attempt did not find.
+  for (const grant of await services.store.grants.list(campaignId, { includeStale: true })) {
+    if (!hashes.has(grant.grantId)) await services.store.grants.markStale(campaignId, grant.grantId);
+  }
   const digest = snapshotDigest(hashes);
   await services.store.events.append(
     campaignId,

@@ -1,7 +1,7 @@
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Grant } from '../core/grant';
 import type { Decision } from './decisions';
-import { getItem, queryAll, queryPages, withoutKeys } from './query';
+import { getItem, queryAll, withoutKeys } from './query';
 import { GSI_BY_REVIEWER, keys, type TableRef } from './table';
 
 export interface StoredGrant extends Grant {
@@ -49,15 +49,27 @@ export class GrantRepository {
     return item ? (withoutKeys(item) as unknown as StoredGrant) : undefined;
   }
 
-  async list(campaignId: string): Promise<StoredGrant[]> {
+  /**
+   * The campaign's snapshot. A grant an interrupted snapshot attempt wrote, which the attempt
+   * that completed did not find, is marked stale and left out (nothing is ever deleted).
+   */
+  async list(campaignId: string, options: { includeStale?: boolean } = {}): Promise<StoredGrant[]> {
     const items = await queryAll(this.table, keys.campaign(campaignId), 'GRANT#');
-    return items.map((item) => withoutKeys(item) as unknown as StoredGrant);
+    return items
+      .filter((item) => options.includeStale || item.stale !== true)
+      .map((item) => withoutKeys(item) as unknown as StoredGrant);
   }
 
-  async *pages(campaignId: string): AsyncGenerator<StoredGrant[]> {
-    for await (const page of queryPages(this.table, keys.campaign(campaignId), 'GRANT#')) {
-      yield page.map((item) => withoutKeys(item) as unknown as StoredGrant);
-    }
+  async markStale(campaignId: string, grantId: string): Promise<void> {
+    await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: keys.grant(grantId) },
+        UpdateExpression: 'SET stale = :stale',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':stale': true },
+      }),
+    );
   }
 
   /** Records who reviews the grant and why; without a reviewer only the reason is kept (nobody eligible). */

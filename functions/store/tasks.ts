@@ -19,12 +19,14 @@ export interface ReviewTask {
   messageTs?: string;
   requestedAt?: string;
   completedAt?: string;
-  /** Grants the reviewer has decided, claimed on this item before each decision is written. */
+  /** Grants claimed for a decision (the claim comes first, while the task is open). */
+  claimedGrantIds: string[];
+  /** Grants whose decision is written: the task is complete when every grant is here. */
   decidedGrantIds: string[];
 }
 
 export type GrantClaim =
-  | { outcome: 'claimed'; decidedCount: number; grantCount: number }
+  | { outcome: 'claimed' }
   | { outcome: 'already_claimed'; task: ReviewTask }
   | { outcome: 'task_closed'; task: ReviewTask };
 
@@ -37,7 +39,7 @@ export class TaskRepository {
   constructor(private readonly table: TableRef) {}
 
   /** Idempotent: a retried assignment leaves an existing task (and its progress) alone. */
-  async create(task: Omit<ReviewTask, 'decidedGrantIds'>): Promise<boolean> {
+  async create(task: Omit<ReviewTask, 'claimedGrantIds' | 'decidedGrantIds'>): Promise<boolean> {
     try {
       await this.table.client.send(
         new PutCommand({
@@ -67,13 +69,22 @@ export class TaskRepository {
     return items.map(publicTask);
   }
 
-  /** Stores the token that resumes the workflow; only this table ever holds it. */
-  async storeToken(campaignId: string, reviewer: string, taskToken: string, at: Date): Promise<void> {
+  /**
+   * Stores the token that resumes the workflow (only this table ever holds it) and starts the
+   * reviewer's window, so a reviewer asked after others still gets all of it.
+   */
+  async storeToken(
+    campaignId: string,
+    reviewer: string,
+    taskToken: string,
+    at: Date,
+    dueAt: Date,
+  ): Promise<void> {
     await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
-        UpdateExpression: 'SET taskToken = :token, #status = :awaiting, requestedAt = :at',
+        UpdateExpression: 'SET taskToken = :token, #status = :awaiting, requestedAt = :at, dueAt = :due',
         ConditionExpression: 'attribute_exists(pk) AND #status IN (:pending, :awaiting)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -81,6 +92,7 @@ export class TaskRepository {
           ':awaiting': 'awaiting',
           ':pending': 'pending',
           ':at': at.toISOString(),
+          ':due': dueAt.toISOString(),
         },
       }),
     );
@@ -105,37 +117,56 @@ export class TaskRepository {
 
   /**
    * Claims a grant for a decision on the task item itself, in one conditional update: only while
-   * the task is open, and only once per grant. This is what orders a last-second click against
-   * the review window closing: a claim made before the close counts, none can be made after.
-   * The item's own count of claims (strongly consistent) is what says the task is complete.
+   * the task is open, and only once per grant. This orders a last-second click against the review
+   * window closing: a claim made before the close may still be decided, none can be made after.
    */
   async claimGrant(campaignId: string, reviewer: string, grantId: string): Promise<GrantClaim> {
     try {
-      const result = await this.table.client.send(
+      await this.table.client.send(
         new UpdateCommand({
           TableName: this.table.tableName,
           Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
-          UpdateExpression: 'ADD decidedGrants :grants',
+          UpdateExpression: 'ADD claimedGrants :grants',
           ConditionExpression:
-            'attribute_exists(pk) AND #status = :awaiting AND (attribute_not_exists(decidedGrants) OR NOT contains(decidedGrants, :grant))',
+            'attribute_exists(pk) AND #status = :awaiting AND (attribute_not_exists(claimedGrants) OR NOT contains(claimedGrants, :grant))',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':grants': new Set([grantId]),
             ':grant': grantId,
             ':awaiting': 'awaiting',
           },
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      const task = publicTask(result.Attributes ?? {});
-      return { outcome: 'claimed', decidedCount: task.decidedGrantIds.length, grantCount: task.grantCount };
+      return { outcome: 'claimed' };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const task = await this.get(campaignId, reviewer);
       if (!task) throw error;
-      if (task.decidedGrantIds.includes(grantId)) return { outcome: 'already_claimed', task };
+      // A claim on an open task whose decision may not be written yet (its click died): the
+      // reviewer may finish it. On a closed task nothing more is decided.
+      if (task.status === 'awaiting' && task.claimedGrantIds.includes(grantId))
+        return { outcome: 'already_claimed', task };
       return { outcome: 'task_closed', task };
     }
+  }
+
+  /**
+   * Marks a claimed grant's decision as written and returns how many grants are decided, read
+   * from this item (strongly consistent): what says the task is complete.
+   */
+  async markDecided(campaignId: string, reviewer: string, grantId: string): Promise<number> {
+    const result = await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+        UpdateExpression: 'ADD decidedGrants :grants',
+        ConditionExpression: 'attribute_exists(pk) AND contains(claimedGrants, :grant)',
+        ExpressionAttributeValues: { ':grants': new Set([grantId]), ':grant': grantId },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const decided = result.Attributes?.decidedGrants;
+    return decided instanceof Set ? decided.size : 0;
   }
 
   /**
@@ -174,7 +205,11 @@ export class TaskRepository {
 }
 
 function publicTask(item: Record<string, unknown>): ReviewTask {
-  const { taskToken: _token, kind: _kind, decidedGrants, ...rest } = withoutKeys(item);
-  const decidedGrantIds = decidedGrants instanceof Set ? [...(decidedGrants as Set<string>)].sort() : [];
-  return { ...(rest as unknown as Omit<ReviewTask, 'decidedGrantIds'>), decidedGrantIds };
+  const { taskToken: _token, kind: _kind, claimedGrants, decidedGrants, ...rest } = withoutKeys(item);
+  const ids = (set: unknown) => (set instanceof Set ? [...(set as Set<string>)].sort() : []);
+  return {
+    ...(rest as unknown as Omit<ReviewTask, 'claimedGrantIds' | 'decidedGrantIds'>),
+    claimedGrantIds: ids(claimedGrants),
+    decidedGrantIds: ids(decidedGrants),
+  };
 }

@@ -17,7 +17,9 @@ export async function startCampaignOnAws(
 ): Promise<{ executionArn: string; name: string }> {
   const now = options.now ?? new Date();
   const name = `manual-${now.toISOString().replace(/[:.]/g, '-')}`;
-  const client = options.client ?? new SFNClient({});
+  // The state machine's own region, whatever the caller's default is.
+  const region = options.stateMachineArn.split(':')[3];
+  const client = options.client ?? new SFNClient(region ? { region } : {});
   const result = await client.send(
     new StartExecutionCommand({
       stateMachineArn: options.stateMachineArn,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viaLabel } from '../../functions/core/grant';
-import { exportEvidence } from '../../functions/evidence/export';
+import { exportEvidence, type Manifest } from '../../functions/evidence/export';
 import { verifyEvidence } from '../../functions/evidence/verify';
 import { verifyChain } from '../../functions/store/events';
 import type { StoredGrant } from '../../functions/store/grants';
@@ -35,6 +35,19 @@ afterAll(async () => {
   await host?.close();
   if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
 });
+
+/** The manifest an attacker would write after editing files: every hash recomputed. */
+async function exportManifestFor(dir: string, manifest: Manifest): Promise<Manifest> {
+  const files = await Promise.all(
+    manifest.files.map(async (file) => ({
+      ...file,
+      sha256: createHash('sha256')
+        .update(await readFile(join(dir, file.name)))
+        .digest('hex'),
+    })),
+  );
+  return { ...manifest, files };
+}
 
 describe('demo campaign on the embedded host', () => {
   it('snapshots every grant in the scenario once, with the right source', () => {
@@ -221,5 +234,19 @@ describe('demo campaign on the embedded host', () => {
     const crossChecked = await verifyEvidence(evidenceDir);
     expect(crossChecked.ok).toBe(false);
     expect(crossChecked.findings.join('\n')).toMatch(/decisions\.csv: g_[0-9a-f]+ does not match event \d+/);
+    await writeFile(decisionsCsv, decisions);
+
+    // A revocation row removed from revocations.csv (manifest recomputed again) is missed too.
+    const revocationsCsv = join(evidenceDir, 'revocations.csv');
+    const revocationRows = (await readFile(revocationsCsv, 'utf8')).split('\n');
+    const withoutStillPresent = revocationRows.filter((line) => !line.includes(',still_present,')).join('\n');
+    expect(withoutStillPresent.split('\n').length).toBe(revocationRows.length - 1);
+    await writeFile(revocationsCsv, withoutStillPresent);
+    const rehashed = await exportManifestFor(evidenceDir, manifestJson);
+    await writeFile(manifestPath, JSON.stringify(rehashed));
+    const dropped = await verifyEvidence(evidenceDir);
+    expect(dropped.findings.join('\n')).toMatch(
+      /revocations\.csv: no row for grant g_[0-9a-f]+, which the chain revoked/,
+    );
   });
 });

@@ -83,7 +83,7 @@ beforeEach(async () => {
     principals: ['bob', 'carol'],
     entitlement: 'write',
   });
-  await store.tasks.storeToken(campaignId, 'alice', `token-${campaignId}`, new Date());
+  await store.tasks.storeToken(campaignId, 'alice', `token-${campaignId}`, new Date(), new Date());
 });
 
 const click = (grantId: string, decision: 'keep' | 'revoke' = 'keep') =>
@@ -117,18 +117,55 @@ describe('the end of a review task', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it('completes without sending the dead token when the window closes after the last decision', async () => {
+  it('counts a reviewer who decided everything as complete when only the window resumes the workflow', async () => {
+    // Both decisions are written, but the last click died before it could complete the task.
+    for (const grantId of grantIds) {
+      await store.tasks.claimGrant(campaignId, 'alice', grantId);
+      await store.decisions.record({
+        campaignId,
+        grantId,
+        decision: 'keep',
+        reviewer: 'alice',
+        decidedBySlackUserId: ALICE,
+        decidedAt: new Date().toISOString(),
+        channel: 'slack',
+      });
+      await store.tasks.markDecided(campaignId, 'alice', grantId);
+    }
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('awaiting');
+    const result = await markUnresponsive(
+      { campaignId, reviewer: 'alice', error: { Error: 'States.Timeout' } },
+      services,
+    );
+    expect(result).toMatchObject({ status: 'completed', undecided: 0 });
+    // The token is dead by now: MarkUnresponsive never sends it.
+    expect(sent).toHaveLength(0);
+    const events = await store.events.list(campaignId);
+    expect(events.filter((e) => e.type === 'review_completed')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'reviewer_unresponsive')).toHaveLength(0);
+  });
+
+  it('does not complete a task while a claimed grant has no decision, and refuses it after the window', async () => {
+    // A click claimed the first grant and died before writing its decision.
+    await store.tasks.claimGrant(campaignId, 'alice', grantIds[0]!);
+    expect((await click(grantIds[1]!)).kind).toBe('recorded');
+    expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('awaiting');
+    expect(sent).toHaveLength(0);
+    const closed = await markUnresponsive(
+      { campaignId, reviewer: 'alice', error: { Error: 'States.Timeout' } },
+      services,
+    );
+    expect(closed).toMatchObject({ status: 'unresponsive', undecided: 1 });
+    expect((await click(grantIds[0]!)).kind).toBe('refused');
+    expect(await store.decisions.get(campaignId, grantIds[0]!)).toBeUndefined();
+  });
+
+  it('completes without failing when the token died just before the last decision', async () => {
     tokenIsDead = true;
     await click(grantIds[0]!);
     const last = await click(grantIds[1]!);
-    // The listener's SendTaskSuccess failed (token timed out), yet the decision stands.
     expect(last.kind).toBe('recorded');
     expect((await store.tasks.get(campaignId, 'alice'))?.status).toBe('completed');
-    const result = await markUnresponsive({ campaignId, reviewer: 'alice' }, services);
-    expect(result).toMatchObject({ status: 'completed', undecided: 0 });
-    expect(
-      (await store.events.list(campaignId)).filter((e) => e.type === 'reviewer_unresponsive'),
-    ).toHaveLength(0);
   });
 
   it('lets a second click finish a task whose first click died before completing it', async () => {

@@ -104,7 +104,7 @@ describe('campaigns and tasks', () => {
       status: 'pending',
       dueAt: at.toISOString(),
     });
-    await store.tasks.storeToken('c-task', 'alice', 'token-123', at);
+    await store.tasks.storeToken('c-task', 'alice', 'token-123', at, at);
     expect(JSON.stringify(await store.tasks.get('c-task', 'alice'))).not.toContain('token-123');
     const closes = await Promise.all([
       store.tasks.close('c-task', 'alice', 'completed', at),

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connector } from '../../../functions/connectors/connector';
+import { parseConfig } from '../../../functions/core/config';
+import { TransientError } from '../../../functions/core/errors';
+import { type Grant, makeGrant } from '../../../functions/core/grant';
+import { grantContentHash, snapshotDigest } from '../../../functions/evidence/grant-digest';
+import type { Services } from '../../../functions/runtime/services';
+import { takeSnapshot } from '../../../functions/steps/snapshot';
+import { createStore, type Store } from '../../../functions/store/index';
+import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
+import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+
+/** A snapshot retried after a fault: what the completed attempt found is the snapshot, exactly. */
+const config = parseConfig({
+  github: { organization: 'acme' },
+  routing: { fallbackReviewers: ['alice'] },
+  people: [{ github: 'alice', email: 'alice@acme.example' }],
+});
+let dynamo: LocalDynamo;
+let store: Store;
+
+const grant = (principal: string) =>
+  makeGrant({
+    connector: 'github',
+    resourceType: 'repository',
+    resource: 'acme/api',
+    principalType: 'user',
+    principal,
+    entitlement: 'read',
+    via: { kind: 'direct' },
+  });
+
+/** Yields `grants`, failing with a TransientError after `failAfter` of them (once). */
+function connectorYielding(attempts: Array<{ grants: Grant[]; failAfter?: number }>): Connector {
+  let attempt = 0;
+  return {
+    name: 'github',
+    async *snapshot() {
+      const { grants, failAfter } = attempts[attempt++]!;
+      for (const [index, g] of grants.entries()) {
+        if (index === failAfter) throw new TransientError('GitHub answered 502');
+        yield g;
+      }
+    },
+    revoke: async () => {
+      throw new Error('not used');
+    },
+    check: async () => {
+      throw new Error('not used');
+    },
+  };
+}
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo({ tableName: 'snapshot', schema: synthesizeForLocalHost(config).table });
+  store = createStore(dynamo.table);
+});
+
+afterAll(async () => {
+  await dynamo?.close();
+});
+
+describe('snapshot retried after a fault', () => {
+  it('keeps only what the completed attempt found, and its digest matches the stored grants', async () => {
+    const campaignId = 'c-snapshot';
+    await store.campaigns.create({
+      campaignId,
+      organization: 'acme',
+      status: 'snapshotting',
+      trigger: 'test',
+      requestedBy: 'vitest',
+      executionName: campaignId,
+      startedAt: new Date().toISOString(),
+      counts: {},
+    });
+    const [carol, gina, bob] = [grant('carol'), grant('gina'), grant('bob')];
+    // The first attempt writes carol and gina, then fails; by the retry gina's access is gone.
+    const connector = connectorYielding([
+      { grants: [carol!, gina!, bob!], failAfter: 2 },
+      { grants: [carol!, bob!] },
+    ]);
+    const services: Services = {
+      config,
+      store,
+      github: async () => connector,
+      slack: async () => {
+        throw new Error('not used');
+      },
+      tasks: { succeed: async () => undefined, fail: async () => undefined },
+      now: () => new Date(),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      progress: () => undefined,
+    };
+    // Pages of 500 are written as they fill; a fault mid-page loses only the unwritten part, so
+    // make the first attempt's grants reach the table as a real first page would.
+    await store.grants.putMany(
+      [carol!, gina!].map((g) => ({ ...g, campaignId, snapshotAt: new Date().toISOString() })),
+    );
+    await expect(takeSnapshot({ campaignId }, services)).rejects.toThrow(TransientError);
+    const result = await takeSnapshot({ campaignId }, services);
+
+    expect(result.grantCount).toBe(2);
+    const stored = await store.grants.list(campaignId);
+    expect(stored.map((g) => g.principal).sort()).toEqual(['bob', 'carol']);
+    const event = await store.events.findFirst(campaignId, 'snapshot_taken');
+    expect(event?.data.digest).toBe(
+      snapshotDigest(new Map(stored.map((g) => [g.grantId, grantContentHash(g)]))),
+    );
+    expect((await store.grants.list(campaignId, { includeStale: true })).length).toBe(3);
+  });
+});
