@@ -83,7 +83,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   });
 }
 
-export function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (!result.success) {
     throw new ConfigError(`${what} is invalid`, describeIssues(result.error.issues), { cause: result.error });

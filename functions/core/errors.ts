@@ -29,8 +29,5 @@ export class ConnectorError extends AccessReviewError {}
 /** The thing asked for does not exist (campaign, grant, task). */
 export class NotFoundError extends AccessReviewError {}
 
-/** A request that is well formed but not allowed: wrong reviewer, closed campaign, own access. */
-export class ForbiddenError extends AccessReviewError {}
-
 /** A request that cannot be parsed or does not match what we sent. */
 export class MalformedRequestError extends AccessReviewError {}

@@ -300,4 +300,3 @@ async function reportStates(events: RunnerEvents, progress: (line: string) => vo
   }
 }
 
-export { LocalTaskTokens };
