@@ -1,6 +1,7 @@
 import type { Grant } from '../functions/core/grant';
+import { REASONS, type ReasonCode, reasonActionIdFor } from '../functions/slack/blocks';
 import type { GrantSelector, ReviewerBehaviour, Scenario } from './scenario';
-import { clickButton } from './slack/interactions';
+import { chooseOverflowOption, clickButton, type InteractionOptions } from './slack/interactions';
 import type { RecordedMessage, SlackSandbox } from './slack/server';
 
 export interface Click {
@@ -8,6 +9,8 @@ export interface Click {
   slackUserId: string;
   grantId: string;
   decision: 'keep' | 'revoke';
+  /** Set when the reviewer chose a reason from the "…" menu instead of clicking the button. */
+  reason?: ReasonCode;
   status: number;
   at: string;
 }
@@ -41,11 +44,42 @@ function matches(selector: GrantSelector, grant: Grant): boolean {
   );
 }
 
-/** What this person decides about a grant: an explicit keep wins, then revoke, then their default. */
-export function decide(behaviour: ReviewerBehaviour, grant: Grant): 'keep' | 'revoke' {
-  if (behaviour.keep.some((selector) => matches(selector, grant))) return 'keep';
-  if (behaviour.revoke.some((selector) => matches(selector, grant))) return 'revoke';
-  return behaviour.default;
+/**
+ * What this person decides about a grant: an explicit keep wins, then revoke, then their default.
+ * The first matching rule's reason, if it has one, comes with the decision.
+ */
+export function decide(
+  behaviour: ReviewerBehaviour,
+  grant: Grant,
+): { decision: 'keep' | 'revoke'; reason?: ReasonCode } {
+  for (const decision of ['keep', 'revoke'] as const) {
+    const rule = behaviour[decision].find((selector) => matches(selector, grant));
+    if (rule) return rule.reason ? { decision, reason: rule.reason } : { decision };
+  }
+  return { decision: behaviour.default };
+}
+
+/** The option of a grant's "…" menu that shows this reason, read from the message as a person reads it. */
+function reasonOption(
+  message: RecordedMessage,
+  grantId: string,
+  reason: ReasonCode,
+): { actionId: string; value: string } | undefined {
+  const actionId = reasonActionIdFor(grantId);
+  for (const block of message.blocks) {
+    if (block.type !== 'actions' || !Array.isArray(block.elements)) continue;
+    for (const element of block.elements as Array<Record<string, unknown>>) {
+      if (element.type !== 'overflow' || element.action_id !== actionId || !Array.isArray(element.options))
+        continue;
+      for (const option of element.options as Array<Record<string, unknown>>) {
+        const text = option.text as { text?: unknown } | undefined;
+        if (text?.text === REASONS[reason] && typeof option.value === 'string') {
+          return { actionId, value: option.value };
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 interface Button {
@@ -76,8 +110,9 @@ function buttonsOf(message: RecordedMessage): Button[] {
 
 /**
  * The scenario's reviewers as people in Slack: each one who answers reads their DM, and clicks
- * Keep or Revoke on each grant in turn, through the app's real endpoint with a signed request,
- * exactly as Slack would deliver it. A double-clicker sends every click twice at once.
+ * Keep or Revoke on each grant in turn (or, when their rule gives a reason, chooses that reason
+ * from the grant's "…" menu), through the app's real endpoint with a signed request, exactly as
+ * Slack would deliver it. A double-clicker sends every click twice at once.
  */
 export function startSimulatedReviewers(options: SimulatedReviewersOptions): SimulatedReviewers {
   const { scenario, slack } = options;
@@ -123,22 +158,28 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
           options.onError(`${person.login} was shown a grant the campaign does not have (${next.grantId})`);
           return;
         }
-        const decision = decide(behaviour, grant);
+        const { decision, reason } = decide(behaviour, grant);
         const button = buttonsOf(message).find((b) => b.grantId === next.grantId && b.decision === decision)!;
+        const option = reason ? reasonOption(message, next.grantId, reason) : undefined;
+        if (reason && !option) {
+          options.onError(`${person.login}'s message shows no "${REASONS[reason]}" for ${next.grantId}`);
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, options.thinkMs));
         clicked.add(next.grantId);
+        const interaction: Omit<InteractionOptions, 'actionId'> = {
+          appUrl: options.slackEndpoint,
+          signingSecret: options.signingSecret,
+          user: { id: userId, name: person.name },
+          teamId: slack.teamId,
+          channelId: channel,
+          message,
+          responseUrl: slack.responseUrlFor({ channel, messageTs: ts, user: userId }),
+        };
         const send = () =>
-          clickButton({
-            appUrl: options.slackEndpoint,
-            signingSecret: options.signingSecret,
-            user: { id: userId, name: person.name },
-            teamId: slack.teamId,
-            channelId: channel,
-            message,
-            actionId: button.actionId,
-            value: button.value,
-            responseUrl: slack.responseUrlFor({ channel, messageTs: ts, user: userId }),
-          });
+          option
+            ? chooseOverflowOption({ ...interaction, actionId: option.actionId, optionValue: option.value })
+            : clickButton({ ...interaction, actionId: button.actionId, value: button.value });
         const responses = await Promise.all(behaviour.doubleClick ? [send(), send()] : [send()]);
         for (const response of responses) {
           clicks.push({
@@ -146,11 +187,14 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
             slackUserId: userId,
             grantId: next.grantId,
             decision,
+            ...(reason ? { reason } : {}),
             status: response.status,
             at: new Date().toISOString(),
           });
           if (response.status !== 200)
-            options.onError(`${person.login}'s click was answered ${response.status}`);
+            options.onError(
+              `${person.login}'s ${reason ? 'menu choice' : 'click'} was answered ${response.status}`,
+            );
         }
       }
     } catch (error) {

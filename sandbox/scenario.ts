@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } from '../functions/core/config';
 import { ConfigError } from '../functions/core/errors';
+import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
 
 /**
  * A scenario is a simulated GitHub organisation, a Slack workspace and the behaviour of each
@@ -39,17 +40,37 @@ const slackUser = z.strictObject({
   email: z.email(),
 });
 
-/** Which of a reviewer's grants get "revoke"; everything else gets `default`. */
-const grantSelector = z.strictObject({
-  principal: z.string().optional(),
-  resource: z.string().optional(),
-  entitlement: z.string().optional(),
-});
+/**
+ * Which of a reviewer's grants a rule in the `keep` or `revoke` list decides. With a `reason` (a
+ * code of the message's "…" menu), the reviewer chooses that option instead of clicking the plain
+ * button, and the reason's text is recorded as the justification. A reason records its own
+ * decision, so it must be one of the list it is in (checked on the field, so that one pass names
+ * every bad rule).
+ */
+function grantSelector(list: 'keep' | 'revoke') {
+  return z.strictObject({
+    principal: z.string().optional(),
+    resource: z.string().optional(),
+    entitlement: z.string().optional(),
+    reason: z
+      .enum(REASON_CODES)
+      .superRefine((reason, context) => {
+        const decision = decisionOfReason(reason);
+        if (decision !== list) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${reason}" is a ${decision} reason, but this rule is under ${list}`,
+          });
+        }
+      })
+      .optional(),
+  });
+}
 
 const reviewerBehaviour = z.strictObject({
   default: z.enum(['keep', 'revoke']).default('keep'),
-  revoke: z.array(grantSelector).default([]),
-  keep: z.array(grantSelector).default([]),
+  revoke: z.array(grantSelector('revoke')).default([]),
+  keep: z.array(grantSelector('keep')).default([]),
   /** Click every button twice, as an impatient person (or a Slack retry) would. */
   doubleClick: z.boolean().default(false),
   /** Never answer: the review window runs out and the reviewer is recorded as unresponsive. */
@@ -75,7 +96,7 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioTeam = z.infer<typeof team>;
 export type ScenarioRepository = z.infer<typeof repository>;
 export type ReviewerBehaviour = z.infer<typeof reviewerBehaviour>;
-export type GrantSelector = z.infer<typeof grantSelector>;
+export type GrantSelector = z.infer<ReturnType<typeof grantSelector>>;
 
 export interface LoadedScenario {
   scenario: Scenario;

@@ -107,6 +107,7 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
       event.data.decision !== row.decision ||
       event.data.reviewer !== row.reviewer ||
       event.data.decidedBySlackUserId !== row.decided_by_slack_user ||
+      (event.data.justification ?? '') !== row.justification ||
       String(event.seq) !== row.event_seq
     ) {
       findings.push(`decisions.csv: ${row.grant_id} does not match event ${event.seq}`);

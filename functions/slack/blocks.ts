@@ -1,21 +1,56 @@
-import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
+import type {
+  ActionsBlock,
+  Button,
+  ContextBlock,
+  HeaderBlock,
+  KnownBlock,
+  Overflow,
+  SectionBlock,
+} from '@slack/types';
 import { AccessReviewError, MalformedRequestError } from '../core/errors';
 import { describeVia, type Grant } from '../core/grant';
 
 /**
- * The review DM: one message per reviewer, one Keep/Revoke decision per grant. Pure functions;
- * the listener and the RequestReview handler post and update what these return.
+ * The review DM: one message per reviewer, one Keep/Revoke decision per grant, either plain (the
+ * buttons) or with a reason (the "…" overflow menu next to them). Pure functions; the listener
+ * and the RequestReview handler post and update what these return.
  *
- * What a button carries is public: Slack shows it to the client and sends it back in every click,
- * so `value` holds the campaign and grant ids and nothing else (task tokens stay in the table).
+ * What a button or a menu option carries is public: Slack shows it to the client and sends it
+ * back in every click, so `value` holds the campaign and grant ids (and a reason code) and nothing
+ * else (task tokens stay in the table).
  */
 
 export type Decision = 'keep' | 'revoke';
 
+/**
+ * The reasons a reviewer can give from the "…" menu, code → the text shown in the menu and
+ * recorded as the decision's justification. A code starts with the decision it records.
+ */
+export const REASONS = {
+  'keep:role': 'Keep — needed for their current role',
+  'keep:temporary': 'Keep — temporary, revisit next review',
+  'revoke:unused': 'Revoke — no longer needed',
+  'revoke:left': 'Revoke — person left or changed team',
+  'revoke:excessive': 'Revoke — more access than the job needs',
+} as const satisfies Record<`${Decision}:${string}`, string>;
+
+export type ReasonCode = keyof typeof REASONS;
+export const REASON_CODES = Object.keys(REASONS) as [ReasonCode, ...ReasonCode[]];
+
+export function isReasonCode(code: unknown): code is ReasonCode {
+  return typeof code === 'string' && Object.hasOwn(REASONS, code);
+}
+
+/** The decision a reason records: its code's prefix. */
+export function decisionOfReason(code: ReasonCode): Decision {
+  return code.startsWith('keep:') ? 'keep' : 'revoke';
+}
+
 export interface ReviewItem {
   grant: Grant;
   routingReason: string;
-  decision?: { decision: Decision; decidedAt: string };
+  /** `justification`, when given, is shown on the decided line. */
+  decision?: { decision: Decision; decidedAt: string; justification?: string };
 }
 
 export interface ReviewMessageInput {
@@ -41,6 +76,8 @@ export const MAX_MESSAGE_BLOCKS = 50;
 
 /** Bolt listeners register on this: `app.action(REVIEW_ACTION_ID_PATTERN, ...)`. */
 export const REVIEW_ACTION_ID_PATTERN = /^review_(keep|revoke):(g_[0-9a-f]{32})$/;
+/** The "…" menu of a grant: `review_reason:<grantId>`. */
+export const REVIEW_REASON_ACTION_ID_PATTERN = /^review_reason:(g_[0-9a-f]{32})$/;
 const GRANT_ID_PATTERN = /^g_[0-9a-f]{32}$/;
 /**
  * Campaign ids travel in button values and in table keys: letters, digits and `._:+-`, no `#`
@@ -53,6 +90,9 @@ const SECTION_TEXT_MAX = 3000;
 const CONTEXT_TEXT_MAX = 3000;
 const CONFIRM_TEXT_MAX = 300;
 const ROUTING_REASON_MAX = 1000;
+/** Option object: "Maximum length for this field is 150 characters" (value). */
+const OPTION_VALUE_MAX = 150;
+const JUSTIFICATION_SHOWN_MAX = 300;
 
 export function actionIdFor(decision: Decision, grantId: string): string {
   return `review_${decision}:${grantId}`;
@@ -65,31 +105,90 @@ export function buttonValueFor(campaignId: string, grantId: string): string {
 
 /** Reads a button value back. Anything that is not exactly what buttonValueFor writes is refused. */
 export function parseButtonValue(value: string): { campaignId: string; grantId: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch (error) {
-    throw new MalformedRequestError('button value is not JSON', { cause: error });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new MalformedRequestError('button value is not an object');
-  }
-  const record = parsed as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  if (keys.length !== 2 || keys[0] !== 'c' || keys[1] !== 'g') {
-    throw new MalformedRequestError(`button value has keys [${keys.join(', ')}], expected exactly c and g`);
-  }
-  const { c, g } = record;
-  if (typeof c !== 'string' || !CAMPAIGN_ID_PATTERN.test(c)) {
-    throw new MalformedRequestError('button value holds no valid campaign id');
-  }
-  if (typeof g !== 'string' || !GRANT_ID_PATTERN.test(g)) {
-    throw new MalformedRequestError('button value holds no valid grant id');
-  }
+  const { c, g } = parseCompactValue(value, 'button value', ['c', 'g']);
   // A value we wrote round-trips byte for byte; anything else was not written by us.
   if (buttonValueFor(c, g) !== value)
     throw new MalformedRequestError('button value is not in canonical form');
   return { campaignId: c, grantId: g };
+}
+
+export function reasonActionIdFor(grantId: string): string {
+  return `review_reason:${grantId}`;
+}
+
+/** `{"c":campaignId,"g":grantId,"r":reasonCode}`: an overflow option's value, at most 150 characters. */
+export function reasonValueFor(campaignId: string, grantId: string, reason: ReasonCode): string {
+  return JSON.stringify({ c: campaignId, g: grantId, r: reason });
+}
+
+/**
+ * Reads an overflow option's value back. Anything that is not exactly what reasonValueFor writes,
+ * or names a reason not in REASONS, is refused.
+ */
+export function parseReasonValue(value: string): {
+  campaignId: string;
+  grantId: string;
+  decision: Decision;
+  reason: ReasonCode;
+} {
+  if (value.length > OPTION_VALUE_MAX) {
+    throw new MalformedRequestError(`option value is longer than ${OPTION_VALUE_MAX} characters`);
+  }
+  const { c, g, r } = parseCompactValue(value, 'option value', ['c', 'g', 'r']);
+  if (!isReasonCode(r)) {
+    throw new MalformedRequestError(`option value names an unknown reason ${JSON.stringify(r.slice(0, 40))}`);
+  }
+  if (reasonValueFor(c, g, r) !== value)
+    throw new MalformedRequestError('option value is not in canonical form');
+  return { campaignId: c, grantId: g, decision: decisionOfReason(r), reason: r };
+}
+
+export function parseReasonActionId(actionId: string): { grantId: string } {
+  const match = REVIEW_REASON_ACTION_ID_PATTERN.exec(actionId);
+  if (!match)
+    throw new MalformedRequestError(
+      `action_id ${JSON.stringify(actionId.slice(0, 300))} is not a review reason menu`,
+    );
+  return { grantId: match[1] as string };
+}
+
+/**
+ * The checks both values share: a JSON object with exactly `keys`, all strings, `c` a campaign id
+ * and `g` a grant id. The callers then require the canonical form (byte-for-byte round trip).
+ */
+function parseCompactValue<K extends 'c' | 'g' | 'r'>(
+  value: string,
+  what: string,
+  expected: readonly K[],
+): Record<K, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new MalformedRequestError(`${what} is not JSON`, { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MalformedRequestError(`${what} is not an object`);
+  }
+  const record = parsed as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const wanted = [...expected].sort();
+  if (keys.length !== wanted.length || keys.some((key, index) => key !== wanted[index])) {
+    throw new MalformedRequestError(
+      `${what} has keys [${keys.join(', ')}], expected exactly ${wanted.join(', ')}`,
+    );
+  }
+  for (const key of wanted) {
+    if (typeof record[key] !== 'string')
+      throw new MalformedRequestError(`${what} field ${key} is not a string`);
+  }
+  if (!CAMPAIGN_ID_PATTERN.test(record.c as string)) {
+    throw new MalformedRequestError(`${what} holds no valid campaign id`);
+  }
+  if (!GRANT_ID_PATTERN.test(record.g as string)) {
+    throw new MalformedRequestError(`${what} holds no valid grant id`);
+  }
+  return record as Record<K, string>;
 }
 
 export function parseActionId(actionId: string): { decision: Decision; grantId: string } {
@@ -166,7 +265,8 @@ function intro(
     `You are asked to review *${plural(total, 'grant')}* of access, by *${due.mrkdwn}*.`,
     'Each grant is decided on its own. *Keep* records that the access is still needed. ' +
       '*Revoke* removes the access at its source (where it was granted, shown under each grant) ' +
-      'and then reads the source again to confirm it is gone.',
+      'and then reads the source again to confirm it is gone. ' +
+      'The *…* menu next to them records the same decision with a reason, kept in the audit evidence.',
   ];
   if (!closed) {
     lines.push(
@@ -244,7 +344,39 @@ function decisionButtons(campaignId: string, grant: Grant): ActionsBlock {
     },
   };
   // Keep is not styled `primary` on purpose: the message should not nudge towards keeping access.
-  return { type: 'actions', block_id: `decide:${grant.grantId}`, elements: [keep, revoke] };
+  return {
+    type: 'actions',
+    block_id: `decide:${grant.grantId}`,
+    elements: [keep, revoke, reasonMenu(campaignId, grant)],
+  };
+}
+
+/**
+ * The "…" menu: the same two decisions, each with a reason that is recorded as the justification.
+ * The dialog after a choice says what a revoke would do, as the Revoke button's dialog does
+ * (an overflow has one dialog for all of its options).
+ */
+function reasonMenu(campaignId: string, grant: Grant): Overflow {
+  return {
+    type: 'overflow',
+    action_id: reasonActionIdFor(grant.grantId),
+    options: REASON_CODES.map((code) => ({
+      text: { type: 'plain_text', text: REASONS[code], emoji: true },
+      value: reasonValueFor(campaignId, grant.grantId, code),
+    })),
+    confirm: {
+      title: { type: 'plain_text', text: 'Record this decision?' },
+      text: {
+        type: 'plain_text',
+        text: truncate(
+          `A Keep reason records that the access stays. A Revoke reason: ${revocationEffect(grant)}`,
+          CONFIRM_TEXT_MAX,
+        ),
+      },
+      confirm: { type: 'plain_text', text: 'Record' },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
+  };
 }
 
 function outcomeLine(item: ReviewItem, closed: ReviewMessageInput['closed']): ContextBlock {
@@ -253,6 +385,9 @@ function outcomeLine(item: ReviewItem, closed: ReviewMessageInput['closed']): Co
   if (decision) {
     const at = formatDate(decision.decidedAt, `decidedAt of ${grant.grantId}`).mrkdwn;
     text = decision.decision === 'keep' ? `✅ Kept at ${at}` : `❌ Revoke requested at ${at}`;
+    if (decision.justification) {
+      text += `. Reason: ${escapeMrkdwn(truncate(decision.justification, JUSTIFICATION_SHOWN_MAX))}`;
+    }
   } else {
     text = closed?.reason === 'window_closed' ? '⏹ No decision: the review window closed' : '⏹ No decision';
   }
@@ -343,6 +478,15 @@ function validateInput(input: ReviewMessageInput): void {
   if (!CAMPAIGN_ID_PATTERN.test(input.campaignId)) {
     throw new ReviewMessageError(
       `campaign id ${JSON.stringify(input.campaignId)} cannot be carried in a button value`,
+    );
+  }
+  // The longest reason value must fit an option value; campaign ids are 16 characters in practice.
+  const longest = Math.max(
+    ...REASON_CODES.map((code) => reasonValueFor(input.campaignId, `g_${'0'.repeat(32)}`, code).length),
+  );
+  if (longest > OPTION_VALUE_MAX) {
+    throw new ReviewMessageError(
+      `campaign id ${JSON.stringify(input.campaignId)} is too long to be carried in a reason menu option (${longest} > ${OPTION_VALUE_MAX} characters)`,
     );
   }
   const seen = new Set<string>();

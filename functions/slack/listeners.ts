@@ -1,71 +1,122 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { MalformedRequestError } from '../core/errors';
 import type { Services } from '../runtime/services';
-import { recordDecision } from '../steps/record-decision';
-import { parseActionId, parseButtonValue } from './blocks';
+import { type DecisionRequest, recordDecision } from '../steps/record-decision';
+import { parseActionId, parseButtonValue, parseReasonActionId, parseReasonValue, REASONS } from './blocks';
 
 const REVIEW_BUTTON = /^review_(keep|revoke):/;
+const REVIEW_REASON = /^review_reason:/;
+
+/** What a review action asks for, read from the action alone; the clicker comes from the body. */
+type ReadRequest = Omit<DecisionRequest, 'slackUserId'>;
 
 /**
- * The review buttons. Bolt has already checked Slack's signature and timestamp (a forged or stale
- * request never reaches this listener). Everything a button carries is re-checked against the
- * table: the ids must agree, the clicker must be the assigned reviewer, and the decision is
- * written once. Every refusal is an ephemeral message to the clicker and writes nothing.
+ * The review buttons and the "…" reason menu. Bolt has already checked Slack's signature and
+ * timestamp (a forged or stale request never reaches these listeners). Everything an action
+ * carries is re-checked against the table: the ids must agree, the clicker must be the assigned
+ * reviewer, and the decision is written once. Every refusal is an ephemeral message to the
+ * clicker and writes nothing.
  */
 export function registerReviewListeners(app: App, services: Services): void {
-  app.action<BlockAction<ButtonAction>>(
-    { type: 'block_actions', action_id: REVIEW_BUTTON },
-    async ({ ack, body, action, respond }) => {
-      // Through the interaction's response_url: it reaches the clicker even where they are not a
-      // member of the channel (a replayed or shared button), and only they see it.
-      const tell = async (text: string) => {
-        try {
-          await respond({ response_type: 'ephemeral', replace_original: false, text });
-        } catch (error) {
-          services.log.warn('could not send an ephemeral reply', {
-            error: error instanceof Error ? error.message : String(error),
-          });
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: REVIEW_BUTTON }, async (args) => {
+    await handleReviewAction(args, services, 'button', () => {
+      const { action } = args;
+      // Bolt routes by action_id alone: any element could carry this one.
+      if ((action as { type: string }).type !== 'button') {
+        throw new MalformedRequestError('a review button action that is not a button');
+      }
+      const fromValue = parseButtonValue(action.value ?? '');
+      const fromId = parseActionId(action.action_id);
+      if (fromValue.grantId !== fromId.grantId) {
+        throw new MalformedRequestError('the button value and action id name different grants');
+      }
+      return { campaignId: fromValue.campaignId, grantId: fromValue.grantId, decision: fromId.decision };
+    });
+  });
+
+  app.action<BlockAction<OverflowAction>>(
+    { type: 'block_actions', action_id: REVIEW_REASON },
+    async (args) => {
+      await handleReviewAction(args, services, 'menu choice', () => {
+        const { action } = args;
+        if (
+          (action as { type: string }).type !== 'overflow' ||
+          typeof action.selected_option?.value !== 'string'
+        ) {
+          throw new MalformedRequestError('a review reason action without a chosen option');
         }
-      };
-      let request: { campaignId: string; grantId: string; decision: 'keep' | 'revoke' };
-      try {
-        const fromValue = parseButtonValue(action.value ?? '');
-        const fromId = parseActionId(action.action_id);
+        const fromValue = parseReasonValue(action.selected_option.value);
+        const fromId = parseReasonActionId(action.action_id);
         if (fromValue.grantId !== fromId.grantId) {
-          throw new MalformedRequestError('the button value and action id name different grants');
+          throw new MalformedRequestError('the option value and action id name different grants');
         }
-        request = { campaignId: fromValue.campaignId, grantId: fromValue.grantId, decision: fromId.decision };
-      } catch (error) {
-        await ack();
-        services.log.warn('malformed review action refused', {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        await tell(
-          'This button could not be read, so nothing was recorded. Please use the buttons in your review message.',
-        );
-        return;
-      }
-      let outcome: Awaited<ReturnType<typeof recordDecision>>;
-      try {
-        outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
-      } catch (error) {
-        await ack();
-        services.log.error('recording a decision failed', {
-          campaignId: request.campaignId,
-          grantId: request.grantId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        await tell('Something went wrong while recording this decision. Please click again in a moment.');
-        return;
-      }
-      await ack();
-      if (outcome.kind === 'refused') {
-        await tell(`Nothing was recorded: ${outcome.reason}`);
-      } else if (outcome.kind === 'duplicate') {
-        await tell(
-          `Already recorded: ${outcome.decision.decision} at ${outcome.decision.decidedAt}. A decision is recorded once and cannot be changed here.`,
-        );
-      }
+        return {
+          campaignId: fromValue.campaignId,
+          grantId: fromValue.grantId,
+          decision: fromValue.decision,
+          // The text comes from our own table of reasons, never from the request.
+          justification: REASONS[fromValue.reason],
+        };
+      });
     },
   );
+}
+
+/**
+ * The flow every review action shares: read the request (a malformed one is refused), record the
+ * decision, acknowledge, and tell the clicker about a refusal or an earlier decision.
+ */
+async function handleReviewAction(
+  { ack, body, respond }: Pick<SlackActionMiddlewareArgs<BlockAction>, 'ack' | 'body' | 'respond'>,
+  services: Services,
+  what: 'button' | 'menu choice',
+  read: () => ReadRequest,
+): Promise<void> {
+  // Through the interaction's response_url: it reaches the clicker even where they are not a
+  // member of the channel (a replayed or shared button), and only they see it.
+  const tell = async (text: string) => {
+    try {
+      await respond({ response_type: 'ephemeral', replace_original: false, text });
+    } catch (error) {
+      services.log.warn('could not send an ephemeral reply', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+  let request: ReadRequest;
+  try {
+    request = read();
+  } catch (error) {
+    await ack();
+    services.log.warn('malformed review action refused', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await tell(
+      `This ${what} could not be read, so nothing was recorded. Please use the buttons or the … menu in your review message.`,
+    );
+    return;
+  }
+  let outcome: Awaited<ReturnType<typeof recordDecision>>;
+  try {
+    outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
+  } catch (error) {
+    await ack();
+    services.log.error('recording a decision failed', {
+      campaignId: request.campaignId,
+      grantId: request.grantId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await tell('Something went wrong while recording this decision. Please click again in a moment.');
+    return;
+  }
+  await ack();
+  if (outcome.kind === 'refused') {
+    await tell(`Nothing was recorded: ${outcome.reason}`);
+  } else if (outcome.kind === 'duplicate') {
+    const { decision } = outcome;
+    const reason = decision.justification ? ` (${decision.justification})` : '';
+    await tell(
+      `Already recorded: ${decision.decision}${reason} at ${decision.decidedAt}. A decision is recorded once and cannot be changed here.`,
+    );
+  }
 }

@@ -47,7 +47,13 @@ export function reviewMessage(
       return {
         grant,
         routingReason: grant.routingReason ?? '',
-        decision: decision ? { decision: decision.decision, decidedAt: decision.decidedAt } : undefined,
+        decision: decision
+          ? {
+              decision: decision.decision,
+              decidedAt: decision.decidedAt,
+              justification: decision.justification,
+            }
+          : undefined,
       };
     }),
     closed: closed ? { reason: closed } : undefined,

@@ -299,4 +299,3 @@ async function reportStates(events: RunnerEvents, progress: (line: string) => vo
     // The log ends with the execution; a failed execution is reported by its result.
   }
 }
-

@@ -65,6 +65,30 @@ const button = z.strictObject({
   accessibility_label: z.string().min(1).max(75, tooLong(75)).optional(),
 });
 
+/**
+ * Option object as an overflow menu takes it (https://docs.slack.dev/reference/block-kit/composition-objects/option-object):
+ * text plain_text ≤ 75 (overflow, select and multi-select menus take only plain_text), value
+ * ≤ 150 (required), description plain_text ≤ 75, url ≤ 3000 (overflow menus only).
+ */
+const overflowOption = z.strictObject({
+  text: plainText(75),
+  value: z.string().min(1).max(150, tooLong(150)),
+  description: plainText(75).optional(),
+  url: z.string().min(1).max(3000, tooLong(3000)).optional(),
+});
+
+/**
+ * Overflow menu element (https://docs.slack.dev/reference/block-kit/block-elements/overflow-menu-element):
+ * action_id ≤ 255, 2–5 options ("Maximum number of options is 5, minimum is 2"), optional confirm.
+ * Allowed in actions blocks and as a section's accessory.
+ */
+const overflow = z.strictObject({
+  type: z.literal('overflow'),
+  action_id: z.string().min(1).max(255, tooLong(255)).optional(),
+  options: z.array(overflowOption).min(2).max(5, 'no more than 5 items allowed'),
+  confirm: confirmationDialog.optional(),
+});
+
 /** Image element: image_url ≤ 3000 and alt_text (the sandbox does not model `slack_file`). */
 const imageElement = z.strictObject({
   type: z.literal('image'),
@@ -81,19 +105,19 @@ const section = z
     block_id: blockId,
     text: textObject(3000).optional(),
     fields: z.array(textObject(2000)).min(1).max(10, 'no more than 10 items allowed').optional(),
-    accessory: z.discriminatedUnion('type', [button, imageElement]).optional(),
+    accessory: z.discriminatedUnion('type', [button, overflow, imageElement]).optional(),
     expand: z.boolean().optional(),
   })
   .refine((block) => block.text !== undefined || block.fields !== undefined, {
     message: 'must provide either text or fields',
   });
 
-/** Actions block: 1–25 interactive elements (the sandbox models buttons). */
+/** Actions block: 1–25 interactive elements (the sandbox models buttons and overflow menus). */
 const actions = z.strictObject({
   type: z.literal('actions'),
   block_id: blockId,
   elements: z
-    .array(z.discriminatedUnion('type', [button]))
+    .array(z.discriminatedUnion('type', [button, overflow]))
     .min(1)
     .max(25, 'no more than 25 items allowed'),
 });
@@ -188,7 +212,9 @@ export function validateBlocks(input: unknown): BlockKitResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, blocks };
 }
 
-/** The interactive elements of one block (actions elements, a section's accessory). */
+const INTERACTIVE_ELEMENT_TYPES = new Set(['button', 'overflow']);
+
+/** The interactive elements of one block (actions elements, a section's interactive accessory). */
 export function interactiveElements(
   block: Record<string, unknown>,
 ): Array<{ element: Record<string, unknown>; pointer: string }> {
@@ -198,7 +224,7 @@ export function interactiveElements(
       if (isRecord(element)) found.push({ element, pointer: `/elements/${index}` });
     });
   }
-  if (isRecord(block.accessory) && block.accessory.type === 'button') {
+  if (isRecord(block.accessory) && INTERACTIVE_ELEMENT_TYPES.has(String(block.accessory.type))) {
     found.push({ element: block.accessory, pointer: '/accessory' });
   }
   return found;
@@ -235,7 +261,8 @@ function describeIssue(issue: z.core.$ZodIssue, block: unknown, pointer: string)
       break;
     case 'invalid_union': {
       const value = at(issue.path);
-      const type = isRecord(value) ? value.type : undefined;
+      // A discriminated union reports at the element, or (zod 4) at its `type` field.
+      const type = isRecord(value) ? value.type : issue.path.at(-1) === 'type' ? value : undefined;
       what =
         type === undefined
           ? 'missing required field: type'

@@ -1,10 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { BlockAction, ButtonAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
 import { NotFoundError } from '../../functions/core/errors';
 import { interactiveElements, isRecord } from './blockKit';
 
 /**
- * A simulated person clicking a button: the request Slack sends to an app's interactivity URL
+ * A simulated person clicking a button or choosing an option of an overflow ("…") menu: the
+ * request Slack sends to an app's interactivity URL
  * (https://docs.slack.dev/interactivity/handling-user-interaction), signed the way Slack signs it
  * (https://docs.slack.dev/authentication/verifying-requests-from-slack).
  */
@@ -20,7 +21,8 @@ export interface InteractionMessage {
   appId?: string;
 }
 
-export interface ClickButtonOptions {
+/** Who acts, where, on which message: the same for a click and a menu choice. */
+export interface InteractionOptions {
   /** The app's interactivity endpoint (Bolt's HTTP receiver listens on `/slack/events`). */
   appUrl: string;
   signingSecret: string;
@@ -31,8 +33,7 @@ export interface ClickButtonOptions {
   channelId: string;
   message: InteractionMessage;
   actionId: string;
-  value: string;
-  /** When the click happens; an old `now` makes a correctly signed but stale request. */
+  /** When the action happens; an old `now` makes a correctly signed but stale request. */
   now?: Date;
   /**
    * Where the app may answer. Pass `sandbox.responseUrlFor(...)`. The default points at a closed
@@ -45,15 +46,28 @@ export interface ClickButtonOptions {
   verificationToken?: string;
 }
 
-export interface SlackHttpRequest {
+export interface ClickButtonOptions extends InteractionOptions {
+  /** The button's value; the button must be in the message with this value. */
+  value: string;
+}
+
+export interface ChooseOverflowOptionOptions extends InteractionOptions {
+  /** The value of the chosen option; the menu must be in the message with this option. */
+  optionValue: string;
+}
+
+export interface SlackHttpRequest<A extends ButtonAction | OverflowAction = ButtonAction> {
   headers: Record<string, string>;
   /** The raw body; the signature covers exactly these bytes. */
   body: string;
-  payload: BlockAction<ButtonAction>;
+  payload: BlockAction<A>;
 }
 
 /** The person tried to click a button that the message does not show. */
 export class ButtonNotFoundError extends NotFoundError {}
+
+/** The person tried to choose an overflow menu option that the message does not show. */
+export class OverflowOptionNotFoundError extends NotFoundError {}
 
 /** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>` with the app's signing secret. */
 export function signSlackRequest(body: string, secret: string, timestamp: number | string): string {
@@ -61,28 +75,88 @@ export function signSlackRequest(body: string, secret: string, timestamp: number
 }
 
 /**
- * Builds the request without sending it, for receivers that are not HTTP servers (an
+ * Builds a button click without sending it, for receivers that are not HTTP servers (an
  * AwsLambdaReceiver takes the same headers and body inside a Lambda event).
  */
-export function buildBlockActionsRequest(options: ClickButtonOptions): SlackHttpRequest {
+export function buildBlockActionsRequest(options: ClickButtonOptions): SlackHttpRequest<ButtonAction> {
+  const { blockId, element } = findElement(
+    options.message.blocks,
+    (e) => e.type === 'button' && e.action_id === options.actionId && e.value === options.value,
+    `button with action_id ${options.actionId} and value ${options.value}`,
+    ButtonNotFoundError,
+  );
+  return buildRequest(options, (actionTs) => {
+    // Slack includes the element's style in the action; Bolt's ButtonAction type leaves it out.
+    const action: ButtonAction & { style?: string } = {
+      type: 'button',
+      action_id: options.actionId,
+      block_id: blockId,
+      text: plainTextOf(element.text),
+      value: options.value,
+      action_ts: actionTs,
+      ...(typeof element.style === 'string' ? { style: element.style } : {}),
+    };
+    return action;
+  });
+}
+
+/** Builds an overflow menu choice without sending it: the action Slack sends for an `overflow`. */
+export function buildOverflowActionRequest(
+  options: ChooseOverflowOptionOptions,
+): SlackHttpRequest<OverflowAction> {
+  const { blockId, element } = findElement(
+    options.message.blocks,
+    (e) => e.type === 'overflow' && e.action_id === options.actionId,
+    `overflow menu with action_id ${options.actionId}`,
+    OverflowOptionNotFoundError,
+  );
+  const option = (Array.isArray(element.options) ? element.options : []).find(
+    (candidate): candidate is Record<string, unknown> =>
+      isRecord(candidate) && candidate.value === options.optionValue,
+  );
+  if (!option) {
+    throw new OverflowOptionNotFoundError(
+      `the overflow menu ${options.actionId} shows no option with value ${options.optionValue}`,
+    );
+  }
+  return buildRequest(options, (actionTs) => ({
+    type: 'overflow',
+    action_id: options.actionId,
+    block_id: blockId,
+    selected_option: { text: plainTextOf(option.text), value: options.optionValue },
+    action_ts: actionTs,
+  }));
+}
+
+/** Sends the click; resolves with whatever the app answered (Bolt answers 200, or 401 when unsigned). */
+export async function clickButton(options: ClickButtonOptions): Promise<{ status: number; body: string }> {
+  return send(options.appUrl, buildBlockActionsRequest(options));
+}
+
+/** Sends the choice of an overflow menu option; resolves with whatever the app answered. */
+export async function chooseOverflowOption(
+  options: ChooseOverflowOptionOptions,
+): Promise<{ status: number; body: string }> {
+  return send(options.appUrl, buildOverflowActionRequest(options));
+}
+
+async function send(appUrl: string, request: SlackHttpRequest<ButtonAction | OverflowAction>) {
+  const response = await fetch(appUrl, { method: 'POST', headers: request.headers, body: request.body });
+  return { status: response.status, body: await response.text() };
+}
+
+/** The block_actions envelope around one action, form-encoded and signed as Slack does it. */
+function buildRequest<A extends ButtonAction | OverflowAction>(
+  options: InteractionOptions,
+  makeAction: (actionTs: string) => A,
+): SlackHttpRequest<A> {
   const now = options.now ?? new Date();
-  const button = findButton(options.message.blocks, options.actionId, options.value);
   const seconds = Math.floor(now.getTime() / 1000);
   const micros = String((now.getTime() % 1000) * 1000).padStart(6, '0');
   const seed = createHash('sha256')
     .update(`${options.channelId}:${options.message.ts}:${options.actionId}:${now.toISOString()}`)
     .digest('hex');
-  // Slack includes the element's style in the action; Bolt's ButtonAction type leaves it out.
-  const action: ButtonAction & { style?: string } = {
-    type: 'button',
-    action_id: options.actionId,
-    block_id: button.blockId,
-    text: button.text,
-    value: options.value,
-    action_ts: `${seconds}.${micros}`,
-    ...(button.style !== undefined ? { style: button.style } : {}),
-  };
-  const payload: BlockAction<ButtonAction> = {
+  const payload: BlockAction<A> = {
     type: 'block_actions',
     user: {
       id: options.user.id,
@@ -117,7 +191,7 @@ export function buildBlockActionsRequest(options: ClickButtonOptions): SlackHttp
     },
     state: { values: {} },
     response_url: options.responseUrl ?? `http://127.0.0.1:9/actions/no-response-url-given`,
-    actions: [action],
+    actions: [makeAction(`${seconds}.${micros}`)],
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const timestamp = String(seconds);
@@ -133,41 +207,34 @@ export function buildBlockActionsRequest(options: ClickButtonOptions): SlackHttp
   };
 }
 
-/** Sends the click; resolves with whatever the app answered (Bolt answers 200, or 401 when unsigned). */
-export async function clickButton(options: ClickButtonOptions): Promise<{ status: number; body: string }> {
-  const request = buildBlockActionsRequest(options);
-  const response = await fetch(options.appUrl, {
-    method: 'POST',
-    headers: request.headers,
-    body: request.body,
-  });
-  return { status: response.status, body: await response.text() };
-}
-
-interface FoundButton {
-  blockId: string;
-  text: { type: 'plain_text'; text: string; emoji?: boolean };
-  style?: string;
-}
-
-/** A person can only click a button the message shows, so a missing one is an error, not a guess. */
-function findButton(blocks: readonly unknown[], actionId: string, value: string): FoundButton {
+/**
+ * A person can only use an element the message shows, so a missing one is an error, not a guess.
+ * The element's block must have a block_id, as every block Slack stores has.
+ */
+function findElement(
+  blocks: readonly unknown[],
+  matches: (element: Record<string, unknown>) => boolean,
+  what: string,
+  NotFound: new (message: string) => NotFoundError,
+): { blockId: string; element: Record<string, unknown> } {
   for (const block of blocks) {
     if (!isRecord(block)) continue;
     for (const { element } of interactiveElements(block)) {
-      if (element.type !== 'button' || element.action_id !== actionId || element.value !== value) continue;
+      if (!matches(element)) continue;
       if (typeof block.block_id !== 'string') {
-        throw new ButtonNotFoundError(
-          `the block holding button ${actionId} has no block_id; pass the message as Slack stored it`,
-        );
+        throw new NotFound(`the block holding ${what} has no block_id; pass the message as Slack stored it`);
       }
-      const text = isRecord(element.text) && typeof element.text.text === 'string' ? element.text.text : '';
-      return {
-        blockId: block.block_id,
-        text: { type: 'plain_text', text, emoji: true },
-        ...(typeof element.style === 'string' ? { style: element.style } : {}),
-      };
+      return { blockId: block.block_id, element };
     }
   }
-  throw new ButtonNotFoundError(`the message shows no button with action_id ${actionId} and value ${value}`);
+  throw new NotFound(`the message shows no ${what}`);
+}
+
+/** Slack sends an element's text back as plain_text with `emoji: true`. */
+function plainTextOf(text: unknown): { type: 'plain_text'; text: string; emoji: boolean } {
+  return {
+    type: 'plain_text',
+    text: isRecord(text) && typeof text.text === 'string' ? text.text : '',
+    emoji: true,
+  };
 }

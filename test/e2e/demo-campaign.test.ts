@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viaLabel } from '../../functions/core/grant';
 import { exportEvidence, type Manifest } from '../../functions/evidence/export';
@@ -117,6 +118,13 @@ describe('demo campaign on the embedded host', () => {
   it('records one decision for a double click', async () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
     expect(bobClicks).toHaveLength(4);
+    // Gina's grant was decided from the "…" menu (twice at once), carol's with the button.
+    expect(bobClicks.map((c) => c.reason ?? 'button').sort()).toEqual([
+      'button',
+      'button',
+      'revoke:unused',
+      'revoke:unused',
+    ]);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -210,6 +218,40 @@ describe('demo campaign on the embedded host', () => {
     );
     expect(await verifyEvidence(evidenceDir)).toEqual({ ok: true, findings: [] });
 
+    // Who decided what, when and why: a reason chosen from the "…" menu is the justification.
+    const decisionRows = parse(await readFile(join(evidenceDir, 'decisions.csv')), {
+      columns: true,
+    }) as Record<string, string>[];
+    const frankRows = decisionRows.filter((row) => row.principal === 'frank' && row.reviewer === 'alice');
+    expect(frankRows.map((row) => `${row.entitlement} ${row.resource}`).sort()).toEqual([
+      'member acme',
+      'owner acme',
+    ]);
+    for (const row of frankRows) {
+      expect(row).toMatchObject({
+        decision: 'revoke',
+        decided_by_slack_user: 'U0ALICE01',
+        justification: 'Revoke — person left or changed team',
+      });
+      expect(row.decided_at).not.toBe('');
+    }
+    expect(decisionRows.find((row) => row.principal === 'gina')).toMatchObject({
+      decision: 'revoke',
+      reviewer: 'bob',
+      justification: 'Revoke — no longer needed',
+    });
+    // A plain button click records no reason.
+    expect(
+      decisionRows.find((row) => row.principal === 'carol' && row.resource === 'acme/api'),
+    ).toMatchObject({ decision: 'revoke', justification: '' });
+    const events = await host.store.events.list(run.campaignId);
+    const frankGrantIds = new Set(frankRows.map((row) => row.grant_id));
+    expect(
+      events
+        .filter((e) => e.type === 'decision_recorded' && frankGrantIds.has(String(e.data.grantId)))
+        .map((e) => e.data.justification),
+    ).toEqual(['Revoke — person left or changed team', 'Revoke — person left or changed team']);
+
     const grantsCsv = join(evidenceDir, 'grants.csv');
     const original = await readFile(grantsCsv, 'utf8');
     await writeFile(grantsCsv, original.replace('gina,read', 'gina,admin'));
@@ -234,6 +276,16 @@ describe('demo campaign on the embedded host', () => {
     const crossChecked = await verifyEvidence(evidenceDir);
     expect(crossChecked.ok).toBe(false);
     expect(crossChecked.findings.join('\n')).toMatch(/decisions\.csv: g_[0-9a-f]+ does not match event \d+/);
+    await writeFile(decisionsCsv, decisions);
+
+    // So does a reason rewritten after the fact.
+    const reworded = decisions.replace('Revoke — person left or changed team', 'Revoke — no longer needed');
+    expect(reworded).not.toBe(decisions);
+    await writeFile(decisionsCsv, reworded);
+    await writeFile(manifestPath, JSON.stringify(await exportManifestFor(evidenceDir, manifestJson)));
+    expect((await verifyEvidence(evidenceDir)).findings.join('\n')).toMatch(
+      /decisions\.csv: g_[0-9a-f]+ does not match event/,
+    );
     await writeFile(decisionsCsv, decisions);
 
     // A revocation row removed from revocations.csv (manifest recomputed again) is missed too.

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASONS } from '../../functions/slack/blocks';
 import { queryAll } from '../../functions/store/query';
 import { keys } from '../../functions/store/table';
 import type { ReviewTask } from '../../functions/store/tasks';
 import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
 import { loadScenarioFile } from '../../sandbox/scenario';
-import { clickButton } from '../../sandbox/slack/interactions';
+import { chooseOverflowOption, clickButton } from '../../sandbox/slack/interactions';
 import type { RecordedMessage } from '../../sandbox/slack/server';
 
 /**
@@ -35,6 +36,19 @@ function firstButton(message: RecordedMessage): { actionId: string; value: strin
     }
   }
   throw new Error('no keep button left');
+}
+
+/** The first grant's "…" menu and the option showing `text`. */
+function firstMenuOption(message: RecordedMessage, text: string): { actionId: string; value: string } {
+  for (const block of message.blocks) {
+    for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
+      if (element.type !== 'overflow') continue;
+      const options = element.options as Array<{ text: { text: string }; value: string }>;
+      const option = options.find((o) => o.text.text === text);
+      if (option) return { actionId: element.action_id as string, value: option.value };
+    }
+  }
+  throw new Error(`no menu option ${text} left`);
 }
 
 function taskOf(reviewer: string): ReviewTask {
@@ -180,6 +194,108 @@ describe('review buttons refuse what they must', () => {
     expect(response.status).toBe(200);
     const after = await snapshotOfWrites();
     expect(after.decisions).toBe(before.decisions + 1);
+  });
+
+  it('records a reason chosen from the … menu as the justification; a forged reason is refused', async () => {
+    const bobTask = taskOf('bob');
+    const choose = (message: RecordedMessage, option: { actionId: string; value: string }) =>
+      chooseOverflowOption({
+        appUrl: host.slackEndpoint,
+        signingSecret: host.signingSecret,
+        user: BOB,
+        teamId: host.slack.teamId,
+        channelId: bobTask.channelId!,
+        message,
+        actionId: option.actionId,
+        optionValue: option.value,
+        responseUrl: host.slack.responseUrlFor({
+          channel: bobTask.channelId!,
+          messageTs: bobTask.messageTs!,
+          user: BOB.id,
+        }),
+      });
+    const lastReplyToBob = () =>
+      host.slack
+        .ephemerals()
+        .filter((e) => e.user === BOB.id)
+        .at(-1)?.text;
+
+    // A reason code the app never offered, in an option edited into Bob's own message.
+    const before = await snapshotOfWrites();
+    const honest = firstMenuOption(messageOf(bobTask), REASONS['keep:role']);
+    const forgedValue = honest.value.replace('"r":"keep:role"', '"r":"keep:forever"');
+    expect(forgedValue).not.toBe(honest.value);
+    const forgedMessage = structuredClone(messageOf(bobTask));
+    for (const block of forgedMessage.blocks) {
+      for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
+        for (const option of (element.options as Array<{ value: string }> | undefined) ?? []) {
+          if (option.value === honest.value) option.value = forgedValue;
+        }
+      }
+    }
+    const forged = await choose(forgedMessage, { actionId: honest.actionId, value: forgedValue });
+    expect(forged.status).toBe(200);
+    expect(await snapshotOfWrites()).toEqual(before);
+    expect(lastReplyToBob()).toMatch(/could not be read, so nothing was recorded/);
+
+    // A well-formed option of another of the reviewer's grants, moved into the first grant's
+    // menu: the ids disagree, so it is refused even though either grant alone could be decided.
+    const aliceTask = taskOf('alice');
+    const aliceMenus = messageOf(aliceTask)
+      .blocks.flatMap((block) => (block.elements as Array<Record<string, unknown>> | undefined) ?? [])
+      .filter((element) => element.type === 'overflow');
+    expect(aliceMenus.length).toBeGreaterThan(1);
+    const [firstMenu, secondMenu] = aliceMenus as [Record<string, unknown>, Record<string, unknown>];
+    const movedValue = (secondMenu.options as Array<{ value: string }>)[0]!.value;
+    const moved = structuredClone(messageOf(aliceTask));
+    for (const block of moved.blocks) {
+      for (const element of (block.elements as Array<Record<string, unknown>> | undefined) ?? []) {
+        if (element.action_id === firstMenu.action_id) {
+          (element.options as Array<{ value: string }>)[0]!.value = movedValue;
+        }
+      }
+    }
+    const ALICE = { id: 'U0ALICE01', name: 'alice' };
+    const movedResponse = await chooseOverflowOption({
+      appUrl: host.slackEndpoint,
+      signingSecret: host.signingSecret,
+      user: ALICE,
+      teamId: host.slack.teamId,
+      channelId: aliceTask.channelId!,
+      message: moved,
+      actionId: firstMenu.action_id as string,
+      optionValue: movedValue,
+      responseUrl: host.slack.responseUrlFor({
+        channel: aliceTask.channelId!,
+        messageTs: aliceTask.messageTs!,
+        user: ALICE.id,
+      }),
+    });
+    expect(movedResponse.status).toBe(200);
+    expect(await snapshotOfWrites()).toEqual(before);
+    expect(
+      host.slack
+        .ephemerals()
+        .filter((e) => e.user === ALICE.id)
+        .at(-1)?.text,
+    ).toMatch(/could not be read/);
+
+    // The same choice by the assigned reviewer, unaltered: decision and reason are recorded.
+    const grantId = honest.actionId.replace('review_reason:', '');
+    expect(await host.store.decisions.get(campaignId, grantId)).toBeUndefined();
+    const response = await choose(messageOf(bobTask), honest);
+    expect(response.status).toBe(200);
+    expect(await host.store.decisions.get(campaignId, grantId)).toMatchObject({
+      decision: 'keep',
+      reviewer: 'bob',
+      decidedBySlackUserId: BOB.id,
+      justification: 'Keep — needed for their current role',
+    });
+    const events = (await host.store.events.list(campaignId)).filter(
+      (e) => e.type === 'decision_recorded' && e.data.grantId === grantId,
+    );
+    expect(events.map((e) => e.data.justification)).toEqual(['Keep — needed for their current role']);
+    expect(JSON.stringify(messageOf(bobTask).blocks)).not.toContain(`review_reason:${grantId}`);
   });
 
   it('finishes the campaign once every reviewer has decided', async () => {

@@ -48,4 +48,40 @@ describe('scenario files', () => {
     expect(problems).toContain('config.github.organization: "other" is not the scenario\'s organization');
     expect(problems).toContain('config.people[0].email: no Slack user has alice@acme.example');
   });
+
+  it("takes a reason on a reviewer rule only when it records the decision of the rule's list", async () => {
+    const { scenario } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
+    expect(scenario.reviewers.alice?.revoke).toContainEqual({ principal: 'frank', reason: 'revoke:left' });
+
+    const base = {
+      organization: { login: 'acme', members: [{ login: 'alice', email: 'alice@acme.example' }] },
+      slack: { users: [{ id: 'U0ALICE01', name: 'alice', email: 'alice@acme.example' }] },
+      config: { github: { organization: 'acme' }, routing: { fallbackReviewers: ['alice'] } },
+    };
+    expect(() =>
+      parseScenario({
+        ...base,
+        reviewers: { alice: { keep: [{ principal: 'bob', reason: 'keep:role' }] } },
+      }),
+    ).not.toThrow();
+    const problems = problemsOf({
+      ...base,
+      reviewers: {
+        alice: {
+          keep: [{ principal: 'bob' }, { principal: 'frank', reason: 'revoke:left' }],
+          revoke: [
+            { principal: 'carol', reason: 'keep:temporary' },
+            { principal: 'dan', reason: 'revoke:bored' },
+          ],
+        },
+      },
+    }).join('\n');
+    expect(problems).toContain(
+      'reviewers.alice.keep[1].reason: "revoke:left" is a revoke reason, but this rule is under keep',
+    );
+    expect(problems).toContain(
+      'reviewers.alice.revoke[0].reason: "keep:temporary" is a keep reason, but this rule is under revoke',
+    );
+    expect(problems).toMatch(/reviewers\.alice\.revoke\[1\]\.reason: .*revoke:left/);
+  });
 });

@@ -9,8 +9,14 @@ import {
   MAX_MESSAGE_BLOCKS,
   parseActionId,
   parseButtonValue,
+  parseReasonActionId,
+  parseReasonValue,
+  REASON_CODES,
+  REASONS,
   type ReviewItem,
   ReviewMessageError,
+  reasonActionIdFor,
+  reasonValueFor,
   revocationEffect,
 } from '../../../functions/slack/blocks';
 import { interactiveElements, validateBlocks } from '../../../sandbox/slack/blockKit';
@@ -45,10 +51,17 @@ function items(
 
 const base = { campaignId: '2026-Q4', reviewerLogin: 'alice', dueAt: '2026-12-15T09:00:00Z' };
 
-function buttons(blocks: KnownBlock[]) {
+function elements(blocks: KnownBlock[]) {
   return blocks.flatMap((block) =>
     interactiveElements(block as unknown as Record<string, unknown>).map((e) => e.element),
   );
+}
+const buttons = (blocks: KnownBlock[]) => elements(blocks).filter((e) => e.type === 'button');
+const menus = (blocks: KnownBlock[]) => elements(blocks).filter((e) => e.type === 'overflow');
+
+interface MenuOption {
+  text: { type: string; text: string };
+  value: string;
 }
 
 describe('buildReviewMessage', () => {
@@ -57,14 +70,20 @@ describe('buildReviewMessage', () => {
     expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
     expect(validateBlocks(message.blocks)).toEqual({ ok: true, blocks: message.blocks });
 
-    const actionIds = buttons(message.blocks).map((b) => b.action_id);
+    const actionIds = elements(message.blocks).map((b) => b.action_id);
     expect(new Set(actionIds).size).toBe(actionIds.length);
-    expect(actionIds.length).toBe(2 * Math.min(count, 23));
+    expect(buttons(message.blocks)).toHaveLength(2 * Math.min(count, 23));
+    expect(menus(message.blocks)).toHaveLength(Math.min(count, 23));
 
     const everything = JSON.stringify(message);
     for (const secret of SECRETS) expect(everything).not.toContain(secret);
     for (const b of buttons(message.blocks)) {
       expect(Object.keys(JSON.parse(String(b.value))).sort()).toEqual(['c', 'g']);
+    }
+    for (const menu of menus(message.blocks)) {
+      for (const option of menu.options as MenuOption[]) {
+        expect(Object.keys(JSON.parse(option.value)).sort()).toEqual(['c', 'g', 'r']);
+      }
     }
     expect(message.text).toContain(`${count} of ${count} grant`);
   });
@@ -116,6 +135,71 @@ describe('buildReviewMessage', () => {
     expect(revoke?.value).toBe(keep?.value);
   });
 
+  it('offers each open grant a "…" menu of decisions with a reason, next to its buttons', () => {
+    const [first, second] = items(2) as [ReviewItem, ReviewItem];
+    const message = buildReviewMessage({ ...base, items: [first, second] });
+    const grantId = first.grant.grantId;
+    // The menu sits in the grant's own actions block, after Keep and Revoke: no extra block.
+    expect(message.blocks).toHaveLength(2 + 2 * 2);
+    const block = message.blocks.find((b) => b.block_id === `decide:${grantId}`);
+    expect(block?.type).toBe('actions');
+    const inBlock = elements([block as KnownBlock]);
+    expect(inBlock.map((e) => e.type)).toEqual(['button', 'button', 'overflow']);
+    const menu = inBlock[2] as Record<string, unknown>;
+    expect(menu.action_id).toBe(`review_reason:${grantId}`);
+    expect(menu.action_id).toBe(reasonActionIdFor(grantId));
+    const options = menu.options as MenuOption[];
+    expect(options.map((o) => o.text.text)).toEqual([
+      'Keep — needed for their current role',
+      'Keep — temporary, revisit next review',
+      'Revoke — no longer needed',
+      'Revoke — person left or changed team',
+      'Revoke — more access than the job needs',
+    ]);
+    expect(options.map((o) => o.text.type)).toEqual(Array(5).fill('plain_text'));
+    // Each value carries the campaign, this grant and the reason code, and nothing else.
+    expect(options.map((o) => o.value)).toEqual(
+      REASON_CODES.map((r) => JSON.stringify({ c: '2026-Q4', g: grantId, r })),
+    );
+    for (const option of options) {
+      expect(option.value.length).toBeLessThanOrEqual(150);
+      expect(option.text.text.length).toBeLessThanOrEqual(75);
+      expect(parseReasonValue(option.value)).toMatchObject({ campaignId: '2026-Q4', grantId });
+    }
+    // Choosing a reason asks first, and says what a revoke would do, as the Revoke button does.
+    expect(JSON.stringify(menu.confirm)).toContain(revocationEffect(first.grant));
+    expect(JSON.stringify(message.blocks[1])).toContain('*…* menu');
+    expect(validateBlocks(message.blocks).ok).toBe(true);
+  });
+
+  it('shows the reason on the decided line when the decision has one', () => {
+    const message = buildReviewMessage({
+      ...base,
+      items: items(3, (i) =>
+        i === 0
+          ? { decision: 'revoke', decidedAt: '2026-12-01T10:00:00Z', justification: REASONS['revoke:left'] }
+          : i === 1
+            ? { decision: 'keep', decidedAt: '2026-12-01T10:05:00Z', justification: '<!channel> & co' }
+            : { decision: 'keep', decidedAt: '2026-12-01T10:06:00Z' },
+      ),
+    });
+    const lines = message.blocks.filter((b) => b.type === 'context').map((b) => JSON.stringify(b));
+    expect(lines[0]).toContain('❌ Revoke requested at');
+    expect(lines[0]).toContain('Reason: Revoke — person left or changed team');
+    expect(lines[1]).toContain('Reason: &lt;!channel&gt; &amp; co');
+    expect(lines[2]).toContain('✅ Kept at');
+    expect(lines[2]).not.toContain('Reason');
+    expect(validateBlocks(message.blocks).ok).toBe(true);
+  });
+
+  it('refuses a campaign id too long for a reason option value', () => {
+    const [item] = items(1) as [ReviewItem];
+    expect(() => buildReviewMessage({ ...base, campaignId: 'c'.repeat(78), items: [item] })).not.toThrow();
+    expect(() => buildReviewMessage({ ...base, campaignId: 'c'.repeat(79), items: [item] })).toThrow(
+      /too long to be carried in a reason menu option/,
+    );
+  });
+
   it('replaces the buttons of a decided grant with who-decided-what-when', () => {
     const message = buildReviewMessage({
       ...base,
@@ -149,6 +233,7 @@ describe('buildReviewMessage', () => {
     const message = buildReviewMessage({ ...base, items: items(500, decided) });
     expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
     expect(buttons(message.blocks)).toHaveLength(40);
+    expect(menus(message.blocks)).toHaveLength(20);
     const summary = JSON.stringify(message.blocks.at(-1));
     // 23 grants listed (20 open + 3 decided): 477 decided ones are counted, not shown.
     expect(summary).toMatch(/✅ \d+ kept, ❌ \d+ revoke requested/);
@@ -173,7 +258,7 @@ describe('buildReviewMessage', () => {
           ),
           closed: { reason },
         });
-        expect(buttons(message.blocks)).toEqual([]);
+        expect(elements(message.blocks)).toEqual([]);
         expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
         expect(validateBlocks(message.blocks).ok).toBe(true);
         const last = JSON.stringify(message.blocks.at(-1));
@@ -225,6 +310,58 @@ describe('parseButtonValue', () => {
   ])('refuses %s', (_what, value) => {
     expect(() => parseButtonValue(value)).toThrow(MalformedRequestError);
   });
+});
+
+describe('parseReasonValue', () => {
+  const grantId = grant(0).grantId;
+
+  it.each(REASON_CODES)('reads back %s, with its decision', (reason) => {
+    expect(parseReasonValue(reasonValueFor('2026-Q4', grantId, reason))).toEqual({
+      campaignId: '2026-Q4',
+      grantId,
+      decision: reason.split(':')[0],
+      reason,
+    });
+  });
+
+  it.each([
+    ['not JSON', 'nope'],
+    ['an array', '["2026-Q4"]'],
+    ['null', 'null'],
+    ['a button value (no reason)', JSON.stringify({ c: '2026-Q4', g: grantId })],
+    ['an unknown reason code', JSON.stringify({ c: '2026-Q4', g: grantId, r: 'revoke:bored' })],
+    ['a bare decision', JSON.stringify({ c: '2026-Q4', g: grantId, r: 'revoke' })],
+    [
+      'a reason text instead of its code',
+      JSON.stringify({ c: '2026-Q4', g: grantId, r: REASONS['keep:role'] }),
+    ],
+    ['an inherited property name', JSON.stringify({ c: '2026-Q4', g: grantId, r: 'constructor' })],
+    ['a prototype key', JSON.stringify({ c: '2026-Q4', g: grantId, r: '__proto__' })],
+    ['a non-string reason', JSON.stringify({ c: '2026-Q4', g: grantId, r: 1 })],
+    ['an extra key', JSON.stringify({ c: '2026-Q4', g: grantId, r: 'keep:role', j: 'because' })],
+    ['a bad grant id', JSON.stringify({ c: '2026-Q4', g: 'g_xyz', r: 'keep:role' })],
+    ['a bad campaign id', JSON.stringify({ c: 'CAMPAIGN#2026', g: grantId, r: 'keep:role' })],
+    ['another key order', JSON.stringify({ r: 'keep:role', c: '2026-Q4', g: grantId })],
+    ['non-canonical spacing', `{"c": "2026-Q4","g":"${grantId}","r":"keep:role"}`],
+    ['a value over 150 characters', JSON.stringify({ c: 'c'.repeat(100), g: grantId, r: 'keep:role' })],
+  ])('refuses %s', (_what, value) => {
+    expect(() => parseReasonValue(value)).toThrow(MalformedRequestError);
+  });
+});
+
+describe('parseReasonActionId', () => {
+  const grantId = grant(0).grantId;
+
+  it('reads the grant', () => {
+    expect(parseReasonActionId(reasonActionIdFor(grantId))).toEqual({ grantId });
+  });
+
+  it.each([`review_keep:${grantId}`, `review_reason:${grantId}x`, 'review_reason:g_0', ''])(
+    'refuses %j',
+    (actionId) => {
+      expect(() => parseReasonActionId(actionId)).toThrow(MalformedRequestError);
+    },
+  );
 });
 
 describe('parseActionId', () => {

@@ -3,11 +3,14 @@ import { isValidSlackRequest } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../functions/core/errors';
 import { makeGrant } from '../../../functions/core/grant';
-import { buildReviewMessage } from '../../../functions/slack/blocks';
+import { buildReviewMessage, parseReasonValue, REASONS } from '../../../functions/slack/blocks';
 import {
   ButtonNotFoundError,
   buildBlockActionsRequest,
+  buildOverflowActionRequest,
+  type ChooseOverflowOptionOptions,
   type ClickButtonOptions,
+  OverflowOptionNotFoundError,
   signSlackRequest,
 } from '../../../sandbox/slack/interactions';
 
@@ -155,5 +158,76 @@ describe('signed block_actions requests', () => {
     expect(() =>
       buildBlockActionsRequest(options({ message: { ts: '1.000100', blocks: withoutIds } })),
     ).toThrow(/no block_id/);
+  });
+});
+
+describe('signed overflow menu choices', () => {
+  const left = JSON.stringify({ c: '2026-Q4', g: grant.grantId, r: 'revoke:left' });
+
+  function choice(overrides: Partial<ChooseOverflowOptionOptions> = {}): ChooseOverflowOptionOptions {
+    const { value: _value, ...rest } = options();
+    return { ...rest, actionId: `review_reason:${grant.grantId}`, optionValue: left, ...overrides };
+  }
+
+  it('sends the payload Slack sends for an overflow, signed over the exact body', () => {
+    const request = buildOverflowActionRequest(choice());
+    const timestamp = request.headers['X-Slack-Request-Timestamp'] as string;
+    const signature = request.headers['X-Slack-Signature'] as string;
+    expect(independentlyValid(request.body, timestamp, signature)).toBe(true);
+    expect(
+      isValidSlackRequest({
+        signingSecret: SECRET,
+        body: request.body,
+        headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
+        nowMilliseconds: now.getTime(),
+      }),
+    ).toBe(true);
+    const payload = JSON.parse(new URLSearchParams(request.body).get('payload') as string);
+    expect(payload).toMatchObject({
+      type: 'block_actions',
+      user: { id: 'U0ALICE01' },
+      container: { type: 'message', message_ts: '1764583200.000100', channel_id: 'D0123456789' },
+      message: { ts: '1764583200.000100', text: built.text },
+    });
+    expect(payload.actions).toEqual([
+      {
+        type: 'overflow',
+        action_id: `review_reason:${grant.grantId}`,
+        block_id: `decide:${grant.grantId}`,
+        selected_option: {
+          text: { type: 'plain_text', text: REASONS['revoke:left'], emoji: true },
+          value: left,
+        },
+        action_ts: `${Math.floor(now.getTime() / 1000)}.250000`,
+      },
+    ]);
+    expect(parseReasonValue(payload.actions[0].selected_option.value).reason).toBe('revoke:left');
+    expect(payload.trigger_id).toMatch(/^\d+\.\d+\.[0-9a-f]+$/);
+
+    const forged = buildOverflowActionRequest(choice({ signature: `v0=${'0'.repeat(64)}` }));
+    expect(independentlyValid(forged.body, timestamp, forged.headers['X-Slack-Signature'] as string)).toBe(
+      false,
+    );
+  });
+
+  it('refuses a menu or an option the message does not show', () => {
+    expect(() => buildOverflowActionRequest(choice({ actionId: 'review_reason:g_0' }))).toThrow(
+      OverflowOptionNotFoundError,
+    );
+    // A button's action_id is not a menu, and a menu is not a button.
+    expect(() => buildOverflowActionRequest(choice({ actionId: `review_revoke:${grant.grantId}` }))).toThrow(
+      OverflowOptionNotFoundError,
+    );
+    expect(() =>
+      buildBlockActionsRequest(options({ actionId: `review_reason:${grant.grantId}`, value: left })),
+    ).toThrow(ButtonNotFoundError);
+    const forgedCode = JSON.stringify({ c: '2026-Q4', g: grant.grantId, r: 'revoke:bored' });
+    expect(() => buildOverflowActionRequest(choice({ optionValue: forgedCode }))).toThrow(
+      /shows no option with value/,
+    );
+    const withoutIds = built.blocks.map(({ block_id: _dropped, ...block }) => block);
+    expect(() =>
+      buildOverflowActionRequest(choice({ message: { ts: '1.000100', blocks: withoutIds } })),
+    ).toThrow(OverflowOptionNotFoundError);
   });
 });
