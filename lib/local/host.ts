@@ -87,6 +87,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     error: (message, fields) => progress(`error: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
   };
   const reviewWindowSeconds = options.reviewWindowSeconds ?? 30;
+  progress(
+    'Synthesizing the AWS stack and starting dynalite, the GitHub and Slack sandboxes and the Slack app…',
+  );
   const synthesized = synthesizeForLocalHost(options.config, { reviewWindowSeconds });
 
   const githubToken = `ghs_${randomBytes(18).toString('hex')}`;
