@@ -3,14 +3,12 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../functions/core/config';
-import type { Services } from '../../../functions/runtime/services';
 import { requestReview } from '../../../functions/steps/request-review';
-import { createStore, type Store } from '../../../functions/store/index';
-import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import type { Store } from '../../../functions/store/index';
+import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { buildBlockActionsRequest } from '../../../sandbox/slack/interactions';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+import { startTestStore, TEST_CONFIG, testServices } from '../../support/local-store';
 import { seedReviewTask } from '../../support/review-task';
 
 /**
@@ -94,15 +92,7 @@ function click(options: {
 }
 
 beforeAll(async () => {
-  const base = parseConfig({
-    github: { organization: 'acme' },
-    routing: { fallbackReviewers: ['alice'] },
-    people: [{ github: 'alice', email: 'alice@acme.example' }],
-  });
-  dynamo = await startLocalDynamo({
-    tableName: 'lambda-endpoint',
-    schema: synthesizeForLocalHost(base).table,
-  });
+  ({ dynamo, store } = await startTestStore('lambda-endpoint'));
   slack = await startSlackSandbox({
     users: [
       { id: ALICE.id, name: 'alice', email: 'alice@acme.example' },
@@ -110,7 +100,7 @@ beforeAll(async () => {
     ],
     botToken: BOT_TOKEN,
   });
-  const config = { ...base, slack: { apiUrl: slack.apiUrl } };
+  const config = { ...TEST_CONFIG, slack: { apiUrl: slack.apiUrl } };
   Object.assign(process.env, {
     TABLE_NAME: 'lambda-endpoint',
     ACCESS_REVIEW_CONFIG: JSON.stringify(config),
@@ -130,7 +120,6 @@ beforeAll(async () => {
   stepFunctions.on(SendTaskSuccessCommand).resolves({});
 
   // The campaign as RequestReview leaves it: alice has a DM with two grants and a stored token.
-  store = createStore(dynamo.table);
   grantIds = await seedReviewTask(store, {
     campaignId: CAMPAIGN,
     reviewer: 'alice',
@@ -138,18 +127,10 @@ beforeAll(async () => {
     principals: ['carol', 'gina'],
     entitlement: 'read',
   });
-  const services: Services = {
+  const services = testServices(store, {
     config,
-    store,
-    github: async () => {
-      throw new Error('not used');
-    },
     slack: async () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }),
-    tasks: { succeed: async () => undefined, fail: async () => undefined },
-    now: () => new Date(),
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    progress: () => undefined,
-  };
+  });
   await requestReview(
     { campaignId: CAMPAIGN, reviewer: 'alice', taskToken: 'sfn-task-token-alice' },
     services,

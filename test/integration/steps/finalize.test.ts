@@ -1,40 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../functions/core/config';
 import type { Services } from '../../../functions/runtime/services';
 import { finalizeCampaign } from '../../../functions/steps/finalize';
 import { verifyChain } from '../../../functions/store/events';
-import { createStore, type Store } from '../../../functions/store/index';
-import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import type { Store } from '../../../functions/store/index';
+import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { startTestStore, testServices } from '../../support/local-store';
 import { seedReviewTask } from '../../support/review-task';
 
 /** Finalize after crashes between a record and its event: every record ends with one event. */
-const config = parseConfig({
-  github: { organization: 'acme' },
-  routing: { fallbackReviewers: ['alice'] },
-  people: [{ github: 'alice', email: 'alice@acme.example' }],
-});
 let dynamo: LocalDynamo;
 let store: Store;
 let services: Services;
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({ tableName: 'finalize', schema: synthesizeForLocalHost(config).table });
-  store = createStore(dynamo.table);
-  services = {
-    config,
-    store,
-    github: async () => {
-      throw new Error('not used');
-    },
-    slack: async () => {
-      throw new Error('not used');
-    },
-    tasks: { succeed: async () => undefined, fail: async () => undefined },
-    now: () => new Date(),
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    progress: () => undefined,
-  };
+  ({ dynamo, store } = await startTestStore('finalize'));
+  services = testServices(store);
 });
 
 afterAll(async () => {

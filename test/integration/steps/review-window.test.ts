@@ -1,24 +1,18 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../functions/core/config';
 import type { Services, TaskCompleter } from '../../../functions/runtime/services';
 import { markUnresponsive } from '../../../functions/steps/mark-unresponsive';
 import { recordDecision } from '../../../functions/steps/record-decision';
-import { createStore, type Store } from '../../../functions/store/index';
-import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import type { Store } from '../../../functions/store/index';
+import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+import { startTestStore, testServices } from '../../support/local-store';
 import { seedReviewTask } from '../../support/review-task';
 
 /**
  * The end of a review task, where a last click, a Slack retry and the review window closing meet.
  * The steps run against dynalite and the Slack sandbox; the workflow's token is recorded.
  */
-const config = parseConfig({
-  github: { organization: 'acme' },
-  routing: { fallbackReviewers: ['alice'] },
-  people: [{ github: 'alice', email: 'alice@acme.example' }],
-});
 const ALICE = 'U0ALICE01';
 
 let dynamo: LocalDynamo;
@@ -40,28 +34,13 @@ const tasks: TaskCompleter = {
 };
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({
-    tableName: 'review-window',
-    schema: synthesizeForLocalHost(config).table,
-  });
+  ({ dynamo, store } = await startTestStore('review-window'));
   slack = await startSlackSandbox({
     users: [{ id: ALICE, name: 'alice', email: 'alice@acme.example' }],
     botToken: 'xoxb-test',
   });
-  store = createStore(dynamo.table);
   const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl });
-  services = {
-    config,
-    store,
-    github: async () => {
-      throw new Error('GitHub is not part of this test');
-    },
-    slack: async () => client,
-    tasks,
-    now: () => new Date(),
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    progress: () => undefined,
-  };
+  services = testServices(store, { slack: async () => client, tasks });
 });
 
 afterAll(async () => {

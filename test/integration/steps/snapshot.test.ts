@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
-import { parseConfig } from '../../../functions/core/config';
 import { TransientError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { grantContentHash, snapshotDigest } from '../../../functions/evidence/grant-digest';
-import type { Services } from '../../../functions/runtime/services';
 import { takeSnapshot } from '../../../functions/steps/snapshot';
-import { createStore, type Store } from '../../../functions/store/index';
-import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import type { Store } from '../../../functions/store/index';
+import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { startTestStore, testServices } from '../../support/local-store';
 
 /** A snapshot retried after a fault: what the completed attempt found is the snapshot, exactly. */
-const config = parseConfig({
-  github: { organization: 'acme' },
-  routing: { fallbackReviewers: ['alice'] },
-  people: [{ github: 'alice', email: 'alice@acme.example' }],
-});
 let dynamo: LocalDynamo;
 let store: Store;
 
@@ -52,8 +45,7 @@ function connectorYielding(attempts: Array<{ grants: Grant[]; failAfter?: number
 }
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({ tableName: 'snapshot', schema: synthesizeForLocalHost(config).table });
-  store = createStore(dynamo.table);
+  ({ dynamo, store } = await startTestStore('snapshot'));
 });
 
 afterAll(async () => {
@@ -79,18 +71,7 @@ describe('snapshot retried after a fault', () => {
       { grants: [carol!, gina!, bob!], failAfter: 2 },
       { grants: [carol!, bob!] },
     ]);
-    const services: Services = {
-      config,
-      store,
-      github: async () => connector,
-      slack: async () => {
-        throw new Error('not used');
-      },
-      tasks: { succeed: async () => undefined, fail: async () => undefined },
-      now: () => new Date(),
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      progress: () => undefined,
-    };
+    const services = testServices(store, { github: async () => connector });
     // Pages of 500 are written as they fill; a fault mid-page loses only the unwritten part, so
     // make the first attempt's grants reach the table as a real first page would.
     await store.grants.putMany(

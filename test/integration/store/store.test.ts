@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../functions/core/config';
 import { makeGrant } from '../../../functions/core/grant';
 import { verifyChain } from '../../../functions/store/events';
-import { createStore, type Store } from '../../../functions/store/index';
-import { type LocalDynamo, startLocalDynamo } from '../../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../../lib/local/synthesized-workflow';
+import type { Store } from '../../../functions/store/index';
+import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { startTestStore } from '../../support/local-store';
 
 /** The store against dynalite, with the table shape the CDK stack synthesizes. */
 let dynamo: LocalDynamo;
@@ -12,13 +11,7 @@ let store: Store;
 const at = new Date('2026-10-01T09:00:00Z');
 
 beforeAll(async () => {
-  const config = parseConfig({
-    github: { organization: 'acme' },
-    routing: { fallbackReviewers: ['alice'] },
-    people: [{ github: 'alice', email: 'alice@acme.example' }],
-  });
-  dynamo = await startLocalDynamo({ tableName: 'store-test', schema: synthesizeForLocalHost(config).table });
-  store = createStore(dynamo.table);
+  ({ dynamo, store } = await startTestStore('store-test'));
 });
 
 afterAll(async () => {

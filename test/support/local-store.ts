@@ -1,0 +1,37 @@
+import { type AccessReviewConfig, parseConfig } from '../../functions/core/config';
+import type { Services } from '../../functions/runtime/services';
+import { createStore, type Store } from '../../functions/store/index';
+import { type LocalDynamo, startLocalDynamo } from '../../lib/local/dynamo';
+import { synthesizeForLocalHost } from '../../lib/local/synthesized-workflow';
+
+/** The smallest valid configuration: organisation acme, alice as the only reviewer. */
+export const TEST_CONFIG: AccessReviewConfig = parseConfig({
+  github: { organization: 'acme' },
+  routing: { fallbackReviewers: ['alice'] },
+  people: [{ github: 'alice', email: 'alice@acme.example' }],
+});
+
+/** dynalite in memory, with the table the CDK stack synthesizes. Close `dynamo` after the tests. */
+export async function startTestStore(tableName: string): Promise<{ dynamo: LocalDynamo; store: Store }> {
+  const dynamo = await startLocalDynamo({ tableName, schema: synthesizeForLocalHost(TEST_CONFIG).table });
+  return { dynamo, store: createStore(dynamo.table) };
+}
+
+const unused = (what: string) => async (): Promise<never> => {
+  throw new Error(`${what} is not part of this test`);
+};
+
+/** Services for calling steps directly; everything a test does not give fails loudly if used. */
+export function testServices(store: Store, overrides: Partial<Services> = {}): Services {
+  return {
+    config: TEST_CONFIG,
+    store,
+    github: unused('GitHub'),
+    slack: unused('Slack'),
+    tasks: { succeed: unused('SendTaskSuccess'), fail: unused('SendTaskFailure') },
+    now: () => new Date(),
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    progress: () => undefined,
+    ...overrides,
+  };
+}
