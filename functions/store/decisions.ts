@@ -1,4 +1,5 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { linkToEvent } from './events';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -61,21 +62,9 @@ export class DecisionRepository {
     return (await queryAll(this.table, keys.campaign(campaignId), 'DECISION#')).map(toDecision);
   }
 
-  /** Links the decision to its event; set once, only if not set. */
-  async linkEvent(campaignId: string, grantId: string, eventSeq: number): Promise<void> {
-    try {
-      await this.table.client.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: keys.campaign(campaignId), sk: keys.decision(grantId) },
-          UpdateExpression: 'SET eventSeq = :seq',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(eventSeq)',
-          ExpressionAttributeValues: { ':seq': eventSeq },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+  /** Links the decision to its event in the chain (set once). */
+  linkEvent(campaignId: string, grantId: string, eventSeq: number): Promise<void> {
+    return linkToEvent(this.table, campaignId, keys.decision(grantId), eventSeq);
   }
 }
 

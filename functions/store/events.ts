@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AccessReviewError } from '../core/errors';
 import { getItem, queryAll } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
@@ -184,4 +184,29 @@ function toEvent(item: Record<string, unknown>): CampaignEvent {
     prevHash: item.prevHash as string,
     hash: item.hash as string,
   };
+}
+
+/**
+ * Records on a decision, revocation or verification item the sequence number of its event in the
+ * chain. Set once: a later call (a retry, Finalize's recovery) leaves the first link in place.
+ */
+export async function linkToEvent(
+  table: TableRef,
+  campaignId: string,
+  sk: string,
+  eventSeq: number,
+): Promise<void> {
+  try {
+    await table.client.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk },
+        UpdateExpression: 'SET eventSeq = :seq',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(eventSeq)',
+        ExpressionAttributeValues: { ':seq': eventSeq },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessPath } from '../connectors/connector';
+import { linkToEvent } from './events';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -73,28 +74,9 @@ export class OutcomeRepository {
   }
 
   /** Links an outcome to its event in the chain; set once. */
-  async linkEvent(
-    kind: 'revocation' | 'verification',
-    campaignId: string,
-    grantId: string,
-    eventSeq: number,
-  ) {
-    try {
-      await this.table.client.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: {
-            pk: keys.campaign(campaignId),
-            sk: kind === 'revocation' ? keys.revocation(grantId) : keys.verification(grantId),
-          },
-          UpdateExpression: 'SET eventSeq = :seq',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(eventSeq)',
-          ExpressionAttributeValues: { ':seq': eventSeq },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+  linkEvent(kind: 'revocation' | 'verification', campaignId: string, grantId: string, eventSeq: number) {
+    const sk = kind === 'revocation' ? keys.revocation(grantId) : keys.verification(grantId);
+    return linkToEvent(this.table, campaignId, sk, eventSeq);
   }
 
   recordVerification(verification: Verification): Promise<boolean> {
