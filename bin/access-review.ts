@@ -13,7 +13,10 @@ import { startCampaignOnAws } from '../lib/aws/start-campaign';
 import { startLocalDynamo } from '../lib/local/dynamo';
 import { LOCAL_TABLE_NAME, startEmbeddedHost } from '../lib/local/host';
 import { renderSummary } from '../lib/local/report';
-import { synthesizeForLocalHost } from '../lib/local/synthesized-workflow';
+import {
+  DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
+  synthesizeForLocalHost,
+} from '../lib/local/synthesized-workflow';
 import { loadScenarioFile } from '../sandbox/scenario';
 
 const DEFAULT_DATA_DIR = '.access-review/data';
@@ -41,7 +44,12 @@ program
   )
   .option('--data-dir <dir>', 'where the local table is kept', DEFAULT_DATA_DIR)
   .option('--evidence-dir <dir>', 'evidence is written to <dir>/<campaign-id>/', 'evidence')
-  .option('--review-window <seconds>', 'local stand-in for the review window', positiveInteger, 10)
+  .option(
+    '--review-window <seconds>',
+    'local stand-in for the review window',
+    positiveInteger,
+    DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
+  )
   .action(
     async (options: { scenario: string; dataDir: string; evidenceDir: string; reviewWindow: number }) => {
       const { scenario, config } = await loadScenarioFile(options.scenario);
@@ -150,9 +158,11 @@ program
 async function openLocalTable(dataDir: string) {
   await mkdir(dataDir, { recursive: true });
   // The table's shape comes from the synthesized stack, as in every other local command.
-  const config = loadConfigFile(EXAMPLE_CONFIG);
-  const { table } = synthesizeForLocalHost(config);
-  return startLocalDynamo({ tableName: LOCAL_TABLE_NAME, schema: table, dataDir: resolve(dataDir) });
+  return startLocalDynamo({
+    tableName: LOCAL_TABLE_NAME,
+    schema: () => synthesizeForLocalHost(loadConfigFile(EXAMPLE_CONFIG)).table,
+    dataDir: resolve(dataDir),
+  });
 }
 
 program.parseAsync().catch((error: unknown) => {

@@ -97,3 +97,27 @@ export function summarize(records: CampaignRecords): CampaignSummary {
     chainIntact: chain.ok,
   };
 }
+
+/** The numbers of a summary (no ids, times or hashes): what the campaign record and the final event keep. */
+export const SUMMARY_COUNTS = [
+  'grants',
+  'reviewable',
+  'derived',
+  'reviewersAsked',
+  'reviewersCompleted',
+  'reviewersUnresponsive',
+  'decided',
+  'kept',
+  'revoked',
+  'undecided',
+  'unroutable',
+  'revocationsApplied',
+  'revocationsFailed',
+  'verifiedAbsent',
+  'stillPresent',
+  'events',
+] as const satisfies ReadonlyArray<keyof CampaignSummary>;
+
+export function countsOf(summary: CampaignSummary): Record<string, number> {
+  return Object.fromEntries(SUMMARY_COUNTS.map((name) => [name, summary[name]]));
+}

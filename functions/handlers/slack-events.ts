@@ -11,8 +11,11 @@ async function build(): Promise<LambdaHandler> {
   const services = servicesFromEnvironment();
   const { botToken, signingSecret } = await slackCredentialsFromSecret();
   const receiver = new AwsLambdaReceiver({ signingSecret });
+  // A plain `token` makes Bolt call auth.test (for the bot's ids) before a listener runs. The
+  // listener needs neither the ids nor the call, and a cold start must not spend Slack's
+  // 3-second budget on it.
   const app = new App({
-    token: botToken,
+    authorize: async () => ({ botToken }),
     receiver,
     clientOptions: { slackApiUrl: services.config.slack.apiUrl },
   });

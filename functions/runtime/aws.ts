@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
 import { createGitHubConnector } from '../connectors/github/index';
 import { parseConfig } from '../core/config';
@@ -59,9 +59,6 @@ const sfn = new SFNClient({});
 export const stepFunctionsTaskCompleter: TaskCompleter = {
   async succeed(taskToken, output) {
     await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
-  },
-  async fail(taskToken, error, cause) {
-    await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
   },
 };
 

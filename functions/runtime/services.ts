@@ -6,7 +6,6 @@ import type { Store } from '../store/index';
 /** Resumes a workflow paused on a task token: SendTaskSuccess on AWS, a local promise on the embedded host. */
 export interface TaskCompleter {
   succeed(taskToken: string, output: Record<string, unknown>): Promise<void>;
-  fail(taskToken: string, error: string, cause: string): Promise<void>;
 }
 
 export interface Logger {

@@ -46,8 +46,10 @@ export async function applyRevocations(
     else if (status === 'failed') totals.failed++;
   };
   const connector = grants.length > 0 ? await services.github() : undefined;
+  // What a previous attempt of this step already did, read in one query.
+  const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
   for (const grant of grants) {
-    const previous = await store.outcomes.getRevocation(campaignId, grant.grantId);
+    const previous = done.get(grant.grantId);
     if (previous && previous.status !== 'pending') {
       count(previous.status);
       continue;
@@ -100,13 +102,5 @@ export async function applyRevocations(
         : `Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${revocation.status})`,
     );
   }
-  await store.campaigns.advance(campaignId, 'revoking', {
-    counts: {
-      revokeRequested: totals.requested,
-      removed: totals.removed,
-      alreadyAbsent: totals.alreadyAbsent,
-      revokeFailed: totals.failed,
-    },
-  });
   return { campaignId, ...totals };
 }

@@ -121,7 +121,6 @@ export async function assignReviewers(
   );
   await store.campaigns.advance(campaignId, 'in_review', {
     counts: { reviewers: reviewers.length, unroutable },
-    reviewDueAt: dueAt,
   });
   services.progress(
     `Assigned ${reviewable.length - unroutable} grants to ${reviewers.length} reviewers` +

@@ -1,4 +1,10 @@
-import { type CampaignSummary, summarizeCampaign } from '../evidence/summary';
+import {
+  type CampaignRecords,
+  type CampaignSummary,
+  countsOf,
+  loadCampaignRecords,
+  summarize,
+} from '../evidence/summary';
 import type { Services } from '../runtime/services';
 import type { CampaignEvent, EventType } from '../store/events';
 import type { CampaignRef } from './snapshot';
@@ -11,30 +17,23 @@ import type { CampaignRef } from './snapshot';
 export async function finalizeCampaign(input: CampaignRef, services: Services): Promise<CampaignSummary> {
   const { campaignId } = input;
   const { store } = services;
-  const campaign = await store.campaigns.get(campaignId);
-  if (campaign.status !== 'completed') {
-    await recoverMissingEvents(campaignId, services);
-    const before = await summarizeCampaign(store, campaignId);
-    const {
-      campaignId: _id,
-      organization: _organization,
-      status: _status,
-      trigger: _trigger,
-      requestedBy: _requestedBy,
-      startedAt: _startedAt,
-      completedAt: _completedAt,
-      chainHead: _head,
-      chainIntact: _intact,
-      ...counts
-    } = before;
-    await store.events.appendOnce(campaignId, 'campaign_completed', { counts }, services.now());
-    await store.campaigns.advance(campaignId, 'completed', {
-      counts,
-      completedAt: services.now().toISOString(),
-    });
-    services.progress(`Campaign ${campaignId} complete`);
+  // Read once: recovery and the summary work on these records, appending to them as they write.
+  const records = await loadCampaignRecords(store, campaignId);
+  if (records.campaign.status === 'completed') return summarize(records);
+  await recoverMissingEvents(records, services);
+  if (!records.events.some((event) => event.type === 'campaign_completed')) {
+    // Counted before the final event, which then records the chain it closes.
+    const counts = countsOf(summarize(records));
+    records.events.push(
+      await store.events.append(campaignId, 'campaign_completed', { counts }, services.now()),
+    );
   }
-  return summarizeCampaign(store, campaignId);
+  const completedAt = services.now().toISOString();
+  const counts = countsOf(summarize(records));
+  await store.campaigns.advance(campaignId, 'completed', { counts, completedAt });
+  records.campaign = { ...records.campaign, status: 'completed', completedAt, counts };
+  services.progress(`Campaign ${campaignId} complete`);
+  return summarize(records);
 }
 
 /**
@@ -42,10 +41,11 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
  * (a crash between the two writes: append it now, marked recovered) or lost only the link (a
  * crash after the append: link the event that is there, and write nothing twice).
  */
-async function recoverMissingEvents(campaignId: string, services: Services): Promise<void> {
+async function recoverMissingEvents(records: CampaignRecords, services: Services): Promise<void> {
   const { store } = services;
+  const { campaignId } = records.campaign;
   const existing = new Map<string, CampaignEvent>();
-  for (const event of await store.events.list(campaignId)) {
+  for (const event of records.events) {
     const subject = event.data.grantId ?? event.data.reviewer;
     if (typeof subject === 'string') existing.set(`${event.type}:${subject}`, event);
   }
@@ -54,10 +54,11 @@ async function recoverMissingEvents(campaignId: string, services: Services): Pro
     if (found) return found.seq;
     const event = await store.events.append(campaignId, type, { ...data, recovered: true }, services.now());
     existing.set(`${type}:${subject}`, event);
+    records.events.push(event);
     return event.seq;
   };
 
-  for (const decision of await store.decisions.list(campaignId)) {
+  for (const decision of records.decisions) {
     if (decision.eventSeq !== undefined) continue;
     const seq = await ensure('decision_recorded', decision.grantId, {
       grantId: decision.grantId,
@@ -68,7 +69,7 @@ async function recoverMissingEvents(campaignId: string, services: Services): Pro
     });
     await store.decisions.linkEvent(campaignId, decision.grantId, seq);
   }
-  for (const revocation of await store.outcomes.listRevocations(campaignId)) {
+  for (const revocation of records.revocations) {
     if (revocation.eventSeq !== undefined || revocation.status === 'pending') continue;
     const type = revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied';
     const seq = await ensure(type, revocation.grantId, {
@@ -81,7 +82,7 @@ async function recoverMissingEvents(campaignId: string, services: Services): Pro
     });
     await store.outcomes.linkEvent('revocation', campaignId, revocation.grantId, seq);
   }
-  for (const verification of await store.outcomes.listVerifications(campaignId)) {
+  for (const verification of records.verifications) {
     if (verification.eventSeq !== undefined) continue;
     const seq = await ensure('revocation_verified', verification.grantId, {
       grantId: verification.grantId,
@@ -92,7 +93,7 @@ async function recoverMissingEvents(campaignId: string, services: Services): Pro
     await store.outcomes.linkEvent('verification', campaignId, verification.grantId, seq);
   }
   // Task events have no link of their own: the task's state says which must exist.
-  for (const task of await store.tasks.list(campaignId)) {
+  for (const task of records.tasks) {
     const { reviewer } = task;
     if (task.messageTs) {
       await ensure('review_requested', reviewer, {

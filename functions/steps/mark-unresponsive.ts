@@ -46,8 +46,8 @@ export async function markUnresponsive(
       undecided: 0,
     };
   }
-  // Re-read after the close: claims made before it count, none can follow it.
-  const final = (await services.store.tasks.get(campaignId, reviewer)) ?? task;
+  // As closed: decisions written before the close count, none can follow it.
+  const final = closed.task;
   const stillUndecided = final.grantCount - final.decidedGrantIds.length;
   await services.store.events.append(
     campaignId,

@@ -1,6 +1,5 @@
 import type { Services } from '../runtime/services';
 import type { Decision, DecisionValue } from '../store/decisions';
-import type { ReviewTask } from '../store/tasks';
 import { completeIfDone, loadReviewerState, redrawTaskMessage } from './review-task';
 
 export interface DecisionRequest {
@@ -40,6 +39,7 @@ export async function recordDecision(request: DecisionRequest, services: Service
     });
     return { kind: 'refused', reason: 'Only the assigned reviewer can decide on this grant.' };
   }
+  // Routing never assigns a grant to its holder; this guards the table against anything that did.
   if (grant.principalType === 'user' && grant.principal.toLowerCase() === grant.reviewer.toLowerCase()) {
     return { kind: 'refused', reason: 'Nobody decides on their own access.' };
   }
@@ -88,14 +88,10 @@ export async function recordDecision(request: DecisionRequest, services: Service
   // first click died before it could (and then also completes the task).
   const decidedCount = await store.tasks.markDecided(campaignId, grant.reviewer, grantId);
   const taskCompleted = await completeIfDone(services, task, decidedCount, { resume: true });
-  const current: ReviewTask = {
-    ...task,
-    decidedGrantIds: [...new Set([...task.decidedGrantIds, grantId])],
-  };
   await redrawTaskMessage(
     services,
-    current,
-    await loadReviewerState(services, current, result.decision),
+    task,
+    await loadReviewerState(services, task, result.decision),
     taskCompleted ? 'completed' : undefined,
   );
   return result.recorded

@@ -35,6 +35,8 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     });
     return { campaignId, grantCount, reviewableCount };
   }
+  // Only a retried attempt can find grants already stored (and must then look for stale ones).
+  const retried = await services.store.grants.any(campaignId);
   const connector = await services.github();
   const snapshotAt = services.now().toISOString();
   const hashes = new Map<string, string>();
@@ -55,9 +57,11 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     }
   }
   await flush();
-  // An earlier, interrupted attempt may have written grants this attempt did not find.
-  for (const grant of await services.store.grants.list(campaignId, { includeStale: true })) {
-    if (!hashes.has(grant.grantId)) await services.store.grants.markStale(campaignId, grant.grantId);
+  if (retried) {
+    // The interrupted attempt may have written grants this attempt did not find.
+    for (const grant of await services.store.grants.list(campaignId, { includeStale: true })) {
+      if (!hashes.has(grant.grantId)) await services.store.grants.markStale(campaignId, grant.grantId);
+    }
   }
   const digest = snapshotDigest(hashes);
   await services.store.events.append(

@@ -21,8 +21,9 @@ export async function verifyRevocations(
   const revocations = await store.outcomes.listRevocations(campaignId);
   const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
   const connector = revocations.length > 0 ? await services.github() : undefined;
+  const done = new Map((await store.outcomes.listVerifications(campaignId)).map((v) => [v.grantId, v]));
   for (const revocation of revocations) {
-    let verification = await store.outcomes.getVerification(campaignId, revocation.grantId);
+    let verification = done.get(revocation.grantId);
     if (!verification) {
       const grant = await store.grants.get(campaignId, revocation.grantId);
       if (!grant) continue;
@@ -58,8 +59,5 @@ export async function verifyRevocations(
     if (verification.status === 'absent') totals.confirmedAbsent++;
     else totals.stillPresent++;
   }
-  await store.campaigns.advance(campaignId, 'verifying', {
-    counts: { verifiedAbsent: totals.confirmedAbsent, stillPresent: totals.stillPresent },
-  });
   return { campaignId, ...totals };
 }

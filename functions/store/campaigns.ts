@@ -21,7 +21,6 @@ export interface Campaign {
   requestedBy: string;
   executionName: string;
   startedAt: string;
-  reviewDueAt?: string;
   completedAt?: string;
   counts: Record<string, number>;
 }
@@ -71,7 +70,7 @@ export class CampaignRepository {
   async advance(
     campaignId: string,
     status: CampaignStatus,
-    extra: { counts?: Record<string, number>; reviewDueAt?: string; completedAt?: string } = {},
+    extra: { counts?: Record<string, number>; completedAt?: string } = {},
   ): Promise<void> {
     const index = CAMPAIGN_STATUSES.indexOf(status);
     const allowed = CAMPAIGN_STATUSES.slice(Math.max(0, index - 1), index + 1);

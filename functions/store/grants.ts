@@ -1,7 +1,7 @@
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Grant } from '../core/grant';
 import type { Decision } from './decisions';
-import { getItem, queryAll, withoutKeys } from './query';
+import { getItem, queryAll, queryPages, withoutKeys } from './query';
 import { GSI_BY_REVIEWER, keys, type TableRef } from './table';
 
 export interface StoredGrant extends Grant {
@@ -58,6 +58,14 @@ export class GrantRepository {
     return items
       .filter((item) => options.includeStale || item.stale !== true)
       .map((item) => withoutKeys(item) as unknown as StoredGrant);
+  }
+
+  /** Whether any grant is stored yet (one item read): an earlier snapshot attempt left some. */
+  async any(campaignId: string): Promise<boolean> {
+    for await (const page of queryPages(this.table, keys.campaign(campaignId), 'GRANT#', { pageSize: 1 })) {
+      return page.length > 0;
+    }
+    return false;
   }
 
   async markStale(campaignId: string, grantId: string): Promise<void> {

@@ -178,7 +178,7 @@ export class TaskRepository {
     reviewer: string,
     status: 'completed' | 'unresponsive',
     at: Date,
-  ): Promise<{ taskToken: string | undefined } | undefined> {
+  ): Promise<{ taskToken: string | undefined; task: ReviewTask } | undefined> {
     try {
       const result = await this.table.client.send(
         new UpdateCommand({
@@ -193,10 +193,11 @@ export class TaskRepository {
             ':pending': 'pending',
             ':awaiting': 'awaiting',
           },
-          ReturnValues: 'ALL_OLD',
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return { taskToken: (result.Attributes as TaskItem | undefined)?.taskToken };
+      const item = (result.Attributes ?? {}) as TaskItem & Record<string, unknown>;
+      return { taskToken: item.taskToken, task: publicTask(item) };
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
       throw error;

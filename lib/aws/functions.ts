@@ -53,13 +53,14 @@ export class HandlerFunctions extends Construct {
 
   /**
    * The Slack endpoint answers review tasks with the token it finds in the table. Only it may, and
-   * only for this state machine; SendTaskHeartbeat is not granted because nothing sends one.
+   * only for this state machine; SendTaskFailure and SendTaskHeartbeat are not granted because
+   * nothing sends them.
    */
   allowTaskCompletion(stateMachine: IStateMachine): void {
     for (const spec of HANDLERS.filter((candidate) => candidate.completesReviewTasks)) {
       this.get(spec.name).addToRolePolicy(
         new PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          actions: ['states:SendTaskSuccess'],
           resources: [stateMachine.stateMachineArn],
         }),
       );

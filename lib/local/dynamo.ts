@@ -30,7 +30,8 @@ const LOCAL_CLIENT = {
  */
 export async function startLocalDynamo(options: {
   tableName: string;
-  schema: LocalTableSchema;
+  /** Asked for only when the table does not exist yet (synthesizing the stack takes seconds). */
+  schema: LocalTableSchema | (() => LocalTableSchema);
   dataDir?: string;
 }): Promise<LocalDynamo> {
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -45,13 +46,14 @@ export async function startLocalDynamo(options: {
     await raw.send(new DescribeTableCommand({ TableName: options.tableName }));
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
+    const schema = typeof options.schema === 'function' ? options.schema() : options.schema;
     await raw.send(
       new CreateTableCommand({
         TableName: options.tableName,
-        BillingMode: options.schema.billingMode,
-        KeySchema: options.schema.keySchema,
-        AttributeDefinitions: options.schema.attributeDefinitions,
-        GlobalSecondaryIndexes: options.schema.globalSecondaryIndexes,
+        BillingMode: schema.billingMode,
+        KeySchema: schema.keySchema,
+        AttributeDefinitions: schema.attributeDefinitions,
+        GlobalSecondaryIndexes: schema.globalSecondaryIndexes,
       }),
     );
   }

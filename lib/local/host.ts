@@ -18,7 +18,7 @@ import type { Scenario } from '../../sandbox/scenario';
 import { startSlackSandbox } from '../../sandbox/slack/server';
 import { type LocalDynamo, startLocalDynamo } from './dynamo';
 import { loadStepHandler, type StepHandler } from './step-handlers';
-import { synthesizeForLocalHost } from './synthesized-workflow';
+import { DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS, synthesizeForLocalHost } from './synthesized-workflow';
 import { LocalTaskTokens } from './task-tokens';
 
 type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
@@ -86,7 +86,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     warn: (message, fields) => progress(`warning: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
     error: (message, fields) => progress(`error: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
   };
-  const reviewWindowSeconds = options.reviewWindowSeconds ?? 30;
+  const reviewWindowSeconds = options.reviewWindowSeconds ?? DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS;
   progress(
     'Synthesizing the AWS stack and starting dynalite, the GitHub and Slack sandboxes and the Slack app…',
   );
@@ -157,7 +157,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       logLevel: LogLevel.ERROR,
     });
     const app = new App({
-      token: botToken,
+      // As on AWS (functions/handlers/slack-events.ts): no auth.test before each listener.
+      authorize: async () => ({ botToken }),
       receiver,
       logLevel: LogLevel.ERROR,
       clientOptions: { slackApiUrl: slack.apiUrl },

@@ -25,7 +25,7 @@ export const LOCAL_ACCOUNT = '000000000000';
  */
 export const LOCAL_TIMEOUT_LIMIT_SECONDS = 30 * 60;
 
-export const DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS = 60;
+export const DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS = 10;
 
 export function localFunctionArn(handler: HandlerName): string {
   return `arn:${LOCAL_PARTITION}:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${handler}`;
@@ -51,7 +51,7 @@ export interface LocalWorkflow {
   handlerByStateName: Record<string, HandlerName>;
   /**
    * Task states that use `lambda:invoke.waitForTaskToken`: the local handler must invoke the
-   * handler and then resolve with what SendTaskSuccess would send (or reject like SendTaskFailure).
+   * handler and then resolve with what SendTaskSuccess would send.
    * Every other Task is `lambda:invoke`: its local handler receives `{ FunctionName, Payload }`
    * and must resolve with `{ Payload: <handler result> }` (the definition reads `$.Payload`).
    */

@@ -2,19 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { AccessReviewError } from '../../functions/core/errors';
 import type { TaskCompleter } from '../../functions/runtime/services';
 
-/** What SendTaskSuccess / SendTaskFailure answer for a token Step Functions does not know. */
+/** What SendTaskSuccess answers for a token Step Functions does not know. */
 export class TaskDoesNotExist extends AccessReviewError {}
 
 /** What they answer once the task's TimeoutSeconds has passed: the token is dead. */
 export class TaskTimedOut extends AccessReviewError {}
-
-/** A task failure reported through the token; its name is the error Catch clauses match on. */
-export class ReportedTaskFailure extends Error {
-  constructor(errorName: string, cause: string) {
-    super(cause);
-    this.name = errorName;
-  }
-}
 
 interface Waiter {
   promise: Promise<Record<string, unknown>>;
@@ -63,10 +55,6 @@ export class LocalTaskTokens implements TaskCompleter {
 
   async succeed(token: string, output: Record<string, unknown>): Promise<void> {
     this.settle(token).resolve(output);
-  }
-
-  async fail(token: string, error: string, cause: string): Promise<void> {
-    this.settle(token).reject(new ReportedTaskFailure(error, cause));
   }
 
   /** Ends every pending wait, so a stopped host leaves nothing hanging. */

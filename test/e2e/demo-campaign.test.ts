@@ -258,7 +258,29 @@ describe('demo campaign on the embedded host', () => {
     const tampered = await verifyEvidence(evidenceDir);
     expect(tampered.ok).toBe(false);
     expect(tampered.findings.join('\n')).toMatch(/grants\.csv: SHA-256/);
+
+    // With the manifest recomputed, the row no longer hashes to its content_sha256…
+    const pristineManifest = await readFile(join(evidenceDir, 'manifest.json'), 'utf8');
+    const rehashOnto = async () =>
+      writeFile(
+        join(evidenceDir, 'manifest.json'),
+        JSON.stringify(await exportManifestFor(evidenceDir, JSON.parse(pristineManifest) as Manifest)),
+      );
+    await rehashOnto();
+    expect((await verifyEvidence(evidenceDir)).findings.join('\n')).toMatch(
+      /grants\.csv: row g_[0-9a-f]+ does not match its content hash/,
+    );
+    // …and a row dropped altogether no longer adds up to the digest the snapshot event recorded.
+    const lines = original.split('\n');
+    await writeFile(grantsCsv, lines.filter((line) => !line.includes(',gina,')).join('\n'));
+    await rehashOnto();
+    const droppedGrant = await verifyEvidence(evidenceDir);
+    expect(droppedGrant.findings).toEqual([
+      'grants.csv: the grants do not hash to the digest recorded by the snapshot_taken event',
+    ]);
     await writeFile(grantsCsv, original);
+    await writeFile(join(evidenceDir, 'manifest.json'), pristineManifest);
+    expect((await verifyEvidence(evidenceDir)).ok).toBe(true);
 
     // A decision rewritten in decisions.csv, with the manifest recomputed to match, still fails:
     // the row no longer says what the hash-chained event says.

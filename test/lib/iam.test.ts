@@ -167,7 +167,9 @@ describe('IAM behaviour of the synthesized roles', () => {
 
   it('only slack-events completes review tasks, and only on this state machine', async () => {
     expect(decideTaskResponse('slack-events', 'states:SendTaskSuccess', arns.stateMachine)).toBe('Allowed');
-    expect(decideTaskResponse('slack-events', 'states:SendTaskFailure', arns.stateMachine)).toBe('Allowed');
+    expect(decideTaskResponse('slack-events', 'states:SendTaskFailure', arns.stateMachine)).toBe(
+      'ImplicitlyDenied',
+    );
     expect(decideTaskResponse('slack-events', 'states:SendTaskHeartbeat', arns.stateMachine)).toBe(
       'ImplicitlyDenied',
     );

@@ -162,7 +162,7 @@ describe('functions', () => {
         expect(stepFunctions, spec.name).toEqual([
           {
             Effect: 'Allow',
-            Action: ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+            Action: 'states:SendTaskSuccess',
             Resource: { Ref: stateMachineId },
           },
         ]);

@@ -28,7 +28,7 @@ export function testServices(store: Store, overrides: Partial<Services> = {}): S
     store,
     github: unused('GitHub'),
     slack: unused('Slack'),
-    tasks: { succeed: unused('SendTaskSuccess'), fail: unused('SendTaskFailure') },
+    tasks: { succeed: unused('SendTaskSuccess') },
     now: () => new Date(),
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     progress: () => undefined,

@@ -178,7 +178,8 @@ describe('the Slack endpoint Lambda (AwsLambdaReceiver behind a Function URL)', 
     expect(calls[0]!.args[0].input.taskToken).toBe('sfn-task-token-alice');
     expect(JSON.parse(calls[0]!.args[0].input.output ?? '{}')).toEqual({ reviewer: 'alice', decided: 2 });
     expect(await store.decisions.list(CAMPAIGN)).toHaveLength(2);
-    // The token never reaches Slack.
+    // The token never reaches Slack, and a cold start spends nothing on auth.test.
     expect(JSON.stringify(slack.calls())).not.toContain('sfn-task-token-alice');
+    expect(slack.calls().filter((call) => call.method === 'auth.test')).toEqual([]);
   });
 });

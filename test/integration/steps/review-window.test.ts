@@ -28,9 +28,6 @@ const tasks: TaskCompleter = {
     if (tokenIsDead) throw Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' });
     sent.push({ token, output });
   },
-  async fail() {
-    throw new Error('not used');
-  },
 };
 
 beforeAll(async () => {

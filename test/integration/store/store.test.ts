@@ -107,7 +107,7 @@ describe('campaigns and tasks', () => {
     expect(closes.filter((c) => c === undefined)).toHaveLength(1);
   });
 
-  it('writes the same grant once however often a snapshot page is retried', async () => {
+  it('overwrites a grant written again by a retried page instead of adding a second row', async () => {
     await newCampaign('c-grants');
     const grant = makeGrant({
       connector: 'github',
