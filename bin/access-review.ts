@@ -116,7 +116,9 @@ program
   .action(async (dir: string) => {
     const result = await verifyEvidence(dir);
     if (result.ok) {
-      console.log(`${dir}: verified (manifest hashes, event chain, snapshot digest)`);
+      console.log(
+        `${dir}: verified (manifest hashes, event chain, snapshot digest, decisions and revocations against the chain)`,
+      );
     } else {
       for (const finding of result.findings) console.error(`✗ ${finding}`);
       process.exitCode = 1;
