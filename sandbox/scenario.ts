@@ -3,13 +3,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } from '../functions/core/config';
 import { ConfigError } from '../functions/core/errors';
+import { REPOSITORY_PERMISSIONS } from '../functions/core/grant';
 import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
 
 /**
  * A scenario is a simulated GitHub organisation, a Slack workspace and the behaviour of each
  * simulated reviewer, plus the access-review configuration to run against them.
  */
-const repositoryPermission = z.enum(['read', 'triage', 'write', 'maintain', 'admin']);
+const repositoryPermission = z.enum(REPOSITORY_PERMISSIONS);
 
 const member = z.strictObject({
   login: z.string().min(1),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MalformedRequestError } from './errors';
 
 /** Systems a grant can come from. One connector per system. */
 export type ConnectorName = 'github';
@@ -60,6 +61,16 @@ export function viaLabel(via: Via): string {
     case 'organization_base':
       return `organization_base:${via.organization}`;
   }
+}
+
+/** The inverse of viaLabel, for reading evidence back. */
+export function viaFromLabel(label: string): Via {
+  if (label === 'direct') return { kind: 'direct' };
+  if (label.startsWith('team:')) return { kind: 'team', team: label.slice('team:'.length) };
+  if (label.startsWith('organization_base:')) {
+    return { kind: 'organization_base', organization: label.slice('organization_base:'.length) };
+  }
+  throw new MalformedRequestError(`unknown via ${label}`);
 }
 
 /** Words a reviewer reads: "directly", "via team acme/platform", "via acme's base permission". */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { Grant, Via } from '../core/grant';
+import { type Grant, viaFromLabel } from '../core/grant';
 import { type CampaignEvent, verifyChain } from '../store/events';
 import type { Manifest } from './export';
 import { grantContentHash, snapshotDigest } from './grant-digest';
@@ -10,15 +10,6 @@ import { grantContentHash, snapshotDigest } from './grant-digest';
 export interface EvidenceCheck {
   ok: boolean;
   findings: string[];
-}
-
-function viaFromLabel(label: string): Via {
-  if (label === 'direct') return { kind: 'direct' };
-  if (label.startsWith('team:')) return { kind: 'team', team: label.slice('team:'.length) };
-  if (label.startsWith('organization_base:')) {
-    return { kind: 'organization_base', organization: label.slice('organization_base:'.length) };
-  }
-  throw new Error(`unknown via ${label}`);
 }
 
 /**

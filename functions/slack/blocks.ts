@@ -9,6 +9,7 @@ import type {
 } from '@slack/types';
 import { AccessReviewError, MalformedRequestError } from '../core/errors';
 import { describeVia, type Grant } from '../core/grant';
+import type { DecisionValue } from '../store/decisions';
 
 /**
  * The review DM: one message per reviewer, one Keep/Revoke decision per grant, either plain (the
@@ -20,7 +21,8 @@ import { describeVia, type Grant } from '../core/grant';
  * else (task tokens stay in the table).
  */
 
-export type Decision = 'keep' | 'revoke';
+/** The decision values the store records; the message offers exactly these. */
+type Decision = DecisionValue;
 
 /**
  * The reasons a reviewer can give from the "…" menu, code → the text shown in the menu and
@@ -74,7 +76,10 @@ export class ReviewMessageError extends AccessReviewError {}
 /** https://docs.slack.dev/reference/block-kit/blocks: "up to 50 blocks in each message". */
 export const MAX_MESSAGE_BLOCKS = 50;
 
-/** Bolt listeners register on this: `app.action(REVIEW_ACTION_ID_PATTERN, ...)`. */
+/**
+ * The exact shape of a review button's action_id. The listeners register on the broader prefix so
+ * a malformed id still reaches them and is refused in words, rather than going unanswered.
+ */
 export const REVIEW_ACTION_ID_PATTERN = /^review_(keep|revoke):(g_[0-9a-f]{32})$/;
 /** The "…" menu of a grant: `review_reason:<grantId>`. */
 export const REVIEW_REASON_ACTION_ID_PATTERN = /^review_reason:(g_[0-9a-f]{32})$/;

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeGrant } from '../../../functions/core/grant';
 import {
   buildReviewMessage,
-  type Decision,
   parseActionId,
   parseButtonValue,
   REVIEW_ACTION_ID_PATTERN,
   type ReviewItem,
 } from '../../../functions/slack/blocks';
+import type { DecisionValue } from '../../../functions/store/decisions';
 import { clickButton } from '../../../sandbox/slack/interactions';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
 
@@ -36,7 +36,7 @@ const grants = [0, 1, 2].map((i) =>
     via: { kind: 'direct' },
   }),
 );
-const decisions = new Map<string, { decision: Decision; decidedAt: string }>();
+const decisions = new Map<string, { decision: DecisionValue; decidedAt: string }>();
 const handled: string[] = [];
 
 function currentMessage() {
