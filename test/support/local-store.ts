@@ -1,5 +1,6 @@
 import { type AccessReviewConfig, parseConfig } from '../../functions/core/config';
 import type { Services } from '../../functions/runtime/services';
+import type { CampaignStatus } from '../../functions/store/campaigns';
 import { createStore, type Store } from '../../functions/store/index';
 import { type LocalDynamo, startLocalDynamo } from '../../lib/local/dynamo';
 import { synthesizeForLocalHost } from '../../lib/local/synthesized-workflow';
@@ -34,4 +35,23 @@ export function testServices(store: Store, overrides: Partial<Services> = {}): S
     progress: () => undefined,
     ...overrides,
   };
+}
+
+/** A campaign record in the given status, as the workflow would have left it. */
+export async function createTestCampaign(
+  store: Store,
+  campaignId: string,
+  status: CampaignStatus,
+  startedAt = new Date(),
+): Promise<void> {
+  await store.campaigns.create({
+    campaignId,
+    organization: 'acme',
+    status,
+    trigger: 'test',
+    requestedBy: 'vitest',
+    executionName: campaignId,
+    startedAt: startedAt.toISOString(),
+    counts: {},
+  });
 }

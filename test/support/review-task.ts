@@ -1,5 +1,6 @@
 import { makeGrant } from '../../functions/core/grant';
 import type { Store } from '../../functions/store/index';
+import { createTestCampaign } from './local-store';
 
 /**
  * A campaign as AssignReviewers leaves it: in review, with one pending task for `reviewer` over
@@ -18,16 +19,7 @@ export async function seedReviewTask(
 ): Promise<string[]> {
   const { campaignId, reviewer } = options;
   const now = new Date().toISOString();
-  await store.campaigns.create({
-    campaignId,
-    organization: 'acme',
-    status: 'in_review',
-    trigger: 'test',
-    requestedBy: 'vitest',
-    executionName: campaignId,
-    startedAt: now,
-    counts: {},
-  });
+  await createTestCampaign(store, campaignId, 'in_review');
   const grants = options.principals.map((principal) =>
     makeGrant({
       connector: 'github',

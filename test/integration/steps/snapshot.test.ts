@@ -6,7 +6,7 @@ import { grantContentHash, snapshotDigest } from '../../../functions/evidence/gr
 import { takeSnapshot } from '../../../functions/steps/snapshot';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
-import { startTestStore, testServices } from '../../support/local-store';
+import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
 
 /** A snapshot retried after a fault: what the completed attempt found is the snapshot, exactly. */
 let dynamo: LocalDynamo;
@@ -55,16 +55,7 @@ afterAll(async () => {
 describe('snapshot retried after a fault', () => {
   it('keeps only what the completed attempt found, and its digest matches the stored grants', async () => {
     const campaignId = 'c-snapshot';
-    await store.campaigns.create({
-      campaignId,
-      organization: 'acme',
-      status: 'snapshotting',
-      trigger: 'test',
-      requestedBy: 'vitest',
-      executionName: campaignId,
-      startedAt: new Date().toISOString(),
-      counts: {},
-    });
+    await createTestCampaign(store, campaignId, 'snapshotting');
     const [carol, gina, bob] = [grant('carol'), grant('gina'), grant('bob')];
     // The first attempt writes carol and gina, then fails; by the retry gina's access is gone.
     const connector = connectorYielding([

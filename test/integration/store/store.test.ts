@@ -3,7 +3,7 @@ import { makeGrant } from '../../../functions/core/grant';
 import { verifyChain } from '../../../functions/store/events';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
-import { startTestStore } from '../../support/local-store';
+import { createTestCampaign, startTestStore } from '../../support/local-store';
 
 /** The store against dynalite, with the table shape the CDK stack synthesizes. */
 let dynamo: LocalDynamo;
@@ -19,16 +19,7 @@ afterAll(async () => {
 });
 
 async function newCampaign(campaignId: string) {
-  await store.campaigns.create({
-    campaignId,
-    organization: 'acme',
-    status: 'snapshotting',
-    trigger: 'test',
-    requestedBy: 'vitest',
-    executionName: campaignId,
-    startedAt: at.toISOString(),
-    counts: {},
-  });
+  await createTestCampaign(store, campaignId, 'snapshotting', at);
 }
 
 describe('event log', () => {
