@@ -5,6 +5,7 @@ import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } fr
 import { ConfigError } from '../functions/core/errors';
 import { REPOSITORY_PERMISSIONS } from '../functions/core/grant';
 import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
+import { organizationCicd, repositoryCicd, repositoryRole } from './cicd-scenario';
 
 /**
  * A scenario is a simulated GitHub organisation, a Slack workspace and the behaviour of each
@@ -17,6 +18,8 @@ const member = z.strictObject({
   role: z.enum(['owner', 'member']).default('member'),
   email: z.email().optional(),
   name: z.string().optional(),
+  /** False for a member who has not turned on two-factor authentication. */
+  twoFactor: z.boolean().default(true),
 });
 
 const team = z.strictObject({
@@ -26,13 +29,19 @@ const team = z.strictObject({
   members: z.array(z.string()).default([]),
   /** Repository name (without the org) → the team's permission on it. */
   repositories: z.record(z.string(), repositoryPermission).default({}),
+  /** The parent team's slug: members of this team inherit the parent's repository access. */
+  parent: z.string().optional(),
 });
 
 const repository = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a repository name'),
   private: z.boolean().default(true),
-  /** Login → direct permission. Logins that are not org members are outside collaborators. */
-  collaborators: z.record(z.string(), repositoryPermission).default({}),
+  /**
+   * Login → direct permission: a built-in role or a custom role of the organisation. Logins that
+   * are not org members are outside collaborators.
+   */
+  collaborators: z.record(z.string(), repositoryRole).default({}),
+  ...repositoryCicd,
 });
 
 const slackUser = z.strictObject({
@@ -78,15 +87,18 @@ const reviewerBehaviour = z.strictObject({
   respond: z.boolean().default(true),
 });
 
+export const organizationSchema = z.strictObject({
+  login: z.string().min(1),
+  basePermission: z.enum(['none', 'read', 'write', 'admin']).default('read'),
+  members: z.array(member).min(1),
+  teams: z.array(team).default([]),
+  repositories: z.array(repository).default([]),
+  ...organizationCicd,
+});
+
 export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
-  organization: z.strictObject({
-    login: z.string().min(1),
-    basePermission: z.enum(['none', 'read', 'write', 'admin']).default('read'),
-    members: z.array(member).min(1),
-    teams: z.array(team).default([]),
-    repositories: z.array(repository).default([]),
-  }),
+  organization: organizationSchema,
   slack: z.strictObject({ users: z.array(slackUser).default([]) }),
   reviewers: z.record(z.string(), reviewerBehaviour).default({}),
   /** The access-review configuration; `people` defaults to org members that have an email. */

@@ -1,3 +1,4 @@
+import { ConnectorError } from '../core/errors';
 import type { Grant } from '../core/grant';
 
 /** One path by which a principal still holds an entitlement, e.g. "team:acme/platform" with write. */
@@ -15,11 +16,26 @@ export type CheckResult =
   | { status: 'present'; checkedAt: string; paths: AccessPath[] };
 
 export interface RevokeResult {
-  /** `removed`: the source accepted the removal; `already_absent`: nothing was there to remove. */
-  outcome: 'removed' | 'already_absent';
+  /**
+   * `removed`: the source accepted the removal; `already_absent`: nothing was there to remove;
+   * `remediation_required`: no API can remove this access (an app installation, a secret visible
+   * to every repository), so a person must: `remediation` says what to do, and `check` keeps
+   * reading the source until it is done (in the verify step and again at the next campaign).
+   */
+  outcome: 'removed' | 'already_absent' | 'remediation_required';
   appliedAt: string;
   /** What was done, in words an auditor reads: "DELETE collaborator bob from acme/api". */
   action: string;
+  /** For `remediation_required`: what a person must do, precisely enough to do it. */
+  remediation?: string;
+}
+
+/** What reading a source cost, so a campaign can show it stays inside the source's rate limits. */
+export interface SourceUsage {
+  /** HTTP requests sent, by the source's rate-limit resource (`core`, `graphql`). */
+  requests: Record<string, number>;
+  /** Rate-limit points spent, by resource, as the source's own counters report them. */
+  points: Record<string, number>;
 }
 
 /**
@@ -32,4 +48,45 @@ export interface Connector {
   snapshot(): AsyncIterable<Grant>;
   revoke(grant: Grant): Promise<RevokeResult>;
   check(grant: Grant): Promise<CheckResult>;
+  /** Requests and rate-limit points used since the connector was created. */
+  usage(): SourceUsage;
+}
+
+/**
+ * The connectors a deployment uses, chosen by configuration: each built on first use (its
+ * credentials are read only when a step needs it) and reused after.
+ */
+export interface ConnectorRegistry {
+  /** Configured connectors, in a stable order. */
+  readonly names: readonly Grant['connector'][];
+  get(name: Grant['connector']): Promise<Connector>;
+}
+
+/** Builds a registry from one factory per configured connector. */
+export function connectorRegistry(
+  factories: Partial<Record<Grant['connector'], () => Promise<Connector>>>,
+): ConnectorRegistry {
+  const built = new Map<Grant['connector'], Promise<Connector>>();
+  const names = (Object.keys(factories) as Grant['connector'][]).sort();
+  return {
+    names,
+    get(name) {
+      const factory = factories[name];
+      if (!factory) {
+        return Promise.reject(
+          new ConnectorError(
+            `connector ${name} is not configured (configured: ${names.join(', ') || 'none'})`,
+          ),
+        );
+      }
+      let connector = built.get(name);
+      if (!connector) {
+        connector = factory();
+        // A failed build (a secret not readable yet) is tried again on the next use.
+        connector.catch(() => built.delete(name));
+        built.set(name, connector);
+      }
+      return connector;
+    },
+  };
 }

@@ -2,10 +2,104 @@ import { createHash } from 'node:crypto';
 import { MalformedRequestError } from './errors';
 
 /** Systems a grant can come from. One connector per system. */
-export type ConnectorName = 'github';
+export const CONNECTOR_NAMES = ['github'] as const;
+export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
 
-export type PrincipalType = 'user' | 'team';
-export type ResourceType = 'organization' | 'repository' | 'team';
+/**
+ * Who holds the access. `invitee`: someone invited who has not accepted yet; `deploy_key`: an SSH
+ * key on a repository; `app`: a GitHub App (installation or bypass actor); `role`: everyone in a
+ * role (org admins, a repository role) as a ruleset bypass actor; `repository`: a repository that
+ * can read a secret or use a runner group; `environment`: the deployments to an environment, which
+ * can read its secrets; `personal_access_token`: a fine-grained token approved for the org.
+ */
+export const PRINCIPAL_TYPES = [
+  'user',
+  'team',
+  'invitee',
+  'deploy_key',
+  'app',
+  'role',
+  'repository',
+  'environment',
+  'personal_access_token',
+] as const;
+export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];
+
+/**
+ * What the access is to. Resource names: `acme` (organization), `acme/api` (repository, team as
+ * `acme/platform`), `acme/api:production` (environment), `acme/api:main` (branch),
+ * `acme/api/rulesets/42` or `acme/rulesets/7` (ruleset), `acme/secrets/NPM_TOKEN`,
+ * `acme/api:production/secrets/DB_PASSWORD` (environment secret), `acme/variables/REGION`,
+ * `acme/runner-groups/3` (runner group).
+ */
+export const RESOURCE_TYPES = [
+  'organization',
+  'repository',
+  'team',
+  'environment',
+  'branch',
+  'ruleset',
+  'secret',
+  'variable',
+  'runner_group',
+] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/**
+ * Every kind of access a connector reports. The kind decides how a grant is described, revoked
+ * and checked; it is stored on the grant so nothing has to guess it from the grant's shape.
+ */
+export const GRANT_KINDS = [
+  'organization_membership',
+  'team_membership',
+  'team_repository',
+  'user_repository',
+  'organization_invitation',
+  'repository_invitation',
+  'deploy_key',
+  'environment_reviewer',
+  'branch_protection_bypass',
+  'ruleset_bypass',
+  'actions_secret_access',
+  'actions_variable_access',
+  'environment_secret',
+  'runner_group_access',
+  'app_installation',
+  'personal_access_token',
+] as const;
+export type GrantKind = (typeof GRANT_KINDS)[number];
+
+/**
+ * Risk flags a connector puts on a grant: shown next to it in Slack and kept in the evidence.
+ * The words a reviewer reads are in FLAG_DESCRIPTIONS.
+ */
+export const GRANT_FLAGS = [
+  'outside_collaborator',
+  'two_factor_disabled',
+  'custom_role',
+  'write_key_older_than_a_year',
+  'write_key_never_used',
+  'visible_to_all_repositories',
+  'separation_of_duties',
+  'self_review_allowed',
+  'open_remediation',
+  'no_expiry',
+] as const;
+export type GrantFlag = (typeof GRANT_FLAGS)[number];
+
+export const FLAG_DESCRIPTIONS: Record<GrantFlag, string> = {
+  outside_collaborator: 'outside collaborator (not an org member)',
+  two_factor_disabled: 'two-factor authentication is off',
+  custom_role: 'custom repository role',
+  write_key_older_than_a_year: 'write deploy key older than a year',
+  write_key_never_used: 'write deploy key never used',
+  visible_to_all_repositories: 'every repository in the org can use it',
+  separation_of_duties:
+    'separation of duties: can push to (or bypass protection of) the default branch and approve its own deployments',
+  self_review_allowed: 'reviewers may approve their own deployments',
+  open_remediation: 'a remediation from an earlier review is still open',
+  no_expiry: 'never expires',
+};
 
 /** GitHub repository permissions, weakest first. */
 export const REPOSITORY_PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
@@ -17,15 +111,21 @@ export type RepositoryPermission = (typeof REPOSITORY_PERMISSIONS)[number];
  *   a team's own access to a repository);
  * - team: a user's repository access that exists because they are in `team` (revoked by removing
  *   the team membership or the team's access, both reviewed as grants of their own);
- * - organization_base: every org member's base repository permission.
+ *   With `through`, the user is in a child team of `team` (nested teams inherit the parent's access);
+ * - organization_base: every org member's base repository permission;
+ * - visibility: a secret, variable or runner group every (private) repository can use because of
+ *   its visibility setting, not because the repository was selected.
  */
 export type Via =
   | { kind: 'direct' }
-  | { kind: 'team'; team: string }
-  | { kind: 'organization_base'; organization: string };
+  | { kind: 'team'; team: string; through?: string }
+  | { kind: 'organization_base'; organization: string }
+  | { kind: 'visibility'; visibility: 'all' | 'private' };
 
 export interface GrantKey {
   connector: ConnectorName;
+  /** Which kind of access (named grantKind because store items use `kind` for the item type). */
+  grantKind: GrantKind;
   resourceType: ResourceType;
   /** `acme` for the org, `acme/api` for a repo, `acme/platform` for a team (org/slug). */
   resource: string;
@@ -49,6 +149,13 @@ export interface Grant extends GrantKey {
   derivedFrom: string[];
   /** The source's own record that justified this grant (trimmed to what explains it). */
   raw: Record<string, unknown>;
+  /** Risk flags, sorted; empty when nothing stands out. */
+  flags: GrantFlag[];
+  /**
+   * The person who benefits, when that is not the principal itself (a token's owner, an invitee's
+   * login): nobody reviews access they benefit from.
+   */
+  holder?: string;
 }
 
 /** `direct`, `team:acme/platform`, `organization_base:acme`: the form used in CSVs and messages. */
@@ -57,16 +164,23 @@ export function viaLabel(via: Via): string {
     case 'direct':
       return 'direct';
     case 'team':
-      return `team:${via.team}`;
+      return via.through ? `team:${via.team} (through ${via.through})` : `team:${via.team}`;
     case 'organization_base':
       return `organization_base:${via.organization}`;
+    case 'visibility':
+      return `visibility:${via.visibility}`;
   }
 }
 
 /** The inverse of viaLabel, for reading evidence back. */
 export function viaFromLabel(label: string): Via {
   if (label === 'direct') return { kind: 'direct' };
+  const nested = /^team:(\S+) \(through (\S+)\)$/.exec(label);
+  if (nested) return { kind: 'team', team: nested[1] ?? '', through: nested[2] ?? '' };
   if (label.startsWith('team:')) return { kind: 'team', team: label.slice('team:'.length) };
+  if (label === 'visibility:all' || label === 'visibility:private') {
+    return { kind: 'visibility', visibility: label === 'visibility:all' ? 'all' : 'private' };
+  }
   if (label.startsWith('organization_base:')) {
     return { kind: 'organization_base', organization: label.slice('organization_base:'.length) };
   }
@@ -79,9 +193,13 @@ export function describeVia(via: Via): string {
     case 'direct':
       return 'directly';
     case 'team':
-      return `via team ${via.team}`;
+      return via.through ? `via team ${via.team} (through ${via.through})` : `via team ${via.team}`;
     case 'organization_base':
       return `via ${via.organization}'s base permission`;
+    case 'visibility':
+      return via.visibility === 'all'
+        ? 'because it is visible to all repositories'
+        : 'because it is visible to all private repositories';
   }
 }
 
@@ -105,7 +223,13 @@ export function grantIdOf(key: GrantKey): string {
 
 export function makeGrant(
   key: GrantKey,
-  extra: { reviewable?: boolean; derivedFrom?: string[]; raw?: Record<string, unknown> } = {},
+  extra: {
+    reviewable?: boolean;
+    derivedFrom?: string[];
+    raw?: Record<string, unknown>;
+    flags?: readonly GrantFlag[];
+    holder?: string;
+  } = {},
 ): Grant {
   return {
     ...key,
@@ -113,7 +237,14 @@ export function makeGrant(
     reviewable: extra.reviewable ?? true,
     derivedFrom: extra.derivedFrom ?? [],
     raw: extra.raw ?? {},
+    flags: [...new Set(extra.flags ?? [])].sort(),
+    ...(extra.holder ? { holder: extra.holder } : {}),
   };
+}
+
+/** The grant with `flag` added (a new object; grants are never changed in place). */
+export function withFlag(grant: Grant, flag: GrantFlag): Grant {
+  return grant.flags.includes(flag) ? grant : { ...grant, flags: [...grant.flags, flag].sort() };
 }
 
 export function permissionRank(permission: string): number {

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
+import { connectorRegistry } from '../connectors/connector';
 import { createGitHubConnector } from '../connectors/github/index';
 import { parseConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
@@ -73,14 +74,16 @@ export function servicesFromEnvironment(): Services {
   services = {
     config,
     store,
-    async github() {
-      const { token } = await readSecret('GITHUB_SECRET_ARN', ['token']);
-      return createGitHubConnector({
-        organization: config.github.organization,
-        token: token!,
-        baseUrl: config.github.apiUrl,
-      });
-    },
+    connectors: connectorRegistry({
+      async github() {
+        const { token } = await readSecret('GITHUB_SECRET_ARN', ['token']);
+        return createGitHubConnector({
+          organization: config.github.organization,
+          token: token!,
+          baseUrl: config.github.apiUrl,
+        });
+      },
+    }),
     slack() {
       slackClient ??= slackCredentialsFromSecret().then(
         ({ botToken }) => new WebClient(botToken, { slackApiUrl: config.slack.apiUrl }),

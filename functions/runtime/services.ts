@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { Connector } from '../connectors/connector';
+import type { ConnectorRegistry } from '../connectors/connector';
 import type { AccessReviewConfig } from '../core/config';
 import type { Store } from '../store/index';
 
@@ -25,7 +25,8 @@ export type ProgressListener = (message: string) => void;
 export interface Services {
   config: AccessReviewConfig;
   store: Store;
-  github(): Promise<Connector>;
+  /** The configured connectors (GitHub, and more as they are added). */
+  connectors: ConnectorRegistry;
   slack(): Promise<WebClient>;
   tasks: TaskCompleter;
   now(): Date;

@@ -9,6 +9,8 @@ export interface ApplyRevocationsOutput extends CampaignRef {
   removed: number;
   alreadyAbsent: number;
   failed: number;
+  /** Revoke decisions no API can carry out: a person must (each recorded with what to do). */
+  remediationRequired: number;
 }
 
 /**
@@ -39,13 +41,19 @@ export async function applyRevocations(
     if (grant) grants.push(grant);
   }
   grants.sort((a, b) => revocationOrder(a) - revocationOrder(b));
-  const totals = { requested: grants.length, removed: 0, alreadyAbsent: 0, failed: 0 };
+  const totals = {
+    requested: grants.length,
+    removed: 0,
+    alreadyAbsent: 0,
+    failed: 0,
+    remediationRequired: 0,
+  };
   const count = (status: Revocation['status']) => {
     if (status === 'removed') totals.removed++;
     else if (status === 'already_absent') totals.alreadyAbsent++;
     else if (status === 'failed') totals.failed++;
+    else if (status === 'remediation_required') totals.remediationRequired++;
   };
-  const connector = grants.length > 0 ? await services.github() : undefined;
   // What a previous attempt of this step already did, read in one query.
   const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
   for (const grant of grants) {
@@ -59,13 +67,15 @@ export async function applyRevocations(
       await store.outcomes.beginRevocation(campaignId, grant.grantId, services.now().toISOString());
     let revocation: Revocation;
     try {
-      const result = await connector!.revoke(grant);
+      const connector = await services.connectors.get(grant.connector);
+      const result = await connector.revoke(grant);
       revocation = {
         campaignId,
         grantId: grant.grantId,
         status: result.outcome,
         at: result.appliedAt,
         action: interrupted ? `${result.action} (retried after an interrupted attempt)` : result.action,
+        ...(result.remediation ? { remediation: result.remediation } : {}),
         interrupted,
       };
     } catch (error) {
@@ -88,6 +98,7 @@ export async function applyRevocations(
         grantId: grant.grantId,
         status: revocation.status,
         action: revocation.action ?? null,
+        remediation: revocation.remediation ?? null,
         error: revocation.error ?? null,
         at: revocation.at,
         interrupted,
@@ -99,7 +110,9 @@ export async function applyRevocations(
     services.progress(
       revocation.status === 'failed'
         ? `Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${revocation.error}`
-        : `Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${revocation.status})`,
+        : revocation.status === 'remediation_required'
+          ? `Remediation needed for ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${revocation.remediation}`
+          : `Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${revocation.status})`,
     );
   }
   return { campaignId, ...totals };

@@ -1,6 +1,9 @@
 import { grantContentHash, snapshotDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
+import type { SourceUsage } from '../connectors/connector';
+import { withFlag } from '../core/grant';
 import type { StoredGrant } from '../store/grants';
+import { recheckOpenRemediations } from './remediations';
 
 export interface CampaignRef {
   campaignId: string;
@@ -35,9 +38,12 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     });
     return { campaignId, grantCount, reviewableCount };
   }
+  const openRemediations = await recheckOpenRemediations(campaignId, services);
   // Only a retried attempt can find grants already stored (and must then look for stale ones).
   const retried = await services.store.grants.any(campaignId);
-  const connector = await services.github();
+  const connectors = await Promise.all(
+    services.connectors.names.map((name) => services.connectors.get(name)),
+  );
   const snapshotAt = services.now().toISOString();
   const hashes = new Map<string, string>();
   let reviewable = 0;
@@ -46,15 +52,22 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     await services.store.grants.putMany(page);
     page = [];
   };
-  for await (const grant of connector.snapshot()) {
-    if (hashes.has(grant.grantId)) continue;
-    hashes.set(grant.grantId, grantContentHash(grant));
-    if (grant.reviewable) reviewable++;
-    page.push({ ...grant, campaignId, snapshotAt });
-    if (page.length >= PAGE) {
-      await flush();
-      services.progress(`Snapshot: ${hashes.size} grants read so far`);
+  const usage: Record<string, SourceUsage> = {};
+  const byKind: Record<string, number> = {};
+  for (const connector of connectors) {
+    for await (const found of connector.snapshot()) {
+      if (hashes.has(found.grantId)) continue;
+      const grant = openRemediations.has(found.grantId) ? withFlag(found, 'open_remediation') : found;
+      hashes.set(grant.grantId, grantContentHash(grant));
+      if (grant.reviewable) reviewable++;
+      byKind[grant.grantKind] = (byKind[grant.grantKind] ?? 0) + 1;
+      page.push({ ...grant, campaignId, snapshotAt });
+      if (page.length >= PAGE) {
+        await flush();
+        services.progress(`Snapshot: ${hashes.size} grants read so far`);
+      }
     }
+    usage[connector.name] = connector.usage();
   }
   await flush();
   if (retried) {
@@ -68,8 +81,10 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     campaignId,
     'snapshot_taken',
     {
-      connectors: [connector.name],
+      connectors: connectors.map((connector) => connector.name),
       grantCount: hashes.size,
+      grantsByKind: sortedRecord(byKind),
+      usage,
       reviewableCount: reviewable,
       digest,
       snapshotAt,
@@ -78,7 +93,28 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
   );
   await services.store.campaigns.advance(campaignId, 'assigning', {
     counts: { grants: hashes.size, reviewable },
+    sourceUsage: usage,
   });
+  for (const [name, used] of Object.entries(usage)) {
+    services.progress(`Snapshot: ${name} used ${describeUsage(used)}`);
+  }
   services.progress(`Snapshot: ${hashes.size} grants (${reviewable} to review; the rest follow from those)`);
   return { campaignId, grantCount: hashes.size, reviewableCount: reviewable };
+}
+
+function sortedRecord(record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** `12 requests (graphql 9, core 3), 14 rate-limit points (graphql 11, core 3)`. */
+export function describeUsage(usage: SourceUsage): string {
+  const part = (values: Record<string, number>, noun: string) => {
+    const total = Object.values(values).reduce((sum, value) => sum + value, 0);
+    const detail = Object.entries(values)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, value]) => `${name} ${value}`)
+      .join(', ');
+    return `${total} ${noun}${detail ? ` (${detail})` : ''}`;
+  };
+  return `${part(usage.requests, 'requests')}, ${part(usage.points, 'rate-limit points')}`;
 }

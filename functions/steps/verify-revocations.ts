@@ -20,14 +20,14 @@ export async function verifyRevocations(
   await store.campaigns.advance(campaignId, 'verifying');
   const revocations = await store.outcomes.listRevocations(campaignId);
   const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
-  const connector = revocations.length > 0 ? await services.github() : undefined;
   const done = new Map((await store.outcomes.listVerifications(campaignId)).map((v) => [v.grantId, v]));
   for (const revocation of revocations) {
     let verification = done.get(revocation.grantId);
     if (!verification) {
       const grant = await store.grants.get(campaignId, revocation.grantId);
       if (!grant) continue;
-      const result = await connector!.check(grant);
+      const connector = await services.connectors.get(grant.connector);
+      const result = await connector.check(grant);
       verification = {
         campaignId,
         grantId: grant.grantId,

@@ -23,6 +23,8 @@ export interface Campaign {
   startedAt: string;
   completedAt?: string;
   counts: Record<string, number>;
+  /** What each connector's snapshot cost at its source (requests and rate-limit points). */
+  sourceUsage?: Record<string, { requests: Record<string, number>; points: Record<string, number> }>;
 }
 
 export class CampaignRepository {
@@ -70,7 +72,11 @@ export class CampaignRepository {
   async advance(
     campaignId: string,
     status: CampaignStatus,
-    extra: { counts?: Record<string, number>; completedAt?: string } = {},
+    extra: {
+      counts?: Record<string, number>;
+      completedAt?: string;
+      sourceUsage?: Campaign['sourceUsage'];
+    } = {},
   ): Promise<void> {
     const index = CAMPAIGN_STATUSES.indexOf(status);
     const allowed = CAMPAIGN_STATUSES.slice(Math.max(0, index - 1), index + 1);

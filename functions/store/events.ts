@@ -6,6 +6,7 @@ import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
 export type EventType =
   | 'campaign_started'
+  | 'remediations_rechecked'
   | 'snapshot_taken'
   | 'reviewers_assigned'
   | 'review_requested'

@@ -11,12 +11,14 @@ export interface Revocation {
    * pending: about to call the source (written first, so a crash mid-call is known on retry);
    * removed / already_absent: what the source answered; failed: the source refused or errored.
    */
-  status: 'pending' | 'removed' | 'already_absent' | 'failed';
+  status: 'pending' | 'removed' | 'already_absent' | 'failed' | 'remediation_required';
   /** When the attempt started (pending) or finished. */
   at: string;
   /** True when an earlier attempt was interrupted between calling the source and recording it. */
   interrupted?: boolean;
   action?: string;
+  /** For remediation_required: what a person must do to remove the access. */
+  remediation?: string;
   error?: string;
   eventSeq?: number;
 }
@@ -47,13 +49,13 @@ export class OutcomeRepository {
 
   /** Records the source's answer on a pending revocation; a finished one is never changed. */
   async finishRevocation(revocation: Revocation): Promise<void> {
-    const { campaignId, grantId, status, at, action, error, interrupted } = revocation;
+    const { campaignId, grantId, status, at, action, remediation, error, interrupted } = revocation;
     await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: keys.campaign(campaignId), sk: keys.revocation(grantId) },
         UpdateExpression:
-          'SET #status = :status, #at = :at, #action = :action, #error = :error, interrupted = :interrupted',
+          'SET #status = :status, #at = :at, #action = :action, remediation = :remediation, #error = :error, interrupted = :interrupted',
         ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
         ExpressionAttributeNames: {
           '#status': 'status',
@@ -65,6 +67,7 @@ export class OutcomeRepository {
           ':status': status,
           ':at': at,
           ':action': action ?? null,
+          ':remediation': remediation ?? null,
           ':error': error ?? null,
           ':interrupted': interrupted ?? false,
           ':pending': 'pending',

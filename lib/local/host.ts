@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { connectorRegistry } from '../../functions/connectors/connector';
 import { createGitHubConnector } from '../../functions/connectors/github/index';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
@@ -125,13 +126,15 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     const services: Services = {
       config,
       store,
-      github: async () =>
-        createGitHubConnector({
-          organization: config.github.organization,
-          token: githubToken,
-          baseUrl: github.url,
-          throttle: { fast: true },
-        }),
+      connectors: connectorRegistry({
+        github: async () =>
+          createGitHubConnector({
+            organization: config.github.organization,
+            token: githubToken,
+            baseUrl: github.url,
+            throttle: { fast: true },
+          }),
+      }),
       slack: async () => slackClient,
       tasks: tokens,
       now: () => new Date(),

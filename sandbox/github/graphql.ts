@@ -362,6 +362,14 @@ const resolvers = {
   Repository: {
     collaborators: (parent: RepositoryValue, args: Args, context: GraphQLContext) =>
       collaboratorsConnection(context, repositoryOf(context, parent), args),
+    defaultBranchRef: (parent: RepositoryValue, _args: Args, context: GraphQLContext) => {
+      const repository = repositoryOf(context, parent);
+      return {
+        id: nodeId('Ref', repository.id),
+        name: repository.defaultBranch,
+        prefix: 'refs/heads/',
+      };
+    },
   },
   PermissionGranter: {
     __resolveType: (value: GranterValue) => value.kind,

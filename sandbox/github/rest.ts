@@ -1,3 +1,15 @@
+import { routes as cicdRoutes } from './routes/index';
+import {
+  DOCS,
+  invalidRequest,
+  noContent,
+  notFound,
+  REPOSITORY_MEDIA_TYPE,
+  type RestRequest,
+  type RestResponse,
+  type Route,
+  route,
+} from './rest-kit';
 import { collaboratorPermission, orgMembership, teamMembership, teamRepository } from './bodies';
 import {
   cancelInvitation,
@@ -23,40 +35,6 @@ import {
   type TeamRole,
 } from './state';
 
-export interface RestRequest {
-  method: string;
-  /** Path without the query string, still percent-encoded. */
-  path: string;
-  accept: string;
-  /** The parsed JSON body, or undefined when there was none. */
-  body?: unknown;
-}
-
-export interface RestResponse {
-  status: number;
-  body?: unknown;
-  /** GitHub's `x-github-media-type`, which reflects the media type the answer was rendered in. */
-  mediaType?: string;
-}
-
-export const REPOSITORY_MEDIA_TYPE = 'application/vnd.github.v3.repository+json';
-
-const DOCS = 'https://docs.github.com/rest';
-
-export function notFound(documentation = DOCS): RestResponse {
-  return { status: 404, body: { message: 'Not Found', documentation_url: documentation, status: '404' } };
-}
-
-const noContent: RestResponse = { status: 204 };
-
-/** GitHub's answer to a body its schema rejects (the wording of its request validation). */
-function invalidRequest(detail: string, documentation: string): RestResponse {
-  return {
-    status: 422,
-    body: { message: `Invalid request.\n\n${detail}`, documentation_url: documentation, status: '422' },
-  };
-}
-
 /**
  * The optional `role` of a PUT membership body: `fallback` when absent (the schema's default),
  * undefined when the body is not an object or the role is not one of `allowed`.
@@ -75,35 +53,6 @@ function roleRejection(body: unknown, allowed: readonly string[], documentation:
     `For 'properties/role', ${JSON.stringify(role)} is not a member of ${JSON.stringify(allowed)}.`,
     documentation,
   );
-}
-
-/** The `{names}` of a path template, so each handler sees exactly the parameters its path has. */
-type ParamsOf<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
-  ? Name | ParamsOf<Rest>
-  : never;
-
-type Handler<P extends string> = (
-  state: GitHubState,
-  baseUrl: string,
-  params: Record<P, string>,
-  request: RestRequest,
-) => RestResponse;
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  names: string[];
-  handler: Handler<string>;
-}
-
-/** `/orgs/{org}/memberships/{username}` → a matcher with named segments, as GitHub's docs write paths. */
-function route<T extends string>(method: string, template: T, handler: Handler<ParamsOf<T>>): Route {
-  const names: string[] = [];
-  const source = template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
-    names.push(name);
-    return '([^/]+)';
-  });
-  return { method, pattern: new RegExp(`^${source}/?$`), names, handler };
 }
 
 const ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#get-organization-membership-for-a-user`;
@@ -131,7 +80,7 @@ function teamMembershipOf(state: GitHubState, baseUrl: string, team: SandboxTeam
 const TEAM_REPO_DOCS = `${DOCS}/teams/teams#check-team-permissions-for-a-repository`;
 const COLLABORATOR_DOCS = `${DOCS}/collaborators/collaborators#get-repository-permissions-for-a-user`;
 
-const routes: Route[] = [
+const coreRoutes: Route[] = [
   route('GET', '/orgs/{org}/memberships/{username}', (state, baseUrl, { org, username }) => {
     const user = isOrganization(state, org) ? findUser(state, username) : undefined;
     if (!user) return notFound(ORG_MEMBERSHIP_DOCS);
@@ -230,8 +179,19 @@ const routes: Route[] = [
   }),
 ];
 
-/** Routes one REST request; anything the sandbox does not implement is GitHub's plain 404. */
-export function handleRest(state: GitHubState, baseUrl: string, request: RestRequest): RestResponse {
+const routes: Route[] = [...coreRoutes, ...cicdRoutes];
+
+export { notFound, REPOSITORY_MEDIA_TYPE, type RestRequest, type RestResponse };
+
+/**
+ * Routes one REST request; anything the sandbox does not implement is GitHub's plain 404. The
+ * answer names the route's template, so the server can check it against GitHub's OpenAPI description.
+ */
+export function handleRest(
+  state: GitHubState,
+  baseUrl: string,
+  request: RestRequest,
+): RestResponse & { template?: string } {
   for (const candidate of routes) {
     if (candidate.method !== request.method) continue;
     const match = candidate.pattern.exec(request.path);
@@ -246,7 +206,7 @@ export function handleRest(state: GitHubState, baseUrl: string, request: RestReq
       }
     });
     if (malformed) return notFound();
-    return candidate.handler(state, baseUrl, params, request);
+    return { ...candidate.handler(state, baseUrl, params, request), template: candidate.template };
   }
   return notFound();
 }

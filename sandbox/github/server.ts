@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { executeGraphQL } from './graphql';
-import { handleRest, type RestResponse } from './rest';
+import { OpenApiViolation, openApiCheckingEnabled, openApiProblems } from './openapi';
+import { handleRest } from './rest';
 import { createState, type GitHubState, type OrganizationInput } from './state';
 
 /** One request as the sandbox saw it, for tests that assert on what a client did. */
@@ -54,6 +55,8 @@ export interface GitHubSandbox {
   url: string;
   state: GitHubState;
   requests: RecordedRequest[];
+  /** Exchanges that broke GitHub's OpenAPI description (each also answered 500). */
+  violations: readonly Error[];
   failNext(failure: InjectedFailure): void;
   close(): Promise<void>;
 }
@@ -62,6 +65,11 @@ export interface GitHubSandboxOptions {
   /** The only credential the sandbox accepts, as `token <t>` or `Bearer <t>`. */
   token: string;
   port?: number;
+  /**
+   * Check every REST exchange against GitHub's OpenAPI description and answer 500 on a mismatch.
+   * Defaults to on when GITHUB_SANDBOX_OPENAPI=check (the test setup sets it).
+   */
+  checkOpenApi?: boolean;
 }
 
 const RATE_LIMIT = 5000;
@@ -132,6 +140,8 @@ export async function startGitHubSandbox(
   const requests: RecordedRequest[] = [];
   const failures: Array<InjectedFailure & { remaining: number }> = [];
   const limits = new RateLimits();
+  const checkOpenApi = options.checkOpenApi ?? openApiCheckingEnabled();
+  const violations: OpenApiViolation[] = [];
   let baseUrl = '';
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -191,12 +201,30 @@ export async function startGitHubSandbox(
       return;
     }
 
-    const answer: RestResponse = handleRest(state, baseUrl, { method, path, accept, body });
+    const answer = handleRest(state, baseUrl, { method, path, query: target.searchParams, accept, body });
+    if (checkOpenApi && answer.template) {
+      const problems = openApiProblems({
+        method,
+        template: answer.template,
+        requestBody: body,
+        status: answer.status,
+        responseBody: answer.body,
+      });
+      if (problems.length > 0) {
+        // Loud on purpose: the test that made this exchange fails with GitHub's schema's words.
+        const violation = new OpenApiViolation(`${method} ${answer.template} → ${answer.status}`, problems);
+        violations.push(violation);
+        record(500);
+        send(response, 500, rateHeaders, { message: `sandbox: ${violation.message}` });
+        return;
+      }
+    }
     record(answer.status);
+    const headers = { ...rateHeaders, ...(answer.headers ?? {}) };
     send(
       response,
       answer.status,
-      answer.mediaType ? { ...rateHeaders, 'x-github-media-type': answer.mediaType } : rateHeaders,
+      answer.mediaType ? { ...headers, 'x-github-media-type': answer.mediaType } : headers,
       answer.body,
     );
   };
@@ -225,6 +253,7 @@ export async function startGitHubSandbox(
     url: baseUrl,
     state,
     requests,
+    violations,
     failNext(failure) {
       failures.push({ ...failure, remaining: failure.times ?? 1 });
     },

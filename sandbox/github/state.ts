@@ -3,17 +3,21 @@ import {
   REPOSITORY_PERMISSIONS,
   type RepositoryPermission,
 } from '../../functions/core/grant';
-import type { Scenario } from '../scenario';
+import type { z } from 'zod';
+import { organizationSchema } from '../scenario';
+import { type CicdState, createCicdState } from './cicd/state';
 
 /**
  * The sandbox's model of one GitHub organisation. Maps are keyed by the lower-cased login, slug
  * or repository name because GitHub treats those case-insensitively; the records keep the
  * spelling the scenario used.
  */
-export type OrganizationInput = Scenario['organization'];
+/** What a scenario says of the organisation, before defaults (tests write only what they need). */
+export type OrganizationInput = z.input<typeof organizationSchema>;
+type Organization = z.output<typeof organizationSchema>;
 export type OrgRole = 'owner' | 'member';
 export type TeamRole = 'maintainer' | 'member';
-export type BasePermission = OrganizationInput['basePermission'];
+export type BasePermission = Organization['basePermission'];
 
 export interface SandboxUser {
   login: string;
@@ -26,6 +30,8 @@ export interface SandboxUser {
 export interface SandboxMember {
   login: string;
   role: OrgRole;
+  /** False when the member has not turned on two-factor authentication. */
+  twoFactor: boolean;
 }
 
 export interface SandboxTeam {
@@ -36,6 +42,8 @@ export interface SandboxTeam {
   members: Map<string, { login: string; role: TeamRole }>;
   /** Lower-cased repository name → the team's permission on it. */
   repositories: Map<string, RepositoryPermission>;
+  /** Lower-cased slug of the parent team; a child team's members inherit its repository access. */
+  parent?: string;
 }
 
 /**
@@ -43,8 +51,13 @@ export interface SandboxTeam {
  * no access, but GET membership answers `pending`. Teams they were invited to wait here too.
  */
 export interface SandboxInvitation {
+  /** GitHub's invitation id (DELETE /orgs/{org}/invitations/{invitation_id}). */
+  id: number;
   login: string;
   role: OrgRole;
+  /** Login of whoever sent it. */
+  invitedBy?: string;
+  createdAt: string;
   /** Lower-cased slug → the role they will have in the team once they accept. */
   teams: Map<string, { slug: string; role: TeamRole }>;
 }
@@ -53,8 +66,12 @@ export interface SandboxRepository {
   id: number;
   name: string;
   private: boolean;
-  /** Lower-cased login → direct collaborator permission (members and outside collaborators). */
-  collaborators: Map<string, { login: string; permission: RepositoryPermission }>;
+  /**
+   * Lower-cased login → direct collaborator permission (members and outside collaborators).
+   * `customRole` names an organisation custom role; `permission` is then that role's base role.
+   */
+  collaborators: Map<string, { login: string; permission: RepositoryPermission; customRole?: string }>;
+  defaultBranch: string;
 }
 
 export interface GitHubState {
@@ -68,6 +85,10 @@ export interface GitHubState {
   invitations: Map<string, SandboxInvitation>;
   teams: Map<string, SandboxTeam>;
   repositories: Map<string, SandboxRepository>;
+  /** Everything CI/CD: invitations by email, deploy keys, environments, protection, secrets… */
+  cicd: CicdState;
+  /** Hands out GitHub-style numeric ids for anything created after start. */
+  nextId(): number;
 }
 
 /** One reason a user can use a repository, as GitHub's `permissionSources` lists them. */
@@ -78,7 +99,8 @@ export type PermissionSourceRecord =
 
 const key = (value: string) => value.toLowerCase();
 
-export function createState(organization: OrganizationInput): GitHubState {
+export function createState(input: OrganizationInput): GitHubState {
+  const organization = organizationSchema.parse(input);
   let nextId = 1000;
   const state: GitHubState = {
     id: nextId++,
@@ -89,6 +111,8 @@ export function createState(organization: OrganizationInput): GitHubState {
     invitations: new Map(),
     teams: new Map(),
     repositories: new Map(),
+    cicd: undefined as unknown as CicdState,
+    nextId: () => nextId++,
   };
   const knowUser = (login: string, extra: { name?: string; email?: string } = {}) => {
     const existing = state.users.get(key(login));
@@ -99,19 +123,27 @@ export function createState(organization: OrganizationInput): GitHubState {
   };
   for (const member of organization.members) {
     knowUser(member.login, { name: member.name, email: member.email });
-    state.members.set(key(member.login), { login: member.login, role: member.role });
+    state.members.set(key(member.login), {
+      login: member.login,
+      role: member.role,
+      twoFactor: member.twoFactor,
+    });
   }
+  const customRoles = new Map(organization.customRoles.map((role) => [key(role.name), role]));
   for (const repository of organization.repositories) {
-    const collaborators = new Map<string, { login: string; permission: RepositoryPermission }>();
-    for (const [login, permission] of Object.entries(repository.collaborators)) {
+    const collaborators: SandboxRepository['collaborators'] = new Map();
+    for (const [login, role] of Object.entries(repository.collaborators)) {
       knowUser(login);
-      collaborators.set(key(login), { login, permission });
+      const custom = customRoles.get(key(role));
+      const permission = custom ? custom.baseRole : (role as RepositoryPermission);
+      collaborators.set(key(login), { login, permission, ...(custom ? { customRole: custom.name } : {}) });
     }
     state.repositories.set(key(repository.name), {
       id: nextId++,
       name: repository.name,
       private: repository.private,
       collaborators,
+      defaultBranch: repository.defaultBranch,
     });
   }
   for (const team of organization.teams) {
@@ -128,8 +160,24 @@ export function createState(organization: OrganizationInput): GitHubState {
       name: team.name ?? team.slug,
       members,
       repositories,
+      ...(team.parent ? { parent: key(team.parent) } : {}),
     });
   }
+  for (const invitation of organization.invitations) {
+    if (!invitation.login) continue;
+    const user = knowUser(invitation.login);
+    const teams = new Map<string, { slug: string; role: TeamRole }>();
+    for (const slug of invitation.teams) teams.set(key(slug), { slug, role: 'member' });
+    state.invitations.set(key(user.login), {
+      id: nextId++,
+      login: user.login,
+      role: invitation.role === 'admin' ? 'owner' : 'member',
+      invitedBy: invitation.invitedBy,
+      createdAt: invitation.createdAt,
+      teams,
+    });
+  }
+  state.cicd = createCicdState(organization, state, knowUser);
   return state;
 }
 
@@ -242,7 +290,13 @@ export function invite(state: GitHubState, user: SandboxUser, role: OrgRole): Sa
     existing.role = role;
     return existing;
   }
-  const invitation: SandboxInvitation = { login: user.login, role, teams: new Map() };
+  const invitation: SandboxInvitation = {
+    id: state.nextId(),
+    login: user.login,
+    role,
+    createdAt: new Date().toISOString(),
+    teams: new Map(),
+  };
   state.invitations.set(key(user.login), invitation);
   return invitation;
 }

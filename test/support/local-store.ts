@@ -27,7 +27,7 @@ export function testServices(store: Store, overrides: Partial<Services> = {}): S
   return {
     config: TEST_CONFIG,
     store,
-    github: unused('GitHub'),
+    connectors: { names: ['github'], get: unused('GitHub') },
     slack: unused('Slack'),
     tasks: { succeed: unused('SendTaskSuccess') },
     now: () => new Date(),

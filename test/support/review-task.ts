@@ -23,6 +23,7 @@ export async function seedReviewTask(
   const grants = options.principals.map((principal) =>
     makeGrant({
       connector: 'github',
+      grantKind: 'user_repository',
       resourceType: 'repository',
       resource: 'acme/api',
       principalType: 'user',

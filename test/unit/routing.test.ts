@@ -19,6 +19,7 @@ const config = parseConfig({
 const teamMember = (login: string, entitlement: 'member' | 'maintainer') =>
   makeGrant({
     connector: 'github',
+    grantKind: 'team_membership',
     resourceType: 'team',
     resource: 'acme/platform',
     principalType: 'user',
@@ -30,6 +31,7 @@ const teams = teamDirectoryOf([teamMember('alice', 'maintainer'), teamMember('bo
 const repoGrant = (principalType: 'user' | 'team', principal: string, resource = 'acme/api') =>
   makeGrant({
     connector: 'github',
+    grantKind: 'user_repository',
     resourceType: 'repository',
     resource,
     principalType,

@@ -1,11 +1,17 @@
 import { ConnectorError } from '../../core/errors';
-import { describeVia, type Grant } from '../../core/grant';
+import { describeVia, type Grant, type GrantKind } from '../../core/grant';
 import type { CheckResult, Connector, RevokeResult } from '../connector';
+import type { GitHubAccessKind, SnapshotIndex } from './access-kind';
+import { actionsSecrets } from './actions-secrets';
+import { appInstallations } from './apps';
+import { branchProtection } from './branch-protection';
 import { createGitHubClient, type GitHubClient, type ThrottleTuning } from './client';
 import type { GitHubContext } from './context';
+import { deployKeys } from './deploy-keys';
+import { environments } from './environments';
+import { invitations } from './invitations';
 import {
   checkOrganizationMembership,
-  type MemberIndex,
   revokeOrganizationMembership,
   snapshotOrganizationMembers,
 } from './organization-members';
@@ -14,9 +20,14 @@ import {
   revokeDirectRepositoryAccess,
   snapshotRepositoryAccess,
 } from './repository-access';
+import { personalAccessTokens } from './personal-access-tokens';
+import { rulesets } from './rulesets';
+import { runnerGroups } from './runner-groups';
+import { SeparationOfDuties } from './separation-of-duties';
 import { checkTeamMembership, revokeTeamMembership } from './team-members';
 import { checkTeamRepository, revokeTeamRepository } from './team-repositories';
-import { snapshotTeams, type TeamIndex } from './teams';
+import { snapshotTeams } from './teams';
+import { trackUsage } from './usage';
 
 export interface GitHubConnectorOptions {
   /** The organisation login, e.g. `acme`. */
@@ -30,33 +41,69 @@ export interface GitHubConnectorOptions {
   client?: GitHubClient;
 }
 
-type GrantKind = 'organization_membership' | 'team_membership' | 'team_repository' | 'user_repository';
+/** Every kind the connector knows, in snapshot order: later passes use what earlier ones indexed. */
+const ACCESS_KINDS: readonly GitHubAccessKind[] = [
+  {
+    grantKinds: ['organization_membership'],
+    snapshot: (context, index) => snapshotOrganizationMembers(context, index.members),
+    revoke: revokeOrganizationMembership,
+    check: checkOrganizationMembership,
+  },
+  {
+    grantKinds: ['team_membership', 'team_repository'],
+    snapshot: (context, index) => snapshotTeams(context, index.teams),
+    revoke: (context, grant) =>
+      grant.grantKind === 'team_membership'
+        ? revokeTeamMembership(context, grant)
+        : revokeTeamRepository(context, grant),
+    check: (context, grant) =>
+      grant.grantKind === 'team_membership'
+        ? checkTeamMembership(context, grant)
+        : checkTeamRepository(context, grant),
+  },
+  {
+    grantKinds: ['user_repository'],
+    snapshot: (context, index) => snapshotRepositoryAccess(context, index),
+    revoke: revokeDirectRepositoryAccess,
+    check: checkRepositoryAccess,
+  },
+  invitations,
+  deployKeys,
+  environments,
+  branchProtection,
+  rulesets,
+  actionsSecrets,
+  runnerGroups,
+  appInstallations,
+  personalAccessTokens,
+];
 
-/** Which of the connector's grant kinds this is, judged by its shape (not by where it came from). */
-function kindOf(grant: Grant): GrantKind | undefined {
-  if (grant.resourceType === 'organization' && grant.principalType === 'user')
-    return 'organization_membership';
-  if (grant.resourceType === 'team' && grant.principalType === 'user') return 'team_membership';
-  if (grant.resourceType === 'repository' && grant.principalType === 'team') return 'team_repository';
-  if (grant.resourceType === 'repository' && grant.principalType === 'user') return 'user_repository';
-  return undefined;
-}
+const BY_GRANT_KIND = new Map<GrantKind, GitHubAccessKind>(
+  ACCESS_KINDS.flatMap((kind) => kind.grantKinds.map((grantKind) => [grantKind, kind] as const)),
+);
 
 function describe(grant: Grant): string {
   return `${grant.principal} ${grant.entitlement} on ${grant.resource} ${describeVia(grant.via)} (${grant.grantId})`;
 }
 
-function classify(grant: Grant, organization: string): GrantKind {
+/** The organisation a resource name belongs to: `acme` of `acme/api`, `acme/api:production`, `acme`. */
+function organizationOf(resource: string): string {
+  return resource.split(/[/:]/)[0] ?? '';
+}
+
+function classify(grant: Grant, organization: string): GitHubAccessKind {
   if (grant.connector !== 'github') {
     throw new ConnectorError(`grant ${grant.grantId} belongs to connector ${grant.connector}, not github`);
   }
-  const owner = grant.resourceType === 'organization' ? grant.resource : grant.resource.split('/')[0];
-  if (owner?.toLowerCase() !== organization.toLowerCase()) {
+  if (organizationOf(grant.resource).toLowerCase() !== organization.toLowerCase()) {
     throw new ConnectorError(`grant ${describe(grant)} is not in organization ${organization}`);
   }
-  const kind = kindOf(grant);
-  if (!kind)
-    throw new ConnectorError(`grant ${describe(grant)} is not a kind of access the GitHub connector knows`);
+  const kind = BY_GRANT_KIND.get(grant.grantKind);
+  if (!kind) {
+    throw new ConnectorError(
+      `grant ${describe(grant)} is of kind ${String(grant.grantKind)}, which the GitHub connector does not know`,
+    );
+  }
   return kind;
 }
 
@@ -67,7 +114,7 @@ function classify(grant: Grant, organization: string): GrantKind {
 function refuseDerived(grant: Grant): never {
   const instead =
     grant.via.kind === 'team'
-      ? `revoke the user's membership of team ${grant.via.team} or the team's access to ${grant.resource}`
+      ? `revoke the user's membership of team ${grant.via.through ?? grant.via.team} or the team's access to ${grant.resource}`
       : grant.via.kind === 'organization_base'
         ? `revoke the user's membership of ${grant.via.organization} (an owner's admin: their owner role), or lower its base permission`
         : 'revoke the grant it follows from';
@@ -78,63 +125,56 @@ function refuseDerived(grant: Grant): never {
 }
 
 /**
- * GitHub as a Connector: snapshot (org memberships and owner roles, team memberships and
- * maintainer roles, teams' repository access, users' repository access by each path), revoke at
- * the grant's source (removing a membership, or demoting a role while keeping the membership),
- * and check by any path.
+ * GitHub as a Connector: snapshot every kind of access that can change or ship code (memberships
+ * and roles, repository access by every path, invitations, deploy keys, environment reviewers,
+ * protection and ruleset bypass, Actions secrets and variables, runner groups, apps and tokens),
+ * revoke each at its source (or say what a person must do where no API can), and check by any path.
  */
 export function createGitHubConnector(options: GitHubConnectorOptions): Connector {
-  const context: GitHubContext = {
-    octokit:
-      options.client ??
-      createGitHubClient({
-        token: options.token,
-        baseUrl: options.baseUrl,
-        throttle: options.throttle,
-        warn: options.warn,
-      }),
-    organization: options.organization,
-    token: options.token,
-  };
+  const octokit =
+    options.client ??
+    createGitHubClient({
+      token: options.token,
+      baseUrl: options.baseUrl,
+      throttle: options.throttle,
+      warn: options.warn,
+    });
+  const usage = trackUsage(octokit);
+  const context: GitHubContext = { octokit, organization: options.organization, token: options.token };
 
   return {
     name: 'github',
 
     async *snapshot(): AsyncGenerator<Grant> {
-      const members: MemberIndex = new Map();
-      const teams: TeamIndex = { members: new Set(), repositories: new Map() };
-      // Order matters: repository access links to membership grants, so those passes come first.
-      yield* snapshotOrganizationMembers(context, members);
-      yield* snapshotTeams(context, teams);
-      yield* snapshotRepositoryAccess(context, members, teams);
+      const index: SnapshotIndex = {
+        members: new Map(),
+        teams: { members: new Set(), repositories: new Map() },
+        repositories: [],
+        defaultBranchRequiresReview: new Map(),
+      };
+      const separation = new SeparationOfDuties(index);
+      for (const kind of ACCESS_KINDS) {
+        for await (const grant of kind.snapshot(context, index)) {
+          // Grants that can take part in a separation-of-duties finding wait for the last pass.
+          if (separation.observe(grant)) continue;
+          yield grant;
+        }
+      }
+      yield* separation.flagged();
     },
 
     async revoke(grant: Grant): Promise<RevokeResult> {
       const kind = classify(grant, context.organization);
-      if (!grant.reviewable || grant.via.kind !== 'direct') refuseDerived(grant);
-      switch (kind) {
-        case 'organization_membership':
-          return revokeOrganizationMembership(context, grant);
-        case 'team_membership':
-          return revokeTeamMembership(context, grant);
-        case 'team_repository':
-          return revokeTeamRepository(context, grant);
-        case 'user_repository':
-          return revokeDirectRepositoryAccess(context, grant);
+      if (!grant.reviewable || grant.via.kind === 'team' || grant.via.kind === 'organization_base') {
+        refuseDerived(grant);
       }
+      return kind.revoke(context, grant);
     },
 
     async check(grant: Grant): Promise<CheckResult> {
-      switch (classify(grant, context.organization)) {
-        case 'organization_membership':
-          return checkOrganizationMembership(context, grant);
-        case 'team_membership':
-          return checkTeamMembership(context, grant);
-        case 'team_repository':
-          return checkTeamRepository(context, grant);
-        case 'user_repository':
-          return checkRepositoryAccess(context, grant);
-      }
+      return classify(grant, context.organization).check(context, grant);
     },
+
+    usage,
   };
 }

@@ -84,6 +84,7 @@ query OrganizationRepositories($org: String!, $after: String) {
       nodes {
         name
         isPrivate
+        defaultBranchRef { name }
         collaborators(first: ${PAGE_SIZE}, affiliation: ALL) { totalCount ${PAGE_INFO} edges { ...CollaboratorAccess } }
       }
     }
@@ -172,6 +173,7 @@ export interface TeamNode {
 export interface RepositoryNode {
   name: string;
   isPrivate: boolean;
+  defaultBranchRef: { name: string } | null;
   collaborators: (Connection<CollaboratorEdge> & { totalCount: number }) | null;
 }
 

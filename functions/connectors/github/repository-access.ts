@@ -10,6 +10,7 @@ import {
   teamRepositoryKey,
   userRepositoryKey,
 } from './keys';
+import type { SnapshotIndex } from './access-kind';
 import type { MemberIndex } from './organization-members';
 import { allItems, present } from './paging';
 import {
@@ -107,10 +108,10 @@ function grantsOfCollaborator(
  */
 export async function* snapshotRepositoryAccess(
   context: GitHubContext,
-  members: MemberIndex,
-  teams: TeamIndex,
+  index: SnapshotIndex,
 ): AsyncGenerator<Grant> {
   const { organization } = context;
+  const { members, teams } = index;
   const repositories = allItems<RepositoryNode>(`repositories of ${organization}`, async (after) => {
     const result = await runQuery<OrganizationRepositoriesResult>(
       context,
@@ -122,6 +123,11 @@ export async function* snapshotRepositoryAccess(
     return { pageInfo: connection?.pageInfo ?? EMPTY, items: present(connection?.nodes) };
   });
   for await (const repository of repositories) {
+    index.repositories.push({
+      name: repository.name,
+      isPrivate: repository.isPrivate,
+      defaultBranch: repository.defaultBranchRef?.name ?? null,
+    });
     const nested = repository.collaborators;
     const collaborators = allItems<CollaboratorEdge>(
       `collaborators of ${organization}/${repository.name}`,

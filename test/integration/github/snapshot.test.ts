@@ -126,6 +126,12 @@ describe('GitHub connector snapshot of the acme scenario', () => {
     ) =>
       grantIdOf({
         connector: 'github',
+        grantKind:
+          resourceType === 'team'
+            ? 'team_membership'
+            : resourceType === 'organization'
+              ? 'organization_membership'
+              : 'user_repository',
         resourceType,
         resource,
         principalType: 'user',

@@ -28,6 +28,7 @@ const DUE = '2026-12-15T09:00:00Z';
 const grants = [0, 1, 2].map((i) =>
   makeGrant({
     connector: 'github',
+    grantKind: 'user_repository',
     resourceType: 'repository',
     resource: `acme/repo-${i}`,
     principalType: 'user',

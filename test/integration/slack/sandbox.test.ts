@@ -69,6 +69,7 @@ async function platformError(call: Promise<unknown>): Promise<string> {
 const grant = (i: number) =>
   makeGrant({
     connector: 'github',
+    grantKind: 'user_repository',
     resourceType: 'repository',
     resource: `acme/repo-${i}`,
     principalType: 'user',

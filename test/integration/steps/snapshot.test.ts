@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector } from '../../../functions/connectors/connector';
+import { type Connector, connectorRegistry } from '../../../functions/connectors/connector';
 import { TransientError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { grantContentHash, snapshotDigest } from '../../../functions/evidence/grant-digest';
@@ -15,6 +15,7 @@ let store: Store;
 const grant = (principal: string) =>
   makeGrant({
     connector: 'github',
+    grantKind: 'user_repository',
     resourceType: 'repository',
     resource: 'acme/api',
     principalType: 'user',
@@ -41,6 +42,7 @@ function connectorYielding(attempts: Array<{ grants: Grant[]; failAfter?: number
     check: async () => {
       throw new Error('not used');
     },
+    usage: () => ({ requests: { graphql: attempt }, points: { graphql: attempt } }),
   };
 }
 
@@ -62,7 +64,9 @@ describe('snapshot retried after a fault', () => {
       { grants: [carol!, gina!, bob!], failAfter: 2 },
       { grants: [carol!, bob!] },
     ]);
-    const services = testServices(store, { github: async () => connector });
+    const services = testServices(store, {
+      connectors: connectorRegistry({ github: async () => connector }),
+    });
     // Pages of 500 are written as they fill; a fault mid-page loses only the unwritten part, so
     // make the first attempt's grants reach the table as a real first page would.
     await store.grants.putMany(

@@ -102,6 +102,7 @@ describe('campaigns and tasks', () => {
     await newCampaign('c-grants');
     const grant = makeGrant({
       connector: 'github',
+      grantKind: 'user_repository',
       resourceType: 'repository',
       resource: 'acme/api',
       principalType: 'user',

@@ -28,6 +28,7 @@ function grant(index: number, extra: Partial<Pick<Grant, 'via'>> & { outside?: b
   return makeGrant(
     {
       connector: 'github',
+      grantKind: 'user_repository',
       resourceType: 'repository',
       resource: `acme/repo-${index}`,
       principalType: 'user',
@@ -92,6 +93,7 @@ describe('buildReviewMessage', () => {
     const outside = makeGrant(
       {
         connector: 'github',
+        grantKind: 'user_repository',
         resourceType: 'repository',
         resource: 'acme/api',
         principalType: 'user',
@@ -388,6 +390,12 @@ describe('what a revoke says it will do', () => {
   ) =>
     makeGrant({
       connector: 'github',
+      grantKind:
+        resourceType === 'team'
+          ? 'team_membership'
+          : resourceType === 'organization'
+            ? 'organization_membership'
+            : 'user_repository',
       resourceType,
       resource:
         resourceType === 'organization' ? 'acme' : resourceType === 'team' ? 'acme/platform' : 'acme/api',

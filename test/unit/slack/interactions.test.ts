@@ -17,6 +17,7 @@ import {
 const SECRET = 'sandbox-signing-secret';
 const grant = makeGrant({
   connector: 'github',
+  grantKind: 'user_repository',
   resourceType: 'repository',
   resource: 'acme/api',
   principalType: 'user',

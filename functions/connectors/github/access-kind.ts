@@ -1,0 +1,47 @@
+import { ConnectorError } from '../../core/errors';
+import type { Grant, GrantKind } from '../../core/grant';
+import type { CheckResult, RevokeResult } from '../connector';
+import type { GitHubContext } from './context';
+import type { MemberIndex } from './organization-members';
+import type { TeamIndex } from './teams';
+
+/** A repository as the first passes of a snapshot saw it; later passes walk this list. */
+export interface RepositoryInfo {
+  name: string;
+  isPrivate: boolean;
+  /** Null for an empty repository. */
+  defaultBranch: string | null;
+}
+
+/**
+ * What earlier passes of one snapshot learned, for later passes to link and flag their grants:
+ * members and their roles, team memberships and access, the organisation's repositories.
+ */
+export interface SnapshotIndex {
+  members: MemberIndex;
+  teams: TeamIndex;
+  repositories: RepositoryInfo[];
+  /**
+   * Lower-cased repository name → true when its default branch requires pull request reviews
+   * (branch protection or an active ruleset): then write access alone cannot push to it.
+   * Filled by the branch protection and ruleset passes.
+   */
+  defaultBranchRequiresReview: Map<string, boolean>;
+}
+
+/**
+ * One kind (or a few related kinds) of GitHub access, in one file: how it is read in a snapshot,
+ * removed at its source, and read again by any path. The connector runs the snapshot passes in
+ * order and dispatches revoke and check by the grant's kind.
+ */
+export interface GitHubAccessKind {
+  readonly grantKinds: readonly GrantKind[];
+  snapshot(context: GitHubContext, index: SnapshotIndex): AsyncGenerator<Grant>;
+  revoke(context: GitHubContext, grant: Grant): Promise<RevokeResult>;
+  check(context: GitHubContext, grant: Grant): Promise<CheckResult>;
+}
+
+/** A placeholder's answer until its kind is built: loud, never a silent success. */
+export function notBuiltYet(kind: string): never {
+  throw new ConnectorError(`the GitHub connector cannot handle ${kind} grants yet`);
+}

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { packageFile } from './schema';
+
+/*
+ * Checks each REST exchange of the sandbox against GitHub's own OpenAPI description
+ * (@octokit/openapi), the request body and the response body, error bodies included. Schemas are
+ * looked up by the route's path template and method, never copied. The 13 MB document is read
+ * once per process and each validator is compiled on first use, so a test pays only for the
+ * routes it touches.
+ */
+
+interface Operation {
+  responses: Record<string, unknown>;
+  requestBody?: { content: Record<string, { schema?: unknown }> };
+}
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, Operation>>;
+  components: Record<string, unknown>;
+}
+
+const DOCUMENT_ID = 'https://api.github.com/openapi.json';
+
+/** One way an exchange broke GitHub's description. */
+export class OpenApiViolation extends Error {
+  constructor(
+    readonly exchange: string,
+    readonly problems: string[],
+  ) {
+    super(`${exchange} does not match GitHub's OpenAPI description: ${problems.join('; ')}`);
+    this.name = 'OpenApiViolation';
+  }
+}
+
+let document: OpenApiDocument | undefined;
+let ajv: Ajv | undefined;
+const validators = new Map<string, ValidateFunction | null>();
+
+function load(): { document: OpenApiDocument; ajv: Ajv } {
+  if (!document || !ajv) {
+    document = JSON.parse(
+      readFileSync(packageFile('@octokit/openapi', 'generated/api.github.com.json'), 'utf8'),
+    ) as OpenApiDocument;
+    ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
+    // ajv-formats is CJS; depending on the loader its function is the module or its `default`.
+    const formats = (addFormats as unknown as { default?: typeof addFormats }).default ?? addFormats;
+    formats(ajv);
+    ajv.addSchema({ $id: DOCUMENT_ID, paths: document.paths, components: document.components });
+  }
+  return { document, ajv };
+}
+
+const pointerSegment = (segment: string) =>
+  encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'));
+
+function describeErrors(validate: ValidateFunction): string[] {
+  return (validate.errors ?? []).slice(0, 5).map((error) => `${error.instancePath || '(body)'} ${error.message}`);
+}
+
+/** The operation, or a problem saying GitHub has no such route. */
+function operationOf(method: string, template: string): Operation | string {
+  const operation = load().document.paths[template]?.[method.toLowerCase()];
+  return operation ?? `GitHub documents no ${method} ${template}`;
+}
+
+function responseValidator(method: string, template: string, status: number): ValidateFunction | string | null {
+  const cacheKey = `response ${method} ${template} ${status}`;
+  if (validators.has(cacheKey)) return validators.get(cacheKey) ?? null;
+  const operation = operationOf(method, template);
+  if (typeof operation === 'string') return operation;
+  let response = operation.responses[String(status)] as
+    | { $ref?: string; content?: Record<string, unknown> }
+    | undefined;
+  if (!response) return `GitHub documents no ${status} answer for ${method} ${template}`;
+  let location = `#/paths/${pointerSegment(template)}/${method.toLowerCase()}/responses/${status}`;
+  if (response.$ref) {
+    location = response.$ref;
+    const name = response.$ref.split('/').at(-1) ?? '';
+    response = (load().document.components.responses as Record<string, typeof response>)[name];
+  }
+  const mediaType = Object.keys(response?.content ?? {})[0];
+  // A documented answer without a body (204, or a 404 described only in words): nothing to check.
+  const validate = mediaType
+    ? load().ajv.compile({
+        $ref: `${DOCUMENT_ID}${location}/content/${pointerSegment(mediaType)}/schema`,
+      })
+    : null;
+  validators.set(cacheKey, validate);
+  return validate;
+}
+
+function requestValidator(method: string, template: string): ValidateFunction | null {
+  const cacheKey = `request ${method} ${template}`;
+  if (validators.has(cacheKey)) return validators.get(cacheKey) ?? null;
+  const operation = operationOf(method, template);
+  const content = typeof operation === 'string' ? undefined : operation.requestBody?.content;
+  const validate = content?.['application/json']
+    ? load().ajv.compile({
+        $ref: `${DOCUMENT_ID}#/paths/${pointerSegment(template)}/${method.toLowerCase()}/requestBody/content/${pointerSegment('application/json')}/schema`,
+      })
+    : null;
+  validators.set(cacheKey, validate);
+  return validate;
+}
+
+/**
+ * Problems with one exchange, empty when it matches. A request body is checked only where GitHub
+ * documents one; an answer GitHub does not document (a status it never sends) is a problem.
+ * Requests GitHub would refuse for their body are checked too, so a 422 the sandbox sends must
+ * come with a body GitHub's 422 schema allows.
+ */
+export function openApiProblems(exchange: {
+  method: string;
+  template: string;
+  requestBody: unknown;
+  status: number;
+  responseBody: unknown;
+}): string[] {
+  const { method, template, status } = exchange;
+  const problems: string[] = [];
+  if (exchange.requestBody !== undefined && status < 400) {
+    const validate = requestValidator(method, template);
+    if (validate && !validate(exchange.requestBody)) {
+      problems.push(...describeErrors(validate).map((problem) => `request ${problem}`));
+    }
+  }
+  const validate = responseValidator(method, template, status);
+  if (typeof validate === 'string') problems.push(validate);
+  else if (validate && exchange.responseBody !== undefined && !validate(exchange.responseBody)) {
+    problems.push(...describeErrors(validate).map((problem) => `response ${problem}`));
+  }
+  return problems;
+}
+
+/** Whether this process checks every sandbox exchange (the test setup turns it on). */
+export function openApiCheckingEnabled(): boolean {
+  return process.env.GITHUB_SANDBOX_OPENAPI === 'check';
+}

@@ -1,0 +1,4 @@
+import type { Route } from '../rest-kit';
+
+// Placeholder: filled in by the work on this resource kind.
+export const branchProtectionRoutes: Route[] = [];
