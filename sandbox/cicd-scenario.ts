@@ -164,3 +164,130 @@ export const organizationCicd = {
   apps: z.array(appInstallation).default([]),
   personalAccessTokens: z.array(personalAccessToken).default([]),
 };
+
+interface CicdReferences {
+  repositories: Array<{
+    name: string;
+    invitations: Array<{ permission: string }>;
+    collaborators: Record<string, string>;
+    environments: Array<{ name: string; reviewers: { users: string[]; teams: string[] } }>;
+    branchProtection: Array<{
+      pushAllowances?: { teams: string[]; apps: string[] };
+      bypassPullRequestAllowances: { teams: string[]; apps: string[] };
+    }>;
+    rulesets: Array<{ bypassActors: Array<{ type: string; actor?: string }> }>;
+  }>;
+  teams: Array<{ slug: string; parent?: string }>;
+  customRoles: Array<{ name: string }>;
+  rulesets: Array<{ bypassActors: Array<{ type: string; actor?: string }> }>;
+  secrets: Array<{ name: string; repositories: string[] }>;
+  variables: Array<{ name: string; repositories: string[] }>;
+  runnerGroups: Array<{ repositories: string[] }>;
+  apps: Array<{ slug: string; repositories: string[] }>;
+  personalAccessTokens: Array<{ repositories: string[] }>;
+  invitations: Array<{ login?: string; email?: string; teams: string[] }>;
+}
+
+/**
+ * Cross references of the CI/CD part of a scenario: every repository, team, app and custom role
+ * a record names must exist, so a typo fails when the scenario loads (naming the field), not as a
+ * silently empty grant list. Users may be anyone (outside collaborators and invitees are not members).
+ */
+export function cicdProblems(org: CicdReferences): string[] {
+  const problems: string[] = [];
+  const lower = (values: string[]) => new Set(values.map((value) => value.toLowerCase()));
+  const repositories = lower(org.repositories.map((r) => r.name));
+  const teams = lower(org.teams.map((t) => t.slug));
+  const apps = lower(org.apps.map((a) => a.slug));
+  const roles = lower([...REPOSITORY_PERMISSIONS, ...org.customRoles.map((r) => r.name)]);
+  const checkRepositories = (path: string, names: string[]) =>
+    names.forEach((name, index) => {
+      if (!repositories.has(name.toLowerCase())) problems.push(`${path}[${index}]: no repository "${name}"`);
+    });
+  const checkTeams = (path: string, slugs: string[]) =>
+    slugs.forEach((slug, index) => {
+      if (!teams.has(slug.toLowerCase())) problems.push(`${path}[${index}]: no team "${slug}"`);
+    });
+  const checkApps = (path: string, slugs: string[]) =>
+    slugs.forEach((slug, index) => {
+      if (!apps.has(slug.toLowerCase())) problems.push(`${path}[${index}]: no installed app "${slug}"`);
+    });
+  const checkActors = (path: string, actors: Array<{ type: string; actor?: string }>) =>
+    actors.forEach((actor, index) => {
+      const at = `${path}.bypassActors[${index}]`;
+      if (actor.type === 'Team') checkTeams(`${at}.actor`, [actor.actor ?? '']);
+      else if (actor.type === 'Integration') checkApps(`${at}.actor`, [actor.actor ?? '']);
+      else if (actor.type === 'RepositoryRole' && !roles.has((actor.actor ?? '').toLowerCase())) {
+        problems.push(`${at}.actor: "${actor.actor ?? ''}" is not a repository role`);
+      } else if (
+        (actor.type === 'OrganizationAdmin' || actor.type === 'DeployKey') &&
+        actor.actor !== undefined
+      ) {
+        problems.push(`${at}.actor: a ${actor.type} bypass actor names no one`);
+      }
+    });
+  org.teams.forEach((team, index) => {
+    if (team.parent === undefined) return;
+    if (!teams.has(team.parent.toLowerCase())) {
+      problems.push(`organization.teams[${index}].parent: no team "${team.parent}"`);
+    }
+    // A cycle would make "inherits from its parent" endless.
+    const seen = new Set([team.slug.toLowerCase()]);
+    let parent: string | undefined = team.parent.toLowerCase();
+    while (parent) {
+      if (seen.has(parent)) {
+        problems.push(`organization.teams[${index}].parent: teams form a cycle through "${team.slug}"`);
+        break;
+      }
+      seen.add(parent);
+      parent = org.teams.find((t) => t.slug.toLowerCase() === parent)?.parent?.toLowerCase();
+    }
+  });
+  org.invitations.forEach((invitation, index) => {
+    if (!invitation.login === !invitation.email) {
+      problems.push(`organization.invitations[${index}]: give exactly one of login or email`);
+    }
+    checkTeams(`organization.invitations[${index}].teams`, invitation.teams);
+  });
+  org.repositories.forEach((repository, r) => {
+    const at = `organization.repositories[${r}]`;
+    for (const [login, role] of Object.entries(repository.collaborators)) {
+      if (!roles.has(role.toLowerCase())) {
+        problems.push(`${at}.collaborators.${login}: "${role}" is neither a built-in nor a custom role`);
+      }
+    }
+    repository.invitations.forEach((invitation, index) => {
+      if (!roles.has(invitation.permission.toLowerCase())) {
+        problems.push(`${at}.invitations[${index}].permission: "${invitation.permission}" is not a role`);
+      }
+    });
+    repository.environments.forEach((environment, index) =>
+      checkTeams(`${at}.environments[${index}].reviewers.teams`, environment.reviewers.teams),
+    );
+    repository.branchProtection.forEach((protection, index) => {
+      const base = `${at}.branchProtection[${index}]`;
+      checkTeams(`${base}.pushAllowances.teams`, protection.pushAllowances?.teams ?? []);
+      checkApps(`${base}.pushAllowances.apps`, protection.pushAllowances?.apps ?? []);
+      checkTeams(`${base}.bypassPullRequestAllowances.teams`, protection.bypassPullRequestAllowances.teams);
+      checkApps(`${base}.bypassPullRequestAllowances.apps`, protection.bypassPullRequestAllowances.apps);
+    });
+    repository.rulesets.forEach((set, index) => checkActors(`${at}.rulesets[${index}]`, set.bypassActors));
+  });
+  org.rulesets.forEach((set, index) => checkActors(`organization.rulesets[${index}]`, set.bypassActors));
+  org.secrets.forEach((secret, index) =>
+    checkRepositories(`organization.secrets[${index}].repositories`, secret.repositories),
+  );
+  org.variables.forEach((variable, index) =>
+    checkRepositories(`organization.variables[${index}].repositories`, variable.repositories),
+  );
+  org.runnerGroups.forEach((group, index) =>
+    checkRepositories(`organization.runnerGroups[${index}].repositories`, group.repositories),
+  );
+  org.apps.forEach((app, index) =>
+    checkRepositories(`organization.apps[${index}].repositories`, app.repositories),
+  );
+  org.personalAccessTokens.forEach((token, index) =>
+    checkRepositories(`organization.personalAccessTokens[${index}].repositories`, token.repositories),
+  );
+  return problems;
+}

@@ -40,7 +40,9 @@ function matches(selector: GrantSelector, grant: Grant): boolean {
     (selector.principal === undefined ||
       selector.principal.toLowerCase() === grant.principal.toLowerCase()) &&
     (selector.resource === undefined || selector.resource.toLowerCase() === grant.resource.toLowerCase()) &&
-    (selector.entitlement === undefined || selector.entitlement === grant.entitlement)
+    (selector.entitlement === undefined || selector.entitlement === grant.entitlement) &&
+    (selector.kind === undefined || selector.kind === grant.grantKind) &&
+    (selector.holder === undefined || selector.holder.toLowerCase() === grant.holder?.toLowerCase())
   );
 }
 

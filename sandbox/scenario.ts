@@ -3,9 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } from '../functions/core/config';
 import { ConfigError } from '../functions/core/errors';
-import { REPOSITORY_PERMISSIONS } from '../functions/core/grant';
+import { GRANT_KINDS, REPOSITORY_PERMISSIONS } from '../functions/core/grant';
 import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
-import { organizationCicd, repositoryCicd, repositoryRole } from './cicd-scenario';
+import { cicdProblems, organizationCicd, repositoryCicd, repositoryRole } from './cicd-scenario';
 
 /**
  * A scenario is a simulated GitHub organisation, a Slack workspace and the behaviour of each
@@ -62,6 +62,10 @@ function grantSelector(list: 'keep' | 'revoke') {
     principal: z.string().optional(),
     resource: z.string().optional(),
     entitlement: z.string().optional(),
+    /** A grant kind such as deploy_key, for grants whose principal carries an id the scenario cannot know. */
+    kind: z.enum(GRANT_KINDS).optional(),
+    /** The person behind a token or invitation. */
+    holder: z.string().optional(),
     reason: z
       .enum(REASON_CODES)
       .superRefine((reason, context) => {
@@ -162,6 +166,7 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
       }
     }
   });
+  problems.push(...cicdProblems(org));
   for (const login of Object.keys(scenario.reviewers)) {
     if (!members.has(login)) problems.push(`reviewers.${login}: not an organization member`);
   }

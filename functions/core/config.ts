@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { RESOURCE_TYPES } from './grant';
 
 const login = z
   .string()
@@ -7,9 +8,14 @@ const login = z
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login (letters, digits, hyphens)');
 
 const ownerRule = z.strictObject({
-  /** `acme` (organization), `acme/api` (repository) or `acme/platform` (team). */
+  /**
+   * `acme` (organization), `acme/api` (repository), `acme/platform` (team), or a CI/CD resource by
+   * the name the evidence uses (`acme/api:production` environment, `acme/secrets/NPM_TOKEN` secret…).
+   * Grants on an environment, branch or repository ruleset fall back to their repository's owner;
+   * org-wide CI/CD resources to the organisation's owner.
+   */
   resource: z.string().min(1),
-  resourceType: z.enum(['organization', 'repository', 'team']),
+  resourceType: z.enum(RESOURCE_TYPES),
   /** GitHub login of the person who vouches for access to this resource. */
   reviewer: login,
 });
@@ -96,6 +102,12 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
   const problems: string[] = [];
   const known = new Set(config.people.map((p) => p.github.toLowerCase()));
   config.routing.owners.forEach((rule, index) => {
+    if (!['organization', 'repository', 'team'].includes(rule.resourceType)) {
+      if (!known.has(rule.reviewer.toLowerCase())) {
+        problems.push(`routing.owners[${index}].reviewer: "${rule.reviewer}" is not listed in people`);
+      }
+      return;
+    }
     const expectedSlashes = rule.resourceType === 'organization' ? 0 : 1;
     if (rule.resource.split('/').length - 1 !== expectedSlashes) {
       problems.push(

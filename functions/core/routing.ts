@@ -30,10 +30,53 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
   return { members, maintainers };
 }
 
-/** Everyone who benefits from the grant: the user, or every member of the team that holds it. */
+/**
+ * Everyone who benefits from the grant: the user, every member of the team that holds it, and the
+ * person behind a principal that is not a login (a token's owner, an invitee).
+ */
 export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
-  if (grant.principalType === 'user') return new Set([grant.principal.toLowerCase()]);
-  return teams.members.get(grant.principal.toLowerCase()) ?? new Set();
+  const holders = new Set<string>();
+  if (grant.principalType === 'user' || grant.principalType === 'invitee') {
+    holders.add(grant.principal.toLowerCase());
+  } else if (grant.principalType === 'team') {
+    for (const login of teams.members.get(grant.principal.toLowerCase()) ?? []) holders.add(login);
+  }
+  if (grant.holder) holders.add(grant.holder.toLowerCase());
+  return holders;
+}
+
+/** `acme/api` of `acme/api`, `acme/api:production`, `acme/api:main`, `acme/api/rulesets/4`, `acme/api:prod/secrets/X`. */
+export function repositoryOfResource(grant: Pick<Grant, 'resourceType' | 'resource'>): string | undefined {
+  const { resourceType, resource } = grant;
+  if (resourceType === 'repository') return resource;
+  if (resourceType === 'environment' || resourceType === 'branch')
+    return resource.slice(0, resource.indexOf(':'));
+  if (resourceType === 'ruleset') return /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(resource)?.[1];
+  if (resourceType === 'secret' && resource.includes(':')) return resource.slice(0, resource.indexOf(':'));
+  return undefined;
+}
+
+/** The organisation every resource name starts with. */
+function organizationOfResource(resource: string): string {
+  return resource.split(/[/:]/)[0] ?? resource;
+}
+
+/**
+ * Where an owner is looked for, nearest first: the resource itself, then the repository it belongs
+ * to (an environment, a branch, a repository ruleset, an environment secret), then, for
+ * organisation-wide CI/CD resources (org secrets, variables, runner groups, org rulesets, apps,
+ * tokens), the organisation.
+ */
+function ownerScopes(grant: Grant): Array<{ resourceType: string; resource: string }> {
+  const scopes = [{ resourceType: grant.resourceType as string, resource: grant.resource }];
+  const repository = repositoryOfResource(grant);
+  if (repository && grant.resourceType !== 'repository') {
+    scopes.push({ resourceType: 'repository', resource: repository });
+  }
+  if (!repository && grant.resourceType !== 'organization' && grant.resourceType !== 'team') {
+    scopes.push({ resourceType: 'organization', resource: organizationOfResource(grant.resource) });
+  }
+  return scopes;
 }
 
 interface Candidate {
@@ -50,13 +93,17 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
   const reachable = new Set(config.people.map((person) => person.github.toLowerCase()));
   const holders = holdersOf(grant, teams);
   const candidates: Candidate[] = [];
-  const owner = config.routing.owners.find(
-    (rule) =>
-      rule.resourceType === grant.resourceType &&
-      rule.resource.toLowerCase() === grant.resource.toLowerCase(),
-  );
-  if (owner)
-    candidates.push({ login: owner.reviewer, role: `owner of ${grant.resourceType} ${grant.resource}` });
+  for (const scope of ownerScopes(grant)) {
+    const owner = config.routing.owners.find(
+      (rule) =>
+        rule.resourceType === scope.resourceType &&
+        rule.resource.toLowerCase() === scope.resource.toLowerCase(),
+    );
+    if (owner) {
+      candidates.push({ login: owner.reviewer, role: `owner of ${scope.resourceType} ${scope.resource}` });
+      break;
+    }
+  }
   if (config.routing.teamMaintainersReview && grant.resourceType === 'team') {
     for (const maintainer of teams.maintainers.get(grant.resource.toLowerCase()) ?? []) {
       candidates.push({ login: maintainer, role: `maintainer of team ${grant.resource}` });
@@ -76,9 +123,9 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
     considered.add(login);
     if (holders.has(login)) {
       passedOver.push(
-        grant.principalType === 'user'
-          ? `${candidate.login} (${candidate.role}) holds this access`
-          : `${candidate.login} (${candidate.role}) is in team ${grant.principal}, which holds this access`,
+        grant.principalType === 'team'
+          ? `${candidate.login} (${candidate.role}) is in team ${grant.principal}, which holds this access`
+          : `${candidate.login} (${candidate.role}) holds this access`,
       );
       continue;
     }

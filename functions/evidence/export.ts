@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { viaLabel } from '../core/grant';
+import { describeAllows, describeKind } from '../core/grant-kinds';
 import { canonicalJson } from '../store/events';
 import type { Store } from '../store/index';
 import { grantContentHash } from './grant-digest';
@@ -57,6 +58,7 @@ export async function exportEvidence(
       [
         'grant_id',
         'connector',
+        'grant_kind',
         'resource_type',
         'resource',
         'principal_type',
@@ -65,6 +67,9 @@ export async function exportEvidence(
         'via',
         'reviewable',
         'derived_from',
+        'flags',
+        'holder',
+        'description',
         'reviewer',
         'routing_reason',
         'snapshot_at',
@@ -73,6 +78,7 @@ export async function exportEvidence(
       grants.map((g) => [
         g.grantId,
         g.connector,
+        g.grantKind,
         g.resourceType,
         g.resource,
         g.principalType,
@@ -81,6 +87,9 @@ export async function exportEvidence(
         viaLabel(g.via),
         g.reviewable,
         g.derivedFrom.join(' '),
+        (g.flags ?? []).join(' '),
+        g.holder ?? '',
+        `${describeKind(g)}: ${describeAllows(g)}`,
         g.reviewer ?? '',
         g.routingReason ?? '',
         g.snapshotAt,
@@ -139,9 +148,11 @@ export async function exportEvidence(
         'via',
         'decided_by',
         'decided_at',
+        'grant_kind',
         'revocation_status',
         'applied_at',
         'action',
+        'remediation',
         'error',
         'verification',
         'verified_at',
@@ -162,9 +173,11 @@ export async function exportEvidence(
             g ? viaLabel(g.via) : '',
             d.reviewer,
             d.decidedAt,
+            g?.grantKind ?? '',
             r?.status ?? 'not_applied',
             r?.at ?? '',
             r?.action ?? '',
+            r?.remediation ?? '',
             r?.error ?? '',
             v ? (v.status === 'absent' ? 'confirmed_absent' : 'still_present') : 'not_verified',
             v?.checkedAt ?? '',

@@ -6,6 +6,7 @@ import { canonicalJson } from '../store/events';
 const CONTENT_FIELDS = [
   'grantId',
   'connector',
+  'grantKind',
   'resourceType',
   'resource',
   'principalType',
@@ -14,10 +15,13 @@ const CONTENT_FIELDS = [
   'via',
   'reviewable',
   'derivedFrom',
+  'flags',
+  'holder',
 ] as const satisfies ReadonlyArray<keyof Grant>;
 
 export function grantContentHash(grant: Grant): string {
-  const content = Object.fromEntries(CONTENT_FIELDS.map((field) => [field, grant[field]]));
+  // An absent holder hashes as null, so the value read back from a CSV cell hashes the same.
+  const content = Object.fromEntries(CONTENT_FIELDS.map((field) => [field, grant[field] ?? null]));
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 

@@ -15,6 +15,12 @@ export interface CampaignSummary {
   startedAt: string;
   completedAt: string | null;
   grants: number;
+  /** Grants by kind (organization_membership, deploy_key …), for the auditor's view of scope. */
+  grantsByKind: Record<string, number>;
+  /** Grants carrying each risk flag. */
+  flagged: Record<string, number>;
+  /** What each connector's snapshot cost at its source. */
+  sourceUsage: Campaign['sourceUsage'] | null;
   reviewable: number;
   derived: number;
   reviewersAsked: number;
@@ -27,6 +33,10 @@ export interface CampaignSummary {
   unroutable: number;
   revocationsApplied: number;
   revocationsFailed: number;
+  /** Revoke decisions no API could carry out: each names what a person must do. */
+  remediationsRequired: number;
+  /** Of those, how many the last check still found (the remediation is not done yet). */
+  remediationsOpen: number;
   verifiedAbsent: number;
   stillPresent: number;
   events: number;
@@ -77,6 +87,9 @@ export function summarize(records: CampaignRecords): CampaignSummary {
     startedAt: campaign.startedAt,
     completedAt: campaign.completedAt ?? null,
     grants: grants.length,
+    grantsByKind: tally(grants.map((g) => g.grantKind)),
+    flagged: tally(grants.flatMap((g) => g.flags ?? [])),
+    sourceUsage: campaign.sourceUsage ?? null,
     reviewable: reviewable.length,
     derived: grants.length - reviewable.length,
     reviewersAsked: tasks.length,
@@ -90,6 +103,12 @@ export function summarize(records: CampaignRecords): CampaignSummary {
     revocationsApplied: revocations.filter((r) => r.status === 'removed' || r.status === 'already_absent')
       .length,
     revocationsFailed: revocations.filter((r) => r.status === 'failed').length,
+    remediationsRequired: revocations.filter((r) => r.status === 'remediation_required').length,
+    remediationsOpen: revocations.filter(
+      (r) =>
+        r.status === 'remediation_required' &&
+        verifications.find((v) => v.grantId === r.grantId)?.status !== 'absent',
+    ).length,
     verifiedAbsent: verifications.filter((v) => v.status === 'absent').length,
     stillPresent: verifications.filter((v) => v.status === 'present').length,
     events: events.length,
@@ -113,6 +132,8 @@ export const SUMMARY_COUNTS = [
   'unroutable',
   'revocationsApplied',
   'revocationsFailed',
+  'remediationsRequired',
+  'remediationsOpen',
   'verifiedAbsent',
   'stillPresent',
   'events',
@@ -120,4 +141,10 @@ export const SUMMARY_COUNTS = [
 
 export function countsOf(summary: CampaignSummary): Record<string, number> {
   return Object.fromEntries(SUMMARY_COUNTS.map((name) => [name, summary[name]]));
+}
+
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of [...values].sort()) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }

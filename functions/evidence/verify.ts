@@ -45,6 +45,7 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
     const grant = {
       grantId: row.grant_id,
       connector: row.connector,
+      grantKind: row.grant_kind,
       resourceType: row.resource_type,
       resource: row.resource,
       principalType: row.principal_type,
@@ -53,6 +54,8 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
       via: viaFromLabel(row.via ?? ''),
       reviewable: row.reviewable === 'true',
       derivedFrom: row.derived_from ? (row.derived_from ?? '').split(' ') : [],
+      flags: row.flags ? (row.flags ?? '').split(' ') : [],
+      ...(row.holder ? { holder: row.holder } : {}),
       raw: {},
     } as Grant;
     const hash = grantContentHash(grant);
@@ -119,11 +122,15 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
   for (const row of revocations) {
     const grantId = row.grant_id ?? '';
     rows.add(grantId);
-    const status = applied.get(grantId)?.data.status ?? 'not_applied';
+    const event = applied.get(grantId);
+    const status = event?.data.status ?? 'not_applied';
     if (row.revocation_status !== status) {
       findings.push(
         `revocations.csv: ${grantId} shows ${row.revocation_status}, the chain says ${String(status)}`,
       );
+    }
+    if ((row.remediation ?? '') !== String(event?.data.remediation ?? '')) {
+      findings.push(`revocations.csv: ${grantId} shows a remediation the chain does not record`);
     }
     const verification = verified.get(grantId);
     const expected =

@@ -9,6 +9,7 @@ import type {
 } from '@slack/types';
 import { AccessReviewError, MalformedRequestError } from '../core/errors';
 import { describeVia, type Grant } from '../core/grant';
+import { describeAllows, describeFlags, describeKind, describeRevokeEffect } from '../core/grant-kinds';
 import type { DecisionValue } from '../store/decisions';
 
 /**
@@ -290,10 +291,15 @@ function grantSection(item: ReviewItem): SectionBlock {
       ? `team *${escapeMrkdwn(grant.principal)}*`
       : `*${escapeMrkdwn(grant.principal)}*`;
   const how = [describeVia(grant.via)];
-  if (grant.raw.outsideCollaborator === true) how.push('outside collaborator');
+  if (grant.raw.outsideCollaborator === true && !grant.flags.includes('outside_collaborator')) {
+    how.push('outside collaborator');
+  }
+  const flags = describeFlags(grant);
   const text = [
-    `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${grant.resourceType} *${escapeMrkdwn(grant.resource)}*`,
+    `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${grant.resourceType.replace('_', ' ')} *${escapeMrkdwn(grant.resource)}*`,
+    `${escapeMrkdwn(describeKind(grant))}: ${escapeMrkdwn(describeAllows(grant))}`,
     `How: ${escapeMrkdwn(how.join(' · '))}`,
+    ...(flags.length > 0 ? [`:warning: ${escapeMrkdwn(flags.join(' · '))}`] : []),
     `Why you: ${escapeMrkdwn(truncate(item.routingReason, ROUTING_REASON_MAX))}`,
   ].join('\n');
   return {
@@ -305,19 +311,7 @@ function grantSection(item: ReviewItem): SectionBlock {
 
 /** What a revoke will do at the source, said plainly: removing a membership is more than a role. */
 export function revocationEffect(grant: Grant): string {
-  const { principal, entitlement, resource } = grant;
-  if (grant.resourceType === 'organization') {
-    return entitlement === 'owner'
-      ? `${principal} is demoted from owner to member of ${resource}.`
-      : `${principal} is removed from ${resource}, with their team memberships and the access those give.`;
-  }
-  if (grant.resourceType === 'team') {
-    return entitlement === 'maintainer'
-      ? `${principal} becomes a plain member of team ${resource}.`
-      : `${principal} is removed from team ${resource} and loses the repository access it gives.`;
-  }
-  if (grant.principalType === 'team') return `Team ${principal} loses ${entitlement} on ${resource}.`;
-  return `${principal} loses ${entitlement} on ${resource} (${describeVia(grant.via)}). Access they also get another way stays, and is reported.`;
+  return describeRevokeEffect(grant);
 }
 
 function decisionButtons(campaignId: string, grant: Grant): ActionsBlock {

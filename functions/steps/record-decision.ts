@@ -40,7 +40,11 @@ export async function recordDecision(request: DecisionRequest, services: Service
     return { kind: 'refused', reason: 'Only the assigned reviewer can decide on this grant.' };
   }
   // Routing never assigns a grant to its holder; this guards the table against anything that did.
-  if (grant.principalType === 'user' && grant.principal.toLowerCase() === grant.reviewer.toLowerCase()) {
+  const reviewer = grant.reviewer.toLowerCase();
+  if (
+    (grant.principalType === 'user' && grant.principal.toLowerCase() === reviewer) ||
+    grant.holder?.toLowerCase() === reviewer
+  ) {
     return { kind: 'refused', reason: 'Nobody decides on their own access.' };
   }
 

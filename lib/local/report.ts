@@ -23,24 +23,43 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
       'Revocations applied',
       `${summary.revocationsApplied}${summary.revocationsFailed ? ` (${summary.revocationsFailed} failed)` : ''}`,
     ],
+    [
+      'Remediations (a person must act)',
+      `${summary.remediationsRequired} (${summary.remediationsOpen} still open)`,
+    ],
     ['Revocations verified', `${summary.verifiedAbsent} confirmed absent`],
     ['Still present', String(summary.stillPresent)],
+    ...Object.entries(summary.sourceUsage ?? {}).map(([name, used]) => [
+      `${name} cost`,
+      `${sum(used.requests)} requests, ${sum(used.points)} rate-limit points`,
+    ]),
     [
       'Event chain',
       summary.chainIntact ? `${summary.events} events, head ${summary.chainHead?.slice(0, 16)}…` : 'BROKEN',
     ],
   );
   const attention: string[] = [];
+  const revocations = await store.outcomes.listRevocations(summary.campaignId);
+  const remediations = new Map(
+    revocations.filter((r) => r.status === 'remediation_required').map((r) => [r.grantId, r]),
+  );
+  for (const revocation of remediations.values()) {
+    const grant = await store.grants.get(summary.campaignId, revocation.grantId);
+    attention.push(
+      `REMEDIATION: ${grant ? `${grant.principal} ${grant.entitlement} on ${grant.resource}` : revocation.grantId}: ${revocation.remediation ?? 'no API removes this access'}`,
+    );
+  }
   for (const verification of await store.outcomes.listVerifications(summary.campaignId)) {
     if (verification.status !== 'present') continue;
     const grant = await store.grants.get(summary.campaignId, verification.grantId);
     if (!grant) continue;
+    if (remediations.has(grant.grantId)) continue;
     const paths = verification.paths.map((p) => `${p.via} (${p.permission})`).join(', ');
     attention.push(
       `${grant.principal} still has ${grant.entitlement} on ${grant.resource} after its ${viaLabel(grant.via)} grant was revoked: via ${paths}`,
     );
   }
-  for (const revocation of await store.outcomes.listRevocations(summary.campaignId)) {
+  for (const revocation of revocations) {
     if (revocation.status === 'failed' || revocation.status === 'pending') {
       attention.push(
         `revocation of ${revocation.grantId} ${revocation.status}: ${revocation.error ?? 'not finished'}`,
@@ -58,4 +77,8 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   const lines = [table.toString()];
   if (attention.length > 0) lines.push('', 'Needs attention:', ...attention.map((line) => `  - ${line}`));
   return lines.join('\n');
+}
+
+function sum(values: Record<string, number>): number {
+  return Object.values(values).reduce((total, value) => total + value, 0);
 }

@@ -85,3 +85,59 @@ describe('scenario files', () => {
     expect(problems).toMatch(/reviewers\.alice\.revoke\[1\]\.reason: .*revoke:left/);
   });
 });
+
+describe('CI/CD cross references', () => {
+  const base = {
+    login: 'acme',
+    members: [{ login: 'alice', email: 'alice@acme.example' }],
+    teams: [
+      { slug: 'platform', parent: 'sre' },
+      { slug: 'sre', parent: 'platform' },
+      { slug: 'web', parent: 'ghost' },
+    ],
+    customRoles: [{ name: 'auditor', baseRole: 'read' }],
+    repositories: [
+      {
+        name: 'api',
+        collaborators: { bob: 'auditor', eve: 'superuser' },
+        invitations: [{ login: 'judy', permission: 'wrote', invitedBy: 'alice' }],
+        environments: [{ name: 'prod', reviewers: { teams: ['nobody'] } }],
+        branchProtection: [{ branch: 'main', pushAllowances: { apps: ['ghost-bot'] } }],
+        rulesets: [{ name: 'r', bypassActors: [{ type: 'RepositoryRole', actor: 'wizard' }] }],
+      },
+    ],
+    invitations: [{ invitedBy: 'alice' }],
+    rulesets: [{ name: 'o', bypassActors: [{ type: 'OrganizationAdmin', actor: 'alice' }] }],
+    secrets: [{ name: 'NPM_TOKEN', visibility: 'selected', repositories: ['apii'] }],
+    variables: [{ name: 'REGION', visibility: 'selected', repositories: ['web'] }],
+    runnerGroups: [{ name: 'g', visibility: 'selected', repositories: ['infra'] }],
+    personalAccessTokens: [{ owner: 'alice', name: 't', repositories: ['docs'] }],
+  };
+
+  it('names every reference to something the scenario does not have, each by its field', () => {
+    const problems = problemsOf({
+      organization: base,
+      slack: { users: [{ id: 'U0ALICE01', name: 'alice', email: 'alice@acme.example' }] },
+      config: { github: { organization: 'acme' }, routing: { fallbackReviewers: ['alice'] } },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^organization\.teams\[0\]\.parent: teams form a cycle/),
+        'organization.teams[2].parent: no team "ghost"',
+        'organization.invitations[0]: give exactly one of login or email',
+        'organization.repositories[0].collaborators.eve: "superuser" is neither a built-in nor a custom role',
+        'organization.repositories[0].invitations[0].permission: "wrote" is not a role',
+        'organization.repositories[0].environments[0].reviewers.teams[0]: no team "nobody"',
+        'organization.repositories[0].branchProtection[0].pushAllowances.apps[0]: no installed app "ghost-bot"',
+        'organization.repositories[0].rulesets[0].bypassActors[0].actor: "wizard" is not a repository role',
+        'organization.rulesets[0].bypassActors[0].actor: a OrganizationAdmin bypass actor names no one',
+        'organization.secrets[0].repositories[0]: no repository "apii"',
+        'organization.variables[0].repositories[0]: no repository "web"',
+        'organization.runnerGroups[0].repositories[0]: no repository "infra"',
+        'organization.personalAccessTokens[0].repositories[0]: no repository "docs"',
+      ]),
+    );
+    // A custom role by name is fine; so is an outside collaborator.
+    expect(problems.join('\n')).not.toContain('collaborators.bob');
+  });
+});

@@ -1,0 +1,167 @@
+import { FLAG_DESCRIPTIONS, type Grant, type GrantKind } from './grant';
+
+/**
+ * What each kind of grant lets its holder do, and what revoking it does, in words a reviewer reads
+ * in Slack and an auditor reads in the evidence. One entry per kind, so a new kind cannot be added
+ * without saying both.
+ */
+interface KindText {
+  /** A short name for the kind: "deploy key". */
+  label: string;
+  /** What the access allows, said of this grant. */
+  allows(grant: Grant): string;
+  /** What a revoke does at the source; for kinds no API removes, what a person will be asked to do. */
+  revokeEffect(grant: Grant): string;
+  /** True when no API removes it: a revoke becomes a remediation item. */
+  remediationOnly?: (grant: Grant) => boolean;
+}
+
+const raw = (grant: Grant, field: string): string | undefined => {
+  const value = grant.raw[field];
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+};
+
+const visibilityGrant = (grant: Grant) => grant.via.kind === 'visibility';
+
+export const KIND_TEXT: Record<GrantKind, KindText> = {
+  organization_membership: {
+    label: 'organization role',
+    allows: (g) =>
+      g.entitlement === 'owner'
+        ? `full control of ${g.resource}: settings, members, every repository, billing`
+        : `membership of ${g.resource}, with its base permission on every repository`,
+    revokeEffect: (g) =>
+      g.entitlement === 'owner'
+        ? `${g.principal} is demoted from owner to member of ${g.resource}.`
+        : `${g.principal} is removed from ${g.resource}, with their team memberships and the access those give.`,
+  },
+  team_membership: {
+    label: 'team membership',
+    allows: (g) =>
+      g.entitlement === 'maintainer'
+        ? `managing team ${g.resource}: its members and settings`
+        : `everything team ${g.resource} can do`,
+    revokeEffect: (g) =>
+      g.entitlement === 'maintainer'
+        ? `${g.principal} becomes a plain member of team ${g.resource}.`
+        : `${g.principal} is removed from team ${g.resource} and loses the repository access it gives.`,
+  },
+  team_repository: {
+    label: 'team access to a repository',
+    allows: (g) => `every member of team ${g.principal} has ${g.entitlement} on ${g.resource}`,
+    revokeEffect: (g) => `Team ${g.principal} loses ${g.entitlement} on ${g.resource}.`,
+  },
+  user_repository: {
+    label: 'repository access',
+    allows: (g) => `${g.entitlement} on repository ${g.resource}`,
+    revokeEffect: (g) =>
+      `${g.principal} loses ${g.entitlement} on ${g.resource}. Access they also get another way stays, and is reported.`,
+  },
+  organization_invitation: {
+    label: 'pending organization invitation',
+    allows: (g) => `joins ${g.resource} as ${g.entitlement} once the invitation is accepted`,
+    revokeEffect: (g) => `The invitation of ${g.principal} to ${g.resource} is cancelled.`,
+  },
+  repository_invitation: {
+    label: 'pending repository invitation',
+    allows: (g) => `${g.entitlement} on ${g.resource} once the invitation is accepted`,
+    revokeEffect: (g) => `The invitation of ${g.principal} to ${g.resource} is cancelled.`,
+  },
+  deploy_key: {
+    label: 'deploy key',
+    allows: (g) =>
+      g.entitlement === 'write'
+        ? `anyone holding this SSH key can push to ${g.resource}, bypassing user accounts`
+        : `anyone holding this SSH key can clone ${g.resource}`,
+    revokeEffect: (g) => `The deploy key is deleted from ${g.resource}; whatever uses it stops working.`,
+  },
+  environment_reviewer: {
+    label: 'deployment approver',
+    allows: (g) =>
+      `approves deployments to environment ${g.resource}${g.raw.preventSelfReview === true ? '' : ', including their own'}`,
+    revokeEffect: (g) =>
+      `${g.principal} is removed from the required reviewers of ${g.resource}; the other reviewers and rules stay.`,
+  },
+  branch_protection_bypass: {
+    label: 'branch protection allowance',
+    allows: (g) =>
+      g.entitlement === 'push'
+        ? `may push to protected branch ${g.resource}`
+        : `may merge into protected branch ${g.resource} without the required reviews`,
+    revokeEffect: (g) =>
+      `${g.principal} is removed from the ${g.entitlement === 'push' ? 'push allowances' : 'review bypass list'} of ${g.resource}; the rest of the protection stays.`,
+  },
+  ruleset_bypass: {
+    label: 'ruleset bypass',
+    allows: (g) =>
+      `bypasses ruleset ${raw(g, 'rulesetName') ?? g.resource}${g.entitlement === 'bypass' ? ' at any time' : ' when merging a pull request'}`,
+    revokeEffect: (g) =>
+      `${g.principal} is removed from the bypass list of ruleset ${raw(g, 'rulesetName') ?? g.resource}; the rules stay.`,
+  },
+  actions_secret_access: {
+    label: 'Actions secret access',
+    allows: (g) => `workflows in ${g.principal} can read organization secret ${g.resource}`,
+    revokeEffect: (g) =>
+      visibilityGrant(g)
+        ? `No API narrows this safely: an org owner is asked to set ${g.resource} to selected repositories; the review records it as a remediation and checks it again.`
+        : `${g.principal} is removed from the repositories selected for ${g.resource}.`,
+    remediationOnly: visibilityGrant,
+  },
+  actions_variable_access: {
+    label: 'Actions variable access',
+    allows: (g) => `workflows in ${g.principal} can read organization variable ${g.resource}`,
+    revokeEffect: (g) =>
+      visibilityGrant(g)
+        ? `An org owner is asked to set ${g.resource} to selected repositories (a remediation item, checked again).`
+        : `${g.principal} is removed from the repositories selected for ${g.resource}.`,
+    remediationOnly: visibilityGrant,
+  },
+  environment_secret: {
+    label: 'environment secret',
+    allows: (g) => `jobs deploying to ${g.principal} can read secret ${g.resource}`,
+    revokeEffect: (g) =>
+      `A repository admin is asked to delete or rotate ${g.resource} (a remediation item, checked again).`,
+    remediationOnly: () => true,
+  },
+  runner_group_access: {
+    label: 'self-hosted runner group',
+    allows: (g) => `workflows in ${g.principal} can run jobs on runner group ${g.resource}`,
+    revokeEffect: (g) =>
+      visibilityGrant(g)
+        ? `An org owner is asked to limit ${g.resource} to selected repositories (a remediation item, checked again).`
+        : `${g.principal} is removed from runner group ${g.resource}.`,
+    remediationOnly: visibilityGrant,
+  },
+  app_installation: {
+    label: 'GitHub App installation',
+    allows: (g) => `app ${g.principal} acts on ${g.resource} with ${g.entitlement}`,
+    revokeEffect: (g) =>
+      `An org owner is asked to uninstall or narrow app ${g.principal} (a remediation item, checked again).`,
+    remediationOnly: () => true,
+  },
+  personal_access_token: {
+    label: 'fine-grained personal access token',
+    allows: (g) => `${g.principal} acts on ${g.resource} with ${g.entitlement}`,
+    revokeEffect: (g) =>
+      `The token's access to ${g.resource} is revoked; its owner can no longer use it here.`,
+  },
+};
+
+export function describeKind(grant: Grant): string {
+  return KIND_TEXT[grant.grantKind]?.label ?? grant.grantKind;
+}
+
+export function describeAllows(grant: Grant): string {
+  return KIND_TEXT[grant.grantKind]?.allows(grant) ?? `${grant.entitlement} on ${grant.resource}`;
+}
+
+export function describeRevokeEffect(grant: Grant): string {
+  return (
+    KIND_TEXT[grant.grantKind]?.revokeEffect(grant) ??
+    `${grant.principal} loses ${grant.entitlement} on ${grant.resource}.`
+  );
+}
+
+export function describeFlags(grant: Grant): string[] {
+  return grant.flags.map((flag) => FLAG_DESCRIPTIONS[flag] ?? flag);
+}
