@@ -1,4 +1,4 @@
-import { FLAG_DESCRIPTIONS, type Grant, type GrantKind } from './grant';
+import { describeVia, FLAG_DESCRIPTIONS, type Grant, type GrantKind } from './grant';
 
 /**
  * What each kind of grant lets its holder do, and what revoking it does, in words a reviewer reads
@@ -55,7 +55,7 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
     label: 'repository access',
     allows: (g) => `${g.entitlement} on repository ${g.resource}`,
     revokeEffect: (g) =>
-      `${g.principal} loses ${g.entitlement} on ${g.resource}. Access they also get another way stays, and is reported.`,
+      `${g.principal} loses ${g.entitlement} on ${g.resource} (${describeVia(g.via)}). Access they also get another way stays, and is reported.`,
   },
   organization_invitation: {
     label: 'pending organization invitation',

@@ -1,4 +1,19 @@
+import type { AccessPath } from '../connectors/connector';
 import type { Services } from '../runtime/services';
+
+/** One remediation item as the `remediations_rechecked` event records it. */
+interface RecheckedItem {
+  grantId: string;
+  /** The campaign whose revoke decision asked for the remediation. */
+  fromCampaign: string;
+  principal: string;
+  resource: string;
+  entitlement: string;
+  remediation: string | null;
+  status: 'present' | 'absent';
+  paths: AccessPath[];
+  checkedAt: string;
+}
 
 /**
  * Remediation items an earlier campaign left open (no API could remove the access, and its last
@@ -16,22 +31,39 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
   const recorded = await store.events.findFirst(campaignId, 'remediations_rechecked');
   if (recorded) {
     // A retried snapshot: the recheck is recorded already; take its answer.
-    for (const item of (recorded.data.items as Array<{ grantId: string; status: string }>) ?? []) {
+    for (const item of (recorded.data.items as RecheckedItem[]) ?? []) {
       if (item.status === 'present') open.add(item.grantId);
     }
     return open;
   }
-  const revocations = (await store.outcomes.listRevocations(previous.campaignId)).filter(
-    (revocation) => revocation.status === 'remediation_required',
-  );
-  if (revocations.length === 0) return open;
   const verifications = new Map(
     (await store.outcomes.listVerifications(previous.campaignId)).map((v) => [v.grantId, v]),
   );
-  const items: Array<Record<string, unknown>> = [];
-  for (const revocation of revocations) {
+  // Open items: the previous campaign's own remediations its verify step still found, and those
+  // it carried forward from earlier campaigns without anyone deciding on the grant again.
+  const pending = new Map<string, { fromCampaign: string; remediation: string | null }>();
+  for (const revocation of await store.outcomes.listRevocations(previous.campaignId)) {
+    if (revocation.status !== 'remediation_required') continue;
     if (verifications.get(revocation.grantId)?.status === 'absent') continue;
-    const grant = await store.grants.get(previous.campaignId, revocation.grantId);
+    pending.set(revocation.grantId, {
+      fromCampaign: previous.campaignId,
+      remediation: revocation.remediation ?? null,
+    });
+  }
+  const carried = await store.events.findFirst(previous.campaignId, 'remediations_rechecked');
+  if (carried) {
+    const decided = new Set((await store.decisions.list(previous.campaignId)).map((d) => d.grantId));
+    for (const item of (carried.data.items as RecheckedItem[]) ?? []) {
+      if (item.status !== 'present' || decided.has(item.grantId) || pending.has(item.grantId)) continue;
+      pending.set(item.grantId, { fromCampaign: item.fromCampaign, remediation: item.remediation });
+    }
+  }
+  if (pending.size === 0) return open;
+  const items: RecheckedItem[] = [];
+  for (const [grantId, origin] of pending) {
+    const grant =
+      (await store.grants.get(previous.campaignId, grantId)) ??
+      (await store.grants.get(origin.fromCampaign, grantId));
     if (!grant) continue;
     if (!services.connectors.names.includes(grant.connector)) continue;
     const connector = await services.connectors.get(grant.connector);
@@ -39,23 +71,28 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
     if (result.status === 'present') open.add(grant.grantId);
     items.push({
       grantId: grant.grantId,
-      fromCampaign: previous.campaignId,
+      fromCampaign: origin.fromCampaign,
       principal: grant.principal,
       resource: grant.resource,
       entitlement: grant.entitlement,
-      remediation: revocation.remediation ?? null,
+      remediation: origin.remediation,
       status: result.status,
       paths: result.status === 'present' ? result.paths : [],
       checkedAt: result.checkedAt,
     });
     services.progress(
       result.status === 'absent'
-        ? `Remediation from ${previous.campaignId} done: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
-        : `Remediation from ${previous.campaignId} still open: ${grant.principal} ${grant.entitlement} on ${grant.resource}`,
+        ? `Remediation from ${origin.fromCampaign} done: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
+        : `Remediation from ${origin.fromCampaign} still open: ${grant.principal} ${grant.entitlement} on ${grant.resource}`,
     );
   }
   if (items.length > 0) {
-    await store.events.appendOnce(campaignId, 'remediations_rechecked', { items }, services.now());
+    await store.events.appendOnce(
+      campaignId,
+      'remediations_rechecked',
+      { items: items as unknown as Array<Record<string, unknown>> },
+      services.now(),
+    );
   }
   return open;
 }

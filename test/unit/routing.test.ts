@@ -91,3 +91,94 @@ describe('routing', () => {
     expect(route.reason).toMatch(/^no eligible reviewer: alice \(fallback reviewer\) holds this access$/);
   });
 });
+
+describe('routing CI/CD grants', () => {
+  const cicdConfig = parseConfig({
+    github: { organization: 'acme' },
+    routing: {
+      owners: [
+        { resource: 'acme', resourceType: 'organization', reviewer: 'alice' },
+        { resource: 'acme/api', resourceType: 'repository', reviewer: 'bob' },
+        { resource: 'acme/secrets/DEPLOY_TOKEN', resourceType: 'secret', reviewer: 'carol' },
+      ],
+      fallbackReviewers: ['erin'],
+    },
+    people,
+  });
+  const cicd = (extra: Partial<Parameters<typeof makeGrant>[0]>, holder?: string) =>
+    makeGrant(
+      {
+        connector: 'github',
+        grantKind: 'environment_reviewer',
+        resourceType: 'environment',
+        resource: 'acme/api:production',
+        principalType: 'user',
+        principal: 'carol',
+        entitlement: 'approve_deployments',
+        via: { kind: 'direct' },
+        ...extra,
+      },
+      holder ? { holder } : {},
+    );
+
+  it('sends an environment, a branch and a repository ruleset to the owner of their repository', () => {
+    expect(routeGrant(cicd({}), cicdConfig, teams)).toEqual({
+      reviewer: 'bob',
+      reason: 'owner of repository acme/api',
+    });
+    const branch = cicd({
+      grantKind: 'branch_protection_bypass',
+      resourceType: 'branch',
+      resource: 'acme/api:main',
+    });
+    expect(routeGrant(branch, cicdConfig, teams).reviewer).toBe('bob');
+    const ruleset = cicd({
+      grantKind: 'ruleset_bypass',
+      resourceType: 'ruleset',
+      resource: 'acme/api/rulesets/4',
+    });
+    expect(routeGrant(ruleset, cicdConfig, teams).reviewer).toBe('bob');
+  });
+
+  it('prefers an owner of the exact resource, and sends org-wide CI/CD resources to the org owner', () => {
+    const secret = (name: string) =>
+      cicd({
+        grantKind: 'actions_secret_access',
+        resourceType: 'secret',
+        resource: `acme/secrets/${name}`,
+        principalType: 'repository',
+        principal: 'acme/api',
+      });
+    expect(routeGrant(secret('DEPLOY_TOKEN'), cicdConfig, teams).reviewer).toBe('carol');
+    expect(routeGrant(secret('NPM_TOKEN'), cicdConfig, teams)).toEqual({
+      reviewer: 'alice',
+      reason: 'owner of organization acme',
+    });
+  });
+
+  it('never sends a token or an invitation to the person behind it', () => {
+    const token = cicd(
+      {
+        grantKind: 'personal_access_token',
+        resourceType: 'organization',
+        resource: 'acme',
+        principalType: 'personal_access_token',
+        principal: "alice's token 7 (cli)",
+        entitlement: 'contents:write',
+      },
+      'alice',
+    );
+    const route = routeGrant(token, cicdConfig, teams);
+    expect(route.reviewer).toBe('erin');
+    expect(route.reason).toMatch(/alice \(owner of organization acme\) holds this access/);
+    const invitation = cicd({
+      grantKind: 'repository_invitation',
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'invitee',
+      principal: 'bob',
+      entitlement: 'write',
+    });
+    expect(routeGrant(invitation, cicdConfig, teams).reviewer).toBe('erin');
+  });
+});

@@ -166,6 +166,8 @@ export function createCicdState(
       records.deployKeys.set(id, { ...deployKey, id, key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${id}` });
     }
     for (const env of repository.environments) {
+      // A reviewer need not be a member (GitHub allows any user with access); the sandbox must know them.
+      for (const login of env.reviewers.users) knowUser(login);
       records.environments.set(key(env.name), { ...env, id: state.nextId(), createdAt: CREATED_AT });
     }
     for (const protection of repository.branchProtection) {

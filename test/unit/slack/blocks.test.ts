@@ -395,7 +395,9 @@ describe('what a revoke says it will do', () => {
           ? 'team_membership'
           : resourceType === 'organization'
             ? 'organization_membership'
-            : 'user_repository',
+            : principalType === 'team'
+              ? 'team_repository'
+              : 'user_repository',
       resourceType,
       resource:
         resourceType === 'organization' ? 'acme' : resourceType === 'team' ? 'acme/platform' : 'acme/api',

@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  GRANT_FLAGS,
+  GRANT_KINDS,
+  type Grant,
+  grantIdOf,
+  makeGrant,
+  type Via,
+  viaFromLabel,
+  viaLabel,
+  withFlag,
+} from '../../functions/core/grant';
+import { describeAllows, describeRevokeEffect, KIND_TEXT } from '../../functions/core/grant-kinds';
+import { grantContentHash } from '../../functions/evidence/grant-digest';
+
+const name = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,12}$/);
+const via: fc.Arbitrary<Via> = fc.oneof(
+  fc.constant({ kind: 'direct' as const }),
+  fc.record({ kind: fc.constant('team' as const), team: fc.tuple(name, name).map(([o, t]) => `${o}/${t}`) }),
+  fc.record({
+    kind: fc.constant('team' as const),
+    team: fc.tuple(name, name).map(([o, t]) => `${o}/${t}`),
+    through: fc.tuple(name, name).map(([o, t]) => `${o}/${t}`),
+  }),
+  fc.record({ kind: fc.constant('organization_base' as const), organization: name }),
+  fc.record({
+    kind: fc.constant('visibility' as const),
+    visibility: fc.constantFrom('all' as const, 'private' as const),
+  }),
+);
+
+describe('how a grant says how it was obtained', () => {
+  it('reads back every via it writes, nested teams and visibility included', () => {
+    fc.assert(
+      fc.property(via, (value) => {
+        expect(viaFromLabel(viaLabel(value))).toEqual(value);
+      }),
+    );
+  });
+
+  it('labels a nested team the way reviewers read it', () => {
+    expect(viaLabel({ kind: 'team', team: 'acme/platform', through: 'acme/sre' })).toBe(
+      'team:acme/platform (through acme/sre)',
+    );
+  });
+});
+
+const grantOf = (kind: (typeof GRANT_KINDS)[number], extra: Partial<Grant> = {}) =>
+  makeGrant({
+    connector: 'github',
+    grantKind: kind,
+    resourceType: 'repository',
+    resource: 'acme/api',
+    principalType: 'user',
+    principal: 'carol',
+    entitlement: 'write',
+    via: { kind: 'direct' },
+    ...extra,
+  });
+
+describe('flags and content', () => {
+  it('keeps flags sorted and once each, and withFlag never changes the grant it was given', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...GRANT_FLAGS)), (flags) => {
+        const grant = makeGrant(
+          {
+            connector: 'github',
+            grantKind: 'deploy_key',
+            resourceType: 'repository',
+            resource: 'acme/api',
+            principalType: 'deploy_key',
+            principal: 'deploy key 1 (ci)',
+            entitlement: 'write',
+            via: { kind: 'direct' },
+          },
+          { flags },
+        );
+        expect(grant.flags).toEqual([...new Set(flags)].sort());
+        const flagged = withFlag(grant, 'separation_of_duties');
+        expect(flagged.flags).toContain('separation_of_duties');
+        expect(grant.flags).toEqual([...new Set(flags)].sort());
+      }),
+    );
+  });
+
+  it('changes the content hash when a flag, the kind or the holder changes, but not the id', () => {
+    const grant = grantOf('user_repository');
+    const flagged = withFlag(grant, 'outside_collaborator');
+    expect(flagged.grantId).toBe(grant.grantId);
+    expect(grantContentHash(flagged)).not.toBe(grantContentHash(grant));
+    expect(grantContentHash({ ...grant, grantKind: 'team_repository' })).not.toBe(grantContentHash(grant));
+    expect(grantContentHash({ ...grant, holder: 'dave' })).not.toBe(grantContentHash(grant));
+  });
+
+  it('gives different ids to different kinds of access on the same resource', () => {
+    const ids = new Set([
+      grantIdOf({ ...grantOf('user_repository') }),
+      grantIdOf({ ...grantOf('repository_invitation'), principalType: 'invitee' }),
+      grantIdOf({ ...grantOf('deploy_key'), principalType: 'deploy_key' }),
+    ]);
+    expect(ids.size).toBe(3);
+  });
+});
+
+describe('what each kind lets someone do', () => {
+  it('has words for every kind, naming the resource', () => {
+    for (const kind of GRANT_KINDS) {
+      const grant = grantOf(kind);
+      expect(KIND_TEXT[kind].label.length, kind).toBeGreaterThan(0);
+      expect(describeAllows(grant), kind).toContain('acme/api');
+      expect(describeRevokeEffect(grant), kind).toMatch(/acme\/api|carol/);
+    }
+  });
+
+  it('says a secret visible to every repository becomes a remediation, a selected one a removal', () => {
+    const everyone = grantOf('actions_secret_access', {
+      resourceType: 'secret',
+      resource: 'acme/secrets/NPM_TOKEN',
+      principalType: 'repository',
+      principal: 'acme/*',
+      via: { kind: 'visibility', visibility: 'all' },
+    });
+    const selected = { ...everyone, principal: 'acme/api', via: { kind: 'direct' as const } };
+    expect(describeRevokeEffect(everyone)).toMatch(/remediation/);
+    expect(KIND_TEXT.actions_secret_access.remediationOnly?.(everyone)).toBe(true);
+    expect(describeRevokeEffect(selected)).toBe(
+      'acme/api is removed from the repositories selected for acme/secrets/NPM_TOKEN.',
+    );
+    expect(KIND_TEXT.actions_secret_access.remediationOnly?.(selected)).toBe(false);
+  });
+
+  it('tells a reviewer when an approver may approve their own deployments', () => {
+    const approver = grantOf('environment_reviewer', {
+      resourceType: 'environment',
+      resource: 'acme/api:production',
+      raw: { preventSelfReview: false },
+    });
+    expect(describeAllows(approver)).toBe(
+      'approves deployments to environment acme/api:production, including their own',
+    );
+    expect(describeAllows({ ...approver, raw: { preventSelfReview: true } })).toBe(
+      'approves deployments to environment acme/api:production',
+    );
+  });
+});
