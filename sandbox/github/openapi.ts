@@ -34,6 +34,27 @@ export class OpenApiViolation extends Error {
   }
 }
 
+/**
+ * OpenAPI 3.0 writes "or null" as `nullable: true`, which Ajv accepts only beside `type`. Where
+ * GitHub's description puts it beside anyOf/oneOf/allOf (the installation's `account`, for one),
+ * it becomes an explicit null branch; alone it adds nothing (any value passes already).
+ */
+function nullableWithoutType(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) nullableWithoutType(item);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Record<string, unknown>;
+  for (const value of Object.values(schema)) nullableWithoutType(value);
+  if (schema.nullable !== true || 'type' in schema) return;
+  delete schema.nullable;
+  const { description: _description, ...rest } = schema;
+  if (Object.keys(rest).length === 0) return;
+  for (const key of Object.keys(rest)) delete schema[key];
+  schema.anyOf = [rest, { type: 'null' }];
+}
+
 let document: OpenApiDocument | undefined;
 let ajv: Ajv | undefined;
 const validators = new Map<string, ValidateFunction | null>();
@@ -43,6 +64,7 @@ function load(): { document: OpenApiDocument; ajv: Ajv } {
     document = JSON.parse(
       readFileSync(packageFile('@octokit/openapi', 'generated/api.github.com.json'), 'utf8'),
     ) as OpenApiDocument;
+    nullableWithoutType(document);
     ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
     // ajv-formats is CJS; depending on the loader its function is the module or its `default`.
     const formats = (addFormats as unknown as { default?: typeof addFormats }).default ?? addFormats;

@@ -1,10 +1,120 @@
-import { type GitHubAccessKind, notBuiltYet } from './access-kind';
+import { ConnectorError } from '../../core/errors';
+import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
+import type { CheckResult, RevokeResult } from '../connector';
+import type { GitHubAccessKind } from './access-kind';
+import { type GitHubContext, now, runRest } from './context';
+import { appInstallationKey, permissionSummary } from './keys';
 
-// Placeholder: replaced by the work on this resource kind.
+/*
+ * GitHub Apps installed on the organisation: each installation acts with its permission set on
+ * the repositories it was given (all, or a selection). The entitlement is the permission set, so a
+ * widened set is a new grant a reviewer sees as new. No organisation-scoped API uninstalls an app
+ * (only the app itself, with its own JWT, can), so revoking is a remediation an org owner does.
+ */
+
+interface Installed {
+  id: number;
+  appId: number;
+  slug: string;
+  permissions: Record<string, string>;
+  repositorySelection: string;
+  createdAt: string;
+  updatedAt: string;
+  suspendedAt: string | null;
+}
+
+/** The permission map without the fields GitHub leaves out (typed as optional). */
+function definedPermissions(permissions: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, level] of Object.entries(permissions)) if (level !== undefined) out[name] = level;
+  return out;
+}
+
+async function listInstallations(context: GitHubContext): Promise<Installed[]> {
+  const org = context.organization;
+  const call = `GET /orgs/${org}/installations`;
+  const answer = await runRest(context, call, () =>
+    context.octokit.paginate('GET /orgs/{org}/installations', { org, per_page: 100 }),
+  );
+  if (answer === 'not_found') throw new ConnectorError(`${call} answered 404: is ${org} an organization?`);
+  return answer.map((installation) => ({
+    id: installation.id,
+    appId: installation.app_id,
+    slug: installation.app_slug,
+    permissions: definedPermissions(installation.permissions as Record<string, string | undefined>),
+    repositorySelection: installation.repository_selection,
+    createdAt: installation.created_at,
+    updatedAt: installation.updated_at,
+    suspendedAt: installation.suspended_at,
+  }));
+}
+
+async function* snapshotInstallations(context: GitHubContext): AsyncGenerator<Grant> {
+  for (const installation of await listInstallations(context)) {
+    const flags: GrantFlag[] =
+      installation.repositorySelection === 'all' ? ['visible_to_all_repositories'] : [];
+    yield makeGrant(appInstallationKey(context.organization, installation.slug, installation.permissions), {
+      raw: {
+        installationId: installation.id,
+        appId: installation.appId,
+        repositorySelection: installation.repositorySelection,
+        installedAt: installation.createdAt,
+        updatedAt: installation.updatedAt,
+        suspendedAt: installation.suspendedAt,
+      },
+      flags,
+    });
+  }
+}
+
+/** The installation of the grant's app, by slug (an app has at most one installation per org). */
+async function findInstallation(context: GitHubContext, grant: Grant): Promise<Installed | undefined> {
+  const slug = grant.principal.toLowerCase();
+  return (await listInstallations(context)).find((installation) => installation.slug.toLowerCase() === slug);
+}
+
+async function revokeInstallation(context: GitHubContext, grant: Grant): Promise<RevokeResult> {
+  const org = context.organization;
+  const call = `GET /orgs/${org}/installations`;
+  const installation = await findInstallation(context, grant);
+  if (!installation) {
+    return {
+      outcome: 'already_absent',
+      appliedAt: now(),
+      action: `${call}: app ${grant.principal} is not installed on ${org}; nothing to remove`,
+    };
+  }
+  const current = permissionSummary(installation.permissions);
+  if (current !== grant.entitlement) {
+    // The reviewed permission set is gone; the current one is a different grant with its own review.
+    return {
+      outcome: 'already_absent',
+      appliedAt: now(),
+      action: `${call}: app ${grant.principal} now holds "${current}", not the reviewed "${grant.entitlement}"`,
+    };
+  }
+  return {
+    outcome: 'remediation_required',
+    appliedAt: now(),
+    action: `${call}: app ${grant.principal} is installed (installation ${installation.id}); no API lets the organization uninstall it`,
+    remediation: `An organization owner uninstalls the GitHub App ${grant.principal} from ${org}, or narrows its repository access, in Settings → GitHub Apps → ${grant.principal} → Configure (installation ${installation.id}). Narrowing its permissions (${grant.entitlement}) needs the app's owner to change them and ${org} to accept.`,
+  };
+}
+
+/** Present while the app is installed, not suspended, with the reviewed permission set. */
+async function checkInstallation(context: GitHubContext, grant: Grant): Promise<CheckResult> {
+  const installation = await findInstallation(context, grant);
+  const checkedAt = now();
+  if (!installation || installation.suspendedAt !== null) return { status: 'absent', checkedAt };
+  const current = permissionSummary(installation.permissions);
+  return current === grant.entitlement
+    ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: current }] }
+    : { status: 'absent', checkedAt };
+}
+
 export const appInstallations: GitHubAccessKind = {
   grantKinds: ['app_installation'],
-  // biome-ignore lint/correctness/useYield: placeholder
-  async *snapshot() {},
-  revoke: () => notBuiltYet('apps'),
-  check: () => notBuiltYet('apps'),
+  snapshot: (context) => snapshotInstallations(context),
+  revoke: revokeInstallation,
+  check: checkInstallation,
 };
