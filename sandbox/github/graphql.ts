@@ -16,6 +16,7 @@ import {
   permissionSources,
   type SandboxRepository,
   type SandboxTeam,
+  type TeamRole,
   usersWithAccess,
 } from './state';
 
@@ -178,6 +179,52 @@ function granterOf(
   }
 }
 
+/**
+ * PermissionSource.roleName as GitHub reports it: the custom role's name for a collaborator given
+ * one (its `permission` is then the legacy form of the role's base role), else the built-in role.
+ */
+function roleNameOf(repository: SandboxRepository, login: string, source: PermissionSourceRecord): string {
+  if (source.kind !== 'repository') return source.permission;
+  return repository.collaborators.get(login.toLowerCase())?.customRole ?? source.permission;
+}
+
+/** Teams whose parent is `team`; with `immediateOnly` false, their children too, to any depth. */
+function childTeamsOf(state: GitHubState, team: SandboxTeam, immediateOnly: boolean): SandboxTeam[] {
+  const found: SandboxTeam[] = [];
+  const visit = (parent: SandboxTeam) => {
+    for (const candidate of state.teams.values()) {
+      // The guard stops a cycle in a hand-written scenario from looping (GitHub forbids cycles).
+      if (candidate.parent !== parent.slug.toLowerCase() || found.includes(candidate)) continue;
+      found.push(candidate);
+      if (!immediateOnly) visit(candidate);
+    }
+  };
+  visit(team);
+  return found.sort((a, b) => compareKeys(a.slug, b.slug));
+}
+
+/** The team's parent, grandparent … up to the root, nearest first. */
+function ancestorsOf(state: GitHubState, team: SandboxTeam): SandboxTeam[] {
+  const found: SandboxTeam[] = [];
+  let parent = team.parent ? findTeam(state, team.parent) : undefined;
+  while (parent && !found.includes(parent)) {
+    found.push(parent);
+    parent = parent.parent ? findTeam(state, parent.parent) : undefined;
+  }
+  return found;
+}
+
+function teamConnection(context: GraphQLContext, teams: SandboxTeam[], args: Args, name: string) {
+  const page = paginate(teams, (team) => team.slug, pagingOf(args), name);
+  const edges = page.items.map(({ cursor, item }) => ({ cursor, node: teamValue(context, item) }));
+  return {
+    totalCount: page.totalCount,
+    pageInfo: page.pageInfo,
+    edges,
+    nodes: edges.map((edge) => edge.node),
+  };
+}
+
 function collaboratorsConnection(context: GraphQLContext, repository: SandboxRepository, args: Args) {
   rejectUnsupported(args, [...PAGING, 'affiliation', 'login'], 'Repository.collaborators');
   const { state } = context;
@@ -204,7 +251,7 @@ function collaboratorsConnection(context: GraphQLContext, repository: SandboxRep
       permissionSources: sources.map((source) => ({
         organization: organizationValue(context),
         permission: legacyPermission(source.permission),
-        roleName: source.permission,
+        roleName: roleNameOf(repository, login, source),
         source: granterOf(context, source, repository),
       })),
     };
@@ -274,18 +321,17 @@ const resolvers = {
       };
     },
     teams: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
-      // rootTeamsOnly defaults to false in the schema; the sandbox has no nested teams anyway.
-      const { rootTeamsOnly: _rootTeamsOnly, ...rest } = args;
-      rejectUnsupported(rest, PAGING, 'Organization.teams');
-      const teams = [...context.state.teams.values()].sort((a, b) => compareKeys(a.slug, b.slug));
-      const page = paginate(teams, (team) => team.slug, pagingOf(args), 'teams');
-      const edges = page.items.map(({ cursor, item }) => ({ cursor, node: teamValue(context, item) }));
-      return {
-        totalCount: page.totalCount,
-        pageInfo: page.pageInfo,
-        edges,
-        nodes: edges.map((edge) => edge.node),
-      };
+      // rootTeamsOnly has a schema default (false); with it, only teams without a parent are listed.
+      const { rootTeamsOnly, ...rest } = args;
+      rejectUnsupported(rest, [...PAGING, 'userLogins'], 'Organization.teams');
+      let teams = [...context.state.teams.values()].sort((a, b) => compareKeys(a.slug, b.slug));
+      if (rootTeamsOnly === true) teams = teams.filter((team) => !team.parent);
+      if (Array.isArray(args.userLogins)) {
+        // Teams the users are immediate members of: membership of a child team is not membership here.
+        const logins = args.userLogins.map((login) => String(login).toLowerCase());
+        teams = teams.filter((team) => logins.some((login) => team.members.has(login)));
+      }
+      return teamConnection(context, teams, args, 'teams');
     },
     team: (_: OrganizationValue, args: Args, context: GraphQLContext) => {
       const team = findTeam(context.state, String(args.slug));
@@ -311,11 +357,29 @@ const resolvers = {
   },
   Team: {
     members: (parent: TeamValue, args: Args, context: GraphQLContext) => {
-      const { membership, role, ...rest } = args;
+      const { membership, role, query, ...rest } = args;
       rejectUnsupported(rest, PAGING, 'Team.members');
       const team = teamOf(context, parent);
-      // No nested teams in the sandbox: every membership is immediate, none comes from a child team.
-      let members = membership === 'CHILD_TEAM' ? [] : [...team.members.values()];
+      // GitHub's default (ALL) counts members of child teams, at any depth, as members of the team.
+      const immediate = [...team.members.values()];
+      const inherited = new Map<string, { login: string; role: TeamRole }>();
+      for (const child of childTeamsOf(context.state, team, false)) {
+        for (const [login, member] of child.members) {
+          if (!team.members.has(login) && !inherited.has(login)) {
+            inherited.set(login, { login: member.login, role: 'member' });
+          }
+        }
+      }
+      let members =
+        membership === 'IMMEDIATE'
+          ? immediate
+          : membership === 'CHILD_TEAM'
+            ? [...inherited.values()]
+            : [...immediate, ...inherited.values()];
+      if (typeof query === 'string' && query !== '') {
+        const wanted = query.toLowerCase();
+        members = members.filter((member) => member.login.toLowerCase().includes(wanted));
+      }
       if (role === 'MAINTAINER' || role === 'MEMBER') {
         members = members.filter((member) => member.role.toUpperCase() === role);
       }
@@ -336,13 +400,15 @@ const resolvers = {
       };
     },
     repositories: (parent: TeamValue, args: Args, context: GraphQLContext) => {
-      rejectUnsupported(args, PAGING, 'Team.repositories');
+      rejectUnsupported(args, [...PAGING, 'query'], 'Team.repositories');
       const team = teamOf(context, parent);
+      // `query` searches repository names; GitHub matches parts of names, so callers filter exactly.
+      const wanted = typeof args.query === 'string' ? args.query.toLowerCase() : '';
       const granted = [...team.repositories.entries()]
         .map(([name, permission]) => ({ repository: findRepository(context.state, name), permission }))
         .filter(
           (entry): entry is { repository: SandboxRepository; permission: RepositoryPermission } =>
-            entry.repository !== undefined,
+            entry.repository?.name.toLowerCase().includes(wanted) === true,
         )
         .sort((a, b) => compareKeys(a.repository.name, b.repository.name));
       const page = paginate(granted, (entry) => entry.repository.name, pagingOf(args), 'repositories');
@@ -357,6 +423,27 @@ const resolvers = {
         edges,
         nodes: edges.map((edge) => edge.node),
       };
+    },
+    parentTeam: (parent: TeamValue, _args: Args, context: GraphQLContext) => {
+      const team = teamOf(context, parent);
+      const parentTeam = team.parent ? findTeam(context.state, team.parent) : undefined;
+      return parentTeam ? teamValue(context, parentTeam) : null;
+    },
+    childTeams: (parent: TeamValue, args: Args, context: GraphQLContext) => {
+      const { immediateOnly, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Team.childTeams');
+      const team = teamOf(context, parent);
+      // immediateOnly defaults to true in GitHub's schema.
+      return teamConnection(
+        context,
+        childTeamsOf(context.state, team, immediateOnly !== false),
+        args,
+        'childTeams',
+      );
+    },
+    ancestors: (parent: TeamValue, args: Args, context: GraphQLContext) => {
+      rejectUnsupported(args, PAGING, 'Team.ancestors');
+      return teamConnection(context, ancestorsOf(context.state, teamOf(context, parent)), args, 'ancestors');
     },
   },
   Repository: {

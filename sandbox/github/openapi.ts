@@ -22,6 +22,11 @@ interface OpenApiDocument {
 }
 
 const DOCUMENT_ID = 'https://api.github.com/openapi.json';
+/**
+ * Some routes exist only on GitHub Enterprise Cloud (custom repository roles): those are checked
+ * against GitHub's GHEC description, loaded only when such a route is first used.
+ */
+const GHEC_DOCUMENT_ID = 'https://api.github.com/ghec.json';
 
 /** One way an exchange broke GitHub's description. */
 export class OpenApiViolation extends Error {
@@ -56,6 +61,7 @@ function nullableWithoutType(node: unknown): void {
 }
 
 let document: OpenApiDocument | undefined;
+let ghecDocument: OpenApiDocument | undefined;
 let ajv: Ajv | undefined;
 const validators = new Map<string, ValidateFunction | null>();
 
@@ -74,24 +80,60 @@ function load(): { document: OpenApiDocument; ajv: Ajv } {
   return { document, ajv };
 }
 
+function loadGhec(): OpenApiDocument {
+  const { ajv: validator } = load();
+  if (!ghecDocument) {
+    ghecDocument = JSON.parse(
+      readFileSync(packageFile('@octokit/openapi', 'generated/ghec.json'), 'utf8'),
+    ) as OpenApiDocument;
+    nullableWithoutType(ghecDocument);
+    validator.addSchema({
+      $id: GHEC_DOCUMENT_ID,
+      paths: ghecDocument.paths,
+      components: ghecDocument.components,
+    });
+  }
+  return ghecDocument;
+}
+
 const pointerSegment = (segment: string) =>
   encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'));
 
 function describeErrors(validate: ValidateFunction): string[] {
-  return (validate.errors ?? []).slice(0, 5).map((error) => `${error.instancePath || '(body)'} ${error.message}`);
+  return (validate.errors ?? [])
+    .slice(0, 5)
+    .map((error) => `${error.instancePath || '(body)'} ${error.message}`);
 }
 
-/** The operation, or a problem saying GitHub has no such route. */
-function operationOf(method: string, template: string): Operation | string {
-  const operation = load().document.paths[template]?.[method.toLowerCase()];
-  return operation ?? `GitHub documents no ${method} ${template}`;
+interface Located {
+  operation: Operation;
+  /** The `$id` the operation's document is registered under. */
+  documentId: string;
+  document: OpenApiDocument;
 }
 
-function responseValidator(method: string, template: string, status: number): ValidateFunction | string | null {
+/** The operation (from api.github.com's description, else GHEC's), or a problem saying GitHub has no such route. */
+function operationOf(method: string, template: string): Located | string {
+  const verb = method.toLowerCase();
+  const { document: main } = load();
+  const operation = main.paths[template]?.[verb];
+  if (operation) return { operation, documentId: DOCUMENT_ID, document: main };
+  const ghec = loadGhec();
+  const enterprise = ghec.paths[template]?.[verb];
+  if (enterprise) return { operation: enterprise, documentId: GHEC_DOCUMENT_ID, document: ghec };
+  return `GitHub documents no ${method} ${template}`;
+}
+
+function responseValidator(
+  method: string,
+  template: string,
+  status: number,
+): ValidateFunction | string | null {
   const cacheKey = `response ${method} ${template} ${status}`;
   if (validators.has(cacheKey)) return validators.get(cacheKey) ?? null;
-  const operation = operationOf(method, template);
-  if (typeof operation === 'string') return operation;
+  const located = operationOf(method, template);
+  if (typeof located === 'string') return located;
+  const { operation, documentId, document: source } = located;
   let response = operation.responses[String(status)] as
     | { $ref?: string; content?: Record<string, unknown> }
     | undefined;
@@ -99,7 +141,7 @@ function responseValidator(method: string, template: string, status: number): Va
     if (status < 400) return `GitHub documents no ${status} answer for ${method} ${template}`;
     // GitHub's description leaves out many error answers it does send (a 404 for an unknown team
     // member, say); those still carry GitHub's basic error body, which is what is checked.
-    const validate = load().ajv.compile({ $ref: `${DOCUMENT_ID}#/components/schemas/basic-error` });
+    const validate = load().ajv.compile({ $ref: `${documentId}#/components/schemas/basic-error` });
     validators.set(cacheKey, validate);
     return validate;
   }
@@ -107,13 +149,13 @@ function responseValidator(method: string, template: string, status: number): Va
   if (response.$ref) {
     location = response.$ref;
     const name = response.$ref.split('/').at(-1) ?? '';
-    response = (load().document.components.responses as Record<string, typeof response>)[name];
+    response = (source.components.responses as Record<string, typeof response>)[name];
   }
   const mediaType = Object.keys(response?.content ?? {})[0];
   // A documented answer without a body (204, or a 404 described only in words): nothing to check.
   const validate = mediaType
     ? load().ajv.compile({
-        $ref: `${DOCUMENT_ID}${location}/content/${pointerSegment(mediaType)}/schema`,
+        $ref: `${documentId}${location}/content/${pointerSegment(mediaType)}/schema`,
       })
     : null;
   validators.set(cacheKey, validate);
@@ -123,13 +165,14 @@ function responseValidator(method: string, template: string, status: number): Va
 function requestValidator(method: string, template: string): ValidateFunction | null {
   const cacheKey = `request ${method} ${template}`;
   if (validators.has(cacheKey)) return validators.get(cacheKey) ?? null;
-  const operation = operationOf(method, template);
-  const content = typeof operation === 'string' ? undefined : operation.requestBody?.content;
-  const validate = content?.['application/json']
-    ? load().ajv.compile({
-        $ref: `${DOCUMENT_ID}#/paths/${pointerSegment(template)}/${method.toLowerCase()}/requestBody/content/${pointerSegment('application/json')}/schema`,
-      })
-    : null;
+  const located = operationOf(method, template);
+  const content = typeof located === 'string' ? undefined : located.operation.requestBody?.content;
+  const validate =
+    typeof located !== 'string' && content?.['application/json']
+      ? load().ajv.compile({
+          $ref: `${located.documentId}#/paths/${pointerSegment(template)}/${method.toLowerCase()}/requestBody/content/${pointerSegment('application/json')}/schema`,
+        })
+      : null;
   validators.set(cacheKey, validate);
   return validate;
 }

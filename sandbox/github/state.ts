@@ -1,9 +1,9 @@
+import type { z } from 'zod';
 import {
   permissionRank,
   REPOSITORY_PERMISSIONS,
   type RepositoryPermission,
 } from '../../functions/core/grant';
-import type { z } from 'zod';
 import { organizationSchema } from '../scenario';
 import { type CicdState, createCicdState } from './cicd/state';
 
@@ -341,4 +341,15 @@ export function removeTeamRepository(state: GitHubState, slug: string, repositor
 
 export function removeCollaborator(state: GitHubState, repository: string, login: string): boolean {
   return findRepository(state, repository)?.collaborators.delete(key(login)) ?? false;
+}
+
+/**
+ * Cancels the org invitation with GitHub's invitation `id`, whether it was sent to a login
+ * (state.invitations) or to an email address (state.cicd.emailInvitations).
+ */
+export function cancelInvitationById(state: GitHubState, id: number): boolean {
+  for (const [login, invitation] of state.invitations) {
+    if (invitation.id === id) return state.invitations.delete(login);
+  }
+  return state.cicd.emailInvitations.delete(id);
 }

@@ -1,7 +1,8 @@
 import { ConnectorError } from '../../core/errors';
-import { type Grant, makeGrant } from '../../core/grant';
+import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import { type GitHubContext, now, runQuery, runRest } from './context';
+import { gitHubFailure } from './errors';
 import { isOrgRole, type OrgRole, orgMembershipKey } from './keys';
 import { allItems, present } from './paging';
 import { ORGANIZATION_MEMBERS, type OrganizationMemberEdge, type OrganizationMembersResult } from './queries';
@@ -10,15 +11,36 @@ import { ORGANIZATION_MEMBERS, type OrganizationMemberEdge, type OrganizationMem
 export type MemberIndex = Map<string, { login: string; role: OrgRole }>;
 
 /**
+ * Lower-cased logins of members without two-factor authentication: GET /orgs/{org}/members with
+ * filter=2fa_disabled. GitHub offers the filter to organisation owners only, so the token must act
+ * as one; without that GitHub refuses, and the snapshot fails rather than report nobody as exposed.
+ */
+async function membersWithoutTwoFactor(context: GitHubContext): Promise<Set<string>> {
+  const org = context.organization;
+  try {
+    const users = await context.octokit.paginate('GET /orgs/{org}/members', {
+      org,
+      filter: '2fa_disabled',
+      per_page: 100,
+    });
+    return new Set(users.map((user) => user.login.toLowerCase()));
+  } catch (error) {
+    throw gitHubFailure(error, `GET /orgs/${org}/members?filter=2fa_disabled`, context.token);
+  }
+}
+
+/**
  * Org memberships: GraphQL membersWithRole, where role ADMIN is an owner. Every member gets a
  * `member` grant (being in the org); owners also get an `owner` grant (the role on top of it), so
- * "keep alice, but not as owner" is a decision a reviewer can make.
+ * "keep alice, but not as owner" is a decision a reviewer can make. Both are flagged
+ * `two_factor_disabled` for a member without two-factor authentication.
  */
 export async function* snapshotOrganizationMembers(
   context: GitHubContext,
   members: MemberIndex,
 ): AsyncGenerator<Grant> {
   const { organization } = context;
+  const withoutTwoFactor = await membersWithoutTwoFactor(context);
   const edges = allItems<OrganizationMemberEdge>(`members of ${organization}`, async (after) => {
     const result = await runQuery<OrganizationMembersResult>(
       context,
@@ -37,9 +59,10 @@ export async function* snapshotOrganizationMembers(
     const login = edge.node.login;
     const role: OrgRole = edge.role === 'ADMIN' ? 'owner' : 'member';
     members.set(login.toLowerCase(), { login, role });
-    yield makeGrant(orgMembershipKey(organization, login, 'member'), { raw: { role: edge.role } });
+    const flags: GrantFlag[] = withoutTwoFactor.has(login.toLowerCase()) ? ['two_factor_disabled'] : [];
+    yield makeGrant(orgMembershipKey(organization, login, 'member'), { raw: { role: edge.role }, flags });
     if (role === 'owner') {
-      yield makeGrant(orgMembershipKey(organization, login, 'owner'), { raw: { role: edge.role } });
+      yield makeGrant(orgMembershipKey(organization, login, 'owner'), { raw: { role: edge.role }, flags });
     }
   }
 }

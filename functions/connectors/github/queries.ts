@@ -51,6 +51,7 @@ query OrganizationTeams($org: String!, $after: String) {
       nodes {
         slug
         name
+        parentTeam { slug }
         members(first: ${PAGE_SIZE}, membership: IMMEDIATE) { ${PAGE_INFO} ${TEAM_MEMBER_EDGES} }
         repositories(first: ${PAGE_SIZE}) { ${PAGE_INFO} ${TEAM_REPOSITORY_EDGES} }
       }
@@ -109,6 +110,27 @@ query UserRepositoryAccess($owner: String!, $name: String!, $login: String!) {
 }
 ${COLLABORATOR_FIELDS}`;
 
+/**
+ * The teams `login` is an immediate member of, each with its ancestors: what `check` reads to find
+ * access that reaches the user through a child team, which Repository.collaborators does not list.
+ * `userLogins` may also match teams the user is in only through a child team, so each node says
+ * whether the membership is immediate. Teams nest only a few levels deep; 20 ancestors is plenty,
+ * and a longer chain is refused rather than read in part.
+ */
+export const USER_TEAM_ANCESTORS = `
+query UserTeamAncestors($org: String!, $login: String!, $after: String) {
+  organization(login: $org) {
+    teams(first: ${NESTED_PAGE_SIZE}, after: $after, userLogins: [$login]) {
+      ${PAGE_INFO}
+      nodes {
+        slug
+        members(first: 10, membership: IMMEDIATE, query: $login) { nodes { login } }
+        ancestors(first: 20) { pageInfo { hasNextPage } nodes { slug } }
+      }
+    }
+  }
+}`;
+
 /** The queries above by name, for tests that check each one against GitHub's schema. */
 export const ALL_QUERIES = {
   ORGANIZATION_MEMBERS,
@@ -118,6 +140,7 @@ export const ALL_QUERIES = {
   ORGANIZATION_REPOSITORIES,
   REPOSITORY_COLLABORATORS,
   USER_REPOSITORY_ACCESS,
+  USER_TEAM_ANCESTORS,
 } as const;
 
 /* Response shapes of the queries above (only the fields they select). */
@@ -166,6 +189,7 @@ export interface CollaboratorEdge {
 export interface TeamNode {
   slug: string;
   name: string;
+  parentTeam: { slug: string } | null;
   members: Connection<TeamMemberEdge>;
   repositories: Connection<TeamRepositoryEdge>;
 }
@@ -203,4 +227,14 @@ export interface RepositoryCollaboratorsResult {
 
 export interface UserRepositoryAccessResult {
   repository: { collaborators: { edges: CollaboratorEdge[] | null } | null } | null;
+}
+
+export interface UserTeamNode {
+  slug: string;
+  members: { nodes: Array<{ login: string } | null> | null };
+  ancestors: { pageInfo: { hasNextPage: boolean }; nodes: Array<{ slug: string } | null> | null };
+}
+
+export interface UserTeamAncestorsResult {
+  organization: { teams: { pageInfo: PageInfo; nodes: Array<UserTeamNode | null> | null } } | null;
 }
