@@ -40,7 +40,8 @@ export async function* snapshotOrganizationMembers(
   members: MemberIndex,
 ): AsyncGenerator<Grant> {
   const { organization } = context;
-  const withoutTwoFactor = await membersWithoutTwoFactor(context);
+  // Read once the organisation is known to exist: a missing organisation is GraphQL's NOT_FOUND.
+  let withoutTwoFactor: Set<string> | undefined;
   const edges = allItems<OrganizationMemberEdge>(`members of ${organization}`, async (after) => {
     const result = await runQuery<OrganizationMembersResult>(
       context,
@@ -56,6 +57,7 @@ export async function* snapshotOrganizationMembers(
   });
   for await (const edge of edges) {
     if (!edge.node) continue;
+    withoutTwoFactor ??= await membersWithoutTwoFactor(context);
     const login = edge.node.login;
     const role: OrgRole = edge.role === 'ADMIN' ? 'owner' : 'member';
     members.set(login.toLowerCase(), { login, role });

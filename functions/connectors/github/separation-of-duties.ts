@@ -113,12 +113,14 @@ export class SeparationOfDuties {
         if (!how) continue;
         flaggedIds.add(grant.grantId);
         const list = findings.get(grant.grantId) ?? [];
-        list.push(`${login}: ${how}`);
+        // A person reached twice (listed themselves and through a team) is one finding.
+        if (!list.includes(`${login}: ${how}`)) list.push(`${login}: ${how}`);
         findings.set(grant.grantId, list);
         for (const bypass of bypassers.get(`${repository}/${login}`) ?? []) {
           flaggedIds.add(bypass.grantId);
           const notes = findings.get(bypass.grantId) ?? [];
-          notes.push(`${login}: also approves deployments of ${grant.resource}`);
+          const note = `${login}: also approves deployments of ${grant.resource}`;
+          if (!notes.includes(note)) notes.push(note);
           findings.set(bypass.grantId, notes);
         }
       }

@@ -70,7 +70,7 @@ describe('GitHub sandbox GraphQL: GitHub schema rules', () => {
     });
     const ok = await graphql('{ organization(login: "acme") { teams(first: 100) { totalCount } } }');
     expect(ok.errors).toBeUndefined();
-    expect(ok.data).toEqual({ organization: { teams: { totalCount: 2 } } });
+    expect(ok.data).toEqual({ organization: { teams: { totalCount: 3 } } });
   });
 
   it('answers NOT_FOUND for an unknown organisation or repository, with data null', async () => {
@@ -138,9 +138,10 @@ describe('GitHub sandbox GraphQL: GitHub schema rules', () => {
       all: collaborators(first: 10) { totalCount }
     } }`);
     expect(answer.data?.repository).toEqual({
-      outside: { nodes: [{ login: 'gina' }] },
-      direct: { nodes: [{ login: 'carol' }, { login: 'gina' }] },
-      all: { totalCount: 7 },
+      outside: { nodes: [{ login: 'gina' }, { login: 'ivan' }] },
+      direct: { nodes: [{ login: 'carol' }, { login: 'gina' }, { login: 'ivan' }] },
+      // Seven members (base read), gina and ivan.
+      all: { totalCount: 9 },
     });
   });
 });

@@ -25,6 +25,7 @@ const ACME_GRANTS = [
   'organization acme erin member direct',
   'organization acme frank member direct',
   'organization acme frank owner direct',
+  'organization acme hank member direct',
   'team acme/platform alice member direct',
   'team acme/platform alice maintainer direct',
   'team acme/platform bob member direct',
@@ -32,13 +33,19 @@ const ACME_GRANTS = [
   'team acme/web dave member direct',
   'team acme/web dave maintainer direct',
   'team acme/web carol member direct',
+  'team acme/sre hank member direct',
+  'team acme/sre hank maintainer direct',
   'repository acme/api acme/platform write direct',
   'repository acme/infra acme/platform admin direct',
   'repository acme/web acme/web write direct',
   // acme/api: carol and gina direct; platform gives write; everyone else the base read or owner admin.
   'repository acme/api carol write direct',
   'repository acme/api gina read direct',
+  // ivan: an outside collaborator holding the org's custom role, by its name.
+  'repository acme/api ivan security-auditor direct',
   'repository acme/api alice write team:acme/platform',
+  // hank is only in sre, a child team of platform: GitHub's collaborators omit him; computed here.
+  'repository acme/api hank write team:acme/platform (through acme/sre)',
   'repository acme/api bob write team:acme/platform',
   'repository acme/api carol write team:acme/platform',
   'repository acme/api alice admin organization_base:acme',
@@ -47,17 +54,20 @@ const ACME_GRANTS = [
   'repository acme/api carol read organization_base:acme',
   'repository acme/api dave read organization_base:acme',
   'repository acme/api erin read organization_base:acme',
+  'repository acme/api hank read organization_base:acme',
   // acme/infra: bob direct admin; platform gives admin.
   'repository acme/infra bob admin direct',
   'repository acme/infra alice admin team:acme/platform',
   'repository acme/infra bob admin team:acme/platform',
   'repository acme/infra carol admin team:acme/platform',
+  'repository acme/infra hank admin team:acme/platform (through acme/sre)',
   'repository acme/infra alice admin organization_base:acme',
   'repository acme/infra frank admin organization_base:acme',
   'repository acme/infra bob read organization_base:acme',
   'repository acme/infra carol read organization_base:acme',
   'repository acme/infra dave read organization_base:acme',
   'repository acme/infra erin read organization_base:acme',
+  'repository acme/infra hank read organization_base:acme',
   // acme/web: frank direct admin (besides being an owner); web gives write.
   'repository acme/web frank admin direct',
   'repository acme/web carol write team:acme/web',
@@ -68,20 +78,59 @@ const ACME_GRANTS = [
   'repository acme/web carol read organization_base:acme',
   'repository acme/web dave read organization_base:acme',
   'repository acme/web erin read organization_base:acme',
+  'repository acme/web hank read organization_base:acme',
+  // Pending invitations: access once accepted.
+  'organization acme kim@contractor.example member direct',
+  'repository acme/api judy write direct',
+  // Deploy keys (ids are GitHub's; # here).
+  'repository acme/api deploy key # (ci-deploy) write direct',
+  'repository acme/api deploy key # (docs-mirror) read direct',
+  // Who approves deployments to each environment.
+  'environment acme/api:production bob approve_deployments direct',
+  'environment acme/api:production acme/platform approve_deployments direct',
+  'environment acme/web:staging dave approve_deployments direct',
+  // Who gets past acme/api's default-branch protection.
+  'branch acme/api:main bob push direct',
+  'branch acme/api:main acme/platform push direct',
+  'branch acme/api:main release-bot push direct',
+  'branch acme/api:main bob bypass_pull_request_reviews direct',
+  // Ruleset bypass: infra's own ruleset and the org's.
+  'ruleset acme/infra/rulesets/# acme/platform bypass_via_pull_request direct',
+  'ruleset acme/infra/rulesets/# deploy keys bypass direct',
+  'ruleset acme/rulesets/# organization_admin bypass direct',
+  'ruleset acme/rulesets/# release-bot bypass direct',
+  // Actions: a secret every repository can read, one for two selected repositories, a variable,
+  // an environment secret, and a runner group.
+  'secret acme/secrets/NPM_TOKEN acme/* read visibility:all',
+  'secret acme/secrets/DEPLOY_TOKEN acme/api read direct',
+  'secret acme/secrets/DEPLOY_TOKEN acme/infra read direct',
+  'variable acme/variables/AWS_REGION acme/api read direct',
+  'variable acme/variables/AWS_REGION acme/web read direct',
+  'secret acme/api:production/secrets/DB_PASSWORD acme/api:production read direct',
+  'runner_group acme/runner-groups/deploy-runners acme/infra use direct',
+  'runner_group acme/runner-groups/deploy-runners acme/web use direct',
+  // Apps and fine-grained tokens approved for the org.
+  'organization acme release-bot contents:write, pull_requests:write direct',
+  'organization acme dependency-scanner contents:read, security_events:write direct',
+  "organization acme dave's token # (web-deploy) repo.contents:write direct",
+  "organization acme bob's token # (api-release-notes) repo.contents:read, repo.pull_requests:read direct",
 ];
+
+/** A line without the numeric ids GitHub assigns (deploy keys, rulesets, tokens). */
+const stable = (text: string) => text.replace(/(deploy key |rulesets\/|token )\d+/g, '$1#');
 
 describe('GitHub connector snapshot of the acme scenario', () => {
   it('yields every grant exactly once, and nothing else', async () => {
     sandbox = await startSandbox(await acmeOrganization());
     const grants = await collect(connectorFor(sandbox).snapshot());
-    expect(grants.map(line).sort()).toEqual([...ACME_GRANTS].sort());
+    expect(grants.map((grant) => stable(line(grant))).sort()).toEqual([...ACME_GRANTS].sort());
     expect(new Set(grants.map((grant) => grant.grantId)).size).toBe(grants.length);
     for (const grant of grants) {
       expect(grant.connector).toBe('github');
       expect(grant.grantId).toBe(grantIdOf(grant));
     }
-    expect(grants).toHaveLength(48);
-    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(22);
+    expect(grants).toHaveLength(84);
+    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(53);
   });
 
   it('links access via a team to the membership and the team access it follows from', async () => {
@@ -157,11 +206,38 @@ describe('GitHub connector snapshot of the acme scenario', () => {
     sandbox = await startSandbox(await acmeOrganization());
     const grants = await collect(connectorFor(sandbox).snapshot());
     for (const grant of grants) {
-      expect(grant.reviewable, line(grant)).toBe(grant.via.kind === 'direct');
+      // A secret every repository can read is reviewed as one grant, though no repository was picked.
+      expect(grant.reviewable, line(grant)).toBe(
+        grant.via.kind === 'direct' || grant.via.kind === 'visibility',
+      );
       if (grant.reviewable) expect(grant.derivedFrom, line(grant)).toEqual([]);
     }
     const gina = findGrant(grants, 'repository acme/api gina read direct');
     expect(gina.raw.outsideCollaborator).toBe(true);
+    expect(gina.flags).toEqual(['outside_collaborator']);
+    expect(findGrant(grants, 'organization acme carol member direct').flags).toEqual(['two_factor_disabled']);
+    expect(findGrant(grants, 'organization acme bob member direct').flags).toEqual([]);
+    const flagged = (flag: string) =>
+      grants
+        .filter((grant) => grant.flags.includes(flag as (typeof grant.flags)[number]))
+        .map((grant) => stable(line(grant)))
+        .sort();
+    // bob approves production deployments of acme/api, which lets approvers approve their own, and
+    // can get past main's review (bypass list, push allowance); platform's members can push too.
+    expect(flagged('separation_of_duties')).toEqual([
+      'branch acme/api:main acme/platform push direct',
+      'branch acme/api:main bob bypass_pull_request_reviews direct',
+      'branch acme/api:main bob push direct',
+      'environment acme/api:production acme/platform approve_deployments direct',
+      'environment acme/api:production bob approve_deployments direct',
+    ]);
+    expect(flagged('visible_to_all_repositories')).toEqual([
+      'organization acme dependency-scanner contents:read, security_events:write direct',
+      'secret acme/secrets/NPM_TOKEN acme/* read visibility:all',
+    ]);
+    expect(flagged('write_key_never_used')).toEqual([
+      'repository acme/api deploy key # (ci-deploy) write direct',
+    ]);
     const carol = findGrant(grants, 'repository acme/api carol write direct');
     expect(carol.raw.outsideCollaborator).toBe(false);
     // raw keeps the source list that justified the row.
