@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { viaLabel } from '../../functions/core/grant';
+import { GRANT_KINDS, viaLabel } from '../../functions/core/grant';
+import { repositoryCicd } from '../../sandbox/github/cicd/state';
 import { exportEvidence, type Manifest } from '../../functions/evidence/export';
 import { verifyEvidence } from '../../functions/evidence/verify';
 import { verifyChain } from '../../functions/store/events';
 import type { StoredGrant } from '../../functions/store/grants';
 import { HANDLERS } from '../../lib/aws/handlers';
 import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
+import { renderSummary } from '../../lib/local/report';
 import { loadScenarioFile } from '../../sandbox/scenario';
 
 /**
@@ -55,11 +57,16 @@ describe('demo campaign on the embedded host', () => {
     const keys = grants.map(key);
     expect(new Set(keys).size).toBe(keys.length);
     expect(new Set(grants.map((g) => g.grantId)).size).toBe(grants.length);
-    // 6 org memberships + 2 owner roles, 5 team memberships + 2 maintainer roles, 3 team repo
-    // grants, 4 direct repo grants, 8 repo grants via teams and 18 via the org (base read for
-    // members, admin for owners).
-    expect(grants).toHaveLength(48);
-    expect(grants.filter((g) => g.reviewable)).toHaveLength(22);
+    // 7 org memberships + 2 owner roles, 7 team memberships + 2 maintainer roles, 3 team repo
+    // grants, 5 direct repo grants, 10 repo grants via teams (2 of them through the nested sre
+    // team) and 21 via the org (base read for members, admin for owners); and the CI/CD surface:
+    // 2 invitations, 2 deploy keys, 3 environment approvers, 4 branch protection allowances,
+    // 4 ruleset bypass actors, 3 secret, 2 variable, 1 environment secret and 2 runner group
+    // grants, 2 apps and 2 fine-grained tokens (worked out in test/integration/github/snapshot.test.ts).
+    expect(grants).toHaveLength(84);
+    expect(grants.filter((g) => g.reviewable)).toHaveLength(53);
+    const kinds = new Set(grants.map((g) => g.grantKind));
+    expect([...kinds].sort()).toEqual([...GRANT_KINDS].sort());
     for (const expected of [
       'alice owner acme direct',
       'alice member acme direct',
@@ -78,6 +85,14 @@ describe('demo campaign on the embedded host', () => {
       'bob admin acme/infra team:acme/platform',
       'dave read acme/web organization_base:acme',
       'frank admin acme/api organization_base:acme',
+      'hank write acme/api team:acme/platform (through acme/sre)',
+      'ivan security-auditor acme/api direct',
+      'judy write acme/api direct',
+      'kim@contractor.example member acme direct',
+      'bob approve_deployments acme/api:production direct',
+      'release-bot push acme/api:main direct',
+      'acme/* read acme/secrets/NPM_TOKEN visibility:all',
+      'acme/web use acme/runner-groups/deploy-runners direct',
     ]) {
       expect(keys).toContain(expected);
     }
@@ -94,6 +109,7 @@ describe('demo campaign on the embedded host', () => {
     for (const grant of grants.filter((g) => g.reviewable)) {
       expect(grant.reviewer, key(grant)).toBeDefined();
       if (grant.principalType === 'user') expect(grant.reviewer).not.toBe(grant.principal);
+      if (grant.holder) expect(grant.reviewer).not.toBe(grant.holder);
       if (grant.principal === 'acme/platform') expect(platform.has(grant.reviewer!)).toBe(false);
       if (grant.principal === 'acme/web') expect(web.has(grant.reviewer!)).toBe(false);
     }
@@ -117,14 +133,12 @@ describe('demo campaign on the embedded host', () => {
 
   it('records one decision for a double click', async () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
-    expect(bobClicks).toHaveLength(4);
-    // Gina's grant was decided from the "…" menu (twice at once), carol's with the button.
-    expect(bobClicks.map((c) => c.reason ?? 'button').sort()).toEqual([
-      'button',
-      'button',
-      'revoke:unused',
-      'revoke:unused',
-    ]);
+    // bob reviews 9 grants and clicks each twice at once.
+    expect(bobClicks).toHaveLength(18);
+    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(9);
+    // Gina's grant was decided from the "…" menu (twice at once), the others with the buttons.
+    expect(bobClicks.filter((c) => c.reason === 'revoke:unused')).toHaveLength(2);
+    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(16);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -164,24 +178,30 @@ describe('demo campaign on the embedded host', () => {
   });
 
   it('summarises the run from the table', () => {
-    // Dave never answers: his 2 grants stay undecided. Alice revokes both of frank's org grants;
-    // bob revokes carol's direct write and gina's read on acme/api.
+    // Dave never answers: his 2 grants stay undecided. Alice revokes both of frank's org grants
+    // and 8 CI/CD grants (2 of them remediations); bob revokes carol's direct write, gina's read
+    // and 4 CI/CD grants. Still present afterwards: carol's write and bob's approval (both via
+    // team platform) and the 2 remediations nobody has done yet.
     expect(run.summary).toMatchObject({
       status: 'completed',
-      grants: 48,
-      reviewable: 22,
+      grants: 84,
+      reviewable: 53,
       reviewersAsked: 4,
       reviewersCompleted: 3,
       reviewersUnresponsive: 1,
-      decided: 20,
-      revoked: 4,
-      kept: 16,
+      decided: 51,
+      revoked: 16,
+      kept: 35,
       undecided: 2,
-      revocationsApplied: 4,
-      verifiedAbsent: 3,
-      stillPresent: 1,
+      revocationsApplied: 14,
+      remediationsRequired: 2,
+      remediationsOpen: 2,
+      verifiedAbsent: 12,
+      stillPresent: 4,
       chainIntact: true,
     });
+    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 5, two_factor_disabled: 1 });
+    expect(run.summary.sourceUsage?.github?.requests).toBeDefined();
   });
 
   it('calls DynamoDB only in ways each function’s IAM policy allows', () => {
@@ -313,7 +333,9 @@ describe('demo campaign on the embedded host', () => {
     // A revocation row removed from revocations.csv (manifest recomputed again) is missed too.
     const revocationsCsv = join(evidenceDir, 'revocations.csv');
     const revocationRows = (await readFile(revocationsCsv, 'utf8')).split('\n');
-    const withoutStillPresent = revocationRows.filter((line) => !line.includes(',still_present,')).join('\n');
+    const withoutStillPresent = revocationRows
+      .filter((line) => !/^g_[0-9a-f]+,carol,acme\/api,write,direct,/.test(line))
+      .join('\n');
     expect(withoutStillPresent.split('\n').length).toBe(revocationRows.length - 1);
     await writeFile(revocationsCsv, withoutStillPresent);
     const rehashed = await exportManifestFor(evidenceDir, manifestJson);
@@ -321,6 +343,105 @@ describe('demo campaign on the embedded host', () => {
     const dropped = await verifyEvidence(evidenceDir);
     expect(dropped.findings.join('\n')).toMatch(
       /revocations\.csv: no row for grant g_[0-9a-f]+, which the chain revoked/,
+    );
+  });
+
+  it('revokes one of each revocable CI/CD kind at its source, and reads the source again', async () => {
+    const state = host.github.state;
+    const api = repositoryCicd(state, 'api');
+    const infra = repositoryCicd(state, 'infra');
+    const byKind = async (kind: string, principal: string | RegExp) => {
+      const grant = grants.find(
+        (g) =>
+          g.grantKind === kind &&
+          (typeof principal === 'string' ? g.principal === principal : principal.test(g.principal)),
+      );
+      expect(grant, `${kind} ${String(principal)}`).toBeDefined();
+      return {
+        revocation: await host.store.outcomes.getRevocation(run.campaignId, grant!.grantId),
+        verification: await host.store.outcomes.getVerification(run.campaignId, grant!.grantId),
+      };
+    };
+    const removedAndAbsent = [
+      ['organization_invitation', 'kim@contractor.example'],
+      ['repository_invitation', 'judy'],
+      ['deploy_key', /\(ci-deploy\)$/],
+      ['branch_protection_bypass', 'release-bot'],
+      ['ruleset_bypass', 'deploy keys'],
+      ['actions_secret_access', 'acme/infra'],
+      ['actions_variable_access', 'acme/web'],
+      ['runner_group_access', 'acme/web'],
+      ['personal_access_token', /^dave's token/],
+    ] as const;
+    for (const [kind, principal] of removedAndAbsent) {
+      const { revocation, verification } = await byKind(kind, principal);
+      expect(revocation?.status, kind).toBe('removed');
+      expect(verification?.status, kind).toBe('absent');
+    }
+    // The sandbox (GitHub's state) agrees.
+    expect([...state.cicd.emailInvitations.values()].map((i) => i.email)).not.toContain(
+      'kim@contractor.example',
+    );
+    expect([...(api?.invitations.values() ?? [])].map((i) => i.login)).not.toContain('judy');
+    expect([...(api?.deployKeys.values() ?? [])].map((k) => k.title)).toEqual(['docs-mirror']);
+    expect(api?.branchProtection.get('main')?.pushAllowances?.apps).toEqual([]);
+    expect([...(infra?.rulesets.values() ?? [])][0]?.bypassActors.map((a) => a.type)).toEqual(['Team']);
+    expect(state.cicd.secrets.get('DEPLOY_TOKEN')?.repositories).toEqual(['api']);
+    expect(state.cicd.variables.get('AWS_REGION')?.repositories).toEqual(['api']);
+    expect([...state.cicd.runnerGroups.values()][0]?.repositories).toEqual(['infra']);
+    expect([...state.cicd.personalAccessTokens.values()].map((t) => t.owner)).toEqual(['bob']);
+
+    // bob's own approval is gone, but he still approves through team platform: reported as such.
+    const bob = await byKind('environment_reviewer', 'bob');
+    expect(bob.revocation?.status).toBe('removed');
+    expect(bob.verification).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'team:acme/platform', permission: 'approve_deployments' }],
+    });
+    expect(api?.environments.get('production')?.reviewers.users).toEqual([]);
+  });
+
+  it('turns what no API removes into remediation items, checked again and listed as still open', async () => {
+    const report = await renderSummary(host.store, run.summary);
+    for (const [kind, principal] of [
+      ['actions_secret_access', 'acme/*'],
+      ['app_installation', 'dependency-scanner'],
+    ] as const) {
+      const grant = grants.find((g) => g.grantKind === kind && g.principal === principal)!;
+      const revocation = await host.store.outcomes.getRevocation(run.campaignId, grant.grantId);
+      expect(revocation?.status, kind).toBe('remediation_required');
+      expect(revocation?.remediation, kind).toMatch(/organization owner/i);
+      expect((await host.store.outcomes.getVerification(run.campaignId, grant.grantId))?.status).toBe(
+        'present',
+      );
+    }
+    // Nothing was changed at GitHub for them.
+    expect(host.github.state.cicd.secrets.get('NPM_TOKEN')?.visibility).toBe('all');
+    expect([...host.github.state.cicd.apps.values()].map((a) => a.slug)).toContain('dependency-scanner');
+    expect(report).toMatch(/REMEDIATION: acme\/\* read on acme\/secrets\/NPM_TOKEN/);
+    expect(report).toMatch(/REMEDIATION: dependency-scanner/);
+  });
+
+  it('shows reviewers what each grant lets someone do, and its risk flags', () => {
+    // The DMs as first posted, before decisions collapsed them.
+    const texts = host.slack
+      .calls()
+      .filter((call) => call.method === 'chat.postMessage' && call.ok)
+      .flatMap((call) => {
+        const blocks = call.args.blocks;
+        return (
+          typeof blocks === 'string' ? (JSON.parse(blocks) as unknown[]) : ((blocks as unknown[]) ?? [])
+        ).map((block) => JSON.stringify(block));
+      });
+    const approval = texts.find((text) => text.includes('acme/api:production') && text.includes('*bob*'));
+    expect(approval).toMatch(
+      /deployment approver: approves deployments to environment acme\/api:production, including their own/,
+    );
+    expect(approval).toMatch(/separation of duties/);
+    const key = texts.find((text) => text.includes('ci-deploy'));
+    expect(key).toMatch(/write deploy key never used/);
+    expect(texts.find((text) => text.includes('*carol*') && text.includes('on organization'))).toMatch(
+      /two-factor authentication is off/,
     );
   });
 });
