@@ -261,9 +261,9 @@ export function cicdProblems(org: CicdReferences): string[] {
         problems.push(`${at}.invitations[${index}].permission: "${invitation.permission}" is not a role`);
       }
     });
-    repository.environments.forEach((environment, index) =>
-      checkTeams(`${at}.environments[${index}].reviewers.teams`, environment.reviewers.teams),
-    );
+    repository.environments.forEach((environment, index) => {
+      checkTeams(`${at}.environments[${index}].reviewers.teams`, environment.reviewers.teams);
+    });
     repository.branchProtection.forEach((protection, index) => {
       const base = `${at}.branchProtection[${index}]`;
       checkTeams(`${base}.pushAllowances.teams`, protection.pushAllowances?.teams ?? []);
@@ -271,23 +271,27 @@ export function cicdProblems(org: CicdReferences): string[] {
       checkTeams(`${base}.bypassPullRequestAllowances.teams`, protection.bypassPullRequestAllowances.teams);
       checkApps(`${base}.bypassPullRequestAllowances.apps`, protection.bypassPullRequestAllowances.apps);
     });
-    repository.rulesets.forEach((set, index) => checkActors(`${at}.rulesets[${index}]`, set.bypassActors));
+    repository.rulesets.forEach((set, index) => {
+      checkActors(`${at}.rulesets[${index}]`, set.bypassActors);
+    });
   });
-  org.rulesets.forEach((set, index) => checkActors(`organization.rulesets[${index}]`, set.bypassActors));
-  org.secrets.forEach((secret, index) =>
-    checkRepositories(`organization.secrets[${index}].repositories`, secret.repositories),
-  );
-  org.variables.forEach((variable, index) =>
-    checkRepositories(`organization.variables[${index}].repositories`, variable.repositories),
-  );
-  org.runnerGroups.forEach((group, index) =>
-    checkRepositories(`organization.runnerGroups[${index}].repositories`, group.repositories),
-  );
-  org.apps.forEach((app, index) =>
-    checkRepositories(`organization.apps[${index}].repositories`, app.repositories),
-  );
-  org.personalAccessTokens.forEach((token, index) =>
-    checkRepositories(`organization.personalAccessTokens[${index}].repositories`, token.repositories),
-  );
+  org.rulesets.forEach((set, index) => {
+    checkActors(`organization.rulesets[${index}]`, set.bypassActors);
+  });
+  org.secrets.forEach((secret, index) => {
+    checkRepositories(`organization.secrets[${index}].repositories`, secret.repositories);
+  });
+  org.variables.forEach((variable, index) => {
+    checkRepositories(`organization.variables[${index}].repositories`, variable.repositories);
+  });
+  org.runnerGroups.forEach((group, index) => {
+    checkRepositories(`organization.runnerGroups[${index}].repositories`, group.repositories);
+  });
+  org.apps.forEach((app, index) => {
+    checkRepositories(`organization.apps[${index}].repositories`, app.repositories);
+  });
+  org.personalAccessTokens.forEach((token, index) => {
+    checkRepositories(`organization.personalAccessTokens[${index}].repositories`, token.repositories);
+  });
   return problems;
 }

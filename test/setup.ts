@@ -1,2 +1,3 @@
 import '../lib/local/node20';
+
 process.env.GITHUB_SANDBOX_OPENAPI ??= 'check';

@@ -1,7 +1,7 @@
-import { grantContentHash, snapshotDigest } from '../evidence/grant-digest';
-import type { Services } from '../runtime/services';
 import type { SourceUsage } from '../connectors/connector';
 import { withFlag } from '../core/grant';
+import { grantContentHash, snapshotDigest } from '../evidence/grant-digest';
+import type { Services } from '../runtime/services';
 import type { StoredGrant } from '../store/grants';
 import { recheckOpenRemediations } from './remediations';
 

@@ -25,7 +25,7 @@ export const LOCAL_ACCOUNT = '000000000000';
  */
 export const LOCAL_TIMEOUT_LIMIT_SECONDS = 30 * 60;
 
-export const DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS = 10;
+export const DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS = 20;
 
 export function localFunctionArn(handler: HandlerName): string {
   return `arn:${LOCAL_PARTITION}:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${handler}`;

@@ -1,4 +1,4 @@
-import { routes as cicdRoutes } from './routes/index';
+import { collaboratorPermission, orgMembership, teamMembership, teamRepository } from './bodies';
 import {
   DOCS,
   invalidRequest,
@@ -10,7 +10,7 @@ import {
   type Route,
   route,
 } from './rest-kit';
-import { collaboratorPermission, orgMembership, teamMembership, teamRepository } from './bodies';
+import { routes as cicdRoutes } from './routes/index';
 import {
   cancelInvitation,
   effectivePermission,

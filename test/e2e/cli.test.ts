@@ -32,8 +32,10 @@ beforeAll(async () => {
     join(dir, 'data'),
     '--evidence-dir',
     join(dir, 'evidence'),
+    // Long enough for alice's 33 clicks on a busy 2-core machine; dave never answers, so the run
+    // lasts at least this long.
     '--review-window',
-    '5',
+    '15',
   ]);
   campaignId = (await readdir(join(dir, 'evidence')))[0] ?? '';
 }, 180_000);
@@ -45,8 +47,11 @@ afterAll(async () => {
 describe('access-review CLI', () => {
   it('runs the demo campaign with visible progress and a summary', () => {
     expect(demo.stdout).toMatch(/▶ Snapshot/);
-    expect(demo.stdout).toMatch(/Revocations verified +│ 3 confirmed absent/);
+    expect(demo.stdout).toMatch(/Revocations verified +│ 12 confirmed absent/);
+    expect(demo.stdout).toMatch(/Remediations \(a person must act\) +│ 2 \(2 still open\)/);
+    expect(demo.stdout).toMatch(/github cost +│ \d+ requests, \d+ rate-limit points/);
     expect(demo.stdout).toMatch(/Needs attention:/);
+    expect(demo.stdout).toMatch(/REMEDIATION: dependency-scanner/);
     expect(campaignId).toMatch(/^\d{4}-Q[1-4]-[0-9a-f]{8}$/);
   });
 

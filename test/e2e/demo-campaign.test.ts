@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRANT_KINDS, viaLabel } from '../../functions/core/grant';
-import { repositoryCicd } from '../../sandbox/github/cicd/state';
 import { exportEvidence, type Manifest } from '../../functions/evidence/export';
 import { verifyEvidence } from '../../functions/evidence/verify';
 import { verifyChain } from '../../functions/store/events';
@@ -13,6 +12,7 @@ import type { StoredGrant } from '../../functions/store/grants';
 import { HANDLERS } from '../../lib/aws/handlers';
 import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
 import { renderSummary } from '../../lib/local/report';
+import { repositoryCicd } from '../../sandbox/github/cicd/state';
 import { loadScenarioFile } from '../../sandbox/scenario';
 
 /**
@@ -28,7 +28,7 @@ const key = (g: StoredGrant) => `${g.principal} ${g.entitlement} ${g.resource} $
 
 beforeAll(async () => {
   const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
-  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 5, reviewerThinkMs: 0 });
+  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 15, reviewerThinkMs: 0 });
   run = await host.runCampaign({ trigger: 'test', requestedBy: 'vitest' });
   grants = await host.store.grants.list(run.campaignId);
   evidenceDir = await mkdtemp(join(tmpdir(), 'access-review-evidence-'));

@@ -15,12 +15,12 @@ import {
   revokeOrganizationMembership,
   snapshotOrganizationMembers,
 } from './organization-members';
+import { personalAccessTokens } from './personal-access-tokens';
 import {
   checkRepositoryAccess,
   revokeDirectRepositoryAccess,
   snapshotRepositoryAccess,
 } from './repository-access';
-import { personalAccessTokens } from './personal-access-tokens';
 import { rulesets } from './rulesets';
 import { runnerGroups } from './runner-groups';
 import { SeparationOfDuties } from './separation-of-duties';

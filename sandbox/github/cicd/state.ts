@@ -1,5 +1,5 @@
-import type { RepositoryPermission } from '../../../functions/core/grant';
 import type { z } from 'zod';
+import type { RepositoryPermission } from '../../../functions/core/grant';
 import type {
   actionsSecret,
   actionsVariable,
