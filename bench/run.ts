@@ -22,18 +22,31 @@ import type { OrganizationInput } from '../sandbox/github/state';
 
 const TOKEN = 'ghs_bench';
 
-/** members × (1 org grant) + teams × members + repos × (direct + team + derived) grants. */
+/**
+ * members × (1 org grant) + teams × members + repos × (direct + team + derived) grants, and the CI/CD
+ * surface on every other repository: a deploy key, a production environment with an approver and a
+ * secret, and default-branch protection with a bypass allowance; plus org secrets and a runner group.
+ */
 function organization(scale: number): OrganizationInput {
   const pad = (n: number) => String(n).padStart(4, '0');
   const members = Array.from({ length: 20 * scale }, (_, i) => `user-${pad(i)}`);
-  const repositories = Array.from({ length: 10 * scale }, (_, i) => ({
-    name: `repo-${pad(i)}`,
-    private: true,
-    collaborators: {
-      [members[(i * 7) % members.length]!]: 'write' as const,
-      [`contractor-${pad(i)}`]: 'read' as const,
-    },
-  }));
+  const repositories = Array.from({ length: 10 * scale }, (_, i) => {
+    const owner = members[(i * 7) % members.length]!;
+    const cicd =
+      i % 2 === 0
+        ? {
+            deployKeys: [{ title: `deploy-${pad(i)}`, readOnly: false, createdAt: '2026-01-01T00:00:00Z' }],
+            environments: [{ name: 'production', reviewers: { users: [owner] }, secrets: ['DEPLOY_TOKEN'] }],
+            branchProtection: [{ branch: 'main', bypassPullRequestAllowances: { users: [owner] } }],
+          }
+        : {};
+    return {
+      name: `repo-${pad(i)}`,
+      private: true,
+      collaborators: { [owner]: 'write', [`contractor-${pad(i)}`]: 'read' },
+      ...cicd,
+    };
+  });
   const teams = Array.from({ length: 2 * scale }, (_, t) => ({
     slug: `team-${pad(t)}`,
     maintainers: [members[t * 10]!],
@@ -48,6 +61,17 @@ function organization(scale: number): OrganizationInput {
   return {
     login: 'benchco',
     basePermission: 'none',
+    secrets: [
+      { name: 'NPM_TOKEN', visibility: 'all' },
+      {
+        name: 'RELEASE_TOKEN',
+        visibility: 'selected',
+        repositories: repositories.slice(0, 5).map((r) => r.name),
+      },
+    ],
+    runnerGroups: [
+      { name: 'deploy', visibility: 'selected', repositories: repositories.slice(0, 5).map((r) => r.name) },
+    ],
     members: members.map((login, i) => ({ login, role: i === 0 ? ('owner' as const) : ('member' as const) })),
     teams,
     repositories,
@@ -121,7 +145,11 @@ async function main() {
         ratio(exportMs),
         ratio(appendsMs),
         ratio(concurrentAppendsMs),
-        `${String(sandbox.requests.length)}`,
+        Object.entries(connector.usage().requests)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([budget, count]) => `${budget} ${count}`)
+          .join(', '),
+        String(Math.round(connector.usage().requests.core ?? 0) / (10 * scale)),
       ]);
     await dynamo.close();
     await sandbox.close();
@@ -133,7 +161,8 @@ async function main() {
     'evidence export',
     '100 event appends, 1 writer',
     '100 event appends, 10 writers',
-    'GitHub requests',
+    'GitHub requests by budget',
+    'REST calls per repository',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');

@@ -74,6 +74,19 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     }
   }
   if (summary.unroutable > 0) attention.push(`${summary.unroutable} grants had no eligible reviewer`);
+  // A separation-of-duties finding that survived the review is the security team's to look at.
+  const decisions = new Map(
+    (await store.decisions.list(summary.campaignId)).map((decision) => [decision.grantId, decision]),
+  );
+  for (const grant of await store.grants.list(summary.campaignId)) {
+    if (!(grant.flags ?? []).includes('separation_of_duties')) continue;
+    const decision = decisions.get(grant.grantId);
+    if (decision?.decision === 'revoke') continue;
+    const why = Array.isArray(grant.raw.separationOfDuties) ? grant.raw.separationOfDuties.join('; ') : '';
+    attention.push(
+      `SEPARATION OF DUTIES ${decision ? `kept by ${decision.reviewer}` : 'undecided'}: ${grant.principal} ${grant.entitlement} on ${grant.resource}${why ? ` (${why})` : ''}`,
+    );
+  }
   const lines = [table.toString()];
   if (attention.length > 0) lines.push('', 'Needs attention:', ...attention.map((line) => `  - ${line}`));
   return lines.join('\n');

@@ -420,6 +420,13 @@ describe('demo campaign on the embedded host', () => {
     expect([...host.github.state.cicd.apps.values()].map((a) => a.slug)).toContain('dependency-scanner');
     expect(report).toMatch(/REMEDIATION: acme\/\* read on acme\/secrets\/NPM_TOKEN/);
     expect(report).toMatch(/REMEDIATION: dependency-scanner/);
+    // Separation-of-duties findings the reviewers kept are the security team's to look at; bob's
+    // own approval was revoked, so it is not among them.
+    expect(report).toMatch(
+      /SEPARATION OF DUTIES kept by erin: acme\/platform approve_deployments on acme\/api:production \(.*bob: .*\)/,
+    );
+    expect(report).toMatch(/SEPARATION OF DUTIES kept by alice: bob bypass_pull_request_reviews on acme\/api:main/);
+    expect(report).not.toMatch(/SEPARATION OF DUTIES .*: bob approve_deployments/);
   });
 
   it('shows reviewers what each grant lets someone do, and its risk flags', () => {
