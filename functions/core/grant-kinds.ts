@@ -165,3 +165,70 @@ export function describeRevokeEffect(grant: Grant): string {
 export function describeFlags(grant: Grant): string[] {
   return grant.flags.map((flag) => FLAG_DESCRIPTIONS[flag] ?? flag);
 }
+
+const day = (value: unknown) => (typeof value === 'string' ? value.slice(0, 10) : undefined);
+
+/**
+ * The facts from the source a reviewer needs to decide, said briefly: who added a deploy key and
+ * whether it is used, which branches may deploy, when a token expires. Empty when the kind has none.
+ */
+export function describeDetails(grant: Grant): string {
+  const r = grant.raw;
+  const parts: string[] = [];
+  switch (grant.grantKind) {
+    case 'deploy_key':
+      if (typeof r.addedBy === 'string') parts.push(`added by ${r.addedBy}`);
+      if (day(r.createdAt))
+        parts.push(
+          `created ${day(r.createdAt)}${typeof r.ageDays === 'number' ? ` (${r.ageDays} days ago)` : ''}`,
+        );
+      parts.push(r.lastUsed ? `last used ${day(r.lastUsed)}` : 'never used');
+      break;
+    case 'organization_invitation':
+    case 'repository_invitation':
+      if (typeof r.inviter === 'string') parts.push(`invited by ${r.inviter}`);
+      if (day(r.createdAt)) parts.push(`on ${day(r.createdAt)}`);
+      break;
+    case 'environment_reviewer': {
+      const branches = r.deploymentBranches;
+      parts.push(
+        branches === 'protected'
+          ? 'deploys from protected branches'
+          : Array.isArray(branches)
+            ? `deploys from ${branches.join(', ')}`
+            : 'deploys from any branch',
+      );
+      if (typeof r.waitTimer === 'number' && r.waitTimer > 0) parts.push(`waits ${r.waitTimer} min`);
+      break;
+    }
+    case 'branch_protection_bypass':
+      if (typeof r.requiredApprovals === 'number') parts.push(`${r.requiredApprovals} approvals required`);
+      parts.push(r.enforceAdmins === true ? 'admins included' : 'admins exempt');
+      break;
+    case 'ruleset_bypass':
+      if (typeof r.rulesetName === 'string')
+        parts.push(`ruleset "${r.rulesetName}" (${String(r.enforcement ?? 'active')})`);
+      if (Array.isArray(r.include)) parts.push(`on ${r.include.join(', ')}`);
+      break;
+    case 'personal_access_token':
+      parts.push(r.expiresAt ? `expires ${day(r.expiresAt)}` : 'never expires');
+      parts.push(r.lastUsedAt ? `last used ${day(r.lastUsedAt)}` : 'never used');
+      if (typeof r.repositorySelection === 'string') parts.push(`repositories: ${r.repositorySelection}`);
+      break;
+    case 'app_installation':
+      if (typeof r.repositorySelection === 'string') parts.push(`repositories: ${r.repositorySelection}`);
+      if (day(r.installedAt)) parts.push(`installed ${day(r.installedAt)}`);
+      break;
+    case 'actions_secret_access':
+    case 'actions_variable_access':
+    case 'runner_group_access':
+      if (typeof r.visibility === 'string') parts.push(`visibility: ${r.visibility}`);
+      break;
+    default:
+      break;
+  }
+  if (Array.isArray(r.separationOfDuties) && r.separationOfDuties.length > 0) {
+    parts.push(`separation of duties: ${r.separationOfDuties.join('; ')}`);
+  }
+  return parts.join(' · ');
+}

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { viaLabel } from '../core/grant';
-import { describeAllows, describeKind } from '../core/grant-kinds';
+import { describeAllows, describeDetails, describeKind } from '../core/grant-kinds';
 import { canonicalJson } from '../store/events';
 import type { Store } from '../store/index';
 import { grantContentHash } from './grant-digest';
@@ -70,6 +70,7 @@ export async function exportEvidence(
         'flags',
         'holder',
         'description',
+        'details',
         'reviewer',
         'routing_reason',
         'snapshot_at',
@@ -90,6 +91,7 @@ export async function exportEvidence(
         (g.flags ?? []).join(' '),
         g.holder ?? '',
         `${describeKind(g)}: ${describeAllows(g)}`,
+        describeDetails(g),
         g.reviewer ?? '',
         g.routingReason ?? '',
         g.snapshotAt,

@@ -9,7 +9,13 @@ import type {
 } from '@slack/types';
 import { AccessReviewError, MalformedRequestError } from '../core/errors';
 import { describeVia, type Grant } from '../core/grant';
-import { describeAllows, describeFlags, describeKind, describeRevokeEffect } from '../core/grant-kinds';
+import {
+  describeAllows,
+  describeDetails,
+  describeFlags,
+  describeKind,
+  describeRevokeEffect,
+} from '../core/grant-kinds';
 import type { DecisionValue } from '../store/decisions';
 
 /**
@@ -298,6 +304,7 @@ function grantSection(item: ReviewItem): SectionBlock {
   const text = [
     `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${grant.resourceType.replace('_', ' ')} *${escapeMrkdwn(grant.resource)}*`,
     `${escapeMrkdwn(describeKind(grant))}: ${escapeMrkdwn(describeAllows(grant))}`,
+    ...(describeDetails(grant) ? [`Details: ${escapeMrkdwn(describeDetails(grant))}`] : []),
     `How: ${escapeMrkdwn(how.join(' · '))}`,
     ...(flags.length > 0 ? [`:warning: ${escapeMrkdwn(flags.join(' · '))}`] : []),
     `Why you: ${escapeMrkdwn(truncate(item.routingReason, ROUTING_REASON_MAX))}`,

@@ -425,7 +425,9 @@ describe('demo campaign on the embedded host', () => {
     expect(report).toMatch(
       /SEPARATION OF DUTIES kept by erin: acme\/platform approve_deployments on acme\/api:production \(.*bob: .*\)/,
     );
-    expect(report).toMatch(/SEPARATION OF DUTIES kept by alice: bob bypass_pull_request_reviews on acme\/api:main/);
+    expect(report).toMatch(
+      /SEPARATION OF DUTIES kept by alice: bob bypass_pull_request_reviews on acme\/api:main/,
+    );
     expect(report).not.toMatch(/SEPARATION OF DUTIES .*: bob approve_deployments/);
   });
 
@@ -440,13 +442,19 @@ describe('demo campaign on the embedded host', () => {
           typeof blocks === 'string' ? (JSON.parse(blocks) as unknown[]) : ((blocks as unknown[]) ?? [])
         ).map((block) => JSON.stringify(block));
       });
-    const approval = texts.find((text) => text.includes('acme/api:production') && text.includes('*bob*'));
+    const approval = texts.find(
+      (text) =>
+        text.includes('approve_deployments') &&
+        text.includes('acme/api:production') &&
+        text.includes('*bob*'),
+    );
     expect(approval).toMatch(
       /deployment approver: approves deployments to environment acme\/api:production, including their own/,
     );
     expect(approval).toMatch(/separation of duties/);
     const key = texts.find((text) => text.includes('ci-deploy'));
     expect(key).toMatch(/write deploy key never used/);
+    expect(key).toMatch(/Details: added by bob · created 2024-05-01 \(\d+ days ago\) · never used/);
     expect(texts.find((text) => text.includes('*carol*') && text.includes('on organization'))).toMatch(
       /two-factor authentication is off/,
     );

@@ -11,7 +11,12 @@ import {
   viaLabel,
   withFlag,
 } from '../../functions/core/grant';
-import { describeAllows, describeRevokeEffect, KIND_TEXT } from '../../functions/core/grant-kinds';
+import {
+  describeAllows,
+  describeDetails,
+  describeRevokeEffect,
+  KIND_TEXT,
+} from '../../functions/core/grant-kinds';
 import { grantContentHash } from '../../functions/evidence/grant-digest';
 
 const name = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,12}$/);
@@ -46,18 +51,23 @@ describe('how a grant says how it was obtained', () => {
   });
 });
 
-const grantOf = (kind: (typeof GRANT_KINDS)[number], extra: Partial<Grant> = {}) =>
-  makeGrant({
-    connector: 'github',
-    grantKind: kind,
-    resourceType: 'repository',
-    resource: 'acme/api',
-    principalType: 'user',
-    principal: 'carol',
-    entitlement: 'write',
-    via: { kind: 'direct' },
-    ...extra,
-  });
+const grantOf = (kind: (typeof GRANT_KINDS)[number], extra: Partial<Grant> = {}) => {
+  const { raw, ...key } = extra;
+  return makeGrant(
+    {
+      connector: 'github',
+      grantKind: kind,
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'user',
+      principal: 'carol',
+      entitlement: 'write',
+      via: { kind: 'direct' },
+      ...key,
+    },
+    { raw: raw ?? {} },
+  );
+};
 
 describe('flags and content', () => {
   it('keeps flags sorted and once each, and withFlag never changes the grant it was given', () => {
@@ -142,5 +152,45 @@ describe('what each kind lets someone do', () => {
     expect(describeAllows({ ...approver, raw: { preventSelfReview: true } })).toBe(
       'approves deployments to environment acme/api:production',
     );
+  });
+});
+
+describe('the facts a reviewer gets with a grant', () => {
+  it('says who added a deploy key, how old it is and whether it is used', () => {
+    const key = grantOf('deploy_key', {
+      raw: { addedBy: 'bob', createdAt: '2024-05-01T00:00:00Z', ageDays: 944, lastUsed: null },
+    });
+    expect(describeDetails(key)).toBe('added by bob · created 2024-05-01 (944 days ago) · never used');
+    expect(describeDetails({ ...key, raw: { ...key.raw, lastUsed: '2026-11-20T08:00:00Z' } })).toMatch(
+      /last used 2026-11-20$/,
+    );
+  });
+
+  it('says which branches may deploy, when a token expires, and why duties are not separated', () => {
+    expect(
+      describeDetails(
+        grantOf('environment_reviewer', { raw: { deploymentBranches: ['main', 'release/*'] } }),
+      ),
+    ).toBe('deploys from main, release/*');
+    expect(describeDetails(grantOf('environment_reviewer', { raw: {} }))).toBe('deploys from any branch');
+    expect(
+      describeDetails(
+        grantOf('personal_access_token', {
+          raw: { expiresAt: null, lastUsedAt: '2026-10-01T00:00:00Z', repositorySelection: 'subset' },
+        }),
+      ),
+    ).toBe('never expires · last used 2026-10-01 · repositories: subset');
+    expect(
+      describeDetails(
+        grantOf('branch_protection_bypass', {
+          raw: {
+            requiredApprovals: 1,
+            enforceAdmins: false,
+            separationOfDuties: ['bob: also approves deployments'],
+          },
+        }),
+      ),
+    ).toBe('1 approvals required · admins exempt · separation of duties: bob: also approves deployments');
+    expect(describeDetails(grantOf('team_membership'))).toBe('');
   });
 });
