@@ -6,7 +6,7 @@ import { viaLabel } from '../core/grant';
 import { describeAllows, describeDetails, describeKind } from '../core/grant-kinds';
 import { canonicalJson } from '../store/events';
 import type { Store } from '../store/index';
-import { grantContentHash } from './grant-digest';
+import { grantContentHash, hashVersionOf } from './grant-digest';
 import { loadCampaignRecords, summarize } from './summary';
 
 export const EVIDENCE_FILES = [
@@ -52,6 +52,8 @@ export async function exportEvidence(
   const revocationOf = new Map(revocations.map((r) => [r.grantId, r]));
   const verificationOf = new Map(verifications.map((v) => [v.grantId, v]));
   const taskOf = new Map(tasks.map((t) => [t.reviewer, t]));
+  // Re-exporting an older campaign hashes its grants as its snapshot did, so the digest still holds.
+  const hashVersion = hashVersionOf(events.find((e) => e.type === 'snapshot_taken')?.data);
 
   const files: Record<(typeof EVIDENCE_FILES)[number], string> = {
     'grants.csv': csv(
@@ -95,7 +97,7 @@ export async function exportEvidence(
         g.reviewer ?? '',
         g.routingReason ?? '',
         g.snapshotAt,
-        grantContentHash(g),
+        grantContentHash(g, hashVersion),
       ]),
     ),
     'decisions.csv': csv(

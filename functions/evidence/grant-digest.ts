@@ -2,7 +2,25 @@ import { createHash } from 'node:crypto';
 import type { Grant } from '../core/grant';
 import { canonicalJson } from '../store/events';
 
-/** What the access is. Routing and the raw source record are not part of a grant's content. */
+/**
+ * What the access is. Routing and the raw source record are not part of a grant's content.
+ * Version 1 (the first release) hashed the fields before `grantKind`, `flags` and `holder`
+ * existed; version 2 hashes them all. The snapshot event records the version it used, so evidence
+ * exported by either release verifies for as long as it is kept.
+ */
+const CONTENT_FIELDS_V1 = [
+  'grantId',
+  'connector',
+  'resourceType',
+  'resource',
+  'principalType',
+  'principal',
+  'entitlement',
+  'via',
+  'reviewable',
+  'derivedFrom',
+] as const satisfies ReadonlyArray<keyof Grant>;
+
 const CONTENT_FIELDS = [
   'grantId',
   'connector',
@@ -19,10 +37,22 @@ const CONTENT_FIELDS = [
   'holder',
 ] as const satisfies ReadonlyArray<keyof Grant>;
 
-export function grantContentHash(grant: Grant): string {
+export const GRANT_HASH_VERSION = 2;
+export type GrantHashVersion = 1 | 2;
+
+export function grantContentHash(grant: Grant, version: GrantHashVersion = GRANT_HASH_VERSION): string {
+  if (version === 1) {
+    const content = Object.fromEntries(CONTENT_FIELDS_V1.map((field) => [field, grant[field]]));
+    return createHash('sha256').update(canonicalJson(content)).digest('hex');
+  }
   // An absent holder hashes as null, so the value read back from a CSV cell hashes the same.
   const content = Object.fromEntries(CONTENT_FIELDS.map((field) => [field, grant[field] ?? null]));
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+/** The version a snapshot event used: events written before versions were recorded are version 1. */
+export function hashVersionOf(snapshotEventData: Record<string, unknown> | undefined): GrantHashVersion {
+  return snapshotEventData?.hashVersion === 2 ? 2 : 1;
 }
 
 /**

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { type Grant, viaFromLabel } from '../core/grant';
 import { type CampaignEvent, verifyChain } from '../store/events';
 import type { Manifest } from './export';
-import { grantContentHash, snapshotDigest } from './grant-digest';
+import { grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
 
 export interface EvidenceCheck {
   ok: boolean;
@@ -41,6 +41,9 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
 
   const rows = parse(await readFile(join(dir, 'grants.csv')), { columns: true }) as Record<string, string>[];
   const hashes = new Map<string, string>();
+  const snapshot = events.find((e) => e.type === 'snapshot_taken');
+  // Grants are hashed the way the release that took the snapshot hashed them.
+  const version = hashVersionOf(snapshot?.data);
   for (const row of rows) {
     const grant = {
       grantId: row.grant_id,
@@ -58,12 +61,11 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
       ...(row.holder ? { holder: row.holder } : {}),
       raw: {},
     } as Grant;
-    const hash = grantContentHash(grant);
+    const hash = grantContentHash(grant, version);
     if (hash !== row.content_sha256)
       findings.push(`grants.csv: row ${row.grant_id} does not match its content hash`);
     hashes.set(grant.grantId, hash);
   }
-  const snapshot = events.find((e) => e.type === 'snapshot_taken');
   if (!snapshot) findings.push('events.jsonl: no snapshot_taken event');
   else if (snapshot.data.digest !== snapshotDigest(hashes)) {
     findings.push('grants.csv: the grants do not hash to the digest recorded by the snapshot_taken event');

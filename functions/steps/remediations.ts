@@ -1,4 +1,5 @@
 import type { AccessPath } from '../connectors/connector';
+import { ConnectorError } from '../core/errors';
 import type { Services } from '../runtime/services';
 
 /** One remediation item as the `remediations_rechecked` event records it. */
@@ -10,9 +11,15 @@ interface RecheckedItem {
   resource: string;
   entitlement: string;
   remediation: string | null;
-  status: 'present' | 'absent';
+  /**
+   * present / absent: what reading the source said. error: the check failed (the message is in
+   * `error`); unverifiable: the grant or its connector is no longer there to check with. Anything
+   * but absent stays open and is carried to the next campaign.
+   */
+  status: 'present' | 'absent' | 'error' | 'unverifiable';
   paths: AccessPath[];
   checkedAt: string;
+  error?: string;
 }
 
 /**
@@ -32,7 +39,7 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
   if (recorded) {
     // A retried snapshot: the recheck is recorded already; take its answer.
     for (const item of (recorded.data.items as RecheckedItem[]) ?? []) {
-      if (item.status === 'present') open.add(item.grantId);
+      if (item.status !== 'absent') open.add(item.grantId);
     }
     return open;
   }
@@ -54,7 +61,7 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
   if (carried) {
     const decided = new Set((await store.decisions.list(previous.campaignId)).map((d) => d.grantId));
     for (const item of (carried.data.items as RecheckedItem[]) ?? []) {
-      if (item.status !== 'present' || decided.has(item.grantId) || pending.has(item.grantId)) continue;
+      if (item.status === 'absent' || decided.has(item.grantId) || pending.has(item.grantId)) continue;
       pending.set(item.grantId, { fromCampaign: item.fromCampaign, remediation: item.remediation });
     }
   }
@@ -64,27 +71,47 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
     const grant =
       (await store.grants.get(previous.campaignId, grantId)) ??
       (await store.grants.get(origin.fromCampaign, grantId));
-    if (!grant) continue;
-    if (!services.connectors.names.includes(grant.connector)) continue;
-    const connector = await services.connectors.get(grant.connector);
-    const result = await connector.check(grant);
-    if (result.status === 'present') open.add(grant.grantId);
-    items.push({
-      grantId: grant.grantId,
+    const base = {
+      grantId,
       fromCampaign: origin.fromCampaign,
-      principal: grant.principal,
-      resource: grant.resource,
-      entitlement: grant.entitlement,
+      principal: grant?.principal ?? '',
+      resource: grant?.resource ?? '',
+      entitlement: grant?.entitlement ?? '',
       remediation: origin.remediation,
-      status: result.status,
-      paths: result.status === 'present' ? result.paths : [],
-      checkedAt: result.checkedAt,
-    });
-    services.progress(
-      result.status === 'absent'
-        ? `Remediation from ${origin.fromCampaign} done: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
-        : `Remediation from ${origin.fromCampaign} still open: ${grant.principal} ${grant.entitlement} on ${grant.resource}`,
-    );
+      paths: [],
+    };
+    open.add(grantId);
+    if (!grant || !services.connectors.names.includes(grant.connector)) {
+      // Never dropped: recorded as open, and carried forward until someone can check it.
+      items.push({
+        ...base,
+        status: 'unverifiable',
+        checkedAt: services.now().toISOString(),
+        error: grant ? `connector ${grant.connector} is not configured` : 'the grant is not in the table',
+      });
+      continue;
+    }
+    try {
+      const connector = await services.connectors.get(grant.connector);
+      const result = await connector.check(grant);
+      if (result.status === 'absent') open.delete(grantId);
+      items.push({
+        ...base,
+        status: result.status,
+        paths: result.status === 'present' ? result.paths : [],
+        checkedAt: result.checkedAt,
+      });
+      services.progress(
+        result.status === 'absent'
+          ? `Remediation from ${origin.fromCampaign} done: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
+          : `Remediation from ${origin.fromCampaign} still open: ${grant.principal} ${grant.entitlement} on ${grant.resource}`,
+      );
+    } catch (error) {
+      // A transient fault is the workflow's to retry; a refusal must not block every later campaign.
+      if (!(error instanceof ConnectorError)) throw error;
+      items.push({ ...base, status: 'error', checkedAt: services.now().toISOString(), error: error.message });
+      services.log.warn('remediation recheck failed', { campaignId, grantId, error: error.message });
+    }
   }
   if (items.length > 0) {
     await store.events.appendOnce(

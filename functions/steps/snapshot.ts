@@ -1,6 +1,6 @@
 import type { SourceUsage } from '../connectors/connector';
 import { withFlag } from '../core/grant';
-import { grantContentHash, snapshotDigest } from '../evidence/grant-digest';
+import { GRANT_HASH_VERSION, grantContentHash, snapshotDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
 import type { StoredGrant } from '../store/grants';
 import { recheckOpenRemediations } from './remediations';
@@ -55,6 +55,8 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
   const usage: Record<string, SourceUsage> = {};
   const byKind: Record<string, number> = {};
   for (const connector of connectors) {
+    // A connector outlives one step on a warm Lambda: count only what this snapshot spent.
+    const before = connector.usage();
     for await (const found of connector.snapshot()) {
       if (hashes.has(found.grantId)) continue;
       const grant = openRemediations.has(found.grantId) ? withFlag(found, 'open_remediation') : found;
@@ -67,7 +69,7 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
         services.progress(`Snapshot: ${hashes.size} grants read so far`);
       }
     }
-    usage[connector.name] = connector.usage();
+    usage[connector.name] = usageSince(before, connector.usage());
   }
   await flush();
   if (retried) {
@@ -87,6 +89,7 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
       usage,
       reviewableCount: reviewable,
       digest,
+      hashVersion: GRANT_HASH_VERSION,
       snapshotAt,
     },
     services.now(),
@@ -117,4 +120,14 @@ export function describeUsage(usage: SourceUsage): string {
     return `${total} ${noun}${detail ? ` (${detail})` : ''}`;
   };
   return `${part(usage.requests, 'requests')}, ${part(usage.points, 'rate-limit points')}`;
+}
+
+function usageSince(before: SourceUsage, after: SourceUsage): SourceUsage {
+  const minus = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(a)
+        .map(([name, value]) => [name, value - (b[name] ?? 0)] as const)
+        .filter(([, value]) => value > 0),
+    );
+  return { requests: minus(after.requests, before.requests), points: minus(after.points, before.points) };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,7 +18,8 @@ import {
   describeRevokeEffect,
   KIND_TEXT,
 } from '../../functions/core/grant-kinds';
-import { grantContentHash } from '../../functions/evidence/grant-digest';
+import { grantContentHash, hashVersionOf } from '../../functions/evidence/grant-digest';
+import { canonicalJson } from '../../functions/store/events';
 
 const name = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,12}$/);
 const via: fc.Arbitrary<Via> = fc.oneof(
@@ -192,5 +194,32 @@ describe('the facts a reviewer gets with a grant', () => {
       ),
     ).toBe('1 approvals required · admins exempt · separation of duties: bob: also approves deployments');
     expect(describeDetails(grantOf('team_membership'))).toBe('');
+  });
+});
+
+describe('content hash versions', () => {
+  it('hashes a first-release snapshot with the first release fields, so its evidence still verifies', () => {
+    const grant = grantOf('user_repository');
+    const firstRelease = {
+      grantId: grant.grantId,
+      connector: grant.connector,
+      resourceType: grant.resourceType,
+      resource: grant.resource,
+      principalType: grant.principalType,
+      principal: grant.principal,
+      entitlement: grant.entitlement,
+      via: grant.via,
+      reviewable: grant.reviewable,
+      derivedFrom: grant.derivedFrom,
+    };
+    expect(grantContentHash(grant, 1)).toBe(
+      createHash('sha256').update(canonicalJson(firstRelease)).digest('hex'),
+    );
+    // Version 1 ignores what it did not know; version 2 does not.
+    expect(grantContentHash(withFlag(grant, 'custom_role'), 1)).toBe(grantContentHash(grant, 1));
+    expect(grantContentHash(withFlag(grant, 'custom_role'))).not.toBe(grantContentHash(grant));
+    expect(hashVersionOf({ digest: 'x' })).toBe(1);
+    expect(hashVersionOf({ digest: 'x', hashVersion: 2 })).toBe(2);
+    expect(hashVersionOf(undefined)).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckResult, type Connector, connectorRegistry } from '../../../functions/connectors/connector';
 import { appInstallationKey } from '../../../functions/connectors/github/keys';
+import { ConnectorError } from '../../../functions/core/errors';
 import { makeGrant } from '../../../functions/core/grant';
 import type { Services } from '../../../functions/runtime/services';
 import { applyRevocations } from '../../../functions/steps/apply-revocations';
@@ -23,7 +24,12 @@ const app = makeGrant(appInstallationKey('acme', 'dependency-scanner', { content
 });
 const REMEDIATION = 'An org owner uninstalls dependency-scanner in Settings → GitHub Apps';
 
-function appConnector(state: { installed: boolean; revokes: number; checks: number }): Connector {
+function appConnector(state: {
+  installed: boolean;
+  revokes: number;
+  checks: number;
+  refuse?: boolean;
+}): Connector {
   return {
     name: 'github',
     async *snapshot() {
@@ -40,6 +46,10 @@ function appConnector(state: { installed: boolean; revokes: number; checks: numb
     },
     async check(): Promise<CheckResult> {
       state.checks++;
+      if (state.refuse)
+        throw new ConnectorError(
+          'GitHub GET /orgs/acme/installations failed with 403: Resource not accessible',
+        );
       const checkedAt = new Date().toISOString();
       return state.installed
         ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: 'contents:read' }] }
@@ -104,7 +114,8 @@ describe('remediation items', () => {
       grantsByKind: { app_installation: 1 },
       usage: { github: expect.any(Object) },
     });
-    expect((await store.campaigns.get('c-rem-2')).sourceUsage?.github).toBeDefined();
+    // The connector had already answered checks; the snapshot records only what the snapshot spent.
+    expect((await store.campaigns.get('c-rem-2')).sourceUsage?.github).toEqual({ requests: {}, points: {} });
 
     // A retried snapshot step takes the recorded answer instead of checking again.
     const checks = state.checks;
@@ -151,6 +162,32 @@ describe('remediation items', () => {
         status: 'present',
         remediation: REMEDIATION,
       }),
+    ]);
+  });
+
+  it('records a refused recheck as an error, lets the snapshot go on, and checks it again next time', async () => {
+    const state = { installed: true, revokes: 0, checks: 0, refuse: false };
+    const services = testServices(store, {
+      connectors: connectorRegistry({ github: async () => appConnector(state) }),
+    });
+    await reviewedCampaign('c-rem-8', new Date('2028-01-01T09:00:00Z'), services);
+    state.refuse = true;
+    await createTestCampaign(store, 'c-rem-9', 'snapshotting', new Date('2028-04-01T09:00:00Z'));
+    state.installed = false; // the snapshot itself finds nothing, the recheck cannot tell
+    await takeSnapshot({ campaignId: 'c-rem-9' }, services);
+    const refused = await store.events.findFirst('c-rem-9', 'remediations_rechecked');
+    expect(refused?.data.items).toEqual([
+      expect.objectContaining({ grantId: app.grantId, status: 'error', error: expect.stringMatching(/403/) }),
+    ]);
+    for (const status of ['in_review', 'revoking', 'verifying', 'completed'] as const) {
+      await store.campaigns.advance('c-rem-9', status);
+    }
+    state.refuse = false;
+    await createTestCampaign(store, 'c-rem-10', 'snapshotting', new Date('2028-07-01T09:00:00Z'));
+    await takeSnapshot({ campaignId: 'c-rem-10' }, services);
+    const later = await store.events.findFirst('c-rem-10', 'remediations_rechecked');
+    expect(later?.data.items).toEqual([
+      expect.objectContaining({ grantId: app.grantId, fromCampaign: 'c-rem-8', status: 'absent' }),
     ]);
   });
 });
