@@ -1,12 +1,19 @@
 import type { AccessReviewConfig } from './config';
-import type { Grant } from './grant';
+import { type Grant, permissionAtLeast, permissionRank } from './grant';
 
-/** Who holds what through teams, read from the snapshot itself (team membership grants). */
+/**
+ * Who holds what through teams and roles, read from the snapshot itself: team membership grants,
+ * owner grants, and users' repository permissions (so a role bypass actor reaches its people).
+ */
 export interface TeamDirectory {
   /** `org/slug` → logins of members and maintainers. */
   members: Map<string, Set<string>>;
   /** `org/slug` → logins of maintainers, sorted. */
   maintainers: Map<string, string[]>;
+  /** Logins of organisation owners (the `organization_admin` role). */
+  owners?: Set<string>;
+  /** Lower-cased `org/repo` → login → the strongest permission they hold on it, by any path. */
+  repositoryPermissions?: Map<string, Map<string, string>>;
 }
 
 export interface Route {
@@ -18,7 +25,22 @@ export interface Route {
 export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
   const members = new Map<string, Set<string>>();
   const maintainers = new Map<string, string[]>();
+  const owners = new Set<string>();
+  const repositoryPermissions = new Map<string, Map<string, string>>();
   for (const grant of grants) {
+    if (grant.grantKind === 'organization_membership' && grant.entitlement === 'owner') {
+      owners.add(grant.principal.toLowerCase());
+    }
+    if (grant.grantKind === 'user_repository') {
+      const repository = grant.resource.toLowerCase();
+      const held = repositoryPermissions.get(repository) ?? new Map<string, string>();
+      const login = grant.principal.toLowerCase();
+      const before = held.get(login);
+      if (before === undefined || permissionRank(grant.entitlement) > permissionRank(before)) {
+        held.set(login, grant.entitlement);
+      }
+      repositoryPermissions.set(repository, held);
+    }
     if (grant.resourceType !== 'team' || grant.principalType !== 'user') continue;
     const team = grant.resource.toLowerCase();
     const login = grant.principal.toLowerCase();
@@ -27,7 +49,29 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     if (grant.entitlement === 'maintainer')
       maintainers.set(team, [...(maintainers.get(team) ?? []), login].sort());
   }
-  return { members, maintainers };
+  return { members, maintainers, owners, repositoryPermissions };
+}
+
+/**
+ * The people a role bypass actor stands for: `organization_admin` is every owner; a repository
+ * role is everyone holding at least that role on the ruleset's repository (or, for an org
+ * ruleset, on any repository). A custom role counts only for those holding it by name.
+ */
+function peopleInRole(grant: Grant, teams: TeamDirectory): string[] {
+  if (grant.principal === 'organization_admin') return [...(teams.owners ?? [])];
+  const repository = repositoryOfResource(grant)?.toLowerCase();
+  const tables = repository
+    ? [teams.repositoryPermissions?.get(repository) ?? new Map<string, string>()]
+    : [...(teams.repositoryPermissions?.values() ?? [])];
+  const wanted = grant.principal.toLowerCase();
+  const people: string[] = [];
+  for (const table of tables) {
+    for (const [login, held] of table) {
+      const builtIn = permissionRank(wanted) >= 0;
+      if (builtIn ? permissionAtLeast(held, wanted) : held.toLowerCase() === wanted) people.push(login);
+    }
+  }
+  return people;
 }
 
 /**
@@ -40,6 +84,8 @@ export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
     holders.add(grant.principal.toLowerCase());
   } else if (grant.principalType === 'team') {
     for (const login of teams.members.get(grant.principal.toLowerCase()) ?? []) holders.add(login);
+  } else if (grant.principalType === 'role') {
+    for (const login of peopleInRole(grant, teams)) holders.add(login);
   }
   if (grant.holder) holders.add(grant.holder.toLowerCase());
   return holders;
@@ -125,7 +171,9 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
       passedOver.push(
         grant.principalType === 'team'
           ? `${candidate.login} (${candidate.role}) is in team ${grant.principal}, which holds this access`
-          : `${candidate.login} (${candidate.role}) holds this access`,
+          : grant.principalType === 'role'
+            ? `${candidate.login} (${candidate.role}) has role ${grant.principal}, which holds this access`
+            : `${candidate.login} (${candidate.role}) holds this access`,
       );
       continue;
     }

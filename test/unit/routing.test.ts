@@ -182,3 +182,75 @@ describe('routing CI/CD grants', () => {
     expect(routeGrant(invitation, cicdConfig, teams).reviewer).toBe('erin');
   });
 });
+
+describe('routing a role bypass actor', () => {
+  const roleConfig = parseConfig({
+    github: { organization: 'acme' },
+    routing: {
+      owners: [
+        { resource: 'acme', resourceType: 'organization', reviewer: 'alice' },
+        { resource: 'acme/api', resourceType: 'repository', reviewer: 'bob' },
+      ],
+      fallbackReviewers: ['erin'],
+    },
+    people,
+  });
+  const org = (login: string, entitlement: 'member' | 'owner') =>
+    makeGrant({
+      connector: 'github',
+      grantKind: 'organization_membership',
+      resourceType: 'organization',
+      resource: 'acme',
+      principalType: 'user',
+      principal: login,
+      entitlement,
+      via: { kind: 'direct' },
+    });
+  const access = (login: string, entitlement: string, via: 'direct' | 'team' = 'direct') =>
+    makeGrant({
+      connector: 'github',
+      grantKind: 'user_repository',
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'user',
+      principal: login,
+      entitlement,
+      via: via === 'direct' ? { kind: 'direct' } : { kind: 'team', team: 'acme/platform' },
+    });
+  const directory = teamDirectoryOf([
+    org('alice', 'member'),
+    org('alice', 'owner'),
+    access('bob', 'read'),
+    access('bob', 'admin', 'team'),
+    access('carol', 'write'),
+  ]);
+  const bypass = (resource: string, principal: string) =>
+    makeGrant({
+      connector: 'github',
+      grantKind: 'ruleset_bypass',
+      resourceType: 'ruleset',
+      resource,
+      principalType: 'role',
+      principal,
+      entitlement: 'bypass',
+      via: { kind: 'direct' },
+    });
+
+  it('does not ask an owner about the organization_admin bypass they hold', () => {
+    const route = routeGrant(bypass('acme/rulesets/7', 'organization_admin'), roleConfig, directory);
+    expect(route.reviewer).toBe('erin');
+    expect(route.reason).toMatch(/alice \(owner of organization acme\) has role organization_admin/);
+  });
+
+  it('does not ask someone who holds the repository role (by their strongest path) about it', () => {
+    expect([...holdersOf(bypass('acme/api/rulesets/4', 'maintain'), directory)]).toEqual(['bob']);
+    expect([...holdersOf(bypass('acme/api/rulesets/4', 'write'), directory)].sort()).toEqual([
+      'bob',
+      'carol',
+    ]);
+    expect(routeGrant(bypass('acme/api/rulesets/4', 'maintain'), roleConfig, directory).reviewer).toBe(
+      'erin',
+    );
+    expect(routeGrant(bypass('acme/api/rulesets/4', 'maintain'), roleConfig, teams).reviewer).toBe('bob');
+  });
+});
