@@ -92,6 +92,11 @@ export const ruleset = z.strictObject({
   /** Ref patterns such as `~DEFAULT_BRANCH` or `refs/heads/release/*`. */
   include: z.array(z.string()).default(['~DEFAULT_BRANCH']),
   bypassActors: z.array(rulesetBypassActor).default([]),
+  /**
+   * A pull_request rule requiring this many approving reviews; absent: the ruleset has no such rule
+   * (it may block force pushes or deletions, which the sandbox does not model).
+   */
+  requiredApprovals: z.number().int().min(0).max(10).optional(),
   /** Org rulesets only: repository name patterns (`~ALL` for every repository). */
   repositories: z.array(z.string()).optional(),
 });

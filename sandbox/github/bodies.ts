@@ -39,7 +39,8 @@ export function simpleUser(baseUrl: string, user: SandboxUser) {
   };
 }
 
-function organizationAsOwner(baseUrl: string, state: GitHubState) {
+/** The organisation as a repository's owner, an installation's account or an app's owner (a simple-user). */
+export function organizationAsOwner(baseUrl: string, state: GitHubState) {
   const url = `${baseUrl}/users/${state.login}`;
   return {
     ...simpleUser(baseUrl, { login: state.login, id: state.id }),

@@ -116,6 +116,23 @@ export function paged<T>(
   };
 }
 
+/**
+ * A paged list GitHub wraps as `{ total_count, <key>: [...] }`; the count is of every item, not
+ * of the page.
+ */
+export function pagedWithCount<T>(
+  items: readonly T[],
+  key: string,
+  request: RestRequest,
+  baseUrl: string,
+  render: (item: T) => unknown = (item) => item,
+): RestResponse {
+  return paged(items, request, baseUrl, (page) => ({
+    total_count: items.length,
+    [key]: page.map((item) => render(item)),
+  }));
+}
+
 /** A JSON object body, or undefined when the body is missing or not an object. */
 export function objectBody(body: unknown): Record<string, unknown> | undefined {
   return typeof body === 'object' && body !== null && !Array.isArray(body)

@@ -200,7 +200,7 @@ describe('demo campaign on the embedded host', () => {
       stillPresent: 4,
       chainIntact: true,
     });
-    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 5, two_factor_disabled: 1 });
+    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 3, two_factor_disabled: 1 });
     expect(run.summary.sourceUsage?.github?.requests).toBeDefined();
   });
 

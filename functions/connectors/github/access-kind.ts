@@ -27,6 +27,21 @@ export interface SnapshotIndex {
    * Filled by the branch protection and ruleset passes.
    */
   defaultBranchRequiresReview: Map<string, boolean>;
+  /**
+   * Lower-cased repository name → the default branch's classic protection beyond reviews: whether
+   * pushes are restricted to an allow list, and whether admins are held to the rules too.
+   * Absent: no classic protection. Filled by the branch protection pass.
+   */
+  defaultBranchRestrictions: Map<
+    string,
+    { reviewsRequired: boolean; pushRestricted: boolean; enforceAdmins: boolean }
+  >;
+  /**
+   * Lower-cased repository name → resources (`acme/rulesets/7`, `acme/api/rulesets/42`) of the
+   * active rulesets that require pull request reviews on its default branch. Filled by the
+   * ruleset pass.
+   */
+  reviewRulesets: Map<string, string[]>;
 }
 
 /**

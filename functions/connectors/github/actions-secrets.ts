@@ -5,6 +5,7 @@ import type { GitHubAccessKind, SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { gitHubFailure, statusOf } from './errors';
 import { actionsAccessKey, environmentSecretKey, splitInOrganization } from './keys';
+import { organizationList, sameName } from './organization-lists';
 
 /*
  * Which repositories can read an organisation's Actions secrets and variables, and which
@@ -33,7 +34,6 @@ interface SelectedRepository {
 }
 
 const plural = (what: What) => (what === 'secret' ? 'secrets' : 'variables');
-const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 function visibilityOf(value: string): Visibility {
   if (value === 'all' || value === 'private' || value === 'selected') return value;
@@ -53,22 +53,23 @@ function describeVisibility(visibility: Visibility): string {
 /** Every secret (or variable) of the organisation; the org itself being unreadable is a failure. */
 async function listOrgItems(context: GitHubContext, what: What): Promise<OrgItem[]> {
   const org = context.organization;
-  const call = `GET /orgs/${org}/actions/${plural(what)}`;
-  const answer = await runRest(context, call, async (): Promise<OrgItem[]> => {
-    const items =
-      what === 'secret'
-        ? await context.octokit.paginate('GET /orgs/{org}/actions/secrets', { org, per_page: 100 })
-        : // GitHub caps this list at 30 a page.
-          await context.octokit.paginate('GET /orgs/{org}/actions/variables', { org, per_page: 30 });
-    return items.map((item) => ({
-      name: item.name,
-      visibility: visibilityOf(item.visibility),
-      created_at: item.created_at,
-      updated_at: item.updated_at,
-    }));
-  });
-  if (answer === 'not_found') throw new ConnectorError(`${call} answered 404: is ${org} an organization?`);
-  return answer;
+  return organizationList(
+    context,
+    `GET /orgs/${org}/actions/${plural(what)}`,
+    async (): Promise<OrgItem[]> => {
+      const items =
+        what === 'secret'
+          ? await context.octokit.paginate('GET /orgs/{org}/actions/secrets', { org, per_page: 100 })
+          : // GitHub caps this list at 30 a page.
+            await context.octokit.paginate('GET /orgs/{org}/actions/variables', { org, per_page: 30 });
+      return items.map((item) => ({
+        name: item.name,
+        visibility: visibilityOf(item.visibility),
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+      }));
+    },
+  );
 }
 
 /**

@@ -1,9 +1,9 @@
-import { ConnectorError } from '../../core/errors';
 import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubAccessKind } from './access-kind';
-import { type GitHubContext, now, runRest } from './context';
+import { type GitHubContext, now } from './context';
 import { appInstallationKey, permissionSummary } from './keys';
+import { organizationList } from './organization-lists';
 
 /*
  * GitHub Apps installed on the organisation: each installation acts with its permission set on
@@ -32,11 +32,9 @@ function definedPermissions(permissions: Record<string, string | undefined>): Re
 
 async function listInstallations(context: GitHubContext): Promise<Installed[]> {
   const org = context.organization;
-  const call = `GET /orgs/${org}/installations`;
-  const answer = await runRest(context, call, () =>
+  const answer = await organizationList(context, `GET /orgs/${org}/installations`, () =>
     context.octokit.paginate('GET /orgs/{org}/installations', { org, per_page: 100 }),
   );
-  if (answer === 'not_found') throw new ConnectorError(`${call} answered 404: is ${org} an organization?`);
   return answer.map((installation) => ({
     id: installation.id,
     appId: installation.app_id,

@@ -145,6 +145,11 @@ export const branchProtection: GitHubAccessKind = {
         continue;
       }
       index.defaultBranchRequiresReview.set(key, protection.reviewsRequired);
+      index.defaultBranchRestrictions.set(key, {
+        reviewsRequired: protection.reviewsRequired,
+        pushRestricted: protection.push !== null,
+        enforceAdmins: protection.enforceAdmins,
+      });
       const raw = {
         branch,
         requiredApprovals: protection.requiredApprovals,

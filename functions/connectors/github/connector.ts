@@ -151,6 +151,8 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
         teams: { members: new Set(), repositories: new Map() },
         repositories: [],
         defaultBranchRequiresReview: new Map(),
+        defaultBranchRestrictions: new Map(),
+        reviewRulesets: new Map(),
       };
       const separation = new SeparationOfDuties(index);
       for (const kind of ACCESS_KINDS) {

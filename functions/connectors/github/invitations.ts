@@ -182,6 +182,32 @@ function organizationInvitationsOf(context: GitHubContext, grant: Grant) {
   return listOrganizationInvitations(context);
 }
 
+/** What a DELETE of an invitation did; a 404 means it was accepted, declined or cancelled meanwhile. */
+function cancelOutcome(answer: unknown, call: string, invitation: string): RevokeResult {
+  if (answer === 'not_found') {
+    return { outcome: 'already_absent', appliedAt: now(), action: `${call}: the invitation is gone` };
+  }
+  return { outcome: 'removed', appliedAt: now(), action: `${call}: cancelled ${invitation}` };
+}
+
+/** Present while any pending invitation gives the entitlement: each one is a path, named by its id. */
+function invitationPaths<T extends { id: number }>(
+  holding: T[],
+  permission: (invitation: T) => string,
+): CheckResult {
+  const checkedAt = now();
+  return holding.length > 0
+    ? {
+        status: 'present',
+        checkedAt,
+        paths: holding.map((invitation) => ({
+          via: `invitation ${invitation.id}`,
+          permission: permission(invitation),
+        })),
+      }
+    : { status: 'absent', checkedAt };
+}
+
 /**
  * DELETE /orgs/{org}/invitations/{invitation_id} for the invitee's pending invitation, found by
  * listing. An invitation whose role no longer gives the entitlement (an owner invitation changed to
@@ -212,34 +238,17 @@ async function revokeOrganizationInvitation(context: GitHubContext, grant: Grant
       invitation_id: target.id,
     }),
   );
-  if (answer === 'not_found') {
-    return { outcome: 'already_absent', appliedAt: now(), action: `${call}: the invitation is gone` };
-  }
-  return {
-    outcome: 'removed',
-    appliedAt: now(),
-    action: `${call}: cancelled ${grant.principal}'s invitation to ${org} as ${target.role}`,
-  };
+  return cancelOutcome(answer, call, `${grant.principal}'s invitation to ${org} as ${target.role}`);
 }
 
 async function checkOrganizationInvitation(context: GitHubContext, grant: Grant): Promise<CheckResult> {
   const pending = await organizationInvitationsOf(context, grant);
-  const checkedAt = now();
   const holding = pending.filter(
     (invitation) =>
       sameInvitee(invitation, grant.principal) &&
       orgRoleGives(invitationRole(invitation.role), grant.entitlement),
   );
-  return holding.length > 0
-    ? {
-        status: 'present',
-        checkedAt,
-        paths: holding.map((invitation) => ({
-          via: `invitation ${invitation.id}`,
-          permission: invitationRole(invitation.role),
-        })),
-      }
-    : { status: 'absent', checkedAt };
+  return invitationPaths(holding, (invitation) => invitationRole(invitation.role));
 }
 
 async function pendingRepositoryInvitations(context: GitHubContext, grant: Grant) {
@@ -292,31 +301,18 @@ async function revokeRepositoryInvitation(context: GitHubContext, grant: Grant):
       invitation_id: id,
     }),
   );
-  if (answer === 'not_found') {
-    return { outcome: 'already_absent', appliedAt: now(), action: `${call}: the invitation is gone` };
-  }
-  return {
-    outcome: 'removed',
-    appliedAt: now(),
-    action: `${call}: cancelled ${grant.principal}'s invitation to ${grant.resource} as ${target.permissions}`,
-  };
+  return cancelOutcome(
+    answer,
+    call,
+    `${grant.principal}'s invitation to ${grant.resource} as ${target.permissions}`,
+  );
 }
 
 async function checkRepositoryInvitation(context: GitHubContext, grant: Grant): Promise<CheckResult> {
   const { mine } = await pendingRepositoryInvitations(context, grant);
   const customRoles = await customRolesFor(context, grant, mine);
-  const checkedAt = now();
   const holding = mine.filter((invitation) =>
     repositoryRoleGives(invitation.permissions, grant.entitlement, customRoles),
   );
-  return holding.length > 0
-    ? {
-        status: 'present',
-        checkedAt,
-        paths: holding.map((invitation) => ({
-          via: `invitation ${invitation.id}`,
-          permission: invitation.permissions,
-        })),
-      }
-    : { status: 'absent', checkedAt };
+  return invitationPaths(holding, (invitation) => invitation.permissions);
 }

@@ -112,6 +112,33 @@ export function sourcePermission(source: PermissionSource): RepositoryPermission
   return fromEnum(source.permission);
 }
 
+/** What a team-repository (or repository) body says about access: a role name and/or permission flags. */
+export interface RepositoryAccessBody {
+  role_name?: string;
+  permissions?: { admin: boolean; maintain?: boolean; push: boolean; triage?: boolean; pull: boolean };
+}
+
+/**
+ * The strongest built-in role a body describes: its `role_name` when built in, else what
+ * `customRoleBase` makes of the name (a custom role's base role), else the permission flags.
+ */
+export function bodyPermission(
+  body: RepositoryAccessBody,
+  customRoleBase: (roleName: string) => RepositoryPermission | undefined = () => undefined,
+): RepositoryPermission | undefined {
+  if (body.role_name && isRepositoryPermission(body.role_name)) return body.role_name;
+  const custom = body.role_name ? customRoleBase(body.role_name) : undefined;
+  if (custom) return custom;
+  const flags = body.permissions;
+  if (!flags) return undefined;
+  if (flags.admin) return 'admin';
+  if (flags.maintain) return 'maintain';
+  if (flags.push) return 'write';
+  if (flags.triage) return 'triage';
+  if (flags.pull) return 'read';
+  return undefined;
+}
+
 /** `acme/api` → ['acme', 'api'], refusing resources of another organisation. */
 export function splitInOrganization(value: string, organization: string, what: string): [string, string] {
   const slash = value.indexOf('/');

@@ -4,6 +4,7 @@ import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubAccessKind } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { permissionSummary, personalAccessTokenKey } from './keys';
+import { organizationList } from './organization-lists';
 
 /*
  * Fine-grained personal access tokens approved for the organisation. A token acts as its owner
@@ -43,15 +44,12 @@ export function mergedPermissions(
 
 async function listTokens(context: GitHubContext): Promise<ApprovedToken[]> {
   const org = context.organization;
-  const call = `GET /orgs/${org}/personal-access-tokens`;
-  const answer = await runRest(context, call, () =>
-    context.octokit.paginate('GET /orgs/{org}/personal-access-tokens', { org, per_page: 100 }),
+  const answer = await organizationList(
+    context,
+    `GET /orgs/${org}/personal-access-tokens`,
+    () => context.octokit.paginate('GET /orgs/{org}/personal-access-tokens', { org, per_page: 100 }),
+    ", and is the token a GitHub App's",
   );
-  if (answer === 'not_found') {
-    throw new ConnectorError(
-      `${call} answered 404: is ${org} an organization, and is the token a GitHub App's?`,
-    );
-  }
   return answer.map((token) => ({
     id: token.id,
     owner: token.owner.login,

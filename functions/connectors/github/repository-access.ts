@@ -13,6 +13,7 @@ import type { AccessPath, CheckResult, RevokeResult } from '../connector';
 import type { SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runQuery, runRest } from './context';
 import {
+  bodyPermission,
   fromEnum,
   isRepositoryPermission,
   orgMembershipKey,
@@ -375,30 +376,6 @@ export async function revokeDirectRepositoryAccess(
 }
 
 /**
- * The strongest built-in role a team-repository body describes: its `role_name` when built-in, a
- * custom role's base role, else the permission flags.
- */
-function teamRepositoryPermission(
-  body: {
-    role_name?: string;
-    permissions?: { admin: boolean; maintain?: boolean; push: boolean; triage?: boolean; pull: boolean };
-  },
-  customRoles: CustomRoles,
-): RepositoryPermission | undefined {
-  if (body.role_name && isRepositoryPermission(body.role_name)) return body.role_name;
-  const custom = body.role_name ? customRoles.get(body.role_name.toLowerCase()) : undefined;
-  if (custom) return custom.baseRole;
-  const flags = body.permissions;
-  if (!flags) return undefined;
-  if (flags.admin) return 'admin';
-  if (flags.maintain) return 'maintain';
-  if (flags.push) return 'write';
-  if (flags.triage) return 'triage';
-  if (flags.pull) return 'read';
-  return undefined;
-}
-
-/**
  * Every path by which `login` reaches the repository through a child team: the teams they are an
  * immediate member of (GraphQL teams(userLogins:) with each team's ancestors), then each ancestor's
  * access to the repository (GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}).
@@ -451,7 +428,8 @@ async function nestedTeamPaths(
         let permission: RepositoryPermission | undefined;
         if (typeof body === 'object' && body !== null) {
           const builtIn = !body.role_name || isRepositoryPermission(body.role_name);
-          permission = teamRepositoryPermission(body, builtIn ? new Map() : await customRoles());
+          const roles: CustomRoles = builtIn ? new Map() : await customRoles();
+          permission = bodyPermission(body, (name) => roles.get(name.toLowerCase())?.baseRole);
         }
         ancestorPermissions.set(cacheKey, permission);
       }

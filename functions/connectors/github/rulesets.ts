@@ -44,6 +44,7 @@ interface Ruleset {
   enforcement: string;
   source_type?: string;
   bypass_actors?: Actor[];
+  rules?: Array<{ type: string; parameters?: { required_approving_review_count?: number } }> | null;
   conditions?: {
     ref_name?: { include?: string[]; exclude?: string[] };
     repository_name?: { include?: string[]; exclude?: string[] };
@@ -217,10 +218,27 @@ function entitlementOfMode(mode: Mode | undefined): Entitlement {
   return mode === 'pull_request' ? 'bypass_via_pull_request' : 'bypass';
 }
 
-/** An active ruleset on the default branch stands in for required review (its rules are not read). */
-function noteReview(index: SnapshotIndex, ruleset: Ruleset, repository: RepositoryInfo) {
-  if (ruleset.enforcement === 'active' && targetsDefaultBranch(ruleset, repository.defaultBranch)) {
-    index.defaultBranchRequiresReview.set(repository.name.toLowerCase(), true);
+/** Whether the ruleset requires at least one approving review on a pull request. */
+function requiresReview(ruleset: Ruleset): boolean {
+  return (ruleset.rules ?? []).some(
+    (rule) => rule.type === 'pull_request' && (rule.parameters?.required_approving_review_count ?? 0) >= 1,
+  );
+}
+
+/**
+ * An active ruleset that requires pull request reviews on the default branch: that branch needs
+ * review (for separation of duties), and this ruleset's bypass actors can skip it. A ruleset that
+ * only blocks force pushes or deletions does not count.
+ */
+function noteReview(index: SnapshotIndex, ruleset: Ruleset, repository: RepositoryInfo, resource: string) {
+  if (
+    ruleset.enforcement === 'active' &&
+    requiresReview(ruleset) &&
+    targetsDefaultBranch(ruleset, repository.defaultBranch)
+  ) {
+    const key = repository.name.toLowerCase();
+    index.defaultBranchRequiresReview.set(key, true);
+    index.reviewRulesets.set(key, [...(index.reviewRulesets.get(key) ?? []), resource]);
   }
 }
 
@@ -230,6 +248,8 @@ async function* grantsOf(
   location: Location,
   ruleset: Ruleset,
   targetsDefault: boolean,
+  /** For an org ruleset: the repositories of the snapshot it applies to. */
+  appliesTo: string[] = [],
 ): AsyncGenerator<Grant> {
   const resource = rulesetResource(context.organization, location.repository, location.id);
   for (const actor of ruleset.bypass_actors ?? []) {
@@ -252,9 +272,10 @@ async function* grantsOf(
           actorType: actor.actor_type,
           actorId: actor.actor_id ?? null,
           bypassMode: mode,
+          requiresReview: requiresReview(ruleset),
           ...(location.repository
             ? {}
-            : { repositories: ruleset.conditions?.repository_name?.include ?? [] }),
+            : { repositories: ruleset.conditions?.repository_name?.include ?? [], appliesTo }),
         },
       },
     );
@@ -368,13 +389,21 @@ export const rulesets: GitHubAccessKind = {
       const ruleset = await readRuleset(context, location);
       if (ruleset === 'not_found') continue;
       const applies = repositoriesOf(ruleset, index.repositories);
-      for (const repository of applies) noteReview(index, ruleset, repository);
+      const resource = rulesetResource(org, null, summary.id);
+      for (const repository of applies) noteReview(index, ruleset, repository, resource);
       const include = ruleset.conditions?.ref_name?.include ?? [];
       const targetsDefault =
         include.includes('~DEFAULT_BRANCH') ||
         include.includes('~ALL') ||
         applies.some((repository) => targetsDefaultBranch(ruleset, repository.defaultBranch));
-      yield* grantsOf(context, names, location, ruleset, targetsDefault);
+      yield* grantsOf(
+        context,
+        names,
+        location,
+        ruleset,
+        targetsDefault,
+        applies.map((repository) => repository.name),
+      );
     }
     for (const repository of index.repositories) {
       const summaries = await listRulesets(context, `GET /repos/${org}/${repository.name}/rulesets`, () =>
@@ -390,7 +419,7 @@ export const rulesets: GitHubAccessKind = {
         const location: Location = { repository: repository.name, id: summary.id };
         const ruleset = await readRuleset(context, location);
         if (ruleset === 'not_found') continue;
-        noteReview(index, ruleset, repository);
+        noteReview(index, ruleset, repository, rulesetResource(org, repository.name, summary.id));
         yield* grantsOf(
           context,
           names,

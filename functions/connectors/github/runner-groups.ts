@@ -4,6 +4,7 @@ import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubAccessKind } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { runnerGroupKey, splitInOrganization } from './keys';
+import { organizationList, sameName } from './organization-lists';
 
 /*
  * Which repositories may run jobs on the organisation's self-hosted runner groups: a job on a
@@ -23,8 +24,6 @@ interface RunnerGroup {
   allowsPublicRepositories: boolean;
 }
 
-const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
 function visibilityOf(value: string): Visibility {
   if (value === 'all' || value === 'private' || value === 'selected') return value;
   throw new ConnectorError(`GitHub reported an unknown runner group visibility "${value}"`);
@@ -32,11 +31,9 @@ function visibilityOf(value: string): Visibility {
 
 async function listGroups(context: GitHubContext): Promise<RunnerGroup[]> {
   const org = context.organization;
-  const call = `GET /orgs/${org}/actions/runner-groups`;
-  const answer = await runRest(context, call, () =>
+  const answer = await organizationList(context, `GET /orgs/${org}/actions/runner-groups`, () =>
     context.octokit.paginate('GET /orgs/{org}/actions/runner-groups', { org, per_page: 100 }),
   );
-  if (answer === 'not_found') throw new ConnectorError(`${call} answered 404: is ${org} an organization?`);
   return answer.map((group) => ({
     id: group.id,
     name: group.name,

@@ -1,4 +1,4 @@
-import { type Grant, permissionAtLeast, withFlag } from '../../core/grant';
+import { type Grant, permissionAtLeast, permissionRank, withFlag } from '../../core/grant';
 import type { SnapshotIndex } from './access-kind';
 
 /** `acme/api` of `acme/api:production`, `acme/api:main`, `acme/api/rulesets/42`; undefined for org-wide resources. */
@@ -6,10 +6,6 @@ function repositoryOf(grant: Grant): string | undefined {
   if (grant.resourceType === 'repository') return grant.resource.toLowerCase();
   if (grant.resourceType === 'environment' || grant.resourceType === 'branch') {
     return grant.resource.slice(0, grant.resource.indexOf(':')).toLowerCase();
-  }
-  if (grant.resourceType === 'ruleset') {
-    const match = /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(grant.resource);
-    return match?.[1]?.toLowerCase();
   }
   return undefined;
 }
@@ -20,22 +16,36 @@ const HELD_KINDS = new Set<Grant['grantKind']>([
   'ruleset_bypass',
 ]);
 
+/** One way a person gets code onto a default branch without someone else's review. */
+interface PushPath {
+  how: string;
+  /** The bypass grants this path uses (flagged with the finding). */
+  grants: Grant[];
+}
+
 /**
  * CC8's segregation of duties, checked across kinds: someone who can get code onto a repository's
- * default branch on their own (write access where the branch needs no review, or a place on its
- * bypass lists) and can also approve deployments of that repository to an environment that lets
- * reviewers approve their own deployments can ship code nobody else looked at.
+ * default branch on their own and can also approve deployments of that repository to an
+ * environment that lets approvers approve their own deployments can ship code nobody else looked at.
+ *
+ * Getting code onto the default branch unreviewed means passing every gate on it, as GitHub
+ * enforces them: classic branch protection (no required reviews and not push-restricted, or listed
+ * on its push allowances when reviews are not required, or on its review bypass list, or an admin
+ * where admins are exempt) and every active ruleset that requires reviews there (as one of its bypass
+ * actors: a team, a role such as organization_admin or a repository role). Only people with write
+ * access can push at all.
  *
  * The snapshot shows every grant to `observe`; environment reviewer and bypass grants are held
  * (they are few) and come back from `flagged` at the end with `separation_of_duties` set where it
- * applies. Repository access streams on; only who can write where is remembered.
+ * applies. Repository access streams on; only each person's strongest permission is remembered.
  */
 export class SeparationOfDuties {
   private readonly held: Grant[] = [];
-  /** `repo/login` of users with write or more on the repository, by any path. */
-  private readonly writers = new Set<string>();
+  /** Lower-cased `org/repo` → login → strongest permission, by any path. */
+  private readonly permissions = new Map<string, Map<string, string>>();
   /** Lower-cased `org/slug` → logins (immediate members). */
   private readonly teamMembers = new Map<string, Set<string>>();
+  private readonly owners = new Set<string>();
 
   constructor(private readonly index: SnapshotIndex) {}
 
@@ -46,92 +56,125 @@ export class SeparationOfDuties {
       if (!this.teamMembers.has(team)) this.teamMembers.set(team, new Set());
       this.teamMembers.get(team)?.add(grant.principal.toLowerCase());
     }
-    if (grant.grantKind === 'user_repository' && permissionAtLeast(grant.entitlement, 'write')) {
-      this.writers.add(`${grant.resource.toLowerCase()}/${grant.principal.toLowerCase()}`);
+    if (grant.grantKind === 'organization_membership' && grant.entitlement === 'owner') {
+      this.owners.add(grant.principal.toLowerCase());
+    }
+    if (grant.grantKind === 'user_repository' && permissionRank(grant.entitlement) >= 0) {
+      const repository = grant.resource.toLowerCase();
+      const held = this.permissions.get(repository) ?? new Map<string, string>();
+      const login = grant.principal.toLowerCase();
+      const before = held.get(login);
+      if (before === undefined || permissionRank(grant.entitlement) > permissionRank(before)) {
+        held.set(login, grant.entitlement);
+      }
+      this.permissions.set(repository, held);
     }
     if (!HELD_KINDS.has(grant.grantKind)) return false;
     this.held.push(grant);
     return true;
   }
 
-  /** People a user-or-team grant reaches. */
-  private peopleOf(grant: Grant): string[] {
+  /** Whether a user-or-team-or-role grant reaches `login` (holding `permission` on the repository). */
+  private reaches(grant: Grant, login: string, permission: string): boolean {
+    switch (grant.principalType) {
+      case 'user':
+        return grant.principal.toLowerCase() === login;
+      case 'team':
+        return this.teamMembers.get(grant.principal.toLowerCase())?.has(login) ?? false;
+      case 'role':
+        if (grant.principal === 'organization_admin') return this.owners.has(login);
+        return permissionRank(grant.principal) >= 0 && permissionAtLeast(permission, grant.principal);
+      default:
+        return false;
+    }
+  }
+
+  /** People an environment approval grant stands for. */
+  private approversOf(grant: Grant): string[] {
     if (grant.principalType === 'user') return [grant.principal.toLowerCase()];
     if (grant.principalType === 'team')
       return [...(this.teamMembers.get(grant.principal.toLowerCase()) ?? [])];
     return [];
   }
 
-  /** Whether the default branch of `repository` (`acme/api`) is the branch this grant is about. */
-  private onDefaultBranch(grant: Grant, repository: string): boolean {
-    if (grant.grantKind === 'ruleset_bypass') {
-      const targets = grant.raw.targetsDefaultBranch;
-      return targets === undefined || targets === true;
-    }
-    const branch = grant.resource.slice(grant.resource.indexOf(':') + 1).toLowerCase();
+  /** How `login` gets code onto the default branch of `repository` unreviewed, or undefined. */
+  private pushPath(repository: string, login: string, permission: string): PushPath | undefined {
+    if (!permissionAtLeast(permission, 'write')) return undefined;
     const name = repository.slice(repository.indexOf('/') + 1);
     const info = this.index.repositories.find((candidate) => candidate.name.toLowerCase() === name);
-    return info?.defaultBranch?.toLowerCase() === branch;
+    const branch = info?.defaultBranch?.toLowerCase();
+    if (!branch) return undefined;
+    const onBranch = (entitlement: string) =>
+      this.held.filter(
+        (grant) =>
+          grant.grantKind === 'branch_protection_bypass' &&
+          grant.entitlement === entitlement &&
+          grant.resource.toLowerCase() === `${repository}:${branch}` &&
+          this.reaches(grant, login, permission),
+      );
+    const classic = this.index.defaultBranchRestrictions.get(name);
+    const used: Grant[] = [];
+    const how: string[] = [];
+    if (!classic) {
+      how.push(`${permission} access, ${branch} has no branch protection`);
+    } else if (permission === 'admin' && !classic.enforceAdmins) {
+      how.push(`admin, and admins are exempt from ${branch}'s protection`);
+    } else if (classic.reviewsRequired) {
+      const bypass = onBranch('bypass_pull_request_reviews');
+      if (bypass.length === 0) return undefined;
+      used.push(...bypass);
+      how.push(`may merge into ${branch} without the required reviews`);
+    } else if (classic.pushRestricted) {
+      const push = onBranch('push');
+      if (push.length === 0) return undefined;
+      used.push(...push);
+      how.push(`may push to ${branch}, which needs no review`);
+    } else {
+      how.push(`${permission} access, ${branch} needs no review`);
+    }
+    for (const ruleset of this.index.reviewRulesets.get(name) ?? []) {
+      const bypass = this.held.filter(
+        (grant) =>
+          grant.grantKind === 'ruleset_bypass' &&
+          grant.resource.toLowerCase() === ruleset.toLowerCase() &&
+          this.reaches(grant, login, permission),
+      );
+      if (bypass.length === 0) return undefined;
+      used.push(...bypass);
+      how.push(`bypasses ruleset ${String(bypass[0]?.raw.rulesetName ?? ruleset)}`);
+    }
+    return { how: how.join(', '), grants: used };
   }
 
   async *flagged(): AsyncGenerator<Grant> {
-    // repo → login → what lets them put code on the default branch unreviewed.
-    const pushers = new Map<string, Map<string, string>>();
-    const addPusher = (repository: string, login: string, how: string) => {
-      if (!pushers.has(repository)) pushers.set(repository, new Map());
-      const known = pushers.get(repository);
-      if (!known?.has(login)) known?.set(login, how);
-    };
-    for (const key of this.writers) {
-      const slash = key.lastIndexOf('/');
-      const repository = key.slice(0, slash);
-      const name = repository.slice(repository.indexOf('/') + 1);
-      if (this.index.defaultBranchRequiresReview.get(name) !== true) {
-        addPusher(repository, key.slice(slash + 1), 'write access to an unreviewed default branch');
-      }
-    }
-    const bypassers = new Map<string, Grant[]>();
-    for (const grant of this.held) {
-      if (grant.grantKind === 'environment_reviewer') continue;
-      const repository = repositoryOf(grant);
-      if (!repository || !this.onDefaultBranch(grant, repository)) continue;
-      for (const login of this.peopleOf(grant)) {
-        addPusher(repository, login, `${grant.entitlement} on ${grant.resource}`);
-        const list = bypassers.get(`${repository}/${login}`) ?? [];
-        list.push(grant);
-        bypassers.set(`${repository}/${login}`, list);
-      }
-    }
-    const flaggedIds = new Set<string>();
     const findings = new Map<string, string[]>();
-    for (const grant of this.held) {
-      if (grant.grantKind !== 'environment_reviewer' || grant.raw.preventSelfReview === true) continue;
-      const repository = repositoryOf(grant);
+    const note = (grant: Grant, text: string) => {
+      const list = findings.get(grant.grantId) ?? [];
+      // A person reached twice (listed themselves and through a team) is one finding.
+      if (!list.includes(text)) list.push(text);
+      findings.set(grant.grantId, list);
+    };
+    for (const approval of this.held) {
+      if (approval.grantKind !== 'environment_reviewer' || approval.raw.preventSelfReview === true) continue;
+      const repository = repositoryOf(approval);
       if (!repository) continue;
-      for (const login of this.peopleOf(grant)) {
-        const how = pushers.get(repository)?.get(login);
-        if (!how) continue;
-        flaggedIds.add(grant.grantId);
-        const list = findings.get(grant.grantId) ?? [];
-        // A person reached twice (listed themselves and through a team) is one finding.
-        if (!list.includes(`${login}: ${how}`)) list.push(`${login}: ${how}`);
-        findings.set(grant.grantId, list);
-        for (const bypass of bypassers.get(`${repository}/${login}`) ?? []) {
-          flaggedIds.add(bypass.grantId);
-          const notes = findings.get(bypass.grantId) ?? [];
-          const note = `${login}: also approves deployments of ${grant.resource}`;
-          if (!notes.includes(note)) notes.push(note);
-          findings.set(bypass.grantId, notes);
-        }
+      for (const login of this.approversOf(approval)) {
+        const permission = this.permissions.get(repository)?.get(login);
+        const path = permission ? this.pushPath(repository, login, permission) : undefined;
+        if (!path) continue;
+        note(approval, `${login}: ${path.how}`);
+        for (const bypass of path.grants)
+          note(bypass, `${login}: also approves deployments of ${approval.resource}`);
       }
     }
     for (const grant of this.held) {
-      if (!flaggedIds.has(grant.grantId)) {
+      const notes = findings.get(grant.grantId);
+      if (!notes) {
         yield grant;
         continue;
       }
       const flagged = withFlag(grant, 'separation_of_duties');
-      yield { ...flagged, raw: { ...flagged.raw, separationOfDuties: findings.get(grant.grantId) ?? [] } };
+      yield { ...flagged, raw: { ...flagged.raw, separationOfDuties: notes } };
     }
   }
 }

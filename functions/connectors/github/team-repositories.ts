@@ -1,7 +1,7 @@
-import { type Grant, permissionAtLeast, type RepositoryPermission } from '../../core/grant';
+import { type Grant, permissionAtLeast } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import { type GitHubContext, now, runRest } from './context';
-import { isRepositoryPermission, splitInOrganization } from './keys';
+import { bodyPermission, splitInOrganization } from './keys';
 
 /** The media type that makes GitHub answer the team-repository check with a body, not a bare 204. */
 const REPOSITORY_MEDIA_TYPE = 'application/vnd.github.v3.repository+json';
@@ -46,22 +46,6 @@ export async function revokeTeamRepository(context: GitHubContext, grant: Grant)
   };
 }
 
-/** The strongest built-in role the team-repository body describes (custom role names fall back to flags). */
-function heldPermission(body: {
-  role_name?: string;
-  permissions?: { admin: boolean; maintain?: boolean; push: boolean; triage?: boolean; pull: boolean };
-}): RepositoryPermission | undefined {
-  if (body.role_name && isRepositoryPermission(body.role_name)) return body.role_name;
-  const flags = body.permissions;
-  if (!flags) return undefined;
-  if (flags.admin) return 'admin';
-  if (flags.maintain) return 'maintain';
-  if (flags.push) return 'write';
-  if (flags.triage) return 'triage';
-  if (flags.pull) return 'read';
-  return undefined;
-}
-
 /** GET the team's access with the repository media type: present while its permission ≥ the entitlement. */
 export async function checkTeamRepository(context: GitHubContext, grant: Grant): Promise<CheckResult> {
   const params = target(context, grant);
@@ -75,8 +59,9 @@ export async function checkTeamRepository(context: GitHubContext, grant: Grant):
   const checkedAt = now();
   if (answer === 'not_found') return { status: 'absent', checkedAt };
   // Without a body (a 204 from a server that ignored the media type) access exists at an unknown level.
+  // A custom role name is not looked up here: its permission flags tell the level.
   const held =
-    typeof answer.data === 'object' && answer.data !== null ? heldPermission(answer.data) : undefined;
+    typeof answer.data === 'object' && answer.data !== null ? bodyPermission(answer.data) : undefined;
   if (held === undefined) {
     return { status: 'present', checkedAt, paths: [{ via: 'direct', permission: 'unknown' }] };
   }

@@ -1,4 +1,4 @@
-import { simpleUser, teamRepository } from '../bodies';
+import { organizationAsOwner, simpleUser, teamRepository } from '../bodies';
 import { findRepository, findUser, type GitHubState, type SandboxRepository } from '../state';
 import type {
   SandboxAppInstallation,
@@ -105,18 +105,11 @@ export function runnerGroup(baseUrl: string, state: GitHubState, group: SandboxR
   };
 }
 
-function organizationAccount(baseUrl: string, state: GitHubState) {
-  return {
-    ...simpleUser(baseUrl, { login: state.login, id: state.id }),
-    node_id: Buffer.from(`012:Organization${state.id}`).toString('base64'),
-    type: 'Organization',
-  };
-}
-
+/** The `installation` schema, for GET /orgs/{org}/installations. */
 export function installation(baseUrl: string, state: GitHubState, app: SandboxAppInstallation) {
   return {
     id: app.id,
-    account: organizationAccount(baseUrl, state),
+    account: organizationAsOwner(baseUrl, state),
     repository_selection: app.repositorySelection,
     access_tokens_url: `${baseUrl}/app/installations/${app.id}/access_tokens`,
     repositories_url: `${baseUrl}/installation/repositories`,

@@ -1,11 +1,11 @@
-import { simpleUser } from '../bodies';
+import { organizationAsOwner, simpleUser } from '../bodies';
 import { findTeam, findUser, type GitHubState, type SandboxTeam, type SandboxUser } from '../state';
 import type { SandboxAppInstallation, SandboxBranchProtection, SandboxRuleset } from './state';
 
 /*
  * REST bodies of branch protection and rulesets in the shapes of GitHub's OpenAPI description
  * (schemas branch-protection, protected-branch-pull-request-review, team, integration,
- * installation, repository-ruleset). Every field a schema requires is present; the sandbox checks
+ * repository-ruleset). Every field a schema requires is present; the sandbox checks
  * each exchange against the description while tests run.
  */
 
@@ -68,14 +68,6 @@ export function teamBody(baseUrl: string, state: GitHubState, team: SandboxTeam)
   };
 }
 
-function organizationAccount(baseUrl: string, state: GitHubState) {
-  return {
-    ...simpleUser(baseUrl, { login: state.login, id: state.id }),
-    node_id: nodeId('012:Organization', state.id),
-    type: 'Organization',
-  };
-}
-
 /** The `integration` schema (a GitHub App), owned by the organisation in the sandbox. */
 export function integrationBody(baseUrl: string, state: GitHubState, app: SandboxAppInstallation) {
   return {
@@ -83,7 +75,7 @@ export function integrationBody(baseUrl: string, state: GitHubState, app: Sandbo
     slug: app.slug,
     node_id: nodeId('03:Integration', app.appId),
     client_id: `Iv1.${app.appId.toString(16).padStart(16, '0')}`,
-    owner: organizationAccount(baseUrl, state),
+    owner: organizationAsOwner(baseUrl, state),
     name: app.name ?? app.slug,
     // A string, not null: the restriction list's schema allows only a string here.
     description: '',
@@ -93,29 +85,6 @@ export function integrationBody(baseUrl: string, state: GitHubState, app: Sandbo
     updated_at: app.installedAt,
     permissions: app.permissions,
     events: [],
-  };
-}
-
-/** The `installation` schema, for GET /orgs/{org}/installations. */
-export function installationBody(baseUrl: string, state: GitHubState, app: SandboxAppInstallation) {
-  return {
-    id: app.id,
-    account: organizationAccount(baseUrl, state),
-    repository_selection: app.repositorySelection,
-    access_tokens_url: `${baseUrl}/app/installations/${app.id}/access_tokens`,
-    repositories_url: `${baseUrl}/installation/repositories`,
-    html_url: `${baseUrl}/organizations/${state.login}/settings/installations/${app.id}`,
-    app_id: app.appId,
-    app_slug: app.slug,
-    target_id: state.id,
-    target_type: 'Organization',
-    permissions: app.permissions,
-    events: [],
-    created_at: app.installedAt,
-    updated_at: app.installedAt,
-    single_file_name: null,
-    suspended_by: null,
-    suspended_at: null,
   };
 }
 
@@ -265,14 +234,31 @@ export function rulesetSummaryBody(baseUrl: string, state: GitHubState, ruleset:
 }
 
 /**
- * The whole ruleset. Rules are not modelled by the scenario, so `rules` is left out rather than
- * shown empty (an empty list would claim the ruleset enforces nothing).
+ * The whole ruleset. Of its rules only a pull_request rule is modelled (from the scenario's
+ * `requiredApprovals`); without one, `rules` is left out rather than shown empty (an empty list
+ * would claim the ruleset enforces nothing).
  */
 export function rulesetBody(baseUrl: string, state: GitHubState, ruleset: SandboxRuleset) {
   const refName = { include: ruleset.include, exclude: [] as string[] };
   return {
     ...rulesetSummaryBody(baseUrl, state, ruleset),
     bypass_actors: ruleset.bypassActors.map((actor) => bypassActorBody(state, actor)),
+    ...(ruleset.requiredApprovals === undefined
+      ? {}
+      : {
+          rules: [
+            {
+              type: 'pull_request' as const,
+              parameters: {
+                dismiss_stale_reviews_on_push: false,
+                require_code_owner_review: false,
+                require_last_push_approval: false,
+                required_approving_review_count: ruleset.requiredApprovals,
+                required_review_thread_resolution: false,
+              },
+            },
+          ],
+        }),
     conditions:
       ruleset.sourceType === 'Repository'
         ? { ref_name: refName }

@@ -12,13 +12,14 @@ import {
   DOCS,
   noContent,
   notFound,
-  paged,
+  pagedWithCount,
   type RestRequest,
   type RestResponse,
   type Route,
   route,
 } from '../rest-kit';
-import { compareKeys, findRepository, type GitHubState, isOrganization } from '../state';
+import { compareKeys, type GitHubState, isOrganization } from '../state';
+import { organizationRecord, organizationRepository } from './lookup';
 
 /*
  * Organisation Actions secrets and variables (which repositories may read them) and environment
@@ -52,11 +53,9 @@ function selectedRepositories(
   request: RestRequest,
   names: readonly string[],
 ): RestResponse {
-  const repositories = repositoriesNamed(state, names);
-  return paged(repositories, request, baseUrl, (page) => ({
-    total_count: repositories.length,
-    repositories: page.map((repository) => minimalRepository(baseUrl, state, repository)),
-  }));
+  return pagedWithCount(repositoriesNamed(state, names), 'repositories', request, baseUrl, (repository) =>
+    minimalRepository(baseUrl, state, repository),
+  );
 }
 
 /**
@@ -79,18 +78,16 @@ function deselectRepository(
 }
 
 const secretOf = (state: GitHubState, org: string, name: string) =>
-  isOrganization(state, org) ? state.cicd.secrets.get(name.toUpperCase()) : undefined;
+  organizationRecord(state, org, state.cicd.secrets, name.toUpperCase());
 const variableOf = (state: GitHubState, org: string, name: string) =>
-  isOrganization(state, org) ? state.cicd.variables.get(name.toUpperCase()) : undefined;
+  organizationRecord(state, org, state.cicd.variables, name.toUpperCase());
 
 export const actionsRoutes: Route[] = [
   route('GET', '/orgs/{org}/actions/secrets', (state, baseUrl, { org }, request) => {
     if (!isOrganization(state, org)) return notFound(SECRETS_DOCS);
-    const secrets = sortedByName(state.cicd.secrets.values());
-    return paged(secrets, request, baseUrl, (page) => ({
-      total_count: secrets.length,
-      secrets: page.map((secret) => organizationSecret(baseUrl, state, secret)),
-    }));
+    return pagedWithCount(sortedByName(state.cicd.secrets.values()), 'secrets', request, baseUrl, (secret) =>
+      organizationSecret(baseUrl, state, secret),
+    );
   }),
   // GitHub documents no 409 here (unlike the variables' list): a secret that is not `selected` has
   // no selection, so the sandbox answers an empty one.
@@ -117,10 +114,9 @@ export const actionsRoutes: Route[] = [
   route('GET', '/orgs/{org}/actions/variables', (state, baseUrl, { org }, request) => {
     if (!isOrganization(state, org)) return notFound(VARIABLES_DOCS);
     const variables = sortedByName(state.cicd.variables.values());
-    return paged(variables, request, baseUrl, (page) => ({
-      total_count: variables.length,
-      variables: page.map((variable) => organizationVariable(baseUrl, state, variable)),
-    }));
+    return pagedWithCount(variables, 'variables', request, baseUrl, (variable) =>
+      organizationVariable(baseUrl, state, variable),
+    );
   }),
   route(
     'GET',
@@ -142,16 +138,13 @@ export const actionsRoutes: Route[] = [
     'GET',
     '/repos/{owner}/{repo}/environments/{environment_name}/secrets',
     (state, baseUrl, { owner, repo, environment_name }, request) => {
-      const repository = isOrganization(state, owner) ? findRepository(state, repo) : undefined;
+      const repository = organizationRepository(state, owner, repo);
       const environment = repository
         ? repositoryCicd(state, repository.name)?.environments.get(environment_name.toLowerCase())
         : undefined;
       if (!environment) return notFound(SECRETS_DOCS);
       const names = [...environment.secrets].sort(compareKeys);
-      return paged(names, request, baseUrl, (page) => ({
-        total_count: names.length,
-        secrets: page.map(environmentSecret),
-      }));
+      return pagedWithCount(names, 'secrets', request, baseUrl, environmentSecret);
     },
   ),
 ];

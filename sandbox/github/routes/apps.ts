@@ -1,5 +1,5 @@
 import { installation } from '../cicd/bodies-actions';
-import { DOCS, notFound, paged, type Route, route } from '../rest-kit';
+import { DOCS, notFound, pagedWithCount, type Route, route } from '../rest-kit';
 import { isOrganization } from '../state';
 
 /*
@@ -13,9 +13,8 @@ export const appRoutes: Route[] = [
   route('GET', '/orgs/{org}/installations', (state, baseUrl, { org }, request) => {
     if (!isOrganization(state, org)) return notFound(INSTALLATIONS_DOCS);
     const apps = [...state.cicd.apps.values()].sort((a, b) => a.id - b.id);
-    return paged(apps, request, baseUrl, (page) => ({
-      total_count: apps.length,
-      installations: page.map((app) => installation(baseUrl, state, app)),
-    }));
+    return pagedWithCount(apps, 'installations', request, baseUrl, (app) =>
+      installation(baseUrl, state, app),
+    );
   }),
 ];

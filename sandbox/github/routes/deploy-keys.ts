@@ -1,17 +1,10 @@
 import { deployKeyBody } from '../cicd/bodies-deploy';
-import { repositoryCicd } from '../cicd/state';
 import { DOCS, noContent, notFound, paged, type Route, route } from '../rest-kit';
-import { findRepository, type GitHubState, isOrganization } from '../state';
+import { repositoryWithRecords as repositoryOf } from './lookup';
 
 const LIST_DOCS = `${DOCS}/deploy-keys/deploy-keys#list-deploy-keys`;
 const GET_DOCS = `${DOCS}/deploy-keys/deploy-keys#get-a-deploy-key`;
 const DELETE_DOCS = `${DOCS}/deploy-keys/deploy-keys#delete-a-deploy-key`;
-
-function repositoryOf(state: GitHubState, owner: string, repo: string) {
-  const repository = isOrganization(state, owner) ? findRepository(state, repo) : undefined;
-  const records = repository ? repositoryCicd(state, repository.name) : undefined;
-  return repository && records ? { repository, records } : undefined;
-}
 
 /** A key id as GitHub parses it: digits only; anything else addresses no key. */
 function keyId(value: string): number | undefined {

@@ -1,7 +1,8 @@
 import { branchPolicyBody, environmentBody } from '../cicd/bodies-deploy';
-import { repositoryCicd, type SandboxEnvironment } from '../cicd/state';
-import { DOCS, notFound, objectBody, paged, type Route, route, validationFailed } from '../rest-kit';
-import { findRepository, type GitHubState, isOrganization } from '../state';
+import type { SandboxEnvironment } from '../cicd/state';
+import { DOCS, notFound, objectBody, pagedWithCount, type Route, route, validationFailed } from '../rest-kit';
+import type { GitHubState } from '../state';
+import { repositoryWithRecords as repositoryOf } from './lookup';
 
 const LIST_DOCS = `${DOCS}/deployments/environments#list-environments`;
 const GET_DOCS = `${DOCS}/deployments/environments#get-an-environment`;
@@ -11,12 +12,6 @@ const POLICIES_DOCS = `${DOCS}/deployments/branch-policies#list-deployment-branc
 /** GitHub's limits on an environment's protection: at most six reviewers, at most 30 days of wait. */
 const MAX_REVIEWERS = 6;
 const MAX_WAIT_TIMER = 43_200;
-
-function repositoryOf(state: GitHubState, owner: string, repo: string) {
-  const repository = isOrganization(state, owner) ? findRepository(state, repo) : undefined;
-  const records = repository ? repositoryCicd(state, repository.name) : undefined;
-  return repository && records ? { repository, records } : undefined;
-}
 
 type Settings = Pick<
   SandboxEnvironment,
@@ -92,10 +87,9 @@ export const environmentRoutes: Route[] = [
     const found = repositoryOf(state, owner, repo);
     if (!found) return notFound(LIST_DOCS);
     const all = [...found.records.environments.values()].sort((a, b) => a.name.localeCompare(b.name));
-    return paged(all, request, baseUrl, (page) => ({
-      total_count: all.length,
-      environments: page.map((environment) => environmentBody(baseUrl, state, found.repository, environment)),
-    }));
+    return pagedWithCount(all, 'environments', request, baseUrl, (environment) =>
+      environmentBody(baseUrl, state, found.repository, environment),
+    );
   }),
   route('GET', '/repos/{owner}/{repo}/environments/{environment_name}', (state, baseUrl, params) => {
     const found = repositoryOf(state, params.owner, params.repo);
@@ -137,10 +131,7 @@ export const environmentRoutes: Route[] = [
       // Only custom policies are listed; `protected` and "any branch" have none.
       const patterns = Array.isArray(environment.deploymentBranches) ? environment.deploymentBranches : [];
       const policies = patterns.map((pattern, index) => branchPolicyBody(environment, pattern, index));
-      return paged(policies, request, baseUrl, (page) => ({
-        total_count: policies.length,
-        branch_policies: page,
-      }));
+      return pagedWithCount(policies, 'branch_policies', request, baseUrl);
     },
   ),
 ];

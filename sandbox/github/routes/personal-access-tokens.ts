@@ -1,8 +1,8 @@
 import { minimalRepository, programmaticAccessGrant, repositoriesNamed } from '../cicd/bodies-actions';
 import type { SandboxPersonalAccessToken } from '../cicd/state';
 import { DOCS, invalidRequest, noContent, notFound, objectBody, paged, type Route, route } from '../rest-kit';
-import type { GitHubState } from '../state';
-import { isOrganization } from '../state';
+import { type GitHubState, isOrganization } from '../state';
+import { organizationRecord } from './lookup';
 
 /*
  * Fine-grained personal access tokens approved for the organisation: list them, revoke one (the
@@ -12,7 +12,7 @@ import { isOrganization } from '../state';
 const PAT_DOCS = `${DOCS}/orgs/personal-access-tokens`;
 
 function tokenOf(state: GitHubState, org: string, id: string): SandboxPersonalAccessToken | undefined {
-  return isOrganization(state, org) ? state.cicd.personalAccessTokens.get(Number(id)) : undefined;
+  return organizationRecord(state, org, state.cicd.personalAccessTokens, Number(id));
 }
 
 export const personalAccessTokenRoutes: Route[] = [

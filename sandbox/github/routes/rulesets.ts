@@ -19,13 +19,8 @@ import {
   route,
   validationFailed,
 } from '../rest-kit';
-import {
-  compareKeys,
-  findRepository,
-  type GitHubState,
-  isOrganization,
-  type SandboxRepository,
-} from '../state';
+import { compareKeys, type GitHubState, isOrganization, type SandboxRepository } from '../state';
+import { organizationRecord, organizationRepository as repositoryOf } from './lookup';
 
 /*
  * Repository and organisation rulesets: list, read one (with its bypass actors), and update one.
@@ -44,10 +39,6 @@ function parentRulesets(state: GitHubState, repository: SandboxRepository): Sand
       matchesRepositoryPattern(pattern, repository.name),
     ),
   );
-}
-
-function repositoryOf(state: GitHubState, owner: string, repo: string): SandboxRepository | undefined {
-  return isOrganization(state, owner) ? findRepository(state, repo) : undefined;
 }
 
 /** GitHub's default for `includes_parents` is true. */
@@ -196,16 +187,12 @@ export const rulesetRoutes: Route[] = [
     );
   }),
   route('GET', '/orgs/{org}/rulesets/{ruleset_id}', (state, baseUrl, params) => {
-    const ruleset = isOrganization(state, params.org)
-      ? state.cicd.rulesets.get(rulesetId(params.ruleset_id))
-      : undefined;
+    const ruleset = organizationRecord(state, params.org, state.cicd.rulesets, rulesetId(params.ruleset_id));
     if (!ruleset) return notFound(`${ORG_DOCS}#get-an-organization-repository-ruleset`);
     return { status: 200, body: rulesetBody(baseUrl, state, ruleset) };
   }),
   route('PUT', '/orgs/{org}/rulesets/{ruleset_id}', (state, baseUrl, params, request) => {
-    const ruleset = isOrganization(state, params.org)
-      ? state.cicd.rulesets.get(rulesetId(params.ruleset_id))
-      : undefined;
+    const ruleset = organizationRecord(state, params.org, state.cicd.rulesets, rulesetId(params.ruleset_id));
     const documentation = `${ORG_DOCS}#update-an-organization-repository-ruleset`;
     if (!ruleset) return notFound(documentation);
     return updateRuleset(state, baseUrl, ruleset, request.body, documentation);

@@ -6,8 +6,9 @@ import {
   runnerGroup,
 } from '../cicd/bodies-actions';
 import type { SandboxRunnerGroup } from '../cicd/state';
-import { DOCS, noContent, notFound, paged, type Route, route, validationFailed } from '../rest-kit';
+import { DOCS, noContent, notFound, pagedWithCount, type Route, route, validationFailed } from '../rest-kit';
 import { type GitHubState, isOrganization } from '../state';
+import { organizationRecord } from './lookup';
 
 /*
  * Self-hosted runner groups and the repositories allowed to run jobs on them. The sandbox has only
@@ -17,17 +18,16 @@ import { type GitHubState, isOrganization } from '../state';
 const RUNNER_GROUP_DOCS = `${DOCS}/actions/self-hosted-runner-groups`;
 
 function groupOf(state: GitHubState, org: string, id: string): SandboxRunnerGroup | undefined {
-  return isOrganization(state, org) ? state.cicd.runnerGroups.get(Number(id)) : undefined;
+  return organizationRecord(state, org, state.cicd.runnerGroups, Number(id));
 }
 
 export const runnerGroupRoutes: Route[] = [
   route('GET', '/orgs/{org}/actions/runner-groups', (state, baseUrl, { org }, request) => {
     if (!isOrganization(state, org)) return notFound(RUNNER_GROUP_DOCS);
     const groups = [...state.cicd.runnerGroups.values()].sort((a, b) => a.id - b.id);
-    return paged(groups, request, baseUrl, (page) => ({
-      total_count: groups.length,
-      runner_groups: page.map((group) => runnerGroup(baseUrl, state, group)),
-    }));
+    return pagedWithCount(groups, 'runner_groups', request, baseUrl, (group) =>
+      runnerGroup(baseUrl, state, group),
+    );
   }),
   // A group visible to all (or all private) repositories has no selection: its list is empty.
   route(
@@ -40,10 +40,9 @@ export const runnerGroupRoutes: Route[] = [
         state,
         group.visibility === 'selected' ? group.repositories : [],
       );
-      return paged(repositories, request, baseUrl, (page) => ({
-        total_count: repositories.length,
-        repositories: page.map((repository) => minimalRepository(baseUrl, state, repository)),
-      }));
+      return pagedWithCount(repositories, 'repositories', request, baseUrl, (repository) =>
+        minimalRepository(baseUrl, state, repository),
+      );
     },
   ),
   // 204 whether or not the repository was selected, like GitHub; clients GET first to know.

@@ -2,9 +2,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
 import type { Grant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
-import { type GitHubSandbox, startGitHubSandbox } from '../../../sandbox/github/server';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findRepository, type OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import {
+  closeChecked,
+  collect,
+  connectorFor,
+  findGrant,
+  line,
+  rest,
+  snapshotSandbox,
+  startSandbox,
+  writeRequests,
+} from './helpers';
 
 const organization: OrganizationInput = {
   login: 'acme',
@@ -34,32 +44,22 @@ const organization: OrganizationInput = {
   ],
 };
 
-const KINDS = new Set(['actions_secret_access', 'actions_variable_access', 'environment_secret']);
+const KINDS = ['actions_secret_access', 'actions_variable_access', 'environment_secret'];
 
 let sandbox: GitHubSandbox;
 let connector: Connector;
 let grants: Grant[];
 
 async function snapshot(): Promise<Grant[]> {
-  return (await collect(connector.snapshot())).filter((grant) => KINDS.has(grant.grantKind));
+  return (await collect(connector.snapshot())).filter((grant) => KINDS.includes(grant.grantKind));
 }
 
 beforeEach(async () => {
-  sandbox = await startSandbox(organization);
-  connector = connectorFor(sandbox);
-  grants = await snapshot();
-  sandbox.requests.length = 0;
+  ({ sandbox, connector, grants } = await snapshotSandbox(organization, KINDS));
 });
-afterEach(async () => {
-  // Every exchange was checked against GitHub's OpenAPI description and none broke it.
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
-const writes = () =>
-  sandbox.requests
-    .filter((request) => request.method !== 'GET' && request.path !== '/graphql')
-    .map((request) => `${request.method} ${request.path}`);
+const writes = () => writeRequests(sandbox).map((request) => `${request.method} ${request.path}`);
 const repositoryId = (name: string) => findRepository(sandbox.state, name)?.id;
 
 describe('Actions secrets, variables and environment secrets: snapshot', () => {
@@ -237,12 +237,11 @@ describe('sandbox answers as GitHub does', () => {
   let raw: GitHubSandbox;
   beforeEach(async () => {
     // Unchecked: GitHub's description does not list the 404s it sends for unknown names.
-    raw = await startGitHubSandbox(organization, { token: TOKEN, checkOpenApi: false });
+    raw = await startSandbox(organization, { checkOpenApi: false });
   });
   afterEach(() => raw.close());
 
-  const call = (method: string, path: string) =>
-    fetch(`${raw.url}${path}`, { method, headers: { authorization: `token ${TOKEN}` } });
+  const call = (method: string, path: string) => rest(raw, method, path);
 
   it('409 for the selection of a secret or variable that is not selected, 404 for unknown ones', async () => {
     const web = findRepository(raw.state, 'web')?.id;

@@ -3,7 +3,7 @@ import type { Connector } from '../../../functions/connectors/connector';
 import type { Grant } from '../../../functions/core/grant';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import type { GitHubState, OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox } from './helpers';
+import { closeChecked, collect, findGrant, line, snapshotSandbox, writeRequests } from './helpers';
 
 const organization: OrganizationInput = {
   login: 'acme',
@@ -26,18 +26,11 @@ let connector: Connector;
 let grants: Grant[];
 
 beforeEach(async () => {
-  sandbox = await startSandbox(organization);
-  connector = connectorFor(sandbox);
-  grants = (await collect(connector.snapshot())).filter((grant) => grant.grantKind === 'app_installation');
-  sandbox.requests.length = 0;
+  ({ sandbox, connector, grants } = await snapshotSandbox(organization, ['app_installation']));
 });
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
-const writes = () =>
-  sandbox.requests.filter((request) => request.method !== 'GET' && request.path !== '/graphql');
+const writes = () => writeRequests(sandbox);
 
 function installationOf(state: GitHubState, slug: string) {
   const app = [...state.cicd.apps.values()].find((candidate) => candidate.slug === slug);

@@ -2,15 +2,22 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
 import type { SnapshotIndex } from '../../../functions/connectors/github/access-kind';
 import { branchProtection } from '../../../functions/connectors/github/branch-protection';
-import { createGitHubClient } from '../../../functions/connectors/github/client';
-import type { GitHubContext } from '../../../functions/connectors/github/context';
 import { branchBypassKey } from '../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import type { OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import {
+  collect,
+  connectorFor,
+  contextFor,
+  findGrant,
+  line,
+  rest,
+  startSandbox,
+  writeRequests,
+} from './helpers';
 
 /*
  * A small organisation: acme/api's default branch `main` is protected with two required
@@ -57,12 +64,7 @@ let grants: Grant[];
  * repositories and their default branches), so other kinds' passes cannot mask a failure here.
  */
 async function snapshotThisKind(): Promise<Grant[]> {
-  const octokit = createGitHubClient({
-    token: TOKEN,
-    baseUrl: sandbox.url,
-    throttle: { retryAfterBaseMs: 0, writeIntervalMs: 0 },
-  });
-  const context: GitHubContext = { octokit, organization: 'acme', token: TOKEN };
+  const context = contextFor(sandbox, { retryAfterBaseMs: 0, writeIntervalMs: 0 });
   const role = (login: string) => (login === 'alice' ? ('owner' as const) : ('member' as const));
   index = {
     members: new Map(['alice', 'bob', 'carol', 'dave'].map((login) => [login, { login, role: role(login) }])),
@@ -74,6 +76,8 @@ async function snapshotThisKind(): Promise<Grant[]> {
       { name: 'empty', isPrivate: true, defaultBranch: null },
     ],
     defaultBranchRequiresReview: new Map(),
+    defaultBranchRestrictions: new Map(),
+    reviewRulesets: new Map(),
   };
   return collect(branchProtection.snapshot(context, index));
 }
@@ -87,9 +91,9 @@ beforeEach(async () => {
 afterEach(() => sandbox.close());
 
 const writes = () =>
-  sandbox.requests
-    .filter((request) => request.method !== 'GET' && request.path !== '/graphql')
-    .map((request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`);
+  writeRequests(sandbox).map(
+    (request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`,
+  );
 
 const apiMain = () => repositoryCicd(sandbox.state, 'api')?.branchProtection.get('main');
 
@@ -122,11 +126,16 @@ describe('branch protection bypass: snapshot', () => {
     expect(sandbox.violations).toEqual([]);
   });
 
-  it('records whether each default branch requires review', () => {
+  it('records whether each default branch requires review, restricts pushes and binds admins', () => {
     expect([...index.defaultBranchRequiresReview.entries()].sort()).toEqual([
       ['api', true],
       ['docs', false],
       ['web', false],
+    ]);
+    // docs is unprotected: no entry, so separation of duties treats every writer as able to push.
+    expect([...index.defaultBranchRestrictions.entries()].sort()).toEqual([
+      ['api', { reviewsRequired: true, pushRestricted: true, enforceAdmins: true }],
+      ['web', { reviewsRequired: false, pushRestricted: false, enforceAdmins: false }],
     ]);
   });
 });
@@ -256,12 +265,7 @@ describe('branch protection bypass: revoke and check', () => {
 });
 
 describe('branch protection sandbox', () => {
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${sandbox.url}${path}`, {
-      method,
-      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, body?: unknown) => rest(sandbox, method, path, body);
 
   it("answers GitHub's 404 for an unprotected branch", async () => {
     const response = await call('GET', '/repos/acme/docs/branches/main/protection');

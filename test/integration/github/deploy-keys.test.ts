@@ -1,16 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
-import type { SnapshotIndex } from '../../../functions/connectors/github/access-kind';
-import { createGitHubClient } from '../../../functions/connectors/github/client';
 import { deployKeys } from '../../../functions/connectors/github/deploy-keys';
 import { deployKeyKey } from '../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
-import { openApiCheckingEnabled, openApiProblems } from '../../../sandbox/github/openapi';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import type { OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, startSandbox, TOKEN } from './helpers';
+import {
+  closeChecked,
+  collect,
+  connectorFor,
+  contextFor,
+  expectIncompleteBodyCaught,
+  repositoriesIndex,
+  rest,
+  startSandbox,
+  writeRequests,
+} from './helpers';
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -51,11 +58,7 @@ beforeEach(async () => {
   sandbox = await startSandbox(organization);
   connector = connectorFor(sandbox);
 });
-afterEach(async () => {
-  // Every exchange above was checked against GitHub's OpenAPI description and none broke it.
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 /** The sandbox's id of the key titled `title` on `repository`. */
 function keyId(repository: string, title: string): number {
@@ -71,22 +74,7 @@ function keyId(repository: string, title: string): number {
  * in the index): the other passes are tested in their own files.
  */
 async function deployKeyGrants(): Promise<Grant[]> {
-  const context = {
-    octokit: createGitHubClient({ token: TOKEN, baseUrl: sandbox.url, throttle: { fast: true, retries: 0 } }),
-    organization: 'acme',
-    token: TOKEN,
-  };
-  const index: SnapshotIndex = {
-    members: new Map(),
-    teams: { members: new Set(), repositories: new Map() },
-    repositories: [...sandbox.state.repositories.values()].map((repository) => ({
-      name: repository.name,
-      isPrivate: repository.private,
-      defaultBranch: repository.defaultBranch,
-    })),
-    defaultBranchRequiresReview: new Map(),
-  };
-  return collect(deployKeys.snapshot(context, index));
+  return collect(deployKeys.snapshot(contextFor(sandbox), repositoriesIndex(sandbox)));
 }
 
 function grantFor(grants: Grant[], repository: string, title: string): Grant {
@@ -98,8 +86,7 @@ function grantFor(grants: Grant[], repository: string, title: string): Grant {
   return found[0] as Grant;
 }
 
-const writes = () =>
-  sandbox.requests.filter((request) => request.method !== 'GET' && request.path !== '/graphql');
+const writes = () => writeRequests(sandbox);
 
 describe('deploy keys: snapshot', () => {
   it('reports every key as a reviewable grant with its access, record and flags', async () => {
@@ -246,8 +233,7 @@ describe('deploy keys: revoke and check', () => {
 });
 
 describe('deploy keys: sandbox routes', () => {
-  const call = (method: string, path: string) =>
-    fetch(`${sandbox.url}${path}`, { method, headers: { authorization: `token ${TOKEN}` } });
+  const call = (method: string, path: string) => rest(sandbox, method, path);
 
   it('reads one key in GitHub deploy-key shape, and 404s an unknown or malformed id', async () => {
     const id = keyId('api', 'fresh-release');
@@ -269,25 +255,15 @@ describe('deploy keys: sandbox routes', () => {
   });
 
   it('checks its answers against GitHub’s OpenAPI description', () => {
-    expect(openApiCheckingEnabled()).toBe(true);
     // A body missing fields the deploy-key schema requires is caught, so the checks above meant something.
-    expect(
-      openApiProblems({
-        method: 'GET',
-        template: '/repos/{owner}/{repo}/keys/{key_id}',
-        requestBody: undefined,
-        status: 200,
-        responseBody: { id: 1, title: 'x' },
-      }),
-    ).not.toEqual([]);
+    expectIncompleteBodyCaught('GET', '/repos/{owner}/{repo}/keys/{key_id}', { id: 1, title: 'x' });
   });
 });
 
 describe('deploy keys: 404s GitHub sends but does not document', () => {
   // GitHub's description documents only 204 for DELETE and 200 for the list; its 404s carry the basic error body.
   it('404s DELETE of an unknown or already deleted key and the list of an unknown repository', async () => {
-    const call = (method: string, path: string) =>
-      fetch(`${sandbox.url}${path}`, { method, headers: { authorization: `token ${TOKEN}` } });
+    const call = (method: string, path: string) => rest(sandbox, method, path);
     expect((await call('DELETE', '/repos/acme/api/keys/999999')).status).toBe(404);
     expect((await call('GET', '/repos/acme/nope/keys')).status).toBe(404);
     const id = keyId('api', 'docs-mirror');

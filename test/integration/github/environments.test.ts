@@ -1,16 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
-import type { SnapshotIndex } from '../../../functions/connectors/github/access-kind';
-import { createGitHubClient } from '../../../functions/connectors/github/client';
 import { environments } from '../../../functions/connectors/github/environments';
 import { environmentReviewerKey } from '../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
-import { openApiCheckingEnabled, openApiProblems } from '../../../sandbox/github/openapi';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findTeam, findUser, type OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, startSandbox, TOKEN } from './helpers';
+import {
+  closeChecked,
+  collect,
+  connectorFor,
+  contextFor,
+  expectIncompleteBodyCaught,
+  findGrant,
+  repositoriesIndex,
+  rest,
+  startSandbox,
+  writeRequests,
+} from './helpers';
 
 const organization: OrganizationInput = {
   login: 'acme',
@@ -65,38 +73,18 @@ beforeEach(async () => {
   sandbox = await startSandbox(organization);
   connector = connectorFor(sandbox);
 });
-afterEach(async () => {
-  // Every exchange of the test was checked against GitHub's OpenAPI description and none broke it.
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 /** This kind's snapshot pass on its own, over the sandbox's repositories (what earlier passes index). */
 async function reviewerGrants(target: GitHubSandbox = sandbox): Promise<Grant[]> {
-  const context = {
-    octokit: createGitHubClient({ token: TOKEN, baseUrl: target.url, throttle: { fast: true, retries: 0 } }),
-    organization: 'acme',
-    token: TOKEN,
-  };
-  const index: SnapshotIndex = {
-    members: new Map(),
-    teams: { members: new Set(), repositories: new Map() },
-    repositories: [...target.state.repositories.values()].map((repository) => ({
-      name: repository.name,
-      isPrivate: repository.private,
-      defaultBranch: repository.defaultBranch,
-    })),
-    defaultBranchRequiresReview: new Map(),
-  };
-  return collect(environments.snapshot(context, index));
+  return collect(environments.snapshot(contextFor(target), repositoriesIndex(target)));
 }
 
 const userId = (login: string) => findUser(sandbox.state, login)?.id;
 const teamId = (slug: string) => findTeam(sandbox.state, slug)?.id;
 const environment = (repository: string, name: string) =>
   repositoryCicd(sandbox.state, repository)?.environments.get(name);
-const writes = () =>
-  sandbox.requests.filter((request) => request.method !== 'GET' && request.path !== '/graphql');
+const writes = () => writeRequests(sandbox);
 
 describe('environment reviewers: snapshot', () => {
   it('reports one reviewable grant per required reviewer, with what may deploy and how', async () => {
@@ -369,12 +357,7 @@ describe('environment reviewers: revoke and check', () => {
 });
 
 describe('environment reviewers: sandbox routes', () => {
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${sandbox.url}${path}`, {
-      method,
-      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, body?: unknown) => rest(sandbox, method, path, body);
 
   it('lists environments in GitHub shape, with their protection rules', async () => {
     const answer = await call('GET', '/repos/acme/api/environments');
@@ -449,16 +432,10 @@ describe('environment reviewers: sandbox routes', () => {
   });
 
   it('checks its answers against GitHub’s OpenAPI description', () => {
-    expect(openApiCheckingEnabled()).toBe(true);
-    expect(
-      openApiProblems({
-        method: 'GET',
-        template: '/repos/{owner}/{repo}/environments/{environment_name}',
-        requestBody: undefined,
-        status: 200,
-        responseBody: { id: 1, name: 'x' },
-      }),
-    ).not.toEqual([]);
+    expectIncompleteBodyCaught('GET', '/repos/{owner}/{repo}/environments/{environment_name}', {
+      id: 1,
+      name: 'x',
+    });
   });
 });
 

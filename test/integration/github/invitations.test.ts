@@ -4,7 +4,7 @@ import type { Grant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findInvitation, type OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, startSandbox, TOKEN } from './helpers';
+import { findGrant, snapshotSandbox, TOKEN, writeRequests } from './helpers';
 
 const ORG: OrganizationInput = {
   login: 'acme',
@@ -26,10 +26,7 @@ let connector: Connector;
 let grants: Grant[];
 
 beforeEach(async () => {
-  sandbox = await startSandbox(ORG);
-  connector = connectorFor(sandbox);
-  grants = await collect(connector.snapshot());
-  sandbox.requests.length = 0;
+  ({ sandbox, connector, grants } = await snapshotSandbox(ORG));
 });
 afterEach(() => sandbox.close());
 
@@ -37,7 +34,7 @@ const invitationGrants = () =>
   grants.filter(
     (grant) => grant.grantKind === 'organization_invitation' || grant.grantKind === 'repository_invitation',
   );
-const writes = () => sandbox.requests.filter((r) => r.method !== 'GET' && r.path !== '/graphql');
+const writes = () => writeRequests(sandbox);
 
 describe('sandbox REST: invitations', () => {
   it('lists org invitations in GitHub’s shape, filtered by role, and pages them', async () => {

@@ -4,7 +4,7 @@ import { ConnectorError } from '../../../functions/core/errors';
 import type { Grant } from '../../../functions/core/grant';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findTeam, type OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import { collect, findGrant, line, snapshotSandbox, TOKEN } from './helpers';
 
 /*
  * platform (write on api) ← sre (read on infra) ← oncall: sre's members inherit platform's access,
@@ -31,9 +31,7 @@ let connector: Connector;
 let grants: Grant[];
 
 beforeEach(async () => {
-  sandbox = await startSandbox(NESTED);
-  connector = connectorFor(sandbox);
-  grants = await collect(connector.snapshot());
+  ({ sandbox, connector, grants } = await snapshotSandbox(NESTED));
 });
 afterEach(() => sandbox.close());
 

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
 import type { Grant } from '../../../functions/core/grant';
-import { type GitHubSandbox, startGitHubSandbox } from '../../../sandbox/github/server';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
 import type { GitHubState, OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import { closeChecked, findGrant, line, rest, snapshotSandbox, startSandbox, writeRequests } from './helpers';
 
 const organization: OrganizationInput = {
   login: 'acme',
@@ -32,22 +32,14 @@ let connector: Connector;
 let grants: Grant[];
 
 beforeEach(async () => {
-  sandbox = await startSandbox(organization);
-  connector = connectorFor(sandbox);
-  grants = (await collect(connector.snapshot())).filter(
-    (grant) => grant.grantKind === 'personal_access_token',
-  );
-  sandbox.requests.length = 0;
+  ({ sandbox, connector, grants } = await snapshotSandbox(organization, ['personal_access_token']));
 });
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 const writes = () =>
-  sandbox.requests
-    .filter((request) => request.method !== 'GET' && request.path !== '/graphql')
-    .map((request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`);
+  writeRequests(sandbox).map(
+    (request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`,
+  );
 
 function tokenNamed(state: GitHubState, name: string) {
   const token = [...state.cicd.personalAccessTokens.values()].find((candidate) => candidate.name === name);
@@ -117,19 +109,11 @@ describe('fine-grained personal access tokens', () => {
 describe('personal access token sandbox answers', () => {
   let raw: GitHubSandbox;
   beforeEach(async () => {
-    raw = await startGitHubSandbox(organization, { token: TOKEN, checkOpenApi: true });
+    raw = await startSandbox(organization, { checkOpenApi: true });
   });
-  afterEach(async () => {
-    expect(raw.violations).toEqual([]);
-    await raw.close();
-  });
+  afterEach(() => closeChecked(raw));
 
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${raw.url}${path}`, {
-      method,
-      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, body?: unknown) => rest(raw, method, path, body);
 
   it('404 for an unknown token, 422 for another action, repositories by selection', async () => {
     const bot = tokenNamed(raw.state, 'release-bot');

@@ -101,6 +101,8 @@ function indexOf(repository: string, defaultBranch = 'main'): SnapshotIndex {
     teams: { members: new Set(), repositories: new Map() },
     repositories: [{ name: repository, isPrivate: false, defaultBranch }],
     defaultBranchRequiresReview: new Map(),
+    defaultBranchRestrictions: new Map(),
+    reviewRulesets: new Map(),
   };
 }
 
@@ -155,6 +157,12 @@ describe('recorded GitHub answers through the connector', () => {
       true,
     );
     expect(index.defaultBranchRequiresReview.get('branch-protection')).toBe(true);
+    // Recorded with enforce_admins on and push restrictions set.
+    expect(index.defaultBranchRestrictions.get('branch-protection')).toEqual({
+      reviewsRequired: true,
+      pushRestricted: true,
+      enforceAdmins: true,
+    });
   });
 
   it('reads a pending repository invitation GitHub recorded, with its invitee as holder', async () => {

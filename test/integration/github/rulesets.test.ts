@@ -1,16 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
 import type { SnapshotIndex } from '../../../functions/connectors/github/access-kind';
-import { createGitHubClient } from '../../../functions/connectors/github/client';
-import type { GitHubContext } from '../../../functions/connectors/github/context';
 import { rulesetBypassKey, rulesetResource } from '../../../functions/connectors/github/keys';
 import { rulesets } from '../../../functions/connectors/github/rulesets';
 import { ConnectorError } from '../../../functions/core/errors';
 import { type Grant, makeGrant } from '../../../functions/core/grant';
 import { repositoryCicd, type SandboxRuleset } from '../../../sandbox/github/cicd/state';
-import { type GitHubSandbox, startGitHubSandbox } from '../../../sandbox/github/server';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
 import type { OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import {
+  collect,
+  connectorFor,
+  contextFor,
+  findGrant,
+  line,
+  rest,
+  startSandbox,
+  writeRequests,
+} from './helpers';
 
 /*
  * acme/api has its own active ruleset on the default branch (team platform, app deploy-bot for
@@ -34,6 +41,7 @@ const ORG: OrganizationInput = {
       rulesets: [
         {
           name: 'protect main',
+          requiredApprovals: 1,
           bypassActors: [
             { type: 'Team', actor: 'platform' },
             { type: 'Integration', actor: 'deploy-bot', mode: 'pull_request' },
@@ -53,7 +61,14 @@ const ORG: OrganizationInput = {
     {
       name: 'docs',
       rulesets: [
-        { name: 'docs main', enforcement: 'disabled', bypassActors: [{ type: 'OrganizationAdmin' }] },
+        {
+          name: 'docs main',
+          enforcement: 'disabled',
+          requiredApprovals: 1,
+          bypassActors: [{ type: 'OrganizationAdmin' }],
+        },
+        // Active on the default branch, but it only blocks force pushes: no review to bypass.
+        { name: 'docs no force push', bypassActors: [] },
       ],
     },
   ],
@@ -61,6 +76,7 @@ const ORG: OrganizationInput = {
     {
       name: 'org main',
       repositories: ['web'],
+      requiredApprovals: 2,
       bypassActors: [{ type: 'OrganizationAdmin' }, { type: 'Team', actor: 'release', mode: 'pull_request' }],
     },
     {
@@ -96,12 +112,7 @@ function resourceOf(name: string): string {
 
 /** This kind's pass alone, with the index earlier passes would have filled. */
 async function snapshotThisKind(): Promise<Grant[]> {
-  const octokit = createGitHubClient({
-    token: TOKEN,
-    baseUrl: sandbox.url,
-    throttle: { retryAfterBaseMs: 0, writeIntervalMs: 0 },
-  });
-  const context: GitHubContext = { octokit, organization: 'acme', token: TOKEN };
+  const context = contextFor(sandbox, { retryAfterBaseMs: 0, writeIntervalMs: 0 });
   index = {
     members: new Map(),
     teams: { members: new Set(), repositories: new Map() },
@@ -116,6 +127,8 @@ async function snapshotThisKind(): Promise<Grant[]> {
       ['web', false],
       ['docs', false],
     ]),
+    defaultBranchRestrictions: new Map(),
+    reviewRulesets: new Map(),
   };
   return collect(rulesets.snapshot(context, index));
 }
@@ -129,9 +142,9 @@ beforeEach(async () => {
 afterEach(() => sandbox.close());
 
 const writes = () =>
-  sandbox.requests
-    .filter((request) => request.method !== 'GET' && request.path !== '/graphql')
-    .map((request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`);
+  writeRequests(sandbox).map(
+    (request) => `${request.method} ${request.path} ${JSON.stringify(request.body)}`,
+  );
 
 const teamId = (slug: string) => sandbox.state.teams.get(slug)?.id;
 const appId = () => [...sandbox.state.cicd.apps.values()][0]?.appId;
@@ -195,12 +208,18 @@ describe('ruleset bypass: snapshot', () => {
     expect(sandbox.violations).toEqual([]);
   });
 
-  it('marks default branches under an active ruleset as reviewed, and only those', () => {
-    // api: its own active ruleset; web: the org ruleset; docs: its ruleset is disabled.
+  it('marks default branches under an active ruleset that requires reviews, and only those', () => {
+    // api: its own active ruleset; web: the org ruleset; docs: one ruleset is disabled, the other
+    // active one requires no pull request review.
     expect([...index.defaultBranchRequiresReview.entries()].sort()).toEqual([
       ['api', true],
       ['docs', false],
       ['web', true],
+    ]);
+    // Which rulesets stand between a push and each default branch (what separation of duties reads).
+    expect([...index.reviewRulesets.entries()].sort()).toEqual([
+      ['api', [resourceOf('protect main')]],
+      ['web', [resourceOf('org main')]],
     ]);
   });
 });
@@ -328,12 +347,7 @@ describe('ruleset bypass: revoke and check', () => {
 });
 
 describe('ruleset sandbox', () => {
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${sandbox.url}${path}`, {
-      method,
-      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, body?: unknown) => rest(sandbox, method, path, body);
 
   it("lists a repository's rulesets with its parents unless includes_parents=false", async () => {
     const names = async (path: string) =>
@@ -391,7 +405,7 @@ describe('ruleset bypass: custom repository roles', () => {
     await sandbox.close();
     // Custom repository roles are GitHub Enterprise Cloud only: api.github.com's description, which
     // the sandbox checks against, has no such endpoint, so this one sandbox runs unchecked.
-    sandbox = await startGitHubSandbox(
+    sandbox = await startSandbox(
       {
         ...ORG,
         repositories: [
@@ -402,7 +416,7 @@ describe('ruleset bypass: custom repository roles', () => {
         ],
         rulesets: [],
       },
-      { token: TOKEN, checkOpenApi: false },
+      { checkOpenApi: false },
     );
     connector = connectorFor(sandbox);
     const found = await snapshotThisKind();

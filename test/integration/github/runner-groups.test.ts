@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
 import type { Grant } from '../../../functions/core/grant';
-import { type GitHubSandbox, startGitHubSandbox } from '../../../sandbox/github/server';
+import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findRepository, type GitHubState, type OrganizationInput } from '../../../sandbox/github/state';
-import { collect, connectorFor, findGrant, line, startSandbox, TOKEN } from './helpers';
+import { closeChecked, findGrant, line, rest, snapshotSandbox, startSandbox, writeRequests } from './helpers';
 
 const organization: OrganizationInput = {
   login: 'acme',
@@ -21,20 +21,11 @@ let connector: Connector;
 let grants: Grant[];
 
 beforeEach(async () => {
-  sandbox = await startSandbox(organization);
-  connector = connectorFor(sandbox);
-  grants = (await collect(connector.snapshot())).filter((grant) => grant.grantKind === 'runner_group_access');
-  sandbox.requests.length = 0;
+  ({ sandbox, connector, grants } = await snapshotSandbox(organization, ['runner_group_access']));
 });
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
-const writes = () =>
-  sandbox.requests
-    .filter((request) => request.method !== 'GET' && request.path !== '/graphql')
-    .map((request) => `${request.method} ${request.path}`);
+const writes = () => writeRequests(sandbox).map((request) => `${request.method} ${request.path}`);
 
 function groupNamed(state: GitHubState, name: string) {
   const group = [...state.cicd.runnerGroups.values()].find((candidate) => candidate.name === name);
@@ -133,12 +124,11 @@ describe('runner group sandbox answers', () => {
   let raw: GitHubSandbox;
   beforeEach(async () => {
     // Unchecked: GitHub's description lists only the 204 of this DELETE.
-    raw = await startGitHubSandbox(organization, { token: TOKEN, checkOpenApi: false });
+    raw = await startSandbox(organization, { checkOpenApi: false });
   });
   afterEach(() => raw.close());
 
-  const call = (method: string, path: string) =>
-    fetch(`${raw.url}${path}`, { method, headers: { authorization: `token ${TOKEN}` } });
+  const call = (method: string, path: string) => rest(raw, method, path);
 
   it('404 for an unknown group or repository, 422 for a group without a selection', async () => {
     const deploy = groupNamed(raw.state, 'deploy').id;

@@ -3,34 +3,53 @@ import type { SnapshotIndex } from '../../../../functions/connectors/github/acce
 import {
   branchBypassKey,
   environmentReviewerKey,
+  orgMembershipKey,
   rulesetBypassKey,
   teamMembershipKey,
   userRepositoryKey,
 } from '../../../../functions/connectors/github/keys';
 import { SeparationOfDuties } from '../../../../functions/connectors/github/separation-of-duties';
-import { type Grant, makeGrant } from '../../../../functions/core/grant';
+import { type Grant, makeGrant, type RepositoryPermission } from '../../../../functions/core/grant';
 
-function index(requiresReview: boolean): SnapshotIndex {
+interface Gates {
+  /** Classic protection of main; absent: unprotected. */
+  classic?: { reviewsRequired: boolean; pushRestricted: boolean; enforceAdmins: boolean };
+  /** Rulesets requiring review on main. */
+  rulesets?: string[];
+}
+
+function index(gates: Gates): SnapshotIndex {
   return {
     members: new Map(),
     teams: { members: new Set(), repositories: new Map() },
     repositories: [{ name: 'api', isPrivate: true, defaultBranch: 'main' }],
-    defaultBranchRequiresReview: new Map([['api', requiresReview]]),
+    defaultBranchRequiresReview: new Map([
+      ['api', (gates.classic?.reviewsRequired ?? false) || (gates.rulesets ?? []).length > 0],
+    ]),
+    defaultBranchRestrictions: new Map(gates.classic ? [['api', gates.classic]] : []),
+    reviewRulesets: new Map(gates.rulesets ? [['api', gates.rulesets]] : []),
   };
 }
+
+const REVIEWED = { reviewsRequired: true, pushRestricted: false, enforceAdmins: true };
 
 const approver = (principalType: 'user' | 'team', principal: string, preventSelfReview = false) =>
   makeGrant(environmentReviewerKey('acme', 'api', 'production', principalType, principal), {
     raw: { preventSelfReview },
   });
-const writer = (login: string, permission: 'read' | 'write' | 'admin' = 'write') =>
+const access = (login: string, permission: RepositoryPermission = 'write') =>
   makeGrant(userRepositoryKey('acme', 'api', login, permission, { kind: 'direct' }));
 const member = (login: string) => makeGrant(teamMembershipKey('acme', 'platform', login, 'member'));
-const bypass = (login: string, branch = 'main') =>
-  makeGrant(branchBypassKey('acme', 'api', branch, 'user', login, 'bypass_pull_request_reviews'));
+const owner = (login: string) => makeGrant(orgMembershipKey('acme', login, 'owner'));
+const onMain = (login: string, entitlement: 'push' | 'bypass_pull_request_reviews', branch = 'main') =>
+  makeGrant(branchBypassKey('acme', 'api', branch, 'user', login, entitlement));
+const rulesetBypass = (principalType: 'team' | 'role', principal: string) =>
+  makeGrant(rulesetBypassKey('acme/rulesets/9', principalType, principal, 'always'), {
+    raw: { rulesetName: 'main-needs-review' },
+  });
 
-async function run(requiresReview: boolean, grants: Grant[]) {
-  const pass = new SeparationOfDuties(index(requiresReview));
+async function run(gates: Gates, grants: Grant[]) {
+  const pass = new SeparationOfDuties(index(gates));
   const streamed: Grant[] = [];
   for (const grant of grants) if (!pass.observe(grant)) streamed.push(grant);
   const held: Grant[] = [];
@@ -39,50 +58,109 @@ async function run(requiresReview: boolean, grants: Grant[]) {
 }
 
 const flagged = (grants: Grant[]) =>
-  grants.filter((g) => g.flags.includes('separation_of_duties')).map((g) => `${g.grantKind} ${g.principal}`);
+  grants
+    .filter((g) => g.flags.includes('separation_of_duties'))
+    .map((g) => `${g.grantKind} ${g.principal}`)
+    .sort();
 
 describe('separation of duties across grant kinds', () => {
-  it('flags an approver who can also write to an unreviewed default branch', async () => {
-    const { streamed, held } = await run(false, [
-      writer('bob'),
+  it('flags an approver who can write to an unprotected default branch, and says how', async () => {
+    const { streamed, held } = await run({}, [
+      access('bob'),
       approver('user', 'bob'),
       approver('user', 'carol'),
     ]);
     expect(streamed.map((g) => g.grantKind)).toEqual(['user_repository']);
     expect(flagged(held)).toEqual(['environment_reviewer bob']);
     expect(held.find((g) => g.principal === 'bob')?.raw.separationOfDuties).toEqual([
-      'bob: write access to an unreviewed default branch',
+      'bob: write access, main has no branch protection',
     ]);
   });
 
-  it('does not flag a writer when the default branch needs reviews, nor when self-review is prevented', async () => {
-    expect(flagged((await run(true, [writer('bob'), approver('user', 'bob')])).held)).toEqual([]);
-    expect(flagged((await run(false, [writer('bob'), approver('user', 'bob', true)])).held)).toEqual([]);
-    expect(flagged((await run(false, [writer('bob', 'read'), approver('user', 'bob')])).held)).toEqual([]);
+  it('does not flag when reviews are required, self-review is prevented, or the approver only reads', async () => {
+    expect(
+      flagged((await run({ classic: REVIEWED }, [access('bob'), approver('user', 'bob')])).held),
+    ).toEqual([]);
+    expect(flagged((await run({}, [access('bob'), approver('user', 'bob', true)])).held)).toEqual([]);
+    expect(flagged((await run({}, [access('bob', 'read'), approver('user', 'bob')])).held)).toEqual([]);
   });
 
-  it('flags both the approval and the bypass when review is required but bob may bypass it', async () => {
-    const { held } = await run(true, [writer('bob'), bypass('bob'), approver('user', 'bob')]);
-    expect(flagged(held).sort()).toEqual(['branch_protection_bypass bob', 'environment_reviewer bob']);
+  it('flags the approval and the review bypass that lets the approver merge unreviewed', async () => {
+    const { held } = await run({ classic: REVIEWED }, [
+      access('bob'),
+      onMain('bob', 'bypass_pull_request_reviews'),
+      onMain('bob', 'push'),
+      approver('user', 'bob'),
+    ]);
+    // A push allowance does not skip required reviews: only the bypass is part of the finding.
+    expect(flagged(held)).toEqual(['branch_protection_bypass bob', 'environment_reviewer bob']);
+    expect(held.find((g) => g.entitlement === 'bypass_pull_request_reviews')?.raw.separationOfDuties).toEqual(
+      ['bob: also approves deployments of acme/api:production'],
+    );
+  });
+
+  it('counts a push allowance where reviews are not required but pushes are restricted', async () => {
+    const restricted = { reviewsRequired: false, pushRestricted: true, enforceAdmins: true };
+    expect(
+      flagged(
+        (await run({ classic: restricted }, [access('bob'), onMain('bob', 'push'), approver('user', 'bob')]))
+          .held,
+      ),
+    ).toEqual(['branch_protection_bypass bob', 'environment_reviewer bob']);
+    // Not on the allow list: write access alone cannot push there.
+    expect(
+      flagged((await run({ classic: restricted }, [access('bob'), approver('user', 'bob')])).held),
+    ).toEqual([]);
+  });
+
+  it('treats admins as exempt from classic protection unless it is enforced for admins', async () => {
+    const grants = [access('alice', 'admin'), approver('user', 'alice')];
+    expect(flagged((await run({ classic: { ...REVIEWED, enforceAdmins: false } }, grants)).held)).toEqual([
+      'environment_reviewer alice',
+    ]);
+    expect(flagged((await run({ classic: REVIEWED }, grants)).held)).toEqual([]);
   });
 
   it('ignores a bypass of another branch than the default one', async () => {
-    const { held } = await run(true, [bypass('bob', 'release'), approver('user', 'bob')]);
+    const { held } = await run({ classic: REVIEWED }, [
+      access('bob'),
+      onMain('bob', 'bypass_pull_request_reviews', 'release'),
+      approver('user', 'bob'),
+    ]);
     expect(flagged(held)).toEqual([]);
   });
 
-  it('reaches people through a reviewing team, and through ruleset bypass of the default branch', async () => {
-    const ruleset = makeGrant(rulesetBypassKey('acme/api/rulesets/9', 'team', 'acme/platform', 'always'), {
-      raw: { targetsDefaultBranch: true },
-    });
-    const { held } = await run(true, [member('carol'), ruleset, approver('team', 'acme/platform')]);
-    expect(flagged(held).sort()).toEqual([
+  it('requires passing a reviewing ruleset too: as a member of a bypass team, or an owner by organization_admin', async () => {
+    const teamBypass = rulesetBypass('team', 'acme/platform');
+    const viaTeam = await run({ rulesets: ['acme/rulesets/9'] }, [
+      member('carol'),
+      access('carol'),
+      teamBypass,
+      approver('team', 'acme/platform'),
+    ]);
+    expect(flagged(viaTeam.held)).toEqual([
       'environment_reviewer acme/platform',
       'ruleset_bypass acme/platform',
     ]);
-    const notDefault = { ...ruleset, raw: { targetsDefaultBranch: false } };
+    expect(viaTeam.held.find((g) => g.grantKind === 'environment_reviewer')?.raw.separationOfDuties).toEqual([
+      'carol: write access, main has no branch protection, bypasses ruleset main-needs-review',
+    ]);
+    // Without a place on the ruleset's bypass list the review cannot be skipped.
     expect(
-      flagged((await run(true, [member('carol'), notDefault, approver('team', 'acme/platform')])).held),
+      flagged(
+        (await run({ rulesets: ['acme/rulesets/9'] }, [access('carol'), approver('user', 'carol')])).held,
+      ),
     ).toEqual([]);
+    const adminBypass = rulesetBypass('role', 'organization_admin');
+    const viaOwner = await run({ rulesets: ['acme/rulesets/9'] }, [
+      owner('alice'),
+      access('alice', 'admin'),
+      adminBypass,
+      approver('user', 'alice'),
+    ]);
+    expect(flagged(viaOwner.held)).toEqual([
+      'environment_reviewer alice',
+      'ruleset_bypass organization_admin',
+    ]);
   });
 });
