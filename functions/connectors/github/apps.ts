@@ -2,7 +2,7 @@ import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubAccessKind } from './access-kind';
 import { type GitHubContext, now } from './context';
-import { appInstallationKey, permissionSummary } from './keys';
+import { appInstallationKey, coversPermissions, permissionSummary } from './keys';
 import { organizationList } from './organization-lists';
 
 /*
@@ -83,29 +83,26 @@ async function revokeInstallation(context: GitHubContext, grant: Grant): Promise
     };
   }
   const current = permissionSummary(installation.permissions);
-  if (current !== grant.entitlement) {
-    // The reviewed permission set is gone; the current one is a different grant with its own review.
-    return {
-      outcome: 'already_absent',
-      appliedAt: now(),
-      action: `${call}: app ${grant.principal} now holds "${current}", not the reviewed "${grant.entitlement}"`,
-    };
-  }
+  // Installed is installed: whatever its permissions are now, only a person can remove it.
+  const changed = current === grant.entitlement ? '' : ` (it now holds ${current})`;
   return {
     outcome: 'remediation_required',
     appliedAt: now(),
-    action: `${call}: app ${grant.principal} is installed (installation ${installation.id}); no API lets the organization uninstall it`,
+    action: `${call}: app ${grant.principal} is installed (installation ${installation.id})${changed}; no API lets the organization uninstall it`,
     remediation: `An organization owner uninstalls the GitHub App ${grant.principal} from ${org}, or narrows its repository access, in Settings → GitHub Apps → ${grant.principal} → Configure (installation ${installation.id}). Narrowing its permissions (${grant.entitlement}) needs the app's owner to change them and ${org} to accept.`,
   };
 }
 
-/** Present while the app is installed, not suspended, with the reviewed permission set. */
+/**
+ * Present while the app is installed, not suspended, and still holds every reviewed permission at
+ * the reviewed level or higher: permissions that grew since the review are still the access reviewed.
+ */
 async function checkInstallation(context: GitHubContext, grant: Grant): Promise<CheckResult> {
   const installation = await findInstallation(context, grant);
   const checkedAt = now();
   if (!installation || installation.suspendedAt !== null) return { status: 'absent', checkedAt };
   const current = permissionSummary(installation.permissions);
-  return current === grant.entitlement
+  return coversPermissions(installation.permissions, grant.entitlement)
     ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: current }] }
     : { status: 'absent', checkedAt };
 }

@@ -379,6 +379,31 @@ export function permissionSummary(permissions: Record<string, string>): string {
     : 'no permissions';
 }
 
+const LEVELS = ['read', 'write', 'admin'] as const;
+
+/** The inverse of permissionSummary: `contents:write, metadata:read` → { contents: 'write', … }. */
+export function parsePermissionSummary(summary: string): Record<string, string> {
+  if (summary === 'no permissions') return {};
+  return Object.fromEntries(
+    summary
+      .split(', ')
+      .map(
+        (entry) => [entry.slice(0, entry.lastIndexOf(':')), entry.slice(entry.lastIndexOf(':') + 1)] as const,
+      ),
+  );
+}
+
+/**
+ * Whether `held` gives at least every permission of the reviewed summary (read < write < admin):
+ * an app whose permissions grew since the review still holds what was reviewed.
+ */
+export function coversPermissions(held: Record<string, string>, reviewed: string): boolean {
+  const rank = (level: string | undefined) => LEVELS.indexOf((level ?? '') as (typeof LEVELS)[number]);
+  return Object.entries(parsePermissionSummary(reviewed)).every(
+    ([name, level]) => rank(level) >= 0 && rank(held[name]) >= rank(level),
+  );
+}
+
 export function appInstallationKey(
   organization: string,
   appSlug: string,

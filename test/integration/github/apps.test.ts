@@ -87,14 +87,25 @@ describe('GitHub App installations', () => {
     });
   });
 
-  it('treats a changed permission set as a different grant', async () => {
+  it('keeps a remediation open while the app holds what was reviewed, even with more; closes it once narrowed', async () => {
     const grant = findGrant(grants, 'organization acme docs-bot pages:write direct');
-    installationOf(sandbox.state, 'docs-bot').permissions = { pages: 'write', contents: 'write' };
-    expect(await connector.check(grant)).toMatchObject({ status: 'absent' });
-    expect(await connector.revoke(grant)).toMatchObject({ outcome: 'already_absent' });
+    const app = installationOf(sandbox.state, 'docs-bot');
+    // Widened since the review: the reviewed access is still there, and a new grant reviews the rest.
+    app.permissions = { pages: 'write', contents: 'write' };
+    expect(await connector.check(grant)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'contents:write, pages:write' }],
+    });
+    const revoked = await connector.revoke(grant);
+    expect(revoked.outcome).toBe('remediation_required');
+    expect(revoked.action).toContain('(it now holds contents:write, pages:write)');
     const after = (await collect(connector.snapshot())).filter(
       (item) => item.grantKind === 'app_installation',
     );
     expect(after.map(line)).toContain('organization acme docs-bot contents:write, pages:write direct');
+    // Narrowed below what was reviewed (pages only readable): the reviewed access is gone.
+    app.permissions = { pages: 'read', contents: 'write' };
+    expect(await connector.check(grant)).toMatchObject({ status: 'absent' });
+    expect(writes()).toEqual([]);
   });
 });

@@ -1,5 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sourcePermission, splitInOrganization } from '../../../../functions/connectors/github/keys';
+import {
+  coversPermissions,
+  parsePermissionSummary,
+  permissionSummary,
+  sourcePermission,
+  splitInOrganization,
+} from '../../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../../functions/core/errors';
 
 const source = (permission: 'NONE' | 'READ' | 'WRITE' | 'ADMIN', roleName: string | null) => ({
@@ -32,5 +39,35 @@ describe('splitInOrganization', () => {
 
   it.each(['other/api', 'acme', 'acme/', '/api', 'acme/a/b'])('refuses %s', (value) => {
     expect(() => splitInOrganization(value, 'acme', 'repository')).toThrow(ConnectorError);
+  });
+});
+
+describe('permission summaries of apps and tokens', () => {
+  const permissions = fc.dictionary(
+    fc.stringMatching(/^[a-z][a-z_]{0,15}$/),
+    fc.constantFrom('read', 'write', 'admin'),
+    { maxKeys: 6 },
+  );
+
+  it('reads back every summary it writes', () => {
+    fc.assert(
+      fc.property(permissions, (held) => {
+        expect(parsePermissionSummary(permissionSummary(held))).toEqual(held);
+      }),
+    );
+  });
+
+  it('covers what was reviewed when every permission is held at that level or higher, never otherwise', () => {
+    fc.assert(
+      fc.property(permissions, permissions, (held, extra) => {
+        const reviewed = permissionSummary(held);
+        expect(coversPermissions(held, reviewed)).toBe(true);
+        expect(coversPermissions({ ...extra, ...held }, reviewed)).toBe(true);
+      }),
+    );
+    expect(coversPermissions({ contents: 'admin' }, 'contents:write')).toBe(true);
+    expect(coversPermissions({ contents: 'read' }, 'contents:write')).toBe(false);
+    expect(coversPermissions({ pages: 'write' }, 'contents:read, pages:write')).toBe(false);
+    expect(coversPermissions({}, 'no permissions')).toBe(true);
   });
 });
