@@ -124,7 +124,7 @@ query UserTeamAncestors($org: String!, $login: String!, $after: String) {
       ${PAGE_INFO}
       nodes {
         slug
-        members(first: 10, membership: IMMEDIATE, query: $login) { nodes { login } }
+        members(first: ${PAGE_SIZE}, membership: IMMEDIATE, query: $login) { pageInfo { hasNextPage } nodes { login } }
         ancestors(first: 20) { pageInfo { hasNextPage } nodes { slug } }
       }
     }
@@ -231,7 +231,8 @@ export interface UserRepositoryAccessResult {
 
 export interface UserTeamNode {
   slug: string;
-  members: { nodes: Array<{ login: string } | null> | null };
+  /** `query` matches logins and names as a search: more than one page means the answer is unknown. */
+  members: { pageInfo: { hasNextPage: boolean }; nodes: Array<{ login: string } | null> | null };
   ancestors: { pageInfo: { hasNextPage: boolean }; nodes: Array<{ slug: string } | null> | null };
 }
 

@@ -29,6 +29,7 @@ import {
   type CollaboratorEdge,
   ORGANIZATION_REPOSITORIES,
   type OrganizationRepositoriesResult,
+  PAGE_SIZE,
   type PermissionSource,
   REPOSITORY_COLLABORATORS,
   type RepositoryCollaboratorsResult,
@@ -405,6 +406,13 @@ async function nestedTeamPaths(
     const immediate = present(team.members.nodes).some(
       (member) => member.login.toLowerCase() === login.toLowerCase(),
     );
+    if (!immediate && team.members.pageInfo.hasNextPage) {
+      // GitHub's member `query` is a search over logins and names, not an exact match: with more
+      // matches than one page, "not found" is unknown, and reporting absent could hide access.
+      throw new ConnectorError(
+        `team ${org}/${team.slug} has more than ${PAGE_SIZE} members matching "${login}"; cannot check ${login}'s access to ${owner}/${repo}`,
+      );
+    }
     if (!immediate) continue;
     if (team.ancestors.pageInfo.hasNextPage) {
       throw new ConnectorError(

@@ -180,3 +180,33 @@ describe('GitHub connector: access inherited through nested teams', () => {
     });
   });
 });
+
+describe('checking access through a child team whose members GitHub can only search', () => {
+  it('refuses to answer rather than report absent when the search has more than a page of matches', async () => {
+    await sandbox.close();
+    // GitHub's member `query` matches logins and names; 101 members contain "ab" and sort before it.
+    const crowd = Array.from({ length: 101 }, (_, i) => `aab-${String(i).padStart(3, '0')}`);
+    ({ sandbox, connector, grants } = await snapshotSandbox({
+      ...NESTED,
+      members: [
+        ...(NESTED.members ?? []),
+        { login: 'ab', role: 'member' },
+        ...crowd.map((login) => ({ login })),
+      ],
+      teams: [
+        { slug: 'platform', members: ['alice'], repositories: { api: 'write' } },
+        { slug: 'sre', parent: 'platform', members: ['ab', ...crowd] },
+      ],
+    }));
+    const inherited = findGrant(grants, 'repository acme/api ab write team:acme/platform (through acme/sre)');
+    const refusal = await connector.check(inherited).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(ConnectorError);
+    expect((refusal as Error).message).toMatch(/more than 100 members matching "ab"/);
+    // A login the search finds on its first page is answered as usual.
+    const olgaLike = findGrant(grants, 'repository acme/api alice write team:acme/platform');
+    expect(await connector.check(olgaLike)).toMatchObject({ status: 'present' });
+  });
+});
