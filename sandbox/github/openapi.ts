@@ -178,10 +178,11 @@ function requestValidator(method: string, template: string): ValidateFunction | 
 }
 
 /**
- * Problems with one exchange, empty when it matches. A request body is checked only where GitHub
- * documents one; an answer GitHub does not document (a status it never sends) is a problem.
- * Requests GitHub would refuse for their body are checked too, so a 422 the sandbox sends must
- * come with a body GitHub's 422 schema allows.
+ * Problems with one exchange, empty when it matches. A request body is checked where GitHub
+ * documents one and the sandbox accepted it (a body the sandbox refuses is the test of that
+ * refusal; what is checked then is that the refusal's body is what GitHub sends for that status).
+ * A success status GitHub does not document is a problem; an undocumented error is checked
+ * against GitHub's basic-error.
  */
 export function openApiProblems(exchange: {
   method: string;

@@ -34,12 +34,9 @@ export function connectorFor(
   });
 }
 
-/** A sandbox accepting the test token; `checkOpenApi: false` for answers GitHub's description leaves out. */
-export async function startSandbox(
-  organization: OrganizationInput,
-  options: { checkOpenApi?: boolean } = {},
-): Promise<GitHubSandbox> {
-  return startGitHubSandbox(organization, { token: TOKEN, ...options });
+/** A sandbox accepting the test token, checking every exchange against GitHub's OpenAPI description. */
+export async function startSandbox(organization: OrganizationInput): Promise<GitHubSandbox> {
+  return startGitHubSandbox(organization, { token: TOKEN });
 }
 
 export async function collect(grants: AsyncIterable<Grant>): Promise<Grant[]> {

@@ -92,11 +92,10 @@ const CUSTOM: OrganizationInput = {
 
 /*
  * Custom repository roles are a GitHub Enterprise Cloud feature: GET /orgs/{org}/custom-repository-roles
- * is described in GHEC's OpenAPI document, not api.github.com's, which the sandbox checks against. These
- * tests turn that check off and validate the custom-roles answer against GHEC's schema themselves.
+ * is described in GHEC's OpenAPI document, which the sandbox checks it against like every route.
  */
 async function startWithCustomRoles(): Promise<GitHubSandbox> {
-  return startGitHubSandbox(CUSTOM, { token: TOKEN, checkOpenApi: false });
+  return startGitHubSandbox(CUSTOM, { token: TOKEN });
 }
 
 describe('custom repository roles', () => {

@@ -109,7 +109,7 @@ describe('fine-grained personal access tokens', () => {
 describe('personal access token sandbox answers', () => {
   let raw: GitHubSandbox;
   beforeEach(async () => {
-    raw = await startSandbox(organization, { checkOpenApi: true });
+    raw = await startSandbox(organization);
   });
   afterEach(() => closeChecked(raw));
 

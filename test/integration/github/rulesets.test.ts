@@ -403,21 +403,17 @@ describe('ruleset sandbox', () => {
 describe('ruleset bypass: custom repository roles', () => {
   it('names a custom role from GET /orgs/{org}/custom-repository-roles and removes it by its id', async () => {
     await sandbox.close();
-    // Custom repository roles are GitHub Enterprise Cloud only: api.github.com's description, which
-    // the sandbox checks against, has no such endpoint, so this one sandbox runs unchecked.
-    sandbox = await startSandbox(
-      {
-        ...ORG,
-        repositories: [
-          {
-            name: 'api',
-            rulesets: [{ name: 'custom', bypassActors: [{ type: 'RepositoryRole', actor: 'releaser' }] }],
-          },
-        ],
-        rulesets: [],
-      },
-      { checkOpenApi: false },
-    );
+    // Custom repository roles are GitHub Enterprise Cloud only: checked against GHEC's description.
+    sandbox = await startSandbox({
+      ...ORG,
+      repositories: [
+        {
+          name: 'api',
+          rulesets: [{ name: 'custom', bypassActors: [{ type: 'RepositoryRole', actor: 'releaser' }] }],
+        },
+      ],
+      rulesets: [],
+    });
     connector = connectorFor(sandbox);
     const found = await snapshotThisKind();
     const custom = rulesetNamed('custom');
