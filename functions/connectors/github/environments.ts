@@ -20,6 +20,8 @@ interface Reviewer {
 /** What an environment's protection says, read from its protection_rules. */
 interface Protection {
   reviewers: Reviewer[];
+  /** Reviewer entries this file could not read (no numeric id, an unknown type): a PUT would drop them. */
+  unreadReviewers: number;
   preventSelfReview: boolean;
   waitTimer: number;
   branchPolicy: BranchPolicy;
@@ -32,20 +34,22 @@ interface EnvironmentRecord {
   deployment_branch_policy?: BranchPolicy;
 }
 
-function reviewersOf(rule: Record<string, unknown>): Reviewer[] {
+function reviewersOf(rule: Record<string, unknown>): { reviewers: Reviewer[]; unread: number } {
   const entries = Array.isArray(rule.reviewers) ? (rule.reviewers as Array<Record<string, unknown>>) : [];
   const reviewers: Reviewer[] = [];
+  let unread = 0;
   for (const entry of entries) {
     const reviewer = (entry.reviewer ?? {}) as Record<string, unknown>;
     const id = reviewer.id;
-    if (typeof id !== 'number') continue;
-    if (entry.type === 'User' && typeof reviewer.login === 'string') {
+    if (typeof id === 'number' && entry.type === 'User' && typeof reviewer.login === 'string') {
       reviewers.push({ type: 'User', id, name: reviewer.login });
-    } else if (entry.type === 'Team' && typeof reviewer.slug === 'string') {
+    } else if (typeof id === 'number' && entry.type === 'Team' && typeof reviewer.slug === 'string') {
       reviewers.push({ type: 'Team', id, name: reviewer.slug });
+    } else {
+      unread++;
     }
   }
-  return reviewers;
+  return { reviewers, unread };
 }
 
 /**
@@ -56,6 +60,7 @@ function reviewersOf(rule: Record<string, unknown>): Reviewer[] {
 function protectionOf(environment: EnvironmentRecord): Protection {
   const protection: Protection = {
     reviewers: [],
+    unreadReviewers: 0,
     preventSelfReview: false,
     waitTimer: 0,
     branchPolicy: environment.deployment_branch_policy ?? null,
@@ -64,7 +69,9 @@ function protectionOf(environment: EnvironmentRecord): Protection {
     if (rule.type === 'wait_timer' && typeof rule.wait_timer === 'number')
       protection.waitTimer = rule.wait_timer;
     if (rule.type === 'required_reviewers') {
-      protection.reviewers = reviewersOf(rule);
+      const { reviewers, unread } = reviewersOf(rule);
+      protection.reviewers = reviewers;
+      protection.unreadReviewers = unread;
       protection.preventSelfReview = rule.prevent_self_review === true;
     }
   }
@@ -232,6 +239,18 @@ export const environments: GitHubAccessKind = {
       };
     }
     const kept = protection.reviewers.filter((reviewer) => !isTarget(reviewer));
+    if (protection.unreadReviewers > 0) {
+      // The PUT replaces the whole list: reviewers this code cannot name would be removed with them.
+      return {
+        outcome: 'remediation_required',
+        appliedAt: now(),
+        action: `GET ${params.path}: ${protection.unreadReviewers} required reviewer(s) of ${grant.resource} could not be read; PUT ${params.path} not sent`,
+        remediation:
+          `Remove ${who} under "Required reviewers" in ${params.owner}/${params.repo} → Settings → Environments → ` +
+          `${params.environment}, and save protection rules: GitHub listed reviewers the access review cannot read, ` +
+          'so replacing the list through the API could remove them too.',
+      };
+    }
     if (kept.length === 0) {
       return {
         outcome: 'remediation_required',

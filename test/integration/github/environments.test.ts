@@ -344,6 +344,27 @@ describe('environment reviewers: revoke and check', () => {
     expect(await connector.check(dave)).toMatchObject({ status: 'present' });
   });
 
+  it('sends no PUT when GitHub lists a reviewer it cannot read: the PUT would drop them too', async () => {
+    const grants = await reviewerGrants();
+    const bob = grants.find((grant) => grant.principal === 'bob' && grant.resource.endsWith(':production'));
+    expect(bob).toBeDefined();
+    // What GitHub answers now, with one reviewer entry of a shape this code does not know.
+    const current = await rest(sandbox, 'GET', '/repos/acme/api/environments/production');
+    const body = (await current.json()) as { protection_rules: Array<Record<string, unknown>> };
+    const rule = body.protection_rules.find((candidate) => candidate.type === 'required_reviewers');
+    (rule?.reviewers as unknown[]).push({ type: 'Bot', reviewer: { id: 99, slug: 'merge-queue' } });
+    sandbox.failNext({
+      status: 200,
+      body,
+      match: { method: 'GET', path: '/repos/acme/api/environments/production' },
+    });
+    sandbox.requests.length = 0;
+    const result = await connector.revoke(bob!);
+    expect(result.outcome).toBe('remediation_required');
+    expect(result.action).toMatch(/1 required reviewer\(s\) of acme\/api:production could not be read/);
+    expect(writes()).toEqual([]);
+  });
+
   it('refuses grants that name no user or team, or another organisation', async () => {
     const wrongType = {
       ...makeGrant(environmentReviewerKey('acme', 'api', 'production', 'user', 'bob')),
