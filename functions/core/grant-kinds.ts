@@ -120,7 +120,7 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
     label: 'environment secret',
     allows: (g) => `jobs deploying to ${g.principal} can read secret ${g.resource}`,
     revokeEffect: (g) =>
-      `A repository admin is asked to delete or rotate ${g.resource} (a remediation item, checked again).`,
+      `A repository admin is asked to delete ${g.resource} (a remediation item, open until the secret is gone).`,
     remediationOnly: () => true,
   },
   runner_group_access: {

@@ -340,7 +340,7 @@ async function revokeEnvironmentSecret(context: GitHubContext, grant: Grant): Pr
     outcome: 'remediation_required',
     appliedAt: now(),
     action: `${call}: secret ${secret} exists; deleting it would break deployments to ${environment}, so a person decides`,
-    remediation: `A repository admin of ${org}/${repo} deletes the secret ${secret} of environment ${environment} (Settings → Environments → ${environment} → Environment secrets) if nothing should read it; otherwise rotates it and restricts who can deploy to ${environment} (required reviewers, deployment branches).`,
+    remediation: `A repository admin of ${org}/${repo} deletes the secret ${secret} of environment ${environment} (Settings → Environments → ${environment} → Environment secrets) so that deployments to ${environment} can no longer read it. This item stays open until the secret is gone; if those deployments still need it, the decision should have been keep (rotating the secret is credential hygiene, not a revocation).`,
   };
 }
 
