@@ -213,7 +213,7 @@ describe('Actions secrets and variables: revoke and check', () => {
 });
 
 describe('environment secrets: revoke and check', () => {
-  it('asks a person to delete or rotate the secret; check follows the secret', async () => {
+  it('asks a person to delete the secret; check follows the secret until it is gone', async () => {
     const grant = findGrant(
       grants,
       'secret acme/api:production/secrets/DB_PASSWORD acme/api:production read direct',
@@ -221,7 +221,7 @@ describe('environment secrets: revoke and check', () => {
     const result = await connector.revoke(grant);
     expect(result.outcome).toBe('remediation_required');
     expect(result.remediation).toContain('deletes the secret DB_PASSWORD of environment production');
-    expect(result.remediation).toContain('restricts who can deploy to production');
+    expect(result.remediation).toContain('stays open until the secret is gone');
     expect(writes()).toEqual([]);
     expect(await connector.check(grant)).toMatchObject({ status: 'present' });
 
