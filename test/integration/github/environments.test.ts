@@ -352,7 +352,8 @@ describe('environment reviewers: revoke and check', () => {
     const current = await rest(sandbox, 'GET', '/repos/acme/api/environments/production');
     const body = (await current.json()) as { protection_rules: Array<Record<string, unknown>> };
     const rule = body.protection_rules.find((candidate) => candidate.type === 'required_reviewers');
-    (rule?.reviewers as unknown[]).push({ type: 'Bot', reviewer: { id: 99, slug: 'merge-queue' } });
+    if (!rule) throw new Error('production has no required_reviewers rule');
+    (rule.reviewers as unknown[]).push({ type: 'Bot', reviewer: { id: 99, slug: 'merge-queue' } });
     sandbox.failNext({
       status: 200,
       body,
