@@ -346,6 +346,35 @@ describe('demo campaign on the embedded host', () => {
     );
   });
 
+  it('puts remediation items in the evidence, and catches a reworded one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'access-review-remediation-'));
+    try {
+      const manifest = await exportEvidence(host.store, run.campaignId, dir);
+      const path = join(dir, 'revocations.csv');
+      const original = await readFile(path, 'utf8');
+      const rows = parse(original, { columns: true }) as Record<string, string>[];
+      const remediations = rows.filter((row) => row.revocation_status === 'remediation_required');
+      expect(remediations.map((row) => `${row.grant_kind} ${row.principal}`).sort()).toEqual([
+        'actions_secret_access acme/*',
+        'app_installation dependency-scanner',
+      ]);
+      expect(
+        remediations.every((row) => row.remediation !== '' && row.verification === 'still_present'),
+      ).toBe(true);
+      expect(await verifyEvidence(dir)).toEqual({ ok: true, findings: [] });
+      // Someone softens what a person was asked to do, and recomputes the manifest.
+      await writeFile(path, original.replace('uninstalls the GitHub App', 'may review the GitHub App'));
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(await exportManifestFor(dir, manifest)));
+      expect((await verifyEvidence(dir)).findings).toEqual([
+        expect.stringMatching(
+          /^revocations\.csv: g_[0-9a-f]+ shows a remediation the chain does not record$/,
+        ),
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('revokes one of each revocable CI/CD kind at its source, and reads the source again', async () => {
     const state = host.github.state;
     const api = repositoryCicd(state, 'api');
