@@ -1,5 +1,6 @@
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { RepositoryPermission } from '../../functions/core/grant';
+import { repositoryCicd } from './cicd/state';
 import { type ConnectionArgs, gitHubError, paginate } from './connection';
 import { graphql, graphqlTools } from './graphql-js';
 import { gitHubSchema } from './schema';
@@ -457,6 +458,88 @@ const resolvers = {
         prefix: 'refs/heads/',
       };
     },
+    // The CI/CD records of a repository, as far as the connector reads them here: how many there
+    // are (it reads their details over REST), and each one's identity.
+    branchProtectionRules: (parent: RepositoryValue, args: Args, context: GraphQLContext) => {
+      rejectUnsupported(args, PAGING, 'Repository.branchProtectionRules');
+      const rules = [...(repositoryCicd(context.state, parent.name)?.branchProtection.values() ?? [])];
+      return recordConnection(
+        rules,
+        (rule) => rule.branch,
+        args,
+        'branchProtectionRules',
+        (rule) => ({
+          id: Buffer.from(`04:BranchProtectionRule${parent.nameWithOwner}:${rule.branch}`).toString('base64'),
+          pattern: rule.branch,
+          requiredApprovingReviewCount: rule.requiredApprovals,
+          isAdminEnforced: rule.enforceAdmins,
+        }),
+      );
+    },
+    rulesets: (parent: RepositoryValue, args: Args, context: GraphQLContext) => {
+      const { includeParents, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Repository.rulesets');
+      const own = [...(repositoryCicd(context.state, parent.name)?.rulesets.values() ?? [])];
+      const inherited =
+        includeParents === false
+          ? []
+          : [...context.state.cicd.rulesets.values()].filter((ruleset) =>
+              (ruleset.repositories ?? ['~ALL']).some(
+                (pattern) => pattern === '~ALL' || pattern.toLowerCase() === parent.name.toLowerCase(),
+              ),
+            );
+      return recordConnection(
+        [...own, ...inherited],
+        (ruleset) => String(ruleset.id).padStart(12, '0'),
+        args,
+        'rulesets',
+        (ruleset) => ({
+          id: nodeId('RepositoryRuleset', ruleset.id),
+          databaseId: ruleset.id,
+          name: ruleset.name,
+          enforcement: ruleset.enforcement.toUpperCase(),
+        }),
+      );
+    },
+    environments: (parent: RepositoryValue, args: Args, context: GraphQLContext) => {
+      // orderBy and pinnedEnvironmentFilter have schema defaults; the sandbox orders by name either way.
+      const { orderBy: _orderBy, pinnedEnvironmentFilter: _pinned, names, ...rest } = args;
+      rejectUnsupported(rest, PAGING, 'Repository.environments');
+      // `names` defaults to an empty list, which means every environment.
+      const wanted = Array.isArray(names) && names.length > 0 ? new Set(names.map(String)) : undefined;
+      const environments = [
+        ...(repositoryCicd(context.state, parent.name)?.environments.values() ?? []),
+      ].filter((environment) => !wanted || wanted.has(environment.name));
+      return recordConnection(
+        environments,
+        (environment) => environment.name,
+        args,
+        'environments',
+        (environment) => ({
+          id: nodeId('Environment', environment.id),
+          databaseId: environment.id,
+          name: environment.name,
+        }),
+      );
+    },
+    deployKeys: (parent: RepositoryValue, args: Args, context: GraphQLContext) => {
+      rejectUnsupported(args, PAGING, 'Repository.deployKeys');
+      const keys = [...(repositoryCicd(context.state, parent.name)?.deployKeys.values() ?? [])];
+      return recordConnection(
+        keys,
+        (key) => String(key.id).padStart(12, '0'),
+        args,
+        'deployKeys',
+        (key) => ({
+          id: nodeId('DeployKey', key.id),
+          title: key.title,
+          readOnly: key.readOnly,
+          createdAt: key.createdAt,
+          key: key.key,
+          verified: true,
+        }),
+      );
+    },
   },
   PermissionGranter: {
     __resolveType: (value: GranterValue) => value.kind,
@@ -465,6 +548,25 @@ const resolvers = {
     __resolveType: (value: OrganizationValue | UserValue) => value.kind,
   },
 };
+
+/** A connection over a repository's records, paged like every GitHub connection, with totalCount. */
+function recordConnection<T>(
+  records: T[],
+  sortKey: (record: T) => string,
+  args: Args,
+  name: string,
+  node: (record: T) => Record<string, unknown>,
+) {
+  const sorted = [...records].sort((a, b) => compareKeys(sortKey(a), sortKey(b)));
+  const page = paginate(sorted, sortKey, pagingOf(args), name);
+  const edges = page.items.map(({ cursor, item }) => ({ cursor, node: node(item) }));
+  return {
+    totalCount: page.totalCount,
+    pageInfo: page.pageInfo,
+    edges,
+    nodes: edges.map((edge) => edge.node),
+  };
+}
 
 let executable: GraphQLSchema | undefined;
 

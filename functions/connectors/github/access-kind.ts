@@ -11,6 +11,19 @@ export interface RepositoryInfo {
   isPrivate: boolean;
   /** Null for an empty repository. */
   defaultBranch: string | null;
+  /**
+   * How many of each CI/CD record the repository has, read with GraphQL in the same pages as the
+   * repositories: a pass skips its REST calls for a repository with none. Absent: unknown, read.
+   */
+  cicd?: { branchProtectionRules: number; rulesets: number; environments: number; deployKeys: number };
+}
+
+/** Whether a pass must read `what` of this repository over REST: unless GraphQL said it has none. */
+export function mayHave(
+  repository: RepositoryInfo,
+  what: keyof NonNullable<RepositoryInfo['cicd']>,
+): boolean {
+  return repository.cicd === undefined || repository.cicd[what] > 0;
 }
 
 /**

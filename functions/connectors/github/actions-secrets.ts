@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../core/errors';
 import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
-import type { GitHubAccessKind, SnapshotIndex } from './access-kind';
+import { type GitHubAccessKind, mayHave, type SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { gitHubFailure, statusOf } from './errors';
 import { actionsAccessKey, environmentSecretKey, splitInOrganization } from './keys';
@@ -159,6 +159,7 @@ async function* snapshotEnvironmentSecrets(
 ): AsyncGenerator<Grant> {
   const org = context.organization;
   for (const repository of index.repositories) {
+    if (!mayHave(repository, 'environments')) continue;
     for (const environment of await listEnvironments(context, repository.name)) {
       const secrets = await listEnvironmentSecrets(context, repository.name, environment);
       if (secrets === 'not_found') continue;

@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../core/errors';
 import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
-import type { GitHubAccessKind } from './access-kind';
+import { type GitHubAccessKind, mayHave } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { branchBypassKey, splitInOrganization } from './keys';
 
@@ -138,8 +138,13 @@ export const branchProtection: GitHubAccessKind = {
     for (const repository of index.repositories) {
       const branch = repository.defaultBranch;
       if (!branch) continue;
-      const protection = await readProtection(context, org, repository.name, branch);
       const key = repository.name.toLowerCase();
+      if (!mayHave(repository, 'branchProtectionRules')) {
+        // GraphQL counted no protection rule on this repository: nothing protects its branches.
+        index.defaultBranchRequiresReview.set(key, false);
+        continue;
+      }
+      const protection = await readProtection(context, org, repository.name, branch);
       if (protection === 'not_found') {
         index.defaultBranchRequiresReview.set(key, false);
         continue;

@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../core/errors';
 import { type Grant, type GrantFlag, makeGrant, permissionAtLeast } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
-import type { GitHubAccessKind } from './access-kind';
+import { type GitHubAccessKind, mayHave } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { gitHubFailure } from './errors';
 import { deployKeyKey, splitInOrganization } from './keys';
@@ -93,6 +93,7 @@ export const deployKeys: GitHubAccessKind = {
     // One clock for the whole pass, so every key's age is measured from the same moment.
     const at = Date.now();
     for (const repository of index.repositories) {
+      if (!mayHave(repository, 'deployKeys')) continue;
       const repo = repository.name;
       let keys: DeployKeyRecord[];
       try {

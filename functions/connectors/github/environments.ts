@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../core/errors';
 import { type Grant, makeGrant } from '../../core/grant';
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
-import type { GitHubAccessKind } from './access-kind';
+import { type GitHubAccessKind, mayHave } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { gitHubFailure } from './errors';
 import { environmentReviewerKey, splitInOrganization } from './keys';
@@ -163,6 +163,7 @@ export const environments: GitHubAccessKind = {
   async *snapshot(context, index) {
     const owner = context.organization;
     for (const repository of index.repositories) {
+      if (!mayHave(repository, 'environments')) continue;
       const repo = repository.name;
       let records: EnvironmentRecord[];
       try {

@@ -86,6 +86,10 @@ query OrganizationRepositories($org: String!, $after: String) {
         name
         isPrivate
         defaultBranchRef { name }
+        branchProtectionRules(first: 1) { totalCount }
+        rulesets(first: 1, includeParents: false) { totalCount }
+        environments(first: 1) { totalCount }
+        deployKeys(first: 1) { totalCount }
         collaborators(first: ${PAGE_SIZE}, affiliation: ALL) { totalCount ${PAGE_INFO} edges { ...CollaboratorAccess } }
       }
     }
@@ -198,6 +202,10 @@ export interface RepositoryNode {
   name: string;
   isPrivate: boolean;
   defaultBranchRef: { name: string } | null;
+  branchProtectionRules: { totalCount: number };
+  rulesets: { totalCount: number } | null;
+  environments: { totalCount: number };
+  deployKeys: { totalCount: number };
   collaborators: (Connection<CollaboratorEdge> & { totalCount: number }) | null;
 }
 

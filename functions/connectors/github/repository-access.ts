@@ -279,6 +279,13 @@ export async function* snapshotRepositoryAccess(
       name: repository.name,
       isPrivate: repository.isPrivate,
       defaultBranch: repository.defaultBranchRef?.name ?? null,
+      cicd: {
+        branchProtectionRules: repository.branchProtectionRules.totalCount,
+        // Null when the token may not see rulesets: unknown, so the REST pass reads them.
+        rulesets: repository.rulesets?.totalCount ?? Number.POSITIVE_INFINITY,
+        environments: repository.environments.totalCount,
+        deployKeys: repository.deployKeys.totalCount,
+      },
     });
     const nested = repository.collaborators;
     const collaborators = allItems<CollaboratorEdge>(

@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../core/errors';
 import { type Grant, makeGrant } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
-import type { GitHubAccessKind, RepositoryInfo, SnapshotIndex } from './access-kind';
+import { type GitHubAccessKind, mayHave, type RepositoryInfo, type SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
 import { gitHubFailure, statusOf } from './errors';
 import { rulesetBypassKey, rulesetResource } from './keys';
@@ -406,6 +406,7 @@ export const rulesets: GitHubAccessKind = {
       );
     }
     for (const repository of index.repositories) {
+      if (!mayHave(repository, 'rulesets')) continue;
       const summaries = await listRulesets(context, `GET /repos/${org}/${repository.name}/rulesets`, () =>
         context.octokit.paginate('GET /repos/{owner}/{repo}/rulesets', {
           owner: org,

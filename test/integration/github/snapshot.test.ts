@@ -359,3 +359,33 @@ describe('GitHub connector snapshot paging', () => {
     }
   });
 });
+
+describe('what the acme snapshot asks GitHub', () => {
+  it('reads CI/CD details over REST only for repositories GraphQL counted them on', async () => {
+    sandbox = await startSandbox(await acmeOrganization());
+    await collect(connectorFor(sandbox).snapshot());
+    const gets = sandbox.requests
+      .filter((request) => request.method === 'GET')
+      .map((request) => request.path);
+    // api has deploy keys, environments, branch protection; infra a ruleset; web an environment.
+    expect(gets).toContain('/repos/acme/api/keys');
+    expect(gets).toContain('/repos/acme/api/environments');
+    expect(gets).toContain('/repos/acme/api/branches/main/protection');
+    expect(gets).toContain('/repos/acme/infra/rulesets');
+    expect(gets).toContain('/repos/acme/web/environments');
+    for (const skipped of [
+      '/repos/acme/infra/keys',
+      '/repos/acme/web/keys',
+      '/repos/acme/infra/environments',
+      '/repos/acme/infra/branches/main/protection',
+      '/repos/acme/web/branches/main/protection',
+      '/repos/acme/api/rulesets',
+      '/repos/acme/web/rulesets',
+    ]) {
+      expect(gets, skipped).not.toContain(skipped);
+    }
+    // Invitations and the organisation-wide lists have no GraphQL count: those stay one call each.
+    expect(gets.filter((path) => /^\/repos\/acme\/[^/]+\/invitations$/.test(path))).toHaveLength(3);
+    expect(sandbox.requests.filter((request) => request.path === '/graphql')).toHaveLength(3);
+  });
+});
