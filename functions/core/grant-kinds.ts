@@ -85,11 +85,15 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
   branch_protection_bypass: {
     label: 'branch protection allowance',
     allows: (g) =>
-      g.entitlement === 'push'
-        ? `may push to protected branch ${g.resource}`
-        : `may merge into protected branch ${g.resource} without the required reviews`,
+      g.entitlement === 'bypass_protection'
+        ? `every ${g.principal} of the repository is exempt from the protection of ${g.resource}`
+        : g.entitlement === 'push'
+          ? `may push to protected branch ${g.resource}`
+          : `may merge into protected branch ${g.resource} without the required reviews`,
     revokeEffect: (g) =>
-      `${g.principal} is removed from the ${g.entitlement === 'push' ? 'push allowances' : 'review bypass list'} of ${g.resource}; the rest of the protection stays.`,
+      g.entitlement === 'bypass_protection'
+        ? `The protection of ${g.resource} is set to include administrators (enforce_admins); its rules stay.`
+        : `${g.principal} is removed from the ${g.entitlement === 'push' ? 'push allowances' : 'review bypass list'} of ${g.resource}; the rest of the protection stays.`,
   },
   ruleset_bypass: {
     label: 'ruleset bypass',

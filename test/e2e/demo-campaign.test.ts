@@ -60,11 +60,11 @@ describe('demo campaign on the embedded host', () => {
     // 7 org memberships + 2 owner roles, 7 team memberships + 2 maintainer roles, 3 team repo
     // grants, 5 direct repo grants, 10 repo grants via teams (2 of them through the nested sre
     // team) and 21 via the org (base read for members, admin for owners); and the CI/CD surface:
-    // 2 invitations, 2 deploy keys, 3 environment approvers, 4 branch protection allowances,
+    // 2 invitations, 2 deploy keys, 3 environment approvers, 5 branch protection allowances,
     // 4 ruleset bypass actors, 3 secret, 2 variable, 1 environment secret and 2 runner group
     // grants, 2 apps and 2 fine-grained tokens (worked out in test/integration/github/snapshot.test.ts).
-    expect(grants).toHaveLength(84);
-    expect(grants.filter((g) => g.reviewable)).toHaveLength(53);
+    expect(grants).toHaveLength(85);
+    expect(grants.filter((g) => g.reviewable)).toHaveLength(54);
     const kinds = new Set(grants.map((g) => g.grantKind));
     expect([...kinds].sort()).toEqual([...GRANT_KINDS].sort());
     for (const expected of [
@@ -133,12 +133,12 @@ describe('demo campaign on the embedded host', () => {
 
   it('records one decision for a double click', async () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
-    // bob reviews 9 grants and clicks each twice at once.
-    expect(bobClicks).toHaveLength(18);
-    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(9);
+    // bob reviews 10 grants and clicks each twice at once.
+    expect(bobClicks).toHaveLength(20);
+    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(10);
     // Gina's grant was decided from the "…" menu (twice at once), the others with the buttons.
     expect(bobClicks.filter((c) => c.reason === 'revoke:unused')).toHaveLength(2);
-    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(16);
+    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(18);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -184,14 +184,14 @@ describe('demo campaign on the embedded host', () => {
     // team platform) and the 2 remediations nobody has done yet.
     expect(run.summary).toMatchObject({
       status: 'completed',
-      grants: 84,
-      reviewable: 53,
+      grants: 85,
+      reviewable: 54,
       reviewersAsked: 4,
       reviewersCompleted: 3,
       reviewersUnresponsive: 1,
-      decided: 51,
+      decided: 52,
       revoked: 16,
-      kept: 35,
+      kept: 36,
       undecided: 2,
       revocationsApplied: 14,
       remediationsRequired: 2,
@@ -200,7 +200,7 @@ describe('demo campaign on the embedded host', () => {
       stillPresent: 4,
       chainIntact: true,
     });
-    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 3, two_factor_disabled: 1 });
+    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 4, two_factor_disabled: 1 });
     expect(run.summary.sourceUsage?.github?.requests).toBeDefined();
   });
 
@@ -457,6 +457,7 @@ describe('demo campaign on the embedded host', () => {
     expect(report).toMatch(
       /SEPARATION OF DUTIES kept by alice: bob bypass_pull_request_reviews on acme\/api:main/,
     );
+    expect(report).toMatch(/SEPARATION OF DUTIES kept by bob: admin bypass_protection on acme\/api:main/);
     expect(report).not.toMatch(/SEPARATION OF DUTIES .*: bob approve_deployments/);
   });
 

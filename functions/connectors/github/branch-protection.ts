@@ -115,6 +115,62 @@ function target(context: GitHubContext, grant: Grant) {
   return { owner, repo, branch, kind, name, entitlement: entitlementOf(grant) };
 }
 
+/** The branch of an admin exemption grant; anything but the `admin` role's `bypass_protection` is refused. */
+function adminTarget(context: GitHubContext, grant: Grant) {
+  if (grant.principal !== 'admin' || grant.entitlement !== 'bypass_protection') {
+    throw new ConnectorError(
+      `grant ${grant.grantId}: the role ${grant.principal} with ${grant.entitlement} is not a branch protection exemption the GitHub connector knows (admin, bypass_protection)`,
+    );
+  }
+  const colon = grant.resource.indexOf(':');
+  const [owner, repo] = splitInOrganization(
+    grant.resource.slice(0, colon),
+    context.organization,
+    'repository',
+  );
+  return { owner, repo, branch: grant.resource.slice(colon + 1) };
+}
+
+/**
+ * POST enforce_admins: the branch's protection then binds administrators too. GET first, so a
+ * branch no longer protected, or already enforcing it, is honestly already absent.
+ */
+async function enforceAdmins(context: GitHubContext, grant: Grant): Promise<RevokeResult> {
+  const { owner, repo, branch } = adminTarget(context, grant);
+  const path = `${protectionPath(owner, repo, branch)}/enforce_admins`;
+  const before = await readProtection(context, owner, repo, branch);
+  if (before === 'not_found' || before.enforceAdmins) {
+    return {
+      outcome: 'already_absent',
+      appliedAt: now(),
+      action: `GET ${protectionPath(owner, repo, branch)}: ${
+        before === 'not_found'
+          ? `${branch} of ${owner}/${repo} is not protected`
+          : 'administrators are already included'
+      }; POST ${path} not needed`,
+    };
+  }
+  const answer = await runRest(context, `POST ${path}`, () =>
+    context.octokit.request('POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins', {
+      owner,
+      repo,
+      branch,
+    }),
+  );
+  if (answer === 'not_found') {
+    return {
+      outcome: 'already_absent',
+      appliedAt: now(),
+      action: `POST ${path}: branch or repository is gone`,
+    };
+  }
+  return {
+    outcome: 'removed',
+    appliedAt: now(),
+    action: `POST ${path}: ${grant.resource}'s protection now includes administrators`,
+  };
+}
+
 const listed = (list: string[], name: string) =>
   list.some((item) => item.toLowerCase() === name.toLowerCase());
 
@@ -160,6 +216,13 @@ export const branchProtection: GitHubAccessKind = {
         requiredApprovals: protection.requiredApprovals,
         enforceAdmins: protection.enforceAdmins,
       };
+      if (!protection.enforceAdmins) {
+        // Admins are exempt from every rule of this protection: a grant of its own, revoked by
+        // holding admins to the rules too.
+        yield makeGrant(branchBypassKey(org, repository.name, branch, 'role', 'admin', 'bypass_protection'), {
+          raw,
+        });
+      }
       const lists: Array<[Entitlement, Lists | null]> = [
         ['push', protection.push],
         ['bypass_pull_request_reviews', protection.bypass],
@@ -196,6 +259,7 @@ export const branchProtection: GitHubAccessKind = {
    * protection with the three bypass lists, this actor left out and the others as they were.
    */
   async revoke(context, grant): Promise<RevokeResult> {
+    if (grant.principalType === 'role') return enforceAdmins(context, grant);
     const { owner, repo, branch, kind, name, entitlement } = target(context, grant);
     const path = protectionPath(owner, repo, branch);
     const before = await readProtection(context, owner, repo, branch);
@@ -284,6 +348,14 @@ export const branchProtection: GitHubAccessKind = {
    * with write may push, which is reviewed as repository access, not here.
    */
   async check(context, grant): Promise<CheckResult> {
+    if (grant.principalType === 'role') {
+      const { owner, repo, branch } = adminTarget(context, grant);
+      const protection = await readProtection(context, owner, repo, branch);
+      const checkedAt = now();
+      return protection !== 'not_found' && !protection.enforceAdmins
+        ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: 'bypass_protection' }] }
+        : { status: 'absent', checkedAt };
+    }
     const { owner, repo, branch, kind, name, entitlement } = target(context, grant);
     const protection = await readProtection(context, owner, repo, branch);
     const lists = protection === 'not_found' ? null : listOf(protection, entitlement);

@@ -245,15 +245,16 @@ export function environmentReviewerKey(
 /**
  * Someone allowed past a branch's classic protection: `push` (listed in its push restrictions)
  * or `bypass_pull_request_reviews` (may merge without the required reviews). A team is `org/slug`,
- * an app its slug.
+ * an app its slug. The role `admin` with `bypass_protection`: the repository's admins, while the
+ * protection does not include administrators (enforce_admins off).
  */
 export function branchBypassKey(
   organization: string,
   repository: string,
   branch: string,
-  principalType: 'user' | 'team' | 'app',
+  principalType: 'user' | 'team' | 'app' | 'role',
   principal: string,
-  entitlement: 'push' | 'bypass_pull_request_reviews',
+  entitlement: 'push' | 'bypass_pull_request_reviews' | 'bypass_protection',
 ): GrantKey {
   return {
     connector: 'github',

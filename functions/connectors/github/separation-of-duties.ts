@@ -118,6 +118,7 @@ export class SeparationOfDuties {
     if (!classic) {
       how.push(`${permission} access, ${branch} has no branch protection`);
     } else if (permission === 'admin' && !classic.enforceAdmins) {
+      used.push(...onBranch('bypass_protection'));
       how.push(`admin, and admins are exempt from ${branch}'s protection`);
     } else if (classic.reviewsRequired) {
       const bypass = onBranch('bypass_pull_request_reviews');

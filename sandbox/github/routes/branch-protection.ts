@@ -147,7 +147,27 @@ function updateReviews(
   return { status: 200, body: pullRequestReviewBody(baseUrl, state, found.repository, found.protection) };
 }
 
+const ADMINS_DOCS = `${DOCS}/branches/branch-protection#set-admin-branch-protection`;
+
 export const branchProtectionRoutes: Route[] = [
+  // Holds admins to the branch's protection too (GitHub: "Adding admin enforcement requires admin
+  // or owner permissions to the repository and branch protection to be enabled").
+  route(
+    'POST',
+    '/repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins',
+    (state, baseUrl, params) => {
+      const found = protectionOf(state, params);
+      if (!found) return notProtected(ADMINS_DOCS);
+      found.protection.enforceAdmins = true;
+      return {
+        status: 200,
+        body: {
+          url: `${baseUrl}/repos/${state.login}/${found.repository}/branches/${params.branch}/protection/enforce_admins`,
+          enabled: true,
+        },
+      };
+    },
+  ),
   route('GET', '/repos/{owner}/{repo}/branches/{branch}/protection', (state, baseUrl, params) => {
     const found = protectionOf(state, params);
     if (!found) return notProtected(PROTECTION_DOCS);

@@ -108,7 +108,12 @@ describe('branch protection bypass: snapshot', () => {
         'branch acme/api:main carol bypass_pull_request_reviews direct',
         'branch acme/api:main acme/web bypass_pull_request_reviews direct',
         'branch acme/api:main deploy-bot bypass_pull_request_reviews direct',
+        // web's protection does not include administrators: they are exempt from all of it.
+        'branch acme/web:main admin bypass_protection direct',
       ].sort(),
+    );
+    expect(findGrant(grants, 'branch acme/web:main admin bypass_protection direct').principalType).toBe(
+      'role',
     );
     const gina = findGrant(grants, 'branch acme/api:main gina push direct');
     expect(gina).toMatchObject({
@@ -141,6 +146,29 @@ describe('branch protection bypass: snapshot', () => {
 });
 
 describe('branch protection bypass: revoke and check', () => {
+  it('holds admins to the protection with POST enforce_admins, and reads it back', async () => {
+    const admins = findGrant(grants, 'branch acme/web:main admin bypass_protection direct');
+    expect(await connector.check(admins)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'bypass_protection' }],
+    });
+    const result = await connector.revoke(admins);
+    expect(result).toMatchObject({
+      outcome: 'removed',
+      action:
+        "POST /repos/acme/web/branches/main/protection/enforce_admins: acme/web:main's protection now includes administrators",
+    });
+    expect(writeRequests(sandbox).map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /repos/acme/web/branches/main/protection/enforce_admins',
+    ]);
+    expect(repositoryCicd(sandbox.state, 'web')?.branchProtection.get('main')?.enforceAdmins).toBe(true);
+    expect(await connector.check(admins)).toMatchObject({ status: 'absent' });
+    // Again: nothing to do, and no second POST.
+    expect(await connector.revoke(admins)).toMatchObject({ outcome: 'already_absent' });
+    expect(writeRequests(sandbox)).toHaveLength(1);
+    expect(sandbox.violations).toEqual([]);
+  });
+
   it('takes a user off the push restrictions with DELETE …/restrictions/users', async () => {
     const bob = findGrant(grants, 'branch acme/api:main bob push direct');
     expect(await connector.check(bob)).toMatchObject({

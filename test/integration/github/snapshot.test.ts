@@ -94,6 +94,8 @@ const ACME_GRANTS = [
   'branch acme/api:main acme/platform push direct',
   'branch acme/api:main release-bot push direct',
   'branch acme/api:main bob bypass_pull_request_reviews direct',
+  // main's protection does not include administrators.
+  'branch acme/api:main admin bypass_protection direct',
   // Ruleset bypass: infra's own ruleset and the org's.
   'ruleset acme/infra/rulesets/# acme/platform bypass_via_pull_request direct',
   'ruleset acme/infra/rulesets/# deploy keys bypass direct',
@@ -129,8 +131,8 @@ describe('GitHub connector snapshot of the acme scenario', () => {
       expect(grant.connector).toBe('github');
       expect(grant.grantId).toBe(grantIdOf(grant));
     }
-    expect(grants).toHaveLength(84);
-    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(53);
+    expect(grants).toHaveLength(85);
+    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(54);
   });
 
   it('links access via a team to the membership and the team access it follows from', async () => {
@@ -226,6 +228,7 @@ describe('GitHub connector snapshot of the acme scenario', () => {
     // may merge into its main without the required reviews; alice (in platform, which also approves)
     // is an admin there, and main's protection exempts admins. Push allowances do not skip reviews.
     expect(flagged('separation_of_duties')).toEqual([
+      'branch acme/api:main admin bypass_protection direct',
       'branch acme/api:main bob bypass_pull_request_reviews direct',
       'environment acme/api:production acme/platform approve_deployments direct',
       'environment acme/api:production bob approve_deployments direct',

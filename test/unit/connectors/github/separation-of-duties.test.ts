@@ -114,8 +114,11 @@ describe('separation of duties across grant kinds', () => {
   });
 
   it('treats admins as exempt from classic protection unless it is enforced for admins', async () => {
-    const grants = [access('alice', 'admin'), approver('user', 'alice')];
+    const exemption = makeGrant(branchBypassKey('acme', 'api', 'main', 'role', 'admin', 'bypass_protection'));
+    const grants = [access('alice', 'admin'), exemption, approver('user', 'alice')];
+    // The exemption grant is what opens the way: it is flagged with the approval.
     expect(flagged((await run({ classic: { ...REVIEWED, enforceAdmins: false } }, grants)).held)).toEqual([
+      'branch_protection_bypass admin',
       'environment_reviewer alice',
     ]);
     expect(flagged((await run({ classic: REVIEWED }, grants)).held)).toEqual([]);
