@@ -1,4 +1,3 @@
-import { ConnectorError } from '../../core/errors';
 import type { Grant, GrantKind } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubContext } from './context';
@@ -67,9 +66,4 @@ export interface GitHubAccessKind {
   snapshot(context: GitHubContext, index: SnapshotIndex): AsyncGenerator<Grant>;
   revoke(context: GitHubContext, grant: Grant): Promise<RevokeResult>;
   check(context: GitHubContext, grant: Grant): Promise<CheckResult>;
-}
-
-/** A placeholder's answer until its kind is built: loud, never a silent success. */
-export function notBuiltYet(kind: string): never {
-  throw new ConnectorError(`the GitHub connector cannot handle ${kind} grants yet`);
 }

@@ -4,7 +4,6 @@ import { ConnectorError } from '../../../functions/core/errors';
 
 const fake = (): Connector => ({
   name: 'github',
-  // biome-ignore lint/correctness/useYield: a connector with nothing to report
   async *snapshot() {},
   revoke: async () => {
     throw new Error('not used');
