@@ -14,6 +14,8 @@ export interface TeamDirectory {
   owners?: Set<string>;
   /** Lower-cased `org/repo` → login → the strongest permission they hold on it, by any path. */
   repositoryPermissions?: Map<string, Map<string, string>>;
+  /** Lower-cased `org/repo` → login → custom role names held there. */
+  customRoles?: Map<string, Map<string, Set<string>>>;
 }
 
 export interface Route {
@@ -27,6 +29,8 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
   const maintainers = new Map<string, string[]>();
   const owners = new Set<string>();
   const repositoryPermissions = new Map<string, Map<string, string>>();
+  const customRoles = new Map<string, Map<string, Set<string>>>();
+  const parents = new Map<string, string>();
   for (const grant of grants) {
     if (grant.grantKind === 'organization_membership' && grant.entitlement === 'owner') {
       owners.add(grant.principal.toLowerCase());
@@ -35,11 +39,22 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
       const repository = grant.resource.toLowerCase();
       const held = repositoryPermissions.get(repository) ?? new Map<string, string>();
       const login = grant.principal.toLowerCase();
+      // A custom role compares as its base role; its name is kept too, for bypass actors naming it.
+      const base = typeof grant.raw.baseRole === 'string' ? grant.raw.baseRole : undefined;
+      const comparable = permissionRank(grant.entitlement) >= 0 ? grant.entitlement : base;
       const before = held.get(login);
-      if (before === undefined || permissionRank(grant.entitlement) > permissionRank(before)) {
-        held.set(login, grant.entitlement);
+      if (comparable && (before === undefined || permissionRank(comparable) > permissionRank(before))) {
+        held.set(login, comparable);
+      }
+      if (comparable !== grant.entitlement) {
+        const names = customRoles.get(repository) ?? new Map<string, Set<string>>();
+        names.set(login, (names.get(login) ?? new Set()).add(grant.entitlement.toLowerCase()));
+        customRoles.set(repository, names);
       }
       repositoryPermissions.set(repository, held);
+    }
+    if (grant.grantKind === 'team_membership' && typeof grant.raw.parentTeam === 'string') {
+      parents.set(grant.resource.toLowerCase(), grant.raw.parentTeam.toLowerCase());
     }
     if (grant.resourceType !== 'team' || grant.principalType !== 'user') continue;
     const team = grant.resource.toLowerCase();
@@ -49,7 +64,17 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     if (grant.entitlement === 'maintainer')
       maintainers.set(team, [...(maintainers.get(team) ?? []), login].sort());
   }
-  return { members, maintainers, owners, repositoryPermissions };
+  // A child team's members act for every ancestor team too (GitHub gives them its access).
+  for (const [team, logins] of [...members]) {
+    const seen = new Set([team]);
+    for (let parent = parents.get(team); parent && !seen.has(parent); parent = parents.get(parent)) {
+      seen.add(parent);
+      const inherited = members.get(parent) ?? new Set<string>();
+      for (const login of logins) inherited.add(login);
+      members.set(parent, inherited);
+    }
+  }
+  return { members, maintainers, owners, repositoryPermissions, customRoles };
 }
 
 /**
@@ -65,11 +90,17 @@ function peopleInRole(grant: Grant, teams: TeamDirectory): string[] {
     : [...(teams.repositoryPermissions?.values() ?? [])];
   const wanted = grant.principal.toLowerCase();
   const people: string[] = [];
-  for (const table of tables) {
-    for (const [login, held] of table) {
-      const builtIn = permissionRank(wanted) >= 0;
-      if (builtIn ? permissionAtLeast(held, wanted) : held.toLowerCase() === wanted) people.push(login);
+  if (permissionRank(wanted) >= 0) {
+    for (const table of tables) {
+      for (const [login, held] of table) if (permissionAtLeast(held, wanted)) people.push(login);
     }
+    return people;
+  }
+  const named = repository
+    ? [teams.customRoles?.get(repository) ?? new Map<string, Set<string>>()]
+    : [...(teams.customRoles?.values() ?? [])];
+  for (const table of named) {
+    for (const [login, roles] of table) if (roles.has(wanted)) people.push(login);
   }
   return people;
 }

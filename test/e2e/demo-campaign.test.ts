@@ -200,7 +200,7 @@ describe('demo campaign on the embedded host', () => {
       stillPresent: 4,
       chainIntact: true,
     });
-    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 4, two_factor_disabled: 1 });
+    expect(run.summary.flagged).toMatchObject({ separation_of_duties: 6, two_factor_disabled: 1 });
     expect(run.summary.sourceUsage?.github?.requests).toBeDefined();
   });
 

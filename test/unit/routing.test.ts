@@ -254,3 +254,55 @@ describe('routing a role bypass actor', () => {
     expect(routeGrant(bypass('acme/api/rulesets/4', 'maintain'), roleConfig, teams).reviewer).toBe('bob');
   });
 });
+
+describe('holders through custom roles and child teams', () => {
+  const customAccess = makeGrant(
+    {
+      connector: 'github',
+      grantKind: 'user_repository',
+      resourceType: 'repository',
+      resource: 'acme/api',
+      principalType: 'user',
+      principal: 'ivan',
+      entitlement: 'releaser',
+      via: { kind: 'direct' },
+    },
+    { raw: { baseRole: 'write' } },
+  );
+  const childMembership = makeGrant(
+    {
+      connector: 'github',
+      grantKind: 'team_membership',
+      resourceType: 'team',
+      resource: 'acme/sre',
+      principalType: 'user',
+      principal: 'hank',
+      entitlement: 'member',
+      via: { kind: 'direct' },
+    },
+    { raw: { parentTeam: 'acme/platform' } },
+  );
+  const directory = teamDirectoryOf([customAccess, childMembership, teamMember('alice', 'maintainer')]);
+  const roleBypass = (principal: string) =>
+    makeGrant({
+      connector: 'github',
+      grantKind: 'ruleset_bypass',
+      resourceType: 'ruleset',
+      resource: 'acme/api/rulesets/4',
+      principalType: 'role',
+      principal,
+      entitlement: 'bypass',
+      via: { kind: 'direct' },
+    });
+
+  it('counts a custom role by its base role, and by its name', () => {
+    expect([...holdersOf(roleBypass('write'), directory)]).toEqual(['ivan']);
+    expect([...holdersOf(roleBypass('releaser'), directory)]).toEqual(['ivan']);
+    expect([...holdersOf(roleBypass('maintain'), directory)]).toEqual([]);
+  });
+
+  it("counts a child team's members as holders of the parent team's access", () => {
+    expect([...holdersOf(repoGrant('team', 'acme/platform'), directory)].sort()).toEqual(['alice', 'hank']);
+    expect([...holdersOf(repoGrant('team', 'acme/sre'), directory)]).toEqual(['hank']);
+  });
+});

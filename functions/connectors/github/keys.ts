@@ -72,11 +72,12 @@ export function teamRepositoryKey(
   };
 }
 
+/** A user's access to a repository; `permission` is a built-in role or a custom role's name. */
 export function userRepositoryKey(
   organization: string,
   repository: string,
   login: string,
-  permission: RepositoryPermission,
+  permission: string,
   via: Via,
 ): GrantKey {
   return {

@@ -10,6 +10,18 @@ function repositoryOf(grant: Grant): string | undefined {
   return undefined;
 }
 
+/** The built-in role a grant's entitlement compares as: itself, or a custom role's base role. */
+function comparablePermission(grant: Grant): string | undefined {
+  if (permissionRank(grant.entitlement) >= 0) return grant.entitlement;
+  const base = grant.raw.baseRole;
+  return typeof base === 'string' && permissionRank(base) >= 0 ? base : undefined;
+}
+
+/** `acme/api` of a repository ruleset `acme/api/rulesets/42`. */
+function rulesetRepository(grant: Grant): string | undefined {
+  return /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(grant.resource)?.[1]?.toLowerCase();
+}
+
 const HELD_KINDS = new Set<Grant['grantKind']>([
   'environment_reviewer',
   'branch_protection_bypass',
@@ -46,6 +58,10 @@ export class SeparationOfDuties {
   /** Lower-cased `org/slug` → logins (immediate members). */
   private readonly teamMembers = new Map<string, Set<string>>();
   private readonly owners = new Set<string>();
+  /** Lower-cased `org/slug` → its parent team: a child team's members act for the parent too. */
+  private readonly parents = new Map<string, string>();
+  /** Lower-cased `org/repo` → login → custom role names held there (their base role is in `permissions`). */
+  private readonly customRoles = new Map<string, Map<string, Set<string>>>();
 
   constructor(private readonly index: SnapshotIndex) {}
 
@@ -55,19 +71,26 @@ export class SeparationOfDuties {
       const team = grant.resource.toLowerCase();
       if (!this.teamMembers.has(team)) this.teamMembers.set(team, new Set());
       this.teamMembers.get(team)?.add(grant.principal.toLowerCase());
+      if (typeof grant.raw.parentTeam === 'string')
+        this.parents.set(team, grant.raw.parentTeam.toLowerCase());
     }
     if (grant.grantKind === 'organization_membership' && grant.entitlement === 'owner') {
       this.owners.add(grant.principal.toLowerCase());
     }
-    if (grant.grantKind === 'user_repository' && permissionRank(grant.entitlement) >= 0) {
+    const permission = comparablePermission(grant);
+    if (grant.grantKind === 'user_repository' && permission) {
       const repository = grant.resource.toLowerCase();
       const held = this.permissions.get(repository) ?? new Map<string, string>();
       const login = grant.principal.toLowerCase();
       const before = held.get(login);
-      if (before === undefined || permissionRank(grant.entitlement) > permissionRank(before)) {
-        held.set(login, grant.entitlement);
-      }
+      if (before === undefined || permissionRank(permission) > permissionRank(before))
+        held.set(login, permission);
       this.permissions.set(repository, held);
+      if (permission !== grant.entitlement) {
+        const roles = this.customRoles.get(repository) ?? new Map<string, Set<string>>();
+        roles.set(login, (roles.get(login) ?? new Set()).add(grant.entitlement.toLowerCase()));
+        this.customRoles.set(repository, roles);
+      }
     }
     if (!HELD_KINDS.has(grant.grantKind)) return false;
     this.held.push(grant);
@@ -80,20 +103,46 @@ export class SeparationOfDuties {
       case 'user':
         return grant.principal.toLowerCase() === login;
       case 'team':
-        return this.teamMembers.get(grant.principal.toLowerCase())?.has(login) ?? false;
-      case 'role':
+        return this.membersOf(grant.principal).has(login);
+      case 'role': {
         if (grant.principal === 'organization_admin') return this.owners.has(login);
-        return permissionRank(grant.principal) >= 0 && permissionAtLeast(permission, grant.principal);
+        if (permissionRank(grant.principal) >= 0) return permissionAtLeast(permission, grant.principal);
+        // A custom role reaches those who hold it by name on the repository it guards.
+        const repository = repositoryOf(grant) ?? rulesetRepository(grant);
+        return repository
+          ? (this.customRoles.get(repository)?.get(login)?.has(grant.principal.toLowerCase()) ?? false)
+          : [...this.customRoles.values()].some((roles) =>
+              roles.get(login)?.has(grant.principal.toLowerCase()),
+            );
+      }
       default:
         return false;
     }
   }
 
+  /** A team's members, with the members of its child teams (GitHub gives them the parent's rights). */
+  private membersOf(team: string): Set<string> {
+    const wanted = team.toLowerCase();
+    const members = new Set<string>();
+    for (const [candidate, logins] of this.teamMembers) {
+      let current: string | undefined = candidate;
+      const seen = new Set<string>();
+      while (current && !seen.has(current)) {
+        if (current === wanted) {
+          for (const login of logins) members.add(login);
+          break;
+        }
+        seen.add(current);
+        current = this.parents.get(current);
+      }
+    }
+    return members;
+  }
+
   /** People an environment approval grant stands for. */
   private approversOf(grant: Grant): string[] {
     if (grant.principalType === 'user') return [grant.principal.toLowerCase()];
-    if (grant.principalType === 'team')
-      return [...(this.teamMembers.get(grant.principal.toLowerCase()) ?? [])];
+    if (grant.principalType === 'team') return [...this.membersOf(grant.principal)];
     return [];
   }
 
@@ -123,7 +172,10 @@ export class SeparationOfDuties {
     } else if (classic.reviewsRequired) {
       const bypass = onBranch('bypass_pull_request_reviews');
       if (bypass.length === 0) return undefined;
-      used.push(...bypass);
+      // Push restrictions apply to merges too: the bypass helps only someone who may also push.
+      const push = classic.pushRestricted ? onBranch('push') : [];
+      if (classic.pushRestricted && push.length === 0) return undefined;
+      used.push(...bypass, ...push);
       how.push(`may merge into ${branch} without the required reviews`);
     } else if (classic.pushRestricted) {
       const push = onBranch('push');
@@ -147,6 +199,30 @@ export class SeparationOfDuties {
     return { how: how.join(', '), grants: used };
   }
 
+  /**
+   * An environment that deploys from branches other than the default one lets a writer push such
+   * a branch (its protection is not read here) and deploy it: a push path of its own. `any` (no
+   * branch policy) always is; `protected` is read as the default branch; patterns are when any
+   * names another branch.
+   */
+  private otherBranchPath(approval: Grant, repository: string, permission: string): PushPath | undefined {
+    if (!permissionAtLeast(permission, 'write')) return undefined;
+    const policy = approval.raw.deploymentBranches;
+    const environment = String(approval.raw.environment ?? approval.resource);
+    if (policy === 'any' || policy === undefined || policy === null) {
+      return { how: `${permission} access, and ${environment} deploys from any branch`, grants: [] };
+    }
+    if (!Array.isArray(policy)) return undefined;
+    const name = repository.slice(repository.indexOf('/') + 1);
+    const branch = this.index.repositories.find(
+      (candidate) => candidate.name.toLowerCase() === name,
+    )?.defaultBranch;
+    const others = policy.map(String).filter((pattern) => pattern.toLowerCase() !== branch?.toLowerCase());
+    return others.length > 0
+      ? { how: `${permission} access, and ${environment} deploys from ${others.join(', ')}`, grants: [] }
+      : undefined;
+  }
+
   async *flagged(): AsyncGenerator<Grant> {
     const findings = new Map<string, string[]>();
     const note = (grant: Grant, text: string) => {
@@ -161,7 +237,10 @@ export class SeparationOfDuties {
       if (!repository) continue;
       for (const login of this.approversOf(approval)) {
         const permission = this.permissions.get(repository)?.get(login);
-        const path = permission ? this.pushPath(repository, login, permission) : undefined;
+        const path = permission
+          ? (this.otherBranchPath(approval, repository, permission) ??
+            this.pushPath(repository, login, permission))
+          : undefined;
         if (!path) continue;
         note(approval, `${login}: ${path.how}`);
         for (const bypass of path.grants)

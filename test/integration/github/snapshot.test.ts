@@ -225,11 +225,14 @@ describe('GitHub connector snapshot of the acme scenario', () => {
         .map((grant) => stable(line(grant)))
         .sort();
     // bob approves production deployments of acme/api, which lets approvers approve their own, and
-    // may merge into its main without the required reviews; alice (in platform, which also approves)
-    // is an admin there, and main's protection exempts admins. Push allowances do not skip reviews.
+    // may merge into its main without the required reviews; main restricts pushes, which binds
+    // merges too, so his places on the push allowances (his own, and platform's) are part of it.
+    // alice (in platform, which also approves) is an admin there, and main exempts admins.
     expect(flagged('separation_of_duties')).toEqual([
+      'branch acme/api:main acme/platform push direct',
       'branch acme/api:main admin bypass_protection direct',
       'branch acme/api:main bob bypass_pull_request_reviews direct',
+      'branch acme/api:main bob push direct',
       'environment acme/api:production acme/platform approve_deployments direct',
       'environment acme/api:production bob approve_deployments direct',
     ]);

@@ -33,9 +33,14 @@ function index(gates: Gates): SnapshotIndex {
 
 const REVIEWED = { reviewsRequired: true, pushRestricted: false, enforceAdmins: true };
 
-const approver = (principalType: 'user' | 'team', principal: string, preventSelfReview = false) =>
+const approver = (
+  principalType: 'user' | 'team',
+  principal: string,
+  preventSelfReview = false,
+  deploymentBranches: unknown = 'protected',
+) =>
   makeGrant(environmentReviewerKey('acme', 'api', 'production', principalType, principal), {
-    raw: { preventSelfReview },
+    raw: { preventSelfReview, deploymentBranches, environment: 'production' },
   });
 const access = (login: string, permission: RepositoryPermission = 'write') =>
   makeGrant(userRepositoryKey('acme', 'api', login, permission, { kind: 'direct' }));
@@ -164,6 +169,50 @@ describe('separation of duties across grant kinds', () => {
     expect(flagged(viaOwner.held)).toEqual([
       'environment_reviewer alice',
       'ruleset_bypass organization_admin',
+    ]);
+  });
+
+  it('counts a writer when the environment deploys from any branch, or from branches other than the default', async () => {
+    const writer = [access('bob'), onMain('bob', 'push')];
+    expect(
+      flagged((await run({ classic: REVIEWED }, [...writer, approver('user', 'bob', false, 'any')])).held),
+    ).toEqual(['environment_reviewer bob']);
+    const patterns = await run({ classic: REVIEWED }, [
+      ...writer,
+      approver('user', 'bob', false, ['main', 'release/*']),
+    ]);
+    expect(patterns.held.find((g) => g.grantKind === 'environment_reviewer')?.raw.separationOfDuties).toEqual(
+      ['bob: write access, and production deploys from release/*'],
+    );
+    // Only the default branch may deploy, and it needs reviews bob cannot skip.
+    expect(
+      flagged((await run({ classic: REVIEWED }, [...writer, approver('user', 'bob', false, ['main'])])).held),
+    ).toEqual([]);
+  });
+
+  it('needs a push allowance as well as the review bypass where pushes are restricted', async () => {
+    const restricted = { ...REVIEWED, pushRestricted: true };
+    const bypassOnly = [access('bob'), onMain('bob', 'bypass_pull_request_reviews'), approver('user', 'bob')];
+    expect(flagged((await run({ classic: restricted }, bypassOnly)).held)).toEqual([]);
+    expect(
+      flagged((await run({ classic: restricted }, [...bypassOnly, onMain('bob', 'push')])).held),
+    ).toEqual(['branch_protection_bypass bob', 'branch_protection_bypass bob', 'environment_reviewer bob']);
+  });
+
+  it('counts a writer by custom role, and the members of a child team of a reviewing team', async () => {
+    const custom = makeGrant(userRepositoryKey('acme', 'api', 'ivan', 'releaser', { kind: 'direct' }), {
+      raw: { baseRole: 'write' },
+    });
+    expect(flagged((await run({}, [custom, approver('user', 'ivan', false, 'any')])).held)).toEqual([
+      'environment_reviewer ivan',
+    ]);
+    const child = makeGrant(teamMembershipKey('acme', 'sre', 'hank', 'member'), {
+      raw: { parentTeam: 'acme/platform' },
+    });
+    const { held } = await run({}, [child, access('hank'), approver('team', 'acme/platform', false, 'any')]);
+    expect(flagged(held)).toEqual(['environment_reviewer acme/platform']);
+    expect(held[0]?.raw.separationOfDuties).toEqual([
+      'hank: write access, and production deploys from any branch',
     ]);
   });
 });
