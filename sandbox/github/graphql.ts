@@ -458,6 +458,8 @@ const resolvers = {
         prefix: 'refs/heads/',
       };
     },
+    // The sandbox's token acts as an organisation owner: it administers every repository.
+    viewerPermission: () => 'ADMIN',
     // The CI/CD records of a repository, as far as the connector reads them here: how many there
     // are (it reads their details over REST), and each one's identity.
     branchProtectionRules: (parent: RepositoryValue, args: Args, context: GraphQLContext) => {

@@ -86,6 +86,7 @@ query OrganizationRepositories($org: String!, $after: String) {
         name
         isPrivate
         defaultBranchRef { name }
+        viewerPermission
         branchProtectionRules(first: 1) { totalCount }
         rulesets(first: 1, includeParents: false) { totalCount }
         environments(first: 1) { totalCount }
@@ -202,6 +203,8 @@ export interface RepositoryNode {
   name: string;
   isPrivate: boolean;
   defaultBranchRef: { name: string } | null;
+  /** What the token may do on the repository: counts of admin-only records are trusted only at ADMIN. */
+  viewerPermission: 'ADMIN' | 'MAINTAIN' | 'WRITE' | 'TRIAGE' | 'READ' | null;
   branchProtectionRules: { totalCount: number };
   rulesets: { totalCount: number } | null;
   environments: { totalCount: number };

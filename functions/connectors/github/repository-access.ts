@@ -10,7 +10,7 @@ import {
   viaLabel,
 } from '../../core/grant';
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
-import type { SnapshotIndex } from './access-kind';
+import type { RepositoryInfo, SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runQuery, runRest } from './context';
 import {
   bodyPermission,
@@ -251,6 +251,24 @@ function nestedTeamGrants(organization: string, repository: string, teams: TeamI
 }
 
 /**
+ * What GraphQL counted of a repository's CI/CD records, when the count can be trusted: GitHub
+ * answers a count of 0 for protection rules and deploy keys a token may not administer, so below
+ * ADMIN nothing is counted and every REST pass reads (and fails loudly if refused).
+ */
+export function cicdCountsOf(repository: RepositoryNode): Pick<RepositoryInfo, 'cicd'> {
+  if (repository.viewerPermission !== 'ADMIN') return {};
+  return {
+    cicd: {
+      branchProtectionRules: repository.branchProtectionRules.totalCount,
+      // Null when the token may not see rulesets: unknown, so the REST pass reads them.
+      rulesets: repository.rulesets?.totalCount ?? Number.POSITIVE_INFINITY,
+      environments: repository.environments.totalCount,
+      deployKeys: repository.deployKeys.totalCount,
+    },
+  };
+}
+
+/**
  * Users' access to every repository, from Repository.collaborators { permissionSources }: one
  * query answers what would take a REST call per user and team. Needs the member and team indexes
  * filled by the earlier passes. Access through nested teams, which that list leaves out, is
@@ -279,13 +297,7 @@ export async function* snapshotRepositoryAccess(
       name: repository.name,
       isPrivate: repository.isPrivate,
       defaultBranch: repository.defaultBranchRef?.name ?? null,
-      cicd: {
-        branchProtectionRules: repository.branchProtectionRules.totalCount,
-        // Null when the token may not see rulesets: unknown, so the REST pass reads them.
-        rulesets: repository.rulesets?.totalCount ?? Number.POSITIVE_INFINITY,
-        environments: repository.environments.totalCount,
-        deployKeys: repository.deployKeys.totalCount,
-      },
+      ...cicdCountsOf(repository),
     });
     const nested = repository.collaborators;
     const collaborators = allItems<CollaboratorEdge>(
