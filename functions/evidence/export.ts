@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { MalformedRequestError } from '../core/errors';
 import { viaLabel } from '../core/grant';
 import { describeAllows, describeDetails, describeKind } from '../core/grant-kinds';
 import { canonicalJson } from '../store/events';
@@ -54,6 +55,11 @@ export async function exportEvidence(
   const taskOf = new Map(tasks.map((t) => [t.reviewer, t]));
   // Re-exporting an older campaign hashes its grants as its snapshot did, so the digest still holds.
   const hashVersion = hashVersionOf(events.find((e) => e.type === 'snapshot_taken')?.data);
+  if (hashVersion === undefined) {
+    throw new MalformedRequestError(
+      `campaign ${campaignId} was snapshotted with a grant hash version this release does not know; export it with the release that took it`,
+    );
+  }
 
   const files: Record<(typeof EVIDENCE_FILES)[number], string> = {
     'grants.csv': csv(

@@ -50,9 +50,16 @@ export function grantContentHash(grant: Grant, version: GrantHashVersion = GRANT
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
-/** The version a snapshot event used: events written before versions were recorded are version 1. */
-export function hashVersionOf(snapshotEventData: Record<string, unknown> | undefined): GrantHashVersion {
-  return snapshotEventData?.hashVersion === 2 ? 2 : 1;
+/**
+ * The version a snapshot event used: events written before versions were recorded are version 1.
+ * Any other recorded value is one this release does not know: undefined, never a weaker guess.
+ */
+export function hashVersionOf(
+  snapshotEventData: Record<string, unknown> | undefined,
+): GrantHashVersion | undefined {
+  const recorded = snapshotEventData?.hashVersion;
+  if (recorded === undefined) return 1;
+  return recorded === 2 ? 2 : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { type Grant, viaFromLabel } from '../core/grant';
 import { type CampaignEvent, verifyChain } from '../store/events';
 import type { Manifest } from './export';
-import { grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
+import { GRANT_HASH_VERSION, grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
 
 export interface EvidenceCheck {
   ok: boolean;
@@ -43,7 +43,13 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
   const hashes = new Map<string, string>();
   const snapshot = events.find((e) => e.type === 'snapshot_taken');
   // Grants are hashed the way the release that took the snapshot hashed them.
-  const version = hashVersionOf(snapshot?.data);
+  const known = hashVersionOf(snapshot?.data);
+  if (known === undefined) {
+    findings.push(
+      `events.jsonl: the snapshot_taken event records grant hash version ${JSON.stringify(snapshot?.data.hashVersion)}, which this release cannot check`,
+    );
+  }
+  const version = known ?? GRANT_HASH_VERSION;
   for (const row of rows) {
     const grant = {
       grantId: row.grant_id,

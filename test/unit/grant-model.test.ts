@@ -221,5 +221,8 @@ describe('content hash versions', () => {
     expect(hashVersionOf({ digest: 'x' })).toBe(1);
     expect(hashVersionOf({ digest: 'x', hashVersion: 2 })).toBe(2);
     expect(hashVersionOf(undefined)).toBe(1);
+    // A version this release does not know is not checked with a weaker one.
+    expect(hashVersionOf({ digest: 'x', hashVersion: 3 })).toBeUndefined();
+    expect(hashVersionOf({ digest: 'x', hashVersion: '2' })).toBeUndefined();
   });
 });

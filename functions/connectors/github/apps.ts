@@ -94,16 +94,18 @@ async function revokeInstallation(context: GitHubContext, grant: Grant): Promise
 }
 
 /**
- * Present while the app is installed, not suspended, and still holds every reviewed permission at
+ * Present while the app is installed (suspended or not) and still holds every reviewed permission at
  * the reviewed level or higher: permissions that grew since the review are still the access reviewed.
  */
 async function checkInstallation(context: GitHubContext, grant: Grant): Promise<CheckResult> {
   const installation = await findInstallation(context, grant);
   const checkedAt = now();
-  if (!installation || installation.suspendedAt !== null) return { status: 'absent', checkedAt };
+  if (!installation) return { status: 'absent', checkedAt };
+  // A suspended app is still installed, and any owner can resume it: the access is not gone.
   const current = permissionSummary(installation.permissions);
+  const state = installation.suspendedAt === null ? current : `${current} (suspended)`;
   return coversPermissions(installation.permissions, grant.entitlement)
-    ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: current }] }
+    ? { status: 'present', checkedAt, paths: [{ via: 'direct', permission: state }] }
     : { status: 'absent', checkedAt };
 }
 

@@ -178,6 +178,13 @@ export const environments: GitHubAccessKind = {
       }
       for (const environment of records) {
         const protection = protectionOf(environment);
+        if (protection.unreadReviewers > 0) {
+          // Someone approves deployments here whom this code cannot name: stop, rather than leave
+          // them out of the review.
+          throw new ConnectorError(
+            `environment ${owner}/${repo}:${environment.name} lists ${protection.unreadReviewers} required reviewer(s) of a kind the GitHub connector cannot read`,
+          );
+        }
         if (protection.reviewers.length === 0) continue;
         const deploymentBranches = await deploymentBranchesOf(
           context,

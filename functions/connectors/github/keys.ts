@@ -401,8 +401,9 @@ export function parsePermissionSummary(summary: string): Record<string, string> 
  */
 export function coversPermissions(held: Record<string, string>, reviewed: string): boolean {
   const rank = (level: string | undefined) => LEVELS.indexOf((level ?? '') as (typeof LEVELS)[number]);
-  return Object.entries(parsePermissionSummary(reviewed)).every(
-    ([name, level]) => rank(level) >= 0 && rank(held[name]) >= rank(level),
+  // A level outside read < write < admin is compared as it is: only the same level covers it.
+  return Object.entries(parsePermissionSummary(reviewed)).every(([name, level]) =>
+    rank(level) >= 0 ? rank(held[name]) >= rank(level) : held[name] === level,
   );
 }
 

@@ -124,7 +124,7 @@ export function installation(baseUrl: string, state: GitHubState, app: SandboxAp
     updated_at: app.installedAt,
     single_file_name: null,
     suspended_by: null,
-    suspended_at: null,
+    suspended_at: app.suspendedAt ?? null,
   };
 }
 

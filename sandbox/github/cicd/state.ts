@@ -69,7 +69,12 @@ export type SandboxRuleset = Input<typeof ruleset> & {
 export type SandboxSecret = Input<typeof actionsSecret> & { createdAt: string };
 export type SandboxVariable = Input<typeof actionsVariable> & { createdAt: string };
 export type SandboxRunnerGroup = Input<typeof runnerGroup> & { id: number };
-export type SandboxAppInstallation = Input<typeof appInstallation> & { id: number; appId: number };
+export type SandboxAppInstallation = Input<typeof appInstallation> & {
+  id: number;
+  appId: number;
+  /** Set when an owner suspends the installation (it stays installed). */
+  suspendedAt?: string | null;
+};
 export type SandboxPersonalAccessToken = Input<typeof personalAccessToken> & {
   /** The id of the token's grant to the organisation (what the revoke endpoint takes). */
   id: number;

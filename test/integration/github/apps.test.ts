@@ -103,6 +103,13 @@ describe('GitHub App installations', () => {
       (item) => item.grantKind === 'app_installation',
     );
     expect(after.map(line)).toContain('organization acme docs-bot contents:write, pages:write direct');
+    // Suspended: still installed, and an owner can resume it at any time.
+    app.suspendedAt = '2026-11-30T00:00:00Z';
+    expect(await connector.check(grant)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'contents:write, pages:write (suspended)' }],
+    });
+    app.suspendedAt = null;
     // Narrowed below what was reviewed (pages only readable): the reviewed access is gone.
     app.permissions = { pages: 'read', contents: 'write' };
     expect(await connector.check(grant)).toMatchObject({ status: 'absent' });

@@ -366,6 +366,22 @@ describe('environment reviewers: revoke and check', () => {
     expect(writes()).toEqual([]);
   });
 
+  it('stops a snapshot that meets a reviewer it cannot read, rather than leave them out', async () => {
+    const listed = await rest(sandbox, 'GET', '/repos/acme/api/environments');
+    const body = (await listed.json()) as {
+      environments: Array<{ protection_rules: Array<Record<string, unknown>> }>;
+    };
+    const rule = body.environments
+      .flatMap((environment) => environment.protection_rules)
+      .find((candidate) => candidate.type === 'required_reviewers');
+    if (!rule) throw new Error('no environment of acme/api has required reviewers');
+    (rule.reviewers as unknown[]).push({ type: 'Bot', reviewer: { id: 99, slug: 'merge-queue' } });
+    sandbox.failNext({ status: 200, body, match: { method: 'GET', path: '/repos/acme/api/environments' } });
+    await expect(reviewerGrants()).rejects.toThrow(
+      /lists 1 required reviewer\(s\) of a kind the GitHub connector cannot read/,
+    );
+  });
+
   it('refuses grants that name no user or team, or another organisation', async () => {
     const wrongType = {
       ...makeGrant(environmentReviewerKey('acme', 'api', 'production', 'user', 'bob')),

@@ -69,5 +69,8 @@ describe('permission summaries of apps and tokens', () => {
     expect(coversPermissions({ contents: 'read' }, 'contents:write')).toBe(false);
     expect(coversPermissions({ pages: 'write' }, 'contents:read, pages:write')).toBe(false);
     expect(coversPermissions({}, 'no permissions')).toBe(true);
+    // A level GitHub may add later is compared exactly, never read as covered or gone by rank.
+    expect(coversPermissions({ secrets: 'triage' }, 'secrets:triage')).toBe(true);
+    expect(coversPermissions({ secrets: 'admin' }, 'secrets:triage')).toBe(false);
   });
 });
