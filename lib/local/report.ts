@@ -43,6 +43,19 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   const remediations = new Map(
     revocations.filter((r) => r.status === 'remediation_required').map((r) => [r.grantId, r]),
   );
+  // Remediations earlier campaigns left open, as this campaign's snapshot found them.
+  const rechecked = await store.events.findFirst(summary.campaignId, 'remediations_rechecked');
+  for (const item of (rechecked?.data.items as Array<Record<string, unknown>> | undefined) ?? []) {
+    if (item.status === 'absent') continue;
+    const what = `${String(item.principal)} ${String(item.entitlement)} on ${String(item.resource)}`;
+    const state =
+      item.status === 'present'
+        ? 'still open'
+        : `could not be checked (${String(item.status)}: ${String(item.error ?? '')})`;
+    attention.push(
+      `REMEDIATION from ${String(item.fromCampaign)} ${state}: ${what}: ${String(item.remediation ?? '')}`,
+    );
+  }
   for (const revocation of remediations.values()) {
     const grant = await store.grants.get(summary.campaignId, revocation.grantId);
     attention.push(

@@ -3,12 +3,14 @@ import { type CheckResult, type Connector, connectorRegistry } from '../../../fu
 import { appInstallationKey } from '../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../functions/core/errors';
 import { makeGrant } from '../../../functions/core/grant';
+import { summarizeCampaign } from '../../../functions/evidence/summary';
 import type { Services } from '../../../functions/runtime/services';
 import { applyRevocations } from '../../../functions/steps/apply-revocations';
 import { takeSnapshot } from '../../../functions/steps/snapshot';
 import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { renderSummary } from '../../../lib/local/report';
 import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
 
 /*
@@ -179,6 +181,11 @@ describe('remediation items', () => {
     expect(refused?.data.items).toEqual([
       expect.objectContaining({ grantId: app.grantId, status: 'error', error: expect.stringMatching(/403/) }),
     ]);
+    // The run's report says so, with what the person was asked to do.
+    const report = await renderSummary(store, await summarizeCampaign(store, 'c-rem-9'));
+    expect(report).toMatch(
+      /REMEDIATION from c-rem-8 could not be checked \(error: .*403.*\): dependency-scanner contents:read on acme: An org owner uninstalls/,
+    );
     for (const status of ['in_review', 'revoking', 'verifying', 'completed'] as const) {
       await store.campaigns.advance('c-rem-9', status);
     }
