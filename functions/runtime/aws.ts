@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
 import { connectorRegistry } from '../connectors/connector';
+import { gitHubCredentialsFrom } from '../connectors/github/credentials';
 import { createGitHubConnector } from '../connectors/github/index';
 import { parseConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
@@ -24,7 +25,7 @@ function requiredEnv(name: string): string {
 }
 
 /** Reads a JSON secret once per container; the value never leaves memory (not logged, not returned). */
-async function readSecret(arnVariable: string, fields: string[]): Promise<Record<string, string>> {
+async function readSecret(arnVariable: string, fields: string[]): Promise<Record<string, unknown>> {
   const arn = requiredEnv(arnVariable);
   let pending = secretCache.get(arn);
   if (!pending) {
@@ -48,12 +49,13 @@ async function readSecret(arnVariable: string, fields: string[]): Promise<Record
       missing.map((field) => `${field} is missing or empty`),
     );
   }
-  return value as Record<string, string>;
+  return value;
 }
 
 export async function slackCredentialsFromSecret(): Promise<SlackCredentials> {
   const value = await readSecret('SLACK_SECRET_ARN', ['botToken', 'signingSecret']);
-  return { botToken: value.botToken!, signingSecret: value.signingSecret! };
+  // Both were checked to be non-empty strings above.
+  return { botToken: String(value.botToken), signingSecret: String(value.signingSecret) };
 }
 
 const sfn = new SFNClient({});
@@ -76,10 +78,22 @@ export function servicesFromEnvironment(): Services {
     store,
     connectors: connectorRegistry({
       async github() {
-        const { token } = await readSecret('GITHUB_SECRET_ARN', ['token']);
+        const credentials = gitHubCredentialsFrom(
+          await readSecret('GITHUB_SECRET_ARN', []),
+          'the GitHub secret',
+        );
         return createGitHubConnector({
           organization: config.github.organization,
-          token: token!,
+          token: credentials.kind === 'token' ? credentials.token : '',
+          ...(credentials.kind === 'app'
+            ? {
+                app: {
+                  appId: credentials.appId,
+                  installationId: credentials.installationId,
+                  privateKey: credentials.privateKey,
+                },
+              }
+            : {}),
           baseUrl: config.github.apiUrl,
         });
       },

@@ -21,7 +21,7 @@ export class VendorCredentials extends Construct {
     super(scope, id);
     this.github = new Secret(this, 'GitHubCredentials', {
       description:
-        'access-review: GitHub token as JSON {"token": "..."}; replace the placeholder after deploy',
+        'access-review: GitHub App installation {"appId","installationId","privateKey"} (or {"token"}); replace the placeholder after deploy',
       encryptionKey: props.encryptionKey,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({}),
@@ -52,7 +52,8 @@ export class VendorCredentials extends Construct {
 
     new CfnOutput(this, 'GitHubSecretArn', {
       key: 'GitHubSecretArn',
-      description: 'Write {"token": "..."} here after deploy',
+      description:
+        'Write {"appId": ..., "installationId": ..., "privateKey": "..."} (or {"token": "..."}) here after deploy',
       value: this.github.secretArn,
     });
     new CfnOutput(this, 'SlackSecretArn', {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jwtProblem, type SandboxApp } from './app-auth';
 import { executeGraphQL } from './graphql';
 import { OpenApiViolation, openApiCheckingEnabled, openApiProblems } from './openapi';
 import { handleRest } from './rest';
@@ -70,6 +71,8 @@ export interface GitHubSandboxOptions {
    * Defaults to on when GITHUB_SANDBOX_OPENAPI=check (the test setup sets it).
    */
   checkOpenApi?: boolean;
+  /** A GitHub App whose JWT-signed requests for an installation token get `token`. */
+  app?: SandboxApp;
 }
 
 const RATE_LIMIT = 5000;
@@ -174,6 +177,40 @@ export async function startGitHubSandbox(
     const resource = path === '/graphql' ? 'graphql' : 'core';
     const rateHeaders = limits.take(resource);
     const credentials = /^(?:token|bearer)\s+(.+)$/i.exec(String(request.headers.authorization ?? ''));
+    const minting = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if (minting && method === 'POST' && options.app) {
+      // A GitHub App asks for an installation token with a JWT signed by its private key.
+      const problem = jwtProblem(credentials?.[1] ?? '', options.app);
+      const known = Number(minting[1]) === options.app.installationId;
+      const status = problem ? 401 : known ? 201 : 404;
+      const body =
+        status === 201
+          ? {
+              token: options.token,
+              expires_at: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              permissions: { members: 'write', administration: 'write' },
+              repository_selection: 'all',
+            }
+          : {
+              message: problem ?? 'Not Found',
+              documentation_url:
+                'https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app',
+              status: String(status),
+            };
+      if (checkOpenApi) {
+        const problems = openApiProblems({
+          method,
+          template: '/app/installations/{installation_id}/access_tokens',
+          requestBody: undefined,
+          status,
+          responseBody: body,
+        });
+        if (problems.length > 0) throw new OpenApiViolation(`${method} ${path} → ${status}`, problems);
+      }
+      record(status);
+      send(response, status, rateHeaders, body);
+      return;
+    }
     if (credentials?.[1] !== options.token) {
       record(401);
       send(response, 401, rateHeaders, {

@@ -1,3 +1,4 @@
+import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { type ThrottlingOptions, throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
@@ -23,6 +24,8 @@ export interface ThrottleTuning {
 
 export interface GitHubClientOptions {
   token: string;
+  /** A GitHub App installation instead of `token`: tokens are minted from its key as needed. */
+  app?: { appId: string; installationId: number; privateKey: string };
   /** `https://api.github.com`, a GHES `https://host/api/v3`, or the sandbox's URL. */
   baseUrl: string;
   throttle?: ThrottleTuning;
@@ -77,7 +80,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       ? {}
       : { write: spacingGroup(tuning.writeIntervalMs), notifications: spacingGroup(tuning.writeIntervalMs) };
   return new GitHubOctokit({
-    auth: options.token,
+    ...(options.app ? { authStrategy: createAppAuth, auth: { ...options.app } } : { auth: options.token }),
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     userAgent: 'access-review',
     // Failures are turned into named errors by the connector; octokit's own error log would only

@@ -39,6 +39,8 @@ export interface GitHubConnectorOptions {
   warn?: (message: string) => void;
   /** An already configured client (tests, or a host that shares one); `token` is still used to scrub messages. */
   client?: GitHubClient;
+  /** Sign in as a GitHub App installation instead of with `token` (then pass `token: ''`). */
+  app?: { appId: string; installationId: number; privateKey: string };
 }
 
 /** Every kind the connector knows, in snapshot order: later passes use what earlier ones indexed. */
@@ -135,6 +137,7 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
     options.client ??
     createGitHubClient({
       token: options.token,
+      ...(options.app ? { app: options.app } : {}),
       baseUrl: options.baseUrl,
       throttle: options.throttle,
       warn: options.warn,
