@@ -3,6 +3,7 @@ import { type Grant, type GrantFlag, makeGrant } from '../../core/grant';
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
 import { type GitHubAccessKind, mayHave } from './access-kind';
 import { type GitHubContext, now, runRest } from './context';
+import { statusOf } from './errors';
 import { branchBypassKey, splitInOrganization } from './keys';
 
 /*
@@ -52,20 +53,38 @@ function protectionPath(owner: string, repo: string, branch: string): string {
   return `/repos/${owner}/${repo}/branches/${branch}/protection`;
 }
 
-/** GET the branch's protection; 'not_found' when it is not protected (or the repository is gone). */
+/**
+ * GET the branch's protection; 'not_found' when it is not protected (or the repository is gone).
+ * With `strict` (the snapshot), only GitHub's own "Branch not protected" counts as unprotected:
+ * GitHub also answers 404 to a token that may not read a repository's protection, and reading
+ * that as "unprotected" would hide its bypass lists.
+ */
 async function readProtection(
   context: GitHubContext,
   owner: string,
   repo: string,
   branch: string,
+  options: { strict?: boolean } = {},
 ): Promise<Protection | 'not_found'> {
-  const answer = await runRest(context, `GET ${protectionPath(owner, repo, branch)}`, () =>
-    context.octokit.request('GET /repos/{owner}/{repo}/branches/{branch}/protection', {
-      owner,
-      repo,
-      branch,
-    }),
-  );
+  const call = `GET ${protectionPath(owner, repo, branch)}`;
+  const answer = await runRest(context, call, async () => {
+    try {
+      return await context.octokit.request('GET /repos/{owner}/{repo}/branches/{branch}/protection', {
+        owner,
+        repo,
+        branch,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      if (options.strict && statusOf(error) === 404 && !/Branch not protected/i.test(message)) {
+        throw new ConnectorError(
+          `GitHub ${call} answered 404 "${message}" instead of "Branch not protected": the token may not read this repository's protection`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  });
   if (answer === 'not_found') return 'not_found';
   const reviews = answer.data.required_pull_request_reviews;
   const requiredApprovals = reviews?.required_approving_review_count ?? 0;
@@ -200,7 +219,7 @@ export const branchProtection: GitHubAccessKind = {
         index.defaultBranchRequiresReview.set(key, false);
         continue;
       }
-      const protection = await readProtection(context, org, repository.name, branch);
+      const protection = await readProtection(context, org, repository.name, branch, { strict: true });
       if (protection === 'not_found') {
         index.defaultBranchRequiresReview.set(key, false);
         continue;

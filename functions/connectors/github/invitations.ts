@@ -135,8 +135,13 @@ export const invitations: GitHubAccessKind = {
     const customRoles = lazyCustomRoles(context);
     for (const repository of index.repositories) {
       const listed = await listRepositoryInvitations(context, org, repository.name);
-      // Deleted between the repository pass and this one: nothing is pending on it any more.
-      if (listed === 'not_found') continue;
+      if (listed === 'not_found') {
+        // The repository pass just listed it: GitHub's 404 here is most often a token that may not
+        // administer it, and skipping would hide whoever is invited. Stop, and say so.
+        throw new ConnectorError(
+          `GitHub GET /repos/${org}/${repository.name}/invitations answered 404 for a repository the snapshot just listed: the token may not administer it`,
+        );
+      }
       for (const invitation of listed) {
         // A null invitee is an account deleted since it was invited: nobody can accept it.
         if (!invitation.invitee) continue;

@@ -4,7 +4,7 @@ import type { Grant } from '../../../functions/core/grant';
 import { repositoryCicd } from '../../../sandbox/github/cicd/state';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import { findInvitation, type OrganizationInput } from '../../../sandbox/github/state';
-import { findGrant, snapshotSandbox, TOKEN, writeRequests } from './helpers';
+import { collect, findGrant, snapshotSandbox, TOKEN, writeRequests } from './helpers';
 
 const ORG: OrganizationInput = {
   login: 'acme',
@@ -157,5 +157,18 @@ describe('GitHub connector: pending invitations', () => {
     });
     expect(response.status).toBe(404);
     expect(sandbox.violations).toEqual([]);
+  });
+});
+
+describe('a repository whose invitations the token may not read', () => {
+  it('stops the snapshot rather than report nobody invited', async () => {
+    sandbox.failNext({
+      status: 404,
+      body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+      match: { method: 'GET', path: '/repos/acme/api/invitations' },
+    });
+    await expect(collect(connector.snapshot())).rejects.toThrow(
+      /invitations answered 404 for a repository the snapshot just listed/,
+    );
   });
 });

@@ -130,6 +130,26 @@ describe('recorded GitHub answers through the connector', () => {
     expect(served).toEqual([`GET /repos/${ORG}/branch-protection/branches/main/protection`]);
   });
 
+  it('refuses a plain 404 (a token that may not read the protection) instead of reading it as unprotected', async () => {
+    // GitHub's answer to a repository the token cannot see: the recorded error body, with GitHub's
+    // generic message instead of "Branch not protected".
+    const answer = recorded(
+      'branch-protection',
+      'get',
+      `/repos/${ORG}/branch-protection/branches/main/protection`,
+      404,
+    );
+    const { context } = await replay({
+      [`GET /repos/${ORG}/branch-protection/branches/main/protection`]: {
+        status: 404,
+        body: { ...(answer.response as object), message: 'Not Found' },
+      },
+    });
+    await expect(collect(branchProtection.snapshot(context, indexOf('branch-protection')))).rejects.toThrow(
+      /answered 404 "Not Found[^"]*" instead of "Branch not protected"/,
+    );
+  });
+
   it('reads push restrictions and required reviews from the protection GitHub recorded', async () => {
     // The recorded answer to the second PUT, which set restrictions and required reviews: GitHub
     // answers it with the same restrictions and review settings a GET returns.
