@@ -54,6 +54,11 @@ export interface SnapshotIndex {
    * ruleset pass.
    */
   reviewRulesets: Map<string, string[]>;
+  /**
+   * Lower-cased repository name → its environments' names, as the environments pass listed them,
+   * so the environment secrets pass does not list them again. Absent for a repository not listed.
+   */
+  environmentNames?: Map<string, string[]>;
 }
 
 /**

@@ -160,7 +160,10 @@ async function* snapshotEnvironmentSecrets(
   const org = context.organization;
   for (const repository of index.repositories) {
     if (!mayHave(repository, 'environments')) continue;
-    for (const environment of await listEnvironments(context, repository.name)) {
+    const names =
+      index.environmentNames?.get(repository.name.toLowerCase()) ??
+      (await listEnvironments(context, repository.name));
+    for (const environment of names) {
       const secrets = await listEnvironmentSecrets(context, repository.name, environment);
       if (secrets === 'not_found') continue;
       for (const secret of secrets) {

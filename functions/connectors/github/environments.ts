@@ -176,6 +176,11 @@ export const environments: GitHubAccessKind = {
         // Loud, 404 included: a repository the token cannot read would otherwise hide its reviewers.
         throw gitHubFailure(error, `GET /repos/${owner}/${repo}/environments`, context.token);
       }
+      index.environmentNames ??= new Map();
+      index.environmentNames.set(
+        repo.toLowerCase(),
+        records.map((environment) => environment.name),
+      );
       for (const environment of records) {
         const protection = protectionOf(environment);
         if (protection.unreadReviewers > 0) {

@@ -390,6 +390,8 @@ describe('what the acme snapshot asks GitHub', () => {
     ]) {
       expect(gets, skipped).not.toContain(skipped);
     }
+    // Environments are listed once: the environment secrets pass uses the same list.
+    expect(gets.filter((path) => path === '/repos/acme/api/environments')).toHaveLength(1);
     // Invitations and the organisation-wide lists have no GraphQL count: those stay one call each.
     expect(gets.filter((path) => /^\/repos\/acme\/[^/]+\/invitations$/.test(path))).toHaveLength(3);
     expect(sandbox.requests.filter((request) => request.path === '/graphql')).toHaveLength(3);
