@@ -105,13 +105,15 @@ describe('flags and content', () => {
     expect(grantContentHash({ ...grant, holder: 'dave' })).not.toBe(grantContentHash(grant));
   });
 
-  it('gives different ids to different kinds of access on the same resource', () => {
+  it('gives different ids to different kinds of access on the same resource, by their principal type', () => {
     const ids = new Set([
       grantIdOf({ ...grantOf('user_repository') }),
       grantIdOf({ ...grantOf('repository_invitation'), principalType: 'invitee' }),
       grantIdOf({ ...grantOf('deploy_key'), principalType: 'deploy_key' }),
     ]);
     expect(ids.size).toBe(3);
+    // The kind itself is not hashed: the id of an access stays what the first release gave it.
+    expect(grantIdOf({ ...grantOf('team_repository') })).toBe(grantIdOf({ ...grantOf('user_repository') }));
   });
 });
 
@@ -198,6 +200,32 @@ describe('the facts a reviewer gets with a grant', () => {
 });
 
 describe('content hash versions', () => {
+  it('matches hashes worked out outside this code, as an auditor would (sorted keys, no spaces, SHA-256)', () => {
+    // Worked out with Python's json.dumps(sort_keys=True, separators=(',', ':')) and hashlib.sha256.
+    const grant = {
+      ...makeGrant(
+        {
+          connector: 'github',
+          grantKind: 'deploy_key',
+          resourceType: 'repository',
+          resource: 'acme/api',
+          principalType: 'deploy_key',
+          principal: 'deploy key 7 (ci)',
+          entitlement: 'write',
+          via: { kind: 'direct' },
+        },
+        { flags: ['write_key_never_used'] },
+      ),
+      grantId: 'g_0123456789abcdef0123456789abcdef',
+    };
+    expect(grantContentHash(grant, 1)).toBe(
+      '6044de5fed1c36862a0e5ad55abc989f263f2af3c0b3f9e871551b2402d464ad',
+    );
+    expect(grantContentHash(grant, 2)).toBe(
+      'e609f31c7be5ee69e217792140062f0b4be125a7f956e0ff4f23926ef8322f2d',
+    );
+  });
+
   it('hashes a first-release snapshot with the first release fields, so its evidence still verifies', () => {
     const grant = grantOf('user_repository');
     const firstRelease = {

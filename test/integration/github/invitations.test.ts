@@ -123,7 +123,8 @@ describe('GitHub connector: pending invitations', () => {
   it('leaves an invitation whose role changed below the reviewed one', async () => {
     const nina = findGrant(grants, 'organization acme nina owner direct');
     const invitation = findInvitation(sandbox.state, 'nina');
-    if (invitation) invitation.role = 'member';
+    if (!invitation) throw new Error('the scenario has no such invitation');
+    invitation.role = 'member';
     expect(await connector.check(nina)).toMatchObject({ status: 'absent' });
     const result = await connector.revoke(nina);
     expect(result.outcome).toBe('already_absent');

@@ -65,6 +65,17 @@ describe('permission summaries of apps and tokens', () => {
         expect(coversPermissions({ ...extra, ...held }, reviewed)).toBe(true);
       }),
     );
+    // …and lowering any one reviewed permission below its level uncovers it.
+    fc.assert(
+      fc.property(
+        permissions.filter((held) => Object.values(held).some((level) => level !== 'read')),
+        (held) => {
+          const [name, level] = Object.entries(held).find(([, value]) => value !== 'read') ?? ['', ''];
+          const lowered = { ...held, [name]: level === 'admin' ? 'write' : 'read' };
+          expect(coversPermissions(lowered, permissionSummary(held))).toBe(false);
+        },
+      ),
+    );
     expect(coversPermissions({ contents: 'admin' }, 'contents:write')).toBe(true);
     expect(coversPermissions({ contents: 'read' }, 'contents:write')).toBe(false);
     expect(coversPermissions({ pages: 'write' }, 'contents:read, pages:write')).toBe(false);
