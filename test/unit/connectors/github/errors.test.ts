@@ -43,10 +43,19 @@ describe('gitHubFailure', () => {
     expect(error.message).toContain(String(status));
   });
 
-  it('scrubs the token from any message', () => {
-    const error = gitHubFailure(httpError(401, `Bad credentials for ${SECRET}`), 'GET /z', SECRET);
-    expect(error.message).not.toContain(SECRET);
-    expect(error.message).toContain('[REDACTED]');
+  it('scrubs the token from any message: HTTP, GraphQL, network and anything else thrown', () => {
+    const failures = [
+      httpError(401, `Bad credentials for ${SECRET}`),
+      graphqlError([{ type: 'FORBIDDEN', message: `token ${SECRET} may not read this` }]),
+      httpError(500, `request to https://x-access-token:${SECRET}@api.github.com failed`),
+      new Error(`socket hang up (${SECRET})`),
+      `a string that names ${SECRET}`,
+    ];
+    for (const failure of failures) {
+      const error = gitHubFailure(failure, 'GET /z', SECRET);
+      expect(error.message).not.toContain(SECRET);
+      expect(error.message).toContain('[REDACTED]');
+    }
   });
 
   it('maps GraphQL errors: RATE_LIMITED is transient, anything else a refusal', () => {
