@@ -21,18 +21,10 @@ const CONTENT_FIELDS_V1 = [
   'derivedFrom',
 ] as const satisfies ReadonlyArray<keyof Grant>;
 
+/** Keys are hashed sorted, so the order here is only for the reader. */
 const CONTENT_FIELDS = [
-  'grantId',
-  'connector',
+  ...CONTENT_FIELDS_V1,
   'grantKind',
-  'resourceType',
-  'resource',
-  'principalType',
-  'principal',
-  'entitlement',
-  'via',
-  'reviewable',
-  'derivedFrom',
   'flags',
   'holder',
 ] as const satisfies ReadonlyArray<keyof Grant>;
