@@ -140,7 +140,28 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
     if ((row.remediation ?? '') !== String(event?.data.remediation ?? '')) {
       findings.push(`revocations.csv: ${grantId} shows a remediation the chain does not record`);
     }
+    // What was done, and when, as the chain recorded it.
+    for (const [column, field] of [
+      ['action', 'action'],
+      ['error', 'error'],
+      ['applied_at', 'at'],
+    ] as const) {
+      if ((row[column] ?? '') !== String(event?.data[field] ?? '')) {
+        findings.push(`revocations.csv: ${grantId} shows a ${column} the chain does not record`);
+      }
+    }
     const verification = verified.get(grantId);
+    const paths = (verification?.data.paths as Array<{ via: string; permission: string }> | undefined) ?? [];
+    if (
+      (row.still_present_via ?? '') !== paths.map((path) => `${path.via} (${path.permission})`).join('; ')
+    ) {
+      findings.push(
+        `revocations.csv: ${grantId} shows paths that still give the access the chain does not record`,
+      );
+    }
+    if ((row.verified_at ?? '') !== String(verification?.data.checkedAt ?? '')) {
+      findings.push(`revocations.csv: ${grantId} shows a verified_at the chain does not record`);
+    }
     const expected =
       verification === undefined
         ? 'not_verified'

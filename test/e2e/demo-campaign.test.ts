@@ -372,6 +372,20 @@ describe('demo campaign on the embedded host', () => {
           /^revocations\.csv: g_[0-9a-f]+ shows a remediation the chain does not record$/,
         ),
       ]);
+      // So is a remaining path dropped, or an action reworded, each with the manifest recomputed.
+      for (const [from, to, finding] of [
+        [
+          'team:acme/platform (write)',
+          '',
+          /shows paths that still give the access the chain does not record/,
+        ],
+        ['removed gina', 'removed nobody', /shows a action the chain does not record/],
+      ] as const) {
+        expect(original).toContain(from);
+        await writeFile(path, original.replace(from, to));
+        await writeFile(join(dir, 'manifest.json'), JSON.stringify(await exportManifestFor(dir, manifest)));
+        expect((await verifyEvidence(dir)).findings.join('\n')).toMatch(finding);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
