@@ -76,6 +76,8 @@ async function recoverMissingEvents(records: CampaignRecords, services: Services
       grantId: revocation.grantId,
       status: revocation.status,
       action: revocation.action ?? null,
+      // The same fields ApplyRevocations writes, so a recovered event says what the lost one would have.
+      remediation: revocation.remediation ?? null,
       error: revocation.error ?? null,
       at: revocation.at,
       interrupted: revocation.interrupted ?? false,

@@ -68,4 +68,45 @@ describe('finalize', () => {
     expect(verifyChain(events).ok).toBe(true);
     expect(summary.status).toBe('completed');
   });
+
+  it('recovers a lost remediation event with what the person must do', async () => {
+    const campaignId = 'c-finalize-remediation';
+    const [grantId] = await seedReviewTask(store, {
+      campaignId,
+      reviewer: 'alice',
+      slackUserId: 'U0ALICE01',
+      principals: ['dependency-scanner'],
+      entitlement: 'contents:read',
+    });
+    await store.decisions.record({
+      campaignId,
+      grantId: grantId!,
+      decision: 'revoke',
+      reviewer: 'alice',
+      decidedBySlackUserId: 'U0ALICE01',
+      decidedAt: new Date().toISOString(),
+      channel: 'slack',
+    });
+    // ApplyRevocations recorded the outcome, then crashed before appending its event.
+    await store.outcomes.beginRevocation(campaignId, grantId!, new Date().toISOString());
+    await store.outcomes.finishRevocation({
+      campaignId,
+      grantId: grantId!,
+      status: 'remediation_required',
+      at: new Date().toISOString(),
+      action: 'no API uninstalls an app',
+      remediation: 'An org owner uninstalls dependency-scanner',
+    });
+    for (const status of ['revoking', 'verifying'] as const) {
+      await store.campaigns.advance(campaignId, status).catch(() => undefined);
+    }
+    await finalizeCampaign({ campaignId }, services);
+    const recovered = (await store.events.list(campaignId)).find((e) => e.type === 'revocation_applied');
+    expect(recovered?.data).toMatchObject({
+      grantId,
+      status: 'remediation_required',
+      remediation: 'An org owner uninstalls dependency-scanner',
+      recovered: true,
+    });
+  });
 });
