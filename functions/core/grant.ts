@@ -257,3 +257,34 @@ export function permissionAtLeast(held: string, wanted: string): boolean {
   const wantedRank = permissionRank(wanted);
   return heldRank >= 0 && wantedRank >= 0 && heldRank >= wantedRank;
 }
+
+/**
+ * `acme/api` of `acme/api`, `acme/api:production`, `acme/api:main`, `acme/api/rulesets/4`,
+ * `acme/api:prod/secrets/X`; undefined for organisation-wide resources (org secrets, rulesets…).
+ */
+export function repositoryOfResource(grant: Pick<Grant, 'resourceType' | 'resource'>): string | undefined {
+  const { resourceType, resource } = grant;
+  if (resourceType === 'repository') return resource;
+  if (resourceType === 'environment' || resourceType === 'branch')
+    return resource.slice(0, resource.indexOf(':'));
+  if (resourceType === 'ruleset') return /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(resource)?.[1];
+  if (resourceType === 'secret' && resource.includes(':')) return resource.slice(0, resource.indexOf(':'));
+  return undefined;
+}
+
+/** The organisation every resource name starts with: `acme` of `acme/api`, `acme/api:production`, `acme`. */
+export function organizationOfResource(resource: string): string {
+  return resource.split(/[/:]/)[0] ?? '';
+}
+
+/**
+ * The built-in role a repository grant compares as: its entitlement, or a custom role's base role
+ * (kept in `raw.baseRole`); undefined when neither is a built-in role.
+ */
+export function comparablePermission(
+  grant: Pick<Grant, 'entitlement' | 'raw'>,
+): RepositoryPermission | undefined {
+  if (permissionRank(grant.entitlement) >= 0) return grant.entitlement as RepositoryPermission;
+  const base = grant.raw.baseRole;
+  return typeof base === 'string' && permissionRank(base) >= 0 ? (base as RepositoryPermission) : undefined;
+}

@@ -1,5 +1,12 @@
 import type { AccessReviewConfig } from './config';
-import { type Grant, permissionAtLeast, permissionRank } from './grant';
+import {
+  comparablePermission,
+  type Grant,
+  organizationOfResource,
+  permissionAtLeast,
+  permissionRank,
+  repositoryOfResource,
+} from './grant';
 
 /**
  * Who holds what through teams and roles, read from the snapshot itself: team membership grants,
@@ -40,8 +47,7 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
       const held = repositoryPermissions.get(repository) ?? new Map<string, string>();
       const login = grant.principal.toLowerCase();
       // A custom role compares as its base role; its name is kept too, for bypass actors naming it.
-      const base = typeof grant.raw.baseRole === 'string' ? grant.raw.baseRole : undefined;
-      const comparable = permissionRank(grant.entitlement) >= 0 ? grant.entitlement : base;
+      const comparable = comparablePermission(grant);
       const before = held.get(login);
       if (comparable && (before === undefined || permissionRank(comparable) > permissionRank(before))) {
         held.set(login, comparable);
@@ -120,22 +126,6 @@ export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
   }
   if (grant.holder) holders.add(grant.holder.toLowerCase());
   return holders;
-}
-
-/** `acme/api` of `acme/api`, `acme/api:production`, `acme/api:main`, `acme/api/rulesets/4`, `acme/api:prod/secrets/X`. */
-export function repositoryOfResource(grant: Pick<Grant, 'resourceType' | 'resource'>): string | undefined {
-  const { resourceType, resource } = grant;
-  if (resourceType === 'repository') return resource;
-  if (resourceType === 'environment' || resourceType === 'branch')
-    return resource.slice(0, resource.indexOf(':'));
-  if (resourceType === 'ruleset') return /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(resource)?.[1];
-  if (resourceType === 'secret' && resource.includes(':')) return resource.slice(0, resource.indexOf(':'));
-  return undefined;
-}
-
-/** The organisation every resource name starts with. */
-function organizationOfResource(resource: string): string {
-  return resource.split(/[/:]/)[0] ?? resource;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ConnectorError } from '../../core/errors';
-import { describeVia, type Grant, type GrantKind } from '../../core/grant';
+import { describeVia, type Grant, type GrantKind, organizationOfResource } from '../../core/grant';
 import type { CheckResult, Connector, RevokeResult } from '../connector';
 import type { GitHubAccessKind, SnapshotIndex } from './access-kind';
 import { actionsSecrets } from './actions-secrets';
@@ -88,16 +88,11 @@ function describe(grant: Grant): string {
   return `${grant.principal} ${grant.entitlement} on ${grant.resource} ${describeVia(grant.via)} (${grant.grantId})`;
 }
 
-/** The organisation a resource name belongs to: `acme` of `acme/api`, `acme/api:production`, `acme`. */
-function organizationOf(resource: string): string {
-  return resource.split(/[/:]/)[0] ?? '';
-}
-
 function classify(grant: Grant, organization: string): GitHubAccessKind {
   if (grant.connector !== 'github') {
     throw new ConnectorError(`grant ${grant.grantId} belongs to connector ${grant.connector}, not github`);
   }
-  if (organizationOf(grant.resource).toLowerCase() !== organization.toLowerCase()) {
+  if (organizationOfResource(grant.resource).toLowerCase() !== organization.toLowerCase()) {
     throw new ConnectorError(`grant ${describe(grant)} is not in organization ${organization}`);
   }
   const kind = BY_GRANT_KIND.get(grant.grantKind);

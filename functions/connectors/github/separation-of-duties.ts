@@ -1,26 +1,15 @@
-import { type Grant, permissionAtLeast, permissionRank, withFlag } from '../../core/grant';
+import {
+  comparablePermission,
+  type Grant,
+  permissionAtLeast,
+  permissionRank,
+  repositoryOfResource,
+  withFlag,
+} from '../../core/grant';
 import type { SnapshotIndex } from './access-kind';
 
-/** `acme/api` of `acme/api:production`, `acme/api:main`, `acme/api/rulesets/42`; undefined for org-wide resources. */
-function repositoryOf(grant: Grant): string | undefined {
-  if (grant.resourceType === 'repository') return grant.resource.toLowerCase();
-  if (grant.resourceType === 'environment' || grant.resourceType === 'branch') {
-    return grant.resource.slice(0, grant.resource.indexOf(':')).toLowerCase();
-  }
-  return undefined;
-}
-
-/** The built-in role a grant's entitlement compares as: itself, or a custom role's base role. */
-function comparablePermission(grant: Grant): string | undefined {
-  if (permissionRank(grant.entitlement) >= 0) return grant.entitlement;
-  const base = grant.raw.baseRole;
-  return typeof base === 'string' && permissionRank(base) >= 0 ? base : undefined;
-}
-
-/** `acme/api` of a repository ruleset `acme/api/rulesets/42`. */
-function rulesetRepository(grant: Grant): string | undefined {
-  return /^([^/]+\/[^/]+)\/rulesets\/\d+$/.exec(grant.resource)?.[1]?.toLowerCase();
-}
+/** The repository (lower-cased `org/repo`) a grant's resource belongs to, if any. */
+const repositoryOf = (grant: Grant) => repositoryOfResource(grant)?.toLowerCase();
 
 const HELD_KINDS = new Set<Grant['grantKind']>([
   'environment_reviewer',
@@ -108,7 +97,7 @@ export class SeparationOfDuties {
         if (grant.principal === 'organization_admin') return this.owners.has(login);
         if (permissionRank(grant.principal) >= 0) return permissionAtLeast(permission, grant.principal);
         // A custom role reaches those who hold it by name on the repository it guards.
-        const repository = repositoryOf(grant) ?? rulesetRepository(grant);
+        const repository = repositoryOf(grant);
         return repository
           ? (this.customRoles.get(repository)?.get(login)?.has(grant.principal.toLowerCase()) ?? false)
           : [...this.customRoles.values()].some((roles) =>
