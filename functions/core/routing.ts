@@ -70,17 +70,35 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     if (grant.entitlement === 'maintainer')
       maintainers.set(team, [...(maintainers.get(team) ?? []), login].sort());
   }
-  // A child team's members act for every ancestor team too (GitHub gives them its access).
-  for (const [team, logins] of [...members]) {
+  return {
+    members: withChildTeamMembers(members, parents),
+    maintainers,
+    owners,
+    repositoryPermissions,
+    customRoles,
+  };
+}
+
+/**
+ * Team → logins, with every child team's (and grandchild's) members added to its ancestors: GitHub
+ * gives a child team's members the parent team's access. Keys are lower-cased `org/slug`;
+ * `parents` maps a team to its parent. The maps given are not changed.
+ */
+export function withChildTeamMembers(
+  members: ReadonlyMap<string, ReadonlySet<string>>,
+  parents: ReadonlyMap<string, string>,
+): Map<string, Set<string>> {
+  const expanded = new Map([...members].map(([team, logins]) => [team, new Set(logins)] as const));
+  for (const [team, logins] of members) {
     const seen = new Set([team]);
     for (let parent = parents.get(team); parent && !seen.has(parent); parent = parents.get(parent)) {
       seen.add(parent);
-      const inherited = members.get(parent) ?? new Set<string>();
+      const inherited = expanded.get(parent) ?? new Set<string>();
       for (const login of logins) inherited.add(login);
-      members.set(parent, inherited);
+      expanded.set(parent, inherited);
     }
   }
-  return { members, maintainers, owners, repositoryPermissions, customRoles };
+  return expanded;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   repositoryOfResource,
   withFlag,
 } from '../../core/grant';
+import { withChildTeamMembers } from '../../core/routing';
 import type { SnapshotIndex } from './access-kind';
 
 /** The repository (lower-cased `org/repo`) a grant's resource belongs to, if any. */
@@ -49,6 +50,8 @@ export class SeparationOfDuties {
   private readonly owners = new Set<string>();
   /** Lower-cased `org/slug` → its parent team: a child team's members act for the parent too. */
   private readonly parents = new Map<string, string>();
+  private expandedTeams: Map<string, Set<string>> | undefined;
+  private defaultBranches: Map<string, string | null> | undefined;
   /** Lower-cased `org/repo` → login → custom role names held there (their base role is in `permissions`). */
   private readonly customRoles = new Map<string, Map<string, Set<string>>>();
 
@@ -109,23 +112,10 @@ export class SeparationOfDuties {
     }
   }
 
-  /** A team's members, with the members of its child teams (GitHub gives them the parent's rights). */
+  /** A team's members, with the members of its child teams (expanded once, when flagging starts). */
   private membersOf(team: string): Set<string> {
-    const wanted = team.toLowerCase();
-    const members = new Set<string>();
-    for (const [candidate, logins] of this.teamMembers) {
-      let current: string | undefined = candidate;
-      const seen = new Set<string>();
-      while (current && !seen.has(current)) {
-        if (current === wanted) {
-          for (const login of logins) members.add(login);
-          break;
-        }
-        seen.add(current);
-        current = this.parents.get(current);
-      }
-    }
-    return members;
+    this.expandedTeams ??= withChildTeamMembers(this.teamMembers, this.parents);
+    return this.expandedTeams.get(team.toLowerCase()) ?? new Set();
   }
 
   /** People an environment approval grant stands for. */
@@ -135,12 +125,19 @@ export class SeparationOfDuties {
     return [];
   }
 
+  /** The default branch of a repository (lower-cased name), from one map built on first use. */
+  private defaultBranchOf(name: string): string | undefined {
+    this.defaultBranches ??= new Map(
+      this.index.repositories.map((repository) => [repository.name.toLowerCase(), repository.defaultBranch]),
+    );
+    return this.defaultBranches.get(name) ?? undefined;
+  }
+
   /** How `login` gets code onto the default branch of `repository` unreviewed, or undefined. */
   private pushPath(repository: string, login: string, permission: string): PushPath | undefined {
     if (!permissionAtLeast(permission, 'write')) return undefined;
     const name = repository.slice(repository.indexOf('/') + 1);
-    const info = this.index.repositories.find((candidate) => candidate.name.toLowerCase() === name);
-    const branch = info?.defaultBranch?.toLowerCase();
+    const branch = this.defaultBranchOf(name)?.toLowerCase();
     if (!branch) return undefined;
     const onBranch = (entitlement: string) =>
       this.held.filter(
@@ -203,9 +200,7 @@ export class SeparationOfDuties {
     }
     if (!Array.isArray(policy)) return undefined;
     const name = repository.slice(repository.indexOf('/') + 1);
-    const branch = this.index.repositories.find(
-      (candidate) => candidate.name.toLowerCase() === name,
-    )?.defaultBranch;
+    const branch = this.defaultBranchOf(name);
     const others = policy.map(String).filter((pattern) => pattern.toLowerCase() !== branch?.toLowerCase());
     return others.length > 0
       ? { how: `${permission} access, and ${environment} deploys from ${others.join(', ')}`, grants: [] }
