@@ -12,8 +12,6 @@ interface KindText {
   allows(grant: Grant): string;
   /** What a revoke does at the source; for kinds no API removes, what a person will be asked to do. */
   revokeEffect(grant: Grant): string;
-  /** True when no API removes it: a revoke becomes a remediation item. */
-  remediationOnly?: (grant: Grant) => boolean;
 }
 
 const raw = (grant: Grant, field: string): string | undefined => {
@@ -109,7 +107,6 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
       visibilityGrant(g)
         ? `No API narrows this safely: an org owner is asked to set ${g.resource} to selected repositories; the review records it as a remediation and checks it again.`
         : `${g.principal} is removed from the repositories selected for ${g.resource}.`,
-    remediationOnly: visibilityGrant,
   },
   actions_variable_access: {
     label: 'Actions variable access',
@@ -118,14 +115,12 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
       visibilityGrant(g)
         ? `An org owner is asked to set ${g.resource} to selected repositories (a remediation item, checked again).`
         : `${g.principal} is removed from the repositories selected for ${g.resource}.`,
-    remediationOnly: visibilityGrant,
   },
   environment_secret: {
     label: 'environment secret',
     allows: (g) => `jobs deploying to ${g.principal} can read secret ${g.resource}`,
     revokeEffect: (g) =>
       `A repository admin is asked to delete ${g.resource} (a remediation item, open until the secret is gone).`,
-    remediationOnly: () => true,
   },
   runner_group_access: {
     label: 'self-hosted runner group',
@@ -134,14 +129,12 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
       visibilityGrant(g)
         ? `An org owner is asked to limit ${g.resource} to selected repositories (a remediation item, checked again).`
         : `${g.principal} is removed from runner group ${g.resource}.`,
-    remediationOnly: visibilityGrant,
   },
   app_installation: {
     label: 'GitHub App installation',
     allows: (g) => `app ${g.principal} acts on ${g.resource} with ${g.entitlement}`,
     revokeEffect: (g) =>
       `An org owner is asked to uninstall or narrow app ${g.principal} (a remediation item, checked again).`,
-    remediationOnly: () => true,
   },
   personal_access_token: {
     label: 'fine-grained personal access token',

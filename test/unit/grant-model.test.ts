@@ -137,11 +137,9 @@ describe('what each kind lets someone do', () => {
     });
     const selected = { ...everyone, principal: 'acme/api', via: { kind: 'direct' as const } };
     expect(describeRevokeEffect(everyone)).toMatch(/remediation/);
-    expect(KIND_TEXT.actions_secret_access.remediationOnly?.(everyone)).toBe(true);
     expect(describeRevokeEffect(selected)).toBe(
       'acme/api is removed from the repositories selected for acme/secrets/NPM_TOKEN.',
     );
-    expect(KIND_TEXT.actions_secret_access.remediationOnly?.(selected)).toBe(false);
   });
 
   it('tells a reviewer when an approver may approve their own deployments', () => {
