@@ -15,6 +15,20 @@ export type CheckResult =
   | { status: 'absent'; checkedAt: string }
   | { status: 'present'; checkedAt: string; paths: AccessPath[] };
 
+/**
+ * One policy document a revocation changed, exactly as read from the source before and as written
+ * after (strings, byte for byte), with their SHA-256 (hex): an auditor can see and re-hash the
+ * precise edit. `null` where there was no document (a resource policy created or deleted).
+ */
+export interface PolicyChange {
+  /** Which document: an ARN, `<owner ARN>#<inline policy name>`, or `<secret ARN> resource policy`. */
+  policy: string;
+  before: string | null;
+  after: string | null;
+  beforeSha256: string | null;
+  afterSha256: string | null;
+}
+
 export interface RevokeResult {
   /**
    * `removed`: the source accepted the removal; `already_absent`: nothing was there to remove;
@@ -28,6 +42,8 @@ export interface RevokeResult {
   action: string;
   /** For `remediation_required`: what a person must do, precisely enough to do it. */
   remediation?: string;
+  /** Every policy document the revocation changed (AWS); absent when none was. */
+  policyChanges?: PolicyChange[];
 }
 
 /** What reading a source cost, so a campaign can show it stays inside the source's rate limits. */

@@ -7,15 +7,42 @@ const login = z
   .min(1)
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login (letters, digits, hyphens)');
 
+/**
+ * What an owner rule can name: any resource type grants use, plus an AWS account as a whole and
+ * a prefix of secret names in an account.
+ */
+export const OWNER_RESOURCE_TYPES = [...RESOURCE_TYPES, 'aws_account', 'aws_secret_prefix'] as const;
+
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1');
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+  );
+const iamPath = z
+  .string()
+  .regex(/^\/([\w+=,.@-]+\/)*$/, 'must be an IAM path such as /access-review-managed/');
+const principalArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(user|role|assumed-role)\/[\w+=,.@/-]+$/,
+    'must be an IAM user, role or assumed-role ARN',
+  );
+
 const ownerRule = z.strictObject({
   /**
    * `acme` (organization), `acme/api` (repository), `acme/platform` (team), or a CI/CD resource by
    * the name the evidence uses (`acme/api:production` environment, `acme/secrets/NPM_TOKEN` secret…).
    * Grants on an environment, branch or repository ruleset fall back to their repository's owner;
    * org-wide CI/CD resources to the organisation's owner.
+   * AWS: `111122223333` (aws_account), `111122223333:prod/payments/` (aws_secret_prefix: secrets
+   * whose name starts so; the longest matching prefix wins), a secret's or role's ARN (aws_secret,
+   * iam_role). A secret falls back to its prefix owner, then its account's; a role to its account's.
    */
   resource: z.string().min(1),
-  resourceType: z.enum(RESOURCE_TYPES),
+  resourceType: z.enum(OWNER_RESOURCE_TYPES),
   /** GitHub login of the person who vouches for access to this resource. */
   reviewer: login,
 });
@@ -24,6 +51,46 @@ const person = z.strictObject({
   github: login,
   /** Used to find the person in Slack (users.lookupByEmail). */
   email: z.email(),
+  /**
+   * IAM users and roles this person acts as (their own user, a role only they assume): they never
+   * review access those principals hold.
+   */
+  aws: z.array(principalArn).default([]),
+});
+
+const awsAccount = z.strictObject({
+  accountId,
+  /** A name people recognise (`production`), shown next to the id. */
+  name: z.string().min(1).optional(),
+  /** Regions whose secrets are reviewed. */
+  regions: z.array(region).min(1),
+  /** Read-only role assumed to snapshot and to verify (see lib/aws/member-account-roles.ts). */
+  readRoleArn: roleArn,
+  /** Role assumed to revoke; without it every AWS revocation becomes a remediation item. */
+  revokeRoleArn: roleArn.optional(),
+  /** ExternalId the member roles require, if they do. Not a secret: it guards against confused deputies. */
+  externalId: z.string().min(2).max(1224).optional(),
+});
+
+const awsSection = z.strictObject({
+  accounts: z.array(awsAccount).min(1),
+  /**
+   * Send every AWS API call here instead of AWS (the local AWS sandbox). Only loopback http URLs
+   * or https are accepted.
+   */
+  endpoint: z.url().optional(),
+  automaticRemediation: z
+    .strictObject({
+      /**
+       * IAM paths (`/access-review-managed/`) of customer managed policies, or of the users and
+       * groups and roles owning inline policies, that a revoke may edit itself. Elsewhere an identity-policy
+       * grant becomes a remediation item.
+       */
+      identityPolicyPaths: z.array(iamPath).default([]),
+    })
+    .default({ identityPolicyPaths: [] }),
+  /** The host of GitHub's OIDC provider as IAM knows it. */
+  githubOidcProvider: z.string().min(1).default('token.actions.githubusercontent.com'),
 });
 
 export const configSchema = z.strictObject({
@@ -47,6 +114,8 @@ export const configSchema = z.strictObject({
     fallbackReviewers: z.array(login).min(1),
   }),
   people: z.array(person).default([]),
+  /** AWS accounts whose secrets and GitHub OIDC deploy roles are reviewed; absent: AWS is not reviewed. */
+  aws: awsSection.optional(),
   review: z
     .strictObject({
       /** How long a reviewer has before being recorded as unresponsive. */
@@ -67,6 +136,8 @@ export const configSchema = z.strictObject({
 
 export type AccessReviewConfig = z.infer<typeof configSchema>;
 export type OwnerRule = z.infer<typeof ownerRule>;
+export type AwsConfig = z.infer<typeof awsSection>;
+export type AwsAccountConfig = z.infer<typeof awsAccount>;
 
 function isTimeZone(value: string): boolean {
   try {
@@ -101,7 +172,10 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
   const config = parseWith(configSchema, input, what);
   const problems: string[] = [];
   const known = new Set(config.people.map((p) => p.github.toLowerCase()));
+  const awsAccounts = new Set(config.aws?.accounts.map((account) => account.accountId) ?? []);
   config.routing.owners.forEach((rule, index) => {
+    const awsProblem = awsOwnerProblem(rule, awsAccounts);
+    if (awsProblem) problems.push(`routing.owners[${index}].resource: ${awsProblem}`);
     if (!['organization', 'repository', 'team'].includes(rule.resourceType)) {
       if (!known.has(rule.reviewer.toLowerCase())) {
         problems.push(`routing.owners[${index}].reviewer: "${rule.reviewer}" is not listed in people`);
@@ -125,6 +199,61 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
       problems.push(`routing.fallbackReviewers[${index}]: "${reviewer}" is not listed in people`);
     }
   });
+  config.aws?.accounts.forEach((account, index) => {
+    for (const field of ['readRoleArn', 'revokeRoleArn'] as const) {
+      const arn = account[field];
+      if (arn && arn.split(':')[4] !== account.accountId) {
+        problems.push(`aws.accounts[${index}].${field}: "${arn}" is not in account ${account.accountId}`);
+      }
+    }
+  });
+  const seenAccounts = new Set<string>();
+  config.aws?.accounts.forEach((account, index) => {
+    if (seenAccounts.has(account.accountId)) {
+      problems.push(`aws.accounts[${index}].accountId: ${account.accountId} is listed twice`);
+    }
+    seenAccounts.add(account.accountId);
+  });
+  if (config.aws?.endpoint && !isAllowedEndpoint(config.aws.endpoint)) {
+    problems.push(
+      `aws.endpoint: "${config.aws.endpoint}" must be https, or http on loopback (the local sandbox)`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(`${what} is invalid`, problems);
   return config;
+}
+
+/** https anywhere; plain http only to this machine (the local sandboxes). */
+function isAllowedEndpoint(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+/** Why an owner rule for an AWS resource cannot match anything, or undefined when it can. */
+function awsOwnerProblem(rule: OwnerRule, awsAccounts: ReadonlySet<string>): string | undefined {
+  const inAccount = (account: string | undefined, shape: string) =>
+    account === undefined
+      ? `"${rule.resource}" is not ${shape}`
+      : awsAccounts.has(account)
+        ? undefined
+        : `account ${account} is not listed in aws.accounts`;
+  switch (rule.resourceType) {
+    case 'aws_account':
+      return inAccount(/^\d{12}$/.test(rule.resource) ? rule.resource : undefined, 'a 12-digit account id');
+    case 'aws_secret_prefix':
+      return inAccount(
+        /^(\d{12}):/.exec(rule.resource)?.[1],
+        'an account id and a secret name prefix (111122223333:prod/)',
+      );
+    case 'aws_secret':
+      return inAccount(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:(\d{12}):secret:.+$/.exec(rule.resource)?.[1],
+        'a Secrets Manager secret ARN',
+      );
+    case 'iam_role':
+      return inAccount(/^arn:aws[a-z-]*:iam::(\d{12}):role\/.+$/.exec(rule.resource)?.[1], 'an IAM role ARN');
+    default:
+      return undefined;
+  }
 }

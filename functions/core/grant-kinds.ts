@@ -142,7 +142,38 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
     revokeEffect: (g) =>
       `The token's access to ${g.resource} is revoked; its owner can no longer use it here.`,
   },
+  secret_read: {
+    label: 'AWS secret read access',
+    allows: (g) =>
+      `${g.principal} can read secret ${raw(g, 'secretName') ?? g.resource}${
+        raw(g, 'accountId') ? ` in account ${accountLabel(g)}` : ''
+      } (GetSecretValue${raw(g, 'kmsKey') ? ` and kms:Decrypt on ${raw(g, 'kmsKey')}` : ''})`,
+    revokeEffect: (g) =>
+      g.via.kind === 'resource_policy'
+        ? `${g.principal} is removed from the resource policy of secret ${raw(g, 'secretName') ?? g.resource}; its other statements stay, and the policy before and after is kept in the evidence.`
+        : g.via.kind === 'identity_policy' && g.raw.automaticRemediation === true
+          ? `Identity policy ${g.via.policy} is narrowed so it no longer allows reading ${raw(g, 'secretName') ?? g.resource} (its path is configured for automatic remediation); every principal it is attached to loses that, and the policy before and after is kept in the evidence.`
+          : g.via.kind === 'identity_policy'
+            ? `The owner of identity policy ${g.via.policy}${g.via.group ? ` (attached to group ${g.via.group})` : ''} is asked to narrow it (a remediation item, checked again): editing a shared policy automatically could cut others' access.`
+            : `${g.principal} loses read access to ${raw(g, 'secretName') ?? g.resource}.`,
+  },
+  oidc_role_trust: {
+    label: 'GitHub OIDC deploy role',
+    allows: (g) =>
+      `GitHub Actions workflows whose token subject matches ${g.principal} can assume role ${
+        raw(g, 'roleName') ?? g.resource
+      }${raw(g, 'accountId') ? ` in account ${accountLabel(g)}` : ''}, and use everything it can do`,
+    revokeEffect: (g) =>
+      `The trust policy of role ${raw(g, 'roleName') ?? g.resource} is narrowed so that subject ${g.principal} no longer matches; other subjects stay, and the policy before and after is kept in the evidence.`,
+  },
 };
+
+/** `production (111122223333)` when the account has a configured name, else the id. */
+function accountLabel(grant: Grant): string {
+  const id = raw(grant, 'accountId') ?? '';
+  const name = raw(grant, 'accountName');
+  return name ? `${name} (${id})` : id;
+}
 
 export function describeKind(grant: Grant): string {
   return KIND_TEXT[grant.grantKind]?.label ?? grant.grantKind;
@@ -220,6 +251,25 @@ export function describeDetails(grant: Grant): string {
     case 'actions_variable_access':
     case 'runner_group_access':
       if (typeof r.visibility === 'string') parts.push(`visibility: ${r.visibility}`);
+      break;
+    case 'secret_read':
+      if (Array.isArray(r.statements) && r.statements.length > 0)
+        parts.push(`allowed by ${r.statements.join(', ')}`);
+      if (typeof r.kmsKey === 'string') parts.push(`KMS key ${r.kmsKey}`);
+      if (Array.isArray(r.kmsStatements) && r.kmsStatements.length > 0)
+        parts.push(`decrypt allowed by ${r.kmsStatements.join(', ')}`);
+      if (typeof r.region === 'string') parts.push(`region ${r.region}`);
+      if (day(r.lastAccessed)) parts.push(`secret last read ${day(r.lastAccessed)}`);
+      break;
+    case 'oidc_role_trust':
+      if (Array.isArray(r.audiences)) parts.push(`audience ${r.audiences.join(', ') || 'not checked'}`);
+      if (typeof r.repositories === 'number') parts.push(`role trusted by ${r.repositories} repositories`);
+      if (Array.isArray(r.readableSecrets))
+        parts.push(
+          r.readableSecrets.length > 0
+            ? `role can read ${r.readableSecrets.length} secret(s): ${r.readableSecrets.join(', ')}`
+            : 'role can read no reviewed secret',
+        );
       break;
     default:
       break;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MalformedRequestError } from './errors';
 
 /** Systems a grant can come from. One connector per system. */
-export const CONNECTOR_NAMES = ['github'] as const;
+export const CONNECTOR_NAMES = ['github', 'aws'] as const;
 export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
 
 /**
@@ -11,6 +11,10 @@ export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
  * role (org admins, a repository role) as a ruleset bypass actor; `repository`: a repository that
  * can read a secret or use a runner group; `environment`: the deployments to an environment, which
  * can read its secrets; `personal_access_token`: a fine-grained token approved for the org.
+ * AWS: `iam_user` and `iam_role` (principal = the ARN), `aws_account` (a whole account named in a
+ * resource policy, `arn:aws:iam::999988887777:root`), `aws_service` (`lambda.amazonaws.com`),
+ * `aws_anyone` (`*` in a resource policy), `oidc_subject` (a GitHub Actions OIDC `sub` pattern a
+ * role trusts, e.g. `repo:acme/api:environment:production`).
  */
 export const PRINCIPAL_TYPES = [
   'user',
@@ -22,6 +26,12 @@ export const PRINCIPAL_TYPES = [
   'repository',
   'environment',
   'personal_access_token',
+  'iam_user',
+  'iam_role',
+  'aws_account',
+  'aws_service',
+  'aws_anyone',
+  'oidc_subject',
 ] as const;
 export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];
 
@@ -30,7 +40,9 @@ export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];
  * `acme/platform`), `acme/api:production` (environment), `acme/api:main` (branch),
  * `acme/api/rulesets/42` or `acme/rulesets/7` (ruleset), `acme/secrets/NPM_TOKEN`,
  * `acme/api:production/secrets/DB_PASSWORD` (environment secret), `acme/variables/REGION`,
- * `acme/runner-groups/3` (runner group).
+ * `acme/runner-groups/3` (runner group). AWS resources are named by their ARN: an `aws_secret`
+ * `arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf`, an `iam_role`
+ * `arn:aws:iam::111122223333:role/deploy-api`.
  */
 export const RESOURCE_TYPES = [
   'organization',
@@ -42,6 +54,8 @@ export const RESOURCE_TYPES = [
   'secret',
   'variable',
   'runner_group',
+  'aws_secret',
+  'iam_role',
 ] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
@@ -66,6 +80,8 @@ export const GRANT_KINDS = [
   'runner_group_access',
   'app_installation',
   'personal_access_token',
+  'secret_read',
+  'oidc_role_trust',
 ] as const;
 export type GrantKind = (typeof GRANT_KINDS)[number];
 
@@ -84,6 +100,11 @@ export const GRANT_FLAGS = [
   'self_review_allowed',
   'open_remediation',
   'no_expiry',
+  'wildcard_subject',
+  'no_audience_condition',
+  'trusted_by_many_repositories',
+  'cross_account',
+  'any_principal',
 ] as const;
 export type GrantFlag = (typeof GRANT_FLAGS)[number];
 
@@ -99,6 +120,11 @@ export const FLAG_DESCRIPTIONS: Record<GrantFlag, string> = {
   self_review_allowed: 'reviewers may approve their own deployments',
   open_remediation: 'a remediation from an earlier review is still open',
   no_expiry: 'never expires',
+  wildcard_subject: 'the role trusts a wildcard subject: any matching repository, branch or environment',
+  no_audience_condition: 'the trust policy does not check the token audience (aud)',
+  trusted_by_many_repositories: 'the role is trusted by more than one repository',
+  cross_account: 'the principal is in another AWS account',
+  any_principal: 'the resource policy allows any principal (*)',
 };
 
 /** GitHub repository permissions, weakest first. */
@@ -114,13 +140,24 @@ export type RepositoryPermission = (typeof REPOSITORY_PERMISSIONS)[number];
  *   With `through`, the user is in a child team of `team` (nested teams inherit the parent's access);
  * - organization_base: every org member's base repository permission;
  * - visibility: a secret, variable or runner group every (private) repository can use because of
- *   its visibility setting, not because the repository was selected.
+ *   its visibility setting, not because the repository was selected;
+ * - resource_policy: an AWS resource's own policy (a secret's resource policy) names the principal;
+ * - identity_policy: a policy attached to the principal allows it: `policy` is a managed policy's
+ *   ARN or an inline policy as `<owner ARN>#<policy name>`; with `group`, the policy is attached to
+ *   that IAM group (its name) and the user has it by membership;
+ * - trust_policy: an IAM role's trust policy lets the principal assume the role;
+ * - assumed_role: access the principal gets by assuming `role` (an OIDC subject reading what the
+ *   role can read): derived from the trust grant and the role's own grant.
  */
 export type Via =
   | { kind: 'direct' }
   | { kind: 'team'; team: string; through?: string }
   | { kind: 'organization_base'; organization: string }
-  | { kind: 'visibility'; visibility: 'all' | 'private' };
+  | { kind: 'visibility'; visibility: 'all' | 'private' }
+  | { kind: 'resource_policy' }
+  | { kind: 'identity_policy'; policy: string; group?: string }
+  | { kind: 'trust_policy' }
+  | { kind: 'assumed_role'; role: string };
 
 export interface GrantKey {
   connector: ConnectorName;
@@ -169,6 +206,16 @@ export function viaLabel(via: Via): string {
       return `organization_base:${via.organization}`;
     case 'visibility':
       return `visibility:${via.visibility}`;
+    case 'resource_policy':
+      return 'resource_policy';
+    case 'identity_policy':
+      return via.group
+        ? `identity_policy:${via.policy} (group ${via.group})`
+        : `identity_policy:${via.policy}`;
+    case 'trust_policy':
+      return 'trust_policy';
+    case 'assumed_role':
+      return `assumed_role:${via.role}`;
   }
 }
 
@@ -181,6 +228,15 @@ export function viaFromLabel(label: string): Via {
   if (label === 'visibility:all' || label === 'visibility:private') {
     return { kind: 'visibility', visibility: label === 'visibility:all' ? 'all' : 'private' };
   }
+  if (label === 'resource_policy') return { kind: 'resource_policy' };
+  if (label === 'trust_policy') return { kind: 'trust_policy' };
+  const grouped = /^identity_policy:(\S+) \(group (\S+)\)$/.exec(label);
+  if (grouped) return { kind: 'identity_policy', policy: grouped[1] ?? '', group: grouped[2] ?? '' };
+  if (label.startsWith('identity_policy:')) {
+    return { kind: 'identity_policy', policy: label.slice('identity_policy:'.length) };
+  }
+  if (label.startsWith('assumed_role:'))
+    return { kind: 'assumed_role', role: label.slice('assumed_role:'.length) };
   if (label.startsWith('organization_base:')) {
     return { kind: 'organization_base', organization: label.slice('organization_base:'.length) };
   }
@@ -200,23 +256,35 @@ export function describeVia(via: Via): string {
       return via.visibility === 'all'
         ? 'because it is visible to all repositories'
         : 'because it is visible to all private repositories';
+    case 'resource_policy':
+      return "via the resource's own policy";
+    case 'identity_policy':
+      return via.group
+        ? `via identity policy ${via.policy} of group ${via.group}`
+        : `via identity policy ${via.policy}`;
+    case 'trust_policy':
+      return "via the role's trust policy";
+    case 'assumed_role':
+      return `by assuming role ${via.role}`;
   }
 }
 
 /**
  * Stable id: the same access (connector, resource, principal, entitlement, via) has the same id
  * every quarter, which is what makes idempotent writes and "new since last review" possible.
- * Lower-cased because GitHub logins and slugs are case-insensitive.
+ * GitHub names are lower-cased because GitHub logins and slugs are case-insensitive; AWS names are
+ * kept as they are, because secret names and OIDC subjects are case-sensitive.
  */
 export function grantIdOf(key: GrantKey): string {
+  const fold = key.connector === 'github' ? (value: string) => value.toLowerCase() : (value: string) => value;
   const parts = [
     key.connector,
     key.resourceType,
-    key.resource.toLowerCase(),
+    fold(key.resource),
     key.principalType,
-    key.principal.toLowerCase(),
+    fold(key.principal),
     key.entitlement,
-    viaLabel(key.via).toLowerCase(),
+    fold(viaLabel(key.via)),
   ];
   return `g_${createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)}`;
 }
@@ -275,6 +343,12 @@ export function repositoryOfResource(grant: Pick<Grant, 'resourceType' | 'resour
 /** The organisation every resource name starts with: `acme` of `acme/api`, `acme/api:production`, `acme`. */
 export function organizationOfResource(resource: string): string {
   return resource.split(/[/:]/)[0] ?? '';
+}
+
+/** The AWS account id in an ARN (`arn:aws:iam::111122223333:role/x` → `111122223333`), or undefined. */
+export function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(':')[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AccessReviewConfig } from './config';
 import {
+  accountOfArn,
   comparablePermission,
   type Grant,
   organizationOfResource,
@@ -143,17 +144,94 @@ export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
     for (const login of peopleInRole(grant, teams)) holders.add(login);
   }
   if (grant.holder) holders.add(grant.holder.toLowerCase());
+  if (grant.principalType === 'oidc_subject') {
+    for (const login of writersOfSubject(grant.principal, teams)) holders.add(login);
+  }
   return holders;
+}
+
+/**
+ * People who act as an IAM principal, from `people[].aws`: an IAM user or role ARN, or an
+ * assumed-role session ARN (which stands for its role). Keys are `<account>:user/<name>` or
+ * `<account>:role/<name>`, lower-cased and without the IAM path, as IAM names are unique per
+ * account regardless of case and path.
+ */
+export function awsIdentityKey(arn: string): string | undefined {
+  const [prefix, , service, , account, ...rest] = arn.split(':');
+  if (prefix !== 'arn' || !account || !/^\d{12}$/.test(account)) return undefined;
+  const [type, ...segments] = rest.join(':').split('/');
+  if (service === 'sts' && type === 'assumed-role' && segments.length === 2) {
+    return `${account}:role/${(segments[0] ?? '').toLowerCase()}`;
+  }
+  const name = segments.at(-1);
+  if (service !== 'iam' || (type !== 'user' && type !== 'role') || !name) return undefined;
+  return `${account}:${type}/${name.toLowerCase()}`;
+}
+
+function awsHolders(grant: Grant, config: AccessReviewConfig): string[] {
+  if (grant.principalType !== 'iam_user' && grant.principalType !== 'iam_role') return [];
+  const key = awsIdentityKey(grant.principal);
+  if (!key) return [];
+  return config.people
+    .filter((person) => person.aws.some((arn) => awsIdentityKey(arn) === key))
+    .map((person) => person.github.toLowerCase());
+}
+
+/**
+ * Everyone who can push to a repository a GitHub OIDC subject pattern covers
+ * (`repo:acme/api:environment:production`, `repo:acme/*`, `*`): they can run a workflow that
+ * assumes the role, so they benefit from the trust under review.
+ */
+function writersOfSubject(subject: string, teams: TeamDirectory): string[] {
+  const repository = /^repo:([^:]+)/.exec(subject)?.[1];
+  const pattern = globToRegExp(repository ?? '*');
+  const people = new Set<string>();
+  for (const [name, table] of teams.repositoryPermissions ?? []) {
+    if (!pattern.test(name)) continue;
+    for (const [login, held] of table) if (permissionAtLeast(held, 'write')) people.add(login);
+  }
+  return [...people];
+}
+
+/** IAM StringLike semantics: `*` any run of characters, `?` one; case-insensitive like GitHub names. */
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
 }
 
 /**
  * Where an owner is looked for, nearest first: the resource itself, then the repository it belongs
  * to (an environment, a branch, a repository ruleset, an environment secret), then, for
  * organisation-wide CI/CD resources (org secrets, variables, runner groups, org rulesets, apps,
- * tokens), the organisation.
+ * tokens), the organisation. An AWS secret: its ARN, then the longest configured name prefix in
+ * its account, then the account; an IAM role: its ARN, then the account.
  */
-function ownerScopes(grant: Grant): Array<{ resourceType: string; resource: string }> {
+function ownerScopes(
+  grant: Grant,
+  config: AccessReviewConfig,
+): Array<{ resourceType: string; resource: string }> {
   const scopes = [{ resourceType: grant.resourceType as string, resource: grant.resource }];
+  if (grant.connector === 'aws') {
+    const account = accountOfArn(grant.resource);
+    if (grant.resourceType === 'aws_secret' && account) {
+      const name =
+        typeof grant.raw.secretName === 'string' ? grant.raw.secretName : secretNameOfArn(grant.resource);
+      const prefix = config.routing.owners
+        .filter(
+          (rule) =>
+            rule.resourceType === 'aws_secret_prefix' &&
+            rule.resource.startsWith(`${account}:`) &&
+            name.startsWith(rule.resource.slice(account.length + 1)),
+        )
+        .sort((a, b) => b.resource.length - a.resource.length)[0];
+      if (prefix) scopes.push({ resourceType: 'aws_secret_prefix', resource: prefix.resource });
+    }
+    if (account) scopes.push({ resourceType: 'aws_account', resource: account });
+    return scopes;
+  }
   const repository = repositoryOfResource(grant);
   if (repository && grant.resourceType !== 'repository') {
     scopes.push({ resourceType: 'repository', resource: repository });
@@ -162,6 +240,12 @@ function ownerScopes(grant: Grant): Array<{ resourceType: string; resource: stri
     scopes.push({ resourceType: 'organization', resource: organizationOfResource(grant.resource) });
   }
   return scopes;
+}
+
+/** `prod/db` of `arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf` (AWS adds six characters). */
+function secretNameOfArn(arn: string): string {
+  const name = arn.split(':secret:')[1] ?? '';
+  return /-[A-Za-z0-9]{6}$/.test(name) ? name.slice(0, -7) : name;
 }
 
 interface Candidate {
@@ -177,8 +261,9 @@ interface Candidate {
 export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: TeamDirectory): Route {
   const reachable = new Set(config.people.map((person) => person.github.toLowerCase()));
   const holders = holdersOf(grant, teams);
+  for (const login of awsHolders(grant, config)) holders.add(login);
   const candidates: Candidate[] = [];
-  for (const scope of ownerScopes(grant)) {
+  for (const scope of ownerScopes(grant, config)) {
     const owner = config.routing.owners.find(
       (rule) =>
         rule.resourceType === scope.resourceType &&
@@ -212,7 +297,11 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
           ? `${candidate.login} (${candidate.role}) is in team ${grant.principal}, which holds this access`
           : grant.principalType === 'role'
             ? `${candidate.login} (${candidate.role}) has role ${grant.principal}, which holds this access`
-            : `${candidate.login} (${candidate.role}) holds this access`,
+            : grant.principalType === 'oidc_subject'
+              ? `${candidate.login} (${candidate.role}) can push to a repository subject ${grant.principal} covers`
+              : grant.principalType === 'iam_user' || grant.principalType === 'iam_role'
+                ? `${candidate.login} (${candidate.role}) acts as ${grant.principal}`
+                : `${candidate.login} (${candidate.role}) holds this access`,
       );
       continue;
     }

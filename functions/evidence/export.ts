@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import type { PolicyChange } from '../connectors/connector';
 import { MalformedRequestError } from '../core/errors';
 import { viaLabel } from '../core/grant';
 import { describeAllows, describeDetails, describeKind } from '../core/grant-kinds';
@@ -14,6 +15,7 @@ export const EVIDENCE_FILES = [
   'grants.csv',
   'decisions.csv',
   'revocations.csv',
+  'policy-changes.jsonl',
   'reviewers.csv',
   'events.jsonl',
   'summary.json',
@@ -26,6 +28,13 @@ export interface Manifest {
   files: Array<{ name: string; sha256: string; bytes: number }>;
   chainHead: string | null;
   events: number;
+}
+
+/** `<policy> sha256:<before>→<after>` per changed document (`none` where there was none). */
+export function policyChangesLabel(changes: readonly PolicyChange[] | undefined): string {
+  return (changes ?? [])
+    .map((c) => `${c.policy} sha256:${c.beforeSha256 ?? 'none'}→${c.afterSha256 ?? 'none'}`)
+    .join('; ');
 }
 
 function csv(header: string[], rows: unknown[][]): string {
@@ -167,6 +176,7 @@ export async function exportEvidence(
         'verification',
         'verified_at',
         'still_present_via',
+        'policy_changes',
       ],
       decisions
         .filter((d) => d.decision === 'revoke')
@@ -192,9 +202,20 @@ export async function exportEvidence(
             v ? (v.status === 'absent' ? 'confirmed_absent' : 'still_present') : 'not_verified',
             v?.checkedAt ?? '',
             v?.paths.map((p) => `${p.via} (${p.permission})`).join('; ') ?? '',
+            policyChangesLabel(r?.policyChanges),
           ];
         }),
     ),
+    // The exact documents each revocation changed, one line per document, in grant order: the
+    // revocations.csv column names them by hash, this file holds the bytes those hashes are of.
+    'policy-changes.jsonl': [...revocations]
+      .sort((a, b) => a.grantId.localeCompare(b.grantId))
+      .flatMap((r) =>
+        (r.policyChanges ?? []).map(
+          (change) => `${canonicalJson({ grantId: r.grantId, eventSeq: r.eventSeq ?? null, ...change })}\n`,
+        ),
+      )
+      .join(''),
     'reviewers.csv': csv(
       ['reviewer', 'slack_user_id', 'grants', 'status', 'requested_at', 'completed_at', 'due_at'],
       [...tasks]

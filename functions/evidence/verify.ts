@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { PolicyChange } from '../connectors/connector';
 import { type Grant, viaFromLabel } from '../core/grant';
-import { type CampaignEvent, verifyChain } from '../store/events';
-import type { Manifest } from './export';
+import { type CampaignEvent, canonicalJson, verifyChain } from '../store/events';
+import { type Manifest, policyChangesLabel } from './export';
 import { GRANT_HASH_VERSION, grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
 
 export interface EvidenceCheck {
@@ -159,6 +160,10 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
         `revocations.csv: ${grantId} shows paths that still give the access the chain does not record`,
       );
     }
+    const changes = event?.data.policyChanges as PolicyChange[] | undefined;
+    if ((row.policy_changes ?? '') !== policyChangesLabel(changes)) {
+      findings.push(`revocations.csv: ${grantId} shows policy changes the chain does not record`);
+    }
     if ((row.verified_at ?? '') !== String(verification?.data.checkedAt ?? '')) {
       findings.push(`revocations.csv: ${grantId} shows a verified_at the chain does not record`);
     }
@@ -175,6 +180,62 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
   for (const grantId of new Set([...applied.keys(), ...verified.keys()])) {
     if (!rows.has(grantId))
       findings.push(`revocations.csv: no row for grant ${grantId}, which the chain revoked`);
+  }
+  findings.push(...(await checkPolicyChanges(dir, applied)));
+  return findings;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * policy-changes.jsonl holds the documents the chain names by hash: each line's documents must
+ * hash to what it states, each line must be a change its grant's revocation event records, and
+ * every change the chain records must have its line.
+ */
+async function checkPolicyChanges(dir: string, applied: Map<string, CampaignEvent>): Promise<string[]> {
+  const findings: string[] = [];
+  const expected = new Map<string, string>();
+  for (const [grantId, event] of applied) {
+    for (const change of (event.data.policyChanges as PolicyChange[] | undefined) ?? []) {
+      expected.set(canonicalJson({ grantId, eventSeq: event.seq, ...change }), grantId);
+    }
+  }
+  let text = '';
+  try {
+    text = await readFile(join(dir, 'policy-changes.jsonl'), 'utf8');
+  } catch {
+    if (expected.size > 0)
+      findings.push('policy-changes.jsonl: missing, but the chain records policy changes');
+    return findings;
+  }
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  for (const [index, line] of lines.entries()) {
+    let change: PolicyChange & { grantId?: unknown; eventSeq?: unknown };
+    try {
+      change = JSON.parse(line) as typeof change;
+    } catch {
+      findings.push(`policy-changes.jsonl: line ${index + 1} is not JSON`);
+      continue;
+    }
+    for (const side of ['before', 'after'] as const) {
+      const document = change[side];
+      const stated = change[`${side}Sha256`];
+      const actual = typeof document === 'string' ? sha256(document) : null;
+      if (actual !== (stated ?? null)) {
+        findings.push(
+          `policy-changes.jsonl: line ${index + 1} (${String(change.policy)}): the ${side} document does not hash to ${String(stated)}`,
+        );
+      }
+    }
+    const key = canonicalJson(change as unknown as Record<string, unknown>);
+    if (!expected.delete(key)) {
+      findings.push(
+        `policy-changes.jsonl: line ${index + 1} (${String(change.policy)} of grant ${String(change.grantId)}) is not a change the chain records`,
+      );
+    }
+  }
+  for (const grantId of expected.values()) {
+    findings.push(`policy-changes.jsonl: a policy change the chain records for grant ${grantId} has no line`);
   }
   return findings;
 }

@@ -1,7 +1,7 @@
 import { ConnectorError } from '../core/errors';
 import type { Services } from '../runtime/services';
 import type { StoredGrant } from '../store/grants';
-import type { Revocation } from '../store/outcomes';
+import { type Revocation, revocationEventData } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 
 export interface ApplyRevocationsOutput extends CampaignRef {
@@ -76,6 +76,9 @@ export async function applyRevocations(
         at: result.appliedAt,
         action: interrupted ? `${result.action} (retried after an interrupted attempt)` : result.action,
         ...(result.remediation ? { remediation: result.remediation } : {}),
+        ...(result.policyChanges && result.policyChanges.length > 0
+          ? { policyChanges: result.policyChanges }
+          : {}),
         interrupted,
       };
     } catch (error) {
@@ -94,15 +97,7 @@ export async function applyRevocations(
     const event = await store.events.append(
       campaignId,
       revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied',
-      {
-        grantId: grant.grantId,
-        status: revocation.status,
-        action: revocation.action ?? null,
-        remediation: revocation.remediation ?? null,
-        error: revocation.error ?? null,
-        at: revocation.at,
-        interrupted,
-      },
+      revocationEventData(revocation),
       services.now(),
     );
     await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);

@@ -7,6 +7,7 @@ import {
 } from '../evidence/summary';
 import type { Services } from '../runtime/services';
 import type { CampaignEvent, EventType } from '../store/events';
+import { revocationEventData } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 
 /**
@@ -72,16 +73,7 @@ async function recoverMissingEvents(records: CampaignRecords, services: Services
   for (const revocation of records.revocations) {
     if (revocation.eventSeq !== undefined || revocation.status === 'pending') continue;
     const type = revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied';
-    const seq = await ensure(type, revocation.grantId, {
-      grantId: revocation.grantId,
-      status: revocation.status,
-      action: revocation.action ?? null,
-      // The same fields ApplyRevocations writes, so a recovered event says what the lost one would have.
-      remediation: revocation.remediation ?? null,
-      error: revocation.error ?? null,
-      at: revocation.at,
-      interrupted: revocation.interrupted ?? false,
-    });
+    const seq = await ensure(type, revocation.grantId, revocationEventData(revocation));
     await store.outcomes.linkEvent('revocation', campaignId, revocation.grantId, seq);
   }
   for (const verification of records.verifications) {

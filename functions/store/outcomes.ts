@@ -1,5 +1,5 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AccessPath } from '../connectors/connector';
+import type { AccessPath, PolicyChange } from '../connectors/connector';
 import { linkToEvent } from './events';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
@@ -20,7 +20,29 @@ export interface Revocation {
   /** For remediation_required: what a person must do to remove the access. */
   remediation?: string;
   error?: string;
+  /** Policy documents the revocation changed, before and after, exactly (AWS). */
+  policyChanges?: PolicyChange[];
   eventSeq?: number;
+}
+
+/**
+ * The data of a revocation's event in the chain. ApplyRevocations and Finalize's recovery both
+ * write it from here, so a recovered event says exactly what the lost one would have.
+ */
+export function revocationEventData(revocation: Revocation): Record<string, unknown> {
+  return {
+    grantId: revocation.grantId,
+    status: revocation.status,
+    action: revocation.action ?? null,
+    remediation: revocation.remediation ?? null,
+    error: revocation.error ?? null,
+    at: revocation.at,
+    interrupted: revocation.interrupted ?? false,
+    // Only where a document changed, so events of grants without policies keep their shape.
+    ...(revocation.policyChanges && revocation.policyChanges.length > 0
+      ? { policyChanges: revocation.policyChanges }
+      : {}),
+  };
 }
 
 export interface Verification {
@@ -49,13 +71,14 @@ export class OutcomeRepository {
 
   /** Records the source's answer on a pending revocation; a finished one is never changed. */
   async finishRevocation(revocation: Revocation): Promise<void> {
-    const { campaignId, grantId, status, at, action, remediation, error, interrupted } = revocation;
+    const { campaignId, grantId, status, at, action, remediation, error, interrupted, policyChanges } =
+      revocation;
     await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: keys.campaign(campaignId), sk: keys.revocation(grantId) },
         UpdateExpression:
-          'SET #status = :status, #at = :at, #action = :action, remediation = :remediation, #error = :error, interrupted = :interrupted',
+          'SET #status = :status, #at = :at, #action = :action, remediation = :remediation, #error = :error, interrupted = :interrupted, policyChanges = :policyChanges',
         ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
         ExpressionAttributeNames: {
           '#status': 'status',
@@ -70,6 +93,7 @@ export class OutcomeRepository {
           ':remediation': remediation ?? null,
           ':error': error ?? null,
           ':interrupted': interrupted ?? false,
+          ':policyChanges': policyChanges && policyChanges.length > 0 ? policyChanges : null,
           ':pending': 'pending',
         },
       }),

@@ -64,3 +64,73 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('the aws section', () => {
+  const account = (overrides: Record<string, unknown> = {}) => ({
+    accountId: '111122223333',
+    regions: ['eu-west-1'],
+    readRoleArn: 'arn:aws:iam::111122223333:role/access-review-read',
+    ...overrides,
+  });
+
+  it('is optional, and fills its defaults when given', () => {
+    expect(parseConfig(valid).aws).toBeUndefined();
+    const config = parseConfig({ ...valid, aws: { accounts: [account()] } });
+    expect(config.aws?.githubOidcProvider).toBe('token.actions.githubusercontent.com');
+    expect(config.aws?.automaticRemediation.identityPolicyPaths).toEqual([]);
+  });
+
+  it('names every bad account field, role in the wrong account, duplicate and unsafe endpoint', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        ...valid,
+        aws: {
+          endpoint: 'http://evil.example:8080/',
+          accounts: [
+            account({ revokeRoleArn: 'arn:aws:iam::999988887777:role/access-review-revoke' }),
+            account(),
+          ],
+        },
+        routing: {
+          ...valid.routing,
+          owners: [
+            { resource: '444455556666', resourceType: 'aws_account', reviewer: 'bob' },
+            { resource: 'prod/', resourceType: 'aws_secret_prefix', reviewer: 'bob' },
+          ],
+        },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'routing.owners[0].resource: account 444455556666 is not listed in aws.accounts',
+      'routing.owners[1].resource: "prod/" is not an account id and a secret name prefix (111122223333:prod/)',
+      'aws.accounts[0].revokeRoleArn: "arn:aws:iam::999988887777:role/access-review-revoke" is not in account 111122223333',
+      'aws.accounts[1].accountId: 111122223333 is listed twice',
+      'aws.endpoint: "http://evil.example:8080/" must be https, or http on loopback (the local sandbox)',
+    ]);
+  });
+
+  it('checks shapes field by field', () => {
+    expect(() =>
+      parseConfig({
+        ...valid,
+        aws: {
+          accounts: [account({ accountId: '1234', regions: ['Europe'], readRoleArn: 'role/x' })],
+          automaticRemediation: { identityPolicyPaths: ['no-slashes'] },
+        },
+      }),
+    ).toThrowError(
+      /aws\.accounts\[0\]\.accountId[\s\S]*aws\.accounts\[0\]\.regions\[0\][\s\S]*aws\.accounts\[0\]\.readRoleArn[\s\S]*aws\.automaticRemediation\.identityPolicyPaths\[0\]/,
+    );
+  });
+
+  it('accepts the local sandbox on loopback', () => {
+    expect(
+      parseConfig({ ...valid, aws: { endpoint: 'http://127.0.0.1:4566/', accounts: [account()] } }).aws
+        ?.endpoint,
+    ).toBe('http://127.0.0.1:4566/');
+  });
+});

@@ -22,6 +22,12 @@ import { grantContentHash, hashVersionOf } from '../../functions/evidence/grant-
 import { canonicalJson } from '../../functions/store/events';
 
 const name = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,12}$/);
+/** IAM names: letters, digits and +=,.@_- (no spaces), with an optional path. */
+const awsName = fc.stringMatching(/^[\w+=,.@-]{1,20}$/);
+const iamArn = (type: string) =>
+  fc
+    .tuple(fc.stringMatching(/^\d{12}$/), fc.stringMatching(/^(\/[\w+=,.@-]{1,8})*\/$/), awsName)
+    .map(([account, path, leaf]) => `arn:aws:iam::${account}:${type}${path}${leaf}`);
 const via: fc.Arbitrary<Via> = fc.oneof(
   fc.constant({ kind: 'direct' as const }),
   fc.record({ kind: fc.constant('team' as const), team: fc.tuple(name, name).map(([o, t]) => `${o}/${t}`) }),
@@ -35,6 +41,15 @@ const via: fc.Arbitrary<Via> = fc.oneof(
     kind: fc.constant('visibility' as const),
     visibility: fc.constantFrom('all' as const, 'private' as const),
   }),
+  fc.constant({ kind: 'resource_policy' as const }),
+  fc.constant({ kind: 'trust_policy' as const }),
+  fc.record({ kind: fc.constant('identity_policy' as const), policy: iamArn('policy') }),
+  fc.record({
+    kind: fc.constant('identity_policy' as const),
+    policy: fc.tuple(iamArn('group'), awsName).map(([owner, inline]) => `${owner}#${inline}`),
+    group: awsName,
+  }),
+  fc.record({ kind: fc.constant('assumed_role' as const), role: iamArn('role') }),
 );
 
 describe('how a grant says how it was obtained', () => {
@@ -44,6 +59,48 @@ describe('how a grant says how it was obtained', () => {
         expect(viaFromLabel(viaLabel(value))).toEqual(value);
       }),
     );
+  });
+
+  it('labels AWS paths with the policy, and the group it reaches the principal through', () => {
+    expect(
+      viaLabel({
+        kind: 'identity_policy',
+        policy: 'arn:aws:iam::111122223333:policy/ReadPayments',
+        group: 'payments-readers',
+      }),
+    ).toBe('identity_policy:arn:aws:iam::111122223333:policy/ReadPayments (group payments-readers)');
+    expect(viaFromLabel('assumed_role:arn:aws:iam::111122223333:role/deploy')).toEqual({
+      kind: 'assumed_role',
+      role: 'arn:aws:iam::111122223333:role/deploy',
+    });
+  });
+
+  it('keeps the case of AWS names in grant ids (secret names are case-sensitive), folds GitHub ones', () => {
+    const secret = (resource: string) =>
+      grantIdOf({
+        connector: 'aws',
+        grantKind: 'secret_read',
+        resourceType: 'aws_secret',
+        resource,
+        principalType: 'iam_user',
+        principal: 'arn:aws:iam::111122223333:user/alice',
+        entitlement: 'read',
+        via: { kind: 'resource_policy' },
+      });
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/Db-AbCdEf';
+    expect(secret(arn)).not.toBe(secret(arn.toLowerCase()));
+    const repo = (principal: string) =>
+      grantIdOf({
+        connector: 'github',
+        grantKind: 'user_repository',
+        resourceType: 'repository',
+        resource: 'acme/api',
+        principalType: 'user',
+        principal,
+        entitlement: 'write',
+        via: { kind: 'direct' },
+      });
+    expect(repo('Carol')).toBe(repo('carol'));
   });
 
   it('labels a nested team the way reviewers read it', () => {

@@ -306,3 +306,105 @@ describe('holders through custom roles and child teams', () => {
     expect([...holdersOf(repoGrant('team', 'acme/sre'), directory)]).toEqual(['hank']);
   });
 });
+
+describe('routing AWS grants', () => {
+  const account = '111122223333';
+  const awsConfig = parseConfig({
+    github: { organization: 'acme' },
+    aws: {
+      accounts: [
+        {
+          accountId: account,
+          regions: ['eu-west-1'],
+          readRoleArn: `arn:aws:iam::${account}:role/access-review-read`,
+        },
+      ],
+    },
+    routing: {
+      owners: [
+        { resource: account, resourceType: 'aws_account', reviewer: 'erin' },
+        { resource: `${account}:prod/`, resourceType: 'aws_secret_prefix', reviewer: 'carol' },
+        { resource: `${account}:prod/payments/`, resourceType: 'aws_secret_prefix', reviewer: 'bob' },
+      ],
+      fallbackReviewers: ['alice'],
+    },
+    people: [
+      ...people.filter((p) => p.github !== 'bob'),
+      {
+        github: 'bob',
+        email: 'bob@acme.example',
+        aws: [`arn:aws:sts::${account}:assumed-role/payments-ops/bob`],
+      },
+    ],
+  });
+  const secretRead = (name: string, principal: string, principalType: 'iam_user' | 'iam_role' = 'iam_role') =>
+    makeGrant(
+      {
+        connector: 'aws',
+        grantKind: 'secret_read',
+        resourceType: 'aws_secret',
+        resource: `arn:aws:secretsmanager:eu-west-1:${account}:secret:${name}-AbC123`,
+        principalType,
+        principal,
+        entitlement: 'read',
+        via: { kind: 'resource_policy' },
+      },
+      { raw: { secretName: name } },
+    );
+
+  it('sends a secret to the owner of the longest matching name prefix, then the account', () => {
+    const other = `arn:aws:iam::${account}:role/batch`;
+    expect(routeGrant(secretRead('prod/payments/stripe', other), awsConfig, teams).reviewer).toBe('bob');
+    expect(routeGrant(secretRead('prod/search/key', other), awsConfig, teams)).toEqual({
+      reviewer: 'carol',
+      reason: `owner of aws_secret_prefix ${account}:prod/`,
+    });
+    expect(routeGrant(secretRead('staging/key', other), awsConfig, teams).reason).toBe(
+      `owner of aws_account ${account}`,
+    );
+  });
+
+  it('never asks people about an IAM principal they act as, a role by its assumed-role session too', () => {
+    const route = routeGrant(
+      secretRead('prod/payments/stripe', `arn:aws:iam::${account}:role/ops/payments-ops`),
+      awsConfig,
+      teams,
+    );
+    expect(route.reviewer).toBe('alice');
+    expect(route.reason).toContain(`bob (owner of aws_secret_prefix ${account}:prod/payments/) acts as`);
+  });
+
+  it('treats everyone who can push to a repository an OIDC subject covers as holding the trust', () => {
+    const writers = teamDirectoryOf([
+      repoGrant('user', 'carol', 'acme/api'),
+      repoGrant('user', 'erin', 'acme/web'),
+      makeGrant({
+        connector: 'github',
+        grantKind: 'user_repository',
+        resourceType: 'repository',
+        resource: 'acme/api',
+        principalType: 'user',
+        principal: 'bob',
+        entitlement: 'read',
+        via: { kind: 'direct' },
+      }),
+    ]);
+    const trust = (subject: string) =>
+      makeGrant({
+        connector: 'aws',
+        grantKind: 'oidc_role_trust',
+        resourceType: 'iam_role',
+        resource: `arn:aws:iam::${account}:role/deploy`,
+        principalType: 'oidc_subject',
+        principal: subject,
+        entitlement: 'assume',
+        via: { kind: 'trust_policy' },
+      });
+    expect([...holdersOf(trust('repo:acme/api:environment:production'), writers)]).toEqual(['carol']);
+    expect([...holdersOf(trust('repo:acme/*'), writers)].sort()).toEqual(['carol', 'erin']);
+    expect([...holdersOf(trust('repo:acme/we?:ref:refs/heads/main'), writers)]).toEqual(['erin']);
+    const route = routeGrant(trust('repo:acme/*'), awsConfig, writers);
+    expect(route.reviewer).toBe('alice');
+    expect(route.reason).toContain('erin (owner of aws_account 111122223333) can push to a repository');
+  });
+});
