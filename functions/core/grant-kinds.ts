@@ -175,6 +175,46 @@ function accountLabel(grant: Grant): string {
   return name ? `${name} (${id})` : id;
 }
 
+/** The last segment of an IAM ARN's resource (`deploy-api` of `arn:aws:iam::1:role/ci/deploy-api`). */
+const iamName = (arn: string) => arn.split(':').slice(5).join(':').split('/').at(-1) ?? arn;
+
+/**
+ * Who holds the grant, as a reviewer recognises it: AWS principals by type, name and account
+ * instead of a bare ARN (the ARN stays in the evidence); GitHub names as they are.
+ */
+export function describePrincipal(grant: Grant): string {
+  const account = grant.principal.split(':')[4];
+  switch (grant.principalType) {
+    case 'team':
+      return `team ${grant.principal}`;
+    case 'iam_user':
+      return `IAM user ${iamName(grant.principal)} (account ${account})`;
+    case 'iam_role':
+      return `IAM role ${iamName(grant.principal)} (account ${account})`;
+    case 'aws_account':
+      return `every principal account ${account} allows`;
+    case 'aws_service':
+      return `AWS service ${grant.principal}`;
+    case 'aws_anyone':
+      return 'anyone (*)';
+    case 'oidc_subject':
+      return `GitHub Actions OIDC subject ${grant.principal}`;
+    default:
+      return grant.principal;
+  }
+}
+
+/** What the grant is on, as a reviewer recognises it: an AWS secret or role by name and account. */
+export function describeResource(grant: Grant): string {
+  if (grant.resourceType === 'aws_secret') {
+    return `AWS secret ${raw(grant, 'secretName') ?? grant.resource} (${accountLabel(grant) || grant.resource.split(':')[4]})`;
+  }
+  if (grant.resourceType === 'iam_role') {
+    return `IAM role ${raw(grant, 'roleName') ?? iamName(grant.resource)} (${accountLabel(grant) || grant.resource.split(':')[4]})`;
+  }
+  return `${grant.resourceType.replaceAll('_', ' ')} ${grant.resource}`;
+}
+
 export function describeKind(grant: Grant): string {
   return KIND_TEXT[grant.grantKind]?.label ?? grant.grantKind;
 }

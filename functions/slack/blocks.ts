@@ -14,6 +14,8 @@ import {
   describeDetails,
   describeFlags,
   describeKind,
+  describePrincipal,
+  describeResource,
   describeRevokeEffect,
 } from '../core/grant-kinds';
 import type { DecisionValue } from '../store/decisions';
@@ -292,17 +294,18 @@ function intro(
 
 function grantSection(item: ReviewItem): SectionBlock {
   const { grant } = item;
-  const who =
-    grant.principalType === 'team'
-      ? `team *${escapeMrkdwn(grant.principal)}*`
-      : `*${escapeMrkdwn(grant.principal)}*`;
+  const who = `*${escapeMrkdwn(describePrincipal(grant))}*`;
   const how = [describeVia(grant.via)];
   if (grant.raw.outsideCollaborator === true && !grant.flags.includes('outside_collaborator')) {
     how.push('outside collaborator');
   }
   const flags = describeFlags(grant);
   const text = [
-    `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${grant.resourceType.replace('_', ' ')} *${escapeMrkdwn(grant.resource)}*`,
+    `${who} has *${escapeMrkdwn(grant.entitlement)}* on ${
+      grant.connector === 'github'
+        ? `${grant.resourceType.replace('_', ' ')} *${escapeMrkdwn(grant.resource)}*`
+        : `*${escapeMrkdwn(describeResource(grant))}*`
+    }`,
     `${escapeMrkdwn(describeKind(grant))}: ${escapeMrkdwn(describeAllows(grant))}`,
     ...(describeDetails(grant) ? [`Details: ${escapeMrkdwn(describeDetails(grant))}`] : []),
     `How: ${escapeMrkdwn(how.join(' · '))}`,

@@ -89,6 +89,60 @@ describe('buildReviewMessage', () => {
     expect(message.text).toContain(`${count} of ${count} grant`);
   });
 
+  it('names AWS principals and resources by type, name and account, and says which policy', () => {
+    const secretRead = makeGrant(
+      {
+        connector: 'aws',
+        grantKind: 'secret_read',
+        resourceType: 'aws_secret',
+        resource: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/payments/stripe-AbC123',
+        principalType: 'iam_role',
+        principal: 'arn:aws:iam::111122223333:role/ci/batch-runner',
+        entitlement: 'read',
+        via: { kind: 'identity_policy', policy: 'arn:aws:iam::111122223333:policy/ReadPayments' },
+      },
+      {
+        raw: {
+          secretName: 'prod/payments/stripe',
+          accountId: '111122223333',
+          accountName: 'production',
+          statements: ['ReadPayments (statement 1) of arn:aws:iam::111122223333:policy/ReadPayments'],
+        },
+      },
+    );
+    const trust = makeGrant(
+      {
+        connector: 'aws',
+        grantKind: 'oidc_role_trust',
+        resourceType: 'iam_role',
+        resource: 'arn:aws:iam::111122223333:role/deploy-api',
+        principalType: 'oidc_subject',
+        principal: 'repo:acme/*',
+        entitlement: 'assume',
+        via: { kind: 'trust_policy' },
+      },
+      { raw: { roleName: 'deploy-api', accountId: '111122223333' }, flags: ['wildcard_subject'] },
+    );
+    const sections = JSON.stringify(
+      buildReviewMessage({
+        ...base,
+        items: [
+          { grant: secretRead, routingReason: 'owner of aws_account 111122223333' },
+          { grant: trust, routingReason: 'owner of aws_account 111122223333' },
+        ],
+      }).blocks,
+    );
+    expect(sections).toContain(
+      '*IAM role batch-runner (account 111122223333)* has *read* on *AWS secret prod/payments/stripe (production (111122223333))*',
+    );
+    expect(sections).toContain('How: via identity policy arn:aws:iam::111122223333:policy/ReadPayments');
+    expect(sections).toContain('allowed by ReadPayments (statement 1)');
+    expect(sections).toContain(
+      '*GitHub Actions OIDC subject repo:acme/** has *assume* on *IAM role deploy-api (111122223333)*',
+    );
+    expect(sections).toContain('trusts a wildcard subject');
+  });
+
   it('describes each grant: who, what, how obtained, why this reviewer', () => {
     const outside = makeGrant(
       {
