@@ -1,0 +1,357 @@
+import {
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  GetGroupPolicyCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  ListPolicyVersionsCommand,
+  PutGroupPolicyCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import type { AwsConfig } from '../../core/config';
+import type { Grant } from '../../core/grant';
+import type { RevokeResult } from '../connector';
+import { callAws, callAwsOrNotFound, type RoleKind } from './clients';
+import { type AwsContext, isoNow } from './context';
+import { AwsGrantError } from './errors';
+import { READ_ACTION } from './evaluate';
+import { readManagedPolicy, secretTarget } from './inventory';
+import {
+  decodeIamDocument,
+  listOf,
+  nameOfArn,
+  type PolicyDocument,
+  type PolicyStatement,
+  parsePolicy,
+  pathOfArn,
+  policyChange,
+  serializePolicy,
+  sha256Hex,
+  statementCoversAction,
+  statementCoversResource,
+  statementLabel,
+  statementsOf,
+  withStatements,
+} from './policy-documents';
+
+/** IAM keeps at most five versions of a managed policy. */
+const MAX_POLICY_VERSIONS = 5;
+
+/** The identity policy a grant names: managed (an ARN) or inline (`<owner ARN>#<name>`). */
+export type PolicyRef =
+  | { kind: 'managed'; arn: string; path: string; awsManaged: boolean }
+  | {
+      kind: 'inline';
+      ownerArn: string;
+      ownerType: 'user' | 'group' | 'role';
+      ownerName: string;
+      name: string;
+      path: string;
+    };
+
+export function policyRefOf(policy: string): PolicyRef {
+  const hash = policy.indexOf('#');
+  if (hash < 0) {
+    if (!/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//.test(policy)) {
+      throw new AwsGrantError(
+        `"${policy}" is neither a managed policy ARN nor <owner ARN>#<inline policy name>`,
+      );
+    }
+    return {
+      kind: 'managed',
+      arn: policy,
+      path: pathOfArn(policy),
+      awsManaged: /:iam::aws:policy\//.test(policy),
+    };
+  }
+  const ownerArn = policy.slice(0, hash);
+  const owner = /^arn:aws[a-z-]*:iam::\d{12}:(user|group|role)\//.exec(ownerArn);
+  if (!owner?.[1])
+    throw new AwsGrantError(
+      `"${ownerArn}" (owner of inline policy ${policy}) is not an IAM user, group or role ARN`,
+    );
+  return {
+    kind: 'inline',
+    ownerArn,
+    ownerType: owner[1] as 'user' | 'group' | 'role',
+    ownerName: nameOfArn(ownerArn),
+    name: policy.slice(hash + 1),
+    path: pathOfArn(ownerArn),
+  };
+}
+
+/** Whether a revoke may edit this policy itself: a customer policy (or inline owner) on a configured path. */
+export function isAutomatic(ref: PolicyRef, config: Pick<AwsConfig, 'automaticRemediation'>): boolean {
+  if (ref.kind === 'managed' && ref.awsManaged) return false;
+  return config.automaticRemediation.identityPolicyPaths.includes(ref.path);
+}
+
+export interface IdentityNarrowing {
+  /** The narrowed document; undefined when the policy no longer allows the read. */
+  after?: PolicyDocument;
+  /** Labels of the statements that allowed the read. */
+  statements: string[];
+  /** Each edit, in words. */
+  edits: string[];
+  /** True when a Deny statement was added because a wildcard also covers other secrets. */
+  denyAdded: boolean;
+}
+
+/** The Sid of the Deny a revoke adds: letters and digits only, as IAM requires, and saying why. */
+export function denySid(secretArn: string): string {
+  return `AccessReviewRevokedRead${sha256Hex(secretArn).slice(0, 12)}`;
+}
+
+function isUnconditionalDenyOfRead(statement: PolicyStatement, secretArn: string): boolean {
+  return (
+    statement.Effect === 'Deny' &&
+    statement.Condition === undefined &&
+    statementCoversAction(statement, READ_ACTION) &&
+    statementCoversResource(statement, secretArn)
+  );
+}
+
+/**
+ * The identity policy without the read of one secret. A statement whose Resource names the secret's
+ * ARN exactly loses that entry (and is dropped when it had no other resource). A statement that
+ * reaches the secret through a wildcard (or NotResource) cannot lose it without losing the other
+ * secrets the wildcard covers, so one Deny statement for exactly this secret is added instead,
+ * with a Sid saying why. A policy that already denies the read unconditionally needs nothing.
+ */
+export function narrowIdentityPolicy(
+  document: PolicyDocument,
+  secretArn: string,
+  where: string,
+): IdentityNarrowing {
+  const statements = statementsOf(document);
+  if (statements.some((statement) => isUnconditionalDenyOfRead(statement, secretArn))) {
+    return { statements: [], edits: [], denyAdded: false };
+  }
+  const allowing: string[] = [];
+  const edits: string[] = [];
+  let needsDeny = false;
+  const kept: PolicyStatement[] = [];
+  statements.forEach((statement, position) => {
+    const label = statementLabel(statement, position + 1, where);
+    const allows =
+      statement.Effect === 'Allow' &&
+      statementCoversAction(statement, READ_ACTION) &&
+      statementCoversResource(statement, secretArn);
+    if (!allows) {
+      kept.push(statement);
+      return;
+    }
+    allowing.push(label);
+    const resources = statement.Resource === undefined ? undefined : listOf(statement.Resource);
+    const wildcard =
+      resources === undefined ||
+      resources.some((item) => item !== secretArn && /[*?]/.test(item) && matches(item, secretArn));
+    if (wildcard) {
+      needsDeny = true;
+      kept.push(statement);
+      return;
+    }
+    const left = (resources ?? []).filter((item) => item !== secretArn);
+    if (left.length === 0) {
+      edits.push(`delete ${label} (${secretArn} was its only Resource)`);
+      return;
+    }
+    edits.push(`remove "${secretArn}" from the Resource of ${label}`);
+    kept.push({ ...statement, Resource: Array.isArray(statement.Resource) ? left : (left[0] ?? '') });
+  });
+  if (allowing.length === 0) return { statements: [], edits: [], denyAdded: false };
+  if (needsDeny) {
+    const sid = denySid(secretArn);
+    kept.push({ Sid: sid, Effect: 'Deny', Action: READ_ACTION, Resource: secretArn });
+    edits.push(
+      `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because a wildcard Resource (or NotResource) also covers other secrets, which stay readable`,
+    );
+  }
+  return { after: withStatements(document, kept), statements: allowing, edits, denyAdded: needsDeny };
+}
+
+function matches(pattern: string, arn: string): boolean {
+  return statementCoversResource({ Effect: 'Allow', Resource: pattern }, arn);
+}
+
+interface CurrentPolicy {
+  text: string;
+  document: PolicyDocument;
+}
+
+async function readInline(
+  context: AwsContext,
+  accountId: string,
+  ref: Extract<PolicyRef, { kind: 'inline' }>,
+  kind: RoleKind,
+) {
+  const iam = context.clients.iam(accountId, kind);
+  const id = `${ref.ownerArn}#${ref.name}`;
+  const answer = await callAwsOrNotFound(iam, `iam:Get${capitalised(ref.ownerType)}Policy`, id, async () => {
+    switch (ref.ownerType) {
+      case 'user':
+        return (
+          await iam.client.send(new GetUserPolicyCommand({ UserName: ref.ownerName, PolicyName: ref.name }))
+        ).PolicyDocument;
+      case 'group':
+        return (
+          await iam.client.send(new GetGroupPolicyCommand({ GroupName: ref.ownerName, PolicyName: ref.name }))
+        ).PolicyDocument;
+      case 'role':
+        return (
+          await iam.client.send(new GetRolePolicyCommand({ RoleName: ref.ownerName, PolicyName: ref.name }))
+        ).PolicyDocument;
+    }
+  });
+  if (answer === 'not_found') return answer;
+  const text = decodeIamDocument(answer ?? '');
+  return { text, document: parsePolicy(text, `inline policy ${id}`) };
+}
+
+function capitalised(word: string): string {
+  return `${word.charAt(0).toUpperCase()}${word.slice(1)}`;
+}
+
+async function readCurrent(
+  context: AwsContext,
+  accountId: string,
+  ref: PolicyRef,
+  kind: RoleKind,
+): Promise<CurrentPolicy | 'not_found'> {
+  if (ref.kind === 'inline') return readInline(context, accountId, ref, kind);
+  try {
+    const policy = await readManagedPolicy(context.clients, accountId, kind, ref.arn);
+    return { text: policy.text, document: policy.document };
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause;
+    if (
+      (cause as { name?: string } | undefined)?.name === 'NoSuchEntity' ||
+      (cause as { name?: string } | undefined)?.name === 'NoSuchEntityException'
+    ) {
+      return 'not_found';
+    }
+    throw error;
+  }
+}
+
+/**
+ * Revokes a read that an identity policy grants. By default that is a remediation item naming the
+ * policy, the statements and the exact edit: a shared policy edited automatically could cut others'
+ * access. For policies on a path configured for automatic remediation, the edit is applied:
+ * a managed policy gets a new default version (the oldest non-default version is deleted first
+ * when IAM's five are used), an inline policy is put again.
+ */
+export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): Promise<RevokeResult> {
+  if (grant.via.kind !== 'identity_policy') {
+    throw new AwsGrantError(`grant ${grant.grantId} is not a read through an identity policy`);
+  }
+  const { secretArn } = secretTarget(grant);
+  const ref = policyRefOf(grant.via.policy);
+  const accountId =
+    ref.kind === 'managed' && ref.awsManaged
+      ? (grant.principal.split(':')[4] ?? '')
+      : ((ref.kind === 'managed' ? ref.arn : ref.ownerArn).split(':')[4] ?? '');
+  const automatic = isAutomatic(ref, context.config);
+  const revokeRole = context.clients.roleArn(accountId, 'revoke');
+  const canApply = automatic && revokeRole !== undefined;
+  const current = await readCurrent(context, accountId, ref, canApply ? 'revoke' : 'read');
+  const appliedAt = isoNow(context);
+  const policy = grant.via.policy;
+  const through = grant.via.group ? ` (attached to group ${grant.via.group})` : '';
+  if (current === 'not_found') {
+    return {
+      outcome: 'already_absent',
+      appliedAt,
+      action: `policy ${policy}${through} no longer exists; nothing to narrow`,
+    };
+  }
+  const narrowed = narrowIdentityPolicy(current.document, secretArn, policy);
+  if (!narrowed.after) {
+    return {
+      outcome: 'already_absent',
+      appliedAt,
+      action: `policy ${policy}${through} no longer allows ${READ_ACTION} on ${secretArn}; nothing to narrow`,
+    };
+  }
+  const after = serializePolicy(narrowed.after);
+  const shared =
+    ref.kind === 'managed'
+      ? `every principal policy ${policy} is attached to loses read access to ${secretArn}`
+      : grant.via.group
+        ? `every member of group ${grant.via.group} loses read access to ${secretArn}`
+        : `${ref.ownerArn} loses read access to ${secretArn}`;
+  if (!canApply) {
+    const why =
+      ref.kind === 'managed' && ref.awsManaged
+        ? `${policy} is an AWS managed policy, which nobody can edit: detach it from ${grant.via.group ? `group ${grant.via.group}` : grant.principal} and attach a narrower one, or add to a customer managed policy attached to ${grant.via.group ? `group ${grant.via.group}` : grant.principal} a statement denying ${READ_ACTION} on ${secretArn}`
+        : `In policy ${policy}${through}, allowed by ${narrowed.statements.join(', ')}: ${narrowed.edits.join('; ')}. Then ${shared}. The resulting policy document is: ${after}`;
+    return {
+      outcome: 'remediation_required',
+      appliedAt,
+      action: automatic
+        ? `no revokeRoleArn is configured for account ${accountId}: policy ${policy} was not changed`
+        : `policy ${policy} is not on a path configured for automatic remediation (${ref.path}): it was not changed`,
+      remediation: why,
+    };
+  }
+  const iam = context.clients.iam(accountId, 'revoke');
+  if (ref.kind === 'managed') {
+    const versions = await callAws(iam, 'iam:ListPolicyVersions', ref.arn, () =>
+      iam.client.send(new ListPolicyVersionsCommand({ PolicyArn: ref.arn })),
+    );
+    const list = versions.Versions ?? [];
+    const notes: string[] = [];
+    if (list.length >= MAX_POLICY_VERSIONS) {
+      const oldest = list
+        .filter((version) => !version.IsDefaultVersion)
+        .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))[0];
+      if (oldest?.VersionId) {
+        const versionId = oldest.VersionId;
+        await callAws(iam, 'iam:DeletePolicyVersion', `${ref.arn} version ${versionId}`, () =>
+          iam.client.send(new DeletePolicyVersionCommand({ PolicyArn: ref.arn, VersionId: versionId })),
+        );
+        notes.push(`deleted its oldest non-default version ${versionId} (IAM keeps five)`);
+      }
+    }
+    const created = await callAws(iam, 'iam:CreatePolicyVersion', ref.arn, () =>
+      iam.client.send(
+        new CreatePolicyVersionCommand({ PolicyArn: ref.arn, PolicyDocument: after, SetAsDefault: true }),
+      ),
+    );
+    const version = created.PolicyVersion?.VersionId ?? 'new version';
+    return {
+      outcome: 'removed',
+      appliedAt,
+      action: `CreatePolicyVersion ${ref.arn} ${version} (default)${notes.length > 0 ? `, after it ${notes.join(', ')}` : ''}: ${narrowed.edits.join('; ')}; ${shared}`,
+      policyChanges: [policyChange(ref.arn, current.text, after)],
+    };
+  }
+  const operation = `iam:Put${capitalised(ref.ownerType)}Policy`;
+  await callAws(iam, operation, policy, async () => {
+    switch (ref.ownerType) {
+      case 'user':
+        return iam.client.send(
+          new PutUserPolicyCommand({ UserName: ref.ownerName, PolicyName: ref.name, PolicyDocument: after }),
+        );
+      case 'group':
+        return iam.client.send(
+          new PutGroupPolicyCommand({
+            GroupName: ref.ownerName,
+            PolicyName: ref.name,
+            PolicyDocument: after,
+          }),
+        );
+      case 'role':
+        return iam.client.send(
+          new PutRolePolicyCommand({ RoleName: ref.ownerName, PolicyName: ref.name, PolicyDocument: after }),
+        );
+    }
+  });
+  return {
+    outcome: 'removed',
+    appliedAt,
+    action: `${operation.slice(4)} ${policy}: ${narrowed.edits.join('; ')}; ${shared}`,
+    policyChanges: [policyChange(policy, current.text, after)],
+  };
+}

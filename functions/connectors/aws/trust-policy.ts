@@ -1,0 +1,209 @@
+import { GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { accountOfArn, type Grant } from '../../core/grant';
+import type { CheckResult, RevokeResult } from '../connector';
+import { callAws, callAwsOrNotFound } from './clients';
+import { type AwsContext, isoNow } from './context';
+import { AwsGrantError } from './errors';
+import { ASSUME_WEB_IDENTITY_ACTION, trustAdmits } from './evaluate';
+import { isOidcStatement } from './oidc-roles';
+import {
+  decodeIamDocument,
+  nameOfArn,
+  type PolicyDocument,
+  type PolicyStatement,
+  parsePolicy,
+  policyChange,
+  serializePolicy,
+  statementLabel,
+  statementsOf,
+  withStatements,
+} from './policy-documents';
+
+const POSITIVE = /^(ForAnyValue:|ForAllValues:)?(StringEquals|StringLike|StringEqualsIgnoreCase)(IfExists)?$/;
+
+export interface TrustNarrowing {
+  /** The document to write; undefined when nothing admitted the subject literally (nothing to change). */
+  after?: PolicyDocument;
+  /** What was done, statement by statement, in words. */
+  edits: string[];
+  /** True when every statement went and the document is the explicit Deny. */
+  denyAll: boolean;
+}
+
+/** The statement a trust policy is left with when its last statement goes: an explicit Deny, never an empty policy. */
+export function denyAllStatement(providerArn: string): PolicyStatement {
+  return {
+    Sid: 'AccessReviewRevokedEverySubject',
+    Effect: 'Deny',
+    Principal: { Federated: providerArn },
+    Action: ASSUME_WEB_IDENTITY_ACTION,
+  };
+}
+
+/**
+ * The trust policy without `subject`: the pattern is removed from every positive sub condition of
+ * the GitHub provider's statements, exactly as written (another pattern that happens to match it
+ * stays; it is a grant of its own). A statement left without any sub condition is removed, never
+ * kept (no sub condition admits every subject). For `*` (a statement with no sub condition), those
+ * statements are removed. If no statement remains, the policy becomes a single explicit Deny of
+ * sts:AssumeRoleWithWebIdentity, because IAM refuses an empty trust policy and an empty one would
+ * say nothing about intent.
+ */
+export function narrowTrust(
+  trust: PolicyDocument,
+  role: { arn: string; accountId: string },
+  provider: string,
+  subject: string,
+): TrustNarrowing {
+  const subKey = `${provider}:sub`.toLowerCase();
+  const edits: string[] = [];
+  const kept: PolicyStatement[] = [];
+  let providerArn: string | undefined;
+  statementsOf(trust).forEach((statement, position) => {
+    const label = statementLabel(statement, position + 1, `the trust policy of ${role.arn}`);
+    if (!isOidcStatement(statement, role.accountId, provider)) {
+      kept.push(statement);
+      return;
+    }
+    providerArn ??= [statement.Principal]
+      .flatMap((principal) => (principal && principal !== '*' ? [principal.Federated ?? []].flat() : []))
+      .find((value) => value.endsWith(`:oidc-provider/${provider}`));
+    let hadSub = false;
+    let removed = false;
+    const condition: Record<string, Record<string, unknown>> = {};
+    for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
+      const remaining: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(entries ?? {})) {
+        if (key.toLowerCase() !== subKey || !POSITIVE.test(operator)) {
+          remaining[key] = value;
+          continue;
+        }
+        hadSub = true;
+        const values = Array.isArray(value) ? value.map(String) : [String(value)];
+        if (!values.includes(subject)) {
+          remaining[key] = value;
+          continue;
+        }
+        removed = true;
+        const left = values.filter((item) => item !== subject);
+        if (left.length > 0) remaining[key] = Array.isArray(value) ? left : left[0];
+      }
+      if (Object.keys(remaining).length > 0) condition[operator] = remaining;
+    }
+    const stillHasSub = Object.entries(condition).some(
+      ([operator, entries]) =>
+        POSITIVE.test(operator) && Object.keys(entries).some((key) => key.toLowerCase() === subKey),
+    );
+    if (!hadSub && subject === '*') {
+      edits.push(`removed ${label}: it had no sub condition, so it admitted every subject`);
+      return;
+    }
+    if (!removed) {
+      kept.push(statement);
+      return;
+    }
+    if (!stillHasSub) {
+      edits.push(`removed ${label}: ${subject} was its only subject`);
+      return;
+    }
+    edits.push(`removed subject ${subject} from ${label}`);
+    const { Condition: _dropped, ...rest } = statement;
+    kept.push({ ...rest, Condition: condition });
+  });
+  if (edits.length === 0) return { edits, denyAll: false };
+  if (kept.length === 0) {
+    const partition = role.arn.split(':')[1] ?? 'aws';
+    const arn = providerArn ?? `arn:${partition}:iam::${role.accountId}:oidc-provider/${provider}`;
+    edits.push('no statement remained: the policy is now an explicit Deny of sts:AssumeRoleWithWebIdentity');
+    return { after: withStatements(trust, [denyAllStatement(arn)]), edits, denyAll: true };
+  }
+  return { after: withStatements(trust, kept), edits, denyAll: false };
+}
+
+function target(grant: Grant): { roleArn: string; roleName: string; accountId: string } {
+  const accountId = accountOfArn(grant.resource);
+  if (grant.resourceType !== 'iam_role' || !accountId || !/:role\//.test(grant.resource)) {
+    throw new AwsGrantError(`grant ${grant.grantId}: "${grant.resource}" is not an IAM role ARN`);
+  }
+  return { roleArn: grant.resource, roleName: nameOfArn(grant.resource), accountId };
+}
+
+async function readTrust(
+  context: AwsContext,
+  accountId: string,
+  roleName: string,
+  roleArn: string,
+  kind: 'read' | 'revoke',
+): Promise<{ text: string; document: PolicyDocument } | 'not_found'> {
+  const iam = context.clients.iam(accountId, kind);
+  const answer = await callAwsOrNotFound(iam, 'iam:GetRole', roleArn, () =>
+    iam.client.send(new GetRoleCommand({ RoleName: roleName })),
+  );
+  if (answer === 'not_found') return answer;
+  const text = decodeIamDocument(answer.Role?.AssumeRolePolicyDocument ?? '');
+  return { text, document: parsePolicy(text, `the trust policy of ${roleArn}`) };
+}
+
+/**
+ * Narrows the role's trust policy so the grant's subject no longer matches: GetRole, then
+ * UpdateAssumeRolePolicy with the narrowed document (both documents go into the evidence). Without
+ * a revoke role, the same edit is computed from a read and handed to a person as a remediation.
+ */
+export async function revokeTrust(context: AwsContext, grant: Grant): Promise<RevokeResult> {
+  const { roleArn, roleName, accountId } = target(grant);
+  const provider = context.config.githubOidcProvider;
+  const revokeRole = context.clients.roleArn(accountId, 'revoke');
+  const current = await readTrust(context, accountId, roleName, roleArn, revokeRole ? 'revoke' : 'read');
+  if (current === 'not_found') {
+    return {
+      outcome: 'already_absent',
+      appliedAt: isoNow(context),
+      action: `GetRole ${roleArn}: the role no longer exists; nothing to narrow`,
+    };
+  }
+  const narrowed = narrowTrust(current.document, { arn: roleArn, accountId }, provider, grant.principal);
+  if (!narrowed.after) {
+    return {
+      outcome: 'already_absent',
+      appliedAt: isoNow(context),
+      action: `GetRole ${roleArn}: its trust policy names subject ${grant.principal} in no statement; nothing to change`,
+    };
+  }
+  const after = serializePolicy(narrowed.after);
+  if (!revokeRole) {
+    return {
+      outcome: 'remediation_required',
+      appliedAt: isoNow(context),
+      action: `no revokeRoleArn is configured for account ${accountId}: the trust policy of ${roleArn} was not changed`,
+      remediation: `In account ${accountId}, edit the trust policy of role ${roleName} (${roleArn}): ${narrowed.edits.join('; ')}. The resulting trust policy is: ${after}`,
+    };
+  }
+  const iam = context.clients.iam(accountId, 'revoke');
+  await callAws(iam, 'iam:UpdateAssumeRolePolicy', roleArn, () =>
+    iam.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: after })),
+  );
+  return {
+    outcome: 'removed',
+    appliedAt: isoNow(context),
+    action: `UpdateAssumeRolePolicy ${roleArn}: ${narrowed.edits.join('; ')}`,
+    policyChanges: [policyChange(`${roleArn} trust policy`, current.text, after)],
+  };
+}
+
+/** GetRole again and evaluate: present while any statement still admits the subject (taken literally). */
+export async function checkTrust(context: AwsContext, grant: Grant): Promise<CheckResult> {
+  const { roleArn, roleName, accountId } = target(grant);
+  const current = await readTrust(context, accountId, roleName, roleArn, 'read');
+  const checkedAt = isoNow(context);
+  if (current === 'not_found') return { status: 'absent', checkedAt };
+  const admitted = await trustAdmits(
+    current.document,
+    { arn: roleArn, accountId },
+    context.config.githubOidcProvider,
+    grant.principal,
+    context.simulator,
+  );
+  return admitted
+    ? { status: 'present', checkedAt, paths: [{ via: 'trust_policy', permission: 'assume' }] }
+    : { status: 'absent', checkedAt };
+}

@@ -1,0 +1,535 @@
+import { describe, expect, it } from 'vitest';
+import {
+  evaluateSecretRead,
+  externalReaders,
+  Simulator,
+  trustAdmits,
+} from '../../../../functions/connectors/aws/evaluate';
+import {
+  A,
+  allowDecrypt,
+  allowRead,
+  B,
+  customerKey,
+  customerKeyArn,
+  doc,
+  inline,
+  inventory,
+  managed,
+  OUTSIDE,
+  role,
+  secret,
+  secretArn,
+  user,
+} from './fixtures';
+
+/*
+ * The IAM evaluation rules AWS documents (policy evaluation logic; cross-account evaluation; KMS
+ * key policies), each as one small inventory.
+ */
+
+const DB = secretArn('prod/db');
+
+describe('same account', () => {
+  it('an identity policy allowing GetSecretValue is a path, with the statement and the AWS managed key', async () => {
+    const policy = managed('ReadDb', doc(allowRead(DB, { Sid: 'ReadDb' })));
+    const alice = user('alice', [policy]);
+    const db = secret('prod/db');
+    const access = await evaluateSecretRead(
+      inventory({ principals: [alice], secrets: [db] }),
+      alice,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths).toEqual([
+      {
+        via: { kind: 'identity_policy', policy: `arn:aws:iam::${A}:policy/ReadDb` },
+        statements: [`ReadDb (statement 1) of arn:aws:iam::${A}:policy/ReadDb`],
+        conditions: [],
+      },
+    ]);
+    expect(access?.kmsStatements).toEqual([
+      expect.stringMatching(
+        /^Allow access through AWS Secrets Manager .* \(statement 1\) of the key policy of arn:aws:kms:/,
+      ),
+    ]);
+    expect(access?.crossAccount).toBe(false);
+  });
+
+  it('an explicit deny wins over an allow, wherever the allow is', async () => {
+    const allow = managed('ReadAll', doc(allowRead('*')));
+    const deny = managed('NoProd', doc({ Effect: 'Deny', Action: 'secretsmanager:*', Resource: DB }));
+    const alice = user('alice', [allow, deny]);
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: { AWS: alice.arn },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    const inv = inventory({ principals: [alice], secrets: [db] });
+    expect(await evaluateSecretRead(inv, alice, db, new Simulator())).toBeUndefined();
+    // The same deny in the resource policy also wins over the identity allow.
+    const bob = user('bob', [allow]);
+    const guarded = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Deny',
+        Principal: { AWS: bob.arn },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    expect(
+      await evaluateSecretRead(
+        inventory({ principals: [bob], secrets: [guarded] }),
+        bob,
+        guarded,
+        new Simulator(),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('a permission boundary limits what an identity policy grants', async () => {
+    const allow = managed('ReadAll', doc(allowRead('*')));
+    const onlyS3 = {
+      arn: `arn:aws:iam::${A}:policy/OnlyS3`,
+      document: doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }),
+    };
+    const limited = user('limited', [allow], { permissionBoundary: onlyS3 });
+    const db = secret('prod/db');
+    expect(
+      await evaluateSecretRead(
+        inventory({ principals: [limited], secrets: [db] }),
+        limited,
+        db,
+        new Simulator(),
+      ),
+    ).toBeUndefined();
+    const wide = {
+      arn: `arn:aws:iam::${A}:policy/Wide`,
+      document: doc({ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }),
+    };
+    const free = user('free', [allow], { permissionBoundary: wide });
+    const access = await evaluateSecretRead(
+      inventory({ principals: [free], secrets: [db] }),
+      free,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths.map((path) => path.via.kind)).toEqual(['identity_policy']);
+  });
+
+  it('a resource policy naming the principal suffices alone in the same account (no identity policy)', async () => {
+    const ci = role('ci');
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Sid: 'CiReads',
+        Effect: 'Allow',
+        Principal: { AWS: ci.arn },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    const access = await evaluateSecretRead(
+      inventory({ principals: [ci], secrets: [db] }),
+      ci,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths).toEqual([
+      {
+        via: { kind: 'resource_policy' },
+        statements: ['CiReads (statement 1) of the resource policy of prod/db'],
+        namedAs: 'principal',
+        conditions: [],
+      },
+    ]);
+  });
+
+  it('a resource policy naming only the account root delegates to IAM: it does not suffice alone', async () => {
+    const nobody = user('nobody');
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${A}:root` },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    const simulator = new Simulator();
+    expect(
+      await evaluateSecretRead(inventory({ principals: [nobody], secrets: [db] }), nobody, db, simulator),
+    ).toBeUndefined();
+    // Prefiltered: no identity statement could allow it, and the policy does not name the user.
+    expect(simulator.stats).toMatchObject({ pairs: 1, simulatedPairs: 0, simulations: 0 });
+  });
+
+  it('each policy that suffices alone is its own path: a user policy, a group policy, the resource policy', async () => {
+    const own = managed('ReadDb', doc(allowRead(DB)));
+    const viaGroup = inline(
+      `arn:aws:iam::${A}:group/platform`,
+      'secrets',
+      doc(allowRead('arn:aws:secretsmanager:*:*:secret:prod/*')),
+      'platform',
+    );
+    const alice = user('alice', [own, viaGroup]);
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: { AWS: [alice.arn, `arn:aws:iam::${A}:role/other`] },
+        Action: 'secretsmanager:*',
+        Resource: '*',
+      }),
+    });
+    const access = await evaluateSecretRead(
+      inventory({ principals: [alice], secrets: [db] }),
+      alice,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths.map((path) => path.via)).toEqual([
+      { kind: 'identity_policy', policy: `arn:aws:iam::${A}:policy/ReadDb` },
+      { kind: 'identity_policy', policy: `arn:aws:iam::${A}:group/platform#secrets`, group: 'platform' },
+      { kind: 'resource_policy' },
+    ]);
+    expect(access?.paths[1]?.statements).toEqual([
+      `statement 1 of arn:aws:iam::${A}:group/platform#secrets (group platform)`,
+    ]);
+  });
+
+  it('a statement naming everyone (*) is marked, so the aws_anyone grant stands for it', async () => {
+    const anyone = user('anyone');
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    const access = await evaluateSecretRead(
+      inventory({ principals: [anyone], secrets: [db] }),
+      anyone,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths).toEqual([
+      expect.objectContaining({ via: { kind: 'resource_policy' }, anyPrincipalOnly: true }),
+    ]);
+  });
+
+  it('a condition the connector cannot know makes the path conditional, not absent', async () => {
+    const vpc = managed(
+      'FromVpc',
+      doc(allowRead(DB, { Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1234' } } })),
+    );
+    const alice = user('alice', [vpc]);
+    const db = secret('prod/db');
+    const access = await evaluateSecretRead(
+      inventory({ principals: [alice], secrets: [db] }),
+      alice,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths[0]?.conditions).toEqual(['aws:SourceVpce StringEquals vpce-1234']);
+  });
+
+  it('conditions on keys the connector knows are decided: resource and principal tags', async () => {
+    const abac = managed(
+      'Abac',
+      doc(
+        allowRead('*', {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+          Condition: { StringEquals: { 'aws:ResourceTag/team': '${aws:PrincipalTag/team}' } },
+        }),
+      ),
+    );
+    const payments = user('pay', [abac], { tags: { team: 'payments' } });
+    const web = user('web', [abac], { tags: { team: 'web' } });
+    const db = secret('prod/db', { tags: { team: 'payments' } });
+    const inv = inventory({ principals: [payments, web], secrets: [db] });
+    expect((await evaluateSecretRead(inv, payments, db, new Simulator()))?.paths[0]?.conditions).toEqual([]);
+    expect(await evaluateSecretRead(inv, web, db, new Simulator())).toBeUndefined();
+  });
+});
+
+describe('KMS', () => {
+  it('an identity policy alone does not open a customer key whose policy does not delegate to the account', async () => {
+    const admin = `arn:aws:iam::${A}:role/key-admin`;
+    const closed = customerKey([
+      { Effect: 'Allow', Principal: { AWS: admin }, Action: 'kms:*', Resource: '*' },
+    ]);
+    const alice = user('alice', [managed('ReadAndDecrypt', doc(allowRead(DB), allowDecrypt()))]);
+    const db = secret('prod/db', { keyArn: customerKeyArn() });
+    expect(
+      await evaluateSecretRead(
+        inventory({ principals: [alice], secrets: [db], keys: [closed] }),
+        alice,
+        db,
+        new Simulator(),
+      ),
+    ).toBeUndefined();
+
+    const delegating = customerKey();
+    const access = await evaluateSecretRead(
+      inventory({ principals: [alice], secrets: [db], keys: [delegating] }),
+      alice,
+      db,
+      new Simulator(),
+    );
+    expect(access?.kmsStatements).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^statement 2 of arn:aws:iam::111122223333:policy\/ReadAndDecrypt$/),
+        expect.stringMatching(/^Enable IAM User Permissions \(statement 1\) of the key policy/),
+      ]),
+    );
+    // Delegating to the account is not enough without kms:Decrypt in an identity policy.
+    const readOnly = user('ro', [managed('ReadOnly', doc(allowRead(DB)))]);
+    expect(
+      await evaluateSecretRead(
+        inventory({ principals: [readOnly], secrets: [db], keys: [delegating] }),
+        readOnly,
+        db,
+        new Simulator(),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('evaluates the encryption context (SecretARN) and kms:ViaService of the key policy', async () => {
+    const ctx = customerKey([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${A}:user/alice` },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: {
+          StringEquals: {
+            'kms:EncryptionContext:SecretARN': DB,
+            'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com',
+          },
+        },
+      },
+    ]);
+    const alice = user('alice', [managed('ReadAll', doc(allowRead('*')))]);
+    const db = secret('prod/db', { keyArn: customerKeyArn() });
+    const other = secret('prod/other', { keyArn: customerKeyArn() });
+    const inv = inventory({ principals: [alice], secrets: [db, other], keys: [ctx] });
+    expect(await evaluateSecretRead(inv, alice, db, new Simulator())).toBeDefined();
+    expect(await evaluateSecretRead(inv, alice, other, new Simulator())).toBeUndefined();
+  });
+});
+
+describe('across accounts', () => {
+  const crossKey = customerKey([
+    {
+      Sid: 'Account',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${A}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+    {
+      Sid: 'CiInB',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${B}:role/ci` },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+    },
+  ]);
+  const naming = doc({
+    Sid: 'CiInB',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${B}:role/ci` },
+    Action: 'secretsmanager:GetSecretValue',
+    Resource: '*',
+  });
+
+  it('needs both the identity side and the resource policy', async () => {
+    const withIdentity = role('ci', [managed('Read', doc(allowRead(DB), allowDecrypt()), { account: B })], {
+      accountId: B,
+    });
+    const withoutIdentity = role('ci', [], { accountId: B });
+    const named = secret('prod/db', { keyArn: customerKeyArn(), resourcePolicy: naming });
+    const unnamed = secret('prod/db', { keyArn: customerKeyArn() });
+    const run = (principal: typeof withIdentity, target: typeof named) =>
+      evaluateSecretRead(
+        inventory({ principals: [principal], secrets: [target], keys: [crossKey] }),
+        principal,
+        target,
+        new Simulator(),
+      );
+    expect(await run(withoutIdentity, named)).toBeUndefined();
+    expect(await run(withIdentity, unnamed)).toBeUndefined();
+    const access = await run(withIdentity, named);
+    expect(access?.crossAccount).toBe(true);
+    expect(access?.paths).toEqual([
+      {
+        via: { kind: 'resource_policy' },
+        namedAs: 'principal',
+        statements: [
+          `statement 1 of arn:aws:iam::${B}:policy/Read`,
+          'CiInB (statement 1) of the resource policy of prod/db',
+        ],
+        conditions: [],
+      },
+    ]);
+  });
+
+  it('cannot read a secret under the AWS managed key from another account', async () => {
+    const ci = role('ci', [managed('Read', doc(allowRead(DB), allowDecrypt()), { account: B })], {
+      accountId: B,
+    });
+    const db = secret('prod/db', { resourcePolicy: naming });
+    expect(
+      await evaluateSecretRead(inventory({ principals: [ci], secrets: [db] }), ci, db, new Simulator()),
+    ).toBeUndefined();
+  });
+
+  it('a resource policy naming the other account (its root) lets its principals read when their own policies allow', async () => {
+    const ci = role('ci', [managed('Read', doc(allowRead(DB), allowDecrypt()), { account: B })], {
+      accountId: B,
+    });
+    const db = secret('prod/db', {
+      keyArn: customerKeyArn(),
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: { AWS: B },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    const access = await evaluateSecretRead(
+      inventory({ principals: [ci], secrets: [db], keys: [crossKey] }),
+      ci,
+      db,
+      new Simulator(),
+    );
+    expect(access?.paths[0]).toMatchObject({ via: { kind: 'resource_policy' }, namedAs: 'account' });
+  });
+});
+
+describe('principals outside the reviewed accounts', () => {
+  it('an outside account, a role there, a service and everyone, each judged by the resource and key policies', async () => {
+    const key = customerKey([
+      {
+        Sid: 'Account',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${A}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'Outside',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${OUTSIDE}:root` },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+      },
+    ]);
+    const db = secret('prod/db', {
+      keyArn: customerKeyArn(),
+      resourcePolicy: doc(
+        {
+          Sid: 'Outside',
+          Effect: 'Allow',
+          Principal: { AWS: [OUTSIDE, 'arn:aws:iam::777766665555:role/x'] },
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: '*',
+        },
+        {
+          Sid: 'Lambda',
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: '*',
+        },
+        {
+          Sid: 'Org',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } },
+        },
+        {
+          Sid: 'Gone',
+          Effect: 'Allow',
+          Principal: { AWS: 'AROAEXAMPLEDELETED' },
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: '*',
+        },
+      ),
+    });
+    const warnings: string[] = [];
+    const readers = await externalReaders(
+      inventory({ secrets: [db], keys: [key] }),
+      db,
+      new Simulator(),
+      (message) => warnings.push(message),
+    );
+    expect(readers.map((reader) => [reader.principalType, reader.principal, reader.conditions])).toEqual([
+      ['aws_account', `arn:aws:iam::${OUTSIDE}:root`, []],
+      // The role's account is not in the key policy: it cannot decrypt, so it cannot read.
+      ['aws_service', 'lambda.amazonaws.com', []],
+      ['aws_anyone', '*', ['aws:PrincipalOrgID StringEquals o-abc123']],
+    ]);
+    expect(readers.find((reader) => reader.principalType === 'aws_anyone')?.reach).toBe('this_account');
+    expect(warnings).toEqual([expect.stringContaining('AROAEXAMPLEDELETED')]);
+  });
+
+  it('principals of reviewed accounts are not outsiders', async () => {
+    const db = secret('prod/db', {
+      resourcePolicy: doc({
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${B}:role/ci` },
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: '*',
+      }),
+    });
+    expect(await externalReaders(inventory({ secrets: [db] }), db, new Simulator())).toEqual([]);
+  });
+});
+
+describe('GitHub OIDC trust', () => {
+  const provider = 'token.actions.githubusercontent.com';
+  const deploy = { arn: `arn:aws:iam::${A}:role/deploy`, accountId: A };
+  const trust = (condition: Record<string, Record<string, unknown>>) =>
+    doc({
+      Effect: 'Allow',
+      Principal: { Federated: `arn:aws:iam::${A}:oidc-provider/${provider}` },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: condition,
+    });
+
+  it('admits a subject pattern taken literally, and checks the audience', async () => {
+    const policy = trust({
+      StringEquals: { [`${provider}:aud`]: 'sts.amazonaws.com' },
+      StringLike: { [`${provider}:sub`]: 'repo:acme/*' },
+    });
+    const simulator = new Simulator();
+    expect(
+      await trustAdmits(policy, deploy, provider, 'repo:acme/api:ref:refs/heads/main', simulator),
+    ).toEqual([`statement 1 of the trust policy of ${deploy.arn}`]);
+    expect(await trustAdmits(policy, deploy, provider, 'repo:acme/api:*', simulator)).toBeDefined();
+    expect(await trustAdmits(policy, deploy, provider, 'repo:evil/api:*', simulator)).toBeUndefined();
+    const otherAudience = trust({
+      StringEquals: { [`${provider}:aud`]: 'something-else', [`${provider}:sub`]: 'repo:acme/api:*' },
+    });
+    expect(await trustAdmits(otherAudience, deploy, provider, 'repo:acme/api:*', simulator)).toBeUndefined();
+  });
+
+  it('a literal * is admitted only by a statement without a sub condition', async () => {
+    const simulator = new Simulator();
+    expect(await trustAdmits(trust({}), deploy, provider, '*', simulator)).toBeDefined();
+    expect(
+      await trustAdmits(
+        trust({ StringLike: { [`${provider}:sub`]: 'repo:acme/*' } }),
+        deploy,
+        provider,
+        '*',
+        simulator,
+      ),
+    ).toBeUndefined();
+  });
+});
