@@ -161,14 +161,18 @@ export function narrowIdentityPolicy(
     kept.push({ ...statement, Resource: Array.isArray(statement.Resource) ? left : (left[0] ?? '') });
   });
   if (allowing.length === 0) return { statements: [], edits: [], denyAdded: false };
-  if (needsDeny) {
+  // IAM refuses a policy without statements; one left empty keeps only the Deny (it grants nothing).
+  const denyAdded = needsDeny || kept.length === 0;
+  if (denyAdded) {
     const sid = denySid(secretArn);
     kept.push({ Sid: sid, Effect: 'Deny', Action: READ_ACTION, Resource: secretArn });
     edits.push(
-      `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because a wildcard Resource (or NotResource) also covers other secrets, which stay readable`,
+      needsDeny
+        ? `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because a wildcard Resource (or NotResource) also covers other secrets, which stay readable`
+        : `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because IAM refuses a policy with no statement`,
     );
   }
-  return { after: withStatements(document, kept), statements: allowing, edits, denyAdded: needsDeny };
+  return { after: withStatements(document, kept), statements: allowing, edits, denyAdded };
 }
 
 function matches(pattern: string, arn: string): boolean {
