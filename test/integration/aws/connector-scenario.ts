@@ -4,6 +4,7 @@ import {
   REVOKE_ACTIONS,
 } from '../../../functions/connectors/aws/permissions';
 import type { AwsConfig } from '../../../functions/core/config';
+import type { PolicyDocument } from '../../../sandbox/aws/documents';
 import type { AwsScenarioInput } from '../../../sandbox/aws/scenario';
 import { secretArn } from '../../../sandbox/aws/state';
 
@@ -43,7 +44,7 @@ export const CI_READ_ROLE = role(CI, 'access-review-read', '/access-review/');
 export const MANAGED_PATH = '/access-review-managed/';
 export const READ_PAYMENTS = policyArn(PROD, 'ReadPaymentsSecrets', MANAGED_PATH);
 
-const document = (...statements: Array<Record<string, unknown>>) => ({
+const document = (...statements: Array<Record<string, unknown>>): PolicyDocument => ({
   Version: '2012-10-17',
   Statement: statements,
 });
@@ -65,7 +66,9 @@ const oidcTrust = (account: string, condition: Record<string, Record<string, unk
 
 const readOnly = document({ Effect: 'Allow', Action: [...READ_ACTIONS], Resource: '*' });
 
-function memberRoles(account: string, withRevoke: boolean) {
+type ScenarioRole = NonNullable<AwsScenarioInput['accounts'][number]['roles']>[number];
+
+function memberRoles(account: string, withRevoke: boolean): ScenarioRole[] {
   return [
     {
       name: 'access-review-read',
