@@ -1,0 +1,283 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Simulator, trustAdmits } from '../../../../functions/connectors/aws/evaluate';
+import {
+  isWildcardSubject,
+  oidcGrants,
+  oidcStatements,
+  oidcTrusts,
+  repositoryPart,
+} from '../../../../functions/connectors/aws/oidc-roles';
+import type { PolicyDocument, PolicyStatement } from '../../../../functions/connectors/aws/policy-documents';
+import { statementsOf } from '../../../../functions/connectors/aws/policy-documents';
+import { narrowTrust } from '../../../../functions/connectors/aws/trust-policy';
+import { makeGrant } from '../../../../functions/core/grant';
+import { A, doc, role, secretArn } from './fixtures';
+
+const provider = 'token.actions.githubusercontent.com';
+const providerArn = `arn:aws:iam::${A}:oidc-provider/${provider}`;
+const deploy = role('deploy');
+const sub = `${provider}:sub`;
+const aud = `${provider}:aud`;
+
+const oidc = (
+  condition?: PolicyStatement['Condition'],
+  extra: Partial<PolicyStatement> = {},
+): PolicyStatement => ({
+  Effect: 'Allow',
+  Principal: { Federated: providerArn },
+  Action: 'sts:AssumeRoleWithWebIdentity',
+  ...(condition ? { Condition: condition } : {}),
+  ...extra,
+});
+
+describe('reading the subjects a trust policy admits', () => {
+  it('takes every positive sub operator, with ForAnyValue and IfExists variants, and the audiences', () => {
+    const trust = doc(
+      oidc({ StringEquals: { [aud]: 'sts.amazonaws.com', [sub]: 'repo:acme/api:ref:refs/heads/main' } }),
+      oidc({ 'ForAnyValue:StringLike': { [sub]: ['repo:acme/web:*', 'repo:acme/docs:*'] } }),
+      oidc({
+        StringLikeIfExists: { [sub]: 'repo:acme/ops:environment:prod' },
+        StringNotLike: { [sub]: 'repo:acme/ops:ref:*' },
+      }),
+      // Not the GitHub provider, not this action: ignored.
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      oidc(
+        { StringEquals: { [sub]: 'repo:x/y:*' } },
+        { Principal: { Federated: `arn:aws:iam::${A}:oidc-provider/gitlab.com` } },
+      ),
+    );
+    const statements = oidcStatements(trust, deploy, provider);
+    expect(
+      statements.map((item) => [item.index, item.subjects, item.audiences, item.excludedSubjects]),
+    ).toEqual([
+      [1, ['repo:acme/api:ref:refs/heads/main'], ['sts.amazonaws.com'], []],
+      [2, ['repo:acme/web:*', 'repo:acme/docs:*'], [], []],
+      [3, ['repo:acme/ops:environment:prod'], [], ['repo:acme/ops:ref:*']],
+    ]);
+  });
+
+  it('a statement without a sub condition admits any subject: *', () => {
+    const [statement] = oidcStatements(
+      doc(oidc({ StringEquals: { [aud]: 'sts.amazonaws.com' } })),
+      deploy,
+      provider,
+    );
+    expect(statement).toMatchObject({ subjects: ['*'], noSubCondition: true });
+  });
+
+  it('the repository part of a subject, and what counts as a wildcard subject', () => {
+    expect(repositoryPart('repo:acme/api:ref:refs/heads/main')).toBe('acme/api');
+    expect(repositoryPart('repo:acme/*')).toBe('acme/*');
+    expect(repositoryPart('*')).toBe('*');
+    expect(isWildcardSubject('repo:acme/api:*')).toBe(false);
+    expect(isWildcardSubject('repo:acme/*')).toBe(true);
+    expect(isWildcardSubject('repo:acme/api-?:ref:x')).toBe(true);
+    expect(isWildcardSubject('*')).toBe(true);
+  });
+
+  it('flags: wildcard subject, no audience condition, trusted by many repositories', () => {
+    const one = oidcTrusts(
+      doc(
+        oidc({
+          StringEquals: {
+            [aud]: 'sts.amazonaws.com',
+            [sub]: ['repo:acme/api:ref:refs/heads/main', 'repo:acme/api:environment:prod'],
+          },
+        }),
+      ),
+      deploy,
+      provider,
+    );
+    expect(one.repositories).toBe(1);
+    expect(one.trusts.map((trust) => trust.flags)).toEqual([[], []]);
+    const many = oidcTrusts(
+      doc(
+        oidc({ StringEquals: { [aud]: 'sts.amazonaws.com' }, StringLike: { [sub]: 'repo:acme/api:*' } }),
+        oidc({ StringLike: { [sub]: 'repo:acme/web:*' } }),
+      ),
+      deploy,
+      provider,
+    );
+    expect(many.trusts.map((trust) => [trust.subject, trust.flags])).toEqual([
+      ['repo:acme/api:*', ['trusted_by_many_repositories']],
+      ['repo:acme/web:*', ['no_audience_condition', 'trusted_by_many_repositories']],
+    ]);
+    const open = oidcTrusts(doc(oidc()), deploy, provider);
+    expect(open.trusts.map((trust) => [trust.subject, trust.flags])).toEqual([
+      ['*', ['wildcard_subject', 'no_audience_condition', 'trusted_by_many_repositories']],
+    ]);
+  });
+
+  it('builds trust grants and one derived read per subject and secret, following from both grants', () => {
+    const secret = secretArn('prod/db');
+    const key = {
+      connector: 'aws' as const,
+      grantKind: 'secret_read' as const,
+      resourceType: 'aws_secret' as const,
+      resource: secret,
+      principalType: 'iam_role' as const,
+      principal: deploy.arn,
+      entitlement: 'read',
+    };
+    const viaPolicy = makeGrant(
+      { ...key, via: { kind: 'identity_policy', policy: 'arn:aws:iam::111122223333:policy/P' } },
+      { raw: { secretName: 'prod/db', statements: ['s1'], kmsStatements: ['k1'] } },
+    );
+    const viaResource = makeGrant(
+      { ...key, via: { kind: 'resource_policy' } },
+      { raw: { secretName: 'prod/db', statements: ['s2'] } },
+    );
+    const withTrust = {
+      ...deploy,
+      trustPolicy: doc(oidc({ StringEquals: { [aud]: 'sts.amazonaws.com', [sub]: 'repo:acme/api:*' } })),
+    };
+    const grants = oidcGrants(withTrust, { accountId: A, name: 'production' }, provider, [
+      { grant: viaPolicy, secretName: 'prod/db' },
+      { grant: viaResource, secretName: 'prod/db' },
+    ]);
+    expect(grants).toHaveLength(2);
+    const [trust, derived] = grants;
+    expect(trust).toMatchObject({
+      grantKind: 'oidc_role_trust',
+      resource: deploy.arn,
+      principalType: 'oidc_subject',
+      principal: 'repo:acme/api:*',
+      entitlement: 'assume',
+      raw: {
+        roleName: 'deploy',
+        accountId: A,
+        accountName: 'production',
+        audiences: ['sts.amazonaws.com'],
+        repositories: 1,
+        readableSecrets: ['prod/db'],
+      },
+    });
+    expect(derived).toMatchObject({
+      grantKind: 'secret_read',
+      resource: secret,
+      principal: 'repo:acme/api:*',
+      via: { kind: 'assumed_role', role: deploy.arn },
+      reviewable: false,
+      derivedFrom: [trust?.grantId, viaPolicy.grantId, viaResource.grantId],
+      raw: { statements: ['s1', 's2'], kmsStatements: ['k1'], roleName: 'deploy' },
+    });
+  });
+});
+
+describe('narrowing a trust policy', () => {
+  it('removes the pattern from the sub condition and keeps the others', () => {
+    const trust = doc(
+      oidc({
+        StringEquals: { [aud]: 'sts.amazonaws.com' },
+        StringLike: { [sub]: ['repo:acme/*', 'repo:acme/api:*'] },
+      }),
+    );
+    const narrowed = narrowTrust(trust, deploy, provider, 'repo:acme/*');
+    expect(narrowed.after).toEqual(
+      doc(oidc({ StringEquals: { [aud]: 'sts.amazonaws.com' }, StringLike: { [sub]: ['repo:acme/api:*'] } })),
+    );
+    expect(narrowed.edits).toEqual([
+      `removed subject repo:acme/* from statement 1 of the trust policy of ${deploy.arn}`,
+    ]);
+  });
+
+  it('removes a statement left without a subject, never leaving one with no sub condition', () => {
+    const trust = doc(oidc({ StringLike: { [sub]: 'repo:acme/api:*' } }), {
+      Effect: 'Allow',
+      Principal: { Service: 'ec2.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+    });
+    const narrowed = narrowTrust(trust, deploy, provider, 'repo:acme/api:*');
+    expect(statementsOf(narrowed.after)).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+  });
+
+  it('removing * removes the statements without a sub condition', () => {
+    const trust = doc(
+      oidc({ StringEquals: { [aud]: 'sts.amazonaws.com' } }),
+      oidc({ StringLike: { [sub]: 'repo:acme/api:*' } }),
+    );
+    expect(statementsOf(narrowTrust(trust, deploy, provider, '*').after)).toEqual([
+      oidc({ StringLike: { [sub]: 'repo:acme/api:*' } }),
+    ]);
+  });
+
+  it('when nothing remains, writes an explicit Deny rather than an empty policy', () => {
+    const narrowed = narrowTrust(
+      doc(oidc({ StringEquals: { [sub]: 'repo:acme/api:*' } })),
+      deploy,
+      provider,
+      'repo:acme/api:*',
+    );
+    expect(narrowed.denyAll).toBe(true);
+    expect(statementsOf(narrowed.after)).toEqual([
+      {
+        Sid: 'AccessReviewRevokedEverySubject',
+        Effect: 'Deny',
+        Principal: { Federated: providerArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+      },
+    ]);
+  });
+
+  it('a pattern not written in the policy changes nothing (another pattern that matches it is its own grant)', () => {
+    const trust = doc(oidc({ StringLike: { [sub]: 'repo:acme/*' } }));
+    expect(narrowTrust(trust, deploy, provider, 'repo:acme/api:*')).toEqual({ edits: [], denyAll: false });
+  });
+});
+
+/* For any trust policy: the subject stops matching, the other subjects still match. */
+
+const subjects = [
+  'repo:acme/api:*',
+  'repo:acme/web:ref:refs/heads/main',
+  'repo:acme/*',
+  'repo:other/x:environment:prod',
+  '*',
+];
+const statementArbitrary: fc.Arbitrary<PolicyStatement> = fc
+  .record({
+    operator: fc.constantFrom('StringEquals', 'StringLike', 'ForAnyValue:StringLike'),
+    values: fc.uniqueArray(fc.constantFrom(...subjects.filter((item) => item !== '*')), {
+      minLength: 0,
+      maxLength: 3,
+    }),
+    audience: fc.boolean(),
+  })
+  .map(({ operator, values, audience }) => {
+    const condition: Record<string, Record<string, unknown>> = {};
+    if (values.length > 0) condition[operator] = { [sub]: values.length === 1 ? values[0] : values };
+    if (audience) condition.StringEquals = { ...(condition.StringEquals ?? {}), [aud]: 'sts.amazonaws.com' };
+    return oidc(Object.keys(condition).length > 0 ? condition : undefined);
+  });
+const trustArbitrary: fc.Arbitrary<PolicyDocument> = fc
+  .array(statementArbitrary, { minLength: 1, maxLength: 4 })
+  .map((items) => doc(...items));
+
+describe('narrowing any trust policy', () => {
+  it('the revoked subject is no longer written, no open statement appears, and every other subject still matches', async () => {
+    const simulator = new Simulator();
+    await fc.assert(
+      fc.asyncProperty(trustArbitrary, async (trust) => {
+        const admitted = oidcTrusts(trust, deploy, provider).trusts.map((item) => item.subject);
+        for (const subject of admitted) {
+          const narrowed = narrowTrust(trust, deploy, provider, subject);
+          expect(narrowed.after).toBeDefined();
+          const after = narrowed.after as PolicyDocument;
+          // A narrowing never creates a statement without a sub condition, and removing * removes them all.
+          const open = (document: PolicyDocument) =>
+            oidcStatements(document, deploy, provider).filter((statement) => statement.noSubCondition).length;
+          expect(open(after)).toBe(subject === '*' ? 0 : open(trust));
+          const stillWritten = oidcTrusts(after, deploy, provider).trusts.map((item) => item.subject);
+          expect(stillWritten).not.toContain(subject);
+          for (const other of admitted.filter((item) => item !== subject)) {
+            expect(await trustAdmits(after, deploy, provider, other, simulator)).toBeDefined();
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
