@@ -1,4 +1,4 @@
-import type { Grant } from '../functions/core/grant';
+import { type Grant, viaLabel } from '../functions/core/grant';
 import { REASONS, type ReasonCode, reasonActionIdFor } from '../functions/slack/blocks';
 import type { GrantSelector, ReviewerBehaviour, Scenario } from './scenario';
 import { chooseOverflowOption, clickButton, type InteractionOptions } from './slack/interactions';
@@ -42,7 +42,9 @@ function matches(selector: GrantSelector, grant: Grant): boolean {
     (selector.resource === undefined || selector.resource.toLowerCase() === grant.resource.toLowerCase()) &&
     (selector.entitlement === undefined || selector.entitlement === grant.entitlement) &&
     (selector.kind === undefined || selector.kind === grant.grantKind) &&
-    (selector.holder === undefined || selector.holder.toLowerCase() === grant.holder?.toLowerCase())
+    (selector.holder === undefined || selector.holder.toLowerCase() === grant.holder?.toLowerCase()) &&
+    (selector.secretName === undefined || selector.secretName === grant.raw.secretName) &&
+    (selector.via === undefined || viaLabel(grant.via).startsWith(selector.via))
   );
 }
 

@@ -5,6 +5,7 @@ import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } fr
 import { ConfigError } from '../functions/core/errors';
 import { GRANT_KINDS, REPOSITORY_PERMISSIONS } from '../functions/core/grant';
 import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
+import { awsScenarioProblems, awsScenarioSchema } from './aws/scenario';
 import { cicdProblems, organizationCicd, repositoryCicd, repositoryRole } from './cicd-scenario';
 
 /**
@@ -66,6 +67,10 @@ function grantSelector(list: 'keep' | 'revoke') {
     kind: z.enum(GRANT_KINDS).optional(),
     /** The person behind a token or invitation. */
     holder: z.string().optional(),
+    /** An AWS secret by name (its ARN ends in a suffix AWS chooses). */
+    secretName: z.string().optional(),
+    /** How the access was obtained, as the evidence labels it; a prefix matches (`identity_policy:`). */
+    via: z.string().optional(),
     reason: z
       .enum(REASON_CODES)
       .superRefine((reason, context) => {
@@ -103,6 +108,8 @@ export const organizationSchema = z.strictObject({
 export const scenarioSchema = z.strictObject({
   description: z.string().optional(),
   organization: organizationSchema,
+  /** Simulated AWS accounts (IAM, STS, Secrets Manager, KMS) for the AWS connector; see sandbox/aws/scenario.ts. */
+  aws: awsScenarioSchema.optional(),
   slack: z.strictObject({ users: z.array(slackUser).default([]) }),
   reviewers: z.record(z.string(), reviewerBehaviour).default({}),
   /** The access-review configuration; `people` defaults to org members that have an email. */
@@ -167,6 +174,7 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
     }
   });
   problems.push(...cicdProblems(org));
+  if (scenario.aws) problems.push(...awsScenarioProblems(scenario.aws));
   for (const login of Object.keys(scenario.reviewers)) {
     if (!members.has(login)) problems.push(`reviewers.${login}: not an organization member`);
   }
@@ -196,9 +204,37 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
         problems.push(`config.people[${index}].email: no Slack user has ${p.email}`);
       }
     });
+    problems.push(...awsConfigProblems(config, scenario));
   }
   if (problems.length > 0 || !config) throw new ConfigError(`${what} is invalid`, problems);
   return { scenario, config };
+}
+
+/** The configured AWS accounts and their roles must exist in the scenario's simulated AWS. */
+function awsConfigProblems(config: AccessReviewConfig, scenario: Scenario): string[] {
+  if (!config.aws) return [];
+  if (!scenario.aws) return ['config.aws: the scenario has no aws section to review'];
+  const problems: string[] = [];
+  const accounts = new Map(scenario.aws.accounts.map((account) => [account.id, account]));
+  config.aws.accounts.forEach((configured, index) => {
+    const account = accounts.get(configured.accountId);
+    if (!account) {
+      problems.push(`config.aws.accounts[${index}].accountId: no account ${configured.accountId} in aws.accounts`);
+      return;
+    }
+    for (const field of ['readRoleArn', 'revokeRoleArn'] as const) {
+      const arn = configured[field];
+      if (!arn) continue;
+      const name = arn.split('/').at(-1);
+      if (!account.roles.some((role) => role.name === name)) {
+        problems.push(`config.aws.accounts[${index}].${field}: no role "${name}" in account ${account.id}`);
+      }
+    }
+  });
+  if (config.aws.endpoint) {
+    problems.push('config.aws.endpoint: leave it out; the embedded host points AWS calls at its sandbox');
+  }
+  return problems;
 }
 
 export async function loadScenarioFile(path: string): Promise<LoadedScenario> {

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
+import { createAwsConnector } from '../connectors/aws/index';
 import { connectorRegistry } from '../connectors/connector';
 import { gitHubCredentialsFrom } from '../connectors/github/credentials';
 import { createGitHubConnector } from '../connectors/github/index';
@@ -72,6 +73,7 @@ export function servicesFromEnvironment(): Services {
   if (services) return services;
   const config = parseConfig(JSON.parse(requiredEnv('ACCESS_REVIEW_CONFIG')), 'ACCESS_REVIEW_CONFIG');
   const store = createStore(createTableRef(requiredEnv('TABLE_NAME')));
+  const { aws } = config;
   let slackClient: Promise<WebClient> | undefined;
   services = {
     config,
@@ -97,6 +99,10 @@ export function servicesFromEnvironment(): Services {
           baseUrl: config.github.apiUrl,
         });
       },
+      // The function's own role assumes each account's read or revoke role (granted by the stack).
+      ...(aws
+        ? { aws: async () => createAwsConnector({ config: aws, warn: (m) => jsonLogger.warn(m) }) }
+        : {}),
     }),
     slack() {
       slackClient ??= slackCredentialsFromSecret().then(

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { createAwsConnector } from '../../functions/connectors/aws/index';
 import { connectorRegistry } from '../../functions/connectors/connector';
 import { createGitHubConnector } from '../../functions/connectors/github/index';
 import type { AccessReviewConfig } from '../../functions/core/config';
@@ -13,6 +14,7 @@ import type { Logger, Services } from '../../functions/runtime/services';
 import { registerReviewListeners } from '../../functions/slack/listeners';
 import { createStore, type Store } from '../../functions/store/index';
 import type { TableRef } from '../../functions/store/table';
+import { type AwsSandbox, startAwsSandbox } from '../../sandbox/aws/server';
 import { startGitHubSandbox } from '../../sandbox/github/server';
 import { type SimulatedReviewers, startSimulatedReviewers } from '../../sandbox/reviewers';
 import type { Scenario } from '../../sandbox/scenario';
@@ -58,6 +60,8 @@ export interface EmbeddedHost {
   table: TableRef;
   services: Services;
   github: Awaited<ReturnType<typeof startGitHubSandbox>>;
+  /** The local AWS (IAM, STS, Secrets Manager, KMS), when the scenario has an aws section. */
+  aws: AwsSandbox | undefined;
   slack: Awaited<ReturnType<typeof startSlackSandbox>>;
   reviewers: SimulatedReviewers;
   /** Where the Slack app listens, as Slack's Interactivity Request URL would point. */
@@ -113,12 +117,18 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     closers.push(() => github.close());
     const slack = await startSlackSandbox({ users: options.scenario.slack.users, botToken });
     closers.push(() => slack.close());
+    // AWS is reviewed only when configured; the scenario's accounts then stand in for AWS.
+    const aws =
+      options.config.aws && options.scenario.aws ? await startAwsSandbox(options.scenario.aws) : undefined;
+    if (aws) closers.push(() => aws.close());
 
     const config: AccessReviewConfig = {
       ...options.config,
       github: { ...options.config.github, apiUrl: github.url },
       slack: { apiUrl: slack.apiUrl },
+      ...(options.config.aws && aws ? { aws: { ...options.config.aws, endpoint: aws.url } } : {}),
     };
+    const awsConfig = config.aws;
     const store = createStore(dynamo.table);
     const tokens = new LocalTaskTokens();
     closers.push(async () => tokens.abandonAll());
@@ -134,6 +144,17 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
             baseUrl: github.url,
             throttle: { fast: true },
           }),
+        ...(aws && awsConfig
+          ? {
+              aws: async () =>
+                createAwsConnector({
+                  config: awsConfig,
+                  credentials: aws.credentials,
+                  stsRegion: 'us-east-1',
+                  warn: (message) => log.warn(message),
+                }),
+            }
+          : {}),
       }),
       slack: async () => slackClient,
       tasks: tokens,
@@ -266,6 +287,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       table: dynamo.table,
       services,
       github,
+      aws,
       slack,
       reviewers,
       slackEndpoint,
