@@ -10,15 +10,16 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import type { AwsConfig } from '../../core/config';
-import type { Grant } from '../../core/grant';
+import { accountOfArn, type Grant } from '../../core/grant';
 import type { RevokeResult } from '../connector';
 import { callAws, callAwsOrNotFound, type RoleKind } from './clients';
 import { type AwsContext, isoNow } from './context';
-import { AwsGrantError } from './errors';
+import { AwsGrantError, isNotFound } from './errors';
 import { READ_ACTION } from './evaluate';
 import { readManagedPolicy, secretTarget } from './inventory';
 import {
   decodeIamDocument,
+  isPattern,
   listOf,
   nameOfArn,
   type PolicyDocument,
@@ -145,8 +146,7 @@ export function narrowIdentityPolicy(
     allowing.push(label);
     const resources = statement.Resource === undefined ? undefined : listOf(statement.Resource);
     const wildcard =
-      resources === undefined ||
-      resources.some((item) => item !== secretArn && /[*?]/.test(item) && matches(item, secretArn));
+      resources === undefined || resources.some((item) => isPattern(item) && matches(item, secretArn));
     if (wildcard) {
       needsDeny = true;
       kept.push(statement);
@@ -228,13 +228,7 @@ async function readCurrent(
     const policy = await readManagedPolicy(context.clients, accountId, kind, ref.arn);
     return { text: policy.text, document: policy.document };
   } catch (error) {
-    const cause = (error as { cause?: unknown }).cause;
-    if (
-      (cause as { name?: string } | undefined)?.name === 'NoSuchEntity' ||
-      (cause as { name?: string } | undefined)?.name === 'NoSuchEntityException'
-    ) {
-      return 'not_found';
-    }
+    if (isNotFound((error as { cause?: unknown }).cause)) return 'not_found';
     throw error;
   }
 }
@@ -252,10 +246,9 @@ export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): P
   }
   const { secretArn } = secretTarget(grant);
   const ref = policyRefOf(grant.via.policy);
-  const accountId =
-    ref.kind === 'managed' && ref.awsManaged
-      ? (grant.principal.split(':')[4] ?? '')
-      : ((ref.kind === 'managed' ? ref.arn : ref.ownerArn).split(':')[4] ?? '');
+  // An identity-policy path is always within one account (across accounts the connector reports
+  // the resource-policy side): the principal's account is the policy's, and the one to act in.
+  const accountId = accountOfArn(grant.principal) ?? '';
   const automatic = isAutomatic(ref, context.config);
   const revokeRole = context.clients.roleArn(accountId, 'revoke');
   const canApply = automatic && revokeRole !== undefined;

@@ -125,13 +125,32 @@ export function statementCoversAction(statement: PolicyStatement, action: string
   return false;
 }
 
-/** Whether the statement's Resource (or NotResource) can cover `arn`. No Resource: a resource policy's own resource. */
+/**
+ * A resource pattern with its policy variables (`${aws:username}`) widened to `*`: what it may
+ * match for some principal. Used where "could cover" must not miss anything.
+ */
+export function widenVariables(pattern: string): string {
+  return pattern.replace(/\$\{[^}]*\}/g, '*');
+}
+
+/** True when a Resource entry is a pattern (wildcards or policy variables), not one ARN. */
+export function isPattern(resource: string): boolean {
+  return /[*?]|\$\{/.test(resource);
+}
+
+/**
+ * Whether the statement's Resource (or NotResource) can cover `arn`: policy variables count as
+ * matching anything in a Resource (it may, for some principal) and nothing in a NotResource. No
+ * Resource at all: a resource policy's statement, about the resource itself.
+ */
 export function statementCoversResource(statement: PolicyStatement, arn: string): boolean {
   if (statement.Resource !== undefined) {
-    return listOf(statement.Resource).some((pattern) => wildcardMatch(pattern, arn));
+    return listOf(statement.Resource).some((pattern) => wildcardMatch(widenVariables(pattern), arn));
   }
   if (statement.NotResource !== undefined) {
-    return !listOf(statement.NotResource).some((pattern) => wildcardMatch(pattern, arn));
+    return !listOf(statement.NotResource).some(
+      (pattern) => !pattern.includes('${') && wildcardMatch(pattern, arn),
+    );
   }
   return true;
 }

@@ -252,6 +252,34 @@ describe('same account', () => {
     expect((await evaluateSecretRead(inv, payments, db, new Simulator()))?.paths[0]?.conditions).toEqual([]);
     expect(await evaluateSecretRead(inv, web, db, new Simulator())).toBeUndefined();
   });
+  it('policy variables in a Resource are evaluated for each principal, not skipped by the prefilter', async () => {
+    const own = managed(
+      'OwnSecrets',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+      doc(allowRead('arn:aws:secretsmanager:*:*:secret:home/${aws:username}/*')),
+    );
+    const alice = user('alice', [own]);
+    const bob = user('bob', [own]);
+    const home = secret('home/alice/token');
+    const inv = inventory({ principals: [alice, bob], secrets: [home] });
+    expect(await evaluateSecretRead(inv, alice, home, new Simulator())).toBeDefined();
+    expect(await evaluateSecretRead(inv, bob, home, new Simulator())).toBeUndefined();
+  });
+
+  it("secretsmanager:ResourceTag conditions are the secret's tags", async () => {
+    const tagged = managed(
+      'Tagged',
+      doc(allowRead('*', { Condition: { StringEquals: { 'secretsmanager:ResourceTag/team': 'payments' } } })),
+    );
+    const alice = user('alice', [tagged]);
+    const payments = secret('prod/pay', { tags: { team: 'payments' } });
+    const web = secret('prod/web', { tags: { team: 'web' } });
+    const inv = inventory({ principals: [alice], secrets: [payments, web] });
+    expect((await evaluateSecretRead(inv, alice, payments, new Simulator()))?.paths[0]?.conditions).toEqual(
+      [],
+    );
+    expect(await evaluateSecretRead(inv, alice, web, new Simulator())).toBeUndefined();
+  });
 });
 
 describe('KMS', () => {

@@ -79,6 +79,15 @@ describe('narrowing an identity policy', () => {
     expect(narrowed.edits[0]).toMatch(
       /wildcard Resource \(or NotResource\) also covers other secrets, which stay readable/,
     );
+    // A policy variable may cover it for this principal: a Deny too.
+    expect(
+      narrowIdentityPolicy(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+        doc(allowRead(['arn:aws:secretsmanager:*:*:secret:${aws:username}/*', DB])),
+        DB,
+        where,
+      ).denyAdded,
+    ).toBe(true);
     // NotResource and "*" too.
     expect(
       narrowIdentityPolicy(
