@@ -180,16 +180,33 @@ const statement: fc.Arbitrary<PolicyStatement> = fc.record(
 const policy: fc.Arbitrary<PolicyDocument> = fc
   .array(statement, { minLength: 1, maxLength: 6 })
   .map((statements) => doc(...statements));
-const target: fc.Arbitrary<PolicyPrincipal> = awsPrincipal
-  .filter((value) => value.startsWith('arn:'))
-  .map((value) => ({
-    type: value.endsWith(':root')
-      ? ('aws_account' as const)
-      : value.includes(':role/')
-        ? ('iam_role' as const)
-        : ('iam_user' as const),
-    value,
-  }));
+const asPrincipal = (value: string): PolicyPrincipal => ({
+  type: value.endsWith(':root')
+    ? ('aws_account' as const)
+    : value.includes(':role/')
+      ? ('iam_role' as const)
+      : ('iam_user' as const),
+  value,
+});
+
+/**
+ * A policy and the principal to remove: mostly one the policy names (as an ARN), so the removal
+ * has something to do; sometimes any principal, named or not.
+ */
+const policyAndTarget: fc.Arbitrary<[PolicyDocument, PolicyPrincipal]> = fc
+  .tuple(
+    policy,
+    fc.nat(),
+    awsPrincipal.filter((value) => value.startsWith('arn:')),
+    fc.boolean(),
+  )
+  .map(([document, index, other, pickNamed]) => {
+    const named = statementsOf(document)
+      .flatMap((item) => principalsOf(item.Principal).aws)
+      .filter((value) => value.startsWith('arn:'));
+    const value = pickNamed && named.length > 0 ? (named[index % named.length] ?? other) : other;
+    return [document, asPrincipal(value)];
+  });
 
 const letsRead = (item: PolicyStatement) =>
   item.Effect === 'Allow' &&
@@ -215,7 +232,7 @@ const accountForms = (principal: PolicyPrincipal) => {
 describe('removing a principal, for any resource policy', () => {
   it('always removes its read and never touches what others are named for', () => {
     fc.assert(
-      fc.property(policy, target, (before, principal) => {
+      fc.property(policyAndTarget, ([before, principal]) => {
         const removal = removePrincipal(before, secret, principal);
         const forms = accountForms(principal);
         const after = readers(removal.after);
@@ -272,9 +289,8 @@ describe('removing a principal, as AWS would evaluate the result', () => {
   it('the principal can no longer read through the policy unless a blocker says why; nobody else changes', async () => {
     await fc.assert(
       fc.asyncProperty(
-        policy,
-        target.filter((principal) => principal.type !== 'aws_account'),
-        async (before, principal) => {
+        policyAndTarget.filter(([, principal]) => principal.type !== 'aws_account'),
+        async ([before, principal]) => {
           const removal = removePrincipal(before, secret, principal);
           if (await canRead(removal.after, principal.value))
             expect(removal.blockers.length).toBeGreaterThan(0);
