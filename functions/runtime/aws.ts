@@ -1,7 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
-import { createAwsConnector } from '../connectors/aws/index';
 import { connectorRegistry } from '../connectors/connector';
 import { gitHubCredentialsFrom } from '../connectors/github/credentials';
 import { createGitHubConnector } from '../connectors/github/index';
@@ -100,8 +99,14 @@ export function servicesFromEnvironment(): Services {
         });
       },
       // The function's own role assumes each account's read or revoke role (granted by the stack).
+      // Loaded on first use: only the steps that read AWS pay for the policy simulator and its data.
       ...(aws
-        ? { aws: async () => createAwsConnector({ config: aws, warn: (m) => jsonLogger.warn(m) }) }
+        ? {
+            aws: async () => {
+              const { createAwsConnector } = await import('../connectors/aws/index');
+              return createAwsConnector({ config: aws, warn: (message) => jsonLogger.warn(message) });
+            },
+          }
         : {}),
     }),
     slack() {
