@@ -117,17 +117,18 @@ export function removePrincipal(
     const field = principal.type === 'aws_service' ? 'Service' : 'AWS';
     const values = listOf(block[field]);
     const left = values.filter((value) => !isPrincipalValue(value, principal));
+    // The principal's whole account named too (cross-account): it keeps reading through that.
+    const account = accountOfPrincipal(principal.value);
+    if (
+      field === 'AWS' &&
+      principal.type !== 'aws_account' &&
+      left.some((value) => isAccountPrincipal(value) && accountOfPrincipal(value) === account)
+    ) {
+      blockers.push(
+        `${label} names the whole account ${account}, not only ${principal.value}: removing the account would cut every principal of it that its own policies let read`,
+      );
+    }
     if (left.length === values.length) {
-      const account = accountOfPrincipal(principal.value);
-      if (
-        field === 'AWS' &&
-        principal.type !== 'aws_account' &&
-        values.some((value) => isAccountPrincipal(value) && accountOfPrincipal(value) === account)
-      ) {
-        blockers.push(
-          `${label} names the whole account ${account}, not ${principal.value}: removing the account would cut every principal of it that its own policies let read`,
-        );
-      }
       kept.push(statement);
       return;
     }

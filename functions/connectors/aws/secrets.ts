@@ -286,7 +286,7 @@ export function externalReadGrant(inventory: Inventory, secret: SecretRecord, re
         reader.principalType === 'aws_service'
           ? 'an AWS service, acting as the resource policy allows (kms:Decrypt not evaluated: the service makes that call itself)'
           : reader.principalType === 'aws_anyone'
-            ? `any principal${reader.reach === 'any_account' ? ' of any account' : ` of account ${secret.accountId}`} (${UNKNOWN_IDENTITY_SIDE})`
+            ? `every principal ${reader.reach === 'any_account' ? 'of every account' : `of account ${secret.accountId}`} that the statement's conditions admit (principals that read only through it get no grant of their own: this one stands for them)`
             : UNKNOWN_IDENTITY_SIDE,
     },
     flags,

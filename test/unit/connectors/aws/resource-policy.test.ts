@@ -123,7 +123,7 @@ describe('removing a principal from a resource policy', () => {
     expect(removePrincipal(star, secret, { type: 'aws_anyone', value: '*' }).blockers).toHaveLength(1);
     const account = doc({ Effect: 'Allow', Principal: { AWS: B }, Action: READ_ACTION, Resource: '*' });
     expect(removePrincipal(account, secret, ci).blockers).toEqual([
-      `statement 1 of the resource policy of prod/db names the whole account ${B}, not ${ci.value}: removing the account would cut every principal of it that its own policies let read`,
+      `statement 1 of the resource policy of prod/db names the whole account ${B}, not only ${ci.value}: removing the account would cut every principal of it that its own policies let read`,
     ]);
     const notPrincipal = doc({
       Effect: 'Allow',
