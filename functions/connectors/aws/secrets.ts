@@ -40,7 +40,11 @@ function tagsOf(tags: Tag[] | undefined): Record<string, string> {
   return Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
-/** Resolved keys by `<region>|<key id, alias or ARN as a secret names it>`, and by ARN. */
+/**
+ * Resolved keys by `<account>|<region>|<key id, alias or ARN as a secret names it>`, and by ARN.
+ * The account is part of the key: an alias or id (aws/secretsmanager above all) names a different
+ * key in every account.
+ */
 export interface KeyCache {
   byReference: Map<string, string>;
   byArn: Map<string, KeyRecord>;
@@ -63,7 +67,7 @@ async function resolveKey(
   reference: string,
   cache: KeyCache,
 ): Promise<KeyRecord> {
-  const cacheKey = `${region}|${reference}`;
+  const cacheKey = `${accountId}|${region}|${reference}`;
   const known = cache.byReference.get(cacheKey);
   if (known) {
     const record = cache.byArn.get(known);

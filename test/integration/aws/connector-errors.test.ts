@@ -108,7 +108,7 @@ describe('throttling', () => {
       'ListSecrets',
     ]);
     // The counter sees every attempt, as the sandbox does.
-    expect(connector.usage().requests).toEqual({ sts: 2, iam: 3, secretsmanager: 10, kms: 6 });
+    expect(connector.usage().requests).toEqual({ sts: 2, iam: 3, secretsmanager: 10, kms: 8 });
   });
 
   it('that outlasts the retries is a TransientError naming the call', async () => {

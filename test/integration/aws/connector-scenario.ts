@@ -335,6 +335,16 @@ export function connectorScenario(): AwsScenarioInput {
                 [`${PROVIDER}:aud`]: 'sts.amazonaws.com',
               },
             }),
+            // Reads a secret under the CI account's own aws/secretsmanager key, which is not the
+            // production account's key of the same alias.
+            inlinePolicies: {
+              ReadToken: document({
+                Sid: 'Token',
+                Effect: 'Allow',
+                Action: 'secretsmanager:GetSecretValue',
+                Resource: `arn:aws:secretsmanager:${REGION}:${CI}:secret:ci/*`,
+              }),
+            },
           },
         ],
         secrets: [{ name: 'ci/token', region: REGION }],

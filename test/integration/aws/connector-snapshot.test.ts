@@ -84,6 +84,8 @@ describe('AWS snapshot against the sandbox', () => {
         `oidc_role_trust | repo:acme/* | ${role(PROD, 'deploy-web')} | trust_policy | no_audience_condition trusted_by_many_repositories wildcard_subject | review`,
         `oidc_role_trust | repo:acme/web:ref:refs/heads/main | ${role(PROD, 'deploy-web')} | trust_policy | no_audience_condition trusted_by_many_repositories | review`,
         `oidc_role_trust | repo:acme/release:ref:refs/tags/v1 | ${role(CI, 'release')} | trust_policy |  | review`,
+        `secret_read | ${role(CI, 'release')} | ci/token | identity_policy:${role(CI, 'release')}#ReadToken |  | review`,
+        `secret_read | repo:acme/release:ref:refs/tags/v1 | ci/token | assumed_role:${role(CI, 'release')} |  | derived`,
         `secret_read | repo:acme/api:environment:production | prod/payments/stripe | assumed_role:${role(PROD, 'deploy-api')} |  | derived`,
         `secret_read | repo:acme/api:environment:production | prod/payments/adyen | assumed_role:${role(PROD, 'deploy-api')} |  | derived`,
         `secret_read | repo:acme/* | prod/web/analytics | assumed_role:${role(PROD, 'deploy-web')} | no_audience_condition trusted_by_many_repositories wildcard_subject | derived`,
@@ -197,8 +199,8 @@ describe('AWS snapshot against the sandbox', () => {
     // One session per member-account read role; IAM read once per account; Secrets Manager: a
     // listing per account and region (3) plus one GetResourcePolicy per secret (5); KMS: one
     // DescribeKey per key reference and one GetKeyPolicy per key (payments, and aws/secretsmanager
-    // in two regions).
-    expect(usage.requests).toEqual({ sts: 2, iam: 2, secretsmanager: 8, kms: 6 });
+    // in two regions of production and one of ci: each account has its own).
+    expect(usage.requests).toEqual({ sts: 2, iam: 2, secretsmanager: 8, kms: 8 });
     expect(warnings).toEqual([]);
   });
 
