@@ -219,7 +219,9 @@ function awsConfigProblems(config: AccessReviewConfig, scenario: Scenario): stri
   config.aws.accounts.forEach((configured, index) => {
     const account = accounts.get(configured.accountId);
     if (!account) {
-      problems.push(`config.aws.accounts[${index}].accountId: no account ${configured.accountId} in aws.accounts`);
+      problems.push(
+        `config.aws.accounts[${index}].accountId: no account ${configured.accountId} in aws.accounts`,
+      );
       return;
     }
     for (const field of ['readRoleArn', 'revokeRoleArn'] as const) {

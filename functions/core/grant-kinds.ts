@@ -215,6 +215,23 @@ export function describeResource(grant: Grant): string {
   return `${grant.resourceType.replaceAll('_', ' ')} ${grant.resource}`;
 }
 
+/**
+ * The principal and resource as a one-line progress or report message names them: GitHub names as
+ * they are (they are short), AWS ARNs as `IAM user carol (222233334444)` and
+ * `secret staging/api/database (222233334444)`. The evidence keeps the full ARNs.
+ */
+export function briefNames(grant: Grant): { principal: string; resource: string } {
+  if (grant.connector === 'github') return { principal: grant.principal, resource: grant.resource };
+  const account = grant.resource.split(':')[4];
+  const resource =
+    grant.resourceType === 'aws_secret'
+      ? `secret ${raw(grant, 'secretName') ?? grant.resource} (${account})`
+      : grant.resourceType === 'iam_role'
+        ? `role ${raw(grant, 'roleName') ?? iamName(grant.resource)} (${account})`
+        : grant.resource;
+  return { principal: describePrincipal(grant), resource };
+}
+
 export function describeKind(grant: Grant): string {
   return KIND_TEXT[grant.grantKind]?.label ?? grant.grantKind;
 }

@@ -1,4 +1,5 @@
 import { ConnectorError } from '../core/errors';
+import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
 import type { StoredGrant } from '../store/grants';
 import { type Revocation, revocationEventData } from '../store/outcomes';
@@ -102,13 +103,23 @@ export async function applyRevocations(
     );
     await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);
     count(revocation.status);
+    const names = briefNames(grant);
     services.progress(
       revocation.status === 'failed'
-        ? `Could not revoke ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${revocation.error}`
+        ? `Could not revoke ${names.principal} ${grant.entitlement} on ${names.resource}: ${revocation.error}`
         : revocation.status === 'remediation_required'
-          ? `Remediation needed for ${grant.principal} ${grant.entitlement} on ${grant.resource}: ${revocation.remediation}`
-          : `Revoked ${grant.principal} ${grant.entitlement} on ${grant.resource} (${revocation.status})`,
+          ? `Remediation needed for ${names.principal} ${grant.entitlement} on ${names.resource}: ${clipped(revocation.remediation ?? '')}`
+          : `Revoked ${names.principal} ${grant.entitlement} on ${names.resource} (${revocation.status})${
+              revocation.policyChanges
+                ? `, ${revocation.policyChanges.length} policy document(s) changed`
+                : ''
+            }`,
     );
   }
   return { campaignId, ...totals };
+}
+
+/** A remediation can carry a whole policy document; progress shows its start, the evidence all of it. */
+function clipped(text: string, length = 280): string {
+  return text.length <= length ? text : `${text.slice(0, length)}…`;
 }

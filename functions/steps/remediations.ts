@@ -1,5 +1,6 @@
 import type { AccessPath } from '../connectors/connector';
 import { ConnectorError } from '../core/errors';
+import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
 
 /** One remediation item as the `remediations_rechecked` event records it. */
@@ -103,8 +104,8 @@ export async function recheckOpenRemediations(campaignId: string, services: Serv
       });
       services.progress(
         result.status === 'absent'
-          ? `Remediation from ${origin.fromCampaign} done: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
-          : `Remediation from ${origin.fromCampaign} still open: ${grant.principal} ${grant.entitlement} on ${grant.resource}`,
+          ? `Remediation from ${origin.fromCampaign} done: ${briefNames(grant).principal} no longer has ${grant.entitlement} on ${briefNames(grant).resource}`
+          : `Remediation from ${origin.fromCampaign} still open: ${briefNames(grant).principal} ${grant.entitlement} on ${briefNames(grant).resource}`,
       );
     } catch (error) {
       // A transient fault is the workflow's to retry; a refusal must not block every later campaign.

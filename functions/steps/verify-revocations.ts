@@ -1,3 +1,4 @@
+import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
 import type { CampaignRef } from './snapshot';
 
@@ -51,8 +52,8 @@ export async function verifyRevocations(
       }
       services.progress(
         verification.status === 'absent'
-          ? `Verified: ${grant.principal} no longer has ${grant.entitlement} on ${grant.resource}`
-          : `STILL PRESENT: ${grant.principal} has ${grant.entitlement} on ${grant.resource} via ${verification.paths.map((p) => p.via).join(', ')}`,
+          ? `Verified: ${briefNames(grant).principal} no longer has ${grant.entitlement} on ${briefNames(grant).resource}`
+          : `STILL PRESENT: ${briefNames(grant).principal} has ${grant.entitlement} on ${briefNames(grant).resource} via ${verification.paths.map((p) => p.via).join(', ')}`,
       );
     }
     totals.checked++;

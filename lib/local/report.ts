@@ -1,10 +1,13 @@
 import Table from 'cli-table3';
 import { viaLabel } from '../../functions/core/grant';
+import { briefNames } from '../../functions/core/grant-kinds';
 import type { CampaignSummary } from '../../functions/evidence/summary';
 import type { Store } from '../../functions/store/index';
 
 /** The end-of-run table a person reads in the terminal, plus what still needs attention. */
 export async function renderSummary(store: Store, summary: CampaignSummary): Promise<string> {
+  const revocations = await store.outcomes.listRevocations(summary.campaignId);
+  const policyDocuments = revocations.reduce((total, r) => total + (r.policyChanges?.length ?? 0), 0);
   const table = new Table({ head: ['Campaign', summary.campaignId], style: { head: [], border: [] } });
   table.push(
     ['Organization', summary.organization],
@@ -28,6 +31,9 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
       `${summary.remediationsRequired} (${summary.remediationsOpen} still open)`,
     ],
     ['Revocations verified', `${summary.verifiedAbsent} confirmed absent`],
+    ...(policyDocuments > 0
+      ? [['Policy documents changed', `${policyDocuments} (before and after in policy-changes.jsonl)`]]
+      : []),
     ['Still present', String(summary.stillPresent)],
     ...Object.entries(summary.sourceUsage ?? {}).map(([name, used]) => [
       `${name} cost`,
@@ -39,7 +45,6 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     ],
   );
   const attention: string[] = [];
-  const revocations = await store.outcomes.listRevocations(summary.campaignId);
   const remediations = new Map(
     revocations.filter((r) => r.status === 'remediation_required').map((r) => [r.grantId, r]),
   );
@@ -53,13 +58,13 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
         ? 'still open'
         : `could not be checked (${String(item.status)}: ${String(item.error ?? '')})`;
     attention.push(
-      `REMEDIATION from ${String(item.fromCampaign)} ${state}: ${what}: ${String(item.remediation ?? '')}`,
+      `REMEDIATION from ${String(item.fromCampaign)} ${state}: ${what}: ${clip(String(item.remediation ?? ''))}`,
     );
   }
   for (const revocation of remediations.values()) {
     const grant = await store.grants.get(summary.campaignId, revocation.grantId);
     attention.push(
-      `REMEDIATION: ${grant ? `${grant.principal} ${grant.entitlement} on ${grant.resource}` : revocation.grantId}: ${revocation.remediation ?? 'no API removes this access'}`,
+      `REMEDIATION: ${grant ? `${briefNames(grant).principal} ${grant.entitlement} on ${briefNames(grant).resource}` : revocation.grantId}: ${clip(revocation.remediation ?? 'no API removes this access')}`,
     );
   }
   for (const verification of await store.outcomes.listVerifications(summary.campaignId)) {
@@ -69,7 +74,7 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     if (remediations.has(grant.grantId)) continue;
     const paths = verification.paths.map((p) => `${p.via} (${p.permission})`).join(', ');
     attention.push(
-      `${grant.principal} still has ${grant.entitlement} on ${grant.resource} after its ${viaLabel(grant.via)} grant was revoked: via ${paths}`,
+      `${briefNames(grant).principal} still has ${grant.entitlement} on ${briefNames(grant).resource} after its ${viaLabel(grant.via)} grant was revoked: via ${paths}`,
     );
   }
   for (const revocation of revocations) {
@@ -97,12 +102,30 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     if (decision?.decision === 'revoke') continue;
     const why = Array.isArray(grant.raw.separationOfDuties) ? grant.raw.separationOfDuties.join('; ') : '';
     attention.push(
-      `SEPARATION OF DUTIES ${decision ? `kept by ${decision.reviewer}` : 'undecided'}: ${grant.principal} ${grant.entitlement} on ${grant.resource}${why ? ` (${why})` : ''}`,
+      `SEPARATION OF DUTIES ${decision ? `kept by ${decision.reviewer}` : 'undecided'}: ${briefNames(grant).principal} ${grant.entitlement} on ${briefNames(grant).resource}${why ? ` (${why})` : ''}`,
+    );
+  }
+  // Trusts anyone could match, kept: the security team's to look at, like separation of duties.
+  for (const grant of await store.grants.list(summary.campaignId)) {
+    const open = (grant.flags ?? []).filter(
+      (flag) => flag === 'wildcard_subject' || flag === 'any_principal',
+    );
+    if (open.length === 0 || !grant.reviewable) continue;
+    const decision = decisions.get(grant.grantId);
+    if (decision?.decision === 'revoke') continue;
+    const names = briefNames(grant);
+    attention.push(
+      `${open.includes('any_principal') ? 'ANY PRINCIPAL' : 'WILDCARD SUBJECT'} ${decision ? `kept by ${decision.reviewer}` : 'undecided'}: ${names.principal} ${grant.entitlement} on ${names.resource}`,
     );
   }
   const lines = [table.toString()];
   if (attention.length > 0) lines.push('', 'Needs attention:', ...attention.map((line) => `  - ${line}`));
   return lines.join('\n');
+}
+
+/** Remediation texts carry whole policy documents; the terminal shows their start, the evidence all of it. */
+function clip(text: string, length = 280): string {
+  return text.length <= length ? text : `${text.slice(0, length)}… (in full in revocations.csv)`;
 }
 
 function sum(values: Record<string, number>): number {

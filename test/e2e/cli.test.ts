@@ -47,9 +47,16 @@ afterAll(async () => {
 describe('access-review CLI', () => {
   it('runs the demo campaign with visible progress and a summary', () => {
     expect(demo.stdout).toMatch(/▶ Snapshot/);
-    expect(demo.stdout).toMatch(/Revocations verified +│ 12 confirmed absent/);
-    expect(demo.stdout).toMatch(/Remediations \(a person must act\) +│ 2 \(2 still open\)/);
+    expect(demo.stdout).toMatch(/Revocations verified +│ 15 confirmed absent/);
+    expect(demo.stdout).toMatch(/Remediations \(a person must act\) +│ 5 \(5 still open\)/);
+    expect(demo.stdout).toMatch(
+      /Policy documents changed +│ 3 \(before and after in policy-changes\.jsonl\)/,
+    );
     expect(demo.stdout).toMatch(/github cost +│ \d+ requests, \d+ rate-limit points/);
+    expect(demo.stdout).toMatch(/aws cost +│ 19 requests/);
+    expect(demo.stdout).toMatch(
+      /Revoked GitHub Actions OIDC subject repo:acme\/\* assume on role github-actions-ci \(111122223333\) \(removed\), 1 policy document\(s\) changed/,
+    );
     expect(demo.stdout).toMatch(/Needs attention:/);
     expect(demo.stdout).toMatch(/REMEDIATION: dependency-scanner/);
     expect(campaignId).toMatch(/^\d{4}-Q[1-4]-[0-9a-f]{8}$/);

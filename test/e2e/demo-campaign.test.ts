@@ -63,8 +63,12 @@ describe('demo campaign on the embedded host', () => {
     // 2 invitations, 2 deploy keys, 3 environment approvers, 5 branch protection allowances,
     // 4 ruleset bypass actors, 3 secret, 2 variable, 1 environment secret and 2 runner group
     // grants, 2 apps and 2 fine-grained tokens (worked out in test/integration/github/snapshot.test.ts).
-    expect(grants).toHaveLength(85);
-    expect(grants.filter((g) => g.reviewable)).toHaveLength(54);
+    // AWS adds 22: 14 secret reads by path and 4 OIDC trusts to review, 4 reads the trusted
+    // subjects get by assuming their role (listed in the AWS test below).
+    expect(grants.filter((g) => g.connector === 'github')).toHaveLength(85);
+    expect(grants.filter((g) => g.connector === 'github' && g.reviewable)).toHaveLength(54);
+    expect(grants).toHaveLength(107);
+    expect(grants.filter((g) => g.reviewable)).toHaveLength(72);
     const kinds = new Set(grants.map((g) => g.grantKind));
     expect([...kinds].sort()).toEqual([...GRANT_KINDS].sort());
     for (const expected of [
@@ -134,12 +138,13 @@ describe('demo campaign on the embedded host', () => {
 
   it('records one decision for a double click', async () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
-    // bob reviews 10 grants and clicks each twice at once.
-    expect(bobClicks).toHaveLength(20);
-    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(10);
+    // bob reviews 10 GitHub grants and 7 AWS secret reads (prod/api/ and the staging account are
+    // his), and clicks each twice at once.
+    expect(bobClicks).toHaveLength(34);
+    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(17);
     // Gina's grant was decided from the "…" menu (twice at once), the others with the buttons.
     expect(bobClicks.filter((c) => c.reason === 'revoke:unused')).toHaveLength(2);
-    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(18);
+    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(32);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -181,29 +186,37 @@ describe('demo campaign on the embedded host', () => {
   it('summarises the run from the table', () => {
     // Dave never answers: his 2 grants stay undecided. Alice revokes both of frank's org grants
     // and 8 CI/CD grants (2 of them remediations); bob revokes carol's direct write, gina's read
-    // and 4 CI/CD grants. Still present afterwards: carol's write and bob's approval (both via
-    // team platform) and the 2 remediations nobody has done yet.
+    // and 4 CI/CD grants. In AWS, alice revokes a partner's resource-policy read and frank's read
+    // through his group (a remediation), bob two reads in production (one through an identity
+    // policy configured for automatic remediation, one a remediation) and one in staging (a
+    // remediation: staging has no revoke role), erin the wildcard OIDC subject. Still present
+    // afterwards: carol's write and bob's approval (both via team platform) and the 5
+    // remediations nobody has done yet.
     expect(run.summary).toMatchObject({
       status: 'completed',
-      grants: 85,
-      reviewable: 54,
+      grants: 107,
+      reviewable: 72,
       reviewersAsked: 4,
       reviewersCompleted: 3,
       reviewersUnresponsive: 1,
-      decided: 52,
-      revoked: 16,
-      kept: 36,
+      decided: 70,
+      revoked: 22,
+      kept: 48,
       undecided: 2,
-      revocationsApplied: 14,
-      remediationsRequired: 2,
-      remediationsOpen: 2,
-      verifiedAbsent: 12,
-      stillPresent: 4,
+      revocationsApplied: 17,
+      remediationsRequired: 5,
+      remediationsOpen: 5,
+      verifiedAbsent: 15,
+      stillPresent: 7,
       chainIntact: true,
     });
     expect(run.summary.flagged).toMatchObject({ separation_of_duties: 6, two_factor_disabled: 1 });
     // What the README shows the bundled scenario costs: GraphQL pages plus REST only where needed.
     expect(run.summary.sourceUsage?.github?.requests).toEqual({ core: 26, graphql: 3 });
+    // AWS: a read-role session and one IAM read per account; a listing per account and region plus
+    // a resource policy per secret; DescribeKey and GetKeyPolicy per key (payments, hr, and each
+    // account's own aws/secretsmanager).
+    expect(run.summary.sourceUsage?.aws?.requests).toEqual({ sts: 2, iam: 2, secretsmanager: 7, kms: 8 });
   });
 
   it('calls DynamoDB only in ways each function’s IAM policy allows', () => {
@@ -359,6 +372,9 @@ describe('demo campaign on the embedded host', () => {
       expect(remediations.map((row) => `${row.grant_kind} ${row.principal}`).sort()).toEqual([
         'actions_secret_access acme/*',
         'app_installation dependency-scanner',
+        'secret_read arn:aws:iam::111122223333:user/carol',
+        'secret_read arn:aws:iam::111122223333:user/frank',
+        'secret_read arn:aws:iam::222233334444:user/carol',
       ]);
       expect(
         remediations.every((row) => row.remediation !== '' && row.verification === 'still_present'),
@@ -504,5 +520,196 @@ describe('demo campaign on the embedded host', () => {
     expect(texts.find((text) => text.includes('*carol*') && text.includes('on organization'))).toMatch(
       /two-factor authentication is off/,
     );
+  });
+
+  describe('AWS, in the same campaign', () => {
+    const PROD = '111122223333';
+    const STAGING = '222233334444';
+    const secretName = (g: StoredGrant) => String(g.raw.secretName ?? g.resource);
+    const awsKey = (g: StoredGrant) =>
+      `${g.principal} ${g.entitlement} ${g.resourceType === 'aws_secret' ? secretName(g) : g.resource} ${viaLabel(g.via)}`;
+    const awsGrant = (principal: string, secret: string) => {
+      const grant = grants.find((g) => g.principal === principal && g.raw.secretName === secret);
+      expect(grant, `${principal} on ${secret}`).toBeDefined();
+      return grant as StoredGrant;
+    };
+    const outcome = async (grant: StoredGrant) => ({
+      revocation: await host.store.outcomes.getRevocation(run.campaignId, grant.grantId),
+      verification: await host.store.outcomes.getVerification(run.campaignId, grant.grantId),
+    });
+
+    it('finds who can read each secret by every path, and which repositories can assume which role', () => {
+      const aws = grants.filter((g) => g.connector === 'aws').map(awsKey);
+      const user = (account: string, name: string) => `arn:aws:iam::${account}:user/${name}`;
+      const role = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
+      expect(aws.sort()).toEqual(
+        [
+          // Through group payments-readers; the key policy lets the account's IAM decide.
+          `${user(PROD, 'alice')} read prod/payments/stripe identity_policy:arn:aws:iam::${PROD}:policy/ReadPaymentsSecrets (group payments-readers)`,
+          `${user(PROD, 'frank')} read prod/payments/stripe identity_policy:arn:aws:iam::${PROD}:policy/ReadPaymentsSecrets (group payments-readers)`,
+          `${role(PROD, 'payments-api')} read prod/payments/stripe identity_policy:${role(PROD, 'payments-api')}#read-stripe`,
+          // Another account's role, named in the secret's resource policy and in the key policy.
+          `arn:aws:iam::444455556666:role/partner-reconciliation read prod/payments/stripe resource_policy`,
+          `${user(PROD, 'bob')} read prod/api/database identity_policy:arn:aws:iam::${PROD}:policy/ReadApiSecrets (group api-developers)`,
+          `${user(PROD, 'carol')} read prod/api/database identity_policy:${user(PROD, 'carol')}#debug-access`,
+          `${user(PROD, 'ci-legacy')} read prod/api/database identity_policy:arn:aws:iam::aws:policy/SecretsManagerReadWrite`,
+          `${role(PROD, 'batch/reporting-batch')} read prod/api/database identity_policy:arn:aws:iam::${PROD}:policy/access-review-managed/BatchReadSecrets`,
+          `${role(PROD, 'deploy-api')} read prod/api/database identity_policy:arn:aws:iam::${PROD}:policy/ReadApiSecrets`,
+          `${role(PROD, 'github-actions-ci')} read prod/api/database identity_policy:${role(PROD, 'github-actions-ci')}#ci-secrets`,
+          // Only the HR app: the HR key's policy trusts nobody else (ci-legacy may call
+          // GetSecretValue on every secret, but cannot decrypt this one, nor stripe).
+          `${role(PROD, 'hr-app')} read prod/hr/payroll identity_policy:${role(PROD, 'hr-app')}#read-payroll`,
+          // dave may use every secret action, but his permission boundary keeps him to prod/web/;
+          // ci-legacy is denied this one by the secret's resource policy.
+          `${user(PROD, 'dave')} read prod/web/session-key identity_policy:${user(PROD, 'dave')}#everything-secrets`,
+          // Staging: a resource policy alone suffices in the same account.
+          `${user(STAGING, 'carol')} read staging/api/database resource_policy`,
+          `${role(STAGING, 'deploy-api-staging')} read staging/api/database identity_policy:${role(STAGING, 'deploy-api-staging')}#staging-secrets`,
+          // GitHub OIDC: who may assume each deploy role, and what that lets them read.
+          `repo:acme/api:environment:production assume ${role(PROD, 'deploy-api')} trust_policy`,
+          `repo:acme/* assume ${role(PROD, 'github-actions-ci')} trust_policy`,
+          `repo:acme/infra:ref:refs/heads/main assume ${role(PROD, 'github-actions-ci')} trust_policy`,
+          `repo:acme/api:ref:refs/heads/* assume ${role(STAGING, 'deploy-api-staging')} trust_policy`,
+          `repo:acme/api:environment:production read prod/api/database assumed_role:${role(PROD, 'deploy-api')}`,
+          `repo:acme/* read prod/api/database assumed_role:${role(PROD, 'github-actions-ci')}`,
+          `repo:acme/infra:ref:refs/heads/main read prod/api/database assumed_role:${role(PROD, 'github-actions-ci')}`,
+          `repo:acme/api:ref:refs/heads/* read staging/api/database assumed_role:${role(STAGING, 'deploy-api-staging')}`,
+        ].sort(),
+      );
+      const wildcard = grants.find((g) => g.principal === 'repo:acme/*' && g.grantKind === 'oidc_role_trust');
+      expect(wildcard?.flags).toEqual([
+        'no_audience_condition',
+        'trusted_by_many_repositories',
+        'wildcard_subject',
+      ]);
+      expect(
+        awsGrant('arn:aws:iam::444455556666:role/partner-reconciliation', 'prod/payments/stripe').flags,
+      ).toEqual(['cross_account']);
+      // Reads that follow from a trust are asked about where they come from, not on their own.
+      const derived = grants.filter((g) => g.via.kind === 'assumed_role');
+      expect(derived.every((g) => !g.reviewable && g.derivedFrom.length === 2)).toBe(true);
+    });
+
+    it('routes AWS grants by account and name prefix, never to the person who benefits', async () => {
+      expect(awsGrant(`arn:aws:iam::${PROD}:user/carol`, 'prod/api/database').reviewer).toBe('bob');
+      expect(awsGrant(`arn:aws:iam::${STAGING}:user/carol`, 'staging/api/database').reviewer).toBe('bob');
+      expect(
+        awsGrant('arn:aws:iam::444455556666:role/partner-reconciliation', 'prod/payments/stripe').reviewer,
+      ).toBe('alice');
+      // bob owns prod/api/ but is IAM user bob (people[].aws): his own read goes elsewhere.
+      const bobsOwn = awsGrant(`arn:aws:iam::${PROD}:user/bob`, 'prod/api/database');
+      expect(bobsOwn.reviewer).toBe('alice');
+      expect(bobsOwn.routingReason).toMatch(
+        /bob \(owner of aws_secret_prefix 111122223333:prod\/api\/\) acts as/,
+      );
+      // Whoever can push to a repository a trusted subject covers benefits from the trust.
+      for (const trust of grants.filter((g) => g.grantKind === 'oidc_role_trust')) {
+        expect(['alice', 'bob', 'carol', 'dave', 'hank', 'frank'], trust.principal).not.toContain(
+          trust.reviewer,
+        );
+      }
+      // One DM per reviewer lists GitHub and AWS together.
+      const connectors = new Set(grants.filter((g) => g.reviewer === 'alice').map((g) => g.connector));
+      expect([...connectors].sort()).toEqual(['aws', 'github']);
+      const alice = await host.store.tasks.get(run.campaignId, 'alice');
+      // Her one DM shows undecided grants a window at a time, redrawn as she decides.
+      const drawn = host.slack
+        .calls()
+        .filter(
+          (call) =>
+            (call.method === 'chat.postMessage' || call.method === 'chat.update') &&
+            call.ok &&
+            call.args.channel === alice?.channelId,
+        )
+        .map((call) =>
+          typeof call.args.blocks === 'string' ? call.args.blocks : JSON.stringify(call.args.blocks),
+        )
+        .join('\n');
+      expect(drawn).toContain(
+        '*IAM role partner-reconciliation (account 444455556666)* has *read* on *AWS secret prod/payments/stripe',
+      );
+      expect(drawn).toContain('*frank* has *owner* on organization *acme*');
+    });
+
+    it('revokes one of each AWS kind at its source, records the policy documents, and reads AWS again', async () => {
+      const state = host.aws?.state;
+      expect(state).toBeDefined();
+      const prod = state!.account(PROD);
+      // A resource-policy read: the partner is taken out of the secret's policy.
+      const partner = await outcome(
+        awsGrant('arn:aws:iam::444455556666:role/partner-reconciliation', 'prod/payments/stripe'),
+      );
+      expect(partner.revocation?.status).toBe('removed');
+      expect(partner.verification?.status).toBe('absent');
+      // It was the policy's only statement, so the policy is deleted: no document after.
+      const [change] = partner.revocation?.policyChanges ?? [];
+      expect(change?.before).toContain('partner-reconciliation');
+      expect(change?.beforeSha256).toBe(
+        createHash('sha256')
+          .update(change?.before ?? '')
+          .digest('hex'),
+      );
+      expect(change).toMatchObject({ after: null, afterSha256: null });
+      const stripe = [...prod.secrets.values()].find((secret) => secret.name === 'prod/payments/stripe');
+      expect(stripe).toBeDefined();
+      expect(stripe?.resourcePolicy).toBeUndefined();
+
+      // An OIDC trust: the wildcard subject is narrowed out; the other subject stays.
+      const wildcard = grants.find(
+        (g) => g.principal === 'repo:acme/*' && g.grantKind === 'oidc_role_trust',
+      )!;
+      expect(await outcome(wildcard)).toMatchObject({
+        revocation: {
+          status: 'removed',
+          policyChanges: [expect.objectContaining({ policy: `${wildcard.resource} trust policy` })],
+        },
+        verification: { status: 'absent' },
+      });
+      const trust = prod.roles.get('github-actions-ci')?.trustPolicy.text ?? '';
+      expect(trust).not.toContain('repo:acme/*');
+      expect(trust).toContain('repo:acme/infra:ref:refs/heads/main');
+
+      // An identity policy on a path configured for automatic remediation gets a new version.
+      const batch = await outcome(
+        awsGrant(`arn:aws:iam::${PROD}:role/batch/reporting-batch`, 'prod/api/database'),
+      );
+      expect(batch.revocation?.status).toBe('removed');
+      expect(batch.verification?.status).toBe('absent');
+      expect(batch.revocation?.policyChanges?.[0]?.policy).toBe(
+        `arn:aws:iam::${PROD}:policy/access-review-managed/BatchReadSecrets`,
+      );
+      const batchPolicy = prod.policies.get('BatchReadSecrets');
+      expect(batchPolicy?.versions.find((version) => version.isDefault)?.policy.text).toContain('Deny');
+
+      // Identity policies elsewhere, and an account without a revoke role: a person must act.
+      for (const [principal, secret] of [
+        [`arn:aws:iam::${PROD}:user/carol`, 'prod/api/database'],
+        [`arn:aws:iam::${PROD}:user/frank`, 'prod/payments/stripe'],
+        [`arn:aws:iam::${STAGING}:user/carol`, 'staging/api/database'],
+      ] as const) {
+        const { revocation, verification } = await outcome(awsGrant(principal, secret));
+        expect(revocation?.status, principal).toBe('remediation_required');
+        expect(revocation?.policyChanges, principal).toBeUndefined();
+        expect(verification?.status, principal).toBe('present');
+      }
+      expect(prod.users.get('carol')?.inlinePolicies.get('debug-access')?.text).not.toContain('Deny');
+      const staging = [...state!.account(STAGING).secrets.values()][0];
+      expect(staging?.resourcePolicy?.text).toContain('user/carol');
+      // Nothing anywhere read a secret's value.
+      expect(host.aws?.requests.filter((r) => r.action === 'GetSecretValue')).toEqual([]);
+      expect(host.aws?.violations).toEqual([]);
+    });
+
+    it('puts the changed policy documents in the evidence, where verify-evidence checks them', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'access-review-aws-'));
+      try {
+        await exportEvidence(host.store, run.campaignId, dir);
+        const lines = (await readFile(join(dir, 'policy-changes.jsonl'), 'utf8')).trim().split('\n');
+        expect(lines).toHaveLength(3);
+        expect(await verifyEvidence(dir)).toEqual({ ok: true, findings: [] });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
