@@ -74,7 +74,7 @@ program
           );
         }
         log(
-          `GitHub sandbox ${host.github.url}, Slack sandbox ${host.slack.apiUrl}, Slack app ${host.slackEndpoint}`,
+          `GitHub sandbox ${host.github.url}, ${host.aws ? `AWS sandbox ${host.aws.url} (IAM, STS, Secrets Manager, KMS), ` : ''}Slack sandbox ${host.slack.apiUrl}, Slack app ${host.slackEndpoint}`,
         );
         const run = await host.runCampaign({ trigger: 'cli', requestedBy: process.env.USER ?? 'local' });
         const outDir = join(options.evidenceDir, run.campaignId);

@@ -93,7 +93,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
   };
   const reviewWindowSeconds = options.reviewWindowSeconds ?? DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS;
   progress(
-    'Synthesizing the AWS stack and starting dynalite, the GitHub and Slack sandboxes and the Slack app…',
+    `Synthesizing the AWS stack and starting dynalite, the GitHub${options.config.aws && options.scenario.aws ? ', AWS' : ''} and Slack sandboxes and the Slack app…`,
   );
   const synthesized = synthesizeForLocalHost(options.config, { reviewWindowSeconds });
 

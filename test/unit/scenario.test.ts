@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import {
+  IDENTITY_POLICY_REMEDIATION_ACTIONS,
+  READ_ACTIONS,
+  REVOKE_ACTIONS,
+} from '../../functions/connectors/aws/permissions';
 import { ConfigError } from '../../functions/core/errors';
 import { loadScenarioFile, parseScenario } from '../../sandbox/scenario';
 
@@ -139,5 +144,83 @@ describe('CI/CD cross references', () => {
     );
     // A custom role by name is fine; so is an outside collaborator.
     expect(problems.join('\n')).not.toContain('collaborators.bob');
+  });
+});
+
+describe('the AWS part of a scenario', () => {
+  const minimal = (aws: unknown, configAws: unknown) => ({
+    organization: { login: 'acme', members: [{ login: 'alice', email: 'alice@acme.example' }] },
+    ...(aws === undefined ? {} : { aws }),
+    slack: { users: [{ id: 'U0ALICE01', name: 'alice', email: 'alice@acme.example' }] },
+    config: { github: { organization: 'acme' }, routing: { fallbackReviewers: ['alice'] }, aws: configAws },
+  });
+  const account = (id: string) => ({
+    accountId: id,
+    regions: ['eu-west-1'],
+    readRoleArn: `arn:aws:iam::${id}:role/access-review-read`,
+    revokeRoleArn: `arn:aws:iam::${id}:role/access-review-revoke`,
+  });
+  const hub = {
+    hubAccountId: '000000000000',
+    hubPrincipal: 'arn:aws:iam::000000000000:role/functions',
+    accounts: [
+      {
+        id: '000000000000',
+        roles: [
+          {
+            name: 'functions',
+            trustPolicy: {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+
+  it('refuses configured accounts and roles the simulated AWS does not have, and an endpoint', () => {
+    expect(problemsOf(minimal(undefined, { accounts: [account('111122223333')] }))).toEqual([
+      'config.aws: the scenario has no aws section to review',
+    ]);
+    expect(
+      problemsOf(
+        minimal(hub, {
+          endpoint: 'http://127.0.0.1:1/',
+          accounts: [account('111122223333'), account('000000000000')],
+        }),
+      ),
+    ).toEqual([
+      'config.aws.accounts[0].accountId: no account 111122223333 in aws.accounts',
+      'config.aws.accounts[1].readRoleArn: no role "access-review-read" in account 000000000000',
+      'config.aws.accounts[1].revokeRoleArn: no role "access-review-revoke" in account 000000000000',
+      'config.aws.endpoint: leave it out; the embedded host points AWS calls at its sandbox',
+    ]);
+  });
+
+  it('gives the bundled read and revoke roles exactly the permissions the connector lists', async () => {
+    const { scenario } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
+    const production = scenario.aws?.accounts.find((a) => a.id === '111122223333');
+    const statements = (name: string) =>
+      (production?.policies.find((p) => p.name === name)?.document.Statement ?? []) as Array<{
+        Effect: string;
+        Action: string | string[];
+      }>;
+    const allowed = (name: string) =>
+      statements(name)
+        .filter((statement) => statement.Effect === 'Allow')
+        .flatMap((statement) => [statement.Action].flat())
+        .sort();
+    expect(allowed('access-review-read')).toEqual([...READ_ACTIONS].sort());
+    expect(allowed('access-review-revoke')).toEqual(
+      [...REVOKE_ACTIONS, ...IDENTITY_POLICY_REMEDIATION_ACTIONS].sort(),
+    );
+    expect(
+      statements('access-review-read')
+        .filter((s) => s.Effect === 'Deny')
+        .flatMap((s) => [s.Action].flat()),
+    ).toEqual(['secretsmanager:GetSecretValue', 'kms:Decrypt']);
   });
 });
