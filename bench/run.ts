@@ -19,6 +19,7 @@ import { startLocalDynamo } from '../lib/local/dynamo';
 import { synthesizeForLocalHost } from '../lib/local/synthesized-workflow';
 import { startGitHubSandbox } from '../sandbox/github/server';
 import type { OrganizationInput } from '../sandbox/github/state';
+import { awsBenchmark } from './aws';
 
 const TOKEN = 'ghs_bench';
 
@@ -164,6 +165,13 @@ async function main() {
     'GitHub requests by budget',
     'REST calls per repository',
   ];
+  printTable(header, rows);
+  console.log('\nAWS: one account, read by the connector from the local AWS sandbox');
+  const [awsHeader, ...awsRows] = await awsBenchmark();
+  printTable(awsHeader ?? [], awsRows);
+}
+
+function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');
   console.log(format(header));
