@@ -64,6 +64,13 @@ export interface Connector {
   snapshot(): AsyncIterable<Grant>;
   revoke(grant: Grant): Promise<RevokeResult>;
   check(grant: Grant): Promise<CheckResult>;
+  /**
+   * The policy documents a revoke of this grant would change, as the source holds them now and as
+   * they would be written, without writing anything (connectors that edit policies). The revoke
+   * step records them before it revokes, so an attempt cut off after the source changed still
+   * leaves the documents in the evidence.
+   */
+  plan?(grant: Grant): Promise<PolicyChange[]>;
   /** Requests and rate-limit points used since the connector was created. */
   usage(): SourceUsage;
 }

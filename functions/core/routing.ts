@@ -24,6 +24,8 @@ export interface TeamDirectory {
   repositoryPermissions?: Map<string, Map<string, string>>;
   /** Lower-cased `org/repo` → login → custom role names held there. */
   customRoles?: Map<string, Map<string, Set<string>>>;
+  /** IAM role ARN → the GitHub OIDC subjects its trust policy admits (from oidc_role_trust grants). */
+  trustedSubjects?: Map<string, string[]>;
 }
 
 export interface Route {
@@ -39,7 +41,11 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
   const repositoryPermissions = new Map<string, Map<string, string>>();
   const customRoles = new Map<string, Map<string, Set<string>>>();
   const parents = new Map<string, string>();
+  const trustedSubjects = new Map<string, string[]>();
   for (const grant of grants) {
+    if (grant.grantKind === 'oidc_role_trust') {
+      trustedSubjects.set(grant.resource, [...(trustedSubjects.get(grant.resource) ?? []), grant.principal]);
+    }
     if (grant.grantKind === 'organization_membership' && grant.entitlement === 'owner') {
       owners.add(grant.principal.toLowerCase());
     }
@@ -77,6 +83,7 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     owners,
     repositoryPermissions,
     customRoles,
+    trustedSubjects,
   };
 }
 
@@ -146,6 +153,12 @@ export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
   if (grant.holder) holders.add(grant.holder.toLowerCase());
   if (grant.principalType === 'oidc_subject') {
     for (const login of writersOfSubject(grant.principal, teams)) holders.add(login);
+  }
+  // A role GitHub workflows can assume acts for everyone who can push to a repository it trusts.
+  if (grant.principalType === 'iam_role') {
+    for (const subject of teams.trustedSubjects?.get(grant.principal) ?? []) {
+      for (const login of writersOfSubject(subject, teams)) holders.add(login);
+    }
   }
   return holders;
 }
@@ -300,7 +313,11 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
             : grant.principalType === 'oidc_subject'
               ? `${candidate.login} (${candidate.role}) can push to a repository subject ${grant.principal} covers`
               : grant.principalType === 'iam_user' || grant.principalType === 'iam_role'
-                ? `${candidate.login} (${candidate.role}) acts as ${grant.principal}`
+                ? `${candidate.login} (${candidate.role}) acts as ${grant.principal}${
+                    teams.trustedSubjects?.has(grant.principal)
+                      ? ', or can push to a repository it trusts through GitHub OIDC'
+                      : ''
+                  }`
                 : `${candidate.login} (${candidate.role}) holds this access`,
       );
       continue;

@@ -1,3 +1,4 @@
+import type { PolicyChange } from '../connectors/connector';
 import { ConnectorError } from '../core/errors';
 import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
@@ -69,17 +70,23 @@ export async function applyRevocations(
     let revocation: Revocation;
     try {
       const connector = await services.connectors.get(grant.connector);
+      if (!interrupted && connector.plan) {
+        await store.outcomes.recordPlan(campaignId, grant.grantId, await connector.plan(grant));
+      }
       const result = await connector.revoke(grant);
+      const changes = changesToRecord(result.policyChanges, interrupted ? previous : undefined);
       revocation = {
         campaignId,
         grantId: grant.grantId,
         status: result.outcome,
         at: result.appliedAt,
-        action: interrupted ? `${result.action} (retried after an interrupted attempt)` : result.action,
+        action: interrupted
+          ? `${result.action} (retried after an interrupted attempt${
+              changes.fromPlan ? '; the policy documents are those the first attempt planned to write' : ''
+            })`
+          : result.action,
         ...(result.remediation ? { remediation: result.remediation } : {}),
-        ...(result.policyChanges && result.policyChanges.length > 0
-          ? { policyChanges: result.policyChanges }
-          : {}),
+        ...(changes.recorded.length > 0 ? { policyChanges: changes.recorded } : {}),
         interrupted,
       };
     } catch (error) {
@@ -122,4 +129,18 @@ export async function applyRevocations(
 /** A remediation can carry a whole policy document; progress shows its start, the evidence all of it. */
 function clipped(text: string, length = 280): string {
   return text.length <= length ? text : `${text.slice(0, length)}…`;
+}
+
+/**
+ * What a revocation's record says it changed. Normally what the connector reports; after an
+ * interrupted attempt that had already written to the source, the retry finds nothing left to
+ * change, and the plan recorded before the first attempt is what was written.
+ */
+function changesToRecord(
+  reported: PolicyChange[] | undefined,
+  interruptedAttempt: Revocation | undefined,
+): { recorded: PolicyChange[]; fromPlan: boolean } {
+  if (reported && reported.length > 0) return { recorded: reported, fromPlan: false };
+  const planned = interruptedAttempt?.plannedPolicyChanges ?? [];
+  return { recorded: planned, fromPlan: planned.length > 0 };
 }

@@ -22,6 +22,12 @@ export interface Revocation {
   error?: string;
   /** Policy documents the revocation changed, before and after, exactly (AWS). */
   policyChanges?: PolicyChange[];
+  /**
+   * On a pending revocation: the changes the connector said it would make, recorded before the
+   * source was called. A retry after an interrupted attempt falls back on them when the source no
+   * longer shows what the first attempt changed.
+   */
+  plannedPolicyChanges?: PolicyChange[];
   eventSeq?: number;
 }
 
@@ -67,6 +73,26 @@ export class OutcomeRepository {
       status: 'pending',
       at,
     });
+  }
+
+  /** Records, on a pending revocation, the policy changes the connector plans; set once. */
+  async recordPlan(campaignId: string, grantId: string, planned: PolicyChange[]): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.revocation(grantId) },
+          UpdateExpression: 'SET plannedPolicyChanges = :planned',
+          ConditionExpression:
+            'attribute_exists(pk) AND #status = :pending AND attribute_not_exists(plannedPolicyChanges)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':planned': planned, ':pending': 'pending' },
+        }),
+      );
+    } catch (error) {
+      // A plan already recorded by an earlier attempt stays: it describes that attempt's writes.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   /** Records the source's answer on a pending revocation; a finished one is never changed. */

@@ -374,6 +374,33 @@ describe('routing AWS grants', () => {
     expect(route.reason).toContain(`bob (owner of aws_secret_prefix ${account}:prod/payments/) acts as`);
   });
 
+  it('treats a role GitHub workflows can assume as held by whoever can push to a repository it trusts', () => {
+    const deploy = `arn:aws:iam::${account}:role/deploy`;
+    const directory = teamDirectoryOf([
+      repoGrant('user', 'carol', 'acme/api'),
+      makeGrant({
+        connector: 'aws',
+        grantKind: 'oidc_role_trust',
+        resourceType: 'iam_role',
+        resource: deploy,
+        principalType: 'oidc_subject',
+        principal: 'repo:acme/api:environment:production',
+        entitlement: 'assume',
+        via: { kind: 'trust_policy' },
+      }),
+    ]);
+    const route = routeGrant(secretRead('prod/search/key', deploy), awsConfig, directory);
+    expect(route.reviewer).toBe('alice');
+    expect(route.reason).toContain(
+      `carol (owner of aws_secret_prefix ${account}:prod/) acts as ${deploy}, or can push to a repository it trusts through GitHub OIDC`,
+    );
+    // A role nobody's workflows can assume is held by nobody in GitHub.
+    expect(
+      routeGrant(secretRead('prod/search/key', `arn:aws:iam::${account}:role/batch`), awsConfig, directory)
+        .reviewer,
+    ).toBe('carol');
+  });
+
   it('treats everyone who can push to a repository an OIDC subject covers as holding the trust', () => {
     const writers = teamDirectoryOf([
       repoGrant('user', 'carol', 'acme/api'),

@@ -195,4 +195,86 @@ describe('policy changes', () => {
       `revocations.csv: ${grant.grantId} shows policy changes the chain does not record`,
     ]);
   });
+
+  it('keeps the planned documents when an attempt was cut off after the source changed', async () => {
+    const state = { readable: true, plans: 0 };
+    const connector: Connector = {
+      ...awsConnector(state),
+      async plan() {
+        state.plans++;
+        return [change];
+      },
+      async revoke() {
+        // The first attempt's write reached AWS: nothing is left to remove.
+        return {
+          outcome: 'already_absent',
+          appliedAt: new Date().toISOString(),
+          action: `${grant.principal} is not in the resource policy of prod/payments/stripe`,
+        };
+      },
+    };
+    const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
+    await createTestCampaign(store, 'c-cut', 'snapshotting');
+    await takeSnapshot({ campaignId: 'c-cut' }, services);
+    await store.decisions.record({
+      campaignId: 'c-cut',
+      grantId: grant.grantId,
+      decision: 'revoke',
+      reviewer: 'alice',
+      decidedBySlackUserId: 'U0ALICE01',
+      decidedAt: new Date().toISOString(),
+      channel: 'slack',
+    });
+    await store.campaigns.advance('c-cut', 'in_review');
+    // What the first attempt left before it was cut off: the pending record and its plan.
+    await store.outcomes.beginRevocation('c-cut', grant.grantId, new Date().toISOString());
+    await store.outcomes.recordPlan('c-cut', grant.grantId, [change]);
+    await applyRevocations({ campaignId: 'c-cut' }, services);
+    const revocation = await store.outcomes.getRevocation('c-cut', grant.grantId);
+    expect(revocation).toMatchObject({
+      status: 'already_absent',
+      interrupted: true,
+      policyChanges: [change],
+    });
+    expect(revocation?.action).toMatch(/the policy documents are those the first attempt planned to write/);
+    expect((await store.events.findFirst('c-cut', 'revocation_applied'))?.data.policyChanges).toEqual([
+      change,
+    ]);
+    // The retry does not plan again: the first plan is what was written.
+    expect(state.plans).toBe(0);
+  });
+
+  it("records the plan before it revokes, and the connector's own report after", async () => {
+    const state = { readable: true, plans: 0 };
+    const order: string[] = [];
+    const base = awsConnector(state);
+    const connector: Connector = {
+      ...base,
+      async plan() {
+        order.push('plan');
+        return [change];
+      },
+      async revoke(g) {
+        const pending = await store.outcomes.getRevocation('c-plan', grant.grantId);
+        order.push(`revoke (plan recorded: ${pending?.plannedPolicyChanges?.length ?? 0})`);
+        return base.revoke(g);
+      },
+    };
+    const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
+    await createTestCampaign(store, 'c-plan', 'snapshotting');
+    await takeSnapshot({ campaignId: 'c-plan' }, services);
+    await store.decisions.record({
+      campaignId: 'c-plan',
+      grantId: grant.grantId,
+      decision: 'revoke',
+      reviewer: 'alice',
+      decidedBySlackUserId: 'U0ALICE01',
+      decidedAt: new Date().toISOString(),
+      channel: 'slack',
+    });
+    await store.campaigns.advance('c-plan', 'in_review');
+    await applyRevocations({ campaignId: 'c-plan' }, services);
+    expect(order).toEqual(['plan', 'revoke (plan recorded: 1)']);
+    expect((await store.outcomes.getRevocation('c-plan', grant.grantId))?.action).not.toMatch(/planned/);
+  });
 });
