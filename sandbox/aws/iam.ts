@@ -118,6 +118,21 @@ function refuseAwsManaged(context: CallContext, policy: ManagedPolicy, action: s
   }
 }
 
+/** IAM's MaxItems/Marker paging, checked up front so a bad Marker is refused before the listing is built. */
+function markerPaging(context: CallContext, input: OperationInput, kind: string) {
+  const maxItems = pageSize(context, input, 'MaxItems', { min: 1, max: 1000, default: 100 });
+  const offset = offsetOf(kind, optionalString(input, 'Marker'));
+  if (offset === undefined) throw new AwsServiceError('InvalidInput', 'Invalid Marker.');
+  return <T>(items: readonly T[]) => {
+    const truncated = offset + maxItems < items.length;
+    return {
+      page: items.slice(offset, offset + maxItems),
+      IsTruncated: truncated,
+      ...(truncated ? { Marker: pageToken(kind, offset + maxItems) } : {}),
+    };
+  };
+}
+
 const tagList = (tags: Record<string, string>) =>
   Object.keys(tags).length > 0 ? { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } : {};
 
@@ -231,9 +246,7 @@ const getAccountAuthorizationDetails: Handler = async (context, input) => {
     }
   }
   const wanted = (type: (typeof ENTITY_FILTERS)[number]) => filter.length === 0 || filter.includes(type);
-  const maxItems = pageSize(context, input, 'MaxItems', { min: 1, max: 1000, default: 100 });
-  const offset = offsetOf('authorization-details', optionalString(input, 'Marker'));
-  if (offset === undefined) throw new AwsServiceError('InvalidInput', 'Invalid Marker.');
+  const paginate = markerPaging(context, input, 'authorization-details');
 
   const target = account(context);
   const entries: Array<{ list: DetailList; item: Record<string, unknown> }> = [];
@@ -303,8 +316,7 @@ const getAccountAuthorizationDetails: Handler = async (context, input) => {
     });
   }
 
-  const page = entries.slice(offset, offset + maxItems);
-  const truncated = offset + maxItems < entries.length;
+  const { page, ...paging } = paginate(entries);
   const lists: Record<DetailList, Array<Record<string, unknown>>> = {
     UserDetailList: [],
     GroupDetailList: [],
@@ -312,11 +324,7 @@ const getAccountAuthorizationDetails: Handler = async (context, input) => {
     Policies: [],
   };
   for (const entry of page) lists[entry.list].push(entry.item);
-  return {
-    ...lists,
-    IsTruncated: truncated,
-    ...(truncated ? { Marker: pageToken('authorization-details', offset + maxItems) } : {}),
-  };
+  return { ...lists, ...paging };
 };
 
 const getRole: Handler = async (context, input) => {
@@ -343,17 +351,10 @@ const getPolicyVersion: Handler = async (context, input) => {
 
 const listPolicyVersions: Handler = async (context, input) => {
   const policy = await policyFor(context, input, 'ListPolicyVersions');
-  const maxItems = pageSize(context, input, 'MaxItems', { min: 1, max: 1000, default: 100 });
-  const offset = offsetOf('policy-versions', optionalString(input, 'Marker'));
-  if (offset === undefined) throw new AwsServiceError('InvalidInput', 'Invalid Marker.');
+  const paginate = markerPaging(context, input, 'policy-versions');
   // Newest first, as IAM lists them.
-  const versions = [...policy.versions].reverse();
-  const truncated = offset + maxItems < versions.length;
-  return {
-    Versions: versions.slice(offset, offset + maxItems).map((version) => versionOutput(version, false)),
-    IsTruncated: truncated,
-    ...(truncated ? { Marker: pageToken('policy-versions', offset + maxItems) } : {}),
-  };
+  const { page, ...paging } = paginate([...policy.versions].reverse());
+  return { Versions: page.map((version) => versionOutput(version, false)), ...paging };
 };
 
 const createPolicyVersion: Handler = async (context, input) => {
@@ -461,17 +462,10 @@ const listOpenIDConnectProviders: Handler = async (context) => {
 
 const getGroup: Handler = async (context, input) => {
   const group = await entityFor(context, input, 'group', 'GetGroup');
-  const maxItems = pageSize(context, input, 'MaxItems', { min: 1, max: 1000, default: 100 });
-  const offset = offsetOf('group-members', optionalString(input, 'Marker'));
-  if (offset === undefined) throw new AwsServiceError('InvalidInput', 'Invalid Marker.');
+  const paginate = markerPaging(context, input, 'group-members');
   const members = [...account(context).users.values()].filter((user) => user.groups.includes(group.name));
-  const truncated = offset + maxItems < members.length;
-  return {
-    Group: groupOutput(group),
-    Users: members.slice(offset, offset + maxItems).map(userOutput),
-    IsTruncated: truncated,
-    ...(truncated ? { Marker: pageToken('group-members', offset + maxItems) } : {}),
-  };
+  const { page, ...paging } = paginate(members);
+  return { Group: groupOutput(group), Users: page.map(userOutput), ...paging };
 };
 
 const getUser: Handler = async (context, input) => {

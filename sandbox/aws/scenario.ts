@@ -283,62 +283,34 @@ function duplicates<T>(items: readonly T[], keyOf: (item: T) => string): Array<[
 
 function accountProblems(scenario: AwsScenario, account: AwsScenarioAccount, at: string): string[] {
   const problems: string[] = [];
-  const twice = (list: string, field: string, entries: Array<[number, string]>) => {
-    for (const [index, key] of entries)
+  const twice = <T>(list: string, field: string, items: readonly T[], keyOf: (item: T) => string) => {
+    for (const [index, key] of duplicates(items, keyOf))
       problems.push(`${at}.${list}[${index}].${field}: "${key}" is listed twice`);
   };
-  twice(
-    'policies',
-    'name',
-    duplicates(account.policies, (p) => p.name),
-  );
-  twice(
-    'groups',
-    'name',
-    duplicates(account.groups, (g) => g.name),
-  );
-  twice(
-    'users',
-    'name',
-    duplicates(account.users, (u) => u.name),
-  );
-  twice(
-    'roles',
-    'name',
-    duplicates(account.roles, (r) => r.name),
-  );
-  twice(
-    'keys',
-    'id',
-    duplicates(account.keys, (k) => k.id),
-  );
+  for (const list of ['policies', 'groups', 'users', 'roles'] as const) {
+    twice<{ name: string }>(list, 'name', account[list], (entry) => entry.name);
+  }
+  twice('keys', 'id', account.keys, (k) => k.id);
   twice(
     'keys',
     'alias',
-    duplicates(
-      account.keys.filter((k) => k.alias),
-      (k) => `${k.region} alias/${k.alias}`,
-    ),
+    account.keys.filter((k) => k.alias),
+    (k) => `${k.region} alias/${k.alias}`,
   );
-  twice(
-    'secrets',
-    'name',
-    duplicates(account.secrets, (s) => `${s.region} ${s.name}`),
-  );
+  twice('secrets', 'name', account.secrets, (s) => `${s.region} ${s.name}`);
   for (const [index, host] of duplicates(account.oidcProviders, (host) => host)) {
     problems.push(`${at}.oidcProviders[${index}]: "${host}" is listed twice`);
   }
 
-  const policyProblems = (references: readonly string[], where: string) => {
-    references.forEach((reference, index) => {
-      const resolved = resolvePolicyReference(reference, scenario, account);
-      if ('problem' in resolved) problems.push(`${where}[${index}]: ${resolved.problem}`);
-    });
-  };
-  const boundaryProblem = (reference: string | undefined, where: string) => {
+  const referenceProblem = (reference: string | undefined, where: string) => {
     if (reference === undefined) return;
     const resolved = resolvePolicyReference(reference, scenario, account);
     if ('problem' in resolved) problems.push(`${where}: ${resolved.problem}`);
+  };
+  const policyProblems = (references: readonly string[], where: string) => {
+    references.forEach((reference, index) => {
+      referenceProblem(reference, `${where}[${index}]`);
+    });
   };
   const groups = new Set(account.groups.map((g) => g.name));
   account.groups.forEach((g, index) => {
@@ -353,11 +325,11 @@ function accountProblems(scenario: AwsScenario, account: AwsScenarioAccount, at:
       }
     });
     policyProblems(u.managedPolicies, `${at}.users[${index}].managedPolicies`);
-    boundaryProblem(u.permissionsBoundary, `${at}.users[${index}].permissionsBoundary`);
+    referenceProblem(u.permissionsBoundary, `${at}.users[${index}].permissionsBoundary`);
   });
   account.roles.forEach((r, index) => {
     policyProblems(r.managedPolicies, `${at}.roles[${index}].managedPolicies`);
-    boundaryProblem(r.permissionsBoundary, `${at}.roles[${index}].permissionsBoundary`);
+    referenceProblem(r.permissionsBoundary, `${at}.roles[${index}].permissionsBoundary`);
   });
   account.secrets.forEach((s, index) => {
     if (s.kmsKey === undefined) return;

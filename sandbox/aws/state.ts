@@ -256,6 +256,11 @@ export function keyArn(accountId: string, region: string, id: string): string {
   return `arn:aws:kms:${region}:${accountId}:key/${id}`;
 }
 
+/** The prefixes IAM starts each kind of principal's unique id with. */
+const UNIQUE_ID_PREFIXES = { group: 'AGPA', user: 'AIDA', role: 'AROA' } as const;
+
+type ScenarioPrincipal = AwsScenarioAccount['groups' | 'users' | 'roles'][number];
+
 function buildAccount(scenario: AwsScenario, input: AwsScenarioAccount): AwsAccount {
   const id = input.id;
   const resolve = (reference: string) => {
@@ -277,45 +282,32 @@ function buildAccount(scenario: AwsScenario, input: AwsScenarioAccount): AwsAcco
   for (const p of input.policies) {
     account.policies.set(p.name, managedPolicy(p, iamArn(id, 'policy', p.path, p.name), false));
   }
-  for (const g of input.groups) {
-    const arn = iamArn(id, 'group', g.path, g.name);
-    account.groups.set(g.name, {
-      name: g.name,
-      path: g.path,
+  const principal = (type: keyof typeof UNIQUE_ID_PREFIXES, p: ScenarioPrincipal): Principal => {
+    const arn = iamArn(id, type, p.path, p.name);
+    return {
+      name: p.name,
+      path: p.path,
       arn,
-      id: uniqueId('AGPA', arn),
-      createDate: date(g.createDate),
-      managedPolicies: g.managedPolicies.map(resolve),
-      inlinePolicies: inline(g.inlinePolicies),
-    });
-  }
+      id: uniqueId(UNIQUE_ID_PREFIXES[type], arn),
+      createDate: date(p.createDate),
+      managedPolicies: p.managedPolicies.map(resolve),
+      inlinePolicies: inline(p.inlinePolicies),
+    };
+  };
+  for (const g of input.groups) account.groups.set(g.name, principal('group', g));
   for (const u of input.users) {
-    const arn = iamArn(id, 'user', u.path, u.name);
     account.users.set(u.name, {
-      name: u.name,
-      path: u.path,
-      arn,
-      id: uniqueId('AIDA', arn),
-      createDate: date(u.createDate),
+      ...principal('user', u),
       groups: [...u.groups],
-      managedPolicies: u.managedPolicies.map(resolve),
-      inlinePolicies: inline(u.inlinePolicies),
       ...(u.permissionsBoundary !== undefined ? { permissionsBoundary: resolve(u.permissionsBoundary) } : {}),
       tags: { ...u.tags },
     });
   }
   for (const r of input.roles) {
-    const arn = iamArn(id, 'role', r.path, r.name);
     account.roles.set(r.name, {
-      name: r.name,
-      path: r.path,
-      arn,
-      id: uniqueId('AROA', arn),
-      createDate: date(r.createDate),
+      ...principal('role', r),
       ...(r.description !== undefined ? { description: r.description } : {}),
       trustPolicy: storedPolicy(r.trustPolicy),
-      managedPolicies: r.managedPolicies.map(resolve),
-      inlinePolicies: inline(r.inlinePolicies),
       maxSessionDuration: r.maxSessionDuration,
       ...(r.permissionsBoundary !== undefined ? { permissionsBoundary: resolve(r.permissionsBoundary) } : {}),
       tags: { ...r.tags },
