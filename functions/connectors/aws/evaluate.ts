@@ -16,8 +16,7 @@ import {
   type PolicyDocument,
   type PolicyStatement,
   principalsOf,
-  statementCoversAction,
-  statementCoversResource,
+  statementAllows,
   statementLabel,
   statementsOf,
   withStatements,
@@ -274,12 +273,7 @@ function hasDeny(document: PolicyDocument): boolean {
 /** Whether any Allow statement of the principal's identity policies could cover `action` on `arn`. */
 export function identityMayAllow(principal: IamPrincipal, action: string, arn: string): boolean {
   return principal.identityPolicies.some((policy) =>
-    statementsOf(policy.document).some(
-      (statement) =>
-        statement.Effect === 'Allow' &&
-        statementCoversAction(statement, action) &&
-        statementCoversResource(statement, arn),
-    ),
+    statementsOf(policy.document).some((statement) => statementAllows(statement, action, arn)),
   );
 }
 
@@ -317,8 +311,7 @@ export function statementNames(
 function resourcePolicyNames(secret: SecretRecord, principal: IamPrincipal): Naming {
   let best: Naming;
   for (const statement of statementsOf(secret.resourcePolicy)) {
-    if (statement.Effect !== 'Allow' || !statementCoversAction(statement, READ_ACTION)) continue;
-    if (!statementCoversResource(statement, secret.arn)) continue;
+    if (!statementAllows(statement, READ_ACTION, secret.arn)) continue;
     const naming = statementNames(statement, principal);
     if (naming === 'principal') return naming;
     if (naming === 'anyone' || (naming === 'account' && best === undefined)) best = naming;
@@ -697,8 +690,7 @@ export async function externalReaders(
 ): Promise<ExternalReader[]> {
   const named = new Map<string, ExternalPrincipalType>();
   for (const statement of statementsOf(secret.resourcePolicy)) {
-    if (statement.Effect !== 'Allow' || !statementCoversAction(statement, READ_ACTION)) continue;
-    if (!statementCoversResource(statement, secret.arn)) continue;
+    if (!statementAllows(statement, READ_ACTION, secret.arn)) continue;
     const principals = principalsOf(statement.Principal);
     if (principals.anyone || statement.NotPrincipal !== undefined) named.set('*', 'aws_anyone');
     for (const value of principals.aws) {

@@ -29,6 +29,7 @@ import {
   policyChange,
   serializePolicy,
   sha256Hex,
+  statementAllows,
   statementCoversAction,
   statementCoversResource,
   statementLabel,
@@ -135,11 +136,7 @@ export function narrowIdentityPolicy(
   const kept: PolicyStatement[] = [];
   statements.forEach((statement, position) => {
     const label = statementLabel(statement, position + 1, where);
-    const allows =
-      statement.Effect === 'Allow' &&
-      statementCoversAction(statement, READ_ACTION) &&
-      statementCoversResource(statement, secretArn);
-    if (!allows) {
+    if (!statementAllows(statement, READ_ACTION, secretArn)) {
       kept.push(statement);
       return;
     }

@@ -226,48 +226,46 @@ export async function readAccountIam(
     ]);
   }
 
-  const principals: IamPrincipal[] = [];
-  for (const user of users) {
-    const arn = user.Arn ?? '';
-    principals.push({
+  // Users and roles come back as different types that share the fields a principal is built from.
+  const principal = (
+    type: IamPrincipal['type'],
+    entity: UserDetail | RoleDetail,
+    name: string | undefined,
+    inlinePolicies: PolicyDetail[] | undefined,
+    viaGroups: IdentityPolicy[] = [],
+  ): IamPrincipal => {
+    const arn = entity.Arn ?? '';
+    const path = entity.Path ?? '/';
+    return {
       arn,
-      type: 'iam_user',
+      type,
       accountId,
-      name: user.UserName ?? '',
-      path: user.Path ?? '/',
+      name: name ?? '',
+      path,
       identityPolicies: [
-        ...inline(arn, user.Path ?? '/', user.UserPolicyList),
-        ...managed(user.AttachedManagedPolicies),
-        ...(user.GroupList ?? []).flatMap((group) => groupPolicies.get(group) ?? []),
+        ...inline(arn, path, inlinePolicies),
+        ...managed(entity.AttachedManagedPolicies),
+        ...viaGroups,
       ],
-      ...boundary(user.PermissionsBoundary?.PermissionsBoundaryArn),
-      tags: tagsOf(user.Tags),
-    });
-  }
-  for (const role of roles) {
-    const arn = role.Arn ?? '';
-    principals.push({
-      arn,
-      type: 'iam_role',
-      accountId,
-      name: role.RoleName ?? '',
-      path: role.Path ?? '/',
-      identityPolicies: [
-        ...inline(arn, role.Path ?? '/', role.RolePolicyList),
-        ...managed(role.AttachedManagedPolicies),
-      ],
-      ...boundary(role.PermissionsBoundary?.PermissionsBoundaryArn),
-      tags: tagsOf(role.Tags),
-      ...(role.AssumeRolePolicyDocument
-        ? {
-            trustPolicy: parsePolicy(
-              decodeIamDocument(role.AssumeRolePolicyDocument),
-              `trust policy of ${arn}`,
-            ),
-          }
-        : {}),
-    });
-  }
+      ...boundary(entity.PermissionsBoundary?.PermissionsBoundaryArn),
+      tags: tagsOf(entity.Tags),
+    };
+  };
+  const groupPoliciesOf = (user: UserDetail) =>
+    (user.GroupList ?? []).flatMap((group) => groupPolicies.get(group) ?? []);
+
+  const principals: IamPrincipal[] = [
+    ...users.map((user) =>
+      principal('iam_user', user, user.UserName, user.UserPolicyList, groupPoliciesOf(user)),
+    ),
+    ...roles.map((role) => {
+      const read = principal('iam_role', role, role.RoleName, role.RolePolicyList);
+      const trust = role.AssumeRolePolicyDocument;
+      return trust
+        ? { ...read, trustPolicy: parsePolicy(decodeIamDocument(trust), `trust policy of ${read.arn}`) }
+        : read;
+    }),
+  ];
   return { accountId, principals, managedPolicies };
 }
 

@@ -155,6 +155,15 @@ export function statementCoversResource(statement: PolicyStatement, arn: string)
   return true;
 }
 
+/** Whether the statement is an Allow that can cover `action` on `arn`. */
+export function statementAllows(statement: PolicyStatement, action: string, arn: string): boolean {
+  return (
+    statement.Effect === 'Allow' &&
+    statementCoversAction(statement, action) &&
+    statementCoversResource(statement, arn)
+  );
+}
+
 /** The principals a statement names, by kind; `anyone` for `"Principal": "*"` or `{"AWS": "*"}`. */
 export interface NamedPrincipals {
   anyone: boolean;

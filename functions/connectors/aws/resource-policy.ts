@@ -19,8 +19,7 @@ import {
   policyChange,
   principalsOf,
   serializePolicy,
-  statementCoversAction,
-  statementCoversResource,
+  statementAllows,
   statementLabel,
   statementsOf,
   withStatements,
@@ -84,11 +83,7 @@ export function removePrincipal(
   const kept: PolicyStatement[] = [];
   statementsOf(policy).forEach((statement, position) => {
     const label = statementLabel(statement, position + 1, where);
-    const readable =
-      statement.Effect === 'Allow' &&
-      statementCoversAction(statement, READ_ACTION) &&
-      statementCoversResource(statement, secret.arn);
-    if (!readable) {
+    if (!statementAllows(statement, READ_ACTION, secret.arn)) {
       kept.push(statement);
       return;
     }
