@@ -2,36 +2,16 @@ import { GetAccountAuthorizationDetailsCommand, GetRoleCommand, ListRolesCommand
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assumeSandboxRole, type SandboxCredentials, sandboxClients } from '../../../sandbox/aws/clients';
-import {
-  EXTERNAL_ID,
-  exampleAwsScenario,
-  HUB_ACCOUNT,
-  MEMBER_ACCOUNT,
-  READ_ROLE_ARN,
-} from '../../../sandbox/aws/example';
+import { type SandboxCredentials, sandboxClients } from '../../../sandbox/aws/clients';
+import { exampleAwsScenario, HUB_ACCOUNT, MEMBER_ACCOUNT, READ_ROLE_ARN } from '../../../sandbox/aws/example';
 import { type AwsSandbox, type AwsSandboxOptions, startAwsSandbox } from '../../../sandbox/aws/server';
-
-interface AwsError {
-  name: string;
-  message: string;
-  $metadata: { httpStatusCode?: number; attempts?: number };
-}
-
-async function failure(call: Promise<unknown>): Promise<AwsError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { assumeExampleRole, failure } from './helpers';
 
 let sandbox: AwsSandbox;
 
 async function start(options: AwsSandboxOptions = {}): Promise<SandboxCredentials> {
   sandbox = await startAwsSandbox(exampleAwsScenario(), options);
-  return assumeSandboxRole(sandbox, READ_ROLE_ARN, { externalId: EXTERNAL_ID });
+  return assumeExampleRole(sandbox, READ_ROLE_ARN);
 }
 
 afterEach(async () => {

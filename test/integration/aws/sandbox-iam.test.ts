@@ -20,31 +20,15 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assumeSandboxRole, sandboxClients } from '../../../sandbox/aws/clients';
+import { sandboxClients } from '../../../sandbox/aws/clients';
 import {
-  EXTERNAL_ID,
   exampleAwsScenario,
   MEMBER_ACCOUNT,
   READ_ROLE_ARN,
   REVOKE_ROLE_ARN,
 } from '../../../sandbox/aws/example';
 import { type AwsSandbox, startAwsSandbox } from '../../../sandbox/aws/server';
-
-interface AwsError {
-  name: string;
-  message: string;
-  $metadata: { httpStatusCode?: number };
-}
-
-/** The error a call failed with; fails the test when it succeeded. */
-async function failure(call: Promise<unknown>): Promise<AwsError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { clientsAs, closeChecked, failure } from './helpers';
 
 const decode = (text: string | undefined) => JSON.parse(decodeURIComponent(text ?? '')) as unknown;
 
@@ -57,16 +41,11 @@ let revoker: IAMClient;
 
 beforeEach(async () => {
   sandbox = await startAwsSandbox(exampleAwsScenario());
-  const read = await assumeSandboxRole(sandbox, READ_ROLE_ARN, { externalId: EXTERNAL_ID });
-  const revoke = await assumeSandboxRole(sandbox, REVOKE_ROLE_ARN, { externalId: EXTERNAL_ID });
-  reader = sandboxClients(sandbox, { credentials: read }).iam;
-  revoker = sandboxClients(sandbox, { credentials: revoke }).iam;
+  reader = (await clientsAs(sandbox, READ_ROLE_ARN)).iam;
+  revoker = (await clientsAs(sandbox, REVOKE_ROLE_ARN)).iam;
 });
 
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 async function allDetails(client: IAMClient, maxItems?: number) {
   const pages: GetAccountAuthorizationDetailsCommandOutput[] = [];
@@ -303,10 +282,7 @@ describe('managed policies and their versions', () => {
 
   it('allows five versions (LimitExceeded after), and never deletes the default (DeleteConflict)', async () => {
     // The SDK retries LimitExceededException as throttling; one attempt keeps the test fast.
-    const revoker = sandboxClients(sandbox, {
-      credentials: await assumeSandboxRole(sandbox, REVOKE_ROLE_ARN, { externalId: EXTERNAL_ID }),
-      maxAttempts: 1,
-    }).iam;
+    const revoker = (await clientsAs(sandbox, REVOKE_ROLE_ARN, { maxAttempts: 1 })).iam;
     const document = (n: number) =>
       JSON.stringify({
         Version: '2012-10-17',
@@ -362,9 +338,7 @@ describe('inline policies', () => {
   it('puts and gets role, user and group policies with their exact text', async () => {
     const text =
       '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"secretsmanager:*","Resource":"*"}]}';
-    const revokeRoleOnly = sandboxClients(sandbox, {
-      credentials: await assumeSandboxRole(sandbox, REVOKE_ROLE_ARN, { externalId: EXTERNAL_ID }),
-    }).iam;
+    const revokeRoleOnly = (await clientsAs(sandbox, REVOKE_ROLE_ARN)).iam;
     await revokeRoleOnly.send(
       new PutRolePolicyCommand({ RoleName: 'deploy-api', PolicyName: 'Quarantine', PolicyDocument: text }),
     );

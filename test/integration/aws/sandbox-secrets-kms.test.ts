@@ -19,7 +19,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assumeSandboxRole, type SandboxCredentials, sandboxClients } from '../../../sandbox/aws/clients';
 import { storedPolicy } from '../../../sandbox/aws/documents';
 import {
-  EXTERNAL_ID,
   exampleAwsScenario,
   HUB_ACCOUNT,
   MEMBER_ACCOUNT,
@@ -30,21 +29,7 @@ import {
 } from '../../../sandbox/aws/example';
 import { type AwsSandbox, startAwsSandbox } from '../../../sandbox/aws/server';
 import { secretArn } from '../../../sandbox/aws/state';
-
-interface AwsError {
-  name: string;
-  message: string;
-  $metadata: { httpStatusCode?: number };
-}
-
-async function failure(call: Promise<unknown>): Promise<AwsError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { assumeExampleRole, clientsAs, closeChecked, failure } from './helpers';
 
 const APP_ROLE_ARN = `arn:aws:iam::${MEMBER_ACCOUNT}:role/access-review/payments-app`;
 const STRIPE = secretArn(MEMBER_ACCOUNT, REGION, 'prod/payments/stripe');
@@ -91,14 +76,11 @@ let kms: KMSClient;
 
 beforeEach(async () => {
   sandbox = await startAwsSandbox(scenario());
-  read = await assumeSandboxRole(sandbox, READ_ROLE_ARN, { externalId: EXTERNAL_ID });
+  read = await assumeExampleRole(sandbox, READ_ROLE_ARN);
   ({ secretsManager: secrets, kms } = sandboxClients(sandbox, { credentials: read }));
 });
 
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 describe('Secrets Manager', () => {
   it('lists the region’s secrets page by page', async () => {
@@ -165,10 +147,7 @@ describe('Secrets Manager', () => {
     expect(none).toMatchObject({ ARN: DATABASE, Name: 'prod/api/database' });
     expect(none.ResourcePolicy).toBeUndefined();
 
-    const revoke = sandboxClients(sandbox, {
-      credentials: await assumeSandboxRole(sandbox, REVOKE_ROLE_ARN, { externalId: EXTERNAL_ID }),
-      maxAttempts: 1,
-    }).secretsManager;
+    const revoke = (await clientsAs(sandbox, REVOKE_ROLE_ARN, { maxAttempts: 1 })).secretsManager;
     const text = `{"Version": "2012-10-17",
       "Statement": [{"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::${MEMBER_ACCOUNT}:role/deploy-api"}, "Action": "secretsmanager:*", "Resource": "*"}]}`;
     expect(
@@ -384,9 +363,7 @@ describe('KMS', () => {
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toMatch(/kms:DescribeKey on resource: arn:aws:kms:eu-west-1:111122223333:key\//);
 
-    const revoke = sandboxClients(sandbox, {
-      credentials: await assumeSandboxRole(sandbox, REVOKE_ROLE_ARN, { externalId: EXTERNAL_ID }),
-    }).kms;
+    const revoke = (await clientsAs(sandbox, REVOKE_ROLE_ARN)).kms;
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [

@@ -2,7 +2,7 @@ import { GetAccountAuthorizationDetailsCommand, GetRoleCommand } from '@aws-sdk/
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assumeSandboxRole, sandboxClients } from '../../../sandbox/aws/clients';
+import { sandboxClients } from '../../../sandbox/aws/clients';
 import { storedPolicy } from '../../../sandbox/aws/documents';
 import {
   EXTERNAL_ID,
@@ -12,21 +12,7 @@ import {
   READ_ROLE_ARN,
 } from '../../../sandbox/aws/example';
 import { type AwsSandbox, startAwsSandbox } from '../../../sandbox/aws/server';
-
-interface AwsError {
-  name: string;
-  message: string;
-  $metadata: { httpStatusCode?: number };
-}
-
-async function failure(call: Promise<unknown>): Promise<AwsError> {
-  try {
-    await call;
-  } catch (error) {
-    return error as AwsError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { assumeExampleRole, closeChecked, failure } from './helpers';
 
 let sandbox: AwsSandbox;
 
@@ -34,10 +20,7 @@ beforeEach(async () => {
   sandbox = await startAwsSandbox(exampleAwsScenario());
 });
 
-afterEach(async () => {
-  expect(sandbox.violations).toEqual([]);
-  await sandbox.close();
-});
+afterEach(() => closeChecked(sandbox));
 
 function assume(options: { externalId?: string; roleArn?: string; duration?: number; policy?: string } = {}) {
   return sandboxClients(sandbox).sts.send(
@@ -206,7 +189,7 @@ describe('credentials the sandbox does not know', () => {
   });
 
   it('refuses expired sessions with ExpiredToken', async () => {
-    const credentials = await assumeSandboxRole(sandbox, READ_ROLE_ARN, { externalId: EXTERNAL_ID });
+    const credentials = await assumeExampleRole(sandbox, READ_ROLE_ARN);
     const record = sandbox.state.credentials.get(credentials.accessKeyId);
     if (!record) throw new Error('the sandbox forgot the session');
     record.expiration = new Date(Date.now() - 1000);

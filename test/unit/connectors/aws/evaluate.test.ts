@@ -5,10 +5,12 @@ import {
   Simulator,
   trustAdmits,
 } from '../../../../functions/connectors/aws/evaluate';
+import type { IamPrincipal, KeyRecord, SecretRecord } from '../../../../functions/connectors/aws/inventory';
 import {
   A,
   allowDecrypt,
   allowRead,
+  allowReadBy,
   B,
   customerKey,
   customerKeyArn,
@@ -30,17 +32,21 @@ import {
 
 const DB = secretArn('prod/db');
 
+/** Most rules need one principal and one secret only; `keys` default to the AWS managed ones. */
+const readAlone = (principal: IamPrincipal, target: SecretRecord, keys?: KeyRecord[]) =>
+  evaluateSecretRead(
+    inventory({ principals: [principal], secrets: [target], ...(keys ? { keys } : {}) }),
+    principal,
+    target,
+    new Simulator(),
+  );
+
 describe('same account', () => {
   it('an identity policy allowing GetSecretValue is a path, with the statement and the AWS managed key', async () => {
     const policy = managed('ReadDb', doc(allowRead(DB, { Sid: 'ReadDb' })));
     const alice = user('alice', [policy]);
     const db = secret('prod/db');
-    const access = await evaluateSecretRead(
-      inventory({ principals: [alice], secrets: [db] }),
-      alice,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(alice, db);
     expect(access?.paths).toEqual([
       {
         via: { kind: 'identity_policy', policy: `arn:aws:iam::${A}:policy/ReadDb` },
@@ -61,12 +67,7 @@ describe('same account', () => {
     const deny = managed('NoProd', doc({ Effect: 'Deny', Action: 'secretsmanager:*', Resource: DB }));
     const alice = user('alice', [allow, deny]);
     const db = secret('prod/db', {
-      resourcePolicy: doc({
-        Effect: 'Allow',
-        Principal: { AWS: alice.arn },
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy({ AWS: alice.arn })),
     });
     const inv = inventory({ principals: [alice], secrets: [db] });
     expect(await evaluateSecretRead(inv, alice, db, new Simulator())).toBeUndefined();
@@ -80,14 +81,7 @@ describe('same account', () => {
         Resource: '*',
       }),
     });
-    expect(
-      await evaluateSecretRead(
-        inventory({ principals: [bob], secrets: [guarded] }),
-        bob,
-        guarded,
-        new Simulator(),
-      ),
-    ).toBeUndefined();
+    expect(await readAlone(bob, guarded)).toBeUndefined();
   });
 
   it('a permission boundary limits what an identity policy grants', async () => {
@@ -98,45 +92,22 @@ describe('same account', () => {
     };
     const limited = user('limited', [allow], { permissionBoundary: onlyS3 });
     const db = secret('prod/db');
-    expect(
-      await evaluateSecretRead(
-        inventory({ principals: [limited], secrets: [db] }),
-        limited,
-        db,
-        new Simulator(),
-      ),
-    ).toBeUndefined();
+    expect(await readAlone(limited, db)).toBeUndefined();
     const wide = {
       arn: `arn:aws:iam::${A}:policy/Wide`,
       document: doc({ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }),
     };
     const free = user('free', [allow], { permissionBoundary: wide });
-    const access = await evaluateSecretRead(
-      inventory({ principals: [free], secrets: [db] }),
-      free,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(free, db);
     expect(access?.paths.map((path) => path.via.kind)).toEqual(['identity_policy']);
   });
 
   it('a resource policy naming the principal suffices alone in the same account (no identity policy)', async () => {
     const ci = role('ci');
     const db = secret('prod/db', {
-      resourcePolicy: doc({
-        Sid: 'CiReads',
-        Effect: 'Allow',
-        Principal: { AWS: ci.arn },
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy({ AWS: ci.arn }, { Sid: 'CiReads' })),
     });
-    const access = await evaluateSecretRead(
-      inventory({ principals: [ci], secrets: [db] }),
-      ci,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(ci, db);
     expect(access?.paths).toEqual([
       {
         via: { kind: 'resource_policy' },
@@ -150,12 +121,7 @@ describe('same account', () => {
   it('a resource policy naming only the account root delegates to IAM: it does not suffice alone', async () => {
     const nobody = user('nobody');
     const db = secret('prod/db', {
-      resourcePolicy: doc({
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${A}:root` },
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy({ AWS: `arn:aws:iam::${A}:root` })),
     });
     const simulator = new Simulator();
     expect(
@@ -182,12 +148,7 @@ describe('same account', () => {
         Resource: '*',
       }),
     });
-    const access = await evaluateSecretRead(
-      inventory({ principals: [alice], secrets: [db] }),
-      alice,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(alice, db);
     expect(access?.paths.map((path) => path.via)).toEqual([
       { kind: 'identity_policy', policy: `arn:aws:iam::${A}:policy/ReadDb` },
       { kind: 'identity_policy', policy: `arn:aws:iam::${A}:group/platform#secrets`, group: 'platform' },
@@ -201,19 +162,9 @@ describe('same account', () => {
   it('a statement naming everyone (*) is marked, so the aws_anyone grant stands for it', async () => {
     const anyone = user('anyone');
     const db = secret('prod/db', {
-      resourcePolicy: doc({
-        Effect: 'Allow',
-        Principal: '*',
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy('*')),
     });
-    const access = await evaluateSecretRead(
-      inventory({ principals: [anyone], secrets: [db] }),
-      anyone,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(anyone, db);
     expect(access?.paths).toEqual([
       expect.objectContaining({ via: { kind: 'resource_policy' }, anyPrincipalOnly: true }),
     ]);
@@ -226,12 +177,7 @@ describe('same account', () => {
     );
     const alice = user('alice', [vpc]);
     const db = secret('prod/db');
-    const access = await evaluateSecretRead(
-      inventory({ principals: [alice], secrets: [db] }),
-      alice,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(alice, db);
     expect(access?.paths[0]?.conditions).toEqual(['aws:SourceVpce StringEquals vpce-1234']);
   });
 
@@ -290,22 +236,10 @@ describe('KMS', () => {
     ]);
     const alice = user('alice', [managed('ReadAndDecrypt', doc(allowRead(DB), allowDecrypt()))]);
     const db = secret('prod/db', { keyArn: customerKeyArn() });
-    expect(
-      await evaluateSecretRead(
-        inventory({ principals: [alice], secrets: [db], keys: [closed] }),
-        alice,
-        db,
-        new Simulator(),
-      ),
-    ).toBeUndefined();
+    expect(await readAlone(alice, db, [closed])).toBeUndefined();
 
     const delegating = customerKey();
-    const access = await evaluateSecretRead(
-      inventory({ principals: [alice], secrets: [db], keys: [delegating] }),
-      alice,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(alice, db, [delegating]);
     expect(access?.kmsStatements).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^statement 2 of arn:aws:iam::111122223333:policy\/ReadAndDecrypt$/),
@@ -314,14 +248,7 @@ describe('KMS', () => {
     );
     // Delegating to the account is not enough without kms:Decrypt in an identity policy.
     const readOnly = user('ro', [managed('ReadOnly', doc(allowRead(DB)))]);
-    expect(
-      await evaluateSecretRead(
-        inventory({ principals: [readOnly], secrets: [db], keys: [delegating] }),
-        readOnly,
-        db,
-        new Simulator(),
-      ),
-    ).toBeUndefined();
+    expect(await readAlone(readOnly, db, [delegating])).toBeUndefined();
   });
 
   it('evaluates the encryption context (SecretARN) and kms:ViaService of the key policy', async () => {
@@ -365,13 +292,7 @@ describe('across accounts', () => {
       Resource: '*',
     },
   ]);
-  const naming = doc({
-    Sid: 'CiInB',
-    Effect: 'Allow',
-    Principal: { AWS: `arn:aws:iam::${B}:role/ci` },
-    Action: 'secretsmanager:GetSecretValue',
-    Resource: '*',
-  });
+  const naming = doc(allowReadBy({ AWS: `arn:aws:iam::${B}:role/ci` }, { Sid: 'CiInB' }));
 
   it('needs both the identity side and the resource policy', async () => {
     const withIdentity = role('ci', [managed('Read', doc(allowRead(DB), allowDecrypt()), { account: B })], {
@@ -380,16 +301,9 @@ describe('across accounts', () => {
     const withoutIdentity = role('ci', [], { accountId: B });
     const named = secret('prod/db', { keyArn: customerKeyArn(), resourcePolicy: naming });
     const unnamed = secret('prod/db', { keyArn: customerKeyArn() });
-    const run = (principal: typeof withIdentity, target: typeof named) =>
-      evaluateSecretRead(
-        inventory({ principals: [principal], secrets: [target], keys: [crossKey] }),
-        principal,
-        target,
-        new Simulator(),
-      );
-    expect(await run(withoutIdentity, named)).toBeUndefined();
-    expect(await run(withIdentity, unnamed)).toBeUndefined();
-    const access = await run(withIdentity, named);
+    expect(await readAlone(withoutIdentity, named, [crossKey])).toBeUndefined();
+    expect(await readAlone(withIdentity, unnamed, [crossKey])).toBeUndefined();
+    const access = await readAlone(withIdentity, named, [crossKey]);
     expect(access?.crossAccount).toBe(true);
     expect(access?.paths).toEqual([
       {
@@ -409,9 +323,7 @@ describe('across accounts', () => {
       accountId: B,
     });
     const db = secret('prod/db', { resourcePolicy: naming });
-    expect(
-      await evaluateSecretRead(inventory({ principals: [ci], secrets: [db] }), ci, db, new Simulator()),
-    ).toBeUndefined();
+    expect(await readAlone(ci, db)).toBeUndefined();
   });
 
   it('a resource policy naming the other account (its root) lets its principals read when their own policies allow', async () => {
@@ -420,19 +332,9 @@ describe('across accounts', () => {
     });
     const db = secret('prod/db', {
       keyArn: customerKeyArn(),
-      resourcePolicy: doc({
-        Effect: 'Allow',
-        Principal: { AWS: B },
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy({ AWS: B })),
     });
-    const access = await evaluateSecretRead(
-      inventory({ principals: [ci], secrets: [db], keys: [crossKey] }),
-      ci,
-      db,
-      new Simulator(),
-    );
+    const access = await readAlone(ci, db, [crossKey]);
     expect(access?.paths[0]).toMatchObject({ via: { kind: 'resource_policy' }, namedAs: 'account' });
   });
 });
@@ -458,35 +360,10 @@ describe('principals outside the reviewed accounts', () => {
     const db = secret('prod/db', {
       keyArn: customerKeyArn(),
       resourcePolicy: doc(
-        {
-          Sid: 'Outside',
-          Effect: 'Allow',
-          Principal: { AWS: [OUTSIDE, 'arn:aws:iam::777766665555:role/x'] },
-          Action: 'secretsmanager:GetSecretValue',
-          Resource: '*',
-        },
-        {
-          Sid: 'Lambda',
-          Effect: 'Allow',
-          Principal: { Service: 'lambda.amazonaws.com' },
-          Action: 'secretsmanager:GetSecretValue',
-          Resource: '*',
-        },
-        {
-          Sid: 'Org',
-          Effect: 'Allow',
-          Principal: '*',
-          Action: 'secretsmanager:GetSecretValue',
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } },
-        },
-        {
-          Sid: 'Gone',
-          Effect: 'Allow',
-          Principal: { AWS: 'AROAEXAMPLEDELETED' },
-          Action: 'secretsmanager:GetSecretValue',
-          Resource: '*',
-        },
+        allowReadBy({ AWS: [OUTSIDE, 'arn:aws:iam::777766665555:role/x'] }, { Sid: 'Outside' }),
+        allowReadBy({ Service: 'lambda.amazonaws.com' }, { Sid: 'Lambda' }),
+        allowReadBy('*', { Sid: 'Org', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } } }),
+        allowReadBy({ AWS: 'AROAEXAMPLEDELETED' }, { Sid: 'Gone' }),
       ),
     });
     const warnings: string[] = [];
@@ -508,12 +385,7 @@ describe('principals outside the reviewed accounts', () => {
 
   it('principals of reviewed accounts are not outsiders', async () => {
     const db = secret('prod/db', {
-      resourcePolicy: doc({
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${B}:role/ci` },
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: '*',
-      }),
+      resourcePolicy: doc(allowReadBy({ AWS: `arn:aws:iam::${B}:role/ci` })),
     });
     expect(await externalReaders(inventory({ secrets: [db] }), db, new Simulator())).toEqual([]);
   });

@@ -31,6 +31,18 @@ export const allowRead = (
   ...extra,
 });
 
+/** A resource-policy statement letting `principal` read the secret it is attached to. */
+export const allowReadBy = (
+  principal: PolicyStatement['Principal'],
+  extra: Partial<PolicyStatement> = {},
+): PolicyStatement => ({
+  Effect: 'Allow',
+  Principal: principal,
+  Action: 'secretsmanager:GetSecretValue',
+  Resource: '*',
+  ...extra,
+});
+
 export const allowDecrypt = (resource: string | string[] = '*'): PolicyStatement => ({
   Effect: 'Allow',
   Action: 'kms:Decrypt',
@@ -69,15 +81,16 @@ export function inline(
   };
 }
 
-export function user(
+function principal(
+  type: 'user' | 'role',
   name: string,
-  policies: IdentityPolicy[] = [],
-  options: Partial<IamPrincipal> = {},
+  policies: IdentityPolicy[],
+  options: Partial<IamPrincipal>,
 ): IamPrincipal {
   const accountId = options.accountId ?? A;
   return {
-    arn: `arn:aws:iam::${accountId}:user/${name}`,
-    type: 'iam_user',
+    arn: `arn:aws:iam::${accountId}:${type}/${name}`,
+    type: `iam_${type}` as const,
     accountId,
     name,
     path: '/',
@@ -87,23 +100,11 @@ export function user(
   };
 }
 
-export function role(
-  name: string,
-  policies: IdentityPolicy[] = [],
-  options: Partial<IamPrincipal> = {},
-): IamPrincipal {
-  const accountId = options.accountId ?? A;
-  return {
-    arn: `arn:aws:iam::${accountId}:role/${name}`,
-    type: 'iam_role',
-    accountId,
-    name,
-    path: '/',
-    identityPolicies: policies,
-    tags: {},
-    ...options,
-  };
-}
+export const user = (name: string, policies: IdentityPolicy[] = [], options: Partial<IamPrincipal> = {}) =>
+  principal('user', name, policies, options);
+
+export const role = (name: string, policies: IdentityPolicy[] = [], options: Partial<IamPrincipal> = {}) =>
+  principal('role', name, policies, options);
 
 export const awsManagedKeyArn = (account = A) =>
   `arn:aws:kms:${REGION}:${account}:key/aaaaaaaa-0000-0000-0000-000000000001`;
