@@ -138,13 +138,14 @@ describe('demo campaign on the embedded host', () => {
 
   it('records one decision for a double click', async () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
-    // bob reviews 10 GitHub grants and 7 AWS secret reads (prod/api/ and the staging account are
-    // his), and clicks each twice at once.
-    expect(bobClicks).toHaveLength(34);
-    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(17);
+    // bob reviews 10 GitHub grants and 4 AWS secret reads (prod/api/ and the staging account are
+    // his, but not the reads of the three deploy roles: workflows of repositories he can push to
+    // assume them), and clicks each twice at once.
+    expect(bobClicks).toHaveLength(28);
+    expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(14);
     // Gina's grant was decided from the "…" menu (twice at once), the others with the buttons.
     expect(bobClicks.filter((c) => c.reason === 'revoke:unused')).toHaveLength(2);
-    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(32);
+    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(26);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -602,13 +603,20 @@ describe('demo campaign on the embedded host', () => {
       expect(bobsOwn.routingReason).toMatch(
         /bob \(owner of aws_secret_prefix 111122223333:prod\/api\/\) acts as/,
       );
-      // Whoever can push to a repository a trusted subject covers benefits from the trust.
-      for (const trust of grants.filter((g) => g.grantKind === 'oidc_role_trust')) {
-        expect(['alice', 'bob', 'carol', 'dave', 'hank', 'frank'], trust.principal).not.toContain(
-          trust.reviewer,
+      // Whoever can push to a repository a trusted subject covers benefits from the trust, and from
+      // what the role it assumes can read.
+      const deployRoles = new Set(
+        grants.filter((g) => g.grantKind === 'oidc_role_trust').map((g) => g.resource),
+      );
+      const viaWorkflows = grants.filter(
+        (g) => g.reviewable && (g.grantKind === 'oidc_role_trust' || deployRoles.has(g.principal)),
+      );
+      expect(viaWorkflows).toHaveLength(7);
+      for (const grant of viaWorkflows) {
+        expect(['alice', 'bob', 'carol', 'dave', 'hank', 'frank'], awsKey(grant)).not.toContain(
+          grant.reviewer,
         );
-      }
-      // One DM per reviewer lists GitHub and AWS together.
+      } // One DM per reviewer lists GitHub and AWS together.
       const connectors = new Set(grants.filter((g) => g.reviewer === 'alice').map((g) => g.connector));
       expect([...connectors].sort()).toEqual(['aws', 'github']);
       const alice = await host.store.tasks.get(run.campaignId, 'alice');
