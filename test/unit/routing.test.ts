@@ -374,6 +374,49 @@ describe('routing AWS grants', () => {
     expect(route.reason).toContain(`bob (owner of aws_secret_prefix ${account}:prod/payments/) acts as`);
   });
 
+  it("sends a deploy role's trusts to the role's owner, and a secret to its exact owner first", () => {
+    const role = `arn:aws:iam::${account}:role/deploy-web`;
+    const withRoleOwner = parseConfig({
+      ...awsConfig,
+      routing: {
+        ...awsConfig.routing,
+        owners: [
+          ...awsConfig.routing.owners,
+          { resource: role, resourceType: 'iam_role', reviewer: 'carol' },
+          {
+            resource: `arn:aws:secretsmanager:eu-west-1:${account}:secret:prod/payments/stripe-AbC123`,
+            resourceType: 'aws_secret',
+            reviewer: 'erin',
+          },
+        ],
+      },
+    });
+    const trust = makeGrant({
+      connector: 'aws',
+      grantKind: 'oidc_role_trust',
+      resourceType: 'iam_role',
+      resource: role,
+      principalType: 'oidc_subject',
+      principal: 'repo:acme/web:ref:refs/heads/main',
+      entitlement: 'assume',
+      via: { kind: 'trust_policy' },
+    });
+    expect(routeGrant(trust, withRoleOwner, teams)).toEqual({
+      reviewer: 'carol',
+      reason: `owner of iam_role ${role}`,
+    });
+    expect(
+      routeGrant(
+        secretRead('prod/payments/stripe', `arn:aws:iam::${account}:role/batch`),
+        withRoleOwner,
+        teams,
+      ),
+    ).toEqual({
+      reviewer: 'erin',
+      reason: `owner of aws_secret arn:aws:secretsmanager:eu-west-1:${account}:secret:prod/payments/stripe-AbC123`,
+    });
+  });
+
   it('treats a role GitHub workflows can assume as held by whoever can push to a repository it trusts', () => {
     const deploy = `arn:aws:iam::${account}:role/deploy`;
     const directory = teamDirectoryOf([
