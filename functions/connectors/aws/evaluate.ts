@@ -849,8 +849,10 @@ async function outsiderReads(
 /**
  * Whether a role's trust policy admits a GitHub OIDC subject: sts:AssumeRoleWithWebIdentity by
  * the account's GitHub OIDC provider, with `<provider>:sub` set to `subject` taken literally (a
- * pattern is checked as the string it is: `repo:acme/*` still admits the literal `repo:acme/api:*`)
- * and `<provider>:aud` = sts.amazonaws.com. Returns the admitting statements' labels, or undefined.
+ * pattern is checked as the string it is: `repo:acme/*` still admits the literal `repo:acme/api:*`).
+ * The audience is unknown: a workflow chooses the `aud` of its token (configure-aws-credentials'
+ * `audience` input), so a statement admits the subject whatever audience it names. Returns the
+ * admitting statements' labels, or undefined.
  */
 export async function trustAdmits(
   trust: PolicyDocument,
@@ -872,14 +874,10 @@ export async function trustAdmits(
         action: ASSUME_WEB_IDENTITY_ACTION,
         principal: providerArn,
         resource: { accountId: role.accountId, resource: role.arn },
-        contextVariables: { [OIDC_SUB_ALIAS]: subject, [OIDC_AUD_ALIAS]: 'sts.amazonaws.com' },
+        contextVariables: { [OIDC_SUB_ALIAS]: subject },
       },
     },
-    [OIDC_SUB_ALIAS, OIDC_AUD_ALIAS].map((keyName) => ({
-      keyName,
-      presenceIsKnown: true,
-      valueIsKnown: true,
-    })),
+    [{ keyName: OIDC_SUB_ALIAS, presenceIsKnown: true, valueIsKnown: true }],
     `${ASSUME_WEB_IDENTITY_ACTION} of ${role.arn} by ${subject}`,
   );
   if (!result.allowed) return undefined;

@@ -9,6 +9,7 @@ import {
   statementCoversAction,
   statementLabel,
   statementsOf,
+  wildcardMatch,
 } from './policy-documents';
 
 /**
@@ -26,14 +27,22 @@ const NEGATIVE =
 export interface OidcStatement {
   index: number;
   label: string;
-  /** Subject patterns it admits; `*` when it has no positive sub condition (any subject). */
+  /**
+   * Subject patterns it admits; `*` when it has no positive sub condition (any subject). With
+   * several positive sub conditions (IAM ANDs condition operators), only the written values that
+   * satisfy all of them, or when none does, the most specific pattern (see admittedSubjects); []
+   * when the conditions admit no subject at all.
+   */
   subjects: string[];
   /** No positive sub condition at all: any token from the provider matches. */
   noSubCondition: boolean;
   /** Subject patterns it excludes (StringNotEquals / StringNotLike on sub). */
   excludedSubjects: string[];
   audiences: string[];
-  /** Conditions on other claims (job_workflow_ref, repository_owner…), as written. */
+  /**
+   * Conditions on other claims (job_workflow_ref, repository_owner…), as written; and, for a
+   * statement with several positive sub conditions, each of them (a subject must match them all).
+   */
   otherConditions: string[];
 }
 
@@ -60,6 +69,48 @@ function valuesOf(value: unknown): string[] {
   return value === undefined || value === null ? [] : [String(value)];
 }
 
+/** Whether one positive sub condition holds for `subject` taken literally. */
+function subConditionHolds(operator: string, values: readonly string[], subject: string): boolean {
+  const base = operator.replace(/^(ForAnyValue:|ForAllValues:)/, '').replace(/IfExists$/, '');
+  return values.some((value) =>
+    base === 'StringLike'
+      ? wildcardMatch(value, subject)
+      : base === 'StringEqualsIgnoreCase'
+        ? value.toLowerCase() === subject.toLowerCase()
+        : value === subject,
+  );
+}
+
+/** Characters of a pattern that are not wildcards: the more, the fewer subjects it matches. */
+function fixedLength(value: string): number {
+  return value.replace(/[*?]/g, '').length;
+}
+
+/**
+ * The subjects a statement admits when IAM ANDs several positive sub conditions (`StringLike sub
+ * repo:acme/*` and `StringEquals sub repo:acme/api:ref:refs/heads/main` admit only the second):
+ * the written values that, taken literally, satisfy every condition. When none does but the
+ * conditions are all patterns, their intersection may still be non-empty and has no written name:
+ * the most specific pattern stands for it (the others are listed with the statement's other
+ * conditions). When a condition is exact or wildcard-free, nothing outside its values can match,
+ * and none of them matched all: the statement admits nothing.
+ */
+function admittedSubjects(conditions: readonly { operator: string; values: string[] }[]): string[] {
+  if (conditions.length <= 1) return [...new Set(conditions.flatMap((condition) => condition.values))];
+  const written = [...new Set(conditions.flatMap((condition) => condition.values))];
+  const admitted = written.filter((subject) =>
+    conditions.every((condition) => subConditionHolds(condition.operator, condition.values, subject)),
+  );
+  if (admitted.length > 0) return admitted;
+  const bounded = conditions.some(
+    (condition) =>
+      !/StringLike/.test(condition.operator) || condition.values.every((value) => !/[*?]/.test(value)),
+  );
+  if (bounded) return [];
+  const [mostSpecific] = [...written].sort((a, b) => fixedLength(b) - fixedLength(a));
+  return mostSpecific === undefined ? [] : [mostSpecific];
+}
+
 /** The GitHub provider statements of a trust policy, with what each admits. */
 export function oidcStatements(
   trust: PolicyDocument,
@@ -71,28 +122,36 @@ export function oidcStatements(
   const found: OidcStatement[] = [];
   statementsOf(trust).forEach((statement, position) => {
     if (!isOidcStatement(statement, role.accountId, provider)) return;
-    const subjects: string[] = [];
+    const subConditions: { operator: string; values: string[]; text: string }[] = [];
     const excluded: string[] = [];
     const audiences: string[] = [];
     const other: string[] = [];
     for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
       for (const [key, value] of Object.entries(entries ?? {})) {
         const lower = key.toLowerCase();
-        if (lower === subKey && POSITIVE.test(operator)) subjects.push(...valuesOf(value));
+        const text = `${key} ${operator} ${valuesOf(value).join(', ')}`;
+        if (lower === subKey && POSITIVE.test(operator))
+          subConditions.push({ operator, values: valuesOf(value), text });
         else if (lower === subKey && NEGATIVE.test(operator)) excluded.push(...valuesOf(value));
         else if (lower === audKey && POSITIVE.test(operator)) audiences.push(...valuesOf(value));
-        else other.push(`${key} ${operator} ${valuesOf(value).join(', ')}`);
+        else other.push(text);
       }
     }
     const index = position + 1;
+    const noSubCondition = subConditions.length === 0;
     found.push({
       index,
       label: statementLabel(statement, index, `the trust policy of ${role.arn}`),
-      subjects: subjects.length > 0 ? [...new Set(subjects)] : ['*'],
-      noSubCondition: subjects.length === 0,
+      subjects: noSubCondition ? ['*'] : admittedSubjects(subConditions),
+      noSubCondition,
       excludedSubjects: excluded,
       audiences: [...new Set(audiences)],
-      otherConditions: other,
+      otherConditions: [
+        ...(subConditions.length > 1
+          ? subConditions.map((condition) => `${condition.text} (every sub condition must match)`)
+          : []),
+        ...other,
+      ],
     });
   });
   return found;

@@ -5,7 +5,7 @@ import { callAws, callAwsOrNotFound } from './clients';
 import { type AwsContext, isoNow } from './context';
 import { AwsGrantError } from './errors';
 import { ASSUME_WEB_IDENTITY_ACTION, trustAdmits } from './evaluate';
-import { isOidcStatement } from './oidc-roles';
+import { isOidcStatement, oidcTrusts } from './oidc-roles';
 import {
   decodeIamDocument,
   nameOfArn,
@@ -43,11 +43,14 @@ export function denyAllStatement(providerArn: string): PolicyStatement {
 /**
  * The trust policy without `subject`: the pattern is removed from every positive sub condition of
  * the GitHub provider's statements, exactly as written (another pattern that happens to match it
- * stays; it is a grant of its own). A statement left without any sub condition is removed, never
- * kept (no sub condition admits every subject). For `*` (a statement with no sub condition), those
- * statements are removed. If no statement remains, the policy becomes a single explicit Deny of
- * sts:AssumeRoleWithWebIdentity, because IAM refuses an empty trust policy and an empty one would
- * say nothing about intent.
+ * stays; it is a grant of its own). Removing a value from a condition only narrows what the
+ * statement admits; a statement whose sub condition loses its last value is removed, never kept
+ * without it: with no sub condition it would admit every subject, and with another sub condition
+ * left (IAM ANDs condition operators, so `StringLike repo:acme/*` and `StringEquals
+ * repo:acme/api:ref:refs/heads/main` admit only the second) it would admit what that one admits
+ * alone. For `*` (a statement with no sub condition), those statements are removed. If no
+ * statement remains, the policy becomes a single explicit Deny of sts:AssumeRoleWithWebIdentity,
+ * because IAM refuses an empty trust policy and an empty one would say nothing about intent.
  */
 export function narrowTrust(
   trust: PolicyDocument,
@@ -68,8 +71,10 @@ export function narrowTrust(
     providerArn ??= [statement.Principal]
       .flatMap((principal) => (principal && principal !== '*' ? [principal.Federated ?? []].flat() : []))
       .find((value) => value.endsWith(`:oidc-provider/${provider}`));
-    let hadSub = false;
+    let subConditions = 0;
     let removed = false;
+    /** The operator of a sub condition the subject was the only value of. */
+    let emptied: string | undefined;
     const condition: Record<string, Record<string, unknown>> = {};
     for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
       const remaining: Record<string, unknown> = {};
@@ -78,7 +83,7 @@ export function narrowTrust(
           remaining[key] = value;
           continue;
         }
-        hadSub = true;
+        subConditions++;
         const values = Array.isArray(value) ? value.map(String) : [String(value)];
         if (!values.includes(subject)) {
           remaining[key] = value;
@@ -87,14 +92,11 @@ export function narrowTrust(
         removed = true;
         const left = values.filter((item) => item !== subject);
         if (left.length > 0) remaining[key] = Array.isArray(value) ? left : left[0];
+        else emptied ??= operator;
       }
       if (Object.keys(remaining).length > 0) condition[operator] = remaining;
     }
-    const stillHasSub = Object.entries(condition).some(
-      ([operator, entries]) =>
-        POSITIVE.test(operator) && Object.keys(entries).some((key) => key.toLowerCase() === subKey),
-    );
-    if (!hadSub && subject === '*') {
+    if (subConditions === 0 && subject === '*') {
       edits.push(`removed ${label}: it had no sub condition, so it admitted every subject`);
       return;
     }
@@ -102,8 +104,12 @@ export function narrowTrust(
       kept.push(statement);
       return;
     }
-    if (!stillHasSub) {
-      edits.push(`removed ${label}: ${subject} was its only subject`);
+    if (emptied !== undefined) {
+      edits.push(
+        subConditions > 1
+          ? `removed ${label}: ${subject} was the only value of its ${emptied} sub condition, and IAM requires all ${subConditions} of its sub conditions to match, so keeping the others would admit subjects it did not`
+          : `removed ${label}: ${subject} was its only subject`,
+      );
       return;
     }
     edits.push(`removed subject ${subject} from ${label}`);
@@ -190,19 +196,23 @@ export async function revokeTrust(context: AwsContext, grant: Grant): Promise<Re
   };
 }
 
-/** GetRole again and evaluate: present while any statement still admits the subject (taken literally). */
+/**
+ * GetRole again and evaluate: present while any statement still admits the subject (taken
+ * literally, whatever audience the token carries), or still writes it as a subject the snapshot
+ * would report (a pattern standing for the intersection of several sub conditions).
+ */
 export async function checkTrust(context: AwsContext, grant: Grant): Promise<CheckResult> {
   const { roleArn, roleName, accountId } = target(grant);
   const current = await readTrust(context, accountId, roleName, roleArn, 'read');
   const checkedAt = isoNow(context);
   if (current === 'not_found') return { status: 'absent', checkedAt };
-  const admitted = await trustAdmits(
-    current.document,
-    { arn: roleArn, accountId },
-    context.config.githubOidcProvider,
-    grant.principal,
-    context.simulator,
-  );
+  const role = { arn: roleArn, accountId };
+  const provider = context.config.githubOidcProvider;
+  const admitted =
+    (await trustAdmits(current.document, role, provider, grant.principal, context.simulator)) ??
+    oidcTrusts(current.document, role, provider)
+      .trusts.find((trust) => trust.subject === grant.principal)
+      ?.statements.map((statement) => statement.label);
   return admitted
     ? { status: 'present', checkedAt, paths: [{ via: 'trust_policy', permission: 'assume' }] }
     : { status: 'absent', checkedAt };

@@ -6,6 +6,8 @@ import {
   trustAdmits,
 } from '../../../../functions/connectors/aws/evaluate';
 import type { IamPrincipal, KeyRecord, SecretRecord } from '../../../../functions/connectors/aws/inventory';
+import { type PolicyDocument, statementsOf } from '../../../../functions/connectors/aws/policy-documents';
+import { narrowTrust } from '../../../../functions/connectors/aws/trust-policy';
 import {
   A,
   allowDecrypt,
@@ -402,7 +404,7 @@ describe('GitHub OIDC trust', () => {
       Condition: condition,
     });
 
-  it('admits a subject pattern taken literally, and checks the audience', async () => {
+  it('admits a subject pattern taken literally', async () => {
     const policy = trust({
       StringEquals: { [`${provider}:aud`]: 'sts.amazonaws.com' },
       StringLike: { [`${provider}:sub`]: 'repo:acme/*' },
@@ -413,10 +415,38 @@ describe('GitHub OIDC trust', () => {
     ).toEqual([`statement 1 of the trust policy of ${deploy.arn}`]);
     expect(await trustAdmits(policy, deploy, provider, 'repo:acme/api:*', simulator)).toBeDefined();
     expect(await trustAdmits(policy, deploy, provider, 'repo:evil/api:*', simulator)).toBeUndefined();
+  });
+
+  it('takes the audience as unknown: a workflow chooses the aud of its token', async () => {
+    const simulator = new Simulator();
     const otherAudience = trust({
-      StringEquals: { [`${provider}:aud`]: 'something-else', [`${provider}:sub`]: 'repo:acme/api:*' },
+      StringEquals: {
+        [`${provider}:aud`]: 'https://github.com/acme',
+        [`${provider}:sub`]: 'repo:acme/api:*',
+      },
     });
-    expect(await trustAdmits(otherAudience, deploy, provider, 'repo:acme/api:*', simulator)).toBeUndefined();
+    expect(await trustAdmits(otherAudience, deploy, provider, 'repo:acme/api:*', simulator)).toEqual([
+      `statement 1 of the trust policy of ${deploy.arn}`,
+    ]);
+    // Revoking a subject one statement names leaves it admitted by another with a custom audience:
+    // verify must say so.
+    const subject = 'repo:acme/api:ref:refs/heads/main';
+    const twoStatements = doc(
+      ...statementsOf(
+        trust({ StringEquals: { [`${provider}:sub`]: subject, [`${provider}:aud`]: 'sts.amazonaws.com' } }),
+      ),
+      ...statementsOf(
+        trust({
+          StringLike: { [`${provider}:sub`]: 'repo:acme/*' },
+          StringEquals: { [`${provider}:aud`]: 'https://github.com/acme' },
+        }),
+      ),
+    );
+    const narrowed = narrowTrust(twoStatements, deploy, provider, subject);
+    expect(narrowed.after).toBeDefined();
+    expect(await trustAdmits(narrowed.after as PolicyDocument, deploy, provider, subject, simulator)).toEqual(
+      [`statement 1 of the trust policy of ${deploy.arn}`],
+    );
   });
 
   it('a literal * is admitted only by a statement without a sub condition', async () => {
