@@ -114,12 +114,23 @@ function isUnconditionalDenyOfRead(statement: PolicyStatement, secretArn: string
   );
 }
 
+/** Whether a statement's Action names exactly the read and nothing else (no wildcard, no NotAction). */
+function grantsOnlyTheRead(statement: PolicyStatement): boolean {
+  return (
+    statement.Action !== undefined &&
+    listOf(statement.Action).every((action) => action.toLowerCase() === READ_ACTION.toLowerCase())
+  );
+}
+
 /**
- * The identity policy without the read of one secret. A statement whose Resource names the secret's
- * ARN exactly loses that entry (and is dropped when it had no other resource). A statement that
- * reaches the secret through a wildcard (or NotResource) cannot lose it without losing the other
- * secrets the wildcard covers, so one Deny statement for exactly this secret is added instead,
- * with a Sid saying why. A policy that already denies the read unconditionally needs nothing.
+ * The identity policy without the read of one secret. A statement that grants only
+ * secretsmanager:GetSecretValue and whose Resource names the secret's ARN exactly loses that entry
+ * (and is dropped when it had no other resource). A statement that reaches the secret through a
+ * wildcard (or NotResource) cannot lose it without losing the other secrets the wildcard covers,
+ * and one that also grants other actions (PutSecretValue, DescribeSecret, `secretsmanager:*`, a
+ * NotAction…) cannot lose it without losing those actions on it: for either, one Deny statement of
+ * exactly GetSecretValue on exactly this secret is added instead, with a Sid saying why, and the
+ * statement stays as written. A policy that already denies the read unconditionally needs nothing.
  */
 export function narrowIdentityPolicy(
   document: PolicyDocument,
@@ -132,7 +143,8 @@ export function narrowIdentityPolicy(
   }
   const allowing: string[] = [];
   const edits: string[] = [];
-  let needsDeny = false;
+  /** Why a Deny is needed, once per reason. */
+  const denyReasons = new Set<string>();
   const kept: PolicyStatement[] = [];
   statements.forEach((statement, position) => {
     const label = statementLabel(statement, position + 1, where);
@@ -145,7 +157,14 @@ export function narrowIdentityPolicy(
     const wildcard =
       resources === undefined || resources.some((item) => isPattern(item) && matches(item, secretArn));
     if (wildcard) {
-      needsDeny = true;
+      denyReasons.add('a wildcard Resource (or NotResource) also covers other secrets, which stay readable');
+      kept.push(statement);
+      return;
+    }
+    if (!grantsOnlyTheRead(statement)) {
+      denyReasons.add(
+        `${label} grants more than ${READ_ACTION} on it (${statement.NotAction !== undefined ? 'NotAction' : 'Action'} ${listOf(statement.Action ?? statement.NotAction).join(', ')}), and those other actions stay allowed`,
+      );
       kept.push(statement);
       return;
     }
@@ -159,14 +178,14 @@ export function narrowIdentityPolicy(
   });
   if (allowing.length === 0) return { statements: [], edits: [], denyAdded: false };
   // IAM refuses a policy without statements; one left empty keeps only the Deny (it grants nothing).
-  const denyAdded = needsDeny || kept.length === 0;
+  const denyAdded = denyReasons.size > 0 || kept.length === 0;
   if (denyAdded) {
     const sid = denySid(secretArn);
     kept.push({ Sid: sid, Effect: 'Deny', Action: READ_ACTION, Resource: secretArn });
     edits.push(
-      needsDeny
-        ? `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because a wildcard Resource (or NotResource) also covers other secrets, which stay readable`
-        : `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because IAM refuses a policy with no statement`,
+      `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because ${
+        denyReasons.size > 0 ? [...denyReasons].join('; and ') : 'IAM refuses a policy with no statement'
+      }`,
     );
   }
   return { after: withStatements(document, kept), statements: allowing, edits, denyAdded };

@@ -1,11 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../../../functions/connectors/aws/evaluate';
 import {
   denySid,
   isAutomatic,
   narrowIdentityPolicy,
   policyRefOf,
 } from '../../../../functions/connectors/aws/identity-policy';
-import { statementsOf } from '../../../../functions/connectors/aws/policy-documents';
+import {
+  type PolicyDocument,
+  type PolicyStatement,
+  statementsOf,
+} from '../../../../functions/connectors/aws/policy-documents';
 import { A, allowRead, doc, secretArn } from './fixtures';
 
 const DB = secretArn('prod/db');
@@ -113,5 +119,115 @@ describe('narrowing an identity policy', () => {
       Resource: DB,
     });
     expect(narrowIdentityPolicy(denied, DB, where).after).toBeUndefined();
+  });
+
+  it('a statement that also grants other actions on the secret keeps them: a Deny of the read only', () => {
+    const rotate = {
+      Sid: 'Rotate',
+      Effect: 'Allow' as const,
+      Action: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:DescribeSecret',
+      ],
+      Resource: DB,
+    };
+    const narrowed = narrowIdentityPolicy(doc(rotate), DB, where);
+    expect(statementsOf(narrowed.after)).toEqual([
+      rotate,
+      { Sid: denySid(DB), Effect: 'Deny', Action: 'secretsmanager:GetSecretValue', Resource: DB },
+    ]);
+    expect(narrowed.edits).toEqual([
+      `add statement ${denySid(DB)} denying secretsmanager:GetSecretValue on ${DB}, because Rotate (statement 1) of ${where} grants more than secretsmanager:GetSecretValue on it (Action ${rotate.Action.join(', ')}), and those other actions stay allowed`,
+    ]);
+    // An action wildcard is other actions too, even with the secret named exactly.
+    const all = { Effect: 'Allow' as const, Action: 'secretsmanager:*', Resource: [DB, OTHER] };
+    expect(statementsOf(narrowIdentityPolicy(doc(all), DB, where).after)).toEqual([
+      all,
+      { Sid: denySid(DB), Effect: 'Deny', Action: 'secretsmanager:GetSecretValue', Resource: DB },
+    ]);
+  });
+});
+
+/*
+ * For any identity policy: after narrowing, the principal cannot read the secret, and every other
+ * action on every secret that the policy allowed before is still allowed (checked by iam-simulate).
+ */
+
+const ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:UpdateSecretVersionStage',
+];
+const actionPatterns = [...ACTIONS, 'secretsmanager:*', 'secretsmanager:Get*', '*'];
+const resourcePatterns = [DB, OTHER, 'arn:aws:secretsmanager:*:*:secret:prod/*', '*'];
+const identityStatement: fc.Arbitrary<PolicyStatement> = fc
+  .record({
+    sid: fc.option(fc.constantFrom('Read', 'Rotate', 'All'), { nil: undefined }),
+    actions: fc.uniqueArray(fc.constantFrom(...actionPatterns), { minLength: 1, maxLength: 3 }),
+    notAction: fc.boolean(),
+    resources: fc.uniqueArray(fc.constantFrom(...resourcePatterns), { minLength: 1, maxLength: 3 }),
+    list: fc.boolean(),
+  })
+  .map(({ sid, actions, notAction, resources, list }) => {
+    const action = list || actions.length > 1 ? actions : (actions[0] ?? '*');
+    const resource = list || resources.length > 1 ? resources : (resources[0] ?? '*');
+    return {
+      ...(sid ? { Sid: sid } : {}),
+      Effect: 'Allow' as const,
+      ...(notAction ? { NotAction: action } : { Action: action }),
+      Resource: resource,
+    };
+  });
+
+describe('narrowing any identity policy', () => {
+  it('removes exactly the read of the secret: everything else it allowed stays allowed', async () => {
+    const simulator = new Simulator();
+    const allows = async (document: PolicyDocument, action: string, resource: string) =>
+      (
+        await simulator.run(
+          {
+            identityPolicies: [{ name: 'p', policy: document }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            request: {
+              action,
+              principal: `arn:aws:iam::${A}:user/alice`,
+              resource: { accountId: A, resource },
+              contextVariables: {},
+            },
+          },
+          [],
+          `${action} on ${resource}`,
+        )
+      ).allowed;
+    await fc.assert(
+      fc.asyncProperty(fc.array(identityStatement, { minLength: 1, maxLength: 3 }), async (statements) => {
+        const before = doc(...statements);
+        const narrowed = narrowIdentityPolicy(before, DB, where);
+        if (!(await allows(before, 'secretsmanager:GetSecretValue', DB))) {
+          expect(narrowed.after).toBeUndefined();
+          return;
+        }
+        const after = narrowed.after as PolicyDocument;
+        expect(after).toBeDefined();
+        expect(statementsOf(after).length).toBeGreaterThan(0);
+        expect(await allows(after, 'secretsmanager:GetSecretValue', DB)).toBe(false);
+        for (const action of ACTIONS) {
+          for (const resource of [DB, OTHER]) {
+            if (action === 'secretsmanager:GetSecretValue' && resource === DB) continue;
+            const was = await allows(before, action, resource);
+            expect({ action, resource, allowed: await allows(after, action, resource) }).toEqual({
+              action,
+              resource,
+              allowed: was,
+            });
+          }
+        }
+      }),
+      { numRuns: 80 },
+    );
   });
 });
