@@ -17,6 +17,7 @@ import {
   type PolicyStatement,
   principalsOf,
   statementAllows,
+  statementCoversAction,
   statementLabel,
   statementsOf,
   withStatements,
@@ -39,6 +40,7 @@ import {
 export const READ_ACTION = 'secretsmanager:GetSecretValue';
 export const DECRYPT_ACTION = 'kms:Decrypt';
 export const ASSUME_WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
+const TAG_SESSION_ACTION = 'sts:TagSession';
 
 /** What evaluation cost: pairs looked at, pairs the prefilter let through, simulations run and their time. */
 export interface EvaluationStats {
@@ -190,7 +192,7 @@ const KNOWN_KEYS: DiscoveryContextKeyConstraint[] = [
   '/^aws:ResourceTag/.*/',
 ].map((keyName) => ({ keyName, presenceIsKnown: true, valueIsKnown: true }));
 
-/** Principal tags are known only for principals in reviewed accounts. */
+/** Principal tags are known only for principals in reviewed accounts, and not for roles whose sessions may be tagged. */
 const KNOWN_PRINCIPAL_TAGS: DiscoveryContextKeyConstraint = {
   keyName: '/^aws:PrincipalTag/.*/',
   presenceIsKnown: true,
@@ -328,6 +330,25 @@ function secretContext(secret: SecretRecord): Record<string, string> {
   return context;
 }
 
+/**
+ * Whether the role's sessions may carry session tags: its trust policy allows sts:TagSession to
+ * someone. A session tag overrides the role's tag of the same key and adds any other, so its
+ * aws:PrincipalTag values are whatever the one assuming it passes.
+ */
+export function mayCarrySessionTags(principal: Pick<IamPrincipal, 'type' | 'trustPolicy'>): boolean {
+  return (
+    principal.type === 'iam_role' &&
+    statementsOf(principal.trustPolicy).some(
+      (statement) => statement.Effect === 'Allow' && statementCoversAction(statement, TAG_SESSION_ACTION),
+    )
+  );
+}
+
+/**
+ * The principal's request context. Its tags are known (its IAM tags) unless its sessions may carry
+ * session tags: then aws:PrincipalTag/* is left out and not declared known, so a condition on it
+ * makes the read "allowed when …" with the condition listed, rather than decided by the IAM tags.
+ */
 function principalContext(principal: IamPrincipal): Record<string, string> {
   const context: Record<string, string> = {
     'aws:PrincipalArn': principal.arn,
@@ -336,7 +357,9 @@ function principalContext(principal: IamPrincipal): Record<string, string> {
     'aws:PrincipalIsAWSService': 'false',
   };
   if (principal.type === 'iam_user') context['aws:username'] = principal.name;
-  for (const [key, value] of Object.entries(principal.tags)) context[`aws:PrincipalTag/${key}`] = value;
+  if (!mayCarrySessionTags(principal)) {
+    for (const [key, value] of Object.entries(principal.tags)) context[`aws:PrincipalTag/${key}`] = value;
+  }
   return context;
 }
 
@@ -428,7 +451,7 @@ export async function evaluateSecretRead(
   simulator.stats.simulatedPairs++;
 
   const key = keyOf(inventory, secret);
-  const known = [...KNOWN_KEYS, KNOWN_PRINCIPAL_TAGS];
+  const known = mayCarrySessionTags(principal) ? KNOWN_KEYS : [...KNOWN_KEYS, KNOWN_PRINCIPAL_TAGS];
   const names = simulationNames(principal.identityPolicies);
   const resourceWhere = resourcePolicyWhere(secret);
   const readSimulation = (input: SimulationInput): Simulation => {

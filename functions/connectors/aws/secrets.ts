@@ -17,6 +17,7 @@ import {
   type ExternalReader,
   evaluateSecretRead,
   externalReaders,
+  mayCarrySessionTags,
   type ReadPath,
   resourcePolicyWhere,
   type SecretAccess,
@@ -264,6 +265,12 @@ export function secretReadGrants(
           ...(path.namedAs === 'account'
             ? {
                 namedAs: `the resource policy names the whole account ${principal.accountId}, not this principal`,
+              }
+            : {}),
+          ...(mayCarrySessionTags(principal) && conditions.some((text) => text.includes('aws:PrincipalTag/'))
+            ? {
+                principalTags:
+                  "unknown: the role's trust policy allows sts:TagSession, so a session may carry any tag and the aws:PrincipalTag conditions decide",
               }
             : {}),
         },

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   evaluateSecretRead,
   externalReaders,
+  type SecretAccess,
   Simulator,
   trustAdmits,
 } from '../../../../functions/connectors/aws/evaluate';
 import type { IamPrincipal, KeyRecord, SecretRecord } from '../../../../functions/connectors/aws/inventory';
 import { type PolicyDocument, statementsOf } from '../../../../functions/connectors/aws/policy-documents';
+import { secretReadGrants } from '../../../../functions/connectors/aws/secrets';
 import { narrowTrust } from '../../../../functions/connectors/aws/trust-policy';
 import {
   A,
@@ -200,6 +202,48 @@ describe('same account', () => {
     expect((await evaluateSecretRead(inv, payments, db, new Simulator()))?.paths[0]?.conditions).toEqual([]);
     expect(await evaluateSecretRead(inv, web, db, new Simulator())).toBeUndefined();
   });
+  it('a role whose trust policy allows sts:TagSession may carry any session tag: its principal tags are unknown', async () => {
+    const abac = managed(
+      'Abac',
+      doc(
+        allowRead('*', {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+          Condition: { StringEquals: { 'aws:PrincipalTag/team': '${aws:ResourceTag/team}' } },
+        }),
+      ),
+    );
+    const assume = { Effect: 'Allow' as const, Principal: { AWS: `arn:aws:iam::${A}:root` } };
+    const tagged = role('abac', [abac], {
+      tags: { team: 'web' },
+      trustPolicy: doc({ ...assume, Action: ['sts:AssumeRole', 'sts:TagSession'] }),
+    });
+    const untagged = role('plain', [abac], {
+      tags: { team: 'web' },
+      trustPolicy: doc({ ...assume, Action: 'sts:AssumeRole' }),
+    });
+    const db = secret('prod/db', { tags: { team: 'payments' } });
+    const inv = inventory({ principals: [tagged, untagged], secrets: [db] });
+    const access = await evaluateSecretRead(inv, tagged, db, new Simulator());
+    expect(access?.paths).toEqual([
+      {
+        via: { kind: 'identity_policy', policy: abac.id },
+        statements: [`statement 1 of ${abac.id}`],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+        conditions: ['aws:PrincipalTag/team StringEquals ${aws:ResourceTag/team}'],
+      },
+    ]);
+    const [grant] = secretReadGrants(inv, tagged, db, access as SecretAccess, {
+      automaticRemediation: { identityPolicyPaths: [] },
+    });
+    expect(grant?.raw).toMatchObject({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
+      conditions: ['aws:PrincipalTag/team StringEquals ${aws:ResourceTag/team}'],
+      principalTags: expect.stringMatching(/sts:TagSession/),
+    });
+    // Without sts:TagSession, the role's own tags decide (web is not payments).
+    expect(await evaluateSecretRead(inv, untagged, db, new Simulator())).toBeUndefined();
+  });
+
   it('policy variables in a Resource are evaluated for each principal, not skipped by the prefilter', async () => {
     const own = managed(
       'OwnSecrets',
