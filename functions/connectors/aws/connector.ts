@@ -18,6 +18,7 @@ import { oidcGrants, type RoleRead } from './oidc-roles';
 import { revokeResourcePolicy } from './resource-policy';
 import {
   checkSecretRead,
+  coveredByAnyone,
   currentReadPaths,
   externalReadGrant,
   newKeyCache,
@@ -131,22 +132,42 @@ export function createAwsConnector(options: AwsConnectorOptions): AwsConnector {
       const inventory = await readInventory(context);
       const readsByRole = new Map<string, RoleRead[]>();
       for (const secret of inventory.secrets) {
+        // Outsiders first: whether an aws_anyone grant stands for reads through `*` decides
+        // which reviewed principals need a grant of their own for them.
+        const readers = await externalReaders(inventory, secret, context.simulator, context.warn);
+        const external = readers.map((reader) => ({
+          reader,
+          grant: externalReadGrant(inventory, secret, reader),
+        }));
+        const anyone = external.find((item) => item.reader.principalType === 'aws_anyone');
         for (const principal of inventory.principals) {
           const access = await evaluateSecretRead(inventory, principal, secret, context.simulator);
           if (!access) continue;
-          for (const grant of secretReadGrants(inventory, principal, secret, access, context.config)) {
-            if (principal.type === 'iam_role') {
-              readsByRole.set(principal.arn, [
-                ...(readsByRole.get(principal.arn) ?? []),
-                { grant, secretName: secret.name },
-              ]);
+          const grants = secretReadGrants(
+            inventory,
+            principal,
+            secret,
+            access,
+            context.config,
+            anyone?.reader,
+          );
+          if (principal.type === 'iam_role') {
+            // What the role reads, for the OIDC subjects that assume it: its own grants, and reads
+            // through `*` that the aws_anyone grant stands for.
+            const reads: RoleRead[] = grants.map((grant) => ({ grant, secretName: secret.name }));
+            if (
+              anyone &&
+              access.paths.some((path) => path.anyPrincipalOnly) &&
+              coveredByAnyone(anyone.reader, principal, secret)
+            ) {
+              reads.push({ grant: anyone.grant, secretName: secret.name });
             }
-            yield grant;
+            if (reads.length > 0)
+              readsByRole.set(principal.arn, [...(readsByRole.get(principal.arn) ?? []), ...reads]);
           }
+          yield* grants;
         }
-        for (const reader of await externalReaders(inventory, secret, context.simulator, context.warn)) {
-          yield externalReadGrant(inventory, secret, reader);
-        }
+        for (const item of external) yield item.grant;
       }
       for (const role of inventory.principals) {
         if (role.type !== 'iam_role' || !role.trustPolicy) continue;

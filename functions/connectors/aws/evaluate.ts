@@ -694,9 +694,69 @@ const UNKNOWN_IDENTITY = [
   },
 ];
 
-/** Stand-ins for "any principal": one in the secret's account with no policies, one elsewhere. */
+/**
+ * Stand-ins for "any principal": one in another account (000000000000, or an account the
+ * statements' conditions name), one in the secret's account with no policies. Who they are is
+ * unknown to the simulation (aws:PrincipalArn, and outside the secret's account aws:PrincipalAccount
+ * too), so a `*` statement that selects principals by a condition on them (`aws:PrincipalAccount`,
+ * `aws:PrincipalArn`) comes out "allowed when …" with that condition, not refused.
+ */
 const ANY_PRINCIPAL_NAME = 'access-review-any-principal';
 const OTHER_ACCOUNT = '000000000000';
+
+/** Accounts (12 digits) that the conditions of a resource policy's statements allowing the read name. */
+function accountsInConditions(secret: SecretRecord): string[] {
+  const accounts = new Set<string>();
+  for (const statement of statementsOf(secret.resourcePolicy)) {
+    if (!statementAllows(statement, READ_ACTION, secret.arn) || !statement.Condition) continue;
+    for (const match of JSON.stringify(statement.Condition).matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
+      if (match[0] !== secret.accountId) accounts.add(match[0]);
+    }
+  }
+  return [...accounts].sort();
+}
+
+/** What `*` lets some principal read, tried in other accounts first (reach), then in the secret's own. */
+async function anyoneReads(
+  secret: SecretRecord,
+  key: KeyRecord,
+  simulator: Simulator,
+): Promise<
+  | (Pick<ExternalReader, 'statements' | 'kmsStatements' | 'conditions' | 'kmsEvaluated'> & {
+      reach: 'any_account' | 'this_account';
+    })
+  | undefined
+> {
+  const partition = secret.arn.split(':')[1] ?? 'aws';
+  const standIn = (account: string) => `arn:${partition}:iam::${account}:role/${ANY_PRINCIPAL_NAME}`;
+  // Outside the secret's account the stand-in's account stays unknown (a condition on it is listed,
+  // not decided); an account the conditions name is tried too, for a key policy that lets only
+  // that account decrypt (kms:CallerAccount and the principal's ARN are in it).
+  for (const account of [OTHER_ACCOUNT, ...accountsInConditions(secret)]) {
+    const result = await outsiderReads(
+      secret,
+      key,
+      standIn(account),
+      account,
+      { read: true, decrypt: true },
+      simulator,
+      { arn: false, account: false },
+    );
+    if (result) return { ...result, reach: 'any_account' };
+  }
+  const here = await outsiderReads(
+    secret,
+    key,
+    standIn(secret.accountId),
+    secret.accountId,
+    // In its own account `*` alone opens the secret; the key still needs the caller's
+    // kms:Decrypt where the key policy delegates to IAM, which some principal may have.
+    { read: false, decrypt: true },
+    simulator,
+    { arn: false, account: true },
+  );
+  return here ? { ...here, reach: 'this_account' } : undefined;
+}
 
 /**
  * Principals the secret's resource policy names that are in no reviewed account: other accounts'
@@ -726,10 +786,7 @@ export async function externalReaders(
         continue;
       }
       if (inventory.accounts.has(account)) continue;
-      if (isAccountPrincipal(value)) named.set(accountPrincipalArn(value), 'aws_account');
-      else if (/:(role|assumed-role)\//.test(value)) named.set(value, 'iam_role');
-      else if (/:user\//.test(value)) named.set(value, 'iam_user');
-      else named.set(value, 'aws_account');
+      named.set(isAccountPrincipal(value) ? accountPrincipalArn(value) : value, externalTypeOf(value));
     }
     for (const service of principals.service) named.set(service, 'aws_service');
     for (const other of [...principals.federated, ...principals.canonicalUser]) {
@@ -741,60 +798,49 @@ export async function externalReaders(
   const readers: ExternalReader[] = [];
   for (const [principal, principalType] of named) {
     if (principalType === 'aws_anyone') {
-      const partition = secret.arn.split(':')[1] ?? 'aws';
-      const elsewhere = await outsiderReads(
-        secret,
-        key,
-        `arn:${partition}:iam::${OTHER_ACCOUNT}:role/${ANY_PRINCIPAL_NAME}`,
-        OTHER_ACCOUNT,
-        { read: true, decrypt: true },
-        simulator,
-      );
-      const here =
-        elsewhere ??
-        (await outsiderReads(
-          secret,
-          key,
-          `arn:${partition}:iam::${secret.accountId}:role/${ANY_PRINCIPAL_NAME}`,
-          secret.accountId,
-          // In its own account `*` alone opens the secret; the key still needs the caller's
-          // kms:Decrypt where the key policy delegates to IAM, which some principal may have.
-          { read: false, decrypt: true },
-          simulator,
-        ));
-      if (here) {
+      const anyone = await anyoneReads(secret, key, simulator);
+      if (anyone) {
         readers.push({
           principalType,
           principal,
-          ...here,
-          crossAccount: elsewhere !== undefined,
-          reach: elsewhere ? 'any_account' : 'this_account',
-          kmsEvaluated: true,
+          ...anyone,
+          crossAccount: anyone.reach === 'any_account',
         });
       }
       continue;
     }
-    const account =
-      principalType === 'aws_service' ? secret.accountId : (accountOfPrincipal(principal) ?? '');
-    const result = await outsiderReads(
-      secret,
-      key,
-      principal,
-      account,
-      { read: principalType !== 'aws_service', decrypt: principalType !== 'aws_service' },
-      simulator,
-    );
-    if (result) {
-      readers.push({
-        principalType,
-        principal,
-        ...result,
-        crossAccount: principalType !== 'aws_service',
-        kmsEvaluated: principalType !== 'aws_service',
-      });
-    }
+    const result = await namedOutsiderReads(secret, key, principalType, principal, simulator);
+    if (result) readers.push({ principalType, principal, ...result });
   }
   return readers;
+}
+
+/** The type an AWS principal value of a Principal block has, outside the reviewed accounts. */
+function externalTypeOf(value: string): ExternalPrincipalType {
+  if (isAccountPrincipal(value)) return 'aws_account';
+  if (/:(role|assumed-role)\//.test(value)) return 'iam_role';
+  if (/:user\//.test(value)) return 'iam_user';
+  return 'aws_account';
+}
+
+async function namedOutsiderReads(
+  secret: SecretRecord,
+  key: KeyRecord,
+  principalType: Exclude<ExternalPrincipalType, 'aws_anyone'>,
+  principal: string,
+  simulator: Simulator,
+): Promise<Omit<ExternalReader, 'principalType' | 'principal'> | undefined> {
+  const isService = principalType === 'aws_service';
+  const account = isService ? secret.accountId : (accountOfPrincipal(principal) ?? '');
+  const result = await outsiderReads(
+    secret,
+    key,
+    principal,
+    account,
+    { read: !isService, decrypt: !isService },
+    simulator,
+  );
+  return result && { ...result, crossAccount: !isService };
 }
 
 async function outsiderReads(
@@ -804,15 +850,21 @@ async function outsiderReads(
   account: string,
   assumeIdentityAllows: { read: boolean; decrypt: boolean },
   simulator: Simulator,
-): Promise<Pick<ExternalReader, 'statements' | 'kmsStatements' | 'conditions'> | undefined> {
+  identityKnown: { arn: boolean; account: boolean } = { arn: true, account: true },
+): Promise<Pick<ExternalReader, 'statements' | 'kmsStatements' | 'conditions' | 'kmsEvaluated'> | undefined> {
   const isService = !principal.startsWith('arn:');
   const context: Record<string, string> = isService
     ? { 'aws:PrincipalIsAWSService': 'true' }
     : {
-        'aws:PrincipalArn': principal,
-        'aws:PrincipalAccount': account,
+        ...(identityKnown.arn ? { 'aws:PrincipalArn': principal } : {}),
+        ...(identityKnown.account ? { 'aws:PrincipalAccount': account } : {}),
         'aws:PrincipalIsAWSService': 'false',
       };
+  const known = KNOWN_KEYS.filter(
+    (constraint) =>
+      (identityKnown.arn || constraint.keyName !== 'aws:PrincipalArn') &&
+      (identityKnown.account || constraint.keyName !== 'aws:PrincipalAccount'),
+  );
   const read = await simulator.run(
     {
       identityPolicies: assumeIdentityAllows.read ? UNKNOWN_IDENTITY : [],
@@ -826,7 +878,7 @@ async function outsiderReads(
         contextVariables: { ...secretContext(secret), ...context },
       },
     },
-    KNOWN_KEYS,
+    known,
     `${READ_ACTION} by ${principal} on ${secret.arn}`,
   );
   if (!read.allowed) return undefined;
@@ -839,7 +891,7 @@ async function outsiderReads(
   const conditions = describeConditions(read.analysis.conditions);
   // A service's KMS use is made by the service itself, under conditions the key policy states
   // for it; it is not the caller's kms:Decrypt and is not simulated here.
-  if (isService) return { statements, kmsStatements: [], conditions };
+  if (isService) return { statements, kmsStatements: [], conditions, kmsEvaluated: false };
   const decrypt = await simulator.run(
     {
       identityPolicies: assumeIdentityAllows.decrypt ? UNKNOWN_IDENTITY : [],
@@ -853,7 +905,7 @@ async function outsiderReads(
         contextVariables: { ...kmsContext(secret, account), ...context },
       },
     },
-    KNOWN_KEYS,
+    known,
     `${DECRYPT_ACTION} by ${principal} on ${key.arn} for ${secret.arn}`,
   );
   if (!decrypt.allowed) return undefined;
@@ -866,6 +918,7 @@ async function outsiderReads(
       'resource',
     ),
     conditions: [...conditions, ...describeConditions(decrypt.analysis.conditions)],
+    kmsEvaluated: true,
   };
 }
 

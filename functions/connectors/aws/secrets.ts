@@ -229,8 +229,24 @@ function secretKey(secret: SecretRecord, principalType: Grant['principalType'], 
 }
 
 /**
+ * Whether the aws_anyone grant of a secret stands for a reviewed principal that reads only through
+ * a statement naming every principal: it reaches principals of other accounts, or the principal is
+ * in the secret's own account.
+ */
+export function coveredByAnyone(
+  anyone: ExternalReader | undefined,
+  principal: Pick<IamPrincipal, 'accountId'>,
+  secret: Pick<SecretRecord, 'accountId'>,
+): boolean {
+  return anyone !== undefined && (anyone.reach === 'any_account' || principal.accountId === secret.accountId);
+}
+
+/**
  * One grant per path by which a reviewed principal reads a secret. A path through a resource
- * policy statement that names everyone (`*`) is left to the aws_anyone grant of that statement.
+ * policy statement that names everyone (`*`) is left to the aws_anyone grant of the secret
+ * (`anyone`, from externalReaders) when that grant covers the principal (coveredByAnyone); when no
+ * aws_anyone grant came out, or it does not reach the principal's account, the principal gets a
+ * grant of its own for that path, so no read goes unreported.
  */
 export function secretReadGrants(
   inventory: Inventory,
@@ -238,11 +254,13 @@ export function secretReadGrants(
   secret: SecretRecord,
   access: SecretAccess,
   config: Pick<AwsConfig, 'automaticRemediation'>,
+  anyone?: ExternalReader,
 ): Grant[] {
   const account = inventory.accounts.get(secret.accountId);
   const key = inventory.keys.get(secret.keyArn);
+  const covered = coveredByAnyone(anyone, principal, secret);
   return access.paths
-    .filter((path) => !path.anyPrincipalOnly)
+    .filter((path) => !path.anyPrincipalOnly || !covered)
     .map((path) => {
       const flags: GrantFlag[] = access.crossAccount ? ['cross_account'] : [];
       const conditions = [...path.conditions, ...access.kmsConditions];
@@ -266,7 +284,11 @@ export function secretReadGrants(
             ? {
                 namedAs: `the resource policy names the whole account ${principal.accountId}, not this principal`,
               }
-            : {}),
+            : path.anyPrincipalOnly
+              ? {
+                  namedAs: `the resource policy names every principal ("*"), not this one, and its conditions admit this principal; no aws_anyone grant of this secret reaches account ${principal.accountId}, so this grant stands for the read`,
+                }
+              : {}),
           ...(mayCarrySessionTags(principal) && conditions.some((text) => text.includes('aws:PrincipalTag/'))
             ? {
                 principalTags:

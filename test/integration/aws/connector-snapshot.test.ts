@@ -90,6 +90,11 @@ describe('AWS snapshot against the sandbox', () => {
         `secret_read | repo:acme/api:environment:production | prod/payments/adyen | assumed_role:${role(PROD, 'deploy-api')} |  | derived`,
         `secret_read | repo:acme/* | prod/web/analytics | assumed_role:${role(PROD, 'deploy-web')} | no_audience_condition trusted_by_many_repositories wildcard_subject | derived`,
         `secret_read | repo:acme/web:ref:refs/heads/main | prod/web/analytics | assumed_role:${role(PROD, 'deploy-web')} | no_audience_condition trusted_by_many_repositories | derived`,
+        // The deploy roles read prod/api/database through its statement naming every principal
+        // (the aws_anyone grant stands for them); so do the subjects that assume them.
+        `secret_read | repo:acme/api:environment:production | prod/api/database | assumed_role:${role(PROD, 'deploy-api')} |  | derived`,
+        `secret_read | repo:acme/* | prod/api/database | assumed_role:${role(PROD, 'deploy-web')} | no_audience_condition trusted_by_many_repositories wildcard_subject | derived`,
+        `secret_read | repo:acme/web:ref:refs/heads/main | prod/api/database | assumed_role:${role(PROD, 'deploy-web')} | no_audience_condition trusted_by_many_repositories | derived`,
       ].sort(),
     );
     // Grant ids are unique: one grant per path.
@@ -163,7 +168,7 @@ describe('AWS snapshot against the sandbox', () => {
       accountName: 'production',
       audiences: ['sts.amazonaws.com'],
       repositories: 1,
-      readableSecrets: ['prod/payments/adyen', 'prod/payments/stripe'],
+      readableSecrets: ['prod/api/database', 'prod/payments/adyen', 'prod/payments/stripe'],
     });
     const derived = find((grant) => grant.via.kind === 'assumed_role' && grant.resource === STRIPE);
     const roleReads = grants.filter(
@@ -178,8 +183,18 @@ describe('AWS snapshot against the sandbox', () => {
     expect(web.raw).toMatchObject({
       audiences: [],
       repositories: 2,
-      readableSecrets: ['prod/web/analytics'],
+      readableSecrets: ['prod/api/database', 'prod/web/analytics'],
     });
+    // A read through `*` follows from the aws_anyone grant that stands for it.
+    const anyone = find((grant) => grant.principalType === 'aws_anyone');
+    const throughAnyone = find(
+      (grant) =>
+        grant.via.kind === 'assumed_role' && grant.resource === DATABASE && grant.principal === 'repo:acme/*',
+    );
+    expect(throughAnyone.derivedFrom).toEqual([web.grantId, anyone.grantId]);
+    expect(throughAnyone.raw.statements).toEqual([
+      'Everyone (statement 1) of the resource policy of prod/api/database',
+    ]);
     expect(grants.some((grant) => grant.resource === ANALYTICS && grant.via.kind === 'assumed_role')).toBe(
       true,
     );

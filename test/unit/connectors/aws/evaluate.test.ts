@@ -429,6 +429,39 @@ describe('principals outside the reviewed accounts', () => {
     expect(warnings).toEqual([expect.stringContaining('AROAEXAMPLEDELETED')]);
   });
 
+  it('everyone, selected by a condition on who the principal is: allowed when that condition holds', async () => {
+    const key = customerKey([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${OUTSIDE}:root` },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+      },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${A}:root` }, Action: 'kms:*', Resource: '*' },
+    ]);
+    const readersOf = async (condition: Record<string, Record<string, unknown>>, keyArn?: string) => {
+      const target = secret('prod/x', {
+        ...(keyArn ? { keyArn } : {}),
+        resourcePolicy: doc(allowReadBy({ AWS: '*' }, { Condition: condition })),
+      });
+      return (
+        await externalReaders(
+          inventory({ secrets: [target], keys: [key, ...inventory({}).keys.values()] }),
+          target,
+          new Simulator(),
+        )
+      ).map((reader) => [reader.principalType, reader.reach, reader.conditions]);
+    };
+    // An account outside the review, which alone may decrypt: its principals read.
+    expect(await readersOf({ StringEquals: { 'aws:PrincipalAccount': OUTSIDE } }, key.arn)).toEqual([
+      ['aws_anyone', 'any_account', [`aws:PrincipalAccount StringEquals ${OUTSIDE}`]],
+    ]);
+    // One role of the secret's account, under the AWS managed key (this account only).
+    expect(await readersOf({ ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${A}:role/app` } })).toEqual([
+      ['aws_anyone', 'this_account', [`aws:PrincipalArn ArnEquals arn:aws:iam::${A}:role/app`]],
+    ]);
+  });
+
   it('principals of reviewed accounts are not outsiders', async () => {
     const db = secret('prod/db', {
       resourcePolicy: doc(allowReadBy({ AWS: `arn:aws:iam::${B}:role/ci` })),
