@@ -843,6 +843,40 @@ async function namedOutsiderReads(
   return result && { ...result, crossAccount: !isService };
 }
 
+/**
+ * Whether one principal outside the reviewed accounts (an account root, a role or user there, an
+ * AWS service) reads the secret now through any statement: one naming it, its account, or every
+ * principal (`*`, NotPrincipal). Its own policies are assumed to allow, as in externalReaders.
+ */
+export async function outsiderReadsNow(
+  inventory: Inventory,
+  secret: SecretRecord,
+  principalType: Exclude<ExternalPrincipalType, 'aws_anyone'>,
+  principal: string,
+  simulator: Simulator,
+): Promise<Omit<ExternalReader, 'principalType' | 'principal'> | undefined> {
+  const account = accountOfPrincipal(principal);
+  const naming = {
+    arn: principal,
+    type: principalType === 'iam_user' ? ('iam_user' as const) : ('iam_role' as const),
+    accountId: account ?? '',
+    name: principal.split('/').pop() ?? '',
+  };
+  const named = statementsOf(secret.resourcePolicy).some((statement) => {
+    if (!statementAllows(statement, READ_ACTION, secret.arn)) return false;
+    if (principalType === 'aws_service') {
+      return (
+        statement.Principal === '*' ||
+        statement.NotPrincipal !== undefined ||
+        principalsOf(statement.Principal).service.includes(principal)
+      );
+    }
+    return statementNames(statement, naming) !== undefined;
+  });
+  if (!named) return undefined;
+  return namedOutsiderReads(secret, keyOf(inventory, secret), principalType, principal, simulator);
+}
+
 async function outsiderReads(
   secret: SecretRecord,
   key: KeyRecord,

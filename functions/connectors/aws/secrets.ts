@@ -18,6 +18,7 @@ import {
   evaluateSecretRead,
   externalReaders,
   mayCarrySessionTags,
+  outsiderReadsNow,
   type ReadPath,
   resourcePolicyWhere,
   type SecretAccess,
@@ -377,10 +378,28 @@ export async function currentReadPaths(
     const access = await evaluateSecretRead(inventory, found, secret, context.simulator);
     return (access?.paths ?? []).map((path) => ({ via: pathLabel(path), permission: 'read' }));
   }
-  const readers = await externalReaders(inventory, secret, context.simulator, context.warn);
-  return readers
-    .filter((reader) => reader.principal === principal && reader.principalType === principalType)
-    .map(() => ({ via: 'resource_policy', permission: 'read' }));
+  if (principalType === 'aws_anyone') {
+    const readers = await externalReaders(inventory, secret, context.simulator, context.warn);
+    return readers
+      .filter((reader) => reader.principalType === 'aws_anyone')
+      .map(() => ({ via: 'resource_policy', permission: 'read' }));
+  }
+  if (
+    principalType !== 'aws_account' &&
+    principalType !== 'iam_role' &&
+    principalType !== 'iam_user' &&
+    principalType !== 'aws_service'
+  ) {
+    return [];
+  }
+  // An outsider reads through any statement that names it, its account or every principal: the
+  // statement a revoke removed it from may not have been the only one.
+  const reads = await outsiderReadsNow(inventory, secret, principalType, principal, context.simulator);
+  return reads ? [{ via: externalPathLabel(reads.statements), permission: 'read' }] : [];
+}
+
+function externalPathLabel(statements: string[]): string {
+  return statements.length > 0 ? `resource_policy (allowed by ${statements.join(', ')})` : 'resource_policy';
 }
 
 /** Reads the secret, its key and the principal's policies again: absent, or present with every path. */

@@ -4,7 +4,16 @@ import type { Grant } from '../../../functions/core/grant';
 import type { AwsScenarioInput } from '../../../sandbox/aws/scenario';
 import { type AwsSandbox, startAwsSandbox } from '../../../sandbox/aws/server';
 import { secretArn } from '../../../sandbox/aws/state';
-import { CI, connectorConfig, connectorScenario, OUTSIDE, PROD, REGION, role } from './connector-scenario';
+import {
+  CI,
+  connectorConfig,
+  connectorScenario,
+  OUTSIDE,
+  PROD,
+  REGION,
+  role,
+  STRIPE,
+} from './connector-scenario';
 
 /*
  * Reads through statements that name every principal (`*`) and select some by a condition on who
@@ -144,5 +153,25 @@ describe('statements naming every principal, selecting some by a condition', () 
     expect(builder?.raw.statements).toContain(
       'Open (statement 1) of the resource policy of prod/shared/open',
     );
+  });
+});
+
+describe('checking an outsider after a revoke', () => {
+  it('is present while another statement names its account', async () => {
+    const partner = grants.find((grant) => grant.principal === PARTNER_APP && grant.resource === STRIPE);
+    if (!partner) throw new Error('no grant of the partner app');
+    const result = await connector.revoke(partner);
+    expect(result.outcome).toBe('removed');
+    expect(result.action).toContain('dropped PartnerApp (statement 3)');
+    expect(await connector.check(partner)).toEqual({
+      status: 'present',
+      checkedAt: expect.any(String),
+      paths: [
+        {
+          via: 'resource_policy (allowed by CiAndPartner (statement 2) of the resource policy of prod/payments/stripe)',
+          permission: 'read',
+        },
+      ],
+    });
   });
 });

@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   evaluateSecretRead,
   externalReaders,
+  outsiderReadsNow,
   type SecretAccess,
   Simulator,
   trustAdmits,
 } from '../../../../functions/connectors/aws/evaluate';
 import type { IamPrincipal, KeyRecord, SecretRecord } from '../../../../functions/connectors/aws/inventory';
-import { type PolicyDocument, statementsOf } from '../../../../functions/connectors/aws/policy-documents';
+import {
+  type PolicyDocument,
+  type PolicyStatement,
+  statementsOf,
+} from '../../../../functions/connectors/aws/policy-documents';
 import { secretReadGrants } from '../../../../functions/connectors/aws/secrets';
 import { narrowTrust } from '../../../../functions/connectors/aws/trust-policy';
 import {
@@ -460,6 +465,35 @@ describe('principals outside the reviewed accounts', () => {
     expect(await readersOf({ ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${A}:role/app` } })).toEqual([
       ['aws_anyone', 'this_account', [`aws:PrincipalArn ArnEquals arn:aws:iam::${A}:role/app`]],
     ]);
+  });
+
+  it('an outsider still reads through another statement that names its account or everyone', async () => {
+    const partner = `arn:aws:iam::${OUTSIDE}:role/partner`;
+    const key = customerKey([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${OUTSIDE}:root` },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+      },
+    ]);
+    const check = (...statements: PolicyStatement[]) => {
+      const target = secret('prod/x', { keyArn: key.arn, resourcePolicy: doc(...statements) });
+      return outsiderReadsNow(
+        inventory({ secrets: [target], keys: [key] }),
+        target,
+        'iam_role',
+        partner,
+        new Simulator(),
+      );
+    };
+    expect((await check(allowReadBy({ AWS: OUTSIDE }, { Sid: 'Account' })))?.statements).toEqual([
+      'Account (statement 1) of the resource policy of prod/x',
+    ]);
+    expect((await check(allowReadBy('*', { Sid: 'Everyone' })))?.statements).toEqual([
+      'Everyone (statement 1) of the resource policy of prod/x',
+    ]);
+    expect(await check(allowReadBy({ AWS: `arn:aws:iam::${OUTSIDE}:role/other` }))).toBeUndefined();
   });
 
   it('principals of reviewed accounts are not outsiders', async () => {
