@@ -40,7 +40,7 @@ async function keyFor(
   context: CallContext,
   input: OperationInput,
   action: string,
-  options: { aliases: boolean },
+  options: { aliases: boolean; sameAccountOnly?: boolean },
 ): Promise<KmsKey> {
   const keyId = requiredString(context, input, 'KeyId');
   const where = { accountId: context.caller.accountId, region: context.region };
@@ -50,6 +50,7 @@ async function keyFor(
   }
   const key = context.state.key(keyId, where);
   if (!key || key.region !== context.region) throw notFound(keyId, where);
+  if (options.sameAccountOnly) sameAccountOnly(context, key);
   await context.authorize({
     action: `kms:${action}`,
     resource: key.arn,
@@ -89,13 +90,25 @@ function policyName(input: OperationInput): string {
   return name;
 }
 
+/**
+ * KMS operations that do not work across accounts (GetKeyPolicy, PutKeyPolicy: "Cross-account use:
+ * No" in the API reference) look the key up in the caller's own account, whatever account a key
+ * ARN names, so a key of another account is not found there, even when its key policy would
+ * allow the call (the answer LocalStack gives too).
+ */
+function sameAccountOnly(context: CallContext, key: KmsKey): void {
+  if (key.accountId !== context.caller.accountId) {
+    throw new AwsServiceError('NotFoundException', `Key '${key.arn}' does not exist`);
+  }
+}
+
 const getKeyPolicy: Handler = async (context, input) => {
-  const key = await keyFor(context, input, 'GetKeyPolicy', { aliases: false });
+  const key = await keyFor(context, input, 'GetKeyPolicy', { aliases: false, sameAccountOnly: true });
   return { Policy: key.policy.text, PolicyName: policyName(input) };
 };
 
 const putKeyPolicy: Handler = async (context, input) => {
-  const key = await keyFor(context, input, 'PutKeyPolicy', { aliases: false });
+  const key = await keyFor(context, input, 'PutKeyPolicy', { aliases: false, sameAccountOnly: true });
   policyName(input);
   const text = requiredString(context, input, 'Policy');
   try {

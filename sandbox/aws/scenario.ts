@@ -173,7 +173,11 @@ const secret = z.strictObject({
   name: z.string().regex(/^[\w/+=.@-]{1,512}$/, 'must be a secret name (letters, digits, /_+=.@-)'),
   region,
   description: z.string().optional(),
-  /** Alias (without `alias/`) or id of a key of the same account and region; absent: aws/secretsmanager. */
+  /**
+   * Alias (without `alias/`) or id of a key of the same account and region, or the ARN of a key of
+   * another scenario account in the same region (AWS takes only an ARN for a key of another
+   * account); absent: aws/secretsmanager.
+   */
   kmsKey: z.string().min(1).optional(),
   resourcePolicy: policyDocument('resource').optional(),
   tags,
@@ -260,6 +264,9 @@ export function resolvePolicyReference(
   };
 }
 
+/** A key ARN as a secret's `kmsKey` may give it: region, account, key id. */
+export const KEY_ARN = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):key\/([\w-]+)$/;
+
 /** The key a secret's `kmsKey` names (alias or id), if the account has it. */
 export function findScenarioKey(account: AwsScenarioAccount, reference: string, keyRegion: string) {
   const alias = reference.replace(/^alias\//, '');
@@ -333,6 +340,19 @@ function accountProblems(scenario: AwsScenario, account: AwsScenarioAccount, at:
   });
   account.secrets.forEach((s, index) => {
     if (s.kmsKey === undefined) return;
+    const foreign = KEY_ARN.exec(s.kmsKey);
+    if (foreign) {
+      const [, keyRegion, keyAccount, keyId] = foreign;
+      const owner = scenario.accounts.find((item) => item.id === keyAccount);
+      if (!owner?.keys.some((k) => k.id === keyId && k.region === keyRegion)) {
+        problems.push(`${at}.secrets[${index}].kmsKey: no key ${s.kmsKey} in the scenario`);
+      } else if (keyRegion !== s.region) {
+        problems.push(
+          `${at}.secrets[${index}].kmsKey: key ${s.kmsKey} is in ${keyRegion}, the secret in ${s.region}`,
+        );
+      }
+      return;
+    }
     const found = findScenarioKey(account, s.kmsKey, s.region);
     if (!found) {
       problems.push(`${at}.secrets[${index}].kmsKey: no key "${s.kmsKey}" in account ${account.id}`);

@@ -13,6 +13,7 @@ import {
   type AwsScenario,
   type AwsScenarioAccount,
   findScenarioKey,
+  KEY_ARN,
   resolvePolicyReference,
 } from './scenario';
 
@@ -98,6 +99,8 @@ export interface Secret {
   description?: string;
   /** Id of the customer managed key; undefined: the account's aws/secretsmanager key. */
   kmsKeyId?: string;
+  /** The account of that key, when it is not the secret's own (it was named by its ARN). */
+  kmsKeyAccountId?: string;
   resourcePolicy?: StoredPolicy;
   tags: Record<string, string>;
   value: string;
@@ -337,7 +340,13 @@ function buildAccount(scenario: AwsScenario, input: AwsScenarioAccount): AwsAcco
   for (const s of input.secrets) {
     const arn = secretArn(id, s.region, s.name);
     const created = date(s.createDate);
-    const key = s.kmsKey === undefined ? undefined : findScenarioKey(input, s.kmsKey, s.region);
+    const foreign = s.kmsKey === undefined ? null : KEY_ARN.exec(s.kmsKey);
+    const key =
+      s.kmsKey === undefined
+        ? undefined
+        : foreign
+          ? { id: foreign[3] ?? '', accountId: foreign[2] ?? '' }
+          : findScenarioKey(input, s.kmsKey, s.region);
     account.secrets.set(arn, {
       name: s.name,
       arn,
@@ -345,6 +354,7 @@ function buildAccount(scenario: AwsScenario, input: AwsScenarioAccount): AwsAcco
       region: s.region,
       ...(s.description !== undefined ? { description: s.description } : {}),
       ...(key ? { kmsKeyId: key.id } : {}),
+      ...(key && 'accountId' in key && key.accountId !== id ? { kmsKeyAccountId: key.accountId } : {}),
       ...(s.resourcePolicy ? { resourcePolicy: storedPolicy(s.resourcePolicy, 'resource') } : {}),
       tags: { ...s.tags },
       value: s.value ?? `sandbox value of ${s.name}`,
@@ -497,7 +507,9 @@ export class AwsState {
 
   /** The key a secret is encrypted with. */
   keyOfSecret(secret: Secret): KmsKey {
-    const key = secret.kmsKeyId ? this.account(secret.accountId).keys.get(secret.kmsKeyId) : undefined;
+    const key = secret.kmsKeyId
+      ? this.account(secret.kmsKeyAccountId ?? secret.accountId).keys.get(secret.kmsKeyId)
+      : undefined;
     return key ?? this.secretsManagerKey(secret.accountId, secret.region);
   }
 

@@ -101,6 +101,12 @@ describe('aws scenario', () => {
         } as (typeof member.roles)[0];
         member.secrets.push({ name: 'prod/other', region: 'us-east-1', kmsKey: 'payments' });
         member.secrets.push({ name: 'prod/lost', region: 'eu-west-1', kmsKey: 'lost' });
+        // A key of another account is named by its ARN, and must exist there.
+        member.secrets.push({
+          name: 'prod/elsewhere',
+          region: 'eu-west-1',
+          kmsKey: 'arn:aws:kms:eu-west-1:000000000000:key/00000000-0000-4000-8000-000000000000',
+        });
         scenario.hubPrincipal = 'arn:aws:iam::000000000000:role/not-there';
       }),
     );
@@ -111,6 +117,7 @@ describe('aws scenario', () => {
       'aws.accounts[1].roles[0].permissionsBoundary: no AWS managed policy "arn:aws:iam::aws:policy/Nope" in aws.awsManagedPolicies',
       'aws.accounts[1].secrets[5].kmsKey: key "payments" is in eu-west-1, the secret in us-east-1',
       'aws.accounts[1].secrets[6].kmsKey: no key "lost" in account 111122223333',
+      'aws.accounts[1].secrets[7].kmsKey: no key arn:aws:kms:eu-west-1:000000000000:key/00000000-0000-4000-8000-000000000000 in the scenario',
       'aws.hubPrincipal: no role "/not-there" in account 000000000000',
     ]);
   });

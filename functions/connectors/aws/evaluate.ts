@@ -80,6 +80,8 @@ export interface SecretAccess {
   kmsStatements: string[];
   kmsConditions: string[];
   crossAccount: boolean;
+  /** The key policy could not be read: kms:Decrypt was not evaluated, and taken as allowed. */
+  kmsUnknown?: true;
 }
 
 export type ExternalPrincipalType = 'aws_account' | 'iam_role' | 'iam_user' | 'aws_service' | 'aws_anyone';
@@ -96,7 +98,10 @@ export interface ExternalReader {
   crossAccount: boolean;
   /** For `*`: whether principals of other accounts can read too, or only the secret's own account. */
   reach?: 'any_account' | 'this_account';
-  /** Whether kms:Decrypt was evaluated (not for a service principal, whose KMS call AWS makes itself). */
+  /**
+   * Whether kms:Decrypt was evaluated: not for a service principal (whose KMS call AWS makes
+   * itself), nor when the key policy could not be read (KeyRecord.policy null).
+   */
   kmsEvaluated: boolean;
 }
 
@@ -497,43 +502,51 @@ export async function evaluateSecretRead(
   );
   if (!full.allowed) return undefined;
 
-  const decrypt = await simulator.run(
-    {
-      identityPolicies: [...names.entries()].map(([name, policy]) => ({
-        name,
-        policy: withKmsContextAliases(policy.document),
-      })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: withKmsContextAliases(key.policy),
-      ...(principal.permissionBoundary
-        ? {
-            permissionBoundaryPolicies: [
-              {
-                name: principal.permissionBoundary.arn,
-                policy: withKmsContextAliases(principal.permissionBoundary.document),
-              },
-            ],
-          }
-        : {}),
-      request: {
-        action: DECRYPT_ACTION,
-        principal: principal.arn,
-        resource: { accountId: key.accountId, resource: key.arn },
-        contextVariables: { ...kmsContext(secret, principal.accountId), ...principalContext(principal) },
-      },
-    },
-    known,
-    `${DECRYPT_ACTION} by ${principal.arn} on ${key.arn} for ${secret.arn}`,
-  );
-  if (!decrypt.allowed) return undefined;
-  const kmsStatements = labelsOf(
-    getGrantReasons(decrypt.analysis),
-    names,
-    { document: key.policy, where: keyPolicyWhere(key) },
-    'both',
-  );
-  const kmsConditions = describeConditions(decrypt.analysis.conditions);
+  const keyPolicy = key.policy;
+  const decrypt = keyPolicy
+    ? await simulator.run(
+        {
+          identityPolicies: [...names.entries()].map(([name, policy]) => ({
+            name,
+            policy: withKmsContextAliases(policy.document),
+          })),
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: withKmsContextAliases(keyPolicy),
+          ...(principal.permissionBoundary
+            ? {
+                permissionBoundaryPolicies: [
+                  {
+                    name: principal.permissionBoundary.arn,
+                    policy: withKmsContextAliases(principal.permissionBoundary.document),
+                  },
+                ],
+              }
+            : {}),
+          request: {
+            action: DECRYPT_ACTION,
+            principal: principal.arn,
+            resource: { accountId: key.accountId, resource: key.arn },
+            contextVariables: { ...kmsContext(secret, principal.accountId), ...principalContext(principal) },
+          },
+        },
+        known,
+        `${DECRYPT_ACTION} by ${principal.arn} on ${key.arn} for ${secret.arn}`,
+      )
+    : undefined;
+  // Without the key policy the KMS side is unknown: taken as allowing (over-reporting rather
+  // than hiding a read), and the access says so.
+  if (decrypt && !decrypt.allowed) return undefined;
+  const kmsStatements = decrypt
+    ? labelsOf(
+        getGrantReasons(decrypt.analysis),
+        names,
+        { document: keyPolicy, where: keyPolicyWhere(key) },
+        'both',
+      )
+    : [];
+  const kmsConditions = decrypt ? describeConditions(decrypt.analysis.conditions) : [];
+  const kmsUnknown = decrypt === undefined ? { kmsUnknown: true as const } : {};
 
   const reasons = getGrantReasons(full.analysis);
   const resourceStatementIndexes = reasons.flatMap((grant) =>
@@ -577,6 +590,7 @@ export async function evaluateSecretRead(
       kmsStatements,
       kmsConditions,
       crossAccount,
+      ...kmsUnknown,
     };
   }
 
@@ -679,7 +693,7 @@ export async function evaluateSecretRead(
       }
     }
   }
-  return { paths, kmsStatements, kmsConditions, crossAccount };
+  return { paths, kmsStatements, kmsConditions, crossAccount, ...kmsUnknown };
 }
 
 function identityVia(policy: IdentityPolicy): ReadVia {
@@ -926,12 +940,15 @@ async function outsiderReads(
   // A service's KMS use is made by the service itself, under conditions the key policy states
   // for it; it is not the caller's kms:Decrypt and is not simulated here.
   if (isService) return { statements, kmsStatements: [], conditions, kmsEvaluated: false };
+  // Without the key policy the KMS side is unknown, taken as allowing (see evaluateSecretRead).
+  const keyPolicy = key.policy;
+  if (!keyPolicy) return { statements, kmsStatements: [], conditions, kmsEvaluated: false };
   const decrypt = await simulator.run(
     {
       identityPolicies: assumeIdentityAllows.decrypt ? UNKNOWN_IDENTITY : [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: withKmsContextAliases(key.policy),
+      resourcePolicy: withKmsContextAliases(keyPolicy),
       request: {
         action: DECRYPT_ACTION,
         principal,
@@ -948,7 +965,7 @@ async function outsiderReads(
     kmsStatements: labelsOf(
       getGrantReasons(decrypt.analysis),
       new Map(),
-      { document: key.policy, where: keyPolicyWhere(key) },
+      { document: keyPolicy, where: keyPolicyWhere(key) },
       'resource',
     ),
     conditions: [...conditions, ...describeConditions(decrypt.analysis.conditions)],

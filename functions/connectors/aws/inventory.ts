@@ -67,7 +67,14 @@ export interface KeyRecord {
   arn: string;
   accountId: string;
   region: string;
-  policy: PolicyDocument;
+  /**
+   * The key policy; null when it could not be read (a key in an account that is not configured,
+   * where KMS does not answer GetKeyPolicy, or one the read role may not read): reads under the
+   * key are then decided without it, as if it let the reader decrypt, and say so.
+   */
+  policy: PolicyDocument | null;
+  /** Why the policy is null, in words. */
+  policyUnreadable?: string;
   /** True for the AWS managed key (alias aws/secretsmanager). */
   awsManaged: boolean;
 }

@@ -291,6 +291,8 @@ export function oidcGrants(
                 'accountName',
                 'region',
                 'kmsKey',
+                'kmsKeyPolicy',
+                'kmsSide',
                 'lastAccessed',
               ]),
               roleName: role.name,

@@ -1,5 +1,10 @@
 import type { EntityType } from '@aws-sdk/client-iam';
-import { DescribeKeyCommand, GetKeyPolicyCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  type DescribeKeyResponse,
+  GetKeyPolicyCommand,
+  type GetKeyPolicyResponse,
+} from '@aws-sdk/client-kms';
 import {
   DescribeSecretCommand,
   GetResourcePolicyCommand,
@@ -12,7 +17,7 @@ import { accountOfArn, type Grant, type GrantFlag, makeGrant, type Via, viaLabel
 import type { AccessPath, CheckResult } from '../connector';
 import { callAws, callAwsOrNotFound } from './clients';
 import { type AwsContext, isoNow } from './context';
-import { AwsRequestError } from './errors';
+import { AwsAccessDeniedError, AwsRequestError, isNotFound } from './errors';
 import {
   type ExternalReader,
   evaluateSecretRead,
@@ -60,7 +65,11 @@ export function newKeyCache(): KeyCache {
  * The key a secret is encrypted under, with its key policy: DescribeKey (which resolves an alias
  * or id, and the AWS managed aws/secretsmanager key when the secret names none), then GetKeyPolicy.
  * A key in another reviewed account is read with that account's read role: GetKeyPolicy does not
- * work across accounts.
+ * work across accounts (KMS answers NotFoundException). A key in an account that is not
+ * configured, or one whose policy (or description, for a key named by its ARN) the read role may
+ * not read, does not stop the snapshot: the record has no policy (`policy: null`, and why), the
+ * reads under it are decided without it (as if it let the reader decrypt, so nothing is hidden),
+ * their grants say `kmsKeyPolicy: 'unreadable'`, and `warn` is told once per key.
  */
 async function resolveKey(
   context: AwsContext,
@@ -79,19 +88,60 @@ async function resolveKey(
   const keyAccount =
     referencedAccount && context.clients.isConfigured(referencedAccount) ? referencedAccount : accountId;
   const kms = context.clients.kms(keyAccount, region, 'read');
-  const described = await callAws(kms, 'kms:DescribeKey', reference, () =>
-    kms.client.send(new DescribeKeyCommand({ KeyId: reference })),
-  );
+  const unreadable = (arn: string, owner: string, why: string): KeyRecord => {
+    context.warn(
+      `the key policy of ${arn} could not be read (${why}): reads of secrets under it are reported without it (kmsKeyPolicy: unreadable), as if it let every reader decrypt`,
+    );
+    const record: KeyRecord = {
+      arn,
+      accountId: owner,
+      region,
+      policy: null,
+      policyUnreadable: why,
+      awsManaged: false,
+    };
+    cache.byReference.set(cacheKey, arn);
+    cache.byArn.set(arn, record);
+    return record;
+  };
+  let described: DescribeKeyResponse;
+  try {
+    described = await callAws(kms, 'kms:DescribeKey', reference, () =>
+      kms.client.send(new DescribeKeyCommand({ KeyId: reference })),
+    );
+  } catch (error) {
+    // A key named by its ARN is known without DescribeKey; anything else is this account's key,
+    // which the read role must be able to describe.
+    if (!/^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key\//.test(reference) || !isRefusal(error)) throw error;
+    return unreadable(
+      reference,
+      referencedAccount ?? accountId,
+      `kms:DescribeKey: ${(error as Error).message}`,
+    );
+  }
   const arn = described.KeyMetadata?.Arn;
   if (!arn) throw new AwsRequestError(`kms:DescribeKey ${reference} in ${region}: no key ARN in the answer`);
   cache.byReference.set(cacheKey, arn);
   const cached = cache.byArn.get(arn);
   if (cached) return cached;
   const owner = accountOfArn(arn) ?? keyAccount;
-  const policyKms = context.clients.isConfigured(owner) ? context.clients.kms(owner, region, 'read') : kms;
-  const policy = await callAws(policyKms, 'kms:GetKeyPolicy', arn, () =>
-    policyKms.client.send(new GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' })),
-  );
+  if (!context.clients.isConfigured(owner)) {
+    return unreadable(
+      arn,
+      owner,
+      `the key is in account ${owner}, which is not configured, and KMS does not answer GetKeyPolicy across accounts`,
+    );
+  }
+  const policyKms = context.clients.kms(owner, region, 'read');
+  let policy: GetKeyPolicyResponse;
+  try {
+    policy = await callAws(policyKms, 'kms:GetKeyPolicy', arn, () =>
+      policyKms.client.send(new GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' })),
+    );
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    return unreadable(arn, owner, `kms:GetKeyPolicy: ${(error as Error).message}`);
+  }
   const record: KeyRecord = {
     arn,
     accountId: owner,
@@ -101,6 +151,11 @@ async function resolveKey(
   };
   cache.byArn.set(arn, record);
   return record;
+}
+
+/** AWS refused to show a key (AccessDenied, or NotFound as KMS answers across accounts). */
+function isRefusal(error: unknown): boolean {
+  return error instanceof AwsAccessDeniedError || isNotFound((error as { cause?: unknown }).cause);
 }
 
 async function readSecretPolicy(
@@ -212,6 +267,12 @@ function secretRaw(secret: SecretRecord, account: AccountInfo | undefined, key: 
     region: secret.region,
     kmsKey: secret.keyArn,
     ...(key?.awsManaged ? { kmsKeyManager: 'AWS (aws/secretsmanager)' } : {}),
+    ...(key && key.policy === null
+      ? {
+          kmsKeyPolicy: 'unreadable',
+          kmsSide: `unknown: the key policy could not be read (${key.policyUnreadable ?? 'no reason given'}), so kms:Decrypt was taken as allowed`,
+        }
+      : {}),
     lastAccessed: secret.lastAccessed,
   };
 }

@@ -45,14 +45,14 @@ async function failure(run: Promise<unknown>): Promise<Error> {
 }
 
 describe('AccessDenied', () => {
-  it('names the action the read role lacks, and the role', async () => {
-    // The read role loses kms:GetKeyPolicy: the snapshot stops rather than guess who can decrypt.
+  /** The read role without one of its actions. */
+  function withoutAction(action: string) {
     const readRole = sandbox.state.account(PROD).roles.get('access-review-read');
     if (!readRole) throw new Error('no read role');
     const current = readRole.inlinePolicies.get('Read')?.document as {
       Statement: Array<{ Action: string[] }>;
     };
-    const actions = current.Statement[0]?.Action.filter((action) => action !== 'kms:GetKeyPolicy') ?? [];
+    const actions = current.Statement[0]?.Action.filter((item) => item !== action) ?? [];
     readRole.inlinePolicies.set(
       'Read',
       storedPolicy({
@@ -60,15 +60,55 @@ describe('AccessDenied', () => {
         Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }],
       }),
     );
+  }
+
+  it('names the action the read role lacks, and the role', async () => {
+    // The read role loses secretsmanager:GetResourcePolicy: the snapshot stops rather than guess
+    // who the resource policies let read.
+    withoutAction('secretsmanager:GetResourcePolicy');
     const error = await failure(snapshot());
     expect(error).toBeInstanceOf(AwsAccessDeniedError);
     expect(error).toBeInstanceOf(ConnectorError);
-    expect(error).toMatchObject({ action: 'kms:GetKeyPolicy', roleArn: READ_ROLE });
+    expect(error).toMatchObject({ action: 'secretsmanager:GetResourcePolicy', roleArn: READ_ROLE });
     expect(error.message).toMatch(
-      /^AWS refused kms:GetKeyPolicy on arn:aws:kms:eu-west-1:111122223333:key\/\S+ as arn:aws:iam::111122223333:role\/access-review\/access-review-read \(AccessDeniedException/,
+      /^AWS refused secretsmanager:GetResourcePolicy on arn:aws:secretsmanager:eu-west-1:111122223333:secret:\S+ as arn:aws:iam::111122223333:role\/access-review\/access-review-read \(AccessDeniedException/,
     );
-    expect(error.message).toContain(`Grant ${READ_ROLE} kms:GetKeyPolicy`);
+    expect(error.message).toContain(`Grant ${READ_ROLE} secretsmanager:GetResourcePolicy`);
     expect((error as { cause?: { name?: string } }).cause?.name).toBe('AccessDeniedException');
+  });
+
+  it('a key policy the read role may not read does not stop the snapshot: reads under it are reported with their KMS side unknown', async () => {
+    withoutAction('kms:GetKeyPolicy');
+    const warnings: string[] = [];
+    const connector = createAwsConnector({
+      config: connectorConfig(sandbox.url),
+      credentials: sandbox.credentials,
+      tuning: { ...fast, maxAttempts: 4 },
+      warn: (message) => warnings.push(message),
+    });
+    const grants: Grant[] = [];
+    for await (const grant of connector.snapshot()) grants.push(grant);
+    const prod = grants.filter(
+      (grant) => grant.grantKind === 'secret_read' && grant.resource.includes(`:${PROD}:`),
+    );
+    expect(prod.length).toBeGreaterThan(0);
+    for (const grant of prod) {
+      expect(grant.raw).toMatchObject({
+        kmsKeyPolicy: 'unreadable',
+        kmsSide: expect.stringMatching(
+          /^unknown: the key policy could not be read \(kms:GetKeyPolicy: .*AccessDeniedException/,
+        ),
+      });
+    }
+    // Production's three keys (payments, aws/secretsmanager in two regions), each once.
+    expect(warnings.filter((message) => message.includes(`:${PROD}:key/`))).toHaveLength(3);
+    expect(warnings[0]).toMatch(/could not be read .*: reads of secrets under it are reported without it/);
+    // Bob, whom only stripe's key policy kept from it, is now reported reading it (over, not under).
+    expect(
+      grants.some(
+        (grant) => grant.principal.endsWith(':user/contractors/bob') && grant.resource.includes('stripe'),
+      ),
+    ).toBe(true);
   });
 
   it('a role the hub may not assume (wrong ExternalId) names sts:AssumeRole and the role', async () => {

@@ -333,6 +333,36 @@ describe('KMS', () => {
     ).toBe('NotFoundException');
   });
 
+  it('refuses GetKeyPolicy and PutKeyPolicy on a key of another account, as KMS does (not cross-account)', async () => {
+    const key = sandbox.state.key(PAYMENTS_KEY_ID);
+    if (!key) throw new Error('no payments key');
+    // Even a key policy that gives the other account every KMS action does not make them work.
+    key.policy = storedPolicy(
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: [`arn:aws:iam::${MEMBER_ACCOUNT}:root`, `arn:aws:iam::${HUB_ACCOUNT}:root`] },
+            Action: 'kms:*',
+            Resource: '*',
+          },
+        ],
+      },
+      'resource',
+    );
+    const hub = sandboxClients(sandbox).kms;
+    const read = await failure(hub.send(new GetKeyPolicyCommand({ KeyId: KEY_ARN })));
+    expect(read).toMatchObject({ name: 'NotFoundException', $metadata: { httpStatusCode: 400 } });
+    expect(read.message).toBe(`Key '${KEY_ARN}' does not exist`);
+    const write = await failure(
+      hub.send(new PutKeyPolicyCommand({ KeyId: KEY_ARN, Policy: key.policy.text, PolicyName: 'default' })),
+    );
+    expect(write.name).toBe('NotFoundException');
+    // In its own account the same call is answered.
+    expect((await kms.send(new GetKeyPolicyCommand({ KeyId: KEY_ARN }))).Policy).toBe(key.policy.text);
+  });
+
   it('lists aliases, the AWS managed one included', async () => {
     const { Aliases, Truncated } = await kms.send(new ListAliasesCommand({}));
     expect(Truncated).toBe(false);

@@ -302,6 +302,24 @@ describe('KMS', () => {
     expect(await readAlone(readOnly, db, [delegating])).toBeUndefined();
   });
 
+  it('a key whose policy could not be read: decrypt is taken as allowed, and the access says so', async () => {
+    const unreadable = { ...customerKey(), policy: null, policyUnreadable: 'not configured' };
+    const db = secret('prod/db', {
+      keyArn: unreadable.arn,
+      resourcePolicy: doc(allowReadBy({ AWS: `arn:aws:iam::${OUTSIDE}:root` })),
+    });
+    const reader = user('reader', [managed('Read', doc(allowRead('*')))]);
+    const inv = inventory({ principals: [reader], secrets: [db], keys: [unreadable] });
+    expect(await evaluateSecretRead(inv, reader, db, new Simulator())).toMatchObject({
+      kmsStatements: [],
+      kmsConditions: [],
+      kmsUnknown: true,
+    });
+    expect(await externalReaders(inv, db, new Simulator())).toMatchObject([
+      { principal: `arn:aws:iam::${OUTSIDE}:root`, kmsStatements: [], kmsEvaluated: false },
+    ]);
+  });
+
   it('evaluates the encryption context (SecretARN) and kms:ViaService of the key policy', async () => {
     const ctx = customerKey([
       {
