@@ -1,12 +1,12 @@
 import type { AwsConfig } from '../../core/config';
 import { accountOfArn, describeVia, type Grant } from '../../core/grant';
-import type { CheckResult, Connector, RevokeResult } from '../connector';
+import type { CheckResult, Connector, PolicyChange, RevokeResult } from '../connector';
 import { AwsClients, type AwsTuning } from './clients';
-import type { AwsContext } from './context';
+import type { AwsContext, PreparedRevoke } from './context';
 import type { BaseCredentials } from './credentials';
 import { AwsGrantError } from './errors';
 import { type EvaluationStats, evaluateSecretRead, externalReaders, newStats, Simulator } from './evaluate';
-import { revokeIdentityPolicy } from './identity-policy';
+import { prepareIdentityPolicyRevoke } from './identity-policy';
 import {
   type AccountInfo,
   type IamPrincipal,
@@ -15,7 +15,7 @@ import {
   type SecretRecord,
 } from './inventory';
 import { oidcGrants, type RoleRead } from './oidc-roles';
-import { revokeResourcePolicy } from './resource-policy';
+import { prepareResourcePolicyRevoke } from './resource-policy';
 import {
   checkSecretRead,
   coveredByAnyone,
@@ -25,7 +25,7 @@ import {
   readRegionSecrets,
   secretReadGrants,
 } from './secrets';
-import { checkTrust, revokeTrust } from './trust-policy';
+import { checkTrust, prepareTrustRevoke } from './trust-policy';
 
 export interface AwsConnectorOptions {
   /** The `aws` section of the configuration. */
@@ -42,6 +42,8 @@ export interface AwsConnectorOptions {
 
 /** The AWS connector, with what its evaluations cost (for benchmarks and the run report). */
 export interface AwsConnector extends Connector {
+  /** Always present for AWS: the documents a revoke would write (see Connector.plan). */
+  plan(grant: Grant): Promise<PolicyChange[]>;
   /** Pairs of principal and secret looked at and simulated, simulations run and their total time. */
   evaluationStats(): EvaluationStats;
 }
@@ -177,14 +179,15 @@ export function createAwsConnector(options: AwsConnectorOptions): AwsConnector {
     },
 
     async revoke(grant: Grant): Promise<RevokeResult> {
-      const kind = classify(grant, context);
-      if (!grant.reviewable || grant.via.kind === 'assumed_role') refuseDerived(grant);
-      if (kind === 'oidc_role_trust') return revokeTrust(context, grant);
-      if (grant.via.kind === 'resource_policy') return revokeResourcePolicy(context, grant);
-      if (grant.via.kind === 'identity_policy') return revokeIdentityPolicy(context, grant);
-      throw new AwsGrantError(
-        `grant ${describe(grant)}: the AWS connector cannot revoke access ${describeVia(grant.via)}`,
-      );
+      const prepared = await prepareRevoke(context, grant);
+      return 'result' in prepared ? prepared.result : prepared.apply();
+    },
+
+    async plan(grant: Grant): Promise<PolicyChange[]> {
+      // The same reads and edit as revoke, nothing written: the documents it would write, in the
+      // order it would write them; none for a remediation or an access already gone.
+      const prepared = await prepareRevoke(context, grant);
+      return 'changes' in prepared ? prepared.changes : [];
     },
 
     async check(grant: Grant): Promise<CheckResult> {
@@ -198,6 +201,18 @@ export function createAwsConnector(options: AwsConnectorOptions): AwsConnector {
 
     evaluationStats: () => ({ ...stats }),
   };
+}
+
+/** What a revoke of the grant reads and would write, by its kind and path. */
+function prepareRevoke(context: AwsContext, grant: Grant): Promise<PreparedRevoke> {
+  const kind = classify(grant, context);
+  if (!grant.reviewable || grant.via.kind === 'assumed_role') refuseDerived(grant);
+  if (kind === 'oidc_role_trust') return prepareTrustRevoke(context, grant);
+  if (grant.via.kind === 'resource_policy') return prepareResourcePolicyRevoke(context, grant);
+  if (grant.via.kind === 'identity_policy') return prepareIdentityPolicyRevoke(context, grant);
+  throw new AwsGrantError(
+    `grant ${describe(grant)}: the AWS connector cannot revoke access ${describeVia(grant.via)}`,
+  );
 }
 
 /**

@@ -2,8 +2,10 @@ import {
   CreatePolicyVersionCommand,
   DeletePolicyVersionCommand,
   GetGroupPolicyCommand,
+  GetPolicyVersionCommand,
   GetRolePolicyCommand,
   GetUserPolicyCommand,
+  type IAMClient,
   ListPolicyVersionsCommand,
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
@@ -11,9 +13,8 @@ import {
 } from '@aws-sdk/client-iam';
 import type { AwsConfig } from '../../core/config';
 import { accountOfArn, type Grant } from '../../core/grant';
-import type { RevokeResult } from '../connector';
-import { callAws, callAwsOrNotFound, type RoleKind } from './clients';
-import { type AwsContext, isoNow } from './context';
+import { callAws, callAwsOrNotFound, type RoleClient, type RoleKind } from './clients';
+import { type AwsContext, isoNow, type PreparedRevoke } from './context';
 import { AwsGrantError, isNotFound } from './errors';
 import { READ_ACTION } from './evaluate';
 import { readManagedPolicy, secretTarget } from './inventory';
@@ -254,9 +255,14 @@ async function readCurrent(
  * policy, the statements and the exact edit: a shared policy edited automatically could cut others'
  * access. For policies on a path configured for automatic remediation, the edit is applied:
  * a managed policy gets a new default version (the oldest non-default version is deleted first
- * when IAM's five are used), an inline policy is put again.
+ * when IAM's five are used, and that deletion is a policy change of its own in the evidence), an
+ * inline policy is put again.
+ * Nothing is written here: `apply` writes (revoke), `changes` are what it would write (plan).
  */
-export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): Promise<RevokeResult> {
+export async function prepareIdentityPolicyRevoke(
+  context: AwsContext,
+  grant: Grant,
+): Promise<PreparedRevoke> {
   if (grant.via.kind !== 'identity_policy') {
     throw new AwsGrantError(`grant ${grant.grantId} is not a read through an identity policy`);
   }
@@ -274,17 +280,21 @@ export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): P
   const through = grant.via.group ? ` (attached to group ${grant.via.group})` : '';
   if (current === 'not_found') {
     return {
-      outcome: 'already_absent',
-      appliedAt,
-      action: `policy ${policy}${through} no longer exists; nothing to narrow`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt,
+        action: `policy ${policy}${through} no longer exists; nothing to narrow`,
+      },
     };
   }
   const narrowed = narrowIdentityPolicy(current.document, secretArn, policy);
   if (!narrowed.after) {
     return {
-      outcome: 'already_absent',
-      appliedAt,
-      action: `policy ${policy}${through} no longer allows ${READ_ACTION} on ${secretArn}; nothing to narrow`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt,
+        action: `policy ${policy}${through} no longer allows ${READ_ACTION} on ${secretArn}; nothing to narrow`,
+      },
     };
   }
   const after = serializePolicy(narrowed.after);
@@ -300,12 +310,14 @@ export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): P
         ? `${policy} is an AWS managed policy, which nobody can edit: detach it from ${grant.via.group ? `group ${grant.via.group}` : grant.principal} and attach a narrower one, or add to a customer managed policy attached to ${grant.via.group ? `group ${grant.via.group}` : grant.principal} a statement denying ${READ_ACTION} on ${secretArn}`
         : `In policy ${policy}${through}, allowed by ${narrowed.statements.join(', ')}: ${narrowed.edits.join('; ')}. Then ${shared}. The resulting policy document is: ${after}`;
     return {
-      outcome: 'remediation_required',
-      appliedAt,
-      action: automatic
-        ? `no revokeRoleArn is configured for account ${accountId}: policy ${policy} was not changed`
-        : `policy ${policy} is not on a path configured for automatic remediation (${ref.path}): it was not changed`,
-      remediation: why,
+      result: {
+        outcome: 'remediation_required',
+        appliedAt,
+        action: automatic
+          ? `no revokeRoleArn is configured for account ${accountId}: policy ${policy} was not changed`
+          : `policy ${policy} is not on a path configured for automatic remediation (${ref.path}): it was not changed`,
+        remediation: why,
+      },
     };
   }
   const iam = context.clients.iam(accountId, 'revoke');
@@ -314,57 +326,102 @@ export async function revokeIdentityPolicy(context: AwsContext, grant: Grant): P
       iam.client.send(new ListPolicyVersionsCommand({ PolicyArn: ref.arn })),
     );
     const list = versions.Versions ?? [];
-    const notes: string[] = [];
-    if (list.length >= MAX_POLICY_VERSIONS) {
-      const oldest = list
-        .filter((version) => !version.IsDefaultVersion)
-        .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))[0];
-      if (oldest?.VersionId) {
-        const versionId = oldest.VersionId;
-        await callAws(iam, 'iam:DeletePolicyVersion', `${ref.arn} version ${versionId}`, () =>
-          iam.client.send(new DeletePolicyVersionCommand({ PolicyArn: ref.arn, VersionId: versionId })),
-        );
-        notes.push(`deleted its oldest non-default version ${versionId} (IAM keeps five)`);
-      }
-    }
-    const created = await callAws(iam, 'iam:CreatePolicyVersion', ref.arn, () =>
-      iam.client.send(
-        new CreatePolicyVersionCommand({ PolicyArn: ref.arn, PolicyDocument: after, SetAsDefault: true }),
-      ),
-    );
-    const version = created.PolicyVersion?.VersionId ?? 'new version';
+    const oldest =
+      list.length >= MAX_POLICY_VERSIONS
+        ? list
+            .filter((version) => !version.IsDefaultVersion)
+            .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))[0]?.VersionId
+        : undefined;
+    const deleted =
+      oldest === undefined
+        ? undefined
+        : {
+            versionId: oldest,
+            text: await readPolicyVersion(iam, ref.arn, oldest),
+          };
+    const changes = [
+      ...(deleted ? [policyChange(`${ref.arn} version ${deleted.versionId}`, deleted.text, null)] : []),
+      policyChange(ref.arn, current.text, after),
+    ];
     return {
-      outcome: 'removed',
-      appliedAt,
-      action: `CreatePolicyVersion ${ref.arn} ${version} (default)${notes.length > 0 ? `, after it ${notes.join(', ')}` : ''}: ${narrowed.edits.join('; ')}; ${shared}`,
-      policyChanges: [policyChange(ref.arn, current.text, after)],
+      changes,
+      apply: async () => {
+        if (deleted) {
+          await callAws(iam, 'iam:DeletePolicyVersion', `${ref.arn} version ${deleted.versionId}`, () =>
+            iam.client.send(
+              new DeletePolicyVersionCommand({ PolicyArn: ref.arn, VersionId: deleted.versionId }),
+            ),
+          );
+        }
+        const created = await callAws(iam, 'iam:CreatePolicyVersion', ref.arn, () =>
+          iam.client.send(
+            new CreatePolicyVersionCommand({ PolicyArn: ref.arn, PolicyDocument: after, SetAsDefault: true }),
+          ),
+        );
+        const version = created.PolicyVersion?.VersionId ?? 'new version';
+        const note = deleted
+          ? `, after it deleted its oldest non-default version ${deleted.versionId} (IAM keeps five)`
+          : '';
+        return {
+          outcome: 'removed',
+          appliedAt,
+          action: `CreatePolicyVersion ${ref.arn} ${version} (default)${note}: ${narrowed.edits.join('; ')}; ${shared}`,
+          policyChanges: changes,
+        };
+      },
     };
   }
   const operation = `iam:Put${capitalised(ref.ownerType)}Policy`;
-  await callAws(iam, operation, policy, async () => {
-    switch (ref.ownerType) {
-      case 'user':
-        return iam.client.send(
-          new PutUserPolicyCommand({ UserName: ref.ownerName, PolicyName: ref.name, PolicyDocument: after }),
-        );
-      case 'group':
-        return iam.client.send(
-          new PutGroupPolicyCommand({
-            GroupName: ref.ownerName,
-            PolicyName: ref.name,
-            PolicyDocument: after,
-          }),
-        );
-      case 'role':
-        return iam.client.send(
-          new PutRolePolicyCommand({ RoleName: ref.ownerName, PolicyName: ref.name, PolicyDocument: after }),
-        );
-    }
-  });
+  const changes = [policyChange(policy, current.text, after)];
   return {
-    outcome: 'removed',
-    appliedAt,
-    action: `${operation.slice(4)} ${policy}: ${narrowed.edits.join('; ')}; ${shared}`,
-    policyChanges: [policyChange(policy, current.text, after)],
+    changes,
+    apply: async () => {
+      await callAws(iam, operation, policy, async () => {
+        switch (ref.ownerType) {
+          case 'user':
+            return iam.client.send(
+              new PutUserPolicyCommand({
+                UserName: ref.ownerName,
+                PolicyName: ref.name,
+                PolicyDocument: after,
+              }),
+            );
+          case 'group':
+            return iam.client.send(
+              new PutGroupPolicyCommand({
+                GroupName: ref.ownerName,
+                PolicyName: ref.name,
+                PolicyDocument: after,
+              }),
+            );
+          case 'role':
+            return iam.client.send(
+              new PutRolePolicyCommand({
+                RoleName: ref.ownerName,
+                PolicyName: ref.name,
+                PolicyDocument: after,
+              }),
+            );
+        }
+      });
+      return {
+        outcome: 'removed',
+        appliedAt,
+        action: `${operation.slice(4)} ${policy}: ${narrowed.edits.join('; ')}; ${shared}`,
+        policyChanges: changes,
+      };
+    },
   };
+}
+
+/** One version's document of a managed policy, as IAM holds it (decoded), for the evidence of its deletion. */
+async function readPolicyVersion(
+  iam: RoleClient<IAMClient>,
+  arn: string,
+  versionId: string,
+): Promise<string> {
+  const answer = await callAws(iam, 'iam:GetPolicyVersion', `${arn} version ${versionId}`, () =>
+    iam.client.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: versionId })),
+  );
+  return decodeIamDocument(answer.PolicyVersion?.Document ?? '');
 }

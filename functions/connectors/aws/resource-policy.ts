@@ -4,9 +4,8 @@ import {
   PutResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { Grant } from '../../core/grant';
-import type { RevokeResult } from '../connector';
 import { callAws, callAwsOrNotFound, type RoleKind } from './clients';
-import { type AwsContext, isoNow } from './context';
+import { type AwsContext, isoNow, type PreparedRevoke } from './context';
 import { READ_ACTION, resourcePolicyWhere } from './evaluate';
 import { secretTarget } from './inventory';
 import {
@@ -159,8 +158,12 @@ async function readResourcePolicy(
  * Removes the principal from the secret's resource policy: GetResourcePolicy, then
  * PutResourcePolicy with the edited document, or DeleteResourcePolicy when no statement is left.
  * `*`, NotPrincipal and whole-account statements are remediation items (see removePrincipal).
+ * Nothing is written here: `apply` writes (revoke), `changes` are what it would write (plan).
  */
-export async function revokeResourcePolicy(context: AwsContext, grant: Grant): Promise<RevokeResult> {
+export async function prepareResourcePolicyRevoke(
+  context: AwsContext,
+  grant: Grant,
+): Promise<PreparedRevoke> {
   const { accountId, region, secretArn, secretName } = secretTarget(grant);
   const revokeRole = context.clients.roleArn(accountId, 'revoke');
   const text = await readResourcePolicy(
@@ -173,16 +176,20 @@ export async function revokeResourcePolicy(context: AwsContext, grant: Grant): P
   const appliedAt = isoNow(context);
   if (text === 'not_found') {
     return {
-      outcome: 'already_absent',
-      appliedAt,
-      action: `GetResourcePolicy ${secretArn}: the secret no longer exists`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt,
+        action: `GetResourcePolicy ${secretArn}: the secret no longer exists`,
+      },
     };
   }
   if (text === null) {
     return {
-      outcome: 'already_absent',
-      appliedAt,
-      action: `GetResourcePolicy ${secretArn}: the secret has no resource policy; nothing to remove`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt,
+        action: `GetResourcePolicy ${secretArn}: the secret has no resource policy; nothing to remove`,
+      },
     };
   }
   const before = parsePolicy(text, resourcePolicyWhere({ name: secretName }));
@@ -194,17 +201,21 @@ export async function revokeResourcePolicy(context: AwsContext, grant: Grant): P
   const changed = removal.edited.length > 0 || removal.dropped.length > 0;
   if (!changed && removal.blockers.length > 0) {
     return {
-      outcome: 'remediation_required',
-      appliedAt,
-      action: `GetResourcePolicy ${secretArn}: ${grant.principal} reads through statements that cannot be narrowed to it alone; nothing was changed`,
-      remediation: `In account ${accountId} (${region}), the resource policy of secret ${secretName}: ${removal.blockers.join('; ')}. Replace them with statements naming only the principals that need to read ${secretName}, then ${grant.principal} is checked again.`,
+      result: {
+        outcome: 'remediation_required',
+        appliedAt,
+        action: `GetResourcePolicy ${secretArn}: ${grant.principal} reads through statements that cannot be narrowed to it alone; nothing was changed`,
+        remediation: `In account ${accountId} (${region}), the resource policy of secret ${secretName}: ${removal.blockers.join('; ')}. Replace them with statements naming only the principals that need to read ${secretName}, then ${grant.principal} is checked again.`,
+      },
     };
   }
   if (!changed) {
     return {
-      outcome: 'already_absent',
-      appliedAt,
-      action: `GetResourcePolicy ${secretArn}: no statement allowing the read names ${grant.principal}; nothing to remove`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt,
+        action: `GetResourcePolicy ${secretArn}: no statement allowing the read names ${grant.principal}; nothing to remove`,
+      },
     };
   }
   const after = removal.after ? serializePolicy(removal.after) : null;
@@ -216,29 +227,37 @@ export async function revokeResourcePolicy(context: AwsContext, grant: Grant): P
     removal.blockers.length > 0 ? ` (still readable through: ${removal.blockers.join('; ')})` : '';
   if (!revokeRole) {
     return {
-      outcome: 'remediation_required',
-      appliedAt,
-      action: `no revokeRoleArn is configured for account ${accountId}: the resource policy of ${secretArn} was not changed`,
-      remediation:
-        after === null
-          ? `In account ${accountId} (${region}), delete the resource policy of secret ${secretName} (${edits.join('; ')}).`
-          : `In account ${accountId} (${region}), put this resource policy on secret ${secretName} (${edits.join('; ')}): ${after}`,
+      result: {
+        outcome: 'remediation_required',
+        appliedAt,
+        action: `no revokeRoleArn is configured for account ${accountId}: the resource policy of ${secretArn} was not changed`,
+        remediation:
+          after === null
+            ? `In account ${accountId} (${region}), delete the resource policy of secret ${secretName} (${edits.join('; ')}).`
+            : `In account ${accountId} (${region}), put this resource policy on secret ${secretName} (${edits.join('; ')}): ${after}`,
+      },
     };
   }
-  const secrets = context.clients.secrets(accountId, region, 'revoke');
-  if (after === null) {
-    await callAws(secrets, 'secretsmanager:DeleteResourcePolicy', secretArn, () =>
-      secrets.client.send(new DeleteResourcePolicyCommand({ SecretId: secretArn })),
-    );
-  } else {
-    await callAws(secrets, 'secretsmanager:PutResourcePolicy', secretArn, () =>
-      secrets.client.send(new PutResourcePolicyCommand({ SecretId: secretArn, ResourcePolicy: after })),
-    );
-  }
+  const changes = [policyChange(`${secretArn} resource policy`, text, after)];
   return {
-    outcome: 'removed',
-    appliedAt,
-    action: `${after === null ? 'DeleteResourcePolicy' : 'PutResourcePolicy'} ${secretArn}: ${edits.join('; ')}${still}`,
-    policyChanges: [policyChange(`${secretArn} resource policy`, text, after)],
+    changes,
+    apply: async () => {
+      const secrets = context.clients.secrets(accountId, region, 'revoke');
+      if (after === null) {
+        await callAws(secrets, 'secretsmanager:DeleteResourcePolicy', secretArn, () =>
+          secrets.client.send(new DeleteResourcePolicyCommand({ SecretId: secretArn })),
+        );
+      } else {
+        await callAws(secrets, 'secretsmanager:PutResourcePolicy', secretArn, () =>
+          secrets.client.send(new PutResourcePolicyCommand({ SecretId: secretArn, ResourcePolicy: after })),
+        );
+      }
+      return {
+        outcome: 'removed',
+        appliedAt,
+        action: `${after === null ? 'DeleteResourcePolicy' : 'PutResourcePolicy'} ${secretArn}: ${edits.join('; ')}${still}`,
+        policyChanges: changes,
+      };
+    },
   };
 }

@@ -1,8 +1,8 @@
 import { GetRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { accountOfArn, type Grant } from '../../core/grant';
-import type { CheckResult, RevokeResult } from '../connector';
+import type { CheckResult } from '../connector';
 import { callAws, callAwsOrNotFound } from './clients';
-import { type AwsContext, isoNow } from './context';
+import { type AwsContext, isoNow, type PreparedRevoke } from './context';
 import { AwsGrantError } from './errors';
 import { ASSUME_WEB_IDENTITY_ACTION, trustAdmits } from './evaluate';
 import { isOidcStatement, oidcTrusts } from './oidc-roles';
@@ -154,45 +154,58 @@ async function readTrust(
  * Narrows the role's trust policy so the grant's subject no longer matches: GetRole, then
  * UpdateAssumeRolePolicy with the narrowed document (both documents go into the evidence). Without
  * a revoke role, the same edit is computed from a read and handed to a person as a remediation.
+ * Nothing is written here: `apply` writes (revoke), `changes` are what it would write (plan).
  */
-export async function revokeTrust(context: AwsContext, grant: Grant): Promise<RevokeResult> {
+export async function prepareTrustRevoke(context: AwsContext, grant: Grant): Promise<PreparedRevoke> {
   const { roleArn, roleName, accountId } = target(grant);
   const provider = context.config.githubOidcProvider;
   const revokeRole = context.clients.roleArn(accountId, 'revoke');
   const current = await readTrust(context, accountId, roleName, roleArn, revokeRole ? 'revoke' : 'read');
   if (current === 'not_found') {
     return {
-      outcome: 'already_absent',
-      appliedAt: isoNow(context),
-      action: `GetRole ${roleArn}: the role no longer exists; nothing to narrow`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt: isoNow(context),
+        action: `GetRole ${roleArn}: the role no longer exists; nothing to narrow`,
+      },
     };
   }
   const narrowed = narrowTrust(current.document, { arn: roleArn, accountId }, provider, grant.principal);
   if (!narrowed.after) {
     return {
-      outcome: 'already_absent',
-      appliedAt: isoNow(context),
-      action: `GetRole ${roleArn}: its trust policy names subject ${grant.principal} in no statement; nothing to change`,
+      result: {
+        outcome: 'already_absent',
+        appliedAt: isoNow(context),
+        action: `GetRole ${roleArn}: its trust policy names subject ${grant.principal} in no statement; nothing to change`,
+      },
     };
   }
   const after = serializePolicy(narrowed.after);
   if (!revokeRole) {
     return {
-      outcome: 'remediation_required',
-      appliedAt: isoNow(context),
-      action: `no revokeRoleArn is configured for account ${accountId}: the trust policy of ${roleArn} was not changed`,
-      remediation: `In account ${accountId}, edit the trust policy of role ${roleName} (${roleArn}): ${narrowed.edits.join('; ')}. The resulting trust policy is: ${after}`,
+      result: {
+        outcome: 'remediation_required',
+        appliedAt: isoNow(context),
+        action: `no revokeRoleArn is configured for account ${accountId}: the trust policy of ${roleArn} was not changed`,
+        remediation: `In account ${accountId}, edit the trust policy of role ${roleName} (${roleArn}): ${narrowed.edits.join('; ')}. The resulting trust policy is: ${after}`,
+      },
     };
   }
-  const iam = context.clients.iam(accountId, 'revoke');
-  await callAws(iam, 'iam:UpdateAssumeRolePolicy', roleArn, () =>
-    iam.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: after })),
-  );
+  const changes = [policyChange(`${roleArn} trust policy`, current.text, after)];
   return {
-    outcome: 'removed',
-    appliedAt: isoNow(context),
-    action: `UpdateAssumeRolePolicy ${roleArn}: ${narrowed.edits.join('; ')}`,
-    policyChanges: [policyChange(`${roleArn} trust policy`, current.text, after)],
+    changes,
+    apply: async () => {
+      const iam = context.clients.iam(accountId, 'revoke');
+      await callAws(iam, 'iam:UpdateAssumeRolePolicy', roleArn, () =>
+        iam.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: after })),
+      );
+      return {
+        outcome: 'removed',
+        appliedAt: isoNow(context),
+        action: `UpdateAssumeRolePolicy ${roleArn}: ${narrowed.edits.join('; ')}`,
+        policyChanges: changes,
+      };
+    },
   };
 }
 

@@ -195,9 +195,25 @@ describe('revoke via an identity policy', () => {
       });
     }
     policy.nextVersion = 6;
+    const deleted = policy.versions.find((version) => version.versionId === 'v2')?.policy.text ?? null;
+    const before = first.policy.text;
+    const planned = await connector.plan(grant(user(PROD, 'alice'), ADYEN));
     const result = await connector.revoke(grant(user(PROD, 'alice'), ADYEN));
     expect(result.action).toContain('after it deleted its oldest non-default version v2');
     expect(policy.versions.map((version) => version.versionId)).toEqual(['v1', 'v3', 'v4', 'v5', 'v6']);
+    // The deleted version is a change of its own in the evidence, before the new default.
+    const after = policy.versions.find((version) => version.versionId === 'v6')?.policy.text ?? null;
+    expect(result.policyChanges).toEqual([
+      {
+        policy: `${READ_PAYMENTS} version v2`,
+        before: deleted,
+        after: null,
+        beforeSha256: sha(deleted ?? ''),
+        afterSha256: null,
+      },
+      { policy: READ_PAYMENTS, before, after, beforeSha256: sha(before), afterSha256: sha(after ?? '') },
+    ]);
+    expect(planned).toEqual(result.policyChanges);
   });
 
   it('on an automatic path, an inline policy is put again without the secret', async () => {
@@ -318,6 +334,47 @@ describe('without a revoke role', () => {
     expect(result.remediation).toContain('"Effect":"Deny"');
     expect(sandbox.state.account(CI).roles.get('release')?.trustPolicy.text).toBe(before);
     expect(sandbox.requests.some((request) => request.action === 'UpdateAssumeRolePolicy')).toBe(false);
+  });
+});
+
+describe('planning a revoke', () => {
+  const writes = () =>
+    sandbox.requests.filter((request) => /^(Put|Delete|Create|Update)/.test(request.action)).length;
+
+  it('returns exactly the documents revoke then writes, and writes nothing itself', async () => {
+    const kinds = [
+      grant(role(CI, 'ci'), STRIPE),
+      grant(user(PROD, 'alice'), ADYEN),
+      grant(user(PROD, 'erin', '/access-review-managed/'), DATABASE),
+      grants.find((item) => item.grantKind === 'oidc_role_trust' && item.principal === 'repo:acme/*'),
+    ];
+    for (const item of kinds) {
+      if (!item) throw new Error('missing grant');
+      const before = writes();
+      const planned = await connector.plan(item);
+      expect(writes()).toBe(before);
+      expect(planned).toHaveLength(1);
+      // Planning again reads the same documents: nothing changed.
+      expect(await connector.plan(item)).toEqual(planned);
+      const result = await connector.revoke(item);
+      expect(result.outcome).toBe('removed');
+      expect(result.policyChanges).toEqual(planned);
+      // Once revoked, nothing is left to write.
+      expect(await connector.plan(item)).toEqual([]);
+    }
+  });
+
+  it('plans nothing for a remediation, a derived grant is refused as by revoke', async () => {
+    expect(await connector.plan(grant('*', DATABASE))).toEqual([]);
+    expect(await connector.plan(grant(user(PROD, 'carol'), DATABASE))).toEqual([]);
+    const release = grants.find(
+      (item) => item.grantKind === 'oidc_role_trust' && item.resource === role(CI, 'release'),
+    );
+    if (!release) throw new Error('missing grant');
+    expect(await connector.plan(release)).toEqual([]);
+    const derived = grants.find((item) => item.via.kind === 'assumed_role');
+    if (!derived) throw new Error('missing grant');
+    await expect(connector.plan(derived)).rejects.toThrow(AwsGrantError);
   });
 });
 
