@@ -12,6 +12,7 @@ import {
 import { makeGrant } from '../../../functions/core/grant';
 import { exportEvidence } from '../../../functions/evidence/export';
 import { verifyEvidence } from '../../../functions/evidence/verify';
+import type { Services } from '../../../functions/runtime/services';
 import { applyRevocations } from '../../../functions/steps/apply-revocations';
 import { finalizeCampaign } from '../../../functions/steps/finalize';
 import { takeSnapshot } from '../../../functions/steps/snapshot';
@@ -108,11 +109,19 @@ beforeAll(async () => {
   const services = testServices(store, {
     connectors: connectorRegistry({ aws: async () => awsConnector({ readable: true }) }),
   });
-  await createTestCampaign(store, 'c-pol', 'snapshotting');
-  await takeSnapshot({ campaignId: 'c-pol' }, services);
-  await store.grants.assign('c-pol', grant.grantId, 'alice', 'owner of aws_account 111122223333');
+  await decidedToRevoke('c-pol', services);
+  await applyRevocations({ campaignId: 'c-pol' }, services);
+  await verifyRevocations({ campaignId: 'c-pol' }, services);
+  await finalizeCampaign({ campaignId: 'c-pol' }, services);
+});
+
+/** A campaign whose snapshot found the grant and whose reviewer decided to revoke it. */
+async function decidedToRevoke(campaignId: string, services: Services): Promise<void> {
+  await createTestCampaign(store, campaignId, 'snapshotting');
+  await takeSnapshot({ campaignId }, services);
+  await store.grants.assign(campaignId, grant.grantId, 'alice', 'owner of aws_account 111122223333');
   await store.decisions.record({
-    campaignId: 'c-pol',
+    campaignId,
     grantId: grant.grantId,
     decision: 'revoke',
     reviewer: 'alice',
@@ -120,11 +129,8 @@ beforeAll(async () => {
     decidedAt: new Date().toISOString(),
     channel: 'slack',
   });
-  await store.campaigns.advance('c-pol', 'in_review');
-  await applyRevocations({ campaignId: 'c-pol' }, services);
-  await verifyRevocations({ campaignId: 'c-pol' }, services);
-  await finalizeCampaign({ campaignId: 'c-pol' }, services);
-});
+  await store.campaigns.advance(campaignId, 'in_review');
+}
 
 afterAll(async () => {
   await dynamo?.close();
@@ -214,18 +220,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await createTestCampaign(store, 'c-cut', 'snapshotting');
-    await takeSnapshot({ campaignId: 'c-cut' }, services);
-    await store.decisions.record({
-      campaignId: 'c-cut',
-      grantId: grant.grantId,
-      decision: 'revoke',
-      reviewer: 'alice',
-      decidedBySlackUserId: 'U0ALICE01',
-      decidedAt: new Date().toISOString(),
-      channel: 'slack',
-    });
-    await store.campaigns.advance('c-cut', 'in_review');
+    await decidedToRevoke('c-cut', services);
     // What the first attempt left before it was cut off: the pending record and its plan.
     await store.outcomes.beginRevocation('c-cut', grant.grantId, new Date().toISOString());
     await store.outcomes.recordPlan('c-cut', grant.grantId, [change]);
@@ -261,18 +256,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await createTestCampaign(store, 'c-plan', 'snapshotting');
-    await takeSnapshot({ campaignId: 'c-plan' }, services);
-    await store.decisions.record({
-      campaignId: 'c-plan',
-      grantId: grant.grantId,
-      decision: 'revoke',
-      reviewer: 'alice',
-      decidedBySlackUserId: 'U0ALICE01',
-      decidedAt: new Date().toISOString(),
-      channel: 'slack',
-    });
-    await store.campaigns.advance('c-plan', 'in_review');
+    await decidedToRevoke('c-plan', services);
     await applyRevocations({ campaignId: 'c-plan' }, services);
     expect(order).toEqual(['plan', 'revoke (plan recorded: 1)']);
     expect((await store.outcomes.getRevocation('c-plan', grant.grantId))?.action).not.toMatch(/planned/);
