@@ -70,7 +70,9 @@ export async function applyRevocations(
     let revocation: Revocation;
     try {
       const connector = await services.connectors.get(grant.connector);
-      if (!interrupted && connector.plan) {
+      // Planned once: a plan already stored describes the first attempt's writes. An attempt that
+      // stopped before storing one wrote nothing (the plan comes first), so planning now is right.
+      if (connector.plan && !previous?.plannedPolicyChanges) {
         await store.outcomes.recordPlan(campaignId, grant.grantId, await connector.plan(grant));
       }
       const result = await connector.revoke(grant);
@@ -82,7 +84,9 @@ export async function applyRevocations(
         at: result.appliedAt,
         action: interrupted
           ? `${result.action} (retried after an interrupted attempt${
-              changes.fromPlan ? '; the policy documents are those the first attempt planned to write' : ''
+              changes.fromPlan
+                ? '; policy documents it no longer found to change are those the first attempt planned to write'
+                : ''
             })`
           : result.action,
         ...(result.remediation ? { remediation: result.remediation } : {}),
@@ -132,15 +136,24 @@ function clipped(text: string, length = 280): string {
 }
 
 /**
- * What a revocation's record says it changed. Normally what the connector reports; after an
- * interrupted attempt that had already written to the source, the retry finds nothing left to
- * change, and the plan recorded before the first attempt is what was written.
+ * What a revocation's record says it changed. Normally what the connector reports. After an
+ * interrupted attempt, the first attempt may have written some or all of its plan before it
+ * stopped (a policy version deleted, then the new version not yet created): the retry reports only
+ * what was still left to write, so every planned document it does not report again is kept too,
+ * in the plan's order.
  */
 function changesToRecord(
   reported: PolicyChange[] | undefined,
   interruptedAttempt: Revocation | undefined,
 ): { recorded: PolicyChange[]; fromPlan: boolean } {
-  if (reported && reported.length > 0) return { recorded: reported, fromPlan: false };
+  const now = reported ?? [];
   const planned = interruptedAttempt?.plannedPolicyChanges ?? [];
-  return { recorded: planned, fromPlan: planned.length > 0 };
+  const reportedPolicies = new Set(now.map((change) => change.policy));
+  const earlier = planned.filter((change) => !reportedPolicies.has(change.policy));
+  if (earlier.length === 0) return { recorded: now, fromPlan: false };
+  const order = new Map(planned.map((change, index) => [change.policy, index]));
+  const recorded = [...earlier, ...now].sort(
+    (a, b) => (order.get(a.policy) ?? planned.length) - (order.get(b.policy) ?? planned.length),
+  );
+  return { recorded, fromPlan: true };
 }

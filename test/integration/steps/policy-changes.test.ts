@@ -231,7 +231,9 @@ describe('policy changes', () => {
       interrupted: true,
       policyChanges: [change],
     });
-    expect(revocation?.action).toMatch(/the policy documents are those the first attempt planned to write/);
+    expect(revocation?.action).toMatch(
+      /policy documents it no longer found to change are those the first attempt planned to write/,
+    );
     expect((await store.events.findFirst('c-cut', 'revocation_applied'))?.data.policyChanges).toEqual([
       change,
     ]);
@@ -260,5 +262,64 @@ describe('policy changes', () => {
     await applyRevocations({ campaignId: 'c-plan' }, services);
     expect(order).toEqual(['plan', 'revoke (plan recorded: 1)']);
     expect((await store.outcomes.getRevocation('c-plan', grant.grantId))?.action).not.toMatch(/planned/);
+  });
+
+  it('keeps what a cut-off attempt wrote of its plan beside what the retry still had to write', async () => {
+    const deleted: PolicyChange = {
+      policy: 'arn:aws:iam::111122223333:policy/ReadPayments version v2',
+      before: before,
+      after: null,
+      beforeSha256: sha(before),
+      afterSha256: null,
+    };
+    const created: PolicyChange = { ...change, policy: 'arn:aws:iam::111122223333:policy/ReadPayments' };
+    const state = { readable: true, plans: 0 };
+    const connector: Connector = {
+      ...awsConnector(state),
+      async plan() {
+        state.plans++;
+        return [deleted, created];
+      },
+      // The version was deleted before the cut; the new version is still to be written.
+      async revoke() {
+        return {
+          outcome: 'removed',
+          appliedAt: new Date().toISOString(),
+          action: 'created the new default version',
+          policyChanges: [created],
+        };
+      },
+    };
+    const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
+    await decidedToRevoke('c-half', services);
+    await store.outcomes.beginRevocation('c-half', grant.grantId, new Date().toISOString());
+    await store.outcomes.recordPlan('c-half', grant.grantId, [deleted, created]);
+    await applyRevocations({ campaignId: 'c-half' }, services);
+    expect((await store.outcomes.getRevocation('c-half', grant.grantId))?.policyChanges).toEqual([
+      deleted,
+      created,
+    ]);
+    expect(state.plans).toBe(0);
+  });
+
+  it('plans on the retry when the first attempt stopped before it had a plan', async () => {
+    const state = { readable: true, plans: 0 };
+    const base = awsConnector(state);
+    const connector: Connector = {
+      ...base,
+      async plan() {
+        state.plans++;
+        return [change];
+      },
+    };
+    const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
+    await decidedToRevoke('c-noplan', services);
+    // The first attempt got as far as its pending record (planning then failed, say).
+    await store.outcomes.beginRevocation('c-noplan', grant.grantId, new Date().toISOString());
+    await applyRevocations({ campaignId: 'c-noplan' }, services);
+    expect(state.plans).toBe(1);
+    const revocation = await store.outcomes.getRevocation('c-noplan', grant.grantId);
+    expect(revocation).toMatchObject({ status: 'removed', interrupted: true, policyChanges: [change] });
+    expect(revocation?.action).not.toMatch(/planned/);
   });
 });
