@@ -19,8 +19,9 @@ import { AwsGrantError, isNotFound } from './errors';
 import { READ_ACTION } from './evaluate';
 import { readManagedPolicy, secretTarget } from './inventory';
 import {
+  actionsWithout,
   decodeIamDocument,
-  isPattern,
+  derivedSid,
   listOf,
   nameOfArn,
   type PolicyDocument,
@@ -28,6 +29,8 @@ import {
   parsePolicy,
   pathOfArn,
   policyChange,
+  replaceFields,
+  resourcesWithout,
   serializePolicy,
   sha256Hex,
   statementAllows,
@@ -97,7 +100,10 @@ export interface IdentityNarrowing {
   statements: string[];
   /** Each edit, in words. */
   edits: string[];
-  /** True when a Deny statement was added because a wildcard also covers other secrets. */
+  /**
+   * True when a Deny statement was added: a wildcard other than `*` (an action wildcard such as
+   * `secretsmanager:*`, or a resource pattern such as `prod/*`) covers the read and cannot lose it.
+   */
   denyAdded: boolean;
 }
 
@@ -115,37 +121,59 @@ function isUnconditionalDenyOfRead(statement: PolicyStatement, secretArn: string
   );
 }
 
-/** Whether a statement's Action names exactly the read and nothing else (no wildcard, no NotAction). */
-function grantsOnlyTheRead(statement: PolicyStatement): boolean {
-  return (
-    statement.Action !== undefined &&
-    listOf(statement.Action).every((action) => action.toLowerCase() === READ_ACTION.toLowerCase())
-  );
+/** `Action a, b on Resource x` (or NotAction / NotResource): one statement of a split, in words. */
+function describeStatement(statement: PolicyStatement): string {
+  const actions =
+    statement.NotAction !== undefined
+      ? `NotAction ${listOf(statement.NotAction).join(', ')}`
+      : `Action ${listOf(statement.Action).join(', ')}`;
+  const resources =
+    statement.NotResource !== undefined
+      ? `NotResource ${listOf(statement.NotResource).join(', ')}`
+      : `Resource ${listOf(statement.Resource).join(', ')}`;
+  return `${statement.Sid ? `${statement.Sid}: ` : ''}${actions} on ${resources}`;
 }
 
 /**
- * The identity policy without the read of one secret. A statement that grants only
- * secretsmanager:GetSecretValue and whose Resource names the secret's ARN exactly loses that entry
- * (and is dropped when it had no other resource). A statement that reaches the secret through a
- * wildcard (or NotResource) cannot lose it without losing the other secrets the wildcard covers,
- * and one that also grants other actions (PutSecretValue, DescribeSecret, `secretsmanager:*`, a
- * NotAction…) cannot lose it without losing those actions on it: for either, one Deny statement of
- * exactly GetSecretValue on exactly this secret is added instead, with a Sid saying why, and the
- * statement stays as written. A policy that already denies the read unconditionally needs nothing.
+ * The identity policy without the read of one secret, and nothing else: the other actions of
+ * every statement that allowed it stay on all its resources, and the read stays on its other
+ * resources. A statement that allows the read is the set (its actions) × (its resources); the
+ * revoke writes it as (its actions but GetSecretValue) × (its resources), plus GetSecretValue ×
+ * (its resources but the secret), each half with the statement's conditions:
+ * - an explicit Action list loses GetSecretValue; `*` becomes NotAction GetSecretValue; a
+ *   NotAction gains it;
+ * - an explicit Resource list loses the ARN; `*` becomes NotResource [the ARN]; a NotResource gains
+ *   it;
+ * - an empty half is not written (a statement granting only the read of only this secret goes).
+ * No Deny is needed then, so the principal's other policies (and, for a group or managed policy,
+ * the other policies of everyone it applies to) keep every read they grant.
+ *
+ * Only a wildcard other than `*` cannot be narrowed this way: `secretsmanager:*` or
+ * `secretsmanager:Get*` (IAM cannot write "those but not GetSecretValue"), or a resource pattern
+ * such as `prod/*` or a policy variable. `NotResource: [secret]` was considered for the pattern:
+ * iam-simulate and IAM accept it, but it allows GetSecretValue on every resource outside the
+ * pattern too, which widens access; and Secrets Manager has no condition key holding the secret's
+ * ARN to bound it (`secretsmanager:SecretId` is whatever name or ARN the caller sent). For those
+ * statements one Deny of exactly GetSecretValue on exactly this secret is added, and the statement
+ * stays as written. A Deny overrides every Allow, in every policy of every principal this policy
+ * applies to, so the edit says so: `holders` names them ("every principal the policy is attached
+ * to", a user…). A policy that already denies the read unconditionally needs nothing.
  */
 export function narrowIdentityPolicy(
   document: PolicyDocument,
   secretArn: string,
   where: string,
+  holders = `every principal ${where} applies to`,
 ): IdentityNarrowing {
   const statements = statementsOf(document);
   if (statements.some((statement) => isUnconditionalDenyOfRead(statement, secretArn))) {
     return { statements: [], edits: [], denyAdded: false };
   }
+  const taken = new Set(statements.flatMap((statement) => (statement.Sid ? [statement.Sid] : [])));
   const allowing: string[] = [];
   const edits: string[] = [];
-  /** Why a Deny is needed, once per reason. */
-  const denyReasons = new Set<string>();
+  /** Why a Deny is needed, once per statement. */
+  const denyReasons: string[] = [];
   const kept: PolicyStatement[] = [];
   statements.forEach((statement, position) => {
     const label = statementLabel(statement, position + 1, where);
@@ -154,46 +182,62 @@ export function narrowIdentityPolicy(
       return;
     }
     allowing.push(label);
-    const resources = statement.Resource === undefined ? undefined : listOf(statement.Resource);
-    const wildcard =
-      resources === undefined || resources.some((item) => isPattern(item) && matches(item, secretArn));
-    if (wildcard) {
-      denyReasons.add('a wildcard Resource (or NotResource) also covers other secrets, which stay readable');
+    const actions = actionsWithout(statement, READ_ACTION);
+    const resources = resourcesWithout(statement, secretArn);
+    const blocked = [actions, resources].flatMap((part) => (part.kind === 'inexpressible' ? [part.why] : []));
+    if (blocked.length > 0) {
+      denyReasons.push(`${label}: ${blocked.join('; and ')}`);
       kept.push(statement);
       return;
     }
-    if (!grantsOnlyTheRead(statement)) {
-      denyReasons.add(
-        `${label} grants more than ${READ_ACTION} on it (${statement.NotAction !== undefined ? 'NotAction' : 'Action'} ${listOf(statement.Action ?? statement.NotAction).join(', ')}), and those other actions stay allowed`,
+    // (its actions but the read) × (its resources), then the read × (its resources but the secret).
+    const parts: PolicyStatement[] = [];
+    if (actions.kind === 'left') {
+      parts.push(replaceFields(statement, ['Action', 'NotAction'], actions.part));
+    }
+    if (resources.kind === 'left') {
+      const read = listOf(statement.Action).find(
+        (action) => action.toLowerCase() === READ_ACTION.toLowerCase(),
       );
-      kept.push(statement);
-      return;
+      const readOnly = replaceFields(statement, ['Action', 'NotAction'], {
+        Action: Array.isArray(statement.Action) ? [read ?? READ_ACTION] : (read ?? READ_ACTION),
+      });
+      parts.push(replaceFields(readOnly, ['Resource', 'NotResource'], resources.part));
     }
-    const left = (resources ?? []).filter((item) => item !== secretArn);
-    if (left.length === 0) {
+    const [first, second] = parts;
+    if (!first) {
       edits.push(`delete ${label} (${secretArn} was its only Resource)`);
       return;
     }
-    edits.push(`remove "${secretArn}" from the Resource of ${label}`);
-    kept.push({ ...statement, Resource: Array.isArray(statement.Resource) ? left : (left[0] ?? '') });
+    if (!second) {
+      const only = actions.kind === 'left' ? actions : resources;
+      if (only.kind === 'left') edits.push(only.words(label));
+      kept.push(first);
+      return;
+    }
+    const sid = derivedSid(statement.Sid, 'ReadOtherResources', taken);
+    if (sid) taken.add(sid);
+    const split = sid === undefined ? second : { ...second, Sid: sid };
+    edits.push(
+      `split ${label} in two, so that only ${READ_ACTION} on ${secretArn} goes: ${describeStatement(first)}; and ${describeStatement(split)}`,
+    );
+    kept.push(first, split);
   });
   if (allowing.length === 0) return { statements: [], edits: [], denyAdded: false };
   // IAM refuses a policy without statements; one left empty keeps only the Deny (it grants nothing).
-  const denyAdded = denyReasons.size > 0 || kept.length === 0;
+  const denyAdded = denyReasons.length > 0 || kept.length === 0;
   if (denyAdded) {
     const sid = denySid(secretArn);
     kept.push({ Sid: sid, Effect: 'Deny', Action: READ_ACTION, Resource: secretArn });
+    const because =
+      denyReasons.length > 0
+        ? `${denyReasons.join('; and ')}, so the statement stays as written`
+        : 'no statement is left and IAM refuses a policy with none (deleting the policy instead needs iam:Delete*Policy, which the revoke role does not hold)';
     edits.push(
-      `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because ${
-        denyReasons.size > 0 ? [...denyReasons].join('; and ') : 'IAM refuses a policy with no statement'
-      }`,
+      `add statement ${sid} denying ${READ_ACTION} on ${secretArn}, because ${because}. Warning: a Deny overrides every Allow, so ${holders} can then no longer read ${secretArn} through any other policy either (another identity policy, a group's, the secret's resource policy); if one is to keep that read, ${denyReasons.length > 0 ? 'rewrite the wildcard statement by hand instead' : 'delete this policy by hand instead'}`,
     );
   }
   return { after: withStatements(document, kept), statements: allowing, edits, denyAdded };
-}
-
-function matches(pattern: string, arn: string): boolean {
-  return statementCoversResource({ Effect: 'Allow', Resource: pattern }, arn);
 }
 
 interface CurrentPolicy {
@@ -287,7 +331,15 @@ export async function prepareIdentityPolicyRevoke(
       },
     };
   }
-  const narrowed = narrowIdentityPolicy(current.document, secretArn, policy);
+  const holders =
+    ref.kind === 'managed'
+      ? `every principal ${policy} is attached to`
+      : grant.via.group
+        ? `every member of group ${grant.via.group}`
+        : ref.ownerType === 'group'
+          ? `every member of group ${ref.ownerName}`
+          : ref.ownerArn;
+  const narrowed = narrowIdentityPolicy(current.document, secretArn, policy, holders);
   if (!narrowed.after) {
     return {
       result: {

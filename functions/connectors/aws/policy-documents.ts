@@ -252,3 +252,146 @@ export function nameOfArn(arn: string): string {
   const resource = arn.split(':').slice(5).join(':');
   return resource.split('/').pop() ?? '';
 }
+
+/**
+ * What is left of a statement's actions (or resources) once one action (or one resource) is taken
+ * out, written so that IAM evaluates it as exactly the original set minus that one:
+ * - `nothing`: the statement named only that one;
+ * - `left`: the fields to write in place of Action/NotAction (or Resource/NotResource), and the
+ *   change in words;
+ * - `inexpressible`: a wildcard other than `*` covers it (`secretsmanager:*`, `prod/*`): IAM has no
+ *   way to write "the pattern but not this one" (no character classes, and no Action with
+ *   NotAction, nor Resource with NotResource, in one statement), and `why` says so.
+ */
+export type Remainder =
+  | { kind: 'nothing' }
+  | { kind: 'left'; part: Partial<PolicyStatement>; words: (statement: string) => string }
+  | { kind: 'inexpressible'; why: string };
+
+/** A list where the author wrote a list (or where several are left), a string otherwise. */
+function sameForm(original: OneOrMany | undefined, values: string[]): OneOrMany {
+  return Array.isArray(original) || values.length !== 1 ? values : (values[0] ?? '');
+}
+
+/**
+ * The statement's actions without `action` (which it must cover). An explicit list loses the
+ * entries naming it; `*` becomes NotAction [action] (everything but it); a NotAction gains it.
+ * Another wildcard that covers it (`secretsmanager:*`, `secretsmanager:Get*`) cannot lose it.
+ */
+export function actionsWithout(statement: PolicyStatement, action: string): Remainder {
+  if (statement.NotAction !== undefined) {
+    const values = [...listOf(statement.NotAction), action];
+    return {
+      kind: 'left',
+      part: { NotAction: sameForm(statement.NotAction, values) },
+      words: (label) => `add ${action} to the NotAction of ${label}`,
+    };
+  }
+  const values = listOf(statement.Action);
+  const covering = values.filter((pattern) => wildcardMatch(pattern, action, true));
+  if (covering.includes('*')) {
+    return {
+      kind: 'left',
+      part: { NotAction: sameForm(statement.Action, [action]) },
+      words: (label) =>
+        `replace the Action ${values.join(', ')} of ${label} by NotAction ${action} (every action but that one)`,
+    };
+  }
+  const wildcards = covering.filter((pattern) => pattern.toLowerCase() !== action.toLowerCase());
+  if (wildcards.length > 0) {
+    return {
+      kind: 'inexpressible',
+      why: `its Action ${wildcards.join(', ')} also covers other actions, which stay allowed, and IAM cannot write "${wildcards[0]} but not ${action}"`,
+    };
+  }
+  const left = values.filter((pattern) => !covering.includes(pattern));
+  if (left.length === 0) return { kind: 'nothing' };
+  return {
+    kind: 'left',
+    part: { Action: sameForm(statement.Action, left) },
+    words: (label) =>
+      `remove ${action} from the Action of ${label} (${left.join(', ')} ${left.length === 1 ? 'stays' : 'stay'})`,
+  };
+}
+
+/**
+ * The statement's resources without `arn` (which it must cover). An explicit list loses the ARN;
+ * `*` becomes NotResource [arn] (everything but it); a NotResource gains it. A pattern other than
+ * `*` that covers it (`prod/*`, a policy variable) cannot lose it: a NotResource there would open
+ * every resource outside the pattern, and IAM has no condition key holding a secret's ARN.
+ */
+export function resourcesWithout(statement: PolicyStatement, arn: string): Remainder {
+  if (statement.NotResource !== undefined) {
+    const values = [...listOf(statement.NotResource), arn];
+    return {
+      kind: 'left',
+      part: { NotResource: sameForm(statement.NotResource, values) },
+      words: (label) => `add "${arn}" to the NotResource of ${label}`,
+    };
+  }
+  if (statement.Resource === undefined) {
+    return { kind: 'inexpressible', why: 'it has no Resource' };
+  }
+  const values = listOf(statement.Resource);
+  const covering = values.filter((pattern) => wildcardMatch(widenVariables(pattern), arn));
+  if (covering.includes('*')) {
+    return {
+      kind: 'left',
+      part: { NotResource: sameForm(statement.Resource, [arn]) },
+      words: (label) =>
+        `replace the Resource ${values.join(', ')} of ${label} by NotResource "${arn}" (every resource but that one)`,
+    };
+  }
+  const patterns = covering.filter((pattern) => pattern !== arn);
+  if (patterns.length > 0) {
+    return {
+      kind: 'inexpressible',
+      why: `its Resource ${patterns.join(', ')} also covers other secrets, which stay readable, and IAM cannot write "${patterns[0]} but not this secret" (a NotResource would open every secret outside the pattern)`,
+    };
+  }
+  const left = values.filter((pattern) => pattern !== arn);
+  if (left.length === 0) return { kind: 'nothing' };
+  return {
+    kind: 'left',
+    part: { Resource: sameForm(statement.Resource, left) },
+    words: (label) => `remove "${arn}" from the Resource of ${label}`,
+  };
+}
+
+/**
+ * The statement with the fields in `drop` replaced by `fields`, written where the first dropped
+ * field was, so the rewritten statement reads in the author's order.
+ */
+export function replaceFields(
+  statement: PolicyStatement,
+  drop: readonly (keyof PolicyStatement)[],
+  fields: Partial<PolicyStatement>,
+): PolicyStatement {
+  const result: Record<string, unknown> = {};
+  let placed = false;
+  for (const [key, value] of Object.entries(statement)) {
+    if (drop.includes(key as keyof PolicyStatement)) {
+      if (!placed) Object.assign(result, fields);
+      placed = true;
+      continue;
+    }
+    result[key] = value;
+  }
+  if (!placed) Object.assign(result, fields);
+  return result as unknown as PolicyStatement;
+}
+
+/**
+ * A Sid for a statement a revoke adds next to one with Sid `base`: `base` + `suffix`, with a number
+ * when that is taken. IAM wants Sids unique within a policy. No Sid when the original had none.
+ */
+export function derivedSid(
+  base: string | undefined,
+  suffix: string,
+  taken: ReadonlySet<string>,
+): string | undefined {
+  if (base === undefined) return undefined;
+  let sid = `${base}${suffix}`;
+  for (let n = 2; taken.has(sid); n++) sid = `${base}${suffix}${n}`;
+  return sid;
+}
