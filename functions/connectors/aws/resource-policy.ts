@@ -10,6 +10,8 @@ import { READ_ACTION, resourcePolicyWhere } from './evaluate';
 import { secretTarget } from './inventory';
 import {
   accountOfPrincipal,
+  actionsWithout,
+  derivedSid,
   isAccountPrincipal,
   listOf,
   type PolicyDocument,
@@ -17,8 +19,12 @@ import {
   parsePolicy,
   policyChange,
   principalsOf,
+  replaceFields,
   serializePolicy,
+  sha256Hex,
   statementAllows,
+  statementCoversAction,
+  statementCoversResource,
   statementLabel,
   statementsOf,
   withStatements,
@@ -34,10 +40,19 @@ export interface PolicyPrincipal {
 export interface PrincipalRemoval {
   /** The policy to write: unchanged when nothing named the principal; null when no statement is left. */
   after: PolicyDocument | null;
-  /** Labels of the statements the principal was removed from. */
+  /** Labels of the statements the principal was removed from (their other principals stay). */
   edited: string[];
-  /** Labels of the statements dropped because the principal was their only one. */
+  /** Labels of the statements dropped because the principal was their only one and they granted only the read. */
   dropped: string[];
+  /**
+   * Labels of the statements whose actions cover the read through a wildcard other than `*`
+   * (`secretsmanager:*`): they stay as written and a Deny of the read naming the principal is added.
+   */
+  denied: string[];
+  /** Every change, in words, in the order of the statements. */
+  edits: string[];
+  /** True when the policy already denies the principal the read unconditionally: nothing to do. */
+  alreadyDenied: boolean;
   /** Why the principal's access through the policy cannot be removed without touching others. */
   blockers: string[];
 }
@@ -63,12 +78,51 @@ function remaining(original: string | string[] | undefined, left: string[]): str
   return Array.isArray(original) ? left : left[0];
 }
 
+/** The Sid of the Deny a resource-policy revoke adds for one principal: letters and digits only. */
+export function principalDenySid(principal: string): string {
+  return `AccessReviewRevokedRead${sha256Hex(principal).slice(0, 12)}`;
+}
+
+/** The principal's Principal field in a resource policy: `Service` for a service, `AWS` otherwise. */
+function fieldOf(principal: PolicyPrincipal): 'AWS' | 'Service' {
+  return principal.type === 'aws_service' ? 'Service' : 'AWS';
+}
+
+/** Whether the statement is an unconditional Deny of the read naming exactly the principal. */
+function deniesPrincipal(statement: PolicyStatement, secretArn: string, principal: PolicyPrincipal): boolean {
+  if (
+    statement.Effect !== 'Deny' ||
+    statement.Condition !== undefined ||
+    statement.NotPrincipal !== undefined
+  )
+    return false;
+  if (!statementCoversAction(statement, READ_ACTION) || !statementCoversResource(statement, secretArn))
+    return false;
+  const block = statement.Principal;
+  if (block === undefined || block === '*') return false;
+  return listOf(block[fieldOf(principal)]).includes(principal.value);
+}
+
 /**
- * The secret's resource policy without `principal` in the statements that let it read the secret:
- * it is removed from each Principal list, a statement left with no principal is dropped, and
- * everything else (other principals, other statements, Deny statements, conditions) stays as
- * written. Access the principal has only because a statement names everyone (`*`, NotPrincipal)
- * or its whole account cannot be removed without cutting others: that is a blocker, for a person.
+ * The secret's resource policy without the principal's read, and nothing else. For each statement
+ * that lets the principal read the secret and names it:
+ * - the principal is taken out of the statement's Principal (the other principals keep everything
+ *   the statement gives them), and the statement is dropped when no principal is left;
+ * - what the statement gave the principal besides the read stays: a copy naming only the principal
+ *   with the statement's actions but GetSecretValue (an explicit Action list loses it, `*` becomes
+ *   NotAction GetSecretValue, a NotAction gains it), its conditions, and a Sid of its own. When the
+ *   principal was the statement's only principal, the statement itself becomes that copy (same Sid);
+ * - when its actions cover the read through another wildcard (`secretsmanager:*`,
+ *   `secretsmanager:Get*`), no list can name "those but GetSecretValue": the statement stays as
+ *   written and one Deny of GetSecretValue (Resource `*`: a resource policy is about its secret
+ *   only) naming exactly the principal is added. It overrides every Allow, so for a principal of
+ *   the secret's account it also ends reads its identity policies give; the edit says so. A whole
+ *   account is never denied that way (it would cut every principal of the account that reads by
+ *   another path, its identity policies included): that is a blocker, for a person.
+ * Everything else (other statements, Deny statements, conditions) stays as written. Access the
+ * principal has only because a statement names everyone (`*`, NotPrincipal) or its whole account
+ * cannot be removed without cutting others: that is a blocker, for a person (unless the Deny,
+ * which also ends it, was added).
  */
 export function removePrincipal(
   policy: PolicyDocument,
@@ -76,11 +130,27 @@ export function removePrincipal(
   principal: PolicyPrincipal,
 ): PrincipalRemoval {
   const where = resourcePolicyWhere(secret);
+  const statements = statementsOf(policy);
+  const unchanged = (blockers: string[], alreadyDenied = false): PrincipalRemoval => ({
+    after: policy,
+    edited: [],
+    dropped: [],
+    denied: [],
+    edits: [],
+    alreadyDenied,
+    blockers,
+  });
+  if (statements.some((statement) => deniesPrincipal(statement, secret.arn, principal))) {
+    return unchanged([], true);
+  }
+  const taken = new Set(statements.flatMap((statement) => (statement.Sid ? [statement.Sid] : [])));
   const edited: string[] = [];
   const dropped: string[] = [];
+  const denied: string[] = [];
+  const edits: string[] = [];
   const blockers: string[] = [];
   const kept: PolicyStatement[] = [];
-  statementsOf(policy).forEach((statement, position) => {
+  statements.forEach((statement, position) => {
     const label = statementLabel(statement, position + 1, where);
     if (!statementAllows(statement, READ_ACTION, secret.arn)) {
       kept.push(statement);
@@ -108,8 +178,9 @@ export function removePrincipal(
       kept.push(statement);
       return;
     }
-    const field = principal.type === 'aws_service' ? 'Service' : 'AWS';
+    const field = fieldOf(principal);
     const values = listOf(block[field]);
+    const matched = values.filter((value) => isPrincipalValue(value, principal));
     const left = values.filter((value) => !isPrincipalValue(value, principal));
     // The principal's whole account named too (cross-account): it keeps reading through that.
     const account = accountOfPrincipal(principal.value);
@@ -122,21 +193,94 @@ export function removePrincipal(
         `${label} names the whole account ${account}, not only ${principal.value}: removing the account would cut every principal of it that its own policies let read`,
       );
     }
-    if (left.length === values.length) {
+    if (matched.length === 0) {
       kept.push(statement);
       return;
     }
+    const actions = actionsWithout(statement, READ_ACTION);
+    if (actions.kind === 'inexpressible') {
+      if (principal.type === 'aws_account') {
+        blockers.push(
+          `${label} names the whole account ${account}, and ${actions.why}: a Deny of the account would also cut every principal of it that reads ${secret.name} by another path (its identity policies included), so narrow the statement's Action by hand`,
+        );
+      } else {
+        denied.push(label);
+      }
+      kept.push(statement);
+      return;
+    }
+    // What the statement gave the principal besides the read: the same statement naming only it.
+    const copy =
+      actions.kind === 'left'
+        ? replaceFields(
+            replaceFields(statement, ['Principal'], {
+              Principal: { [field]: remaining(block[field], matched) },
+            }),
+            ['Action', 'NotAction'],
+            actions.part,
+          )
+        : undefined;
     const nextBlock = { ...block, [field]: remaining(block[field], left) };
     if (nextBlock[field] === undefined) delete nextBlock[field];
     if (Object.keys(nextBlock).length === 0) {
-      dropped.push(label);
+      if (copy) {
+        if (actions.kind === 'left')
+          edits.push(`${actions.words(label)}: ${principal.value} is its only principal`);
+        kept.push(copy);
+      } else {
+        dropped.push(label);
+        edits.push(`dropped ${label} (${principal.value} was its only principal)`);
+      }
       return;
     }
     edited.push(label);
-    kept.push({ ...statement, Principal: nextBlock });
+    kept.push(replaceFields(statement, ['Principal'], { Principal: nextBlock }));
+    if (!copy) {
+      edits.push(`removed ${principal.value} from ${label}`);
+      return;
+    }
+    const sid = derivedSid(statement.Sid, 'WithoutRead', taken);
+    if (sid) taken.add(sid);
+    kept.push(sid === undefined ? copy : replaceFields(copy, ['Sid'], { Sid: sid }));
+    edits.push(
+      `removed ${principal.value} from ${label}, and added ${sid ? `statement ${sid}` : 'a statement'} giving it the same ${copy.NotAction !== undefined ? `NotAction ${listOf(copy.NotAction).join(', ')}` : `Action ${listOf(copy.Action).join(', ')}`} (everything ${label} gave it but ${READ_ACTION})`,
+    );
   });
-  if (edited.length === 0 && dropped.length === 0) return { after: policy, edited, dropped, blockers };
-  return { after: kept.length === 0 ? null : withStatements(policy, kept), edited, dropped, blockers };
+  if (denied.length > 0) {
+    const sid = principalDenySid(principal.value);
+    kept.push({
+      Sid: sid,
+      Effect: 'Deny',
+      Principal: { [fieldOf(principal)]: principal.value },
+      Action: READ_ACTION,
+      Resource: '*',
+    });
+    const secretAccount = secret.arn.split(':')[4];
+    const sameAccount =
+      principal.type !== 'aws_service' && accountOfPrincipal(principal.value) === secretAccount;
+    edits.push(
+      `added statement ${sid} denying ${principal.value} ${READ_ACTION}, because ${denied
+        .map(
+          (label) =>
+            `${label} gives it the read through an action wildcard that cannot lose it (the statement stays as written)`,
+        )
+        .join(
+          '; and ',
+        )}. Warning: a Deny overrides every Allow${sameAccount ? `, so ${principal.value} can then no longer read ${secret.name} through its identity policies either; if it is to keep such a read, narrow the wildcard statement by hand instead` : ''}`,
+    );
+    // The Deny ends the principal's read through "*", NotPrincipal and account statements too.
+    blockers.length = 0;
+  }
+  if (edits.length === 0) return unchanged(blockers);
+  return {
+    after: kept.length === 0 ? null : withStatements(policy, kept),
+    edited,
+    dropped,
+    denied,
+    edits,
+    alreadyDenied: false,
+    blockers,
+  };
 }
 
 async function readResourcePolicy(
@@ -198,7 +342,7 @@ export async function prepareResourcePolicyRevoke(
     { arn: secretArn, name: secretName },
     { type: grant.principalType, value: grant.principal },
   );
-  const changed = removal.edited.length > 0 || removal.dropped.length > 0;
+  const changed = removal.edits.length > 0;
   if (!changed && removal.blockers.length > 0) {
     return {
       result: {
@@ -214,15 +358,14 @@ export async function prepareResourcePolicyRevoke(
       result: {
         outcome: 'already_absent',
         appliedAt,
-        action: `GetResourcePolicy ${secretArn}: no statement allowing the read names ${grant.principal}; nothing to remove`,
+        action: removal.alreadyDenied
+          ? `GetResourcePolicy ${secretArn}: a statement already denies ${grant.principal} the read; nothing to remove`
+          : `GetResourcePolicy ${secretArn}: no statement allowing the read names ${grant.principal}; nothing to remove`,
       },
     };
   }
   const after = removal.after ? serializePolicy(removal.after) : null;
-  const edits = [
-    ...removal.edited.map((label) => `removed ${grant.principal} from ${label}`),
-    ...removal.dropped.map((label) => `dropped ${label} (${grant.principal} was its only principal)`),
-  ];
+  const edits = removal.edits;
   const still =
     removal.blockers.length > 0 ? ` (still readable through: ${removal.blockers.join('; ')})` : '';
   if (!revokeRole) {
