@@ -5,14 +5,19 @@ import { callAws, callAwsOrNotFound } from './clients';
 import { type AwsContext, isoNow, type PreparedRevoke } from './context';
 import { AwsGrantError } from './errors';
 import { ASSUME_WEB_IDENTITY_ACTION, trustAdmits } from './evaluate';
-import { isOidcStatement, oidcTrusts } from './oidc-roles';
+import { isOidcStatement, isProviderArn, oidcTrusts } from './oidc-roles';
 import {
   decodeIamDocument,
+  listOf,
   nameOfArn,
+  type OneOrMany,
   type PolicyDocument,
   type PolicyStatement,
+  type PrincipalBlock,
   parsePolicy,
   policyChange,
+  principalsOf,
+  replaceFields,
   serializePolicy,
   statementLabel,
   statementsOf,
@@ -44,11 +49,16 @@ export function denyAllStatement(providerArn: string): PolicyStatement {
  * The trust policy without `subject`: the pattern is removed from every positive sub condition of
  * the GitHub provider's statements, exactly as written (another pattern that happens to match it
  * stays; it is a grant of its own). Removing a value from a condition only narrows what the
- * statement admits; a statement whose sub condition loses its last value is removed, never kept
+ * statement admits (for GitHub tokens; other callers carry no GitHub sub, so it changes nothing
+ * for them). A statement whose sub condition loses its last value never keeps the GitHub provider
  * without it: with no sub condition it would admit every subject, and with another sub condition
  * left (IAM ANDs condition operators, so `StringLike repo:acme/*` and `StringEquals
  * repo:acme/api:ref:refs/heads/main` admit only the second) it would admit what that one admits
- * alone. For `*` (a statement with no sub condition), those statements are removed. If no
+ * alone. For `*`, the same goes for the statements with no sub condition. Such a statement loses
+ * the GitHub provider from its Principal, with its conditions as written, when it also admits
+ * others (another federated provider, an account, a service…): they keep what it gave them
+ * (sts:AssumeRole for the account, say). It is removed when the provider was its only principal,
+ * or when what is left names `"AWS": "*"`, which would still admit GitHub tokens. If no
  * statement remains, the policy becomes a single explicit Deny of sts:AssumeRoleWithWebIdentity,
  * because IAM refuses an empty trust policy and an empty one would say nothing about intent.
  */
@@ -96,20 +106,39 @@ export function narrowTrust(
       }
       if (Object.keys(remaining).length > 0) condition[operator] = remaining;
     }
+    /** Why the GitHub provider must leave the statement, when it must. */
+    let why: string | undefined;
     if (subConditions === 0 && subject === '*') {
-      edits.push(`removed ${label}: it had no sub condition, so it admitted every subject`);
-      return;
-    }
-    if (!removed) {
+      why = 'it had no sub condition, so it admitted every subject';
+    } else if (!removed) {
       kept.push(statement);
       return;
-    }
-    if (emptied !== undefined) {
-      edits.push(
+    } else if (emptied !== undefined) {
+      why =
         subConditions > 1
-          ? `removed ${label}: ${subject} was the only value of its ${emptied} sub condition, and IAM requires all ${subConditions} of its sub conditions to match, so keeping the others would admit subjects it did not`
-          : `removed ${label}: ${subject} was its only subject`,
+          ? `${subject} was the only value of its ${emptied} sub condition, and IAM requires all ${subConditions} of its sub conditions to match, so keeping the others would admit subjects it did not`
+          : `${subject} was its only subject`;
+    }
+    if (why !== undefined) {
+      // Never keep the provider with fewer sub values than its conditions need: that would widen.
+      // The statement's other principals (another provider, an account, a service) keep what it
+      // gave them: only the GitHub provider leaves its Principal, the conditions stay as written
+      // (they only ever narrow, and the provider is no longer there for them to admit).
+      const others = withoutProvider(statement, role.accountId, provider);
+      if (others === undefined) {
+        edits.push(`removed ${label}: ${why}`);
+        return;
+      }
+      if (others === 'still_admits') {
+        edits.push(
+          `removed ${label}: ${why}; its other principals include "*", which would still admit GitHub tokens without the provider, so the whole statement goes`,
+        );
+        return;
+      }
+      edits.push(
+        `removed the GitHub provider from the Principal of ${label}, which still admits ${describePrincipal(others.Principal)}: ${why}`,
       );
+      kept.push(others);
       return;
     }
     edits.push(`removed subject ${subject} from ${label}`);
@@ -124,6 +153,39 @@ export function narrowTrust(
     return { after: withStatements(trust, [denyAllStatement(arn)]), edits, denyAll: true };
   }
   return { after: withStatements(trust, kept), edits, denyAll: false };
+}
+
+/**
+ * The statement without the GitHub provider in its Principal (every spelling isProviderArn
+ * accepts); undefined when no principal would be left; 'still_admits' when what is left could
+ * still admit GitHub tokens (`"AWS": "*"`: iam-simulate lets it match the provider, and it is
+ * taken so here, on the safe side), so taking the provider out would not remove the subject. The
+ * statement then goes as a whole: that cuts what `*` gave others, but never leaves the subject.
+ */
+function withoutProvider(
+  statement: PolicyStatement,
+  accountId: string,
+  provider: string,
+): PolicyStatement | 'still_admits' | undefined {
+  const block = statement.Principal;
+  if (block === undefined || block === '*') return undefined;
+  const federated = listOf(block.Federated);
+  const left = federated.filter((value) => !isProviderArn(value, accountId, provider));
+  const { Federated: _provider, ...rest } = block;
+  const next: PrincipalBlock =
+    left.length === 0
+      ? rest
+      : { ...block, Federated: Array.isArray(block.Federated) ? left : (left[0] ?? '') };
+  if (Object.values(next).every((value) => listOf(value).length === 0)) return undefined;
+  if (principalsOf(next).anyone) return 'still_admits';
+  return replaceFields(statement, ['Principal'], { Principal: next });
+}
+
+function describePrincipal(principal: PolicyStatement['Principal']): string {
+  if (principal === undefined || principal === '*') return 'every principal';
+  return Object.entries(principal)
+    .map(([kind, values]) => `${kind} ${listOf(values as OneOrMany).join(', ')}`)
+    .join('; ');
 }
 
 function target(grant: Grant): { roleArn: string; roleName: string; accountId: string } {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Simulator, trustAdmits } from '../../../../functions/connectors/aws/evaluate';
+import {
+  OIDC_AUD_ALIAS,
+  OIDC_SUB_ALIAS,
+  Simulator,
+  trustAdmits,
+  withOidcAliases,
+} from '../../../../functions/connectors/aws/evaluate';
 import {
   isWildcardSubject,
   oidcGrants,
@@ -286,6 +292,43 @@ describe('narrowing a trust policy', () => {
     ]);
   });
 
+  it('a statement that also admits other principals keeps them: only the GitHub provider leaves its Principal', () => {
+    const gitlab = `arn:aws:iam::${A}:oidc-provider/gitlab.example.com`;
+    const root = `arn:aws:iam::${A}:root`;
+    // No sub condition, the account root too (plan1's "mixed"): revoking * keeps the root's AssumeRole.
+    const both = {
+      Sid: 'Both',
+      Effect: 'Allow' as const,
+      Principal: { Federated: providerArn, AWS: root },
+      Action: ['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRole'],
+    };
+    const open = narrowTrust(doc(both), deploy, provider, '*');
+    expect(statementsOf(open.after)).toEqual([{ ...both, Principal: { AWS: root } }]);
+    expect(open.denyAll).toBe(false);
+    expect(open.edits).toEqual([
+      `removed the GitHub provider from the Principal of Both (statement 1) of the trust policy of ${deploy.arn}, which still admits AWS ${root}: it had no sub condition, so it admitted every subject`,
+    ]);
+    // Two providers (trust3): the last GitHub subject goes with the GitHub provider; the
+    // conditions stay as written (dropping the GitHub sub value would admit every GitHub subject).
+    const fed = oidc(
+      {
+        StringEqualsIfExists: { [sub]: 'repo:acme/api:ref:refs/heads/main' },
+        StringLikeIfExists: { 'gitlab.example.com:sub': 'project_path:acme/*' },
+      },
+      { Sid: 'Fed', Principal: { Federated: [providerArn, gitlab] } },
+    );
+    const narrowed = narrowTrust(doc(fed), deploy, provider, 'repo:acme/api:ref:refs/heads/main');
+    expect(statementsOf(narrowed.after)).toEqual([{ ...fed, Principal: { Federated: [gitlab] } }]);
+    // "AWS": "*" left would still admit GitHub tokens: the statement goes, as before.
+    const star = oidc(
+      { StringEquals: { [sub]: 'repo:acme/api:*' } },
+      { Principal: { Federated: providerArn, AWS: '*' } },
+    );
+    expect(statementsOf(narrowTrust(doc(star), deploy, provider, 'repo:acme/api:*').after)).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Sid: 'AccessReviewRevokedEverySubject' }),
+    ]);
+  });
+
   it('a pattern not written in the policy changes nothing (another pattern that matches it is its own grant)', () => {
     const trust = doc(oidc({ StringLike: { [sub]: 'repo:acme/*' } }));
     expect(narrowTrust(trust, deploy, provider, 'repo:acme/api:*')).toEqual({ edits: [], denyAll: false });
@@ -315,7 +358,24 @@ const probes = [
   'REPO:ACME/WEB:REF:REFS/HEADS/MAIN',
   'repo:other/y:ref:refs/heads/main',
 ];
-const subOperators = ['StringEquals', 'StringLike', 'ForAnyValue:StringLike', 'StringEqualsIgnoreCase'];
+const subOperators = [
+  'StringEquals',
+  'StringLike',
+  'ForAnyValue:StringLike',
+  'StringEqualsIgnoreCase',
+  'StringLikeIfExists',
+];
+const GITLAB = `arn:aws:iam::${A}:oidc-provider/gitlab.example.com`;
+const ROOT = `arn:aws:iam::${A}:root`;
+const SERVICE = 'ecs-tasks.amazonaws.com';
+/** Who else a statement may admit besides the GitHub provider. */
+const otherPrincipals: fc.Arbitrary<Record<string, string>> = fc.constantFrom<Record<string, string>>(
+  {},
+  {},
+  { AWS: ROOT },
+  { Federated: GITLAB },
+  { Service: SERVICE },
+);
 const statementArbitrary: fc.Arbitrary<PolicyStatement> = fc
   .record({
     conditions: fc.uniqueArray(
@@ -329,14 +389,20 @@ const statementArbitrary: fc.Arbitrary<PolicyStatement> = fc
       { selector: (condition) => condition.operator, minLength: 0, maxLength: 3 },
     ),
     audience: fc.constantFrom(undefined, 'sts.amazonaws.com', 'https://github.com/acme'),
+    others: otherPrincipals,
+    assumeRole: fc.boolean(),
   })
-  .map(({ conditions, audience }) => {
+  .map(({ conditions, audience, others, assumeRole }) => {
     const condition: Record<string, Record<string, unknown>> = {};
     for (const { operator, values } of conditions) {
       condition[operator] = { [sub]: values.length === 1 ? values[0] : values };
     }
     if (audience) condition.StringEquals = { ...(condition.StringEquals ?? {}), [aud]: audience };
-    return oidc(Object.keys(condition).length > 0 ? condition : undefined);
+    const federated = others.Federated ? [providerArn, others.Federated] : providerArn;
+    return oidc(Object.keys(condition).length > 0 ? condition : undefined, {
+      Principal: { ...others, Federated: federated },
+      ...(assumeRole ? { Action: ['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRole'] } : {}),
+    });
   });
 const trustArbitrary: fc.Arbitrary<PolicyDocument> = fc
   .array(statementArbitrary, { minLength: 1, maxLength: 4 })
@@ -353,20 +419,66 @@ function writtenSubjects(statement: PolicyStatement | undefined): string[] {
   );
 }
 
+/** Everyone else a trust policy may admit: the account (through a role of it), GitLab tokens, a service. */
+const otherCallers: { principal: string; action: string; identity: boolean }[] = [
+  { principal: `arn:aws:iam::${A}:role/operator`, action: 'sts:AssumeRole', identity: true },
+  { principal: GITLAB, action: 'sts:AssumeRoleWithWebIdentity', identity: false },
+  { principal: SERVICE, action: 'sts:AssumeRole', identity: false },
+];
+
 describe('narrowing any trust policy', () => {
   it('the revoked subject is no longer written, nothing refused before is admitted after, and untouched statements keep their subjects', async () => {
     const simulator = new Simulator();
     const admits = async (document: PolicyDocument, subject: string) =>
       (await trustAdmits(document, deploy, provider, subject, simulator)) !== undefined;
+    /** Whether another caller (no GitHub token: no sub, no aud) may assume the role. */
+    const otherAdmitted = async (document: PolicyDocument, caller: (typeof otherCallers)[number]) =>
+      (
+        await simulator.run(
+          {
+            identityPolicies: caller.identity
+              ? [{ name: 'all', policy: doc({ Effect: 'Allow', Action: '*', Resource: '*' }) }]
+              : [],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            resourcePolicy: withOidcAliases(document, provider),
+            request: {
+              action: caller.action,
+              principal: caller.principal,
+              resource: { accountId: A, resource: deploy.arn },
+              contextVariables: {},
+            },
+          },
+          [OIDC_SUB_ALIAS, OIDC_AUD_ALIAS].map((keyName) => ({
+            keyName,
+            presenceIsKnown: true,
+            valueIsKnown: true,
+          })),
+          `${caller.action} by ${caller.principal}`,
+        )
+      ).allowed;
     await fc.assert(
       fc.asyncProperty(trustArbitrary, async (trust) => {
         const before = new Map<string, boolean>();
         for (const probe of probes) before.set(probe, await admits(trust, probe));
         const trusts = oidcTrusts(trust, deploy, provider).trusts;
+        const othersBefore = await Promise.all(otherCallers.map((caller) => otherAdmitted(trust, caller)));
         for (const { subject } of trusts) {
           const narrowed = narrowTrust(trust, deploy, provider, subject);
           expect(narrowed.after).toBeDefined();
           const after = narrowed.after as PolicyDocument;
+          // Every other principal the policy admitted (the account, another provider, a service) still is, and no more.
+          for (const [index, caller] of otherCallers.entries()) {
+            expect({
+              subject,
+              caller: caller.principal,
+              admitted: await otherAdmitted(after, caller),
+            }).toEqual({
+              subject,
+              caller: caller.principal,
+              admitted: othersBefore[index],
+            });
+          }
           // A narrowing never creates a statement without a sub condition, and removing * removes them all.
           const open = (document: PolicyDocument) =>
             oidcStatements(document, deploy, provider).filter((statement) => statement.noSubCondition).length;
