@@ -13,6 +13,14 @@ const login = z
  */
 export const OWNER_RESOURCE_TYPES = [...RESOURCE_TYPES, 'aws_account', 'aws_secret_prefix'] as const;
 
+/**
+ * Where credentials are sent: https anywhere, plain http only to this machine (the local
+ * sandboxes). Anything else (`http://evil.example/`, `javascript:…`) is refused, by field.
+ */
+const serviceUrl = z
+  .url()
+  .refine(isAllowedEndpoint, 'must be an https URL (http only on loopback, for the local sandboxes)');
+
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1');
 const roleArn = z
@@ -78,7 +86,7 @@ const awsSection = z.strictObject({
    * Send every AWS API call here instead of AWS (the local AWS sandbox). Only loopback http URLs
    * or https are accepted.
    */
-  endpoint: z.url().optional(),
+  endpoint: serviceUrl.optional(),
   automaticRemediation: z
     .strictObject({
       /**
@@ -96,13 +104,13 @@ const awsSection = z.strictObject({
 export const configSchema = z.strictObject({
   github: z.strictObject({
     organization: login,
-    /** REST base URL; GraphQL is `${apiUrl}/graphql`. */
-    apiUrl: z.url().default('https://api.github.com'),
+    /** REST base URL; GraphQL is `${apiUrl}/graphql`. The token is sent here: https only. */
+    apiUrl: serviceUrl.default('https://api.github.com'),
   }),
   slack: z
     .strictObject({
-      /** Web API base, ending in `/api/`. */
-      apiUrl: z.url().default('https://slack.com/api/'),
+      /** Web API base, ending in `/api/`. The bot token is sent here: https only. */
+      apiUrl: serviceUrl.default('https://slack.com/api/'),
     })
     .default({ apiUrl: 'https://slack.com/api/' }),
   routing: z.strictObject({
@@ -214,17 +222,13 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
     }
     seenAccounts.add(account.accountId);
   });
-  if (config.aws?.endpoint && !isAllowedEndpoint(config.aws.endpoint)) {
-    problems.push(
-      `aws.endpoint: "${config.aws.endpoint}" must be https, or http on loopback (the local sandbox)`,
-    );
-  }
   if (problems.length > 0) throw new ConfigError(`${what} is invalid`, problems);
   return config;
 }
 
 /** https anywhere; plain http only to this machine (the local sandboxes). */
 function isAllowedEndpoint(value: string): boolean {
+  if (!URL.canParse(value)) return false;
   const url = new URL(value);
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);

@@ -80,13 +80,12 @@ describe('the aws section', () => {
     expect(config.aws?.automaticRemediation.identityPolicyPaths).toEqual([]);
   });
 
-  it('names every bad account field, role in the wrong account, duplicate and unsafe endpoint', () => {
+  it('names every account that does not hold together: unknown owners, roles elsewhere, duplicates', () => {
     let error: unknown;
     try {
       parseConfig({
         ...valid,
         aws: {
-          endpoint: 'http://evil.example:8080/',
           accounts: [
             account({ revokeRoleArn: 'arn:aws:iam::999988887777:role/access-review-revoke' }),
             account(),
@@ -109,8 +108,42 @@ describe('the aws section', () => {
       'routing.owners[1].resource: "prod/" is not an account id and a secret name prefix (111122223333:prod/)',
       'aws.accounts[0].revokeRoleArn: "arn:aws:iam::999988887777:role/access-review-revoke" is not in account 111122223333',
       'aws.accounts[1].accountId: 111122223333 is listed twice',
-      'aws.endpoint: "http://evil.example:8080/" must be https, or http on loopback (the local sandbox)',
     ]);
+  });
+
+  it('sends credentials only over https, or plain http to this machine', () => {
+    const urls = (url: string) => ({
+      ...valid,
+      github: { organization: 'acme', apiUrl: url },
+      slack: { apiUrl: url },
+      aws: { endpoint: url, accounts: [account()] },
+    });
+    for (const bad of [
+      'http://evil.example:8080/',
+      'javascript:alert(1)',
+      'ftp://127.0.0.1/',
+      'http://127.0.0.1.evil.example/',
+    ]) {
+      let error: unknown;
+      try {
+        parseConfig(urls(bad));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, bad).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems, bad).toEqual([
+        'github.apiUrl: must be an https URL (http only on loopback, for the local sandboxes)',
+        'slack.apiUrl: must be an https URL (http only on loopback, for the local sandboxes)',
+        'aws.endpoint: must be an https URL (http only on loopback, for the local sandboxes)',
+      ]);
+    }
+    for (const good of [
+      'https://github.example.com/api/v3',
+      'http://127.0.0.1:4566/',
+      'http://localhost:3000/',
+    ]) {
+      expect(parseConfig(urls(good)).github.apiUrl, good).toBe(good);
+    }
   });
 
   it('checks shapes field by field', () => {
@@ -127,7 +160,7 @@ describe('the aws section', () => {
     );
   });
 
-  it('accepts the local sandbox on loopback', () => {
+  it('accepts the local AWS sandbox on loopback', () => {
     expect(
       parseConfig({ ...valid, aws: { endpoint: 'http://127.0.0.1:4566/', accounts: [account()] } }).aws
         ?.endpoint,
