@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -7,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableRef, type TableRef } from '../../functions/store/table';
+import { listenOnLoopback } from '../../sandbox/loopback';
 import type { LocalTableSchema } from './synthesized-workflow';
 
 export interface LocalDynamo {
@@ -35,12 +35,7 @@ export async function startLocalDynamo(options: {
   dataDir?: string;
 }): Promise<LocalDynamo> {
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenOnLoopback(server);
   const raw = new DynamoDBClient({ ...LOCAL_CLIENT, endpoint });
   try {
     await raw.send(new DescribeTableCommand({ TableName: options.tableName }));

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../loopback';
 import { authorize } from './authorize';
 import type { CallContext, Handlers, OperationOutput } from './context';
 import {
@@ -503,17 +503,10 @@ export async function startAwsSandbox(
         }
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server, options.port);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     credentials: {
       accessKeyId: state.baseCredentials.accessKeyId,
       secretAccessKey: state.baseCredentials.secretAccessKey,

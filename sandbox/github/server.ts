@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../loopback';
 import { jwtProblem, type SandboxApp } from './app-auth';
 import { executeGraphQL } from './graphql';
 import { OpenApiViolation, openApiCheckingEnabled, openApiProblems } from './openapi';
@@ -276,15 +276,7 @@ export async function startGitHubSandbox(
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  baseUrl = `http://127.0.0.1:${port}`;
+  baseUrl = await listenOnLoopback(server, options.port);
 
   return {
     url: baseUrl,

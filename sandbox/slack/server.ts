@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AccessReviewError } from '../../functions/core/errors';
+import { listenOnLoopback } from '../loopback';
 import {
   type MessageEvent,
   type RecordedCall,
@@ -139,12 +139,7 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
     send(response, 200, outcome.response, () => announce(outcome.events));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
+  const base = await listenOnLoopback(server, options.port);
 
   return {
     apiUrl: `${base}/api/`,
