@@ -1,5 +1,6 @@
 import { type AccessReviewConfig, parseConfig } from '../../functions/core/config';
 import type { Services } from '../../functions/runtime/services';
+import { takeSnapshot } from '../../functions/steps/snapshot';
 import type { CampaignStatus } from '../../functions/store/campaigns';
 import { createStore, type Store } from '../../functions/store/index';
 import { type LocalDynamo, startLocalDynamo } from '../../lib/local/dynamo';
@@ -54,4 +55,30 @@ export async function createTestCampaign(
     startedAt: startedAt.toISOString(),
     counts: {},
   });
+}
+
+/**
+ * A campaign at the point ApplyRevocations starts: snapshotted through `services`' connectors,
+ * `grantId` assigned to alice, who decided to revoke it.
+ */
+export async function campaignDecidedToRevoke(
+  store: Store,
+  services: Services,
+  campaignId: string,
+  grantId: string,
+  startedAt = new Date(),
+): Promise<void> {
+  await createTestCampaign(store, campaignId, 'snapshotting', startedAt);
+  await takeSnapshot({ campaignId }, services);
+  await store.grants.assign(campaignId, grantId, 'alice', 'owner of the resource');
+  await store.decisions.record({
+    campaignId,
+    grantId,
+    decision: 'revoke',
+    reviewer: 'alice',
+    decidedBySlackUserId: 'U0ALICE01',
+    decidedAt: new Date().toISOString(),
+    channel: 'slack',
+  });
+  await store.campaigns.advance(campaignId, 'in_review');
 }

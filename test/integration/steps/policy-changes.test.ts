@@ -12,14 +12,12 @@ import {
 import { makeGrant } from '../../../functions/core/grant';
 import { exportEvidence } from '../../../functions/evidence/export';
 import { verifyEvidence } from '../../../functions/evidence/verify';
-import type { Services } from '../../../functions/runtime/services';
 import { applyRevocations } from '../../../functions/steps/apply-revocations';
 import { finalizeCampaign } from '../../../functions/steps/finalize';
-import { takeSnapshot } from '../../../functions/steps/snapshot';
 import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
-import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
+import { campaignDecidedToRevoke, startTestStore, testServices } from '../../support/local-store';
 
 /*
  * A revocation that edits a policy records the exact documents before and after, with their
@@ -109,28 +107,11 @@ beforeAll(async () => {
   const services = testServices(store, {
     connectors: connectorRegistry({ aws: async () => awsConnector({ readable: true }) }),
   });
-  await decidedToRevoke('c-pol', services);
+  await campaignDecidedToRevoke(store, services, 'c-pol', grant.grantId);
   await applyRevocations({ campaignId: 'c-pol' }, services);
   await verifyRevocations({ campaignId: 'c-pol' }, services);
   await finalizeCampaign({ campaignId: 'c-pol' }, services);
 });
-
-/** A campaign whose snapshot found the grant and whose reviewer decided to revoke it. */
-async function decidedToRevoke(campaignId: string, services: Services): Promise<void> {
-  await createTestCampaign(store, campaignId, 'snapshotting');
-  await takeSnapshot({ campaignId }, services);
-  await store.grants.assign(campaignId, grant.grantId, 'alice', 'owner of aws_account 111122223333');
-  await store.decisions.record({
-    campaignId,
-    grantId: grant.grantId,
-    decision: 'revoke',
-    reviewer: 'alice',
-    decidedBySlackUserId: 'U0ALICE01',
-    decidedAt: new Date().toISOString(),
-    channel: 'slack',
-  });
-  await store.campaigns.advance(campaignId, 'in_review');
-}
 
 afterAll(async () => {
   await dynamo?.close();
@@ -220,7 +201,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await decidedToRevoke('c-cut', services);
+    await campaignDecidedToRevoke(store, services, 'c-cut', grant.grantId);
     // What the first attempt left before it was cut off: the pending record and its plan.
     await store.outcomes.beginRevocation('c-cut', grant.grantId, new Date().toISOString());
     await store.outcomes.recordPlan('c-cut', grant.grantId, [change]);
@@ -258,7 +239,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await decidedToRevoke('c-plan', services);
+    await campaignDecidedToRevoke(store, services, 'c-plan', grant.grantId);
     await applyRevocations({ campaignId: 'c-plan' }, services);
     expect(order).toEqual(['plan', 'revoke (plan recorded: 1)']);
     expect((await store.outcomes.getRevocation('c-plan', grant.grantId))?.action).not.toMatch(/planned/);
@@ -291,7 +272,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await decidedToRevoke('c-half', services);
+    await campaignDecidedToRevoke(store, services, 'c-half', grant.grantId);
     await store.outcomes.beginRevocation('c-half', grant.grantId, new Date().toISOString());
     await store.outcomes.recordPlan('c-half', grant.grantId, [deleted, created]);
     await applyRevocations({ campaignId: 'c-half' }, services);
@@ -313,7 +294,7 @@ describe('policy changes', () => {
       },
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
-    await decidedToRevoke('c-noplan', services);
+    await campaignDecidedToRevoke(store, services, 'c-noplan', grant.grantId);
     // The first attempt got as far as its pending record (planning then failed, say).
     await store.outcomes.beginRevocation('c-noplan', grant.grantId, new Date().toISOString());
     await applyRevocations({ campaignId: 'c-noplan' }, services);

@@ -11,7 +11,12 @@ import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { renderSummary } from '../../../lib/local/report';
-import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
+import {
+  campaignDecidedToRevoke,
+  createTestCampaign,
+  startTestStore,
+  testServices,
+} from '../../support/local-store';
 
 /*
  * Access no API can remove: the revoke decision becomes a remediation item that says what a person
@@ -70,19 +75,7 @@ afterAll(async () => {
 });
 
 async function reviewedCampaign(campaignId: string, startedAt: Date, services: Services) {
-  await createTestCampaign(store, campaignId, 'snapshotting', startedAt);
-  await takeSnapshot({ campaignId }, services);
-  await store.grants.assign(campaignId, app.grantId, 'alice', 'owner of organization acme');
-  await store.decisions.record({
-    campaignId,
-    grantId: app.grantId,
-    decision: 'revoke',
-    reviewer: 'alice',
-    decidedBySlackUserId: 'U0ALICE01',
-    decidedAt: new Date().toISOString(),
-    channel: 'slack',
-  });
-  await store.campaigns.advance(campaignId, 'in_review');
+  await campaignDecidedToRevoke(store, services, campaignId, app.grantId, startedAt);
   const applied = await applyRevocations({ campaignId }, services);
   const verified = await verifyRevocations({ campaignId }, services);
   await store.campaigns.advance(campaignId, 'completed');
