@@ -204,15 +204,25 @@ export function describePrincipal(grant: Grant): string {
   }
 }
 
-/** What the grant is on, as a reviewer recognises it: an AWS secret or role by name and account. */
-export function describeResource(grant: Grant): string {
+/** An AWS secret or role's name (not its ARN) and account; undefined for other resources. */
+function awsResourceName(
+  grant: Grant,
+): { noun: 'secret' | 'role'; name: string; account: string } | undefined {
+  const account = grant.resource.split(':')[4] ?? '';
   if (grant.resourceType === 'aws_secret') {
-    return `AWS secret ${raw(grant, 'secretName') ?? grant.resource} (${accountLabel(grant) || grant.resource.split(':')[4]})`;
+    return { noun: 'secret', name: raw(grant, 'secretName') ?? grant.resource, account };
   }
   if (grant.resourceType === 'iam_role') {
-    return `IAM role ${raw(grant, 'roleName') ?? iamName(grant.resource)} (${accountLabel(grant) || grant.resource.split(':')[4]})`;
+    return { noun: 'role', name: raw(grant, 'roleName') ?? iamName(grant.resource), account };
   }
-  return `${grant.resourceType.replaceAll('_', ' ')} ${grant.resource}`;
+  return undefined;
+}
+
+/** What the grant is on, as a reviewer recognises it: an AWS secret or role by name and account. */
+export function describeResource(grant: Grant): string {
+  const aws = awsResourceName(grant);
+  if (!aws) return `${grant.resourceType.replaceAll('_', ' ')} ${grant.resource}`;
+  return `${aws.noun === 'secret' ? 'AWS secret' : 'IAM role'} ${aws.name} (${accountLabel(grant) || aws.account})`;
 }
 
 /**
@@ -222,14 +232,11 @@ export function describeResource(grant: Grant): string {
  */
 export function briefNames(grant: Grant): { principal: string; resource: string } {
   if (grant.connector === 'github') return { principal: grant.principal, resource: grant.resource };
-  const account = grant.resource.split(':')[4];
-  const resource =
-    grant.resourceType === 'aws_secret'
-      ? `secret ${raw(grant, 'secretName') ?? grant.resource} (${account})`
-      : grant.resourceType === 'iam_role'
-        ? `role ${raw(grant, 'roleName') ?? iamName(grant.resource)} (${account})`
-        : grant.resource;
-  return { principal: describePrincipal(grant), resource };
+  const aws = awsResourceName(grant);
+  return {
+    principal: describePrincipal(grant),
+    resource: aws ? `${aws.noun} ${aws.name} (${aws.account})` : grant.resource,
+  };
 }
 
 export function describeKind(grant: Grant): string {

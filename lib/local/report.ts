@@ -96,7 +96,9 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   const decisions = new Map(
     (await store.decisions.list(summary.campaignId)).map((decision) => [decision.grantId, decision]),
   );
-  for (const grant of await store.grants.list(summary.campaignId)) {
+  // Read once for the two kinds of finding below.
+  const grants = await store.grants.list(summary.campaignId);
+  for (const grant of grants) {
     if (!(grant.flags ?? []).includes('separation_of_duties')) continue;
     const decision = decisions.get(grant.grantId);
     if (decision?.decision === 'revoke') continue;
@@ -106,7 +108,7 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     );
   }
   // Trusts anyone could match, kept: the security team's to look at, like separation of duties.
-  for (const grant of await store.grants.list(summary.campaignId)) {
+  for (const grant of grants) {
     const open = (grant.flags ?? []).filter(
       (flag) => flag === 'wildcard_subject' || flag === 'any_principal',
     );
