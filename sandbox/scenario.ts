@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type AccessReviewConfig, configSchema, describeIssues, parseConfig } from '../functions/core/config';
 import { ConfigError } from '../functions/core/errors';
 import { GRANT_KINDS, REPOSITORY_PERMISSIONS } from '../functions/core/grant';
+import { prototypeKeyPaths } from '../functions/core/records';
 import { decisionOfReason, REASON_CODES } from '../functions/slack/blocks';
 import { awsScenarioProblems, awsScenarioSchema } from './aws/scenario';
 import { cicdProblems, organizationCicd, repositoryCicd, repositoryRole } from './cicd-scenario';
@@ -129,6 +130,13 @@ export interface LoadedScenario {
 
 /** Validates the scenario and its cross references; every problem is named in one error. */
 export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario {
+  const unsafe = prototypeKeyPaths(input);
+  if (unsafe.length > 0) {
+    throw new ConfigError(
+      `${what} is invalid`,
+      unsafe.map((path) => `${path}: is not an accepted key (it would rewrite an object's prototype)`),
+    );
+  }
   const result = scenarioSchema.safeParse(input);
   if (!result.success) {
     // Report the config section's problems in the same pass, so one run names every bad field.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { RESOURCE_TYPES } from './grant';
+import { prototypeKeyPaths } from './records';
 
 const login = z
   .string()
@@ -101,6 +102,54 @@ const awsSection = z.strictObject({
   githubOidcProvider: z.string().min(1).default('token.actions.githubusercontent.com'),
 });
 
+/**
+ * Limits on what one campaign may revoke before a person of the security team confirms it
+ * (functions/core/revocation-guard.ts). Over a limit, ApplyRevocations waits for an approval in
+ * Slack; the tool's own identities are never revoked at all.
+ */
+const revocationGuard = z.strictObject({
+  /** Percent of the campaign's reviewable grants it may revoke without a confirmation. */
+  maxRevokedPercent: z.number().min(0).max(100).default(20),
+  /** Revocations of one principal's grants a campaign may apply without a confirmation. */
+  maxPerPrincipal: z.number().int().min(0).default(10),
+  /**
+   * GitHub logins of the security team, who approve or reject a batch over a limit (each listed
+   * in people, reached in Slack like reviewers). Default: routing.fallbackReviewers.
+   */
+  approvers: z.array(login).min(1).optional(),
+  /** Slack channel the confirmation is posted to; without one, each approver gets a direct message. */
+  channel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF')
+    .optional(),
+  /** How long the security team has to answer; no answer within it rejects the held revocations. */
+  approvalWindowHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 14)
+    .default(72),
+  /** Emergency accounts: never revoked without a confirmation. */
+  breakGlass: z
+    .strictObject({
+      github: z.array(login).default([]),
+      aws: z.array(principalArn).default([]),
+    })
+    .default({ github: [], aws: [] }),
+  /**
+   * The tool's own identities, never revoked, in addition to those it finds itself (the GitHub
+   * token's user or App, the configured read and revoke roles). A GitHub App's bot is `<slug>[bot]`.
+   */
+  ownIdentities: z
+    .strictObject({
+      github: z
+        .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/, 'must be a login or <app>[bot]'))
+        .default([]),
+      aws: z.array(principalArn).default([]),
+    })
+    .default({ github: [], aws: [] }),
+});
+
 export const configSchema = z.strictObject({
   github: z.strictObject({
     organization: login,
@@ -124,6 +173,13 @@ export const configSchema = z.strictObject({
   people: z.array(person).default([]),
   /** AWS accounts whose secrets and GitHub OIDC deploy roles are reviewed; absent: AWS is not reviewed. */
   aws: awsSection.optional(),
+  revocationGuard: revocationGuard.default({
+    maxRevokedPercent: 20,
+    maxPerPrincipal: 10,
+    approvalWindowHours: 72,
+    breakGlass: { github: [], aws: [] },
+    ownIdentities: { github: [], aws: [] },
+  }),
   review: z
     .strictObject({
       /** How long a reviewer has before being recorded as unresponsive. */
@@ -146,6 +202,7 @@ export type AccessReviewConfig = z.infer<typeof configSchema>;
 export type OwnerRule = z.infer<typeof ownerRule>;
 export type AwsConfig = z.infer<typeof awsSection>;
 export type AwsAccountConfig = z.infer<typeof awsAccount>;
+export type RevocationGuardConfig = z.infer<typeof revocationGuard>;
 
 function isTimeZone(value: string): boolean {
   try {
@@ -177,8 +234,15 @@ function parseWith<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
 }
 
 export function parseConfig(input: unknown, what = 'access-review configuration'): AccessReviewConfig {
+  const unsafe = prototypeKeyPaths(input);
+  if (unsafe.length > 0) {
+    throw new ConfigError(
+      `${what} is invalid`,
+      unsafe.map((path) => `${path}: is not an accepted key (it would rewrite an object's prototype)`),
+    );
+  }
   const config = parseWith(configSchema, input, what);
-  const problems: string[] = [];
+  const problems: string[] = [...samePersonTwice(config.people)];
   const known = new Set(config.people.map((p) => p.github.toLowerCase()));
   const awsAccounts = new Set(config.aws?.accounts.map((account) => account.accountId) ?? []);
   config.routing.owners.forEach((rule, index) => {
@@ -222,8 +286,43 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
     }
     seenAccounts.add(account.accountId);
   });
+  config.revocationGuard.approvers?.forEach((approver, index) => {
+    if (!known.has(approver.toLowerCase())) {
+      problems.push(`revocationGuard.approvers[${index}]: "${approver}" is not listed in people`);
+    }
+  });
   if (problems.length > 0) throw new ConfigError(`${what} is invalid`, problems);
   return config;
+}
+
+/** The security team: configured approvers, else the fallback reviewers. */
+export function revocationApprovers(config: AccessReviewConfig): string[] {
+  return config.revocationGuard.approvers ?? config.routing.fallbackReviewers;
+}
+
+/**
+ * One person, one entry: a login or an email listed twice would let one person review their own
+ * access as "someone else". Each repeat names the entry it repeats.
+ */
+function samePersonTwice(people: AccessReviewConfig['people']): string[] {
+  const problems: string[] = [];
+  const byLogin = new Map<string, number>();
+  const byEmail = new Map<string, number>();
+  people.forEach((person, index) => {
+    const login = person.github.toLowerCase();
+    const email = person.email.toLowerCase();
+    const loginSeen = byLogin.get(login);
+    if (loginSeen !== undefined) {
+      problems.push(`people[${index}].github: "${person.github}" is already people[${loginSeen}]`);
+    } else byLogin.set(login, index);
+    const emailSeen = byEmail.get(email);
+    if (emailSeen !== undefined) {
+      problems.push(
+        `people[${index}].email: ${person.email} is also people[${emailSeen}].email (${people[emailSeen]?.github}): ${person.github} and ${people[emailSeen]?.github} would reach the same Slack user, so list one person once`,
+      );
+    } else byEmail.set(email, index);
+  });
+  return problems;
 }
 
 /** https anywhere; plain http only to this machine (the local sandboxes). */
