@@ -261,20 +261,38 @@ function secretNameOfArn(arn: string): string {
   return /-[A-Za-z0-9]{6}$/.test(name) ? name.slice(0, -7) : name;
 }
 
-interface Candidate {
+/**
+ * Lower-cased GitHub login → the Slack user id `users.lookupByEmail` found for their email. Two
+ * logins with one Slack user id are one person: two emails can be aliases of one Slack account,
+ * and whoever clicks in Slack is known only by that id.
+ */
+export type SlackIdentities = ReadonlyMap<string, string>;
+
+export interface Candidate {
   login: string;
   role: string;
 }
 
 /**
- * Picks the person who vouches for a grant: the configured owner of the resource, else (for team
- * memberships) the team's maintainers, else the fallback reviewers in order. Nobody reviews access
- * they hold, directly or through a team; such a candidate is passed over and the reason says so.
+ * Everyone who benefits from the grant (see holdersOf), and the people configured as acting as
+ * its IAM principal (`people[].aws`). Lower-cased logins.
  */
-export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: TeamDirectory): Route {
-  const reachable = new Set(config.people.map((person) => person.github.toLowerCase()));
+export function allHoldersOf(grant: Grant, config: AccessReviewConfig, teams: TeamDirectory): Set<string> {
   const holders = holdersOf(grant, teams);
   for (const login of awsHolders(grant, config)) holders.add(login);
+  return holders;
+}
+
+/**
+ * Who may be asked about a grant, in the order they are tried: the configured owner of its
+ * resource (nearest scope first), then (for team memberships) the team's maintainers, then the
+ * fallback reviewers. `preferred` counts the owner and maintainers.
+ */
+export function candidatesFor(
+  grant: Grant,
+  config: AccessReviewConfig,
+  teams: TeamDirectory,
+): { candidates: Candidate[]; preferred: number } {
   const candidates: Candidate[] = [];
   for (const scope of ownerScopes(grant, config)) {
     const owner = config.routing.owners.find(
@@ -296,6 +314,41 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
   for (const fallback of config.routing.fallbackReviewers) {
     candidates.push({ login: fallback, role: 'fallback reviewer' });
   }
+  return { candidates, preferred };
+}
+
+/**
+ * A holder of the grant who is the same Slack user as `login` under another login (first in
+ * login order, so the reason reads the same every run), or undefined.
+ */
+function holderAlias(
+  login: string,
+  holders: ReadonlySet<string>,
+  identities: SlackIdentities,
+): string | undefined {
+  const slackUserId = identities.get(login);
+  if (slackUserId === undefined) return undefined;
+  return [...identities]
+    .filter(([other, id]) => id === slackUserId && other !== login && holders.has(other))
+    .map(([other]) => other)
+    .sort()[0];
+}
+
+/**
+ * Picks the person who vouches for a grant: the configured owner of the resource, else (for team
+ * memberships) the team's maintainers, else the fallback reviewers in order. Nobody reviews access
+ * they hold, directly or through a team, nor access another login of theirs holds (the same Slack
+ * user in `identities`); such a candidate is passed over and the reason says so.
+ */
+export function routeGrant(
+  grant: Grant,
+  config: AccessReviewConfig,
+  teams: TeamDirectory,
+  identities: SlackIdentities = new Map(),
+): Route {
+  const reachable = new Set(config.people.map((person) => person.github.toLowerCase()));
+  const holders = allHoldersOf(grant, config, teams);
+  const { candidates, preferred } = candidatesFor(grant, config, teams);
 
   const passedOver: string[] = [];
   const considered = new Set<string>();
@@ -319,6 +372,13 @@ export function routeGrant(grant: Grant, config: AccessReviewConfig, teams: Team
                       : ''
                   }`
                 : `${candidate.login} (${candidate.role}) holds this access`,
+      );
+      continue;
+    }
+    const alias = holderAlias(login, holders, identities);
+    if (alias) {
+      passedOver.push(
+        `${candidate.login} (${candidate.role}) is the same Slack user as ${alias}, who holds this access`,
       );
       continue;
     }

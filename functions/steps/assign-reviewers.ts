@@ -1,7 +1,14 @@
 import type { AccessReviewConfig } from '../core/config';
-import { TransientError } from '../core/errors';
+import { NotFoundError, TransientError } from '../core/errors';
 import { MAX_REVIEWERS_ASKED_AT_ONCE } from '../core/limits';
-import { type Route, routeGrant, teamDirectoryOf } from '../core/routing';
+import {
+  allHoldersOf,
+  candidatesFor,
+  type Route,
+  routeGrant,
+  type SlackIdentities,
+  teamDirectoryOf,
+} from '../core/routing';
 import type { Services } from '../runtime/services';
 import type { CampaignRef } from './snapshot';
 
@@ -17,10 +24,24 @@ function slackErrorCode(error: unknown): string | undefined {
   return typeof data?.error === 'string' ? data.error : undefined;
 }
 
+/** Slack users reached by more than one login (email aliases), each with its logins sorted. */
+function loginsBySlackUser(identities: SlackIdentities): Array<{ slackUserId: string; logins: string[] }> {
+  const bySlackUser = new Map<string, string[]>();
+  for (const [login, slackUserId] of identities) {
+    bySlackUser.set(slackUserId, [...(bySlackUser.get(slackUserId) ?? []), login]);
+  }
+  return [...bySlackUser]
+    .filter(([, logins]) => logins.length > 1)
+    .map(([slackUserId, logins]) => ({ slackUserId, logins: logins.sort() }))
+    .sort((a, b) => (a.logins[0] ?? '').localeCompare(b.logins[0] ?? ''));
+}
+
 /**
  * Routes every reviewable grant to one reviewer and creates one task per reviewer. A reviewer who
  * cannot be found in Slack is treated as unreachable and their grants go to the next candidate, so
- * nobody is assigned a task they will never see.
+ * nobody is assigned a task they will never see. Logins that reach one Slack user are one person:
+ * none of them reviews what another holds, and each grant keeps its holders' Slack user ids for
+ * RecordDecision to check the clicker against.
  */
 export async function assignReviewers(
   input: CampaignRef,
@@ -41,52 +62,74 @@ export async function assignReviewers(
   const grants = await store.grants.list(campaignId);
   const reviewable = grants.filter((grant) => grant.reviewable);
   const teams = teamDirectoryOf(grants);
-  const slack = await services.slack();
-  const slackIds = new Map<string, string>();
-  const unreachable = new Map<string, string>();
-  let reachableConfig: AccessReviewConfig = config;
-  let routes = new Map<string, Route>();
+  const holders = new Map(reviewable.map((grant) => [grant.grantId, allHoldersOf(grant, config, teams)]));
 
-  // Route, look the chosen reviewers up in Slack, and route again without anyone not found.
-  for (;;) {
-    routes = new Map(reviewable.map((grant) => [grant.grantId, routeGrant(grant, reachableConfig, teams)]));
-    const chosen = new Set([...routes.values()].flatMap((route) => (route.reviewer ? [route.reviewer] : [])));
-    let changed = false;
-    for (const login of chosen) {
-      if (slackIds.has(login)) continue;
-      const person = config.people.find((p) => p.github.toLowerCase() === login);
-      try {
-        const found = await slack.users.lookupByEmail({ email: person?.email ?? '' });
-        if (!found.user?.id) throw new Error('users.lookupByEmail returned no user id');
-        slackIds.set(login, found.user.id);
-      } catch (error) {
-        const code = slackErrorCode(error);
-        if (code !== 'users_not_found') {
-          throw new TransientError(`Slack lookup for reviewer ${login} failed (${code ?? 'no error code'})`, {
-            cause: error,
-          });
-        }
-        unreachable.set(login, 'not found in Slack by email');
-        services.log.warn('reviewer not found in Slack; routing to the next candidate', {
-          campaignId,
-          reviewer: login,
-        });
-        changed = true;
-      }
+  // Everyone in people who holds a reviewable grant or may be asked about one is looked up before
+  // routing: two logins whose emails reach one Slack user are one person, which routing must know
+  // before it picks anyone, not only after.
+  const listed = new Map(config.people.map((person) => [person.github.toLowerCase(), person]));
+  const involved = new Set<string>();
+  for (const grant of reviewable) {
+    for (const login of holders.get(grant.grantId) ?? []) if (listed.has(login)) involved.add(login);
+    for (const candidate of candidatesFor(grant, config, teams).candidates) {
+      const login = candidate.login.toLowerCase();
+      if (listed.has(login)) involved.add(login);
     }
-    if (!changed) break;
-    reachableConfig = {
-      ...config,
-      people: config.people.filter((p) => !unreachable.has(p.github.toLowerCase())),
-    };
   }
+  const slack = await services.slack();
+  const identities = new Map<string, string>();
+  const unreachable = new Map<string, string>();
+  // Each person once (config refuses a login or an email listed twice); sorted so runs match.
+  for (const login of [...involved].sort()) {
+    const person = listed.get(login);
+    try {
+      const found = await slack.users.lookupByEmail({ email: person?.email ?? '' });
+      if (!found.user?.id) throw new Error('users.lookupByEmail returned no user id');
+      identities.set(login, found.user.id);
+    } catch (error) {
+      const code = slackErrorCode(error);
+      if (code !== 'users_not_found') {
+        throw new TransientError(`Slack lookup for ${login} failed (${code ?? 'no error code'})`, {
+          cause: error,
+        });
+      }
+      unreachable.set(login, 'not found in Slack by email');
+      services.log.warn('person not found in Slack; not asked to review, routing to the next candidate', {
+        campaignId,
+        reviewer: login,
+      });
+    }
+  }
+  const sameSlackUser = loginsBySlackUser(identities);
+  for (const { slackUserId, logins } of sameSlackUser) {
+    services.log.warn('logins reach one Slack user; treated as one person', {
+      campaignId,
+      slackUserId,
+      logins,
+    });
+    services.progress(
+      `Note: ${logins.join(' and ')} are one Slack user (${slackUserId}), treated as one person`,
+    );
+  }
+
+  const reachableConfig: AccessReviewConfig =
+    unreachable.size === 0
+      ? config
+      : { ...config, people: config.people.filter((p) => !unreachable.has(p.github.toLowerCase())) };
+  const routes = new Map<string, Route>(
+    reviewable.map((grant) => [grant.grantId, routeGrant(grant, reachableConfig, teams, identities)]),
+  );
 
   const dueAt = new Date(services.now().getTime() + config.review.windowHours * 3_600_000).toISOString();
   const counts = new Map<string, number>();
   let unroutable = 0;
   for (const grant of reviewable) {
     const route = routes.get(grant.grantId)!;
-    await store.grants.assign(campaignId, grant.grantId, route.reviewer, route.reason);
+    const holderSlackUserIds = [...(holders.get(grant.grantId) ?? [])].flatMap((login) => {
+      const id = identities.get(login);
+      return id ? [id] : [];
+    });
+    await store.grants.assign(campaignId, grant.grantId, route.reviewer, route.reason, holderSlackUserIds);
     if (route.reviewer) counts.set(route.reviewer, (counts.get(route.reviewer) ?? 0) + 1);
     else unroutable++;
   }
@@ -100,10 +143,13 @@ export async function assignReviewers(
     });
   }
   for (const reviewer of reviewers) {
+    // Routing only picks people in reachableConfig, all of whom were found in Slack above.
+    const slackUserId = identities.get(reviewer);
+    if (!slackUserId) throw new NotFoundError(`reviewer ${reviewer} was routed to but has no Slack user id`);
     await store.tasks.create({
       campaignId,
       reviewer,
-      slackUserId: slackIds.get(reviewer)!,
+      slackUserId,
       grantCount: counts.get(reviewer)!,
       status: 'pending',
       dueAt,
@@ -116,6 +162,12 @@ export async function assignReviewers(
       reviewers: reviewers.map((login) => ({ login, grantCount: counts.get(login) })),
       unroutable,
       unreachable: [...unreachable.entries()].map(([login, why]) => ({ login, why })),
+      // Who is who in Slack for everyone involved, so the evidence shows why a candidate sharing
+      // a Slack user with a holder was passed over.
+      identities: [...identities.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([login, slackUserId]) => ({ login, slackUserId })),
+      sameSlackUser,
     },
     services.now(),
   );

@@ -17,12 +17,15 @@ export type DecisionOutcome =
   | { kind: 'refused'; reason: string };
 
 const NOT_IN_REVIEW = 'This grant is not part of an open review.';
+const OWN_ACCESS = 'Nobody decides on their own access.';
 
 /**
  * Checks that the click may decide this grant, then writes the decision once. A refusal writes
  * nothing. In order: the grant is in this campaign and assigned; the clicker is the assigned
- * reviewer's Slack user; the reviewer does not hold the access; the grant is claimed on the open
- * task (once per grant, only while the task is open); then the decision and its event are written.
+ * reviewer's Slack user; neither the reviewer's login nor the clicker's Slack user holds the access
+ * (holders' Slack user ids are stored with the grant when it is assigned); the grant is claimed on
+ * the open task (once per grant, only while the task is open); then the decision and its event are
+ * written.
  */
 export async function recordDecision(request: DecisionRequest, services: Services): Promise<DecisionOutcome> {
   const { store } = services;
@@ -39,13 +42,22 @@ export async function recordDecision(request: DecisionRequest, services: Service
     });
     return { kind: 'refused', reason: 'Only the assigned reviewer can decide on this grant.' };
   }
-  // Routing never assigns a grant to its holder; this guards the table against anything that did.
+  // Routing never assigns a grant to its holder; this guards the table against anything that did,
+  // by login and by Slack user (another login of the clicker's, reached through an alias email).
   const reviewer = grant.reviewer.toLowerCase();
-  if (
+  const ownByLogin =
     (grant.principalType === 'user' && grant.principal.toLowerCase() === reviewer) ||
-    grant.holder?.toLowerCase() === reviewer
-  ) {
-    return { kind: 'refused', reason: 'Nobody decides on their own access.' };
+    grant.holder?.toLowerCase() === reviewer;
+  const ownBySlackUser = grant.holderSlackUserIds?.includes(request.slackUserId) === true;
+  if (ownByLogin || ownBySlackUser) {
+    services.log.warn('decision refused: the clicker holds this access', {
+      campaignId,
+      grantId,
+      reviewer: grant.reviewer,
+      slackUserId: request.slackUserId,
+      matchedBy: ownByLogin ? 'login' : 'slack_user_id',
+    });
+    return { kind: 'refused', reason: OWN_ACCESS };
   }
 
   const claim = await store.tasks.claimGrant(campaignId, grant.reviewer, grantId);

@@ -11,6 +11,11 @@ export interface StoredGrant extends Grant {
   reviewer?: string;
   /** Why this reviewer: "owner of acme/api (config)", "fallback: bob holds this access". */
   routingReason?: string;
+  /**
+   * Slack user ids of the grant's holders that were found in Slack when it was assigned. A click
+   * from one of them is refused, whichever login (or alias email) it came through.
+   */
+  holderSlackUserIds?: string[];
 }
 
 const BATCH_SIZE = 25;
@@ -80,15 +85,23 @@ export class GrantRepository {
     );
   }
 
-  /** Records who reviews the grant and why; without a reviewer only the reason is kept (nobody eligible). */
+  /**
+   * Records who reviews the grant and why (without a reviewer only the reason is kept: nobody
+   * eligible), and the Slack user ids of its holders, which a decision is checked against.
+   */
   async assign(
     campaignId: string,
     grantId: string,
     reviewer: string | undefined,
     routingReason: string,
+    holderSlackUserIds: readonly string[] = [],
   ): Promise<void> {
-    const values: Record<string, unknown> = { ':reason': routingReason };
-    let update = 'SET routingReason = :reason';
+    const values: Record<string, unknown> = {
+      ':reason': routingReason,
+      ':holderIds': [...new Set(holderSlackUserIds)].sort(),
+    };
+    // Always written, so a retried assignment replaces what an earlier attempt stored.
+    let update = 'SET routingReason = :reason, holderSlackUserIds = :holderIds';
     if (reviewer) {
       update += ', reviewer = :reviewer, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk';
       values[':reviewer'] = reviewer;
