@@ -103,6 +103,29 @@ describe('how a grant says how it was obtained', () => {
     expect(repo('Carol')).toBe(repo('carol'));
   });
 
+  it('hashes GitHub names lower-cased, so an id is the same whatever case GitHub answers with', () => {
+    // The documented definition, computed here independently: a different folding (upper case,
+    // none) would change every stored id and break the match with earlier campaigns.
+    const expected = `g_${createHash('sha256')
+      .update(
+        ['github', 'repository', 'acme/api', 'user', 'carol', 'write', 'team:acme/platform'].join('\u0000'),
+      )
+      .digest('hex')
+      .slice(0, 32)}`;
+    expect(
+      grantIdOf({
+        connector: 'github',
+        grantKind: 'user_repository',
+        resourceType: 'repository',
+        resource: 'ACME/Api',
+        principalType: 'user',
+        principal: 'Carol',
+        entitlement: 'write',
+        via: { kind: 'team', team: 'ACME/Platform' },
+      }),
+    ).toBe(expected);
+  });
+
   it('labels a nested team the way reviewers read it', () => {
     expect(viaLabel({ kind: 'team', team: 'acme/platform', through: 'acme/sre' })).toBe(
       'team:acme/platform (through acme/sre)',

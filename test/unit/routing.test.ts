@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { makeGrant } from '../../functions/core/grant';
-import { holdersOf, routeGrant, teamDirectoryOf } from '../../functions/core/routing';
+import { allHoldersOf, holdersOf, routeGrant, teamDirectoryOf } from '../../functions/core/routing';
 
 const people = ['alice', 'bob', 'carol', 'erin'].map((github) => ({
   github,
@@ -476,5 +477,145 @@ describe('routing AWS grants', () => {
     const route = routeGrant(trust('repo:acme/*'), awsConfig, writers);
     expect(route.reviewer).toBe('alice');
     expect(route.reason).toContain('erin (owner of aws_account 111122223333) can push to a repository');
+  });
+});
+
+describe('routing past people who cannot be reached', () => {
+  it('passes over a team maintainer who is not listed in people', () => {
+    const opsMember = (login: string, entitlement: 'member' | 'maintainer') =>
+      makeGrant({
+        connector: 'github',
+        grantKind: 'team_membership',
+        resourceType: 'team',
+        resource: 'acme/ops',
+        principalType: 'user',
+        principal: login,
+        entitlement,
+        via: { kind: 'direct' },
+      });
+    const ops = teamDirectoryOf([opsMember('zed', 'maintainer'), opsMember('carol', 'member')]);
+    expect(routeGrant(opsMember('carol', 'member'), config, ops)).toEqual({
+      reviewer: 'alice',
+      reason:
+        'fallback reviewer: zed (maintainer of team acme/ops) is not listed in people, so cannot be reached in Slack',
+    });
+  });
+});
+
+describe('routing by Slack user: two logins that reach one Slack user are one person', () => {
+  // bob-admin is bob's second GitHub account; both emails are aliases of one Slack user.
+  const identities = new Map([
+    ['alice', 'U0ALICE01'],
+    ['bob', 'U0BOB0001'],
+    ['bob-admin', 'U0BOB0001'],
+    ['erin', 'U0ERIN001'],
+  ]);
+
+  it('does not ask the owner about access their other login holds, and says so', () => {
+    const route = routeGrant(repoGrant('user', 'bob-admin'), config, teams, identities);
+    expect(route).toEqual({
+      reviewer: 'alice',
+      reason:
+        'fallback reviewer: bob (owner of repository acme/api) is the same Slack user as bob-admin, who holds this access',
+    });
+    // Without the Slack identities the two logins look like two people.
+    expect(routeGrant(repoGrant('user', 'bob-admin'), config, teams).reviewer).toBe('bob');
+  });
+
+  it('counts a team the other login is in as held', () => {
+    const withAdmin = teamDirectoryOf([teamMember('alice', 'maintainer'), teamMember('bob-admin', 'member')]);
+    const route = routeGrant(repoGrant('team', 'acme/platform'), config, withAdmin, identities);
+    expect(route.reviewer).toBe('erin');
+    expect(route.reason).toContain('bob (owner of repository acme/api) is the same Slack user as bob-admin');
+    expect(route.reason).toContain('alice (fallback reviewer) is in team acme/platform');
+  });
+
+  it('reports a grant nobody else can review rather than giving it to the same Slack user', () => {
+    const solo = parseConfig({
+      github: { organization: 'acme' },
+      routing: { fallbackReviewers: ['bob'] },
+      people: [{ github: 'bob', email: 'bob@acme.example' }],
+    });
+    const route = routeGrant(repoGrant('user', 'bob-admin', 'acme/web'), solo, teams, identities);
+    expect(route).toEqual({
+      reviewer: undefined,
+      reason:
+        'no eligible reviewer: bob (fallback reviewer) is the same Slack user as bob-admin, who holds this access',
+    });
+  });
+
+  it('never routes a grant to a reviewer who shares a Slack user with a holder', () => {
+    const logins = ['ana', 'ben', 'cy', 'dee', 'eli', 'fay'];
+    const login = fc.constantFrom(...logins);
+    const scenario = fc.record({
+      // Few Slack users for six logins, so aliases are common; null: not found in Slack.
+      slackUsers: fc.array(fc.option(fc.constantFrom('U1', 'U2', 'U3'), { nil: undefined }), {
+        minLength: logins.length,
+        maxLength: logins.length,
+      }),
+      owner: fc.option(login, { nil: undefined }),
+      fallbacks: fc.uniqueArray(login, { minLength: 1, maxLength: 4 }),
+      maintainers: fc.uniqueArray(login, { maxLength: 2 }),
+      members: fc.uniqueArray(login, { maxLength: 3 }),
+      grant: fc.oneof(
+        login.map((principal) => repoGrant('user', principal)),
+        fc.constant(repoGrant('team', 'acme/ops')),
+        login.map((principal) =>
+          makeGrant({
+            connector: 'github',
+            grantKind: 'team_membership',
+            resourceType: 'team',
+            resource: 'acme/ops',
+            principalType: 'user',
+            principal,
+            entitlement: 'member',
+            via: { kind: 'direct' },
+          }),
+        ),
+      ),
+    });
+    fc.assert(
+      fc.property(scenario, ({ slackUsers, owner, fallbacks, maintainers, members, grant }) => {
+        const identities = new Map<string, string>();
+        logins.forEach((name, index) => {
+          const id = slackUsers[index];
+          if (id) identities.set(name, id);
+        });
+        const listed = parseConfig({
+          github: { organization: 'acme' },
+          routing: {
+            owners: owner ? [{ resource: 'acme/api', resourceType: 'repository', reviewer: owner }] : [],
+            fallbackReviewers: fallbacks,
+          },
+          people: logins.map((github) => ({ github, email: `${github}@acme.example` })),
+        });
+        // Only people found in Slack stay reachable, as AssignReviewers leaves the configuration.
+        const scenarioConfig = { ...listed, people: listed.people.filter((p) => identities.has(p.github)) };
+        const membership = (principal: string, entitlement: 'member' | 'maintainer') =>
+          makeGrant({
+            connector: 'github',
+            grantKind: 'team_membership',
+            resourceType: 'team',
+            resource: 'acme/ops',
+            principalType: 'user',
+            principal,
+            entitlement,
+            via: { kind: 'direct' },
+          });
+        const directory = teamDirectoryOf([
+          ...maintainers.map((name) => membership(name, 'maintainer')),
+          ...members.map((name) => membership(name, 'member')),
+        ]);
+        const holders = allHoldersOf(grant, scenarioConfig, directory);
+        const route = routeGrant(grant, scenarioConfig, directory, identities);
+        if (route.reviewer === undefined) return;
+        expect(holders.has(route.reviewer)).toBe(false);
+        const reviewerSlackUser = identities.get(route.reviewer);
+        for (const holder of holders) {
+          expect(identities.get(holder) === reviewerSlackUser && reviewerSlackUser !== undefined).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
