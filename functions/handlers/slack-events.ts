@@ -1,33 +1,157 @@
-import { App, AwsLambdaReceiver } from '@slack/bolt';
+import { App, AwsLambdaReceiver, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { servicesFromEnvironment, slackCredentialsFromSecret } from '../runtime/aws';
-import { registerReviewListeners } from '../slack/listeners';
+import type { Logger, Services } from '../runtime/services';
+import { registerSlackListeners } from '../slack/listeners';
+import {
+  type CheckedSlackRequest,
+  checkSlackRequest,
+  readFunctionUrlEvent,
+  SlackRequestError,
+} from '../slack/request-check';
 
-type LambdaHandler = Awaited<ReturnType<AwsLambdaReceiver['start']>>;
+/** What a Function URL (payload format 2.0) takes back from the function. */
+export interface FunctionUrlResult {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
+}
 
-let ready: Promise<LambdaHandler> | undefined;
+/** The endpoint both hosts serve: any event in, an HTTP answer out; it never throws. */
+export type SlackEndpoint = (event: unknown) => Promise<FunctionUrlResult>;
 
-/** Built on the first request: the signing secret and bot token come from Secrets Manager. */
-async function build(): Promise<LambdaHandler> {
-  const services = servicesFromEnvironment();
-  const { botToken, signingSecret } = await slackCredentialsFromSecret();
-  const receiver = new AwsLambdaReceiver({ signingSecret });
+export interface SlackEndpointOptions {
+  signingSecret: string;
+  botToken: string;
+  services: Services;
+}
+
+/**
+ * The Slack endpoint: the request checks (functions/slack/request-check.ts) in front of Bolt's
+ * AwsLambdaReceiver and the app's listeners. The Lambda serves it behind a Function URL; the
+ * embedded host turns each HTTP request into a Function URL event and calls this same function,
+ * so one implementation answers on both hosts.
+ */
+export async function createSlackEndpoint(options: SlackEndpointOptions): Promise<SlackEndpoint> {
+  const { services, signingSecret, botToken } = options;
+  const logger = boltLogger(services.log);
+  const receiver = new AwsLambdaReceiver({ signingSecret, logger });
   // A plain `token` makes Bolt call auth.test (for the bot's ids) before a listener runs. The
   // listener needs neither the ids nor the call, and a cold start must not spend Slack's
   // 3-second budget on it.
   const app = new App({
     authorize: async () => ({ botToken }),
     receiver,
+    logger,
     clientOptions: { slackApiUrl: services.config.slack.apiUrl },
   });
-  registerReviewListeners(app, services);
-  return receiver.start();
+  registerSlackListeners(app, services);
+  const bolt = await receiver.start();
+
+  return async (event) => {
+    let checked: CheckedSlackRequest;
+    try {
+      checked = checkSlackRequest(readFunctionUrlEvent(event), signingSecret, services.now());
+    } catch (error) {
+      if (error instanceof SlackRequestError) {
+        // The reason names a header or a field, never a value that could be a secret.
+        services.log.warn('Slack request refused', { status: error.status, reason: error.reason });
+        return refusal(error.status, error.reason);
+      }
+      services.log.error('checking a Slack request failed', { error: describe(error) });
+      return refusal(500, 'internal error');
+    }
+    if (checked.route === 'unhandled') {
+      // An element this app did not build (or no longer handles): Slack only needs the ack.
+      services.log.info('Slack action acknowledged without a listener', {
+        actionId: checked.actionId.slice(0, 80),
+      });
+      return { statusCode: 200, body: '' };
+    }
+    try {
+      // Bolt gets the body as checked: decoded text, the exact form content type (Bolt compares
+      // it literally and otherwise tries JSON), and the headers it verifies again.
+      const answer = await bolt(
+        {
+          version: '2.0',
+          routeKey: '$default',
+          rawPath: '/slack/events',
+          rawQueryString: '',
+          requestContext: {},
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-slack-request-timestamp': checked.timestamp,
+            'x-slack-signature': checked.signature,
+          },
+          body: checked.rawBody,
+          isBase64Encoded: false,
+        },
+        {},
+      );
+      const headers = Object.fromEntries(
+        Object.entries(answer.headers ?? {}).map(([name, value]) => [name, String(value)]),
+      );
+      return { statusCode: answer.statusCode, headers, body: answer.body };
+    } catch (error) {
+      services.log.error('Bolt failed on a checked Slack request', { error: describe(error) });
+      return refusal(500, 'internal error');
+    }
+  };
+}
+
+function refusal(statusCode: number, reason: string): FunctionUrlResult {
+  return { statusCode, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: reason };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Bolt's warnings and errors into the project's logger; its debug lines would print bodies. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.WARN;
+  const text = (parts: unknown[]) =>
+    parts.map((part) => (part instanceof Error ? describe(part) : String(part)));
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...parts: unknown[]) => log.warn('bolt', { detail: text(parts).join(' ') }),
+    error: (...parts: unknown[]) => log.error('bolt', { detail: text(parts).join(' ') }),
+    setLevel: (next) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+let ready: Promise<SlackEndpoint> | undefined;
+
+/** Built on the first request: the signing secret and bot token come from Secrets Manager. */
+async function build(): Promise<SlackEndpoint> {
+  const services = servicesFromEnvironment();
+  const { botToken, signingSecret } = await slackCredentialsFromSecret();
+  return createSlackEndpoint({ signingSecret, botToken, services });
 }
 
 /** The Slack endpoint (Function URL). The listener must finish within Slack's 3-second budget. */
-export const handler = async (...args: Parameters<LambdaHandler>): ReturnType<LambdaHandler> => {
+export const handler = async (event: unknown, _context?: unknown): Promise<FunctionUrlResult> => {
   ready ??= build().catch((error: unknown) => {
     ready = undefined;
     throw error;
   });
-  return (await ready)(...args);
+  let endpoint: SlackEndpoint;
+  try {
+    endpoint = await ready;
+  } catch (error) {
+    // Configuration or Secrets Manager, not the request: logged, and a 500 Slack will show.
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        message: 'the Slack endpoint could not start',
+        error: describe(error),
+      }),
+    );
+    return refusal(500, 'internal error');
+  }
+  return endpoint(event);
 };

@@ -2,10 +2,34 @@ import type { App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlew
 import { MalformedRequestError } from '../core/errors';
 import type { Services } from '../runtime/services';
 import { type DecisionRequest, recordDecision } from '../steps/record-decision';
+import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
 import { parseActionId, parseButtonValue, parseReasonActionId, parseReasonValue, REASONS } from './blocks';
+import {
+  REVIEW_BUTTON_ACTION as REVIEW_BUTTON,
+  REVIEW_REASON_ACTION as REVIEW_REASON,
+} from './request-check';
 
-const REVIEW_BUTTON = /^review_(keep|revoke):/;
-const REVIEW_REASON = /^review_reason:/;
+/**
+ * Every action id no listener here handles. Bolt runs every listener whose constraint matches, so
+ * the catch-all must not match review or approval actions (they would be acknowledged twice).
+ */
+const UNHANDLED_ACTION = new RegExp(
+  `^(?!review_|${APPROVAL_ACTION_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`,
+);
+
+/**
+ * Everything the Slack endpoint listens to, the same on both hosts: the review buttons and menu,
+ * the security team's approval buttons, and an immediate ack for any other action (without it
+ * Bolt answers 404, and Slack shows the clicker an error). The request checks in front of Bolt
+ * already ack unknown actions; this keeps Bolt alone correct too.
+ */
+export function registerSlackListeners(app: App, services: Services): void {
+  registerReviewListeners(app, services);
+  registerApprovalListeners(app, services);
+  app.action({ type: 'block_actions', action_id: UNHANDLED_ACTION }, async ({ ack }) => {
+    await ack();
+  });
+}
 
 /** What a review action asks for, read from the action alone; the clicker comes from the body. */
 type ReadRequest = Omit<DecisionRequest, 'slackUserId'>;
@@ -96,9 +120,16 @@ async function handleReviewAction(
     );
     return;
   }
+  // The request checks require user.id; a payload without it must still not reach the store.
+  const slackUserId: unknown = (body as { user?: { id?: unknown } }).user?.id;
+  if (typeof slackUserId !== 'string' || slackUserId === '') {
+    await ack();
+    services.log.warn('review action without a user refused');
+    return;
+  }
   let outcome: Awaited<ReturnType<typeof recordDecision>>;
   try {
-    outcome = await recordDecision({ ...request, slackUserId: body.user.id }, services);
+    outcome = await recordDecision({ ...request, slackUserId }, services);
   } catch (error) {
     await ack();
     services.log.error('recording a decision failed', {

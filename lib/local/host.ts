@@ -1,7 +1,7 @@
 import './node20';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { WebClient } from '@slack/web-api';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAwsConnector } from '../../functions/connectors/aws/index';
@@ -10,12 +10,13 @@ import { createGitHubConnector } from '../../functions/connectors/github/index';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
 import type { CampaignSummary } from '../../functions/evidence/summary';
+import { createSlackEndpoint, type SlackEndpoint } from '../../functions/handlers/slack-events';
 import type { Logger, Services } from '../../functions/runtime/services';
-import { registerReviewListeners } from '../../functions/slack/listeners';
 import { createStore, type Store } from '../../functions/store/index';
 import type { TableRef } from '../../functions/store/table';
 import { type AwsSandbox, startAwsSandbox } from '../../sandbox/aws/server';
 import { startGitHubSandbox } from '../../sandbox/github/server';
+import { listenOnLoopback } from '../../sandbox/loopback';
 import { type SimulatedReviewers, startSimulatedReviewers } from '../../sandbox/reviewers';
 import type { Scenario } from '../../sandbox/scenario';
 import { startSlackSandbox } from '../../sandbox/slack/server';
@@ -171,26 +172,32 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       return { ...services, store: createStore(dynamo.recordingTable((action) => actions.add(action))) };
     };
 
-    // The Slack app: the same listeners the Lambda registers, behind Bolt's HTTP receiver.
-    // processBeforeResponse: answer Slack once the listener has finished, as AwsLambdaReceiver
-    // does on AWS, so both hosts behave alike (and a test sees every reply by the time it returns).
-    const receiver = new HTTPReceiver({
+    // The Slack app: the slack-events Lambda's own endpoint (request checks, AwsLambdaReceiver,
+    // listeners), fed each HTTP request as the Function URL event AWS would build from it, so the
+    // host answers exactly as the deployed function does.
+    const endpoint = await createSlackEndpoint({
       signingSecret,
-      endpoints: '/slack/events',
-      processBeforeResponse: true,
-      logLevel: LogLevel.ERROR,
+      botToken,
+      services: servicesFor('slack-events'),
     });
-    const app = new App({
-      // As on AWS (functions/handlers/slack-events.ts): no auth.test before each listener.
-      authorize: async () => ({ botToken }),
-      receiver,
-      logLevel: LogLevel.ERROR,
-      clientOptions: { slackApiUrl: slack.apiUrl },
+    const slackServer = createServer((request, response) => {
+      serveFunctionUrl(request, response, endpoint).catch((error: unknown) => {
+        log.error('the local Slack endpoint failed', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
     });
-    registerReviewListeners(app, servicesFor('slack-events'));
-    const server = await receiver.start({ port: 0, host: '127.0.0.1' });
-    closers.push(() => receiver.stop());
-    const slackEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+    const slackBase = await listenOnLoopback(slackServer);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          slackServer.close(() => resolve());
+          slackServer.closeAllConnections();
+        }),
+    );
+    const slackEndpoint = `${slackBase}${LOCAL_SLACK_PATH}`;
 
     const reviewers = startSimulatedReviewers({
       scenario: options.scenario,
@@ -301,6 +308,74 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     await close();
     throw error;
   }
+}
+
+/** Where the local Slack app listens (Bolt's HTTP receiver default, which tests and the CLI print). */
+const LOCAL_SLACK_PATH = '/slack/events';
+
+/** A Function URL refuses request payloads over 6 MB with 413 before the function runs. */
+const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
+
+/** Media types a Function URL passes as text; any other body arrives base64-encoded. */
+const TEXT_MEDIA_TYPE = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)\b)/i;
+
+/**
+ * One HTTP request in, as a Lambda Function URL (payload format 2.0) would hand it to the
+ * function: lower-cased headers (repeated ones joined by commas), the body as text for text media
+ * types and base64 otherwise. Paths other than the endpoint's are 404 here, as Bolt's HTTP
+ * receiver answered before.
+ */
+async function serveFunctionUrl(
+  request: IncomingMessage,
+  response: ServerResponse,
+  endpoint: SlackEndpoint,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  if (url.pathname !== LOCAL_SLACK_PATH) {
+    request.resume();
+    response.writeHead(404).end();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > FUNCTION_URL_MAX_BYTES) {
+      response.writeHead(413, { 'Content-Type': 'text/plain' }).end('request too large');
+      request.destroy();
+      return;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = (request.rawHeaders[i] as string).toLowerCase();
+    const value = request.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const asText = TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '') && isUtf8(body);
+  const result = await endpoint({
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    requestContext: {
+      http: {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      timeEpoch: Date.now(),
+    },
+    body: asText ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: !asText,
+  });
+  response.writeHead(result.statusCode, result.headers ?? {});
+  response.end(result.body);
 }
 
 /**

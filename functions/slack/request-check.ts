@@ -1,0 +1,260 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parse as parseQueryString } from 'node:querystring';
+import { AccessReviewError } from '../core/errors';
+import { refusePrototypeKeys, UnsafeRecordError } from '../core/records';
+import { APPROVAL_ACTION_PREFIX } from './approval-listeners';
+
+/**
+ * The checks every request to the Slack endpoint passes before Bolt sees it, on AWS (Function URL
+ * → slack-events Lambda) and on the embedded host (which turns its HTTP requests into the same
+ * Function URL events). Order matters: the headers, the timestamp window and the signature are
+ * checked over the raw bytes first; only a request Slack signed is decoded and parsed. Bolt's own
+ * receivers parse the body before verifying it, accept timestamps from the future, and throw on
+ * bodies they cannot parse, which is why this runs in front of them.
+ */
+
+/** Slack's window (https://docs.slack.dev/authentication/verifying-requests-from-slack), both ways. */
+export const SLACK_TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
+
+/**
+ * An interaction payload carries the message it came from (at most 50 blocks of ≤ 3000
+ * characters, form-encoded); 1 MiB holds any of ours with room. Larger is refused unread.
+ */
+export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
+
+/** The review buttons and the reason menu (functions/slack/blocks.ts writes these action ids). */
+export const REVIEW_BUTTON_ACTION = /^review_(keep|revoke):/;
+export const REVIEW_REASON_ACTION = /^review_reason:/;
+const REVIEW_PREFIX = 'review_';
+
+/** A request the endpoint refuses; `status` is the HTTP answer and `reason` its body and log line. */
+export class SlackRequestError extends AccessReviewError {
+  constructor(
+    readonly status: 400 | 401 | 405 | 413,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+}
+
+/** No signature, a signature that does not verify, or headers missing: 401, the body unread. */
+export class UnsignedSlackRequestError extends SlackRequestError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(401, reason, options);
+  }
+}
+
+/** A timestamp outside the window, in the past or the future (a replay or a forged clock): 401. */
+export class SlackTimestampError extends SlackRequestError {
+  constructor(reason: string) {
+    super(401, reason);
+  }
+}
+
+/** A signed request that is not a block_actions interaction this app can read: 400, nothing written. */
+export class MalformedSlackRequestError extends SlackRequestError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(400, reason, options);
+  }
+}
+
+export class OversizedSlackRequestError extends SlackRequestError {
+  constructor(bytes: number) {
+    super(413, `the body is ${bytes} bytes, over the ${MAX_SLACK_BODY_BYTES}-byte limit`);
+  }
+}
+
+export class SlackMethodNotAllowedError extends SlackRequestError {
+  constructor(method: string) {
+    super(405, `method ${JSON.stringify(method.slice(0, 20))} is not POST`);
+  }
+}
+
+/** Who handles a checked interaction: Bolt's review or approval listeners, or nobody (acked at once). */
+export type SlackRoute = 'review' | 'approval' | 'unhandled';
+
+export interface CheckedSlackRequest {
+  route: SlackRoute;
+  /** The first action's id, as Bolt dispatches on it. */
+  actionId: string;
+  /** The body as Slack signed it, decoded as UTF-8 (byte for byte the same text). */
+  rawBody: string;
+  timestamp: string;
+  signature: string;
+  payload: SlackInteractionPayload;
+}
+
+/** The fields of a block_actions payload the listeners rely on; checked, not assumed. */
+export interface SlackInteractionPayload {
+  type: 'block_actions';
+  user: { id: string } & Record<string, unknown>;
+  container: { type: string } & Record<string, unknown>;
+  actions: Array<{ action_id: string; type: string } & Record<string, unknown>>;
+  response_url: string;
+  [key: string]: unknown;
+}
+
+/** The parts of a Lambda Function URL event (payload format 2.0) this check reads. */
+export interface FunctionUrlRequest {
+  method: string | undefined;
+  /** Lower-cased names; values that are not strings are left out. */
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+/**
+ * Reads a Function URL event without trusting its shape: anything not an object, headers that
+ * are not a record, a body that is not a string, all become an empty request (which then fails
+ * the signature check). A base64 body is decoded strictly; malformed base64 is refused.
+ */
+export function readFunctionUrlEvent(event: unknown): FunctionUrlRequest {
+  const record = isRecord(event) ? event : {};
+  const headers = new Map<string, string>();
+  if (isRecord(record.headers)) {
+    for (const [name, value] of Object.entries(record.headers)) {
+      if (typeof value === 'string') headers.set(name.toLowerCase(), value);
+    }
+  }
+  const http = isRecord(record.requestContext) ? record.requestContext.http : undefined;
+  const method = isRecord(http) && typeof http.method === 'string' ? http.method : undefined;
+  const text = typeof record.body === 'string' ? record.body : '';
+  if (record.isBase64Encoded === true) {
+    // Buffer.from(…, 'base64') skips characters it does not know; a body Slack signed never has any.
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) {
+      throw new MalformedSlackRequestError('the body is marked base64 but is not base64');
+    }
+    return { method, headers, body: Buffer.from(text, 'base64') };
+  }
+  return { method, headers, body: Buffer.from(text, 'utf8') };
+}
+
+/**
+ * Everything a Slack request must pass, in order: method, size, timestamp header, signature
+ * header, the timestamp window (past and future), the HMAC over the raw bytes; then, signed, the
+ * body is decoded and parsed and the payload's shape and keys are checked. Throws a
+ * SlackRequestError naming the first problem.
+ */
+export function checkSlackRequest(
+  request: FunctionUrlRequest,
+  signingSecret: string,
+  now: Date = new Date(),
+): CheckedSlackRequest {
+  if (request.method !== undefined && request.method.toUpperCase() !== 'POST') {
+    throw new SlackMethodNotAllowedError(request.method);
+  }
+  if (request.body.length > MAX_SLACK_BODY_BYTES) throw new OversizedSlackRequestError(request.body.length);
+  const timestamp = request.headers.get('x-slack-request-timestamp');
+  const signature = request.headers.get('x-slack-signature');
+  if (timestamp === undefined) throw new UnsignedSlackRequestError('no X-Slack-Request-Timestamp header');
+  if (signature === undefined) throw new UnsignedSlackRequestError('no X-Slack-Signature header');
+  // No leading zeros: Bolt signs the number it reads back, not the header's text.
+  if (!/^[1-9][0-9]{0,11}$/.test(timestamp)) {
+    throw new SlackTimestampError('X-Slack-Request-Timestamp is not a number of seconds');
+  }
+  const skew = Number(timestamp) - Math.floor(now.getTime() / 1000);
+  if (skew < -SLACK_TIMESTAMP_TOLERANCE_SECONDS) {
+    throw new SlackTimestampError(`the request timestamp is ${-skew} s old, over the 300 s window`);
+  }
+  if (skew > SLACK_TIMESTAMP_TOLERANCE_SECONDS) {
+    throw new SlackTimestampError(`the request timestamp is ${skew} s in the future, over the 300 s window`);
+  }
+  if (!/^v0=[0-9a-f]{64}$/.test(signature)) {
+    throw new UnsignedSlackRequestError('X-Slack-Signature is not a v0 signature');
+  }
+  // Over the bytes as received, so no decoding step can make two bodies share a signature.
+  const expected = createHmac('sha256', signingSecret)
+    .update(`v0:${timestamp}:`)
+    .update(request.body)
+    .digest();
+  if (!timingSafeEqual(expected, Buffer.from(signature.slice(3), 'hex'))) {
+    throw new UnsignedSlackRequestError('X-Slack-Signature does not match the body');
+  }
+
+  // Signed by Slack from here on; what follows refuses what this app cannot read.
+  let rawBody: string;
+  try {
+    // ignoreBOM keeps a leading BOM, so the text is exactly the signed bytes.
+    rawBody = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(request.body);
+  } catch (error) {
+    throw new MalformedSlackRequestError('the body is not UTF-8', { cause: error });
+  }
+  const contentType = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded') {
+    throw new MalformedSlackRequestError(
+      `Content-Type ${JSON.stringify((contentType ?? '').slice(0, 60))} is not application/x-www-form-urlencoded`,
+    );
+  }
+  // node:querystring, as Bolt's receivers decode the form, so both read the same payload.
+  const form = parseQueryString(rawBody);
+  const fields = Object.keys(form);
+  if (fields.length !== 1 || fields[0] !== 'payload' || typeof form.payload !== 'string') {
+    throw new MalformedSlackRequestError('the form does not hold exactly one payload field');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(form.payload);
+  } catch (error) {
+    throw new MalformedSlackRequestError('the payload is not JSON', { cause: error });
+  }
+  try {
+    refusePrototypeKeys(parsed, 'the payload');
+  } catch (error) {
+    if (!(error instanceof UnsafeRecordError)) throw error;
+    throw new MalformedSlackRequestError(error.message, { cause: error });
+  }
+  const payload = checkPayload(parsed);
+  const actionId = (payload.actions[0] as { action_id: string }).action_id;
+  return { route: routeOf(actionId), actionId, rawBody, timestamp, signature, payload };
+}
+
+/** Review and approval actions go to Bolt; an action id we never wrote is acknowledged and dropped. */
+export function routeOf(actionId: string): SlackRoute {
+  if (REVIEW_BUTTON_ACTION.test(actionId) || REVIEW_REASON_ACTION.test(actionId)) return 'review';
+  if (actionId.startsWith(APPROVAL_ACTION_PREFIX)) return 'approval';
+  if (actionId.startsWith(REVIEW_PREFIX)) {
+    // Our prefix, but no element we build carries it: refused rather than silently acked.
+    throw new MalformedSlackRequestError(
+      `action_id ${JSON.stringify(actionId.slice(0, 60))} is not a review button or reason menu`,
+    );
+  }
+  return 'unhandled';
+}
+
+function checkPayload(value: unknown): SlackInteractionPayload {
+  if (!isRecord(value)) throw new MalformedSlackRequestError('the payload is not an object');
+  if (value.type !== 'block_actions') {
+    throw new MalformedSlackRequestError(
+      `payload type ${JSON.stringify(String(value.type).slice(0, 40))} is not block_actions`,
+    );
+  }
+  if (!isRecord(value.user)) throw new MalformedSlackRequestError('the payload has no user');
+  if (!nonEmptyString(value.user.id, 64)) throw new MalformedSlackRequestError('the payload has no user.id');
+  if (!isRecord(value.container) || typeof value.container.type !== 'string') {
+    throw new MalformedSlackRequestError('the payload has no container');
+  }
+  if (!nonEmptyString(value.response_url, 2000)) {
+    throw new MalformedSlackRequestError('the payload has no response_url');
+  }
+  if (!Array.isArray(value.actions) || value.actions.length === 0) {
+    throw new MalformedSlackRequestError('the payload has no actions');
+  }
+  value.actions.forEach((action: unknown, index) => {
+    if (!isRecord(action)) throw new MalformedSlackRequestError(`actions[${index}] is not an object`);
+    // Slack caps action_id at 255 characters.
+    if (!nonEmptyString(action.action_id, 255)) {
+      throw new MalformedSlackRequestError(`actions[${index}] has no action_id`);
+    }
+    if (!nonEmptyString(action.type, 64))
+      throw new MalformedSlackRequestError(`actions[${index}] has no type`);
+  });
+  return value as SlackInteractionPayload;
+}
+
+function nonEmptyString(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
