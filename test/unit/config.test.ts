@@ -63,6 +63,27 @@ describe('configuration', () => {
       /routing\.owners\[0\]\.reviewer: "yan" is not listed in people[\s\S]*routing\.fallbackReviewers\[0\]: "zed"/,
     );
   });
+
+  it('refuses one person listed twice, by login or by email whatever the case, naming both entries', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        ...valid,
+        people: [
+          ...valid.people,
+          { github: 'Alice', email: 'alice.second@acme.example' },
+          { github: 'bob-admin', email: 'BOB@acme.example' },
+        ],
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'people[2].github: "Alice" is already people[0]',
+      'people[3].email: BOB@acme.example is also people[1].email (bob): bob-admin and bob would reach the same Slack user, so list one person once',
+    ]);
+  });
 });
 
 describe('the aws section', () => {
