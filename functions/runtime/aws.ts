@@ -6,6 +6,7 @@ import { gitHubCredentialsFrom } from '../connectors/github/credentials';
 import { createGitHubConnector } from '../connectors/github/index';
 import { parseConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
+import { prototypeKeyPaths, UnsafeRecordError } from '../core/records';
 import { createStore } from '../store/index';
 import { createTableRef } from '../store/table';
 import { jsonLogger, type Services, type TaskCompleter } from './services';
@@ -30,13 +31,27 @@ async function readSecret(arnVariable: string, fields: string[]): Promise<Record
   let pending = secretCache.get(arn);
   if (!pending) {
     pending = secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((result) => {
+      let value: unknown;
       try {
-        return JSON.parse(result.SecretString ?? '') as Record<string, unknown>;
+        value = JSON.parse(result.SecretString ?? '');
       } catch (error) {
         throw new ConfigError(`secret ${arn} is not JSON`, ['SecretString must be a JSON object'], {
           cause: error,
         });
       }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new ConfigError(`secret ${arn} is not a JSON object`, ['SecretString must be a JSON object']);
+      }
+      // Named by path only: the secret's values never reach an error message.
+      const unsafe = prototypeKeyPaths(value);
+      if (unsafe.length > 0) {
+        throw new ConfigError(
+          `secret ${arn} is refused`,
+          unsafe.map((path) => `${path} is not an accepted key`),
+          { cause: new UnsafeRecordError(`secret ${arn}`, unsafe) },
+        );
+      }
+      return value as Record<string, unknown>;
     });
     secretCache.set(arn, pending);
     pending.catch(() => secretCache.delete(arn));
@@ -65,12 +80,38 @@ export const stepFunctionsTaskCompleter: TaskCompleter = {
   },
 };
 
+/** ACCESS_REVIEW_CONFIG as JSON; unreadable JSON and prototype keys are a ConfigError naming the variable. */
+export function configFromEnvironment(): unknown {
+  const text = requiredEnv('ACCESS_REVIEW_CONFIG');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      'ACCESS_REVIEW_CONFIG is not JSON',
+      ['ACCESS_REVIEW_CONFIG must be a JSON object'],
+      {
+        cause: error,
+      },
+    );
+  }
+  const unsafe = prototypeKeyPaths(value);
+  if (unsafe.length > 0) {
+    throw new ConfigError(
+      'ACCESS_REVIEW_CONFIG is refused',
+      unsafe.map((path) => `${path} is not an accepted key`),
+      { cause: new UnsafeRecordError('ACCESS_REVIEW_CONFIG', unsafe) },
+    );
+  }
+  return value;
+}
+
 let services: Services | undefined;
 
 /** Built once per Lambda container from its environment; secrets are fetched on first use. */
 export function servicesFromEnvironment(): Services {
   if (services) return services;
-  const config = parseConfig(JSON.parse(requiredEnv('ACCESS_REVIEW_CONFIG')), 'ACCESS_REVIEW_CONFIG');
+  const config = parseConfig(configFromEnvironment(), 'ACCESS_REVIEW_CONFIG');
   const store = createStore(createTableRef(requiredEnv('TABLE_NAME')));
   const { aws } = config;
   let slackClient: Promise<WebClient> | undefined;

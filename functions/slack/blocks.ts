@@ -18,6 +18,7 @@ import {
   describeResource,
   describeRevokeEffect,
 } from '../core/grant-kinds';
+import { prototypeKeyPaths, UnsafeRecordError } from '../core/records';
 import type { DecisionValue } from '../store/decisions';
 
 /**
@@ -180,6 +181,12 @@ function parseCompactValue<K extends 'c' | 'g' | 'r'>(
     parsed = JSON.parse(value);
   } catch (error) {
     throw new MalformedRequestError(`${what} is not JSON`, { cause: error });
+  }
+  // The exact-keys check below would refuse these too; refusing them by name says why.
+  if (prototypeKeyPaths(parsed).length > 0) {
+    throw new MalformedRequestError(`${what} carries a prototype key`, {
+      cause: new UnsafeRecordError(what, prototypeKeyPaths(parsed)),
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedRequestError(`${what} is not an object`);

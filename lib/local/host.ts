@@ -180,24 +180,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       botToken,
       services: servicesFor('slack-events'),
     });
-    const slackServer = createServer((request, response) => {
-      serveFunctionUrl(request, response, endpoint).catch((error: unknown) => {
-        log.error('the local Slack endpoint failed', {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        if (!response.headersSent) response.writeHead(500);
-        response.end();
-      });
-    });
-    const slackBase = await listenOnLoopback(slackServer);
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          slackServer.close(() => resolve());
-          slackServer.closeAllConnections();
-        }),
-    );
-    const slackEndpoint = `${slackBase}${LOCAL_SLACK_PATH}`;
+    const slackApp = await serveSlackEndpoint(endpoint, log);
+    closers.push(() => slackApp.close());
+    const slackEndpoint = slackApp.url;
 
     const reviewers = startSimulatedReviewers({
       scenario: options.scenario,
@@ -318,6 +303,34 @@ const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
 
 /** Media types a Function URL passes as text; any other body arrives base64-encoded. */
 const TEXT_MEDIA_TYPE = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)\b)/i;
+
+/**
+ * The Slack endpoint on loopback at `/slack/events`, each request handed to `endpoint` as the
+ * Function URL event AWS would build. Exported so tests drive the host's HTTP path directly.
+ */
+export async function serveSlackEndpoint(
+  endpoint: SlackEndpoint,
+  log: Logger,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    serveFunctionUrl(request, response, endpoint).catch((error: unknown) => {
+      log.error('the local Slack endpoint failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+  const base = await listenOnLoopback(server);
+  return {
+    url: `${base}${LOCAL_SLACK_PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
 
 /**
  * One HTTP request in, as a Lambda Function URL (payload format 2.0) would hand it to the

@@ -1,4 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { prototypeKeyPaths } from '../../functions/core/records';
 
 /** A policy document as JSON: `{ Version, Statement, … }`. */
 export type PolicyDocument = Record<string, unknown>;
@@ -56,6 +57,8 @@ export function parsePolicyText(text: string, kind: PolicyKind): StoredPolicy {
   } catch {
     throw new MalformedPolicyError('Syntax errors in policy.');
   }
+  // IAM's grammar has no such keys; refusing them keeps them out of every stored document.
+  if (prototypeKeyPaths(document).length > 0) throw new MalformedPolicyError('Syntax errors in policy.');
   const problem = policyDocumentProblem(document, kind);
   if (problem) throw new MalformedPolicyError(problem);
   return { text, document: document as PolicyDocument };

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { prototypeKeyPaths } from '../../functions/core/records';
 import { listenOnLoopback } from '../loopback';
 import { authorize } from './authorize';
 import type { CallContext, Handlers, OperationOutput } from './context';
@@ -278,6 +279,11 @@ function readInput(
       'SerializationException',
       'Start of structure or map found where not expected.',
     );
+  }
+  // A record from outside: a key that rewrites a prototype is refused before any handler copies it.
+  const unsafe = prototypeKeyPaths(body);
+  if (unsafe.length > 0) {
+    return new AwsServiceError('SerializationException', `Unrecognized field ${unsafe.join(', ')}.`);
   }
   const input = body as Record<string, unknown>;
   return { input, problems: schemaProblems(model.input, input, 'json') };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { prototypeKeyPaths } from '../../functions/core/records';
 import { listenOnLoopback } from '../loopback';
 import { jwtProblem, type SandboxApp } from './app-auth';
 import { executeGraphQL } from './graphql';
@@ -224,6 +225,17 @@ export async function startGitHubSandbox(
       record(400);
       send(response, 400, rateHeaders, {
         message: 'Problems parsing JSON',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '400',
+      });
+      return;
+    }
+    // A record from outside: a key that rewrites a prototype never reaches a route.
+    const unsafe = prototypeKeyPaths(body);
+    if (unsafe.length > 0) {
+      record(400);
+      send(response, 400, rateHeaders, {
+        message: `Invalid request.\n\n${unsafe.map((path) => JSON.stringify(path)).join(', ')} is not a permitted key.`,
         documentation_url: 'https://docs.github.com/rest',
         status: '400',
       });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AccessReviewError } from '../../functions/core/errors';
+import { prototypeKeyPaths } from '../../functions/core/records';
 import { listenOnLoopback } from '../loopback';
 import {
   type MessageEvent,
@@ -109,6 +110,10 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
         send(response, 400, { ok: false, error: 'invalid_json' });
         return;
       }
+      if (prototypeKeyPaths(body).length > 0) {
+        send(response, 400, { ok: false, error: 'invalid_arguments' });
+        return;
+      }
       const outcome = workspace.respond(actionMatch[1] as string, body);
       send(response, outcome.status, outcome.response, () => announce(outcome.events));
       return;
@@ -196,6 +201,7 @@ type Decoded = { ok: true; args: Record<string, unknown>; formToken?: string } |
 
 function fromQuery(url: URL): Decoded {
   const args = Object.fromEntries(url.searchParams);
+  if (prototypeKeyPaths(args).length > 0) return { ok: false, error: 'invalid_arguments' };
   return { ok: true, args, ...(typeof args.token === 'string' ? { formToken: args.token } : {}) };
 }
 
@@ -209,6 +215,7 @@ function decodeBody(request: IncomingMessage, raw: string): Decoded {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'application/x-www-form-urlencoded' || (type === '' && raw === '')) {
     const args = Object.fromEntries(new URLSearchParams(raw));
+    if (prototypeKeyPaths(args).length > 0) return { ok: false, error: 'invalid_arguments' };
     return { ok: true, args, ...(typeof args.token === 'string' ? { formToken: args.token } : {}) };
   }
   if (type === 'application/json') {
@@ -220,6 +227,8 @@ function decodeBody(request: IncomingMessage, raw: string): Decoded {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       return { ok: false, error: 'json_not_object' };
+    // A record from outside: a key that rewrites a prototype is refused, never copied.
+    if (prototypeKeyPaths(parsed).length > 0) return { ok: false, error: 'invalid_arguments' };
     return { ok: true, args: parsed as Record<string, unknown> };
   }
   return { ok: false, error: type === '' ? 'missing_post_type' : 'invalid_post_type' };

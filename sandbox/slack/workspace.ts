@@ -10,6 +10,7 @@ import type {
   WebAPICallResult,
 } from '@slack/web-api';
 import { z } from 'zod';
+import { prototypeKeyPaths } from '../../functions/core/records';
 import { interactiveElements, validateBlocks } from './blockKit';
 
 /**
@@ -424,6 +425,15 @@ export class SlackWorkspace {
         return { ok: false, response: slackError('invalid_blocks_format') };
       }
       if (!Array.isArray(blocks)) return { ok: false, response: slackError('invalid_blocks_format') };
+      if (prototypeKeyPaths(blocks).length > 0) {
+        return {
+          ok: false,
+          response: slackError(
+            'invalid_blocks',
+            prototypeKeyPaths(blocks).map((path) => `${path}: not an accepted key`),
+          ),
+        };
+      }
     }
     let checked: Record<string, unknown>[] | undefined;
     if (blocks !== undefined) {
