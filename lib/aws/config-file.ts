@@ -22,7 +22,14 @@ export function loadConfigFile(path: string): AccessReviewConfig {
       document.errors.map((error) => error.message.split('\n')[0] ?? error.code),
     );
   }
-  return parseConfig(document.toJS(), path);
+  let value: unknown;
+  try {
+    // Aliases are resolved here: an unknown one, or one that expands without bound, throws.
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid YAML`, [errorMessage(error)], { cause: error });
+  }
+  return parseConfig(value, path);
 }
 
 function errorMessage(error: unknown): string {
