@@ -99,6 +99,11 @@ const reviewerBehaviour = z.strictObject({
 
 export const organizationSchema = z.strictObject({
   login: z.string().min(1),
+  /**
+   * The member the sandbox's token belongs to (what `GET /user` answers): the tool's own GitHub
+   * identity. Absent: the token is a GitHub App installation's, and `GET /user` is refused.
+   */
+  viewer: z.string().min(1).optional(),
   basePermission: z.enum(['none', 'read', 'write', 'admin']).default('read'),
   members: z.array(member).min(1),
   teams: z.array(team).default([]),
@@ -113,6 +118,11 @@ export const scenarioSchema = z.strictObject({
   aws: awsScenarioSchema.optional(),
   slack: z.strictObject({ users: z.array(slackUser).default([]) }),
   reviewers: z.record(z.string(), reviewerBehaviour).default({}),
+  /**
+   * How each member of the security team answers the revocation guard's request to approve a
+   * held batch, by GitHub login: approve, reject, or ignore (never answers; the window closes).
+   */
+  securityTeam: z.record(z.string(), z.enum(['approve', 'reject', 'ignore'])).default({}),
   /** The access-review configuration; `people` defaults to org members that have an email. */
   config: z.record(z.string(), z.unknown()),
 });
@@ -185,6 +195,12 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
   if (scenario.aws) problems.push(...awsScenarioProblems(scenario.aws));
   for (const login of Object.keys(scenario.reviewers)) {
     if (!members.has(login)) problems.push(`reviewers.${login}: not an organization member`);
+  }
+  for (const login of Object.keys(scenario.securityTeam)) {
+    if (!members.has(login)) problems.push(`securityTeam.${login}: not an organization member`);
+  }
+  if (org.viewer !== undefined && !members.has(org.viewer)) {
+    problems.push(`organization.viewer: "${org.viewer}" is not an organization member`);
   }
   const slackEmails = new Set(scenario.slack.users.map((u) => u.email.toLowerCase()));
 

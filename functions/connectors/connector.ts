@@ -73,6 +73,12 @@ export interface Connector {
   plan?(grant: Grant): Promise<PolicyChange[]>;
   /** Requests and rate-limit points used since the connector was created. */
   usage(): SourceUsage;
+  /**
+   * Who the connector acts as at its source (GitHub: the token's user or the App's `<slug>[bot]`;
+   * AWS: the roles it assumes), in the form grants name principals. The revocation guard never
+   * lets a campaign revoke these: the tool would lock itself out of this and every later review.
+   */
+  ownIdentities?(): Promise<string[]>;
 }
 
 /**

@@ -2,8 +2,10 @@ import type { PolicyChange } from '../connectors/connector';
 import { ConnectorError } from '../core/errors';
 import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
+import type { ApprovalRequest, StoredGuardItem } from '../store/approvals';
 import type { StoredGrant } from '../store/grants';
-import { type Revocation, revocationEventData } from '../store/outcomes';
+import { type Revocation, revocationEventData, revocationEventType } from '../store/outcomes';
+import { GuardVerdictMissingError } from './request-revocation-approval';
 import type { CampaignRef } from './snapshot';
 
 export interface ApplyRevocationsOutput extends CampaignRef {
@@ -13,6 +15,10 @@ export interface ApplyRevocationsOutput extends CampaignRef {
   failed: number;
   /** Revoke decisions no API can carry out: a person must (each recorded with what to do). */
   remediationRequired: number;
+  /** Held by the revocation guard and not approved (rejected, or no answer in time). */
+  rejected: number;
+  /** The tool's own identity: never revoked, whatever was approved. */
+  refusedProtected: number;
 }
 
 /**
@@ -24,7 +30,39 @@ function revocationOrder(grant: StoredGrant): number {
 }
 
 /**
- * Removes every grant a reviewer decided to revoke, at its source. Each attempt is recorded as
+ * Why the guard keeps a revocation from happening, or undefined when it may go ahead: forbidden
+ * ones never happen; held ones only when the security team approved the batch.
+ */
+function notApplied(
+  verdict: StoredGuardItem | undefined,
+  approval: ApprovalRequest | undefined,
+): { status: 'rejected' | 'refused_protected'; action: string } | undefined {
+  if (!verdict) {
+    // A revoke decision the guard never saw (it cannot happen after the reviews closed): nobody
+    // checked it, so it is treated as held and not approved.
+    return { status: 'rejected', action: 'not revoked: the revocation guard did not check this decision' };
+  }
+  if (verdict.outcome === 'forbidden') {
+    return {
+      status: 'refused_protected',
+      action: "not revoked: access-review's own identity is never revoked, whatever is approved",
+    };
+  }
+  if (verdict.outcome === 'allowed' || approval?.status === 'approved') return undefined;
+  const why =
+    approval?.status === 'rejected'
+      ? `rejected by ${approval.decidedBy?.login ?? 'the security team'} (Slack ${approval.decidedBy?.slackUserId ?? '?'}) at ${approval.decidedAt}`
+      : approval?.status === 'expired'
+        ? `not approved: ${approval.expiredReason ?? 'no answer within the approval window'}`
+        : 'not approved by the security team';
+  return { status: 'rejected', action: `not revoked: held by the revocation guard and ${why}` };
+}
+
+/**
+ * Removes every grant a reviewer decided to revoke, at its source, as the revocation guard allows:
+ * allowed ones, held ones only when the security team approved, never the tool's own identity.
+ * Every revocation the guard keeps from happening is recorded too (rejected, refused_protected),
+ * with its reasons, so no decision is silently dropped. Each attempt is recorded as
  * pending before the source is called, and its answer afterwards, so a retried step skips what is
  * done and says so when an attempt was cut short. A refusal by the source is recorded as failed
  * (and shows in the evidence); a transient fault is thrown so the workflow retries the step.
@@ -36,6 +74,13 @@ export async function applyRevocations(
   const { campaignId } = input;
   const { store } = services;
   await store.campaigns.advance(campaignId, 'revoking');
+  // The guard's verdict comes first: nothing is applied that CheckRevocations did not see.
+  const summary = await store.approvals.getGuardSummary(campaignId);
+  if (!summary) throw new GuardVerdictMissingError(`campaign ${campaignId} has no revocation guard verdict`);
+  const verdicts = new Map(
+    (await store.approvals.listGuardItems(campaignId)).map((item) => [item.grantId, item]),
+  );
+  const approval = await store.approvals.get(campaignId);
   const decisions = (await store.decisions.list(campaignId)).filter((d) => d.decision === 'revoke');
   const grants: StoredGrant[] = [];
   for (const decision of decisions) {
@@ -49,12 +94,16 @@ export async function applyRevocations(
     alreadyAbsent: 0,
     failed: 0,
     remediationRequired: 0,
+    rejected: 0,
+    refusedProtected: 0,
   };
   const count = (status: Revocation['status']) => {
     if (status === 'removed') totals.removed++;
     else if (status === 'already_absent') totals.alreadyAbsent++;
     else if (status === 'failed') totals.failed++;
     else if (status === 'remediation_required') totals.remediationRequired++;
+    else if (status === 'rejected') totals.rejected++;
+    else if (status === 'refused_protected') totals.refusedProtected++;
   };
   // What a previous attempt of this step already did, read in one query.
   const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
@@ -62,6 +111,33 @@ export async function applyRevocations(
     const previous = done.get(grant.grantId);
     if (previous && previous.status !== 'pending') {
       count(previous.status);
+      continue;
+    }
+    const verdict = verdicts.get(grant.grantId);
+    const kept = notApplied(verdict, approval);
+    if (kept) {
+      const record: Revocation = {
+        campaignId,
+        grantId: grant.grantId,
+        status: kept.status,
+        at: services.now().toISOString(),
+        action: kept.action,
+        guardReasons: verdict?.reasons ?? [],
+        interrupted: false,
+      };
+      await store.outcomes.recordNotApplied(record);
+      const event = await store.events.append(
+        campaignId,
+        revocationEventType(record.status),
+        revocationEventData(record),
+        services.now(),
+      );
+      await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);
+      count(record.status);
+      const names = briefNames(grant);
+      services.progress(
+        `${record.status === 'rejected' ? 'Not revoked (held, not approved)' : "Not revoked (the tool's own identity)"}: ${names.principal} ${grant.entitlement} on ${names.resource}`,
+      );
       continue;
     }
     const interrupted = previous !== undefined;
@@ -108,7 +184,7 @@ export async function applyRevocations(
     await store.outcomes.finishRevocation(revocation);
     const event = await store.events.append(
       campaignId,
-      revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied',
+      revocationEventType(revocation.status),
       revocationEventData(revocation),
       services.now(),
     );

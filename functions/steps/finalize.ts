@@ -7,7 +7,7 @@ import {
 } from '../evidence/summary';
 import type { Services } from '../runtime/services';
 import type { CampaignEvent, EventType } from '../store/events';
-import { revocationEventData } from '../store/outcomes';
+import { revocationEventData, revocationEventType } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 
 /**
@@ -72,7 +72,7 @@ async function recoverMissingEvents(records: CampaignRecords, services: Services
   }
   for (const revocation of records.revocations) {
     if (revocation.eventSeq !== undefined || revocation.status === 'pending') continue;
-    const type = revocation.status === 'failed' ? 'revocation_failed' : 'revocation_applied';
+    const type = revocationEventType(revocation.status);
     const seq = await ensure(type, revocation.grantId, revocationEventData(revocation));
     await store.outcomes.linkEvent('revocation', campaignId, revocation.grantId, seq);
   }

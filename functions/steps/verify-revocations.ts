@@ -1,5 +1,6 @@
 import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
+import { NOT_APPLIED_STATUSES } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 
 export interface VerifyRevocationsOutput extends CampaignRef {
@@ -23,6 +24,8 @@ export async function verifyRevocations(
   const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
   const done = new Map((await store.outcomes.listVerifications(campaignId)).map((v) => [v.grantId, v]));
   for (const revocation of revocations) {
+    // A revocation the guard kept from happening removed nothing: there is nothing to verify.
+    if (NOT_APPLIED_STATUSES.has(revocation.status)) continue;
     let verification = done.get(revocation.grantId);
     if (!verification) {
       const grant = await store.grants.get(campaignId, revocation.grantId);

@@ -13,8 +13,15 @@ export type EventType =
   | 'decision_recorded'
   | 'review_completed'
   | 'reviewer_unresponsive'
+  | 'revocation_guard_evaluated'
+  | 'revocation_approval_requested'
+  | 'revocation_batch_approved'
+  | 'revocation_batch_rejected'
+  | 'revocation_batch_expired'
   | 'revocation_applied'
   | 'revocation_failed'
+  | 'revocation_rejected'
+  | 'revocation_refused'
   | 'revocation_verified'
   | 'campaign_completed';
 

@@ -1,3 +1,4 @@
+import { ApprovalRepository } from './approvals';
 import { CampaignRepository } from './campaigns';
 import { DecisionRepository } from './decisions';
 import { EventLog } from './events';
@@ -13,6 +14,8 @@ export interface Store {
   decisions: DecisionRepository;
   outcomes: OutcomeRepository;
   events: EventLog;
+  /** The revocation guard's verdict and the security team's answer. */
+  approvals: ApprovalRepository;
 }
 
 export function createStore(table: TableRef): Store {
@@ -23,5 +26,6 @@ export function createStore(table: TableRef): Store {
     decisions: new DecisionRepository(table),
     outcomes: new OutcomeRepository(table),
     events: new EventLog(table),
+    approvals: new ApprovalRepository(table),
   };
 }

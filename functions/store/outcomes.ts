@@ -1,5 +1,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessPath, PolicyChange } from '../connectors/connector';
+import type { GuardReason } from '../core/revocation-guard';
+import type { EventType } from './events';
 import { linkToEvent } from './events';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
@@ -10,8 +12,18 @@ export interface Revocation {
   /**
    * pending: about to call the source (written first, so a crash mid-call is known on retry);
    * removed / already_absent: what the source answered; failed: the source refused or errored.
+   * rejected: the revocation guard held it and the security team rejected the batch (or nobody
+   * answered in time); refused_protected: it would revoke the tool's own identity, which no
+   * approval can allow. Neither calls the source; both are recorded so nothing is silently dropped.
    */
-  status: 'pending' | 'removed' | 'already_absent' | 'failed' | 'remediation_required';
+  status:
+    | 'pending'
+    | 'removed'
+    | 'already_absent'
+    | 'failed'
+    | 'remediation_required'
+    | 'rejected'
+    | 'refused_protected';
   /** When the attempt started (pending) or finished. */
   at: string;
   /** True when an earlier attempt was interrupted between calling the source and recording it. */
@@ -28,7 +40,23 @@ export interface Revocation {
    * longer shows what the first attempt changed.
    */
   plannedPolicyChanges?: PolicyChange[];
+  /** rejected / refused_protected: why the guard held or forbade it. */
+  guardReasons?: GuardReason[];
   eventSeq?: number;
+}
+
+/** Statuses that mean the source was never called: the guard kept the revocation from happening. */
+export const NOT_APPLIED_STATUSES: ReadonlySet<Revocation['status']> = new Set([
+  'rejected',
+  'refused_protected',
+]);
+
+/** The chain event a finished revocation is recorded with. */
+export function revocationEventType(status: Revocation['status']): EventType {
+  if (status === 'failed') return 'revocation_failed';
+  if (status === 'rejected') return 'revocation_rejected';
+  if (status === 'refused_protected') return 'revocation_refused';
+  return 'revocation_applied';
 }
 
 /**
@@ -44,6 +72,7 @@ export function revocationEventData(revocation: Revocation): Record<string, unkn
     error: revocation.error ?? null,
     at: revocation.at,
     interrupted: revocation.interrupted ?? false,
+    ...(revocation.guardReasons ? { guardReasons: revocation.guardReasons } : {}),
     // Only where a document changed, so events of grants without policies keep their shape.
     ...(revocation.policyChanges && revocation.policyChanges.length > 0
       ? { policyChanges: revocation.policyChanges }
@@ -73,6 +102,14 @@ export class OutcomeRepository {
       status: 'pending',
       at,
     });
+  }
+
+  /**
+   * Records a revocation the guard kept from happening (rejected, refused_protected), once: no
+   * source is called, so there is no pending intent to write first. False when already recorded.
+   */
+  recordNotApplied(revocation: Revocation): Promise<boolean> {
+    return this.putOnce(keys.revocation(revocation.grantId), 'revocation', revocation);
   }
 
   /** Records, on a pending revocation, the policy changes the connector plans; set once. */

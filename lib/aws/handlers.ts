@@ -21,6 +21,9 @@ export type HandlerName =
   | 'assign-reviewers'
   | 'request-review'
   | 'mark-unresponsive'
+  | 'check-revocations'
+  | 'request-revocation-approval'
+  | 'reject-held-revocations'
   | 'apply-revocations'
   | 'verify-revocations'
   | 'finalize'
@@ -35,7 +38,10 @@ export interface HandlerSpec {
   description: string;
   tableActions: readonly TableAction[];
   secrets: readonly SecretName[];
-  /** Only slack-events answers waitForTaskToken tasks (when a reviewer's last grant is decided). */
+  /**
+   * Only slack-events answers waitForTaskToken tasks (when a reviewer's last grant is decided, or
+   * the security team decides on held revocations).
+   */
   completesReviewTasks: boolean;
   /**
    * The member-account role this handler's connector calls assume (configured per account under
@@ -117,6 +123,45 @@ export const HANDLERS: readonly HandlerSpec[] = [
     id: 'MarkUnresponsiveFunction',
     entry: entry('mark-unresponsive'),
     description: 'Records a reviewer who did not answer within the review window',
+    tableActions: READ_WRITE,
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'check-revocations',
+    id: 'CheckRevocationsFunction',
+    entry: entry('check-revocations'),
+    description:
+      "Checks the campaign's revocations against the revocation guard's limits and protected principals",
+    tableActions: READ_WRITE,
+    // GET /user (or /app): the tool's own GitHub identity, which is never revoked.
+    secrets: ['github'],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    // Reads every grant and decision of the campaign once; a large one takes more than seconds.
+    timeout: Duration.minutes(5),
+    memoryMiB: 512,
+  },
+  {
+    name: 'request-revocation-approval',
+    id: 'RequestRevocationApprovalFunction',
+    entry: entry('request-revocation-approval'),
+    description: 'Stores the approval task token and asks the security team in Slack about held revocations',
+    tableActions: READ_WRITE,
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'reject-held-revocations',
+    id: 'RejectHeldRevocationsFunction',
+    entry: entry('reject-held-revocations'),
+    description: 'Records that nobody approved the held revocations in time, which rejects them',
     tableActions: READ_WRITE,
     secrets: ['slack'],
     completesReviewTasks: false,

@@ -43,6 +43,7 @@ export class AccessReviewStack extends Stack {
     this.workflow = new ReviewWorkflow(this, 'Review', {
       functions: this.functions,
       reviewWindowHours: config.review.windowHours,
+      approvalWindowHours: config.revocationGuard.approvalWindowHours,
       encryptionKey: key,
     });
     this.functions.allowTaskCompletion(this.workflow.stateMachine);

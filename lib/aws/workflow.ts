@@ -11,6 +11,8 @@ import { defaultPolicyOf, logicalIdOf } from './logical-id';
 export interface ReviewWorkflowProps {
   functions: HandlerFunctions;
   reviewWindowHours: number;
+  /** How long the security team has to approve held revocations (config `revocationGuard.approvalWindowHours`). */
+  approvalWindowHours: number;
   encryptionKey: IKey;
 }
 
@@ -37,11 +39,15 @@ export class ReviewWorkflow extends Construct {
             'assign-reviewers': fn.get('assign-reviewers'),
             'request-review': fn.get('request-review'),
             'mark-unresponsive': fn.get('mark-unresponsive'),
+            'check-revocations': fn.get('check-revocations'),
+            'request-revocation-approval': fn.get('request-revocation-approval'),
+            'reject-held-revocations': fn.get('reject-held-revocations'),
             'apply-revocations': fn.get('apply-revocations'),
             'verify-revocations': fn.get('verify-revocations'),
             finalize: fn.get('finalize'),
           },
           reviewWindow: Duration.hours(props.reviewWindowHours),
+          approvalWindow: Duration.hours(props.approvalWindowHours),
         }),
       ),
       // Every transition is logged, without state data: decisions are evidence in the table, and

@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
+  Choice,
+  Condition,
   type IChainable,
   IntegrationPattern,
   JitterType,
@@ -30,6 +32,11 @@ import { handlerSpec, type WorkflowHandlerName } from '../aws/handlers';
  *   and waits for SendTaskSuccess; a timeout (the review window) or a failure goes to
  *   MarkUnresponsive with `{ campaignId, reviewer, error: { Error, Cause } }`. The Map's result is
  *   discarded: decisions are evidence kept in the table, not in the execution state.
+ * - CheckRevocations (the revocation guard) returns `{ campaignId, revocations, allowed, held,
+ *   forbidden }`. When `held > 0`, RequestRevocationApproval runs with `{ campaignId, taskToken }`
+ *   and waits for SendTaskSuccess from the security team's answer in Slack; the approval window's
+ *   timeout or a failure goes to RejectHeldRevocations with `{ campaignId, error: { Error, Cause } }`.
+ *   Either way ApplyRevocations follows, and reads the verdict and the answer from the table.
  */
 export const STATE_NAMES = {
   startCampaign: 'StartCampaign',
@@ -38,6 +45,10 @@ export const STATE_NAMES = {
   reviewEachReviewer: 'ReviewEachReviewer',
   requestReview: 'RequestReview',
   markUnresponsive: 'MarkUnresponsive',
+  checkRevocations: 'CheckRevocations',
+  anyRevocationHeld: 'AnyRevocationHeld',
+  requestRevocationApproval: 'RequestRevocationApproval',
+  rejectHeldRevocations: 'RejectHeldRevocations',
   applyRevocations: 'ApplyRevocations',
   verifyRevocations: 'VerifyRevocations',
   finalize: 'Finalize',
@@ -59,6 +70,11 @@ export interface ReviewWorkflowProps {
   functions: Record<WorkflowHandlerName, IFunction>;
   /** How long a reviewer has before RequestReview times out (config `review.windowHours`). */
   reviewWindow: Duration;
+  /**
+   * How long the security team has to approve held revocations before RequestRevocationApproval
+   * times out and they are rejected (config `revocationGuard.approvalWindowHours`).
+   */
+  approvalWindow: Duration;
 }
 
 /** Builds the state graph inside `scope`; the caller wraps it in a StateMachine. */
@@ -137,17 +153,59 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
   });
   reviewEachReviewer.itemProcessor(requestReview);
 
+  const checkRevocations = step(STATE_NAMES.checkRevocations, 'check-revocations', campaignOnly);
   const applyRevocations = step(STATE_NAMES.applyRevocations, 'apply-revocations', campaignOnly);
   const verifyRevocations = step(STATE_NAMES.verifyRevocations, 'verify-revocations', campaignOnly);
   const finalize = step(STATE_NAMES.finalize, 'finalize', campaignOnly);
+  applyRevocations.next(verifyRevocations).next(finalize);
+
+  const requestRevocationApproval = withRetry(
+    new LambdaInvoke(scope, STATE_NAMES.requestRevocationApproval, {
+      lambdaFunction: props.functions['request-revocation-approval'],
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({
+        campaignId: JsonPath.stringAt('$.campaignId'),
+        taskToken: JsonPath.taskToken,
+      }),
+      // The approval window is the only deadline: people answer when they have looked.
+      taskTimeout: Timeout.duration(props.approvalWindow),
+      resultPath: JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+    }),
+  );
+  const rejectHeldRevocations = withRetry(
+    new LambdaInvoke(scope, STATE_NAMES.rejectHeldRevocations, {
+      lambdaFunction: props.functions['reject-held-revocations'],
+      payload: TaskInput.fromObject({
+        campaignId: JsonPath.stringAt('$.campaignId'),
+        error: JsonPath.objectAt('$.error'),
+      }),
+      taskTimeout: Timeout.duration(
+        handlerSpec('reject-held-revocations').timeout.plus(Duration.seconds(30)),
+      ),
+      resultPath: JsonPath.DISCARD,
+      retryOnServiceExceptions: false,
+    }),
+  );
+  // No answer in the window, or a request that could not be sent (after its retries): the held
+  // revocations are rejected, recorded as such, and the allowed ones still go ahead.
+  requestRevocationApproval.addCatch(rejectHeldRevocations, {
+    errors: ['States.Timeout', 'States.TaskFailed'],
+    resultPath: '$.error',
+  });
+  requestRevocationApproval.next(applyRevocations);
+  rejectHeldRevocations.next(applyRevocations);
+
+  const anyRevocationHeld = new Choice(scope, STATE_NAMES.anyRevocationHeld)
+    .when(Condition.numberGreaterThan('$.held', 0), requestRevocationApproval)
+    .otherwise(applyRevocations);
 
   return startCampaign
     .next(snapshot)
     .next(assignReviewers)
     .next(reviewEachReviewer)
-    .next(applyRevocations)
-    .next(verifyRevocations)
-    .next(finalize);
+    .next(checkRevocations)
+    .next(anyRevocationHeld);
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type GitHubState,
   invite,
   inviteToTeam,
+  isLastOwner,
   isOrganization,
   permissionSources,
   removeCollaborator,
@@ -59,6 +60,23 @@ const ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#get-organization-membership-fo
 const SET_ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#set-organization-membership-for-a-user`;
 const TEAM_MEMBERSHIP_DOCS = `${DOCS}/teams/members#get-team-membership-for-a-user`;
 const SET_TEAM_MEMBERSHIP_DOCS = `${DOCS}/teams/members#add-or-update-team-membership-for-a-user`;
+
+const REMOVE_ORG_MEMBERSHIP_DOCS = `${DOCS}/orgs/members#remove-organization-membership-for-a-user`;
+
+/**
+ * GitHub keeps an organisation owned: removing or demoting its only owner is refused with 403
+ * (the status both endpoints document for a refusal), and nothing changes.
+ */
+function lastOwnerRefusal(documentation: string): RestResponse {
+  return {
+    status: 403,
+    body: {
+      message: 'You cannot remove the last owner of an organization.',
+      documentation_url: documentation,
+      status: '403',
+    },
+  };
+}
 
 const ORG_ROLES = ['admin', 'member'] as const;
 const TEAM_ROLES = ['member', 'maintainer'] as const;
@@ -103,6 +121,8 @@ const coreRoutes: Route[] = [
     const role = requestedRole(request.body, ORG_ROLES, 'member');
     if (!role) return roleRejection(request.body, ORG_ROLES, SET_ORG_MEMBERSHIP_DOCS);
     const orgRole = role === 'admin' ? 'owner' : 'member';
+    if (orgRole === 'member' && isLastOwner(state, user.login))
+      return lastOwnerRefusal(SET_ORG_MEMBERSHIP_DOCS);
     if (setMemberRole(state, user.login, orgRole)) {
       return { status: 200, body: orgMembership(baseUrl, state, user, role) };
     }
@@ -112,6 +132,7 @@ const coreRoutes: Route[] = [
   // Removes an active member, or cancels the invitation of an invited one.
   route('DELETE', '/orgs/{org}/memberships/{username}', (state, _baseUrl, { org, username }) => {
     if (!isOrganization(state, org)) return notFound(ORG_MEMBERSHIP_DOCS);
+    if (isLastOwner(state, username)) return lastOwnerRefusal(REMOVE_ORG_MEMBERSHIP_DOCS);
     if (!removeMember(state, username) && !cancelInvitation(state, username)) {
       return notFound(ORG_MEMBERSHIP_DOCS);
     }

@@ -87,6 +87,8 @@ export interface GitHubState {
   repositories: Map<string, SandboxRepository>;
   /** Everything CI/CD: invitations by email, deploy keys, environments, protection, secrets… */
   cicd: CicdState;
+  /** The login the token belongs to (`GET /user`); undefined for an App installation's token. */
+  viewer?: string;
   /** Hands out GitHub-style numeric ids for anything created after start. */
   nextId(): number;
 }
@@ -113,6 +115,7 @@ export function createState(input: OrganizationInput): GitHubState {
     repositories: new Map(),
     cicd: undefined as unknown as CicdState,
     nextId: () => nextId++,
+    ...(organization.viewer ? { viewer: organization.viewer } : {}),
   };
   const knowUser = (login: string, extra: { name?: string; email?: string } = {}) => {
     const existing = state.users.get(key(login));
@@ -268,6 +271,16 @@ export function compareKeys(a: string, b: string): number {
  * Removes the user from the organisation. Like GitHub, this ends their team memberships but keeps
  * their direct collaborator entries, which turns them into outside collaborators.
  */
+/**
+ * True when `login` is the organisation's only owner. GitHub refuses to remove or demote the last
+ * owner (an organisation nobody owns cannot be administered), and so does the sandbox.
+ */
+export function isLastOwner(state: GitHubState, login: string): boolean {
+  const member = findMember(state, login);
+  if (member?.role !== 'owner') return false;
+  return [...state.members.values()].filter((candidate) => candidate.role === 'owner').length === 1;
+}
+
 export function removeMember(state: GitHubState, login: string): boolean {
   if (!state.members.delete(key(login))) return false;
   for (const team of state.teams.values()) team.members.delete(key(login));

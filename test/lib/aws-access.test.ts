@@ -66,6 +66,10 @@ describe('hub stack with AWS accounts configured', () => {
       'assign-reviewers': [],
       'request-review': [],
       'mark-unresponsive': [],
+      // The guard names the read and revoke roles from configuration; it assumes none of them.
+      'check-revocations': [],
+      'request-revocation-approval': [],
+      'reject-held-revocations': [],
       'apply-revocations': [REVOKE],
       'verify-revocations': [READ.production, READ.staging],
       finalize: [],

@@ -42,13 +42,17 @@ describe('the synthesized review workflow', () => {
     let name: string | undefined = workflow.definition.StartAt;
     while (name) {
       order.push(name);
-      name = (workflow.definition.States[name] as unknown as State).Next as string | undefined;
+      const state = workflow.definition.States[name] as unknown as State;
+      // The guard's Choice goes straight on to ApplyRevocations when nothing is held.
+      name = (state.Next ?? state.Default) as string | undefined;
     }
     expect(order).toEqual([
       'StartCampaign',
       'Snapshot',
       'AssignReviewers',
       'ReviewEachReviewer',
+      'CheckRevocations',
+      'AnyRevocationHeld',
       'ApplyRevocations',
       'VerifyRevocations',
       'Finalize',
@@ -71,13 +75,11 @@ describe('the synthesized review workflow', () => {
     });
     expect(requestReview.ResultPath).toBeNull();
     // The synthesized window is what the bridge found before rewriting it for local runs.
-    expect(workflow.rewrittenTimeouts).toEqual([
-      {
-        state: 'RequestReview',
-        fromSeconds: config.review.windowHours * 3600,
-        toSeconds: DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
-      },
-    ]);
+    expect(workflow.rewrittenTimeouts).toContainEqual({
+      state: 'RequestReview',
+      fromSeconds: config.review.windowHours * 3600,
+      toSeconds: DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
+    });
     expect(requestReview.TimeoutSeconds).toBe(DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS);
     expect(requestReview.Catch).toEqual([
       {
@@ -86,6 +88,48 @@ describe('the synthesized review workflow', () => {
         Next: 'MarkUnresponsive',
       },
     ]);
+  });
+
+  it('checks the revocations after the reviews and asks the security team only when something is held', () => {
+    const check = states().CheckRevocations!;
+    expect(check.Parameters).toMatchObject({ Payload: { 'campaignId.$': '$.campaignId' } });
+    expect(check.Next).toBe('AnyRevocationHeld');
+    expect(states().AnyRevocationHeld).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.held', NumericGreaterThan: 0, Next: 'RequestRevocationApproval' }],
+      Default: 'ApplyRevocations',
+    });
+    const approval = states().RequestRevocationApproval!;
+    expect(approval.Resource).toMatch(/^arn:[^:]+:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(approval.Parameters).toMatchObject({
+      Payload: { 'campaignId.$': '$.campaignId', 'taskToken.$': '$$.Task.Token' },
+    });
+    expect(Object.keys((approval.Parameters as { Payload: State }).Payload).sort()).toEqual([
+      'campaignId.$',
+      'taskToken.$',
+    ]);
+    expect(approval.ResultPath).toBeNull();
+    expect(approval.Next).toBe('ApplyRevocations');
+    expect(approval.Catch).toEqual([
+      {
+        ErrorEquals: ['States.Timeout', 'States.TaskFailed'],
+        ResultPath: '$.error',
+        Next: 'RejectHeldRevocations',
+      },
+    ]);
+    // The approval window (hours on AWS) gets the local window, as the review window does.
+    expect(workflow.rewrittenTimeouts).toContainEqual({
+      state: 'RequestRevocationApproval',
+      fromSeconds: config.revocationGuard.approvalWindowHours * 3600,
+      toSeconds: DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
+    });
+    expect(approval.TimeoutSeconds).toBe(DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS);
+    const reject = states().RejectHeldRevocations!;
+    expect(reject.Parameters).toMatchObject({
+      Payload: { 'campaignId.$': '$.campaignId', 'error.$': '$.error' },
+    });
+    expect(reject.ResultPath).toBeNull();
+    expect(reject.Next).toBe('ApplyRevocations');
   });
 
   it('maps over the assigned reviewers, 20 at a time, passing only ids', () => {
@@ -142,11 +186,17 @@ describe('synthesizeForLocalHost', () => {
       AssignReviewers: 'assign-reviewers',
       RequestReview: 'request-review',
       MarkUnresponsive: 'mark-unresponsive',
+      CheckRevocations: 'check-revocations',
+      RequestRevocationApproval: 'request-revocation-approval',
+      RejectHeldRevocations: 'reject-held-revocations',
       ApplyRevocations: 'apply-revocations',
       VerifyRevocations: 'verify-revocations',
       Finalize: 'finalize',
     });
-    expect(workflow.waitForTaskTokenStates).toEqual(['RequestReview']);
+    expect([...workflow.waitForTaskTokenStates].sort()).toEqual([
+      'RequestReview',
+      'RequestRevocationApproval',
+    ]);
     expect(
       HANDLERS.filter((spec) => !Object.values(workflow.handlerByStateName).includes(spec.name)),
     ).toEqual([expect.objectContaining({ name: 'slack-events' })]);
@@ -167,9 +217,17 @@ describe('synthesizeForLocalHost', () => {
     const started = performance.now();
     const again = synthesizeForLocalHost(config, { reviewWindowSeconds: 5 });
     expect(performance.now() - started).toBeLessThan(500);
-    expect(again.rewrittenTimeouts).toEqual([
-      { state: 'RequestReview', fromSeconds: config.review.windowHours * 3600, toSeconds: 5 },
-    ]);
+    expect(again.rewrittenTimeouts).toEqual(
+      expect.arrayContaining([
+        { state: 'RequestReview', fromSeconds: config.review.windowHours * 3600, toSeconds: 5 },
+        {
+          state: 'RequestRevocationApproval',
+          fromSeconds: config.revocationGuard.approvalWindowHours * 3600,
+          toSeconds: 5,
+        },
+      ]),
+    );
+    expect(again.rewrittenTimeouts).toHaveLength(2);
     expect((again.definition.States.StartCampaign as unknown as State).Type).toBe('Task');
     expect(() => synthesizeForLocalHost(config, { reviewWindowSeconds: 0 })).toThrow(RangeError);
     workflow = synthesizeForLocalHost(config);
@@ -201,7 +259,7 @@ describe('synthesizeForLocalHost', () => {
 describe('the synthesized definition on aws-local-stepfunctions', () => {
   type Handlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
-  it('runs a campaign: retries a TransientError, records a silent reviewer as unresponsive', async () => {
+  async function runLocally(options: { held: number; approval: 'answers' | 'silent' }) {
     const local = synthesizeForLocalHost(config, { reviewWindowSeconds: 1 });
     const calls: Array<{ state: string; payload: Record<string, Json> }> = [];
     let snapshotAttempts = 0;
@@ -212,6 +270,9 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         const { Payload } = input as { Payload: Record<string, Json> };
         calls.push({ state, payload: Payload });
         if (local.waitForTaskTokenStates.includes(state)) {
+          if (handler === 'request-revocation-approval') {
+            return options.approval === 'silent' ? new Promise(() => {}) : { decision: 'approved' };
+          }
           // alice answers (SendTaskSuccess); dave never does, so the window closes on him.
           if (Payload.reviewer === 'dave') return new Promise(() => {});
           return { decided: 3 };
@@ -222,6 +283,7 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         const campaignId = (Payload.campaignId as string | undefined) ?? 'campaign-1';
         const output: Record<string, Json> = { campaignId, count: calls.length };
         if (handler === 'assign-reviewers') output.reviewers = ['alice', 'dave'];
+        if (handler === 'check-revocations') output.held = options.held;
         return { Payload: output };
       };
     }
@@ -240,7 +302,11 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
       },
     );
     const output = (await run.result) as Record<string, unknown>;
+    return { output, calls };
+  }
 
+  it('runs a campaign: retries a TransientError, records a silent reviewer as unresponsive', async () => {
+    const { output, calls } = await runLocally({ held: 0, approval: 'answers' });
     expect(output.campaignId).toBe('campaign-1');
     expect(calls[0]).toEqual({
       state: 'StartCampaign',
@@ -257,10 +323,41 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         error: { Error: 'States.Timeout', Cause: expect.any(String) },
       },
     ]);
-    expect(calls.slice(-3).map((call) => call.state)).toEqual([
+    expect(calls.slice(-4).map((call) => call.state)).toEqual([
+      'CheckRevocations',
       'ApplyRevocations',
       'VerifyRevocations',
       'Finalize',
     ]);
+  });
+
+  it('waits for the security team when revocations are held, then applies', async () => {
+    const { calls } = await runLocally({ held: 2, approval: 'answers' });
+    const after = calls.slice(calls.findIndex((call) => call.state === 'CheckRevocations'));
+    expect(after.map((call) => call.state)).toEqual([
+      'CheckRevocations',
+      'RequestRevocationApproval',
+      'ApplyRevocations',
+      'VerifyRevocations',
+      'Finalize',
+    ]);
+    expect(after[1]!.payload).toEqual({ campaignId: 'campaign-1', taskToken: expect.any(String) });
+  });
+
+  it('rejects the held revocations when nobody answers within the approval window, and still applies', async () => {
+    const { calls } = await runLocally({ held: 2, approval: 'silent' });
+    const after = calls.slice(calls.findIndex((call) => call.state === 'CheckRevocations'));
+    expect(after.map((call) => call.state)).toEqual([
+      'CheckRevocations',
+      'RequestRevocationApproval',
+      'RejectHeldRevocations',
+      'ApplyRevocations',
+      'VerifyRevocations',
+      'Finalize',
+    ]);
+    expect(after[2]!.payload).toEqual({
+      campaignId: 'campaign-1',
+      error: { Error: 'States.Timeout', Cause: expect.any(String) },
+    });
   });
 });

@@ -197,6 +197,13 @@ export function createAwsConnector(options: AwsConnectorOptions): AwsConnector {
       return checkSecretRead(context, grant);
     },
 
+    // The roles it assumes in each account: revoking their reads would blind or disarm the tool.
+    ownIdentities: async () =>
+      context.config.accounts.flatMap((account) => [
+        account.readRoleArn,
+        ...(account.revokeRoleArn ? [account.revokeRoleArn] : []),
+      ]),
+
     usage: () => clients.usage.usage(),
 
     evaluationStats: () => ({ ...stats }),

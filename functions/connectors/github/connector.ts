@@ -15,6 +15,7 @@ import {
   revokeOrganizationMembership,
   snapshotOrganizationMembers,
 } from './organization-members';
+import { gitHubOwnIdentities } from './own-identity';
 import { personalAccessTokens } from './personal-access-tokens';
 import {
   checkRepositoryAccess,
@@ -174,6 +175,8 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
     async check(grant: Grant): Promise<CheckResult> {
       return classify(grant, context.organization).check(context, grant);
     },
+
+    ownIdentities: () => gitHubOwnIdentities(context, options.app !== undefined),
 
     usage,
   };

@@ -29,6 +29,7 @@ const ORG_INVITATIONS_DOCS = `${DOCS}/orgs/members#list-pending-organization-inv
 const CANCEL_ORG_INVITATION_DOCS = `${DOCS}/orgs/members#cancel-an-organization-invitation`;
 const REPO_INVITATIONS_DOCS = `${DOCS}/collaborators/invitations#list-repository-invitations`;
 const MEMBERS_DOCS = `${DOCS}/orgs/members#list-organization-members`;
+const AUTHENTICATED_USER_DOCS = `${DOCS}/users/users#get-the-authenticated-user`;
 const CUSTOM_ROLES_DOCS = `${DOCS}/orgs/custom-roles#list-custom-repository-roles-in-an-organization`;
 
 function nodeId(prefix: string, id: number): string {
@@ -208,5 +209,38 @@ export const peopleRoutes: Route[] = [
       updated_at: '2024-03-01T00:00:00Z',
     }));
     return { status: 200, body: { total_count: roles.length, custom_roles: roles } };
+  }),
+  // Who the token belongs to. An App installation's token has no user: GitHub refuses it so.
+  route('GET', '/user', (state, baseUrl) => {
+    const user = state.viewer ? findUser(state, state.viewer) : undefined;
+    if (!user) {
+      return {
+        status: 403,
+        body: {
+          message: 'Resource not accessible by integration',
+          documentation_url: AUTHENTICATED_USER_DOCS,
+          status: '403',
+        },
+      };
+    }
+    return {
+      status: 200,
+      body: {
+        ...simpleUser(baseUrl, user),
+        name: user.name ?? null,
+        company: null,
+        blog: '',
+        location: null,
+        email: null,
+        hireable: null,
+        bio: null,
+        public_repos: 0,
+        public_gists: 0,
+        followers: 0,
+        following: 0,
+        created_at: '2020-01-01T00:00:00Z',
+        updated_at: '2020-01-01T00:00:00Z',
+      },
+    };
   }),
 ];

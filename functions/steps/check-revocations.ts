@@ -1,0 +1,106 @@
+import { evaluateRevocationGuard, type OwnIdentities, ownIdentitiesOf } from '../core/revocation-guard';
+import type { Services } from '../runtime/services';
+import type { StoredGuardSummary } from '../store/approvals';
+import type { CampaignRef } from './snapshot';
+
+export interface CheckRevocationsOutput extends CampaignRef {
+  revocations: number;
+  allowed: number;
+  /** Revocations waiting for the security team; the workflow asks for an approval when above 0. */
+  held: number;
+  forbidden: number;
+}
+
+/**
+ * The revocation guard's step, between the reviews and ApplyRevocations: evaluates every revoke
+ * decision against the configured limits and protected principals, stores the verdict (each
+ * grant's and the figures) and records it in the chain. Evaluated once: a retried step finds the
+ * stored verdict, so the batch the security team is asked about is the batch that is applied.
+ */
+export async function checkRevocations(
+  input: CampaignRef,
+  services: Services,
+): Promise<CheckRevocationsOutput> {
+  const { campaignId } = input;
+  const { store, config } = services;
+  let summary = await store.approvals.getGuardSummary(campaignId);
+  if (!summary) {
+    const grants = await store.grants.list(campaignId);
+    const revoke = (await store.decisions.list(campaignId))
+      .filter((decision) => decision.decision === 'revoke')
+      .map((decision) => decision.grantId);
+    const ownIdentities = ownIdentitiesOf(config, await reportedIdentities(services));
+    const guard = config.revocationGuard;
+    const verdict = evaluateRevocationGuard({
+      grants,
+      revoke,
+      limits: guard,
+      ownIdentities,
+    });
+    // Items first: a summary is only ever stored beside a complete set of items.
+    for (const item of verdict.items) await store.approvals.putGuardItem({ campaignId, ...item });
+    const { items: _items, ...figures } = verdict;
+    const candidate: StoredGuardSummary = {
+      campaignId,
+      ...figures,
+      evaluatedAt: services.now().toISOString(),
+      limits: {
+        maxRevokedPercent: guard.maxRevokedPercent,
+        maxPerPrincipal: guard.maxPerPrincipal,
+        approvalWindowHours: guard.approvalWindowHours,
+      },
+      ownIdentities,
+      breakGlass: { github: [...guard.breakGlass.github], aws: [...guard.breakGlass.aws] },
+    };
+    summary = (await store.approvals.putGuardSummary(candidate))
+      ? candidate
+      : ((await store.approvals.getGuardSummary(campaignId)) ?? candidate);
+  }
+  if (summary.eventSeq === undefined) {
+    const items = await store.approvals.listGuardItems(campaignId);
+    const event = await store.events.appendOnce(
+      campaignId,
+      'revocation_guard_evaluated',
+      {
+        limits: summary.limits,
+        reviewable: summary.reviewable,
+        revocations: summary.revocations,
+        percentAllowance: summary.percentAllowance,
+        overPercentLimit: summary.overPercentLimit,
+        principalsOverLimit: summary.principalsOverLimit,
+        counts: summary.counts,
+        ownIdentities: summary.ownIdentities,
+        breakGlass: summary.breakGlass,
+        // Every revocation that will not simply go ahead, and why; allowed ones are the rest.
+        held: items
+          .filter((item) => item.outcome !== 'allowed')
+          .sort((a, b) => a.grantId.localeCompare(b.grantId))
+          .map((item) => ({ grantId: item.grantId, outcome: item.outcome, reasons: item.reasons })),
+      },
+      services.now(),
+    );
+    await store.approvals.linkGuardEvent(campaignId, event.seq);
+  }
+  const { counts } = summary;
+  services.progress(
+    `Revocation guard: ${summary.revocations} revocations of ${summary.reviewable} reviewable grants (limit ${summary.limits.maxRevokedPercent}%: ${summary.percentAllowance}); ${counts.allowed} allowed, ${counts.held} held for the security team, ${counts.forbidden} refused (the tool's own identity)`,
+  );
+  return {
+    campaignId,
+    revocations: summary.revocations,
+    allowed: counts.allowed,
+    held: counts.held,
+    forbidden: counts.forbidden,
+  };
+}
+
+/** What the connectors say they act as (the GitHub token's user or App, the AWS roles). */
+async function reportedIdentities(services: Services): Promise<Partial<OwnIdentities>> {
+  const reported: { github: string[]; aws: string[] } = { github: [], aws: [] };
+  for (const name of services.connectors.names) {
+    const connector = await services.connectors.get(name);
+    if (!connector.ownIdentities) continue;
+    reported[name].push(...(await connector.ownIdentities()));
+  }
+  return reported;
+}
