@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestReview } from '../../../functions/steps/request-review';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
-import { buildBlockActionsRequest } from '../../../sandbox/slack/interactions';
+import { serveSlackEndpoint } from '../../../lib/local/host';
+import { buildBlockActionsRequest, signSlackRequest } from '../../../sandbox/slack/interactions';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
 import { startTestStore, TEST_CONFIG, testServices } from '../../support/local-store';
 import { seedReviewTask } from '../../support/review-task';
@@ -32,6 +33,8 @@ let store: Store;
 let handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body?: string }>;
 let channel: string;
 let messageTs: string;
+/** The DM as first posted, with every button: later tests click from this view. */
+let firstView: NonNullable<ReturnType<SlackSandbox['message']>>;
 let grantIds: string[];
 
 function functionUrlEvent(request: { headers: Record<string, string>; body: string }) {
@@ -138,6 +141,7 @@ beforeAll(async () => {
   const task = await store.tasks.get(CAMPAIGN, 'alice');
   channel = task!.channelId!;
   messageTs = task!.messageTs!;
+  firstView = slack.message(channel, messageTs)!;
 
   ({ handler } = (await import('../../../functions/handlers/slack-events')) as unknown as {
     handler: typeof handler;
@@ -181,5 +185,106 @@ describe('the Slack endpoint Lambda (AwsLambdaReceiver behind a Function URL)', 
     // The token never reaches Slack, and a cold start spends nothing on auth.test.
     expect(JSON.stringify(slack.calls())).not.toContain('sfn-task-token-alice');
     expect(slack.calls().filter((call) => call.method === 'auth.test')).toEqual([]);
+  });
+});
+
+/** The same requests to both hosts: the Lambda handler, and the embedded host's HTTP server. */
+describe('request checks, the same on both hosts', () => {
+  let host: { url: string; close(): Promise<void> };
+  beforeAll(async () => {
+    host = await serveSlackEndpoint(async (event) => ({ body: '', ...(await handler(event, {})) }), {
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    });
+  });
+  afterAll(async () => host?.close());
+
+  const hosts = {
+    lambda: async (headers: Record<string, string>, body: string) =>
+      (await handler(functionUrlEvent({ headers, body }), {})).statusCode,
+    embedded: async (headers: Record<string, string>, body: string) =>
+      (await fetch(host.url, { method: 'POST', headers, body })).status,
+  };
+
+  /** A click by bob (not the reviewer), its payload changed by `change`, signed correctly. */
+  function signedClick(change: (payload: Record<string, unknown>) => void, now = new Date()) {
+    const request = buildBlockActionsRequest({
+      appUrl: 'unused',
+      signingSecret: SIGNING_SECRET,
+      user: BOB,
+      teamId: slack.teamId,
+      channelId: channel,
+      message: firstView,
+      actionId: `review_keep:${grantIds[0]}`,
+      value: JSON.stringify({ c: CAMPAIGN, g: grantIds[0] }),
+      responseUrl: slack.responseUrlFor({ channel, messageTs, user: BOB.id }),
+      now,
+    });
+    const payload = structuredClone(request.payload) as unknown as Record<string, unknown>;
+    change(payload);
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const timestamp = request.headers['X-Slack-Request-Timestamp'] as string;
+    return {
+      headers: { ...request.headers, 'X-Slack-Signature': signSlackRequest(body, SIGNING_SECRET, timestamp) },
+      body,
+    };
+  }
+
+  for (const [name, send] of Object.entries(hosts)) {
+    it(`${name}: a correctly signed click 30 minutes in the future is 401 and writes nothing`, async () => {
+      const before = await store.decisions.list(CAMPAIGN);
+      const future = new Date(Date.now() + 30 * 60_000);
+      const request = buildBlockActionsRequest({
+        appUrl: 'unused',
+        signingSecret: SIGNING_SECRET,
+        user: ALICE,
+        teamId: slack.teamId,
+        channelId: channel,
+        message: firstView,
+        actionId: `review_revoke:${grantIds[0]}`,
+        value: JSON.stringify({ c: CAMPAIGN, g: grantIds[0] }),
+        now: future,
+      });
+      expect(await send(request.headers, request.body)).toBe(401);
+      expect(await store.decisions.list(CAMPAIGN)).toEqual(before);
+    });
+
+    it(`${name}: signed payloads without user, user.id, actions or container are 400 and write nothing`, async () => {
+      const before = await store.decisions.list(CAMPAIGN);
+      const cases: Array<(p: Record<string, unknown>) => void> = [
+        (p) => delete p.user,
+        (p) => delete (p.user as Record<string, unknown>).id,
+        (p) => delete p.actions,
+        (p) => delete p.container,
+        (p) => Object.defineProperty(p, '__proto__', { value: { polluted: true }, enumerable: true }),
+      ];
+      for (const change of cases) {
+        const { headers, body } = signedClick(change);
+        expect(await send(headers, body)).toBe(400);
+      }
+      expect(await store.decisions.list(CAMPAIGN)).toEqual(before);
+    });
+
+    it(`${name}: an unknown action is acknowledged at once and writes nothing`, async () => {
+      const before = await store.decisions.list(CAMPAIGN);
+      const { headers, body } = signedClick((p) => {
+        (p.actions as Array<Record<string, unknown>>)[0]!.action_id = 'someone_elses_button';
+      });
+      const started = performance.now();
+      expect(await send(headers, body)).toBe(200);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(await store.decisions.list(CAMPAIGN)).toEqual(before);
+    });
+
+    it(`${name}: no headers and a body that is not a form is 401, not an exception`, async () => {
+      expect(await send({}, '{"payload":')).toBe(401);
+    });
+  }
+
+  it('lambda: an event without headers, without a body, or no event at all is 401', async () => {
+    expect((await handler({}, {})).statusCode).toBe(401);
+    expect((await handler(undefined, {})).statusCode).toBe(401);
+    expect((await handler({ headers: null, body: 42, isBase64Encoded: 'yes' }, {})).statusCode).toBe(401);
   });
 });
