@@ -58,7 +58,10 @@ const ownerRule = z.strictObject({
 
 const person = z.strictObject({
   github: login,
-  /** Used to find the person in Slack (users.lookupByEmail). */
+  /**
+   * Used to find the person in Slack (users.lookupByEmail). Two entries whose emails reach one
+   * Slack user (aliases) are treated as one person when reviewers are assigned and decisions taken.
+   */
   email: z.email(),
   /**
    * IAM users and roles this person acts as (their own user, a role only they assume): they never
