@@ -100,8 +100,9 @@ const reviewerBehaviour = z.strictObject({
 export const organizationSchema = z.strictObject({
   login: z.string().min(1),
   /**
-   * The member the sandbox's token belongs to (what `GET /user` answers): the tool's own GitHub
-   * identity. Absent: the token is a GitHub App installation's, and `GET /user` is refused.
+   * The user the sandbox's token belongs to (what `GET /user` answers): the tool's own GitHub
+   * identity, a member or not. Absent: the token is a GitHub App installation's, and `GET /user`
+   * is refused as GitHub refuses it.
    */
   viewer: z.string().min(1).optional(),
   basePermission: z.enum(['none', 'read', 'write', 'admin']).default('read'),
@@ -199,9 +200,7 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
   for (const login of Object.keys(scenario.securityTeam)) {
     if (!members.has(login)) problems.push(`securityTeam.${login}: not an organization member`);
   }
-  if (org.viewer !== undefined && !members.has(org.viewer)) {
-    problems.push(`organization.viewer: "${org.viewer}" is not an organization member`);
-  }
+
   const slackEmails = new Set(scenario.slack.users.map((u) => u.email.toLowerCase()));
 
   const rawConfig = { ...scenario.config };

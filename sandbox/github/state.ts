@@ -132,6 +132,7 @@ export function createState(input: OrganizationInput): GitHubState {
       twoFactor: member.twoFactor,
     });
   }
+  if (organization.viewer) knowUser(organization.viewer);
   const customRoles = new Map(organization.customRoles.map((role) => [key(role.name), role]));
   for (const repository of organization.repositories) {
     const collaborators: SandboxRepository['collaborators'] = new Map();

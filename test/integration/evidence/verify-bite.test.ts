@@ -15,6 +15,7 @@ import { finalizeCampaign } from '../../../functions/steps/finalize';
 import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { passGuard } from '../../support/guard';
 import { campaignDecidedToRevoke, startTestStore, testServices } from '../../support/local-store';
 
 /*
@@ -106,6 +107,7 @@ beforeAll(async () => {
     justification: 'still on the team',
     channel: 'slack',
   });
+  await passGuard(store, services, CAMPAIGN);
   await applyRevocations({ campaignId: CAMPAIGN }, services);
   await verifyRevocations({ campaignId: CAMPAIGN }, services);
   await finalizeCampaign({ campaignId: CAMPAIGN }, services);

@@ -7,6 +7,7 @@ import { applyRevocations } from '../../../functions/steps/apply-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
+import { passGuard } from '../../support/guard';
 import { campaignDecidedToRevoke, startTestStore, testServices } from '../../support/local-store';
 import { acmeOrganization, connectorFor, startSandbox, writeRequests } from '../github/helpers';
 
@@ -79,6 +80,7 @@ describe('ApplyRevocations order', () => {
     }
     sandbox.requests.length = 0;
 
+    await passGuard(store, services, campaignId);
     const output = await applyRevocations({ campaignId }, services);
 
     expect(output).toMatchObject({ requested: 5, removed: 5, alreadyAbsent: 0, failed: 0 });
@@ -135,6 +137,7 @@ describe('ApplyRevocations after an interrupted attempt', () => {
     });
     sandbox.requests.length = 0;
 
+    await passGuard(store, services, campaignId);
     const output = await applyRevocations({ campaignId }, services);
 
     expect(output).toMatchObject({ requested: 2, removed: 2, alreadyAbsent: 0, failed: 0 });

@@ -17,6 +17,7 @@ import { finalizeCampaign } from '../../../functions/steps/finalize';
 import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
+import { passGuard } from '../../support/guard';
 import { campaignDecidedToRevoke, startTestStore, testServices } from '../../support/local-store';
 
 /*
@@ -108,6 +109,7 @@ beforeAll(async () => {
     connectors: connectorRegistry({ aws: async () => awsConnector({ readable: true }) }),
   });
   await campaignDecidedToRevoke(store, services, 'c-pol', grant.grantId);
+  await passGuard(store, services, 'c-pol');
   await applyRevocations({ campaignId: 'c-pol' }, services);
   await verifyRevocations({ campaignId: 'c-pol' }, services);
   await finalizeCampaign({ campaignId: 'c-pol' }, services);
@@ -205,6 +207,7 @@ describe('policy changes', () => {
     // What the first attempt left before it was cut off: the pending record and its plan.
     await store.outcomes.beginRevocation('c-cut', grant.grantId, new Date().toISOString());
     await store.outcomes.recordPlan('c-cut', grant.grantId, [change]);
+    await passGuard(store, services, 'c-cut');
     await applyRevocations({ campaignId: 'c-cut' }, services);
     const revocation = await store.outcomes.getRevocation('c-cut', grant.grantId);
     expect(revocation).toMatchObject({
@@ -240,6 +243,7 @@ describe('policy changes', () => {
     };
     const services = testServices(store, { connectors: connectorRegistry({ aws: async () => connector }) });
     await campaignDecidedToRevoke(store, services, 'c-plan', grant.grantId);
+    await passGuard(store, services, 'c-plan');
     await applyRevocations({ campaignId: 'c-plan' }, services);
     expect(order).toEqual(['plan', 'revoke (plan recorded: 1)']);
     expect((await store.outcomes.getRevocation('c-plan', grant.grantId))?.action).not.toMatch(/planned/);
@@ -275,6 +279,7 @@ describe('policy changes', () => {
     await campaignDecidedToRevoke(store, services, 'c-half', grant.grantId);
     await store.outcomes.beginRevocation('c-half', grant.grantId, new Date().toISOString());
     await store.outcomes.recordPlan('c-half', grant.grantId, [deleted, created]);
+    await passGuard(store, services, 'c-half');
     await applyRevocations({ campaignId: 'c-half' }, services);
     expect((await store.outcomes.getRevocation('c-half', grant.grantId))?.policyChanges).toEqual([
       deleted,
@@ -297,6 +302,7 @@ describe('policy changes', () => {
     await campaignDecidedToRevoke(store, services, 'c-noplan', grant.grantId);
     // The first attempt got as far as its pending record (planning then failed, say).
     await store.outcomes.beginRevocation('c-noplan', grant.grantId, new Date().toISOString());
+    await passGuard(store, services, 'c-noplan');
     await applyRevocations({ campaignId: 'c-noplan' }, services);
     expect(state.plans).toBe(1);
     const revocation = await store.outcomes.getRevocation('c-noplan', grant.grantId);

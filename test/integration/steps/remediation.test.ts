@@ -11,6 +11,7 @@ import { verifyRevocations } from '../../../functions/steps/verify-revocations';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { renderSummary } from '../../../lib/local/report';
+import { passGuard } from '../../support/guard';
 import {
   campaignDecidedToRevoke,
   createTestCampaign,
@@ -76,6 +77,7 @@ afterAll(async () => {
 
 async function reviewedCampaign(campaignId: string, startedAt: Date, services: Services) {
   await campaignDecidedToRevoke(store, services, campaignId, app.grantId, startedAt);
+  await passGuard(store, services, campaignId);
   const applied = await applyRevocations({ campaignId }, services);
   const verified = await verifyRevocations({ campaignId }, services);
   await store.campaigns.advance(campaignId, 'completed');
