@@ -452,3 +452,22 @@ describe('revocation guard (examples)', () => {
     });
   });
 });
+
+describe('approval button values', () => {
+  it('carry the campaign id only; anything else is refused', async () => {
+    const { approvalButtonValue, parseApprovalButtonValue } = await import(
+      '../../functions/slack/approval-blocks'
+    );
+    expect(parseApprovalButtonValue(approvalButtonValue('2026-Q4-1'))).toEqual({ campaignId: '2026-Q4-1' });
+    for (const bad of [
+      '',
+      'not json',
+      '{}',
+      '{"c":1}',
+      '{"c":"x","g":"y"}',
+      '{"c":"x","__proto__":{"a":1}}',
+    ]) {
+      expect(() => parseApprovalButtonValue(bad), bad).toThrow(/approval button value/);
+    }
+  });
+});
