@@ -61,6 +61,7 @@ export async function exportEvidence(
   const decisionOf = new Map(decisions.map((d) => [d.grantId, d]));
   const revocationOf = new Map(revocations.map((r) => [r.grantId, r]));
   const verificationOf = new Map(verifications.map((v) => [v.grantId, v]));
+  const guardOf = new Map(records.guardItems.map((item) => [item.grantId, item]));
   const taskOf = new Map(tasks.map((t) => [t.reviewer, t]));
   // Re-exporting an older campaign hashes its grants as its snapshot did, so the digest still holds.
   const hashVersion = hashVersionOf(events.find((e) => e.type === 'snapshot_taken')?.data);
@@ -177,6 +178,8 @@ export async function exportEvidence(
         'verified_at',
         'still_present_via',
         'policy_changes',
+        'guard',
+        'guard_reasons',
       ],
       decisions
         .filter((d) => d.decision === 'revoke')
@@ -203,6 +206,9 @@ export async function exportEvidence(
             v?.checkedAt ?? '',
             v?.paths.map((p) => `${p.via} (${p.permission})`).join('; ') ?? '',
             policyChangesLabel(r?.policyChanges),
+            // allowed / held / forbidden, and why; empty for a campaign from before the guard.
+            guardOf.get(d.grantId)?.outcome ?? '',
+            guardReasonsLabel(guardOf.get(d.grantId)?.reasons),
           ];
         }),
     ),
@@ -254,4 +260,11 @@ export async function exportEvidence(
   }
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
+}
+
+/** `org_owner: alice is an owner…; last_owner: …` as revocations.csv shows a verdict's reasons. */
+export function guardReasonsLabel(
+  reasons: ReadonlyArray<{ code: string; detail: string }> | undefined,
+): string {
+  return (reasons ?? []).map((reason) => `${reason.code}: ${reason.detail}`).join('; ');
 }

@@ -1,3 +1,4 @@
+import type { ApprovalRequest, StoredGuardItem, StoredGuardSummary } from '../store/approvals';
 import type { Campaign } from '../store/campaigns';
 import type { Decision } from '../store/decisions';
 import { type CampaignEvent, verifyChain } from '../store/events';
@@ -33,6 +34,32 @@ export interface CampaignSummary {
   unroutable: number;
   revocationsApplied: number;
   revocationsFailed: number;
+  /** Revocations the revocation guard held for the security team (applied only if approved). */
+  revocationsHeld: number;
+  /** Held revocations that were not approved (rejected, or no answer within the window). */
+  revocationsRejected: number;
+  /** Revocations of the tool's own identity, never applied. */
+  revocationsRefused: number;
+  /**
+   * The revocation guard: its limits and counts, and the security team's answer on what it held
+   * (null for a campaign from before the guard, or one that never reached it).
+   */
+  revocationGuard: {
+    limits: StoredGuardSummary['limits'];
+    revocations: number;
+    reviewable: number;
+    percentAllowance: number;
+    overPercentLimit: boolean;
+    counts: StoredGuardSummary['counts'];
+    ownIdentities: StoredGuardSummary['ownIdentities'];
+    approval: {
+      status: ApprovalRequest['status'];
+      decidedBy: string | null;
+      decidedBySlackUserId: string | null;
+      decidedAt: string | null;
+      reason: string | null;
+    } | null;
+  } | null;
   /** Revoke decisions no API could carry out: each names what a person must do. */
   remediationsRequired: number;
   /** Of those, how many the last check still found (the remediation is not done yet). */
@@ -52,11 +79,25 @@ export interface CampaignRecords {
   revocations: Revocation[];
   verifications: Verification[];
   events: CampaignEvent[];
+  guard: StoredGuardSummary | undefined;
+  guardItems: StoredGuardItem[];
+  approval: ApprovalRequest | undefined;
 }
 
 /** Everything the table holds about a campaign, read once for a summary or an evidence export. */
 export async function loadCampaignRecords(store: Store, campaignId: string): Promise<CampaignRecords> {
-  const [campaign, grants, tasks, decisions, revocations, verifications, events] = await Promise.all([
+  const [
+    campaign,
+    grants,
+    tasks,
+    decisions,
+    revocations,
+    verifications,
+    events,
+    guard,
+    guardItems,
+    approval,
+  ] = await Promise.all([
     store.campaigns.get(campaignId),
     store.grants.list(campaignId),
     store.tasks.list(campaignId),
@@ -64,8 +105,22 @@ export async function loadCampaignRecords(store: Store, campaignId: string): Pro
     store.outcomes.listRevocations(campaignId),
     store.outcomes.listVerifications(campaignId),
     store.events.list(campaignId),
+    store.approvals.getGuardSummary(campaignId),
+    store.approvals.listGuardItems(campaignId),
+    store.approvals.get(campaignId),
   ]);
-  return { campaign, grants, tasks, decisions, revocations, verifications, events };
+  return {
+    campaign,
+    grants,
+    tasks,
+    decisions,
+    revocations,
+    verifications,
+    events,
+    guard,
+    guardItems,
+    approval,
+  };
 }
 
 /** Everything here is counted from the table, so the summary can be rebuilt at any time. */
@@ -74,7 +129,7 @@ export async function summarizeCampaign(store: Store, campaignId: string): Promi
 }
 
 export function summarize(records: CampaignRecords): CampaignSummary {
-  const { campaign, grants, tasks, decisions, revocations, verifications, events } = records;
+  const { campaign, grants, tasks, decisions, revocations, verifications, events, guard, approval } = records;
   const campaignId = campaign.campaignId;
   const reviewable = grants.filter((g) => g.reviewable);
   const chain = verifyChain(events);
@@ -103,6 +158,29 @@ export function summarize(records: CampaignRecords): CampaignSummary {
     revocationsApplied: revocations.filter((r) => r.status === 'removed' || r.status === 'already_absent')
       .length,
     revocationsFailed: revocations.filter((r) => r.status === 'failed').length,
+    revocationsHeld: guard?.counts.held ?? 0,
+    revocationsRejected: revocations.filter((r) => r.status === 'rejected').length,
+    revocationsRefused: revocations.filter((r) => r.status === 'refused_protected').length,
+    revocationGuard: guard
+      ? {
+          limits: guard.limits,
+          revocations: guard.revocations,
+          reviewable: guard.reviewable,
+          percentAllowance: guard.percentAllowance,
+          overPercentLimit: guard.overPercentLimit,
+          counts: guard.counts,
+          ownIdentities: guard.ownIdentities,
+          approval: approval
+            ? {
+                status: approval.status,
+                decidedBy: approval.decidedBy?.login ?? null,
+                decidedBySlackUserId: approval.decidedBy?.slackUserId ?? null,
+                decidedAt: approval.decidedAt ?? null,
+                reason: approval.expiredReason ?? null,
+              }
+            : null,
+        }
+      : null,
     remediationsRequired: revocations.filter((r) => r.status === 'remediation_required').length,
     remediationsOpen: revocations.filter(
       (r) =>
@@ -132,6 +210,9 @@ export const SUMMARY_COUNTS = [
   'unroutable',
   'revocationsApplied',
   'revocationsFailed',
+  'revocationsHeld',
+  'revocationsRejected',
+  'revocationsRefused',
   'remediationsRequired',
   'remediationsOpen',
   'verifiedAbsent',

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { PolicyChange } from '../connectors/connector';
 import { type Grant, viaFromLabel } from '../core/grant';
+import { parseJsonRecord } from '../core/records';
 import { type CampaignEvent, canonicalJson, verifyChain } from '../store/events';
-import { type Manifest, policyChangesLabel } from './export';
+import { guardReasonsLabel, type Manifest, policyChangesLabel } from './export';
 import { GRANT_HASH_VERSION, grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
 
 export interface EvidenceCheck {
@@ -19,7 +20,10 @@ export interface EvidenceCheck {
  */
 export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
   const findings: string[] = [];
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const manifest = parseJsonRecord(
+    await readFile(join(dir, 'manifest.json'), 'utf8'),
+    'manifest.json',
+  ) as Manifest;
   for (const file of manifest.files) {
     let content: Buffer;
     try {
@@ -34,7 +38,7 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
   const events = (await readFile(join(dir, 'events.jsonl'), 'utf8'))
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as CampaignEvent);
+    .map((line, index) => parseJsonRecord(line, `events.jsonl line ${index + 1}`) as CampaignEvent);
   const chain = verifyChain(events);
   if (!chain.ok) findings.push(`events.jsonl: chain broken at seq ${chain.seq}: ${chain.reason}`);
   else if (chain.head !== manifest.chainHead)
@@ -121,7 +125,23 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
     findings.push(`decisions.csv: no row for grant ${grantId} decided in event ${event.seq}`);
   }
 
-  const applied = new Map([...latest('revocation_applied'), ...latest('revocation_failed')]);
+  // Every outcome of a revoke decision: applied, failed, and those the revocation guard kept from
+  // happening (rejected, refused_protected).
+  const applied = new Map([
+    ...latest('revocation_applied'),
+    ...latest('revocation_failed'),
+    ...latest('revocation_rejected'),
+    ...latest('revocation_refused'),
+  ]);
+  const guardEvent = events.find((event) => event.type === 'revocation_guard_evaluated');
+  const guarded = new Map(
+    (
+      (guardEvent?.data.held as
+        | Array<{ grantId: string; outcome: string; reasons: Array<{ code: string; detail: string }> }>
+        | undefined) ?? []
+    ).map((item) => [item.grantId, item]),
+  );
+  const approved = events.some((event) => event.type === 'revocation_batch_approved');
   const verified = latest('revocation_verified');
   const revocations = parse(await readFile(join(dir, 'revocations.csv')), { columns: true }) as Record<
     string,
@@ -176,12 +196,76 @@ async function crossCheckAgainstEvents(dir: string, events: CampaignEvent[]): Pr
     if (row.verification !== expected) {
       findings.push(`revocations.csv: ${grantId} shows ${row.verification}, the chain says ${expected}`);
     }
+    const verdict = guarded.get(grantId);
+    const expectedGuard = guardEvent ? (verdict?.outcome ?? 'allowed') : '';
+    if (
+      (row.guard ?? '') !== expectedGuard ||
+      (row.guard_reasons ?? '') !== guardReasonsLabel(verdict?.reasons)
+    ) {
+      findings.push(`revocations.csv: ${grantId} shows a revocation guard verdict the chain does not record`);
+    }
   }
+  findings.push(...guardFindings(events, applied, guarded, approved, guardEvent !== undefined));
   for (const grantId of new Set([...applied.keys(), ...verified.keys()])) {
     if (!rows.has(grantId))
       findings.push(`revocations.csv: no row for grant ${grantId}, which the chain revoked`);
   }
   findings.push(...(await checkPolicyChanges(dir, applied)));
+  return findings;
+}
+
+/**
+ * What the chain must say about every revoke decision once the campaign is complete: it has an
+ * outcome; nothing the guard forbade was applied; nothing it held was applied without the security
+ * team's approval; a rejection is only of something held.
+ */
+function guardFindings(
+  events: CampaignEvent[],
+  outcomes: Map<string, CampaignEvent>,
+  guarded: Map<string, { outcome: string }>,
+  approved: boolean,
+  evaluated: boolean,
+): string[] {
+  const findings: string[] = [];
+  const completed = events.some((event) => event.type === 'campaign_completed');
+  const revokeDecisions = new Map<string, CampaignEvent>();
+  for (const event of events) {
+    if (event.type !== 'decision_recorded') continue;
+    const grantId = String(event.data.grantId);
+    if (event.data.decision === 'revoke') revokeDecisions.set(grantId, event);
+    else revokeDecisions.delete(grantId);
+  }
+  if (completed) {
+    for (const [grantId, decision] of revokeDecisions) {
+      if (!outcomes.has(grantId)) {
+        findings.push(
+          `events.jsonl: grant ${grantId} was decided revoke (event ${decision.seq}) but the chain records no revocation outcome for it`,
+        );
+      }
+    }
+  }
+  if (!evaluated) return findings;
+  for (const [grantId, event] of outcomes) {
+    const verdict = guarded.get(grantId)?.outcome ?? 'allowed';
+    const carriedOut = event.type === 'revocation_applied' || event.type === 'revocation_failed';
+    if (carriedOut && verdict === 'forbidden') {
+      findings.push(
+        `events.jsonl: event ${event.seq} revokes grant ${grantId}, which the revocation guard forbade`,
+      );
+    } else if (carriedOut && verdict === 'held' && !approved) {
+      findings.push(
+        `events.jsonl: event ${event.seq} revokes grant ${grantId}, which the revocation guard held, with no approval in the chain`,
+      );
+    } else if (event.type === 'revocation_rejected' && verdict !== 'held') {
+      findings.push(
+        `events.jsonl: event ${event.seq} records grant ${grantId} as rejected, but the guard did not hold it`,
+      );
+    } else if (event.type === 'revocation_refused' && verdict !== 'forbidden') {
+      findings.push(
+        `events.jsonl: event ${event.seq} refuses grant ${grantId}, but the guard did not forbid it`,
+      );
+    }
+  }
   return findings;
 }
 
@@ -212,7 +296,7 @@ async function checkPolicyChanges(dir: string, applied: Map<string, CampaignEven
   for (const [index, line] of lines.entries()) {
     let change: PolicyChange & { grantId?: unknown; eventSeq?: unknown };
     try {
-      change = JSON.parse(line) as typeof change;
+      change = parseJsonRecord(line, `policy-changes.jsonl line ${index + 1}`) as typeof change;
     } catch {
       findings.push(`policy-changes.jsonl: line ${index + 1} is not JSON`);
       continue;

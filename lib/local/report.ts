@@ -30,6 +30,7 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
       'Remediations (a person must act)',
       `${summary.remediationsRequired} (${summary.remediationsOpen} still open)`,
     ],
+    ...guardRows(summary),
     ['Revocations verified', `${summary.verifiedAbsent} confirmed absent`],
     ...(policyDocuments > 0
       ? [['Policy documents changed', `${policyDocuments} (before and after in policy-changes.jsonl)`]]
@@ -78,6 +79,15 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
     );
   }
   for (const revocation of revocations) {
+    if (revocation.status === 'rejected' || revocation.status === 'refused_protected') {
+      const grant = await store.grants.get(summary.campaignId, revocation.grantId);
+      const what = grant
+        ? `${briefNames(grant).principal} ${grant.entitlement} on ${briefNames(grant).resource}`
+        : revocation.grantId;
+      attention.push(
+        `${revocation.status === 'rejected' ? 'NOT REVOKED (held, not approved)' : "NOT REVOKED (the tool's own identity)"}: ${what}: ${clip((revocation.guardReasons ?? []).map((reason) => reason.detail).join('; '))}`,
+      );
+    }
     if (revocation.status === 'failed' || revocation.status === 'pending') {
       attention.push(
         `revocation of ${revocation.grantId} ${revocation.status}: ${revocation.error ?? 'not finished'}`,
@@ -123,6 +133,34 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   const lines = [table.toString()];
   if (attention.length > 0) lines.push('', 'Needs attention:', ...attention.map((line) => `  - ${line}`));
   return lines.join('\n');
+}
+
+/** What the revocation guard held, and what the security team answered. */
+function guardRows(summary: CampaignSummary): string[][] {
+  const guard = summary.revocationGuard;
+  if (!guard) return [];
+  const { counts, approval } = guard;
+  const answer = !approval
+    ? ''
+    : approval.status === 'approved' || approval.status === 'rejected'
+      ? `, ${approval.status} by ${approval.decidedBy}`
+      : approval.status === 'expired'
+        ? `, rejected: ${approval.reason ?? 'no answer'}`
+        : ', awaiting an answer';
+  return [
+    [
+      'Revocation guard',
+      `${counts.held} held${answer}, ${counts.forbidden} refused (own identity), ${counts.allowed} allowed (limit ${guard.limits.maxRevokedPercent}%: ${guard.percentAllowance} of ${guard.reviewable})`,
+    ],
+    ...(summary.revocationsRejected + summary.revocationsRefused > 0
+      ? [
+          [
+            'Not revoked',
+            `${summary.revocationsRejected} rejected, ${summary.revocationsRefused} refused (own identity)`,
+          ],
+        ]
+      : []),
+  ];
 }
 
 /** Remediation texts carry whole policy documents; the terminal shows their start, the evidence all of it. */
