@@ -1,4 +1,5 @@
 import { type Grant, viaLabel } from '../functions/core/grant';
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../functions/slack/approval-blocks';
 import { REASONS, type ReasonCode, reasonActionIdFor } from '../functions/slack/blocks';
 import type { GrantSelector, ReviewerBehaviour, Scenario } from './scenario';
 import { chooseOverflowOption, clickButton, type InteractionOptions } from './slack/interactions';
@@ -15,8 +16,19 @@ export interface Click {
   at: string;
 }
 
+/** A security team member's answer to the revocation guard's request. */
+export interface ApprovalClick {
+  approver: string;
+  slackUserId: string;
+  decision: 'approve' | 'reject';
+  status: number;
+  at: string;
+}
+
 export interface SimulatedReviewers {
   clicks(): Click[];
+  /** The security team's Approve / Reject clicks on held revocations. */
+  approvalClicks(): ApprovalClick[];
   /** Resolves when every reviewer who answers has no button left to click. */
   idle(): Promise<void>;
   stop(): void;
@@ -93,6 +105,21 @@ interface Button {
   grantId: string;
 }
 
+/** The guard's Approve or Reject button in a message, as a person finds it. */
+function approvalButton(
+  message: RecordedMessage,
+  actionId: string,
+): { actionId: string; value: string } | undefined {
+  for (const block of message.blocks) {
+    if (block.type !== 'actions' || !Array.isArray(block.elements)) continue;
+    for (const element of block.elements as Array<Record<string, unknown>>) {
+      if (element.action_id === actionId && typeof element.value === 'string')
+        return { actionId, value: element.value };
+    }
+  }
+  return undefined;
+}
+
 function buttonsOf(message: RecordedMessage): Button[] {
   const buttons: Button[] = [];
   for (const block of message.blocks) {
@@ -131,6 +158,7 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
   );
   const userOfChannel = new Map(scenario.slack.users.map((u) => [slack.dmChannelFor(u.id), u.id]));
   const clicks: Click[] = [];
+  const approvalClicks: ApprovalClick[] = [];
   const busy = new Set<string>();
   const working = new Set<Promise<void>>();
   let stopped = false;
@@ -143,6 +171,35 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
       const userId = userOfChannel.get(channel);
       const person = userId ? loginOfSlackUser.get(userId) : undefined;
       if (!userId || !person) return;
+      const posted = slack.message(channel, ts);
+      if (posted && approvalButton(posted, APPROVE_ACTION_ID)) {
+        // The revocation guard's request: the security team answers as the scenario says.
+        const answer = scenario.securityTeam[person.login] ?? 'ignore';
+        if (answer === 'ignore') return;
+        const button = approvalButton(posted, answer === 'approve' ? APPROVE_ACTION_ID : REJECT_ACTION_ID)!;
+        await new Promise((resolve) => setTimeout(resolve, options.thinkMs));
+        const response = await clickButton({
+          appUrl: options.slackEndpoint,
+          signingSecret: options.signingSecret,
+          user: { id: userId, name: person.name },
+          teamId: slack.teamId,
+          channelId: channel,
+          message: posted,
+          responseUrl: slack.responseUrlFor({ channel, messageTs: ts, user: userId }),
+          actionId: button.actionId,
+          value: button.value,
+        });
+        approvalClicks.push({
+          approver: person.login,
+          slackUserId: userId,
+          decision: answer,
+          status: response.status,
+          at: new Date().toISOString(),
+        });
+        if (response.status !== 200)
+          options.onError(`${person.login}'s ${answer} was answered ${response.status}`);
+        return;
+      }
       const behaviour: ReviewerBehaviour = scenario.reviewers[person.login] ?? {
         default: 'keep',
         keep: [],
@@ -217,6 +274,7 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
 
   return {
     clicks: () => [...clicks],
+    approvalClicks: () => [...approvalClicks],
     async idle() {
       while (working.size > 0) await Promise.all([...working]);
     },
