@@ -357,6 +357,37 @@ describe('revocation guard (examples)', () => {
     ]);
   });
 
+  it('allows exactly the percent allowance, and holds the batch one revocation past it', () => {
+    // 9 reviewable grants at 25%: 2 may go without a confirmation.
+    const plain = [world.member.get('carol')!, world.direct.get('bob acme/api')!];
+    const limits = { ...base.limits, maxRevokedPercent: 25 };
+    const reviewable = world.grants.filter((g) => g.reviewable).length;
+    expect(Math.floor((reviewable * 25) / 100)).toBe(2);
+    const within = evaluateRevocationGuard({ ...base, limits, revoke: plain });
+    expect(within.counts).toEqual({ allowed: 2, held: 0, forbidden: 0 });
+    const past = evaluateRevocationGuard({
+      ...base,
+      limits,
+      revoke: [...plain, world.member.get('bob')!],
+    });
+    expect(past.overPercentLimit).toBe(true);
+    expect(past.counts).toEqual({ allowed: 0, held: 3, forbidden: 0 });
+    // And one principal at its limit, then past it.
+    const perPrincipal = { ...base.limits, maxPerPrincipal: 1 };
+    expect(
+      evaluateRevocationGuard({ ...base, limits: perPrincipal, revoke: [plain[1]!] }).counts.allowed,
+    ).toBe(1);
+    const twice = evaluateRevocationGuard({
+      ...base,
+      limits: perPrincipal,
+      revoke: [plain[1]!, world.member.get('bob')!],
+    });
+    expect(twice.items.map((i) => i.reasons.some((r) => r.code === 'over_principal_limit'))).toEqual([
+      true,
+      true,
+    ]);
+  });
+
   it('holds the whole batch over the percent limit and a principal over its limit', () => {
     const revoke = [world.member.get('carol')!, world.direct.get('bob acme/api')!];
     const verdict = evaluateRevocationGuard({
