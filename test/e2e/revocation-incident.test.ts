@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportEvidence } from '../../functions/evidence/export';
 import { verifyEvidence } from '../../functions/evidence/verify';
+import { type CampaignEvent, canonicalJson, eventHash } from '../../functions/store/events';
 import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../lib/local/host';
 import { renderSummary } from '../../lib/local/report';
 import { parseScenario } from '../../sandbox/scenario';
@@ -161,5 +162,41 @@ describe('a campaign whose reviewer revokes every owner', () => {
     expect(check.findings.join('\n')).toMatch(
       /was decided revoke \(event \d+\) but the chain records no revocation outcome/,
     );
+  });
+
+  it('catches a chain that says a held revocation was applied without approval, or a forbidden one at all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'access-review-incident-forged-'));
+    try {
+      await exportEvidence(host.store, run.campaignId, dir);
+      const path = join(dir, 'events.jsonl');
+      const events = (await readFile(path, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as CampaignEvent);
+      // Someone who can rewrite the whole chain turns one rejection and one refusal into removals
+      // and re-hashes every event after them: the hashes hold, the guard's rules do not.
+      const forged = new Set<number>();
+      for (const type of ['revocation_rejected', 'revocation_refused']) {
+        const event = events.find((e) => e.type === type)!;
+        event.type = 'revocation_applied';
+        event.data = { ...event.data, status: 'removed' };
+        forged.add(event.seq);
+      }
+      events.forEach((event, index) => {
+        if (index > 0) event.prevHash = events[index - 1]!.hash;
+        const { hash: _hash, ...rest } = event;
+        event.hash = eventHash(rest);
+      });
+      await writeFile(path, events.map((event) => `${canonicalJson(event)}\n`).join(''));
+      const findings = (await verifyEvidence(dir)).findings.join('\n');
+      expect(findings).not.toMatch(/chain broken/);
+      expect(findings).toMatch(
+        /revokes grant g_\w+, which the revocation guard held, with no approval in the chain/,
+      );
+      expect(findings).toMatch(/revokes grant g_\w+, which the revocation guard forbade/);
+      expect(forged.size).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
