@@ -94,13 +94,15 @@ export async function checkRevocations(
   };
 }
 
-/** What the connectors say they act as (the GitHub token's user or App, the AWS roles). */
+/**
+ * What the connectors say they act as: GitHub answers who its token is. AWS is not asked here: its
+ * identities are the configured read and revoke roles, which ownIdentitiesOf adds from
+ * configuration, so this step needs no member-account role and builds no AWS connector.
+ */
 async function reportedIdentities(services: Services): Promise<Partial<OwnIdentities>> {
   const reported: { github: string[]; aws: string[] } = { github: [], aws: [] };
-  for (const name of services.connectors.names) {
-    const connector = await services.connectors.get(name);
-    if (!connector.ownIdentities) continue;
-    reported[name].push(...(await connector.ownIdentities()));
-  }
+  if (!services.connectors.names.includes('github')) return reported;
+  const connector = await services.connectors.get('github');
+  if (connector.ownIdentities) reported.github.push(...(await connector.ownIdentities()));
   return reported;
 }

@@ -52,12 +52,22 @@ describe('handler catalogue against the code', () => {
         .filter((file) => file.startsWith(join(root, 'functions')))
         .some((file) => /\bconnectors\.get\(/.test(readFileSync(file, 'utf8'))),
     ).map((spec) => spec.name);
-    expect(runsConnectors.sort()).toEqual(['apply-revocations', 'snapshot', 'verify-revocations']);
+    expect(runsConnectors.sort()).toEqual([
+      'apply-revocations',
+      'check-revocations',
+      'snapshot',
+      'verify-revocations',
+    ]);
+    // CheckRevocations asks only the GitHub connector who its token is; the tool's AWS identities
+    // are the configured roles, so it assumes none of them (functions/steps/check-revocations.ts).
+    expect(readFileSync(join(root, 'functions/steps/check-revocations.ts'), 'utf8')).not.toMatch(
+      /connectors\.get\((?!'github'\))/,
+    );
     expect(
       HANDLERS.filter((spec) => spec.awsRoles !== 'none')
         .map((spec) => spec.name)
         .sort(),
-    ).toEqual(runsConnectors);
+    ).toEqual(runsConnectors.filter((name) => name !== 'check-revocations'));
     expect(HANDLERS.filter((spec) => spec.awsRoles === 'revoke').map((spec) => spec.name)).toEqual([
       'apply-revocations',
     ]);
