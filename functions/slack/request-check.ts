@@ -238,6 +238,16 @@ function checkPayload(value: unknown): SlackInteractionPayload {
   if (!nonEmptyString(value.response_url, 2000)) {
     throw new MalformedSlackRequestError('the payload has no response_url');
   }
+  // Bolt reads channel.id, team.id and enterprise.id whenever these are not undefined (null
+  // included, for channel): anything but an object (or null where Slack sends null) would throw there.
+  if ('channel' in value && !isRecord(value.channel)) {
+    throw new MalformedSlackRequestError('the payload has a channel that is not an object');
+  }
+  for (const field of ['team', 'enterprise'] as const) {
+    if (field in value && value[field] !== null && !isRecord(value[field])) {
+      throw new MalformedSlackRequestError(`the payload has a ${field} that is not an object`);
+    }
+  }
   if (!Array.isArray(value.actions) || value.actions.length === 0) {
     throw new MalformedSlackRequestError('the payload has no actions');
   }

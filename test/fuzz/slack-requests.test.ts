@@ -461,7 +461,7 @@ function build(request: FuzzRequest): Built {
   return {
     unknownAction:
       onlyActionId && isForm && id.length > 0 && id.length <= 255 && !/^(review_|guard_)/.test(id),
-    approvalAction: onlyActionId && id.startsWith('guard_'),
+    approvalAction: id.startsWith('guard_'),
     headers,
     body,
     base64: request.base64,
@@ -528,8 +528,10 @@ describe('fuzzing the Slack endpoint', () => {
     );
     // The generators reach every answer: refused unsigned, refused signed, and accepted, and
     // well-formed unknown actions (acked at once) among them.
-    expect([...seen].filter((status) => status !== 404).sort()).toEqual([200, 400, 401]);
-    expect(unknownAcks).toBeGreaterThan(0);
+    if (!process.env.FUZZ_PATH) {
+      expect([...seen].filter((status) => status !== 404).sort()).toEqual([200, 400, 401]);
+      expect(unknownAcks).toBeGreaterThan(0);
+    }
     expect(secretsLeaked()).toEqual([]);
   });
 
@@ -582,7 +584,9 @@ describe('fuzzing the Slack endpoint', () => {
       }),
       fuzzParameters(100),
     );
-    expect([...seen].filter((status) => status !== 404).sort()).toEqual([200, 400, 401]);
+    // A replay (FUZZ_PATH) runs one input: coverage is asked of whole runs only.
+    if (!process.env.FUZZ_PATH)
+      expect([...seen].filter((status) => status !== 404).sort()).toEqual([200, 400, 401]);
     expect(secretsLeaked()).toEqual([]);
     expect(logged.filter((line) => line.startsWith('host error'))).toEqual([]);
   });

@@ -174,3 +174,17 @@ describe('Bolt alone (registerSlackListeners), without the request checks in fro
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('fields Bolt dereferences', () => {
+  it('refuses a signed payload whose channel is null (Bolt would throw reading channel.id: a 500, found by the fuzzer)', () => {
+    const payload = { ...structuredClone(PAYLOAD), channel: null };
+    expect(refusal(() => checkSlackRequest(request({ payload }), SECRET, NOW))).toMatchObject({
+      status: 400,
+      reason: 'the payload has a channel that is not an object',
+    });
+    expect(
+      checkSlackRequest(request({ payload: { ...PAYLOAD, team: null, enterprise: null } }), SECRET, NOW)
+        .route,
+    ).toBe('review');
+  });
+});
