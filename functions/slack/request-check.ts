@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQueryString } from 'node:querystring';
 import { AccessReviewError } from '../core/errors';
 import { refusePrototypeKeys, UnsafeRecordError } from '../core/records';
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from './approval-blocks';
 import { APPROVAL_ACTION_PREFIX } from './approval-listeners';
 
 /**
@@ -213,7 +214,13 @@ export function checkSlackRequest(
 /** Review and approval actions go to Bolt; an action id we never wrote is acknowledged and dropped. */
 export function routeOf(actionId: string): SlackRoute {
   if (REVIEW_BUTTON_ACTION.test(actionId) || REVIEW_REASON_ACTION.test(actionId)) return 'review';
-  if (actionId.startsWith(APPROVAL_ACTION_PREFIX)) return 'approval';
+  if (actionId === APPROVE_ACTION_ID || actionId === REJECT_ACTION_ID) return 'approval';
+  if (actionId.startsWith(APPROVAL_ACTION_PREFIX)) {
+    // The guard's prefix, but not one of its two buttons: no listener would ack it (Bolt's 404).
+    throw new MalformedSlackRequestError(
+      `action_id ${JSON.stringify(actionId.slice(0, 60))} is not an approve or reject button`,
+    );
+  }
   if (actionId.startsWith(REVIEW_PREFIX)) {
     // Our prefix, but no element we build carries it: refused rather than silently acked.
     throw new MalformedSlackRequestError(

@@ -132,7 +132,9 @@ describe('the Slack request checks', () => {
 
   it('routes review and guard_ actions to Bolt; anything else is unhandled; review_ ids we never build are refused', () => {
     expect(routeOf(`review_reason:g_${'0'.repeat(32)}`)).toBe('review');
-    expect(routeOf('guard_approve:batch-1')).toBe('approval');
+    expect(routeOf('guard_approve')).toBe('approval');
+    expect(routeOf('guard_reject')).toBe('approval');
+    expect(() => routeOf('guard_approve:batch-1')).toThrow(MalformedSlackRequestError);
     expect(routeOf('someone_elses_button')).toBe('unhandled');
     expect(() => routeOf('review_maybe:x')).toThrow(MalformedSlackRequestError);
   });
