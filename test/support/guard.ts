@@ -1,5 +1,6 @@
 import type { Services } from '../../functions/runtime/services';
 import { checkRevocations } from '../../functions/steps/check-revocations';
+import { decideRevocationApproval } from '../../functions/steps/decide-revocation-approval';
 import type { Store } from '../../functions/store/index';
 
 /**
@@ -28,5 +29,10 @@ export async function passGuard(
     },
     'test-approval-token',
   );
-  await store.approvals.decide(campaignId, answer, approver, now);
+  // As the Slack listener records it: the answer, its event in the chain, the workflow resumed.
+  const outcome = await decideRevocationApproval(
+    { campaignId, decision: answer, slackUserId: approver.slackUserId },
+    { ...services, tasks: { succeed: async () => undefined } },
+  );
+  if (outcome.kind !== 'decided') throw new Error(`the test approval was not recorded: ${outcome.kind}`);
 }

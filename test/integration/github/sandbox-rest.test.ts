@@ -335,7 +335,7 @@ describe('GitHub sandbox HTTP behaviour', () => {
       ['GET', '/orgs/acme/repos'],
       ['PATCH', '/orgs/acme/memberships/bob'],
       ['PUT', '/orgs/acme/outside_collaborators/bob'],
-      ['GET', '/user'],
+      ['GET', '/user/orgs'], // GET /user is served: the tool's own identity (revocation guard)
     ] as const) {
       const response = await call(method, path);
       expect(response.status, `${method} ${path}`).toBe(404);
