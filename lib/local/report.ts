@@ -150,7 +150,9 @@ function guardRows(summary: CampaignSummary): string[][] {
   return [
     [
       'Revocation guard',
-      `${counts.held} held${answer}, ${counts.forbidden} refused (own identity), ${counts.allowed} allowed (limit ${guard.limits.maxRevokedPercent}%: ${guard.percentAllowance} of ${guard.reviewable})`,
+      `${counts.held} held (limit ${guard.limits.maxRevokedPercent}%: ${guard.percentAllowance} of ${guard.reviewable})${answer}${
+        counts.forbidden > 0 ? `, ${counts.forbidden} refused (own identity)` : ''
+      }`,
     ],
     ...(summary.revocationsRejected + summary.revocationsRefused > 0
       ? [
