@@ -19,9 +19,11 @@ export const LOCAL_REGION = 'local';
 export const LOCAL_ACCOUNT = '000000000000';
 
 /**
- * Timeouts above this are waits for people (the review window: at least 1 hour), not for machines
- * (every Lambda step is at most 15 min + 30 s). A local run cannot sit through the former, and
- * aws-local-stepfunctions overflows Node's setTimeout above ~24.8 days, so they are rewritten.
+ * Timeouts above this are waits for people (the review window and the security team's approval
+ * window: each at least 1 hour), not for machines (every Lambda step is at most 15 min + 30 s). A
+ * local run cannot sit through the former, and aws-local-stepfunctions overflows Node's setTimeout
+ * above ~24.8 days, so they are rewritten, both to the local review window (the embedded host waits
+ * on every task token that long too).
  */
 export const LOCAL_TIMEOUT_LIMIT_SECONDS = 30 * 60;
 

@@ -192,6 +192,9 @@ describe('demo campaign on the embedded host', () => {
       'org_owner',
       'over_percent_limit',
     ]);
+    expect(await renderSummary(host.store, run.summary)).toContain(
+      '22 held (limit 20%: 14 of 72), approved by erin',
+    );
   });
 
   it('records one decision for a double click', async () => {

@@ -122,11 +122,7 @@ async function campaignAwaitingApproval(campaignId: string): Promise<RecordedMes
   return approval!.messages.map(({ channelId, ts }) => slack.message(channelId, ts)!);
 }
 
-function click(
-  message: RecordedMessage,
-  user: { id: string; name: string },
-  actionId: string,
-) {
+function click(message: RecordedMessage, user: { id: string; name: string }, actionId: string) {
   const button = message.blocks
     .flatMap((block) =>
       Array.isArray(block.elements) ? (block.elements as Array<Record<string, unknown>>) : [],
