@@ -69,8 +69,8 @@ program
         for (const rewrite of host.rewrittenTimeouts) {
           log(
             `note: ${rewrite.state} waits ${rewrite.toSeconds}s here instead of ${rewrite.fromSeconds}s (${
-              config.review.windowHours
-            }h review window on AWS)`,
+              rewrite.fromSeconds / 3600
+            }h on AWS)`,
           );
         }
         log(
