@@ -31,7 +31,7 @@ export default {
   // Two cores: each worker runs vitest with one test thread, and the integration tests start
   // dynalite and the sandboxes inside it.
   concurrency: 2,
-  timeoutMS: 60_000,
+  timeoutMS: 15_000,
   timeoutFactor: 2,
   thresholds: { high: 90, low: 80, break: null },
   reporters: ['clear-text', 'progress', 'html', 'json'],

@@ -1,7 +1,16 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CampaignEvent, GENESIS_HASH, linkToEvent, verifyChain } from '../../../functions/store/events';
+import {
+  type CampaignEvent,
+  EventChainContentionError,
+  EventLog,
+  GENESIS_HASH,
+  linkToEvent,
+  verifyChain,
+} from '../../../functions/store/events';
 import type { Store } from '../../../functions/store/index';
 import { queryAll } from '../../../functions/store/query';
+import type { TableRef } from '../../../functions/store/table';
 import { keys } from '../../../functions/store/table';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { createTestCampaign, startTestStore } from '../../support/local-store';
@@ -108,5 +117,62 @@ describe('EventLog', () => {
     expect(await store.events.findFirst('c-once', 'campaign_completed')).toBeUndefined();
     expect(await store.events.head('c-none')).toBeUndefined();
     expect(await store.events.list('c-once')).toHaveLength(1);
+  });
+
+  it('stores events as event items, and appends with a single attempt allowed', async () => {
+    await createTestCampaign(store, 'c-kind', 'snapshotting', at);
+    const event = await new EventLog(dynamo.table, 1).append('c-kind', 'campaign_started', {}, at);
+    expect(event.seq).toBe(1);
+    const items = await queryAll(dynamo.table, keys.campaign('c-kind'), 'EVENT#');
+    expect(items.map((item) => [item.kind, item.seq])).toEqual([['event', 1]]);
+  });
+
+  it('returns its own event when the answer to its put was lost and the retried put finds it', async () => {
+    await createTestCampaign(store, 'c-lost', 'snapshotting', at);
+    // The SDK's retry of a put whose first answer never arrived: the first put went through.
+    let lost = false;
+    const client = {
+      send: async (command: unknown) => {
+        if (command instanceof PutCommand && !lost) {
+          lost = true;
+          await dynamo.table.client.send(command);
+        }
+        return dynamo.table.client.send(command as PutCommand);
+      },
+    } as unknown as TableRef['client'];
+    const log = new EventLog({ ...dynamo.table, client }, 3);
+    const event = await log.append('c-lost', 'campaign_started', { by: 'vitest' }, at);
+    expect(lost).toBe(true);
+    expect(event.seq).toBe(1);
+    expect(await store.events.list('c-lost')).toEqual([event]);
+  });
+
+  it('passes on a failed put that is not a lost race, instead of retrying it', async () => {
+    await createTestCampaign(store, 'c-too-big', 'snapshotting', at);
+    const log = new EventLog(dynamo.table, 3);
+    // DynamoDB refuses items over 400 KB: a validation error, not a conditional check.
+    const refused = log.append('c-too-big', 'campaign_started', { blob: 'x'.repeat(500_000) }, at);
+    await expect(refused).rejects.toThrow();
+    await expect(refused).rejects.not.toBeInstanceOf(EventChainContentionError);
+    expect(await store.events.list('c-too-big')).toEqual([]);
+  });
+
+  it('gives up with a contention error when every attempt loses the race', async () => {
+    await createTestCampaign(store, 'c-contended', 'snapshotting', at);
+    const conditional = Object.assign(new Error('The conditional request failed'), {
+      name: 'ConditionalCheckFailedException',
+    });
+    const client = {
+      send: async (command: unknown) => {
+        if (command instanceof PutCommand) throw conditional;
+        return dynamo.table.client.send(command as PutCommand);
+      },
+    } as unknown as TableRef['client'];
+    const log = new EventLog({ ...dynamo.table, client }, 2);
+    await expect(log.append('c-contended', 'campaign_started', {}, at)).rejects.toThrow(
+      new EventChainContentionError(
+        'could not append campaign_started to campaign c-contended after 2 attempts',
+      ),
+    );
   });
 });
