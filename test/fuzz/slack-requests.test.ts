@@ -531,12 +531,11 @@ describe('fuzzing the Slack endpoint', () => {
       }),
       fuzzParameters(150),
     );
-    // The generators reach every answer: refused unsigned, refused signed, and accepted, and
-    // well-formed unknown actions (acked at once) among them.
-    if (!process.env.FUZZ_PATH) {
-      expect([...seen].sort()).toEqual([200, 400, 401]);
-      expect(unknownAcks).toBeGreaterThan(0);
-    }
+    // The generators reach refused answers every run. Whether a random run also draws an ack of a
+    // well-formed unknown action is chance (a run once drew none), so that is printed, not
+    // asserted; the deterministic ack tests are in test/integration/slack/lambda-endpoint.test.ts.
+    if (!process.env.FUZZ_PATH) expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
+    console.info(`fuzz: answers ${[...seen].sort().join(', ')}; ${unknownAcks} unknown actions acked`);
     expect(secretsLeaked()).toEqual([]);
   });
 
