@@ -1,20 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { WebClient } from '@slack/web-api';
-import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FunctionUrlResult } from '../../functions/handlers/slack-events';
-import { requestReview } from '../../functions/steps/request-review';
-import type { Store } from '../../functions/store/index';
 import type { LocalDynamo } from '../../lib/local/dynamo';
 import { serveSlackEndpoint } from '../../lib/local/host';
 import { buildBlockActionsRequest } from '../../sandbox/slack/interactions';
-import { type SlackSandbox, startSlackSandbox } from '../../sandbox/slack/server';
-import { startTestStore, TEST_CONFIG, testServices } from '../support/local-store';
-import { seedReviewTask } from '../support/review-task';
+import type { SlackSandbox } from '../../sandbox/slack/server';
+import { BOB, type SlackLambdaFixture, startSlackLambdaFixture } from '../support/slack-lambda';
 import { fuzzParameters } from './fuzz-parameters';
 
 /**
@@ -27,16 +20,13 @@ import { fuzzParameters } from './fuzz-parameters';
 
 const SIGNING_SECRET = 'fuzz-signing-secret-0123456789';
 const BOT_TOKEN = 'xoxb-fuzz-bot-token-0123456789';
-const ALICE = { id: 'U0ALICE01', name: 'alice' };
-const BOB = { id: 'U0BOB0001', name: 'bob' };
 const CAMPAIGN = '2026-Q4-fuzz01';
 const TABLE = 'fuzz-slack';
 
-const secrets = mockClient(SecretsManagerClient);
-const stepFunctions = mockClient(SFNClient);
+let fixture: SlackLambdaFixture;
 let dynamo: LocalDynamo;
 let slack: SlackSandbox;
-let store: Store;
+let grantIds: string[];
 let handler: (event: unknown, context?: unknown) => Promise<FunctionUrlResult>;
 let host: { url: string; close(): Promise<void> };
 let basePayload: Record<string, unknown>;
@@ -53,50 +43,15 @@ beforeAll(async () => {
       logged.push(parts.map(String).join(' '));
     });
   }
-  ({ dynamo, store } = await startTestStore(TABLE));
-  slack = await startSlackSandbox({
-    users: [
-      { id: ALICE.id, name: 'alice', email: 'alice@acme.example' },
-      { id: BOB.id, name: 'bob', email: 'bob@acme.example' },
-    ],
-    botToken: BOT_TOKEN,
-  });
-  const config = { ...TEST_CONFIG, slack: { apiUrl: slack.apiUrl } };
-  Object.assign(process.env, {
-    TABLE_NAME: TABLE,
-    ACCESS_REVIEW_CONFIG: JSON.stringify(config),
-    SLACK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:SlackCredentials-FuZz01',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
-  secrets.on(GetSecretValueCommand).resolves({
-    ARN: process.env.SLACK_SECRET_ARN,
-    Name: 'SlackCredentials',
-    SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET }),
-    VersionId: 'b9f2c7e1-0000-4000-8000-000000000001',
-    VersionStages: ['AWSCURRENT'],
-  });
-  stepFunctions.on(SendTaskSuccessCommand).resolves({});
-
-  const grantIds = await seedReviewTask(store, {
+  fixture = await startSlackLambdaFixture({
+    table: TABLE,
     campaignId: CAMPAIGN,
-    reviewer: 'alice',
-    slackUserId: ALICE.id,
-    principals: ['carol', 'gina'],
-    entitlement: 'read',
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    taskToken: 'sfn-task-token-fuzz',
   });
-  await requestReview(
-    { campaignId: CAMPAIGN, reviewer: 'alice', taskToken: 'sfn-task-token-fuzz' },
-    testServices(store, {
-      config,
-      slack: async () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }),
-    }),
-  );
-  const task = await store.tasks.get(CAMPAIGN, 'alice');
-  const channel = task?.channelId as string;
-  const messageTs = task?.messageTs as string;
+  ({ dynamo, slack, grantIds } = fixture);
+  const { channel, messageTs } = fixture;
   const grantId = grantIds[0] as string;
   // A real click, by someone who is not the reviewer: accepted requests are refused by the
   // listener, so nothing in this file may write.
@@ -124,11 +79,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks();
-  secrets.restore();
-  stepFunctions.restore();
   await host?.close();
-  await slack?.close();
-  await dynamo?.close();
+  await fixture?.close();
 });
 
 // ---- generators -------------------------------------------------------------------------------

@@ -1,16 +1,10 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { WebClient } from '@slack/web-api';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestReview } from '../../../functions/steps/request-review';
 import type { Store } from '../../../functions/store/index';
-import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { serveSlackEndpoint } from '../../../lib/local/host';
 import { buildBlockActionsRequest, signSlackRequest } from '../../../sandbox/slack/interactions';
-import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
-import { startTestStore, TEST_CONFIG, testServices } from '../../support/local-store';
-import { seedReviewTask } from '../../support/review-task';
+import type { SlackSandbox } from '../../../sandbox/slack/server';
+import { ALICE, BOB, type SlackLambdaFixture, startSlackLambdaFixture } from '../../support/slack-lambda';
 
 /**
  * The deployed Slack endpoint: the slack-events Lambda handler (Bolt's AwsLambdaReceiver) fed
@@ -21,13 +15,10 @@ import { seedReviewTask } from '../../support/review-task';
  */
 const SIGNING_SECRET = 'lambda-endpoint-signing-secret';
 const BOT_TOKEN = 'xoxb-lambda-endpoint';
-const ALICE = { id: 'U0ALICE01', name: 'alice' };
-const BOB = { id: 'U0BOB0001', name: 'bob' };
 const CAMPAIGN = '2026-Q4-lambda01';
 
-const secrets = mockClient(SecretsManagerClient);
-const stepFunctions = mockClient(SFNClient);
-let dynamo: LocalDynamo;
+let fixture: SlackLambdaFixture;
+let stepFunctions: SlackLambdaFixture['stepFunctions'];
 let slack: SlackSandbox;
 let store: Store;
 let handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body?: string }>;
@@ -95,52 +86,14 @@ function click(options: {
 }
 
 beforeAll(async () => {
-  ({ dynamo, store } = await startTestStore('lambda-endpoint'));
-  slack = await startSlackSandbox({
-    users: [
-      { id: ALICE.id, name: 'alice', email: 'alice@acme.example' },
-      { id: BOB.id, name: 'bob', email: 'bob@acme.example' },
-    ],
-    botToken: BOT_TOKEN,
-  });
-  const config = { ...TEST_CONFIG, slack: { apiUrl: slack.apiUrl } };
-  Object.assign(process.env, {
-    TABLE_NAME: 'lambda-endpoint',
-    ACCESS_REVIEW_CONFIG: JSON.stringify(config),
-    SLACK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:SlackCredentials-AbCdEf',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
-  secrets.on(GetSecretValueCommand).resolves({
-    ARN: process.env.SLACK_SECRET_ARN,
-    Name: 'SlackCredentials',
-    SecretString: JSON.stringify({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET }),
-    VersionId: 'b9f2c7e1-0000-4000-8000-000000000000',
-    VersionStages: ['AWSCURRENT'],
-  });
-  stepFunctions.on(SendTaskSuccessCommand).resolves({});
-
-  // The campaign as RequestReview leaves it: alice has a DM with two grants and a stored token.
-  grantIds = await seedReviewTask(store, {
+  fixture = await startSlackLambdaFixture({
+    table: 'lambda-endpoint',
     campaignId: CAMPAIGN,
-    reviewer: 'alice',
-    slackUserId: ALICE.id,
-    principals: ['carol', 'gina'],
-    entitlement: 'read',
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    taskToken: 'sfn-task-token-alice',
   });
-  const services = testServices(store, {
-    config,
-    slack: async () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }),
-  });
-  await requestReview(
-    { campaignId: CAMPAIGN, reviewer: 'alice', taskToken: 'sfn-task-token-alice' },
-    services,
-  );
-  const task = await store.tasks.get(CAMPAIGN, 'alice');
-  channel = task!.channelId!;
-  messageTs = task!.messageTs!;
+  ({ store, slack, stepFunctions, grantIds, channel, messageTs } = fixture);
   firstView = slack.message(channel, messageTs)!;
 
   ({ handler } = (await import('../../../functions/handlers/slack-events')) as unknown as {
@@ -149,10 +102,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  secrets.restore();
-  stepFunctions.restore();
-  await slack?.close();
-  await dynamo?.close();
+  await fixture?.close();
 });
 
 describe('the Slack endpoint Lambda (AwsLambdaReceiver behind a Function URL)', () => {
