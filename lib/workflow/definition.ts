@@ -92,6 +92,37 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     return withRetry(task);
   };
   const campaignOnly = TaskInput.fromObject({ campaignId: JsonPath.stringAt('$.campaignId') });
+  // A person's answer: the handler sends the question and returns; the state waits for
+  // SendTaskSuccess. The window is the only deadline; no heartbeat, since a person who is thinking
+  // sends nothing until they decide.
+  const waitForAnswer = (
+    stateName: string,
+    handler: WorkflowHandlerName,
+    payload: Record<string, unknown>,
+    window: Duration,
+  ): LambdaInvoke =>
+    withRetry(
+      new LambdaInvoke(scope, stateName, {
+        lambdaFunction: props.functions[handler],
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({ ...payload, taskToken: JsonPath.taskToken }),
+        taskTimeout: Timeout.duration(window),
+        resultPath: JsonPath.DISCARD,
+        retryOnServiceExceptions: false,
+      }),
+    );
+  // What happens when no answer came (the window closed, or the question could not be sent):
+  // the state's input carries the caught error in `$.error`, and its own result is discarded.
+  const noAnswer = (stateName: string, handler: WorkflowHandlerName, payload: Record<string, unknown>) =>
+    withRetry(
+      new LambdaInvoke(scope, stateName, {
+        lambdaFunction: props.functions[handler],
+        payload: TaskInput.fromObject({ ...payload, error: JsonPath.objectAt('$.error') }),
+        taskTimeout: Timeout.duration(handlerSpec(handler).timeout.plus(Duration.seconds(30))),
+        resultPath: JsonPath.DISCARD,
+        retryOnServiceExceptions: false,
+      }),
+    );
 
   const startCampaign = step(
     STATE_NAMES.startCampaign,
@@ -105,35 +136,17 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
   const snapshot = step(STATE_NAMES.snapshot, 'snapshot', campaignOnly);
   const assignReviewers = step(STATE_NAMES.assignReviewers, 'assign-reviewers', campaignOnly);
 
-  const requestReview = withRetry(
-    new LambdaInvoke(scope, STATE_NAMES.requestReview, {
-      lambdaFunction: props.functions['request-review'],
-      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: TaskInput.fromObject({
-        campaignId: JsonPath.stringAt('$.campaignId'),
-        reviewer: JsonPath.stringAt('$.reviewer'),
-        taskToken: JsonPath.taskToken,
-      }),
-      // The review window is the only deadline; no heartbeat, since a reviewer who is thinking
-      // sends nothing until they decide.
-      taskTimeout: Timeout.duration(props.reviewWindow),
-      resultPath: JsonPath.DISCARD,
-      retryOnServiceExceptions: false,
-    }),
+  const reviewerOfItem = {
+    campaignId: JsonPath.stringAt('$.campaignId'),
+    reviewer: JsonPath.stringAt('$.reviewer'),
+  };
+  const requestReview = waitForAnswer(
+    STATE_NAMES.requestReview,
+    'request-review',
+    reviewerOfItem,
+    props.reviewWindow,
   );
-  const markUnresponsive = withRetry(
-    new LambdaInvoke(scope, STATE_NAMES.markUnresponsive, {
-      lambdaFunction: props.functions['mark-unresponsive'],
-      payload: TaskInput.fromObject({
-        campaignId: JsonPath.stringAt('$.campaignId'),
-        reviewer: JsonPath.stringAt('$.reviewer'),
-        error: JsonPath.objectAt('$.error'),
-      }),
-      taskTimeout: Timeout.duration(handlerSpec('mark-unresponsive').timeout.plus(Duration.seconds(30))),
-      resultPath: JsonPath.DISCARD,
-      retryOnServiceExceptions: false,
-    }),
-  );
+  const markUnresponsive = noAnswer(STATE_NAMES.markUnresponsive, 'mark-unresponsive', reviewerOfItem);
   // Retries above run first; only the final failure or the review window's timeout lands here, and
   // MarkUnresponsive records which it was (`error.Error`), so a delivery failure is not mistaken
   // for silence.
@@ -159,33 +172,17 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
   const finalize = step(STATE_NAMES.finalize, 'finalize', campaignOnly);
   applyRevocations.next(verifyRevocations).next(finalize);
 
-  const requestRevocationApproval = withRetry(
-    new LambdaInvoke(scope, STATE_NAMES.requestRevocationApproval, {
-      lambdaFunction: props.functions['request-revocation-approval'],
-      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: TaskInput.fromObject({
-        campaignId: JsonPath.stringAt('$.campaignId'),
-        taskToken: JsonPath.taskToken,
-      }),
-      // The approval window is the only deadline: people answer when they have looked.
-      taskTimeout: Timeout.duration(props.approvalWindow),
-      resultPath: JsonPath.DISCARD,
-      retryOnServiceExceptions: false,
-    }),
+  const campaignOfState = { campaignId: JsonPath.stringAt('$.campaignId') };
+  const requestRevocationApproval = waitForAnswer(
+    STATE_NAMES.requestRevocationApproval,
+    'request-revocation-approval',
+    campaignOfState,
+    props.approvalWindow,
   );
-  const rejectHeldRevocations = withRetry(
-    new LambdaInvoke(scope, STATE_NAMES.rejectHeldRevocations, {
-      lambdaFunction: props.functions['reject-held-revocations'],
-      payload: TaskInput.fromObject({
-        campaignId: JsonPath.stringAt('$.campaignId'),
-        error: JsonPath.objectAt('$.error'),
-      }),
-      taskTimeout: Timeout.duration(
-        handlerSpec('reject-held-revocations').timeout.plus(Duration.seconds(30)),
-      ),
-      resultPath: JsonPath.DISCARD,
-      retryOnServiceExceptions: false,
-    }),
+  const rejectHeldRevocations = noAnswer(
+    STATE_NAMES.rejectHeldRevocations,
+    'reject-held-revocations',
+    campaignOfState,
   );
   // No answer in the window, or a request that could not be sent (after its retries): the held
   // revocations are rejected, recorded as such, and the allowed ones still go ahead.
