@@ -126,13 +126,7 @@ export async function applyRevocations(
         interrupted: false,
       };
       await store.outcomes.recordNotApplied(record);
-      const event = await store.events.append(
-        campaignId,
-        revocationEventType(record.status),
-        revocationEventData(record),
-        services.now(),
-      );
-      await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);
+      await chainRevocation(services, record);
       count(record.status);
       const names = briefNames(grant);
       services.progress(
@@ -182,13 +176,7 @@ export async function applyRevocations(
       services.log.error('revocation failed', { campaignId, grantId: grant.grantId, error: error.message });
     }
     await store.outcomes.finishRevocation(revocation);
-    const event = await store.events.append(
-      campaignId,
-      revocationEventType(revocation.status),
-      revocationEventData(revocation),
-      services.now(),
-    );
-    await store.outcomes.linkEvent('revocation', campaignId, grant.grantId, event.seq);
+    await chainRevocation(services, revocation);
     count(revocation.status);
     const names = briefNames(grant);
     services.progress(
@@ -204,6 +192,17 @@ export async function applyRevocations(
     );
   }
   return { campaignId, ...totals };
+}
+
+/** Appends the outcome's event to the chain and links it from the stored outcome, once. */
+async function chainRevocation(services: Services, revocation: Revocation): Promise<void> {
+  const event = await services.store.events.append(
+    revocation.campaignId,
+    revocationEventType(revocation.status),
+    revocationEventData(revocation),
+    services.now(),
+  );
+  await services.store.outcomes.linkEvent('revocation', revocation.campaignId, revocation.grantId, event.seq);
 }
 
 /** A remediation can carry a whole policy document; progress shows its start, the evidence all of it. */
