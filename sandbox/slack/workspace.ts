@@ -25,6 +25,19 @@ export interface SlackUserInput {
   email: string;
 }
 
+/**
+ * A public or private channel the workspace has (channel modelling). Slack ids: `C…` (and `G…` for
+ * old private channels). `members` are user ids; the app's bot is a member unless `botIsMember` is
+ * false, which is how a bot that was never invited looks.
+ */
+export interface SlackChannelInput {
+  id: string;
+  name: string;
+  members: string[];
+  isPrivate?: boolean;
+  botIsMember?: boolean;
+}
+
 /** A message as it is stored in a channel, with the ids Slack adds (block_id, action_id). */
 export interface RecordedMessage {
   channel: string;
@@ -76,6 +89,8 @@ export interface WorkspaceOptions {
   botToken: string;
   teamId?: string;
   teamDomain?: string;
+  /** Channels besides the app's DMs (without them every non-DM id is `channel_not_found`). */
+  channels?: SlackChannelInput[];
   /** Source of message timestamps; tests pin it to get predictable `ts` values. */
   clock?: () => Date;
 }
@@ -189,13 +204,27 @@ export interface MethodOutcome {
   events: MessageEvent[];
 }
 
-interface Channel {
+interface DirectMessage {
+  kind: 'im';
   id: string;
   /** The DM's other member. */
   user: string;
   opened: boolean;
   messages: RecordedMessage[];
 }
+
+/** A public or private channel (channel modelling): who is in it decides who may post or see. */
+interface SharedChannel {
+  kind: 'channel';
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  /** User ids; the bot's own id when it was invited. */
+  members: Set<string>;
+  messages: RecordedMessage[];
+}
+
+type Channel = DirectMessage | SharedChannel;
 
 interface ResponseUrlContext {
   channel: string;
@@ -237,7 +266,45 @@ export class SlackWorkspace {
       // Mail addresses are compared case-insensitively, as mail systems do in practice.
       this.usersByEmail.set(user.email.toLowerCase(), user);
     }
+    for (const channel of options.channels ?? []) this.addChannel(channel);
   }
+
+  // --- Channel modelling: public and private channels besides the DMs. ---
+
+  private addChannel(input: SlackChannelInput): void {
+    if (!/^[CG][A-Z0-9]{2,}$/.test(input.id)) throw new Error(`Slack channel id ${input.id} is not C… or G…`);
+    if (this.channels.has(input.id)) throw new Error(`Slack channel ${input.id} is listed twice`);
+    for (const member of input.members) {
+      if (!this.users.has(member)) throw new Error(`Slack channel ${input.id} lists unknown user ${member}`);
+    }
+    const members = new Set(input.members);
+    if (input.botIsMember !== false) members.add(SANDBOX_BOT.userId);
+    this.channels.set(input.id, {
+      kind: 'channel',
+      id: input.id,
+      name: input.name,
+      isPrivate: input.isPrivate === true,
+      members,
+      messages: [],
+    });
+  }
+
+  /**
+   * Whether the bot may post to a channel, as Slack answers: a public channel it was not invited to
+   * is `not_in_channel` (https://docs.slack.dev/reference/methods/chat.postMessage), a private one
+   * it cannot see is `channel_not_found`.
+   */
+  private botCannotPost(channel: Channel): string | undefined {
+    if (channel.kind === 'im' || channel.members.has(SANDBOX_BOT.userId)) return undefined;
+    return channel.isPrivate ? 'channel_not_found' : 'not_in_channel';
+  }
+
+  /** Whether a user is in a conversation: a DM's other member, or a channel's member. */
+  private isMember(channel: Channel, userId: string): boolean {
+    return channel.kind === 'im' ? channel.user === userId : channel.members.has(userId);
+  }
+
+  // --- End of channel modelling. ---
 
   /**
    * Authentication comes first, as on Slack: a missing token is `not_authed`, a wrong one
@@ -345,6 +412,8 @@ export class SlackWorkspace {
     if (args.channel !== undefined && args.channel !== '') {
       const channel = this.channels.get(args.channel);
       if (!channel) return slackError('channel_not_found');
+      // Only a DM (or group DM) can be resumed this way.
+      if (channel.kind !== 'im') return slackError('method_not_supported_for_channel_type');
       channel.opened = true;
       return {
         ok: true,
@@ -372,18 +441,18 @@ export class SlackWorkspace {
       : { ok: true, channel: object };
   }
 
-  private channelObject(channel: Channel, full: boolean | undefined) {
+  private channelObject(channel: DirectMessage, full: boolean | undefined) {
     return full
       ? { id: channel.id, is_im: true, is_open: true, user: channel.user, created: 0 }
       : { id: channel.id };
   }
 
   /** The DM between the bot and a user: created on first use, with a stable id derived from the user. */
-  private dmOf(userId: string): Channel {
+  private dmOf(userId: string): DirectMessage {
     const id = dmChannelId(userId);
     let channel = this.channels.get(id);
-    if (!channel) {
-      channel = { id, user: userId, opened: false, messages: [] };
+    if (channel?.kind !== 'im') {
+      channel = { kind: 'im', id, user: userId, opened: false, messages: [] };
       this.channels.set(id, channel);
     }
     return channel;
@@ -391,7 +460,7 @@ export class SlackWorkspace {
 
   /**
    * chat.postMessage and chat.postEphemeral accept a DM id or a user id (which means "the app's DM
-   * with that user"); the sandbox has no public channels, so anything else is `channel_not_found`.
+   * with that user"), or a channel the workspace has; anything else is `channel_not_found`.
    */
   private resolveChannel(idOrUser: string): Channel | undefined {
     const channel = this.channels.get(idOrUser);
@@ -453,6 +522,8 @@ export class SlackWorkspace {
     if (!content.ok) return { response: content.response, events: [] };
     const channel = this.resolveChannel(args.channel);
     if (!channel) return { response: slackError('channel_not_found'), events: [] };
+    const refused = this.botCannotPost(channel);
+    if (refused) return { response: slackError(refused), events: [] };
     const ts = this.nextTs();
     const message: RecordedMessage = {
       channel: channel.id,
@@ -540,8 +611,10 @@ export class SlackWorkspace {
     if (!content.ok) return content.response;
     const channel = this.resolveChannel(args.channel);
     if (!channel) return slackError('channel_not_found');
+    const refused = this.botCannotPost(channel);
+    if (refused) return slackError(refused);
     if (!this.users.has(args.user)) return slackError('user_not_found');
-    if (channel.user !== args.user) return slackError('user_not_in_channel');
+    if (!this.isMember(channel, args.user)) return slackError('user_not_in_channel');
     const messageTs = this.nextTs();
     this.ephemeralLog.push({
       channel: channel.id,
