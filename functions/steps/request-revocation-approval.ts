@@ -16,6 +16,12 @@ export class GuardVerdictMissingError extends AccessReviewError {}
 /** Nobody of the security team can be reached in Slack: the Catch rejects the held revocations. */
 export class NoApproverReachableError extends AccessReviewError {}
 
+/**
+ * Slack refused the message itself (`channel_not_found`, `not_in_channel`, …): asking again will not
+ * help, so this is not retried; the Catch rejects the held revocations, with this name as the reason.
+ */
+export class ApprovalRequestNotSentError extends AccessReviewError {}
+
 /** The verdict's figures and its held and forbidden revocations with their grants. */
 export async function loadGuardedRevocations(
   services: Services,
@@ -109,11 +115,15 @@ export async function requestRevocationApproval(
   }
   const messages: Array<{ channelId: string; ts: string }> = [];
   for (const target of targets) {
-    const posted = await slack.chat.postMessage({
-      channel: target,
-      text: message.text,
-      blocks: message.blocks,
-    });
+    const posted = await slack.chat
+      .postMessage({ channel: target, text: message.text, blocks: message.blocks })
+      .catch((error: unknown) => {
+        const code = (error as { data?: { error?: unknown } }).data?.error;
+        if (typeof code !== 'string') throw error;
+        throw new ApprovalRequestNotSentError(`Slack refused the approval request to ${target}: ${code}`, {
+          cause: error,
+        });
+      });
     if (!posted.ts || !posted.channel) throw new TransientError('Slack accepted no approval message');
     messages.push({ channelId: posted.channel, ts: posted.ts });
   }
