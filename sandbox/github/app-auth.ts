@@ -6,6 +6,9 @@ export interface SandboxApp {
   installationId: number;
   /** The app's public key (GitHub keeps the public half of the key the app owner downloads). */
   publicKey: KeyObject | string;
+  /** What GET /app answers: the app's slug (its bot is `<slug>[bot]`; default `access-review`) and name. */
+  slug?: string;
+  name?: string;
 }
 
 const decode = (part: string) => Buffer.from(part, 'base64url');

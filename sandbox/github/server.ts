@@ -6,6 +6,7 @@ import { jwtProblem, type SandboxApp } from './app-auth';
 import { executeGraphQL } from './graphql';
 import { OpenApiViolation, openApiCheckingEnabled, openApiProblems } from './openapi';
 import { handleRest } from './rest';
+import { getAuthenticatedApp } from './routes/apps';
 import { createState, type GitHubState, type OrganizationInput } from './state';
 
 /** One request as the sandbox saw it, for tests that assert on what a client did. */
@@ -210,6 +211,29 @@ export async function startGitHubSandbox(
       }
       record(status);
       send(response, status, rateHeaders, body);
+      return;
+    }
+    if (path === '/app' && method === 'GET' && options.app) {
+      // The authenticated app: signed with the app's JWT, not the token (routes/apps.ts).
+      const answer = getAuthenticatedApp(state, baseUrl, options.app, credentials?.[1] ?? '');
+      if (checkOpenApi) {
+        const problems = openApiProblems({
+          method,
+          template: '/app',
+          requestBody: undefined,
+          status: answer.status,
+          responseBody: answer.body,
+        });
+        if (problems.length > 0) {
+          const violation = new OpenApiViolation(`${method} /app → ${answer.status}`, problems);
+          violations.push(violation);
+          record(500);
+          send(response, 500, rateHeaders, { message: `sandbox: ${violation.message}` });
+          return;
+        }
+      }
+      record(answer.status);
+      send(response, answer.status, rateHeaders, answer.body);
       return;
     }
     if (credentials?.[1] !== options.token) {
