@@ -8,6 +8,7 @@ import {
   type RecordedEphemeral,
   type RecordedMessage,
   SANDBOX_BOT,
+  type SlackChannelInput,
   type SlackUserInput,
   SlackWorkspace,
   slackError,
@@ -25,6 +26,8 @@ export type { MessageEvent, RecordedCall, RecordedEphemeral, RecordedMessage, Sl
 
 export interface SlackSandboxOptions {
   users: SlackUserInput[];
+  /** Public and private channels besides the DMs (none by default). */
+  channels?: SlackChannelInput[];
   botToken: string;
   teamId?: string;
   teamDomain?: string;

@@ -22,7 +22,6 @@ import {
   type SlackSandboxOptions,
   startSlackSandbox,
 } from '../../../sandbox/slack/server';
-import type { WorkspaceOptions } from '../../../sandbox/slack/workspace';
 import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
 
 /*
@@ -74,7 +73,7 @@ const resumed: Array<{ token: string; output: Record<string, unknown> }> = [];
 beforeAll(async () => {
   ({ dynamo, store } = await startTestStore('slack-approval-channel'));
   // bob is in the security channel but not on the security team.
-  const options: SlackSandboxOptions & Pick<WorkspaceOptions, 'channels'> = {
+  const options: SlackSandboxOptions = {
     users: Object.values(USERS),
     botToken: BOT_TOKEN,
     channels: [
