@@ -1,3 +1,4 @@
+import { parseJsonRecord } from '../core/records';
 import type { Services } from '../runtime/services';
 import { redrawApprovalMessages } from './request-revocation-approval';
 
@@ -17,10 +18,11 @@ export async function rejectHeldRevocations(
   services: Services,
 ): Promise<{ campaignId: string; status: string }> {
   const { campaignId } = input;
+  const failure = failureMessage(input.error?.Cause);
   const reason =
     input.error?.Error === 'States.Timeout'
       ? 'no answer within the approval window'
-      : `the approval request failed (${input.error?.Error ?? 'unknown error'})`;
+      : `the approval request failed (${input.error?.Error ?? 'unknown error'}${failure ? `: ${failure}` : ''})`;
   const { approval, expiredNow } = await services.store.approvals.expire(campaignId, reason, services.now());
   if (expiredNow) {
     const event = await services.store.events.append(
@@ -34,4 +36,27 @@ export async function rejectHeldRevocations(
     services.progress(`${reason[0]?.toUpperCase()}${reason.slice(1)}: held revocations rejected`);
   }
   return { campaignId, status: approval.status };
+}
+
+/**
+ * What went wrong, for the reason people read: a Lambda's Cause is JSON with `errorMessage` (on
+ * AWS), or the message itself (the embedded host). Clipped: the full Cause is kept in the event.
+ */
+function failureMessage(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  let message = cause;
+  try {
+    const parsed = parseJsonRecord(cause, "the failed state's Cause");
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      'errorMessage' in parsed &&
+      typeof parsed.errorMessage === 'string'
+    ) {
+      message = parsed.errorMessage;
+    }
+  } catch {
+    // Not JSON: the message as it came.
+  }
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

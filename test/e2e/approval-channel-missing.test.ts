@@ -87,7 +87,8 @@ describe('an approval channel Slack does not have', () => {
     });
     expect(run.summary.revocationGuard?.approval).toMatchObject({
       status: 'expired',
-      reason: 'the approval request failed (ApprovalRequestNotSentError)',
+      reason:
+        'the approval request failed (ApprovalRequestNotSentError: Slack refused the approval request to C0NOSUCH01: channel_not_found)',
     });
     const events = await host.store.events.list(run.campaignId);
     const expired = events.filter((e) => e.type === 'revocation_batch_expired');

@@ -290,7 +290,9 @@ describe('a channel the request cannot be posted to', () => {
       );
       expect(expired).toHaveLength(1);
       expect(expired[0]!.data).toMatchObject({ heldCount: 2 });
-      expect(expired[0]!.data.reason).toBe('the approval request failed (ApprovalRequestNotSentError)');
+      expect(expired[0]!.data.reason).toBe(
+        `the approval request failed (ApprovalRequestNotSentError: Slack refused the approval request to ${channel}: ${code})`,
+      );
       expect(String(expired[0]!.data.cause)).toContain(code);
       expect(await store.approvals.get(campaignId)).toMatchObject({
         status: 'expired',
