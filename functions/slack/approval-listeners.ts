@@ -9,6 +9,7 @@ import {
   parseApprovalButtonValue,
   REJECT_ACTION_ID,
 } from './approval-blocks';
+import { ephemeralReply } from './ephemeral';
 
 /** Action ids of the security team's approval buttons start so; the catch-all listener leaves them alone. */
 export { APPROVAL_ACTION_PREFIX };
@@ -25,15 +26,7 @@ export function registerApprovalListeners(app: App, services: Services): void {
   app.action<BlockAction<ButtonAction>>(
     { type: 'block_actions', action_id: APPROVAL_BUTTON },
     async ({ ack, body, action, respond }) => {
-      const tell = async (text: string) => {
-        try {
-          await respond({ response_type: 'ephemeral', replace_original: false, text });
-        } catch (error) {
-          services.log.warn('could not send an ephemeral reply', {
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }
-      };
+      const tell = ephemeralReply(respond, services.log);
       let campaignId: string;
       try {
         if ((action as { type: string }).type !== 'button') {

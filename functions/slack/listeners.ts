@@ -4,6 +4,7 @@ import type { Services } from '../runtime/services';
 import { type DecisionRequest, recordDecision } from '../steps/record-decision';
 import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
 import { parseActionId, parseButtonValue, parseReasonActionId, parseReasonValue, REASONS } from './blocks';
+import { ephemeralReply } from './ephemeral';
 import {
   REVIEW_BUTTON_ACTION as REVIEW_BUTTON,
   REVIEW_REASON_ACTION as REVIEW_REASON,
@@ -96,17 +97,7 @@ async function handleReviewAction(
   what: 'button' | 'menu choice',
   read: () => ReadRequest,
 ): Promise<void> {
-  // Through the interaction's response_url: it reaches the clicker even where they are not a
-  // member of the channel (a replayed or shared button), and only they see it.
-  const tell = async (text: string) => {
-    try {
-      await respond({ response_type: 'ephemeral', replace_original: false, text });
-    } catch (error) {
-      services.log.warn('could not send an ephemeral reply', {
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  };
+  const tell = ephemeralReply(respond, services.log);
   let request: ReadRequest;
   try {
     request = read();
