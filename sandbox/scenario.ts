@@ -50,7 +50,44 @@ const slackUser = z.strictObject({
   id: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF'),
   name: z.string().min(1),
   email: z.email(),
+  /** More addresses of the same account; users.lookupByEmail finds the user by any of them. */
+  aliases: z.array(z.email()).optional(),
 });
+
+/**
+ * The workspace's users: an address (a primary email or an alias, compared case-insensitively, as
+ * Slack's lookup does) belongs to one user only, or lookupByEmail could not tell whom it means.
+ */
+const slackWorkspace = z
+  .strictObject({ users: z.array(slackUser).default([]) })
+  .superRefine(({ users }, context) => {
+    const owners = new Map<string, number>();
+    users.forEach((user, index) => {
+      const addresses: Array<[string, Array<string | number>]> = [
+        [user.email, ['users', index, 'email']],
+        ...(user.aliases ?? []).map((alias, position): [string, Array<string | number>] => [
+          alias,
+          ['users', index, 'aliases', position],
+        ]),
+      ];
+      for (const [address, path] of addresses) {
+        const key = address.toLowerCase();
+        const owner = owners.get(key);
+        if (owner !== undefined) {
+          context.addIssue({
+            code: 'custom',
+            path,
+            message:
+              owner === index
+                ? `"${address}" is listed twice for this user`
+                : `"${address}" is already an address of slack.users[${owner}]`,
+          });
+        } else {
+          owners.set(key, index);
+        }
+      }
+    });
+  });
 
 /**
  * Which of a reviewer's grants a rule in the `keep` or `revoke` list decides. With a `reason` (a
@@ -117,7 +154,7 @@ export const scenarioSchema = z.strictObject({
   organization: organizationSchema,
   /** Simulated AWS accounts (IAM, STS, Secrets Manager, KMS) for the AWS connector; see sandbox/aws/scenario.ts. */
   aws: awsScenarioSchema.optional(),
-  slack: z.strictObject({ users: z.array(slackUser).default([]) }),
+  slack: slackWorkspace,
   reviewers: z.record(z.string(), reviewerBehaviour).default({}),
   /**
    * How each member of the security team answers the revocation guard's request to approve a
@@ -201,7 +238,9 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
     if (!members.has(login)) problems.push(`securityTeam.${login}: not an organization member`);
   }
 
-  const slackEmails = new Set(scenario.slack.users.map((u) => u.email.toLowerCase()));
+  const slackEmails = new Set(
+    scenario.slack.users.flatMap((u) => [u.email, ...(u.aliases ?? [])]).map((e) => e.toLowerCase()),
+  );
 
   const rawConfig = { ...scenario.config };
   if (rawConfig.people === undefined) {

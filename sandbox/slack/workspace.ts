@@ -23,6 +23,11 @@ export interface SlackUserInput {
   id: string;
   name: string;
   email: string;
+  /**
+   * Further addresses that reach the same account (a second login's mailbox, an old domain):
+   * users.lookupByEmail finds the user by any of them; the profile shows `email`.
+   */
+  aliases?: string[];
 }
 
 /**
@@ -263,8 +268,14 @@ export class SlackWorkspace {
     for (const user of options.users) {
       if (this.users.has(user.id)) throw new Error(`Slack user ${user.id} is listed twice`);
       this.users.set(user.id, user);
-      // Mail addresses are compared case-insensitively, as mail systems do in practice.
-      this.usersByEmail.set(user.email.toLowerCase(), user);
+      // Mail addresses are compared case-insensitively, as mail systems do in practice; an
+      // address (primary or alias) reaches one account only.
+      for (const email of [user.email, ...(user.aliases ?? [])]) {
+        const key = email.toLowerCase();
+        const owner = this.usersByEmail.get(key);
+        if (owner) throw new Error(`Slack email ${email} of ${user.id} is already ${owner.id}'s`);
+        this.usersByEmail.set(key, user);
+      }
     }
     for (const channel of options.channels ?? []) this.addChannel(channel);
   }
@@ -374,7 +385,10 @@ export class SlackWorkspace {
     };
   }
 
-  /** users.lookupByEmail: unknown address → `users_not_found`. */
+  /**
+   * users.lookupByEmail: a user's address or one of its aliases, in any case, answers that user
+   * (whose profile shows the primary address); an unknown address → `users_not_found`.
+   */
   private lookupByEmail(email: string): UsersLookupByEmailResponse | SlackErrorResponse {
     const user = this.usersByEmail.get(email.toLowerCase());
     if (!user) return slackError('users_not_found');
