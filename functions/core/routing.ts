@@ -268,7 +268,9 @@ function secretNameOfArn(arn: string): string {
  */
 export type SlackIdentities = ReadonlyMap<string, string>;
 
-export interface Candidate {
+export const CASE_SENSITIVE_OWNER_TYPES: ReadonlySet<string> = new Set(['aws_secret', 'aws_secret_prefix']);
+
+interface Candidate {
   login: string;
   role: string;
 }
@@ -298,7 +300,10 @@ export function candidatesFor(
     const owner = config.routing.owners.find(
       (rule) =>
         rule.resourceType === scope.resourceType &&
-        rule.resource.toLowerCase() === scope.resource.toLowerCase(),
+        // GitHub and IAM names ignore case; Secrets Manager names do not (`Prod/` and `prod/` differ).
+        (CASE_SENSITIVE_OWNER_TYPES.has(scope.resourceType)
+          ? rule.resource === scope.resource
+          : rule.resource.toLowerCase() === scope.resource.toLowerCase()),
     );
     if (owner) {
       candidates.push({ login: owner.reviewer, role: `owner of ${scope.resourceType} ${scope.resource}` });

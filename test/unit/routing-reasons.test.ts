@@ -386,6 +386,22 @@ describe('owner scopes of AWS resources', () => {
     expect(ownerOf(config, secret(secretArn('staging/x-AbC123'), 'staging/x'))?.login).toBe('carol');
   });
 
+  it('matches AWS owner rules with case, as AWS names secrets (Prod/ and prod/ are different prefixes)', () => {
+    const config = configOf(
+      [prefix(`${account}:Prod/`, 'bob'), prefix(`${account}:prod/`, 'carol')],
+      ['alice'],
+    );
+    expect(ownerOf(config, secret(secretArn('prod/x-AbC123'), 'prod/x'))).toEqual({
+      login: 'carol',
+      role: `owner of aws_secret_prefix ${account}:prod/`,
+    });
+    const byArn = configOf(
+      [{ resource: secretArn('Prod/db-AbC123'), resourceType: 'aws_secret', reviewer: 'bob' }],
+      ['alice'],
+    );
+    expect(ownerOf(byArn, secret(secretArn('prod/db-AbC123'), 'prod/db'))?.login).toBe('alice');
+  });
+
   it('has no account scope for a resource whose ARN names no account', () => {
     const config = configOf(
       [
