@@ -1,6 +1,8 @@
 // @ts-check
 /**
- * Mutation testing: `npm run mutate` (not part of `npm test`). Stryker changes one thing at a time
+ * Mutation testing: `npm run mutate` (not part of `npm test`) runs the `stryker` command of
+ * @stryker-mutator/core with this file; the options' type comes from @stryker-mutator/api and the
+ * test runner from @stryker-mutator/vitest-runner. Stryker changes one thing at a time
  * in the core modules (an operator, a condition, a string) and runs the tests that cover it; a
  * change no test notices ("survived") is a gap in the tests. Incremental: results are kept in
  * reports/stryker-incremental.json (committed), so a later run only re-tests mutants whose code or
