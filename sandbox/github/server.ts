@@ -6,6 +6,7 @@ import { jwtProblem, type SandboxApp } from './app-auth';
 import { executeGraphQL } from './graphql';
 import { OpenApiViolation, openApiCheckingEnabled, openApiProblems } from './openapi';
 import { handleRest } from './rest';
+import type { RestResponse } from './rest-kit';
 import { getAuthenticatedApp } from './routes/apps';
 import { createState, type GitHubState, type OrganizationInput } from './state';
 
@@ -213,19 +214,21 @@ export async function startGitHubSandbox(
       send(response, status, rateHeaders, body);
       return;
     }
-    if (path === '/app' && method === 'GET' && options.app) {
-      // The authenticated app: signed with the app's JWT, not the token (routes/apps.ts).
-      const answer = getAuthenticatedApp(state, baseUrl, options.app, credentials?.[1] ?? '');
-      if (checkOpenApi) {
+    /**
+     * Sends a route's answer, checked first against GitHub's OpenAPI description: a mismatch is
+     * answered 500, loud on purpose, so the test that made this exchange fails with the schema's words.
+     */
+    const sendChecked = (template: string | undefined, requestBody: unknown, answer: RestResponse) => {
+      if (checkOpenApi && template) {
         const problems = openApiProblems({
           method,
-          template: '/app',
-          requestBody: undefined,
+          template,
+          requestBody,
           status: answer.status,
           responseBody: answer.body,
         });
         if (problems.length > 0) {
-          const violation = new OpenApiViolation(`${method} /app → ${answer.status}`, problems);
+          const violation = new OpenApiViolation(`${method} ${template} → ${answer.status}`, problems);
           violations.push(violation);
           record(500);
           send(response, 500, rateHeaders, { message: `sandbox: ${violation.message}` });
@@ -233,7 +236,21 @@ export async function startGitHubSandbox(
         }
       }
       record(answer.status);
-      send(response, answer.status, rateHeaders, answer.body);
+      const headers = { ...rateHeaders, ...(answer.headers ?? {}) };
+      send(
+        response,
+        answer.status,
+        answer.mediaType ? { ...headers, 'x-github-media-type': answer.mediaType } : headers,
+        answer.body,
+      );
+    };
+    if (path === '/app' && method === 'GET' && options.app) {
+      // The authenticated app: signed with the app's JWT, not the token (routes/apps.ts).
+      sendChecked(
+        '/app',
+        undefined,
+        getAuthenticatedApp(state, baseUrl, options.app, credentials?.[1] ?? ''),
+      );
       return;
     }
     if (credentials?.[1] !== options.token) {
@@ -275,31 +292,7 @@ export async function startGitHubSandbox(
     }
 
     const answer = handleRest(state, baseUrl, { method, path, query: target.searchParams, accept, body });
-    if (checkOpenApi && answer.template) {
-      const problems = openApiProblems({
-        method,
-        template: answer.template,
-        requestBody: body,
-        status: answer.status,
-        responseBody: answer.body,
-      });
-      if (problems.length > 0) {
-        // Loud on purpose: the test that made this exchange fails with GitHub's schema's words.
-        const violation = new OpenApiViolation(`${method} ${answer.template} → ${answer.status}`, problems);
-        violations.push(violation);
-        record(500);
-        send(response, 500, rateHeaders, { message: `sandbox: ${violation.message}` });
-        return;
-      }
-    }
-    record(answer.status);
-    const headers = { ...rateHeaders, ...(answer.headers ?? {}) };
-    send(
-      response,
-      answer.status,
-      answer.mediaType ? { ...headers, 'x-github-media-type': answer.mediaType } : headers,
-      answer.body,
-    );
+    sendChecked(answer.template, body, answer);
   };
 
   const server = createServer((request, response) => {
