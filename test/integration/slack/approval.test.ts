@@ -1,12 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config';
 import { makeGrant } from '../../../functions/core/grant';
 import type { Services } from '../../../functions/runtime/services';
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../../../functions/slack/approval-blocks';
-import { registerApprovalListeners } from '../../../functions/slack/approval-listeners';
 import { checkRevocations } from '../../../functions/steps/check-revocations';
 import { requestRevocationApproval } from '../../../functions/steps/request-revocation-approval';
 import type { Store } from '../../../functions/store/index';
@@ -14,6 +11,7 @@ import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { clickButton } from '../../../sandbox/slack/interactions';
 import type { RecordedMessage } from '../../../sandbox/slack/server';
 import { type SlackSandbox, startSlackSandbox } from '../../../sandbox/slack/server';
+import { startApprovalApp } from '../../support/approval-app';
 import { createTestCampaign, startTestStore, testServices } from '../../support/local-store';
 
 /*
@@ -52,7 +50,7 @@ const grants = ['alice', 'carol', 'dave', 'bob'].map(org);
 let dynamo: LocalDynamo;
 let store: Store;
 let slack: SlackSandbox;
-let receiver: HTTPReceiver;
+let approvalApp: Awaited<ReturnType<typeof startApprovalApp>>;
 let appUrl: string;
 let services: Services;
 const resumed: Array<{ token: string; output: Record<string, unknown> }> = [];
@@ -71,25 +69,17 @@ beforeAll(async () => {
       },
     },
   });
-  receiver = new HTTPReceiver({
+  approvalApp = await startApprovalApp({
+    services,
     signingSecret: SIGNING_SECRET,
-    endpoints: '/slack/events',
-    processBeforeResponse: true,
-    logLevel: LogLevel.ERROR,
+    botToken: BOT_TOKEN,
+    slackApiUrl: slack.apiUrl,
   });
-  const app = new App({
-    authorize: async () => ({ botToken: BOT_TOKEN }),
-    receiver,
-    logLevel: LogLevel.ERROR,
-    clientOptions: { slackApiUrl: slack.apiUrl },
-  });
-  registerApprovalListeners(app, services);
-  const server = await receiver.start({ port: 0, host: '127.0.0.1' });
-  appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+  appUrl = approvalApp.url;
 });
 
 afterAll(async () => {
-  await receiver?.stop();
+  await approvalApp?.stop();
   await slack?.close();
   await dynamo?.close();
 });
