@@ -167,6 +167,13 @@ export function servicesFromEnvironment(): Services {
 /** Wraps a step for Lambda: the same function the embedded host calls with its own services. */
 export function lambdaHandler<I, O>(
   step: (input: I, services: Services) => Promise<O>,
-): (event: I) => Promise<O> {
-  return (event) => step(event, servicesFromEnvironment());
+): (event: I, context?: { getRemainingTimeInMillis(): number }) => Promise<O> {
+  return (event, context) => {
+    const shared = servicesFromEnvironment();
+    // The deadline belongs to this invocation, not to the container's shared services.
+    return step(
+      event,
+      context ? { ...shared, timeLeftMs: () => context.getRemainingTimeInMillis() } : shared,
+    );
+  };
 }

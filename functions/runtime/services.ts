@@ -32,6 +32,11 @@ export interface Services {
   now(): Date;
   log: Logger;
   progress: ProgressListener;
+  /**
+   * Milliseconds this invocation may still run (Lambda: the context's remaining time). Steps that
+   * work in shards stop and checkpoint before it runs out; absent means no limit (tests, CLI).
+   */
+  timeLeftMs?: () => number;
 }
 
 /** JSON lines on stdout (CloudWatch), never with secret values: callers pass ids and counts. */
