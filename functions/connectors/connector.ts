@@ -54,6 +54,16 @@ export interface SourceUsage {
   points: Record<string, number>;
 }
 
+/** A point a snapshot can resume from; `cursor` is opaque to everyone but its connector (JSON text, < 1 KB). */
+export interface SnapshotCheckpoint {
+  readonly kind: 'checkpoint';
+  readonly cursor: string;
+}
+
+export function isSnapshotCheckpoint(item: Grant | SnapshotCheckpoint): item is SnapshotCheckpoint {
+  return (item as SnapshotCheckpoint).kind === 'checkpoint';
+}
+
 /**
  * One per external system, after ConductorOne baton's ResourceSyncer: list what exists, remove a
  * grant at its source, and read again to check the removal. `snapshot` streams so a large
@@ -61,7 +71,14 @@ export interface SourceUsage {
  */
 export interface Connector {
   readonly name: Grant['connector'];
+  /** Every grant, streamed, in one go. */
   snapshot(): AsyncIterable<Grant>;
+  /**
+   * The same grants, resumable: a SnapshotCheckpoint between grants means everything yielded before
+   * it is complete, and `resumableSnapshot(checkpoint.cursor)` later (in another Lambda) yields
+   * exactly what would have followed it. Connectors without it are read with `snapshot()` in one go.
+   */
+  resumableSnapshot?(resumeFrom?: string): AsyncIterable<Grant | SnapshotCheckpoint>;
   revoke(grant: Grant): Promise<RevokeResult>;
   check(grant: Grant): Promise<CheckResult>;
   /**
