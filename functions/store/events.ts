@@ -23,6 +23,7 @@ export type EventType =
   | 'revocation_rejected'
   | 'revocation_refused'
   | 'revocation_verified'
+  | 'campaign_failed'
   | 'campaign_completed';
 
 export interface CampaignEvent {
