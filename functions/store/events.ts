@@ -24,6 +24,7 @@ export type EventType =
   | 'revocation_refused'
   | 'revocation_verified'
   | 'campaign_failed'
+  | 'campaign_resumed'
   | 'campaign_completed';
 
 export interface CampaignEvent {
