@@ -105,6 +105,10 @@ const awsSection = z.strictObject({
   githubOidcProvider: z.string().min(1).default('token.actions.githubusercontent.com'),
 });
 
+const slackChannelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
+
 /**
  * Limits on what one campaign may revoke before a person of the security team confirms it
  * (functions/core/revocation-guard.ts). Over a limit, ApplyRevocations waits for an approval in
@@ -121,10 +125,7 @@ const revocationGuard = z.strictObject({
    */
   approvers: z.array(login).min(1).optional(),
   /** Slack channel the confirmation is posted to; without one, each approver gets a direct message. */
-  channel: z
-    .string()
-    .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF')
-    .optional(),
+  channel: slackChannelId.optional(),
   /** How long the security team has to answer; no answer within it rejects the held revocations. */
   approvalWindowHours: z
     .number()
@@ -151,6 +152,50 @@ const revocationGuard = z.strictObject({
       aws: z.array(principalArn).default([]),
     })
     .default({ github: [], aws: [] }),
+});
+
+/**
+ * Where a failed, timed-out or aborted campaign is announced, besides the SNS topic the stack
+ * always creates (output FailureTopicArn). Each channel is optional and independent.
+ */
+const notifications = z.strictObject({
+  /** Channel (an id, C… or G…) the failure notice is posted to; the app's bot must be a member. */
+  slackChannel: slackChannelId.optional(),
+  /** An email through Amazon SES v2 (SendEmail). */
+  email: z
+    .strictObject({
+      /**
+       * The sender: an address SES may send from (verified itself, or under a verified domain).
+       * Checked here because SES sandboxes and local stand-ins accept any string.
+       */
+      from: z.email('must be an email address such as access-review@acme.example'),
+      /** Who is told: the security team's addresses. */
+      to: z.array(z.email('must be an email address such as security@acme.example')).min(1),
+      /**
+       * The verified SES identity the sender belongs to: the From address itself or its domain.
+       * The notify function may send as this identity only. Default: the From address's domain.
+       */
+      identity: z
+        .string()
+        .regex(
+          /^(?:[^\s@]+@)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
+          'must be an SES identity: a domain (acme.example) or an email address',
+        )
+        .optional(),
+      /** An SES configuration set to send with (delivery events, suppression), if you use one. */
+      configurationSet: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -)')
+        .optional(),
+      /** Region of the SES identity. Default: the stack's region. */
+      region: region.optional(),
+      /**
+       * Send SES calls here instead of AWS (aws-ses-v2-local, for the local host and tests).
+       * Only loopback http URLs or https are accepted.
+       */
+      endpoint: serviceUrl.optional(),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -199,6 +244,8 @@ export const configSchema = z.strictObject({
       timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Madrid'),
     })
     .default({ timezone: 'UTC' }),
+  /** Absent: failures still reach the SNS topic (and its CloudWatch alarm), and nothing else. */
+  notifications: notifications.optional(),
 });
 
 export type AccessReviewConfig = z.infer<typeof configSchema>;
@@ -206,6 +253,13 @@ export type OwnerRule = z.infer<typeof ownerRule>;
 export type AwsConfig = z.infer<typeof awsSection>;
 export type AwsAccountConfig = z.infer<typeof awsAccount>;
 export type RevocationGuardConfig = z.infer<typeof revocationGuard>;
+export type NotificationsConfig = z.infer<typeof notifications>;
+export type EmailNotificationConfig = NonNullable<NotificationsConfig['email']>;
+
+/** The SES identity a failure email is sent as: the configured one, else the From address's domain. */
+export function sesIdentity(email: EmailNotificationConfig): string {
+  return email.identity ?? email.from.slice(email.from.lastIndexOf('@') + 1);
+}
 
 function isTimeZone(value: string): boolean {
   try {
@@ -294,6 +348,8 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
       problems.push(`revocationGuard.approvers[${index}]: "${approver}" is not listed in people`);
     }
   });
+  const identityProblem = config.notifications?.email && senderIdentityProblem(config.notifications.email);
+  if (identityProblem) problems.push(`notifications.email.identity: ${identityProblem}`);
   if (problems.length > 0) throw new ConfigError(`${what} is invalid`, problems);
   return config;
 }
@@ -362,4 +418,23 @@ function awsOwnerProblem(rule: OwnerRule, awsAccounts: ReadonlySet<string>): str
     default:
       return undefined;
   }
+}
+
+/**
+ * SES sends as an address only under its identity: the address itself, or its domain (a verified
+ * domain also covers its subdomains). A mismatch would be refused by SES at the worst moment.
+ */
+function senderIdentityProblem(email: EmailNotificationConfig): string | undefined {
+  if (email.identity === undefined) return undefined;
+  const identity = email.identity.toLowerCase();
+  const from = email.from.toLowerCase();
+  if (identity.includes('@')) {
+    return identity === from
+      ? undefined
+      : `"${email.identity}" is an address, and it is not the From address ${email.from}`;
+  }
+  const domain = from.slice(from.lastIndexOf('@') + 1);
+  return domain === identity || domain.endsWith(`.${identity}`)
+    ? undefined
+    : `the From address ${email.from} is not under the domain ${email.identity}`;
 }

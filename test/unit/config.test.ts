@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/core/config';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig, sesIdentity } from '../../functions/core/config';
 import { ConfigError } from '../../functions/core/errors';
 
 const valid = {
@@ -186,5 +188,133 @@ describe('the aws section', () => {
       parseConfig({ ...valid, aws: { endpoint: 'http://127.0.0.1:4566/', accounts: [account()] } }).aws
         ?.endpoint,
     ).toBe('http://127.0.0.1:4566/');
+  });
+});
+
+describe('the notifications section', () => {
+  const email = (overrides: Record<string, unknown> = {}) => ({
+    from: 'access-review@acme.example',
+    to: ['security@acme.example'],
+    ...overrides,
+  });
+
+  it('is optional: without it failures reach only the SNS topic', () => {
+    expect(parseConfig(valid).notifications).toBeUndefined();
+    const config = parseConfig({ ...valid, notifications: { slackChannel: 'C0123ABCDEF' } });
+    expect(config.notifications).toEqual({ slackChannel: 'C0123ABCDEF' });
+  });
+
+  it('accepts a channel and an email with its SES identity, configuration set and region', () => {
+    const config = parseConfig({
+      ...valid,
+      notifications: {
+        slackChannel: 'G01SECURITY',
+        email: email({
+          to: ['security@acme.example', 'ciso@acme.example'],
+          identity: 'acme.example',
+          configurationSet: 'access-review',
+          region: 'eu-west-1',
+        }),
+      },
+    });
+    expect(config.notifications?.email?.to).toEqual(['security@acme.example', 'ciso@acme.example']);
+    expect(sesIdentity(config.notifications!.email!)).toBe('acme.example');
+  });
+
+  it('defaults the SES identity to the From address’s domain', () => {
+    const config = parseConfig({ ...valid, notifications: { email: email() } });
+    expect(sesIdentity(config.notifications!.email!)).toBe('acme.example');
+  });
+
+  it('names every bad field: channel, From, each recipient, identity, configuration set, region, endpoint', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        ...valid,
+        notifications: {
+          slackChannel: '#security',
+          email: {
+            from: 'Access Review',
+            to: ['security@acme.example', 'not an address', 'x@y\r\nBcc: evil@example.com'],
+            identity: 'not a domain',
+            configurationSet: 'has spaces',
+            region: 'Europe',
+            endpoint: 'http://evil.example/',
+            replyTo: 'someone@acme.example',
+          },
+        },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    for (const field of [
+      'notifications.slackChannel: must be a Slack channel id',
+      'notifications.email.from: must be an email address',
+      'notifications.email.to[1]: must be an email address',
+      'notifications.email.to[2]: must be an email address',
+      'notifications.email.identity: must be an SES identity',
+      'notifications.email.configurationSet: must be an SES configuration set name',
+      'notifications.email.region: must be an AWS region',
+      'notifications.email.endpoint: must be an https URL',
+      'notifications.email: Unrecognized key: "replyTo"',
+    ]) {
+      expect(
+        problems.some((problem) => problem.startsWith(field)),
+        `${field} in ${problems.join('\n')}`,
+      ).toBe(true);
+    }
+    expect(problems.filter((problem) => problem.startsWith('notifications.email.to[0]'))).toEqual([]);
+  });
+
+  it('needs at least one recipient', () => {
+    expect(() => parseConfig({ ...valid, notifications: { email: email({ to: [] }) } })).toThrowError(
+      /notifications\.email\.to: /,
+    );
+  });
+
+  it('refuses an identity the From address is not under', () => {
+    const problemsFor = (identity: string, from = 'access-review@acme.example'): string[] => {
+      try {
+        parseConfig({ ...valid, notifications: { email: email({ identity, from }) } });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problemsFor('acme.example')).toEqual([]);
+    expect(problemsFor('ACME.example')).toEqual([]);
+    // A verified domain covers its subdomains; a TLD is no identity at all.
+    expect(problemsFor('acme.example', 'access-review@mail.acme.example')).toEqual([]);
+    expect(problemsFor('example')).toEqual([
+      'notifications.email.identity: must be an SES identity: a domain (acme.example) or an email address',
+    ]);
+    expect(problemsFor('access-review@acme.example')).toEqual([]);
+    expect(problemsFor('other.example')).toEqual([
+      'notifications.email.identity: the From address access-review@acme.example is not under the domain other.example',
+    ]);
+    expect(problemsFor('cme.example')).toEqual([
+      'notifications.email.identity: the From address access-review@acme.example is not under the domain cme.example',
+    ]);
+    expect(problemsFor('security@acme.example')).toEqual([
+      'notifications.email.identity: "security@acme.example" is an address, and it is not the From address access-review@acme.example',
+    ]);
+  });
+});
+
+describe('the documented notifications example', () => {
+  it('parses once uncommented, as an operator would enable it', () => {
+    const text = readFileSync(new URL('../../config/access-review.example.yaml', import.meta.url), 'utf8');
+    const block = text.slice(text.indexOf('# notifications:'));
+    const enabled = block
+      .split('\n')
+      .map((line) => line.replace(/^# /, ''))
+      .join('\n');
+    const config = parseConfig({ ...valid, ...(parseYaml(enabled) as Record<string, unknown>) });
+    expect(config.notifications).toEqual({
+      slackChannel: 'C0123ABCDEF',
+      email: { from: 'access-review@acme.example', to: ['security@acme.example'], identity: 'acme.example' },
+    });
   });
 });
