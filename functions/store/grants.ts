@@ -1,8 +1,10 @@
-import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SourceUsage } from '../connectors/connector';
+import { AccessReviewError } from '../core/errors';
 import type { Grant } from '../core/grant';
 import type { Decision } from './decisions';
 import { getItem, queryAll, queryPages, withoutKeys } from './query';
-import { GSI_BY_REVIEWER, keys, type TableRef } from './table';
+import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
 export interface StoredGrant extends Grant {
   campaignId: string;
@@ -16,9 +18,61 @@ export interface StoredGrant extends Grant {
    * from one of them is refused, whichever login (or alias email) it came through.
    */
   holderSlackUserIds?: string[];
+  /**
+   * The snapshot segment (the grants between two connector checkpoints) that last wrote this grant.
+   * A grant written only by a segment that was never committed (its Lambda stopped before the next
+   * checkpoint) is not part of the snapshot: see SnapshotProgress.
+   */
+  snapshotSegment?: number;
+}
+
+/**
+ * Where a snapshot that spans several Lambda invocations stands, in one item per campaign
+ * (`SNAPSHOT#PROGRESS`). Segments are numbered and never reused: an invocation writes its grants
+ * under `openSegment` and commits it at each connector checkpoint (`lastSegment`, `cursor`). An
+ * invocation that dies leaves `openSegment` set; the next one records it as abandoned, so grants
+ * only the dead invocation wrote after its last checkpoint are told apart from those the resumed
+ * read finds again (which are rewritten under a new segment).
+ */
+export interface SnapshotProgress {
+  campaignId: string;
+  /** One time for the whole snapshot, however many invocations it takes. */
+  snapshotAt: string;
+  /** The connectors read, in order (fixed when the snapshot starts). */
+  connectors: string[];
+  /** Index in `connectors` of the one being read; `connectors.length` once all are read. */
+  current: number;
+  /** Where `connectors[current]` resumes (its SnapshotCheckpoint cursor); absent: from the start. */
+  cursor?: string;
+  /** The last committed segment (0: none yet). */
+  lastSegment: number;
+  /** The segment an invocation is writing now; absent after a clean stop. */
+  openSegment?: number;
+  /** Segments whose invocation stopped without committing them. */
+  abandonedSegments: number[];
+  /** Grants written in committed segments (a grant found again after a resume counts again). */
+  grantsWritten: number;
+  reviewableWritten: number;
+  /** What each connector's committed reads cost at its source, summed over invocations. */
+  usage: Record<string, SourceUsage>;
+  invocations: number;
+  /** Optimistic lock: each save expects the version it read. */
+  version: number;
+}
+
+/** Two invocations of one campaign's snapshot ran at once; the later save lost. */
+export class SnapshotProgressConflictError extends AccessReviewError {}
+
+/** One reviewer assignment, as AssignReviewers computes it. */
+export interface GrantAssignment {
+  grantId: string;
+  reviewer: string | undefined;
+  routingReason: string;
+  holderSlackUserIds: readonly string[];
 }
 
 const BATCH_SIZE = 25;
+const SNAPSHOT_PROGRESS_SK = 'SNAPSHOT#PROGRESS';
 
 export class GrantRepository {
   constructor(private readonly table: TableRef) {}
@@ -73,6 +127,53 @@ export class GrantRepository {
     return false;
   }
 
+  /**
+   * Every grant item of the campaign, stale ones included, a page (up to 1 MB) at a time: the
+   * snapshot's closing pass reads them back this way rather than holding them all in memory.
+   */
+  async *pages(campaignId: string): AsyncGenerator<Array<StoredGrant & { stale?: boolean }>> {
+    for await (const page of queryPages(this.table, keys.campaign(campaignId), 'GRANT#')) {
+      yield page.map((item) => withoutKeys(item) as unknown as StoredGrant & { stale?: boolean });
+    }
+  }
+
+  async getSnapshotProgress(campaignId: string): Promise<SnapshotProgress | undefined> {
+    const item = await getItem(this.table, keys.campaign(campaignId), SNAPSHOT_PROGRESS_SK);
+    if (!item) return undefined;
+    const { kind: _kind, ...rest } = withoutKeys(item);
+    return rest as unknown as SnapshotProgress;
+  }
+
+  /**
+   * Stores `progress` as version `expectedVersion + 1`, only if the stored one is still
+   * `expectedVersion` (0: none stored yet). Returns the saved progress.
+   */
+  async saveSnapshotProgress(progress: SnapshotProgress, expectedVersion: number): Promise<SnapshotProgress> {
+    const saved = { ...progress, version: expectedVersion + 1 };
+    try {
+      await this.table.client.send(
+        new PutCommand({
+          TableName: this.table.tableName,
+          Item: {
+            pk: keys.campaign(progress.campaignId),
+            sk: SNAPSHOT_PROGRESS_SK,
+            kind: 'snapshot_progress',
+            ...saved,
+          },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      throw new SnapshotProgressConflictError(
+        `snapshot progress of campaign ${progress.campaignId} changed under this invocation (expected version ${expectedVersion}): another invocation is snapshotting it`,
+        { cause: error },
+      );
+    }
+    return saved;
+  }
+
   async markStale(campaignId: string, grantId: string): Promise<void> {
     await this.table.client.send(
       new UpdateCommand({
@@ -117,6 +218,26 @@ export class GrantRepository {
         ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  /**
+   * Writes many assignments, `concurrency` UpdateItem calls at a time (each as `assign`). An
+   * update rather than a BatchWriteItem put: it cannot overwrite a grant's snapshot fields, and it
+   * needs no permission beyond what the step has.
+   */
+  async assignMany(
+    campaignId: string,
+    assignments: readonly GrantAssignment[],
+    concurrency = 16,
+  ): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < assignments.length) {
+        const a = assignments[next++]!;
+        await this.assign(campaignId, a.grantId, a.reviewer, a.routingReason, a.holderSlackUserIds);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, assignments.length) }, worker));
   }
 
   /**

@@ -1,0 +1,19 @@
+import type { Services } from '../runtime/services';
+
+/**
+ * The longest a single call to a source may take with its retries (a GitHub GraphQL page, an AWS
+ * policy edit, a Slack lookup). Steps that work in shards stop this long, plus a minute for their
+ * own bookkeeping, before their Lambda's time runs out.
+ */
+export const LONGEST_CALL_BUDGET_MS = 60_000;
+export const SHARD_SAFETY_MARGIN_MS = 60_000 + LONGEST_CALL_BUDGET_MS;
+
+/**
+ * True when the invocation should stop at its next safe point and let the workflow call it again:
+ * less than `margin` (plus `reserveMs` for work that must still follow) remains. Never true where
+ * no limit is known (tests, CLI).
+ */
+export function timeIsShort(services: Services, reserveMs = 0, margin = SHARD_SAFETY_MARGIN_MS): boolean {
+  const left = services.timeLeftMs?.();
+  return left !== undefined && left < margin + reserveMs;
+}
