@@ -2,73 +2,21 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import type {
-  AwsCredentialIdentityProvider,
-  RetryErrorInfo,
-  RetryStrategyV2,
-  RetryToken,
-} from '@smithy/types';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { type AwsCallBudget, awsClientConfig, awsConnectorBudget } from '../../core/call-budget';
 import type { AwsAccountConfig, AwsConfig } from '../../core/config';
 import { type BaseCredentials, RoleSessions } from './credentials';
 import { AwsGrantError, awsFailure, isNotFound } from './errors';
 import { type AwsService, UsageCounter } from './usage';
 
+export { BoundedRetryStrategy } from '../../core/call-budget';
+
 /**
- * Timeouts and the retry budget of every AWS call. The defaults keep one call under about 45 s in
- * the worst case (4 attempts of at most 10 s, plus backoff), well inside a Lambda's timeout; tests
+ * Timeouts and the retry budget of every AWS call the connector makes. The defaults are
+ * `awsConnectorBudget` in functions/core/call-budget.ts (the one place budgets are stated); tests
  * shrink the backoff so a retried throttle costs milliseconds.
  */
-export interface AwsTuning {
-  /** Milliseconds to wait for an answer once connected (default 10 000). */
-  requestTimeoutMs?: number;
-  /** Milliseconds to wait for a connection (default 3 000). */
-  connectionTimeoutMs?: number;
-  /** Attempts per call, the first included (default 4). */
-  maxAttempts?: number;
-  /** First backoff in milliseconds; doubles per retry, with jitter (default 200). */
-  baseDelayMs?: number;
-  /** Longest single backoff in milliseconds (default 5 000). */
-  maxDelayMs?: number;
-}
-
-const DEFAULT_TUNING: Required<AwsTuning> = {
-  requestTimeoutMs: 10_000,
-  connectionTimeoutMs: 3_000,
-  maxAttempts: 4,
-  baseDelayMs: 200,
-  maxDelayMs: 5_000,
-};
-
-/**
- * Retries throttling, 5xx and network faults a bounded number of times with exponential backoff
- * and full jitter, honouring a retry-after hint; never retries a client error (AccessDenied,
- * a malformed policy). Written here because the SDK's configurable strategies live in a package
- * this project does not depend on directly.
- */
-export class BoundedRetryStrategy implements RetryStrategyV2 {
-  constructor(private readonly tuning: Required<AwsTuning>) {}
-
-  async acquireInitialRetryToken(): Promise<RetryToken> {
-    return retryToken(0, 0);
-  }
-
-  async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
-    const retries = token.getRetryCount() + 1;
-    if (info.errorType === 'CLIENT_ERROR' || retries >= this.tuning.maxAttempts) {
-      throw info.error ?? new Error('no more retries');
-    }
-    const ceiling = Math.min(this.tuning.maxDelayMs, this.tuning.baseDelayMs * 2 ** (retries - 1));
-    const hinted = info.retryAfterHint ? info.retryAfterHint.getTime() - Date.now() : 0;
-    const delay = Math.min(this.tuning.maxDelayMs, Math.max(hinted, Math.random() * ceiling));
-    return retryToken(retries, Math.max(0, Math.round(delay)));
-  }
-
-  recordSuccess(): void {}
-}
-
-function retryToken(count: number, delay: number): RetryToken {
-  return { getRetryCount: () => count, getRetryDelay: () => delay };
-}
+export type AwsTuning = Partial<AwsCallBudget>;
 
 export interface AwsClientsOptions {
   config: AwsConfig;
@@ -99,13 +47,13 @@ const IAM_REGION = 'us-east-1';
  */
 export class AwsClients {
   readonly usage = new UsageCounter();
-  readonly tuning: Required<AwsTuning>;
+  readonly tuning: AwsCallBudget;
   private readonly sessions: RoleSessions;
   private readonly cache = new Map<string, unknown>();
   private readonly accounts: Map<string, AwsAccountConfig>;
 
   constructor(private readonly options: AwsClientsOptions) {
-    this.tuning = { ...DEFAULT_TUNING, ...definedOnly(options.tuning ?? {}) };
+    this.tuning = { ...awsConnectorBudget, ...definedOnly(options.tuning ?? {}) };
     this.accounts = new Map(options.config.accounts.map((account) => [account.accountId, account]));
     const sts = new STSClient({
       ...this.common(options.stsRegion ?? process.env.AWS_REGION ?? 'us-east-1'),
@@ -192,12 +140,7 @@ export class AwsClients {
     return {
       region,
       ...(this.options.config.endpoint ? { endpoint: this.options.config.endpoint } : {}),
-      maxAttempts: this.tuning.maxAttempts,
-      retryStrategy: new BoundedRetryStrategy(this.tuning),
-      requestHandler: {
-        requestTimeout: this.tuning.requestTimeoutMs,
-        connectionTimeout: this.tuning.connectionTimeoutMs,
-      },
+      ...awsClientConfig(this.tuning),
     };
   }
 }

@@ -2,14 +2,16 @@ import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { type ThrottlingOptions, throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import { type GitHubRequestBudget, gitHubRequestBudget } from '../../core/call-budget';
 
 const GitHubOctokit = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHubOctokit>;
 
 /**
- * Timing knobs. The defaults are GitHub's recommendations as plugin-throttling implements them
- * (writes and GraphQL at least 1 s apart, retry-after honoured in seconds); tests set them to ~0
- * so a retried request does not cost real seconds.
+ * Timing knobs. The defaults are the budget in functions/core/call-budget.ts and GitHub's
+ * recommendations as plugin-throttling implements them (writes and GraphQL at least 1 s apart,
+ * retry-after honoured in seconds); tests set them to ~0 so a retried request does not cost real
+ * seconds.
  */
 export interface ThrottleTuning {
   /** Shorthand for local runs against the sandbox: no spacing and no waiting (both 0 unless set). */
@@ -18,8 +20,14 @@ export interface ThrottleTuning {
   retryAfterBaseMs?: number;
   /** Minimum spacing between writes (and GraphQL requests, which GitHub counts alike). */
   writeIntervalMs?: number;
-  /** Retries after a 5xx, a network fault or a rate limit, before giving up. */
+  /** Retries after a 5xx, a timeout or a network fault, before giving up. */
   retries?: number;
+  /** Retries after a rate limit (default: the budget's, and never more than `retries` when that is set). */
+  rateLimitRetries?: number;
+  /** A request that has not finished after this many milliseconds is aborted (and retried). */
+  requestTimeoutMs?: number;
+  /** A rate limit asking to wait longer than this (in retry-after seconds) fails at once. */
+  maxRetryAfterSeconds?: number;
 }
 
 export interface GitHubClientOptions {
@@ -59,10 +67,73 @@ function spacingGroup(intervalMs: number): LimiterGroup {
   return { key: () => limiter } as unknown as LimiterGroup;
 }
 
+/** The budget this client runs on: call-budget.ts's, with whatever the tuning overrides. */
+export function resolveGitHubBudget(tuning: ThrottleTuning = {}): GitHubRequestBudget {
+  const retries = tuning.retries ?? gitHubRequestBudget.retries;
+  return {
+    requestTimeoutMs: tuning.requestTimeoutMs ?? gitHubRequestBudget.requestTimeoutMs,
+    retries,
+    retryAfterBaseMs: tuning.retryAfterBaseMs ?? (tuning.fast ? 0 : gitHubRequestBudget.retryAfterBaseMs),
+    rateLimitRetries:
+      tuning.rateLimitRetries ??
+      (tuning.retries === undefined
+        ? gitHubRequestBudget.rateLimitRetries
+        : Math.min(tuning.retries, gitHubRequestBudget.rateLimitRetries)),
+    maxRetryAfterSeconds: tuning.maxRetryAfterSeconds ?? gitHubRequestBudget.maxRetryAfterSeconds,
+  };
+}
+
+/** The error a request that outlived its timeout fails with (Octokit turns it into a retryable 500). */
+export class GitHubRequestTimeout extends Error {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`GitHub did not answer ${method} ${url} within ${timeoutMs} ms`, options);
+    // The name @octokit/request and the error classification recognise as a timeout.
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Statuses whose Response may not carry a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * fetch with a deadline that covers the whole exchange: connecting, the headers and the body.
+ * The body is read here, under the same deadline, because @octokit/request reads it after fetch
+ * returns and turns a failed read into an empty body, which a stalled page would become.
+ */
+export function fetchWithTimeout(timeoutMs: number, baseFetch: typeof fetch = fetch): typeof fetch {
+  return async (input, init = {}) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const method = init.method ?? 'GET';
+    const url = input instanceof Request ? input.url : String(input);
+    try {
+      const response = await baseFetch(input, { ...init, signal });
+      const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+      const buffered = new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+      Object.defineProperty(buffered, 'url', { value: response.url });
+      return buffered;
+    } catch (error) {
+      if (deadline.aborted && !init.signal?.aborted) {
+        throw new GitHubRequestTimeout(method, url.replace(/\?.*$/, ''), timeoutMs, { cause: error });
+      }
+      throw error;
+    }
+  };
+}
+
 export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const given = options.throttle ?? {};
   const tuning: ThrottleTuning = given.fast ? { retryAfterBaseMs: 0, writeIntervalMs: 0, ...given } : given;
-  const retries = tuning.retries ?? 3;
+  const budget = resolveGitHubBudget(tuning);
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const onLimit =
     (kind: string) =>
@@ -72,8 +143,18 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       _octokit: unknown,
       retryCount: number,
     ): boolean => {
+      if (retryAfter > budget.maxRetryAfterSeconds) {
+        warn(
+          `GitHub ${kind} on ${request.method} ${request.url}: retry-after ${retryAfter}s is beyond the ${budget.maxRetryAfterSeconds}s this call may wait; giving up`,
+        );
+        return false;
+      }
+      if (retryCount >= budget.rateLimitRetries) {
+        warn(`GitHub ${kind} on ${request.method} ${request.url}; giving up after ${retryCount} retries`);
+        return false;
+      }
       warn(`GitHub ${kind} on ${request.method} ${request.url}; retry ${retryCount + 1} in ${retryAfter}s`);
-      return retryCount < retries;
+      return true;
     };
   const groups =
     tuning.writeIntervalMs === undefined
@@ -83,18 +164,19 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     ...(options.app ? { authStrategy: createAppAuth, auth: { ...options.app } } : { auth: options.token }),
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     userAgent: 'access-review',
+    request: { fetch: fetchWithTimeout(budget.requestTimeoutMs) },
     // Failures are turned into named errors by the connector; octokit's own error log would only
     // print every expected 404 of a check.
     log: { debug: () => {}, info: () => {}, warn, error: () => {} },
     throttle: {
       onRateLimit: onLimit('rate limit'),
       onSecondaryRateLimit: onLimit('secondary rate limit'),
-      ...(tuning.retryAfterBaseMs === undefined ? {} : { retryAfterBaseValue: tuning.retryAfterBaseMs }),
+      retryAfterBaseValue: budget.retryAfterBaseMs,
       ...groups,
     },
     retry: {
-      retries,
-      ...(tuning.retryAfterBaseMs === undefined ? {} : { retryAfterBaseValue: tuning.retryAfterBaseMs }),
+      retries: budget.retries,
+      retryAfterBaseValue: budget.retryAfterBaseMs,
     },
   });
 }

@@ -1,4 +1,11 @@
-import { ConnectorError, TransientError } from '../../core/errors';
+import {
+  AuthenticationError,
+  CallTimeoutError,
+  ConnectorError,
+  PermissionError,
+  ThrottledError,
+  TransientError,
+} from '../../core/errors';
 
 /*
  * Octokit's error classes live in transitive packages (@octokit/request-error, @octokit/graphql),
@@ -8,7 +15,9 @@ import { ConnectorError, TransientError } from '../../core/errors';
 interface HttpLikeError {
   status: number;
   message: string;
-  response?: { headers?: Record<string, string | undefined> };
+  response?: { headers?: Record<string, string | undefined>; url?: string };
+  request?: { method?: string; url?: string };
+  cause?: unknown;
 }
 
 interface GraphQLLikeError {
@@ -49,29 +58,130 @@ function isRateLimited(error: HttpLikeError): boolean {
   );
 }
 
+/** True when the request never got an answer in time (our fetch's deadline, or a socket timeout). */
+function isTimedOut(error: HttpLikeError): boolean {
+  const cause = error.cause as { name?: unknown; code?: unknown } | undefined;
+  return (
+    error.status === 500 &&
+    (cause?.name === 'TimeoutError' ||
+      cause?.code === 'ETIMEDOUT' ||
+      cause?.code === 'UND_ERR_CONNECT_TIMEOUT')
+  );
+}
+
+/**
+ * What GitHub says the call needs. Fine-grained tokens and GitHub Apps get
+ * `X-Accepted-GitHub-Permissions` (`members=write`; sets of alternatives separated by `;`),
+ * classic tokens `X-Accepted-OAuth-Scopes` (next to `X-OAuth-Scopes`, what the token has).
+ */
+export function missingGitHubPermission(
+  headers: Record<string, string | undefined> = {},
+): string | undefined {
+  const accepted = headers['x-accepted-github-permissions']?.trim();
+  if (accepted) {
+    const alternatives = accepted
+      .split(';')
+      .map((set) =>
+        set
+          .split(',')
+          .map((permission) => permission.trim())
+          .filter(Boolean)
+          .join(' and '),
+      )
+      .filter(Boolean);
+    if (alternatives.length > 0) return `permission ${alternatives.join(', or ')}`;
+  }
+  const scopes = headers['x-accepted-oauth-scopes']?.trim();
+  if (scopes) {
+    const has = headers['x-oauth-scopes']?.trim();
+    return `OAuth scope ${scopes
+      .split(',')
+      .map((scope) => scope.trim())
+      .filter(Boolean)
+      .join(' or ')} (the token has: ${has || 'none'})`;
+  }
+  return undefined;
+}
+
+/** `GET /orgs/{org}/members`: the endpoint in the request, without the host and query. */
+function endpointOf(error: HttpLikeError, action: string): string {
+  const method = error.request?.method;
+  const url = error.request?.url;
+  if (!method || !url) return action;
+  try {
+    return `${method} ${new URL(url).pathname}`;
+  } catch {
+    return `${method} ${url.replace(/\?.*$/, '')}`;
+  }
+}
+
+/** GraphQL's own "needs a scope" message: "The 'x' field requires one of the following scopes: ['read:org']". */
+function graphQLMissingScope(message: string): string | undefined {
+  const match = /requires one of the following scopes: \[([^\]]*)\]/.exec(message);
+  return match?.[1] ? `OAuth scope ${match[1].replace(/'/g, '').split(/,\s*/).join(' or ')}` : undefined;
+}
+
+export type GitHubFailure =
+  | AuthenticationError
+  | PermissionError
+  | ThrottledError
+  | CallTimeoutError
+  | TransientError
+  | ConnectorError;
+
 /**
  * Turns whatever a GitHub call threw into one of our named errors, with the original as `cause`.
- * Retries already happened inside the client, so what reaches here has outlasted them:
- * 5xx, network faults and rate limits are TransientError (the workflow may try again later);
- * any other refusal (401 bad credentials, 403 missing scope, 422, a GraphQL error) is ConnectorError.
+ * Retries already happened inside the client (functions/core/call-budget.ts), so what reaches here
+ * has outlasted them:
+ * - 401 (bad, expired or revoked credentials): AuthenticationError, fail fast;
+ * - 403 that is not a rate limit, GraphQL FORBIDDEN / INSUFFICIENT_SCOPES: PermissionError naming
+ *   the endpoint and the permission GitHub says it needs;
+ * - 429, a secondary or primary rate limit, GraphQL RATE_LIMITED: ThrottledError;
+ * - no answer within the timeout: CallTimeoutError; other 5xx and network faults: TransientError;
+ * - any other refusal (422, a GraphQL error): ConnectorError.
  * `secret` is scrubbed from the message in case a server ever echoes it.
  */
-export function gitHubFailure(
-  error: unknown,
-  action: string,
-  secret: string,
-): TransientError | ConnectorError {
+export function gitHubFailure(error: unknown, action: string, secret: string): GitHubFailure {
   const scrub = (text: string) => (secret ? text.split(secret).join('[REDACTED]') : text);
   if (isGraphQLError(error)) {
     const messages = error.errors.map((item) => (item.type ? `${item.type}: ${item.message}` : item.message));
     const text = scrub(`GitHub GraphQL refused ${action}: ${messages.join('; ')}`);
-    return error.errors.some((item) => item.type === 'RATE_LIMITED')
-      ? new TransientError(text, { cause: error })
-      : new ConnectorError(text, { cause: error });
+    if (error.errors.some((item) => item.type === 'RATE_LIMITED'))
+      return new ThrottledError(text, { cause: error });
+    const forbidden = error.errors.find(
+      (item) => item.type === 'FORBIDDEN' || item.type === 'INSUFFICIENT_SCOPES',
+    );
+    if (forbidden) {
+      const missing = scrub(
+        graphQLMissingScope(forbidden.message) ??
+          `what "${forbidden.message}" asks for (the token's access to ${action})`,
+      );
+      return new PermissionError(`${text}. The token lacks ${missing}`, missing, { cause: error });
+    }
+    return new ConnectorError(text, { cause: error });
   }
   if (isHttpError(error)) {
     const text = scrub(`GitHub ${action} failed with ${error.status}: ${error.message}`);
-    if (error.status >= 500 || isRateLimited(error)) return new TransientError(text, { cause: error });
+    if (error.status === 401) {
+      return new AuthenticationError(
+        `${text}. GitHub refused the credentials: the token is invalid, expired or revoked, or the GitHub App's id, installation or key is wrong; update the GitHub secret`,
+        { cause: error },
+      );
+    }
+    if (isRateLimited(error)) return new ThrottledError(text, { cause: error });
+    if (error.status === 403) {
+      const endpoint = endpointOf(error, action);
+      const needed = missingGitHubPermission(error.response?.headers);
+      const missing = needed ? `${needed} for ${endpoint}` : `access to ${endpoint}`;
+      const advice = needed
+        ? `grant the token (or the GitHub App) ${needed}`
+        : 'GitHub did not say which permission; see the permissions each mode needs in the README';
+      return new PermissionError(`${text}. The token lacks ${missing}: ${advice}`, scrub(missing), {
+        cause: error,
+      });
+    }
+    if (isTimedOut(error)) return new CallTimeoutError(text, { cause: error });
+    if (error.status >= 500) return new TransientError(text, { cause: error });
     return new ConnectorError(text, { cause: error });
   }
   const detail = error instanceof Error ? error.message : String(error);
