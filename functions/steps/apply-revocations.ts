@@ -7,6 +7,7 @@ import type { StoredGrant } from '../store/grants';
 import { type Revocation, revocationEventData, revocationEventType } from '../store/outcomes';
 import { GuardVerdictMissingError } from './request-revocation-approval';
 import type { CampaignRef } from './snapshot';
+import { mapConcurrently, timeIsShort } from './time-budget';
 
 export interface ApplyRevocationsOutput extends CampaignRef {
   requested: number;
@@ -19,7 +20,16 @@ export interface ApplyRevocationsOutput extends CampaignRef {
   rejected: number;
   /** The tool's own identity: never revoked, whatever was approved. */
   refusedProtected: number;
+  /**
+   * False when the step stopped before its Lambda's time ran out, with revocations still to apply:
+   * the workflow calls it again and it goes on after those already recorded. The counts are then
+   * those recorded so far.
+   */
+  complete: boolean;
 }
+
+/** Grants read at once when loading the revocations still to apply. */
+const READ_CONCURRENCY = 16;
 
 /**
  * Org membership last: removing someone from the org also removes their teams, and the evidence
@@ -82,14 +92,23 @@ export async function applyRevocations(
   );
   const approval = await store.approvals.get(campaignId);
   const decisions = (await store.decisions.list(campaignId)).filter((d) => d.decision === 'revoke');
-  const grants: StoredGrant[] = [];
-  for (const decision of decisions) {
-    const grant = await store.grants.get(campaignId, decision.grantId);
-    if (grant) grants.push(grant);
-  }
+  // What a previous attempt or invocation of this step already did, read in one query: those
+  // grants are not read again, only counted.
+  const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
+  const isFinished = (grantId: string) => {
+    const status = done.get(grantId)?.status;
+    return status !== undefined && status !== 'pending';
+  };
+  const finished = decisions.filter((d) => isFinished(d.grantId));
+  const toDo = decisions.filter((d) => !isFinished(d.grantId));
+  const grants = (
+    await mapConcurrently(toDo, READ_CONCURRENCY, (decision) =>
+      store.grants.get(campaignId, decision.grantId),
+    )
+  ).filter((grant): grant is StoredGrant => grant !== undefined);
   grants.sort((a, b) => revocationOrder(a) - revocationOrder(b));
   const totals = {
-    requested: grants.length,
+    requested: finished.length + grants.length,
     removed: 0,
     alreadyAbsent: 0,
     failed: 0,
@@ -105,14 +124,15 @@ export async function applyRevocations(
     else if (status === 'rejected') totals.rejected++;
     else if (status === 'refused_protected') totals.refusedProtected++;
   };
-  // What a previous attempt of this step already did, read in one query.
-  const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
+  for (const decision of finished) count(done.get(decision.grantId)!.status);
   for (const grant of grants) {
-    const previous = done.get(grant.grantId);
-    if (previous && previous.status !== 'pending') {
-      count(previous.status);
-      continue;
+    if (timeIsShort(services)) {
+      services.progress(
+        `Revocations: ${grants.length - grants.indexOf(grant)} still to apply; stopping before the Lambda's time runs out (the workflow resumes it)`,
+      );
+      return { campaignId, ...totals, complete: false };
     }
+    const previous = done.get(grant.grantId);
     const verdict = verdicts.get(grant.grantId);
     const kept = notApplied(verdict, approval);
     if (kept) {
@@ -191,7 +211,7 @@ export async function applyRevocations(
             }`,
     );
   }
-  return { campaignId, ...totals };
+  return { campaignId, ...totals, complete: true };
 }
 
 /** Appends the outcome's event to the chain and links it from the stored outcome, once. */

@@ -17,3 +17,21 @@ export function timeIsShort(services: Services, reserveMs = 0, margin = SHARD_SA
   const left = services.timeLeftMs?.();
   return left !== undefined && left < margin + reserveMs;
 }
+
+/** `work` on every item, at most `concurrency` at a time; results in the items' order. */
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

@@ -2,11 +2,17 @@ import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
 import { NOT_APPLIED_STATUSES } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
+import { timeIsShort } from './time-budget';
 
 export interface VerifyRevocationsOutput extends CampaignRef {
   checked: number;
   confirmedAbsent: number;
   stillPresent: number;
+  /**
+   * False when the step stopped before its Lambda's time ran out, with revocations still to check:
+   * the workflow calls it again and it goes on after the verifications already recorded.
+   */
+  complete: boolean;
 }
 
 /**
@@ -28,6 +34,12 @@ export async function verifyRevocations(
     if (NOT_APPLIED_STATUSES.has(revocation.status)) continue;
     let verification = done.get(revocation.grantId);
     if (!verification) {
+      if (timeIsShort(services)) {
+        services.progress(
+          "Verification: stopping before the Lambda's time runs out; the workflow resumes it after the last one recorded",
+        );
+        return { campaignId, ...totals, complete: false };
+      }
       const grant = await store.grants.get(campaignId, revocation.grantId);
       if (!grant) continue;
       const connector = await services.connectors.get(grant.connector);
@@ -63,5 +75,5 @@ export async function verifyRevocations(
     if (verification.status === 'absent') totals.confirmedAbsent++;
     else totals.stillPresent++;
   }
-  return { campaignId, ...totals };
+  return { campaignId, ...totals, complete: true };
 }
