@@ -1,6 +1,6 @@
 import { lambdaHandler } from '../runtime/aws';
-import { finalizeCampaign } from '../steps/finalize';
+import { finalizeOrRecordFailure } from '../steps/finalize';
 
-/** Workflow step; the embedded host calls `run` with its own services. */
-export const run = finalizeCampaign;
+/** Workflow step (Finalize, and the failure path's recorder); the embedded host calls `run` with its own services. */
+export const run = finalizeOrRecordFailure;
 export const handler = lambdaHandler(run);

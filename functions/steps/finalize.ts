@@ -1,3 +1,4 @@
+import { MalformedRequestError } from '../core/errors';
 import {
   type CampaignRecords,
   type CampaignSummary,
@@ -8,7 +9,27 @@ import {
 import type { Services } from '../runtime/services';
 import type { CampaignEvent, EventType } from '../store/events';
 import { revocationEventData, revocationEventType } from '../store/outcomes';
+import {
+  isRecordFailureInput,
+  type RecordFailureInput,
+  type ResumeOutput,
+  recordFailureOrResume,
+} from './campaign-failure';
 import type { CampaignRef } from './snapshot';
+
+/**
+ * The finalize Lambda: Finalize closes a campaign (`{ campaignId }`), and the workflow's failure
+ * path records a failure or, when redriven, resumes (`{ failure, error, attempt, … }`, see
+ * campaign-failure.ts). One Lambda, since both read and write the same records.
+ */
+export async function finalizeOrRecordFailure(
+  input: CampaignRef | RecordFailureInput,
+  services: Services,
+): Promise<CampaignSummary | ResumeOutput> {
+  return isRecordFailureInput(input)
+    ? recordFailureOrResume(input, services)
+    : finalizeCampaign(input, services);
+}
 
 /**
  * Closes the campaign. A record whose event did not make it into the chain (a crash between the
@@ -18,6 +39,7 @@ import type { CampaignRef } from './snapshot';
 export async function finalizeCampaign(input: CampaignRef, services: Services): Promise<CampaignSummary> {
   const { campaignId } = input;
   const { store } = services;
+  if (!campaignId) throw new MalformedRequestError('Finalize needs a campaignId');
   // Read once: recovery and the summary work on these records, appending to them as they write.
   const records = await loadCampaignRecords(store, campaignId);
   if (records.campaign.status === 'completed') return summarize(records);
@@ -42,7 +64,7 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
  * (a crash between the two writes: append it now, marked recovered) or lost only the link (a
  * crash after the append: link the event that is there, and write nothing twice).
  */
-async function recoverMissingEvents(records: CampaignRecords, services: Services): Promise<void> {
+export async function recoverMissingEvents(records: CampaignRecords, services: Services): Promise<void> {
   const { store } = services;
   const { campaignId } = records.campaign;
   const existing = new Map<string, CampaignEvent>();
@@ -98,13 +120,13 @@ async function recoverMissingEvents(records: CampaignRecords, services: Services
       });
     }
     if (task.status === 'completed') {
-      await ensure('review_completed', reviewer, { reviewer, decided: task.decidedGrantIds.length });
+      await ensure('review_completed', reviewer, { reviewer, decided: task.decidedCount });
     }
     if (task.status === 'unresponsive') {
       await ensure('reviewer_unresponsive', reviewer, {
         reviewer,
-        undecided: task.grantCount - task.decidedGrantIds.length,
-        decided: task.decidedGrantIds.length,
+        undecided: task.grantCount - task.decidedCount,
+        decided: task.decidedCount,
       });
     }
   }

@@ -1,13 +1,23 @@
 import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HANDLERS } from '../../lib/aws/handlers';
+import { FAIL_FAST_ERROR_NAMES } from '../../functions/core/errors';
+import { HANDLERS, isWorkflowHandler } from '../../lib/aws/handlers';
 import {
   DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
   LOCAL_TIMEOUT_LIMIT_SECONDS,
   type LocalWorkflow,
   synthesizeForLocalHost,
 } from '../../lib/local/synthesized-workflow';
-import { RETRYABLE_ERRORS, STATE_NAMES } from '../../lib/workflow/definition';
+import {
+  FAILURE_RECORDERS,
+  failedStateName,
+  LAMBDA_TIMEOUT_ERRORS,
+  RETRYABLE_ERRORS,
+  REVIEWER_CATCHING_STATES,
+  STATE_NAMES,
+  TOP_LEVEL_CATCHING_STATES,
+} from '../../lib/workflow/definition';
 import { exampleConfig, type Json } from './support';
 
 type State = Record<string, unknown>;
@@ -35,28 +45,49 @@ function states(): Record<string, State> {
   return allStates(workflow.definition as unknown as { States: Record<string, State> });
 }
 
+/** The failure-path Pass of every state that catches, plus the named states. */
+function expectedStateNames(): string[] {
+  return [
+    ...Object.values(STATE_NAMES),
+    ...[...TOP_LEVEL_CATCHING_STATES, ...REVIEWER_CATCHING_STATES].map(failedStateName),
+  ].sort();
+}
+
 describe('the synthesized review workflow', () => {
   it('has exactly the documented states, top level in order, RequestReview/MarkUnresponsive in the Map', () => {
-    expect(Object.keys(states()).sort()).toEqual(Object.values(STATE_NAMES).sort());
+    expect(Object.keys(states()).sort()).toEqual(expectedStateNames());
     const order: string[] = [];
     let name: string | undefined = workflow.definition.StartAt;
     while (name) {
       order.push(name);
       const state = workflow.definition.States[name] as unknown as State;
-      // The guard's Choice goes straight on to ApplyRevocations when nothing is held.
+      // Choices go on by Default: nothing held, the sharded step complete.
       name = (state.Next ?? state.Default) as string | undefined;
     }
     expect(order).toEqual([
       'StartCampaign',
       'Snapshot',
+      'IsSnapshotComplete',
       'AssignReviewers',
       'ReviewEachReviewer',
       'CheckRevocations',
       'AnyRevocationHeld',
       'ApplyRevocations',
+      'AreRevocationsApplied',
       'VerifyRevocations',
+      'AreRevocationsVerified',
       'Finalize',
     ]);
+    const map = states().ReviewEachReviewer as { ItemProcessor: { States: Record<string, State> } };
+    expect(Object.keys(map.ItemProcessor.States).sort()).toEqual(
+      [
+        'RequestReview',
+        'MarkUnresponsive',
+        'RecordReviewFailure',
+        'RequestReviewFailed',
+        'MarkUnresponsiveFailed',
+      ].sort(),
+    );
   });
 
   it('is JSONPath only (the local runner ignores JSONata)', () => {
@@ -81,13 +112,18 @@ describe('the synthesized review workflow', () => {
       toSeconds: DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
     });
     expect(requestReview.TimeoutSeconds).toBe(DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS);
+    // Authentication/permission fail the campaign (every reviewer would fail alike); any other
+    // failure after retries, or the window closing, marks this reviewer unresponsive.
     expect(requestReview.Catch).toEqual([
+      { ErrorEquals: [...FAIL_FAST_ERROR_NAMES], ResultPath: '$.error', Next: 'RequestReviewFailed' },
       {
         ErrorEquals: ['States.Timeout', 'States.TaskFailed'],
         ResultPath: '$.error',
         Next: 'MarkUnresponsive',
       },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RequestReviewFailed' },
     ]);
+    expect(FAIL_FAST_ERROR_NAMES).toEqual(expect.arrayContaining(['AuthenticationError', 'PermissionError']));
   });
 
   it('checks the revocations after the reviews and asks the security team only when something is held', () => {
@@ -112,10 +148,18 @@ describe('the synthesized review workflow', () => {
     expect(approval.Next).toBe('ApplyRevocations');
     expect(approval.Catch).toEqual([
       {
-        ErrorEquals: ['States.Timeout', 'States.TaskFailed'],
+        ErrorEquals: [...FAIL_FAST_ERROR_NAMES],
         ResultPath: '$.error',
+        Next: 'RequestRevocationApprovalFailed',
+      },
+      {
+        ErrorEquals: ['States.Timeout', 'States.TaskFailed'],
+        // Not `$.error`: a later failure of RejectHeldRevocations puts its own error there, and a
+        // resumed RejectHeldRevocations must still read why the approval ended.
+        ResultPath: '$.approvalError',
         Next: 'RejectHeldRevocations',
       },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RequestRevocationApprovalFailed' },
     ]);
     // The approval window (hours on AWS) gets the local window, as the review window does.
     expect(workflow.rewrittenTimeouts).toContainEqual({
@@ -126,35 +170,81 @@ describe('the synthesized review workflow', () => {
     expect(approval.TimeoutSeconds).toBe(DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS);
     const reject = states().RejectHeldRevocations!;
     expect(reject.Parameters).toMatchObject({
-      Payload: { 'campaignId.$': '$.campaignId', 'error.$': '$.error' },
+      Payload: { 'campaignId.$': '$.campaignId', 'error.$': '$.approvalError' },
     });
     expect(reject.ResultPath).toBeNull();
     expect(reject.Next).toBe('ApplyRevocations');
   });
 
-  it('maps over the assigned reviewers, 20 at a time, passing only ids', () => {
+  it('asks every reviewer at once in a Distributed Map of STANDARD children, passing only ids', () => {
     const map = states().ReviewEachReviewer!;
     expect(map).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.reviewers',
-      MaxConcurrency: 40,
-      ItemSelector: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$$.Map.Item.Value' },
+      // The most a Distributed Map runs at once on AWS: no cap below the number of reviewers.
+      MaxConcurrency: 10_000,
+      ItemSelector: {
+        'campaignId.$': '$.campaignId',
+        'reviewer.$': '$$.Map.Item.Value',
+        // The parent's attempt and name, for the child's failure recorder.
+        'attempt.$': '$$.Execution.RedriveCount',
+        'executionName.$': '$$.Execution.Name',
+      },
       ResultPath: null,
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
     });
+    // A child's output is the reviewer's login: the Map's result is no larger than its input.
+    expect(states().RequestReview!.OutputPath).toBe('$.reviewer');
+    expect(states().MarkUnresponsive!.OutputPath).toBe('$.reviewer');
   });
 
-  it('retries every Lambda step on transient faults, never on the review timeout', () => {
+  it('loops a sharded step while it reports complete: false (a missing complete means done)', () => {
+    for (const [choice, step, next] of [
+      ['IsSnapshotComplete', 'Snapshot', 'AssignReviewers'],
+      ['AreRevocationsApplied', 'ApplyRevocations', 'VerifyRevocations'],
+      ['AreRevocationsVerified', 'VerifyRevocations', 'Finalize'],
+    ] as const) {
+      expect(states()[step]!.Next, step).toBe(choice);
+      expect(states()[choice], choice).toEqual({
+        Type: 'Choice',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.complete', IsPresent: true },
+              { Variable: '$.complete', BooleanEquals: false },
+            ],
+            Next: step,
+          },
+        ],
+        Default: next,
+      });
+    }
+  });
+
+  it('retries transient faults with backoff, a Lambda timeout once, and never a person’s window', () => {
+    const waiting = new Set(workflow.waitForTaskTokenStates);
     for (const [name, state] of Object.entries(states())) {
       if (state.Type !== 'Task') continue;
-      const retry = state.Retry as Array<{ ErrorEquals: string[]; BackoffRate: number; MaxAttempts: number }>;
-      expect(retry, name).toHaveLength(1);
-      expect(retry[0]!.ErrorEquals.sort(), name).toEqual([...RETRYABLE_ERRORS].sort());
-      expect(retry[0]!.ErrorEquals, name).not.toContain('States.Timeout');
-      expect(retry[0]!.ErrorEquals, name).not.toContain('States.ALL');
+      const retry = state.Retry as Array<{
+        ErrorEquals: string[];
+        BackoffRate?: number;
+        MaxAttempts: number;
+      }>;
+      expect(retry[0]!.ErrorEquals, name).toEqual([...RETRYABLE_ERRORS]);
       expect(retry[0]!.BackoffRate, name).toBeGreaterThan(1);
       expect(retry[0]!.MaxAttempts, name).toBeGreaterThan(1);
+      if (waiting.has(name)) {
+        expect(retry, name).toHaveLength(1);
+      } else {
+        expect(retry[1], name).toEqual({
+          ErrorEquals: [...LAMBDA_TIMEOUT_ERRORS],
+          IntervalSeconds: 5,
+          MaxAttempts: 1,
+        });
+      }
     }
-    expect(RETRYABLE_ERRORS).toContain('TransientError');
+    expect(RETRYABLE_ERRORS).toEqual(expect.arrayContaining(['TransientError', 'Lambda.ServiceException']));
+    expect(RETRYABLE_ERRORS).not.toContain('States.Timeout');
   });
 
   it('gives StartCampaign the execution input and name, and passes only the campaign id onwards', () => {
@@ -164,6 +254,140 @@ describe('the synthesized review workflow', () => {
       expect(states()[name]!.Parameters, name).toMatchObject({ Payload: { 'campaignId.$': '$.campaignId' } });
       expect(states()[name]!.OutputPath, name).toBe('$.Payload');
     }
+  });
+});
+
+/** What an error named `error` does at `state`: the catcher it meets, if any (ASL matching rules). */
+function catcherFor(state: State, error: string): { Next: string; ResultPath?: string } | undefined {
+  const catchers = (state.Catch ?? []) as Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>;
+  return catchers.find((catcher) => matchesError(catcher.ErrorEquals, error));
+}
+
+function matchesError(errorEquals: readonly string[], error: string): boolean {
+  if (errorEquals.includes(error) || errorEquals.includes('States.ALL')) return true;
+  // States.TaskFailed stands for every error a task reports except the state's own timeout.
+  return errorEquals.includes('States.TaskFailed') && error !== 'States.Timeout';
+}
+
+const TOP_LEVEL = new Set<string>(TOP_LEVEL_CATCHING_STATES);
+
+describe('the failure path', () => {
+  it('every Task and Map state but the recorders ends its Catch list with States.ALL → its <State>Failed Pass → a recorder', () => {
+    const all = states();
+    const catching = Object.entries(all).filter(
+      ([name, state]) =>
+        (state.Type === 'Task' || state.Type === 'Map') &&
+        !(FAILURE_RECORDERS as readonly string[]).includes(name),
+    );
+    expect(catching.map(([name]) => name).sort()).toEqual(
+      [...TOP_LEVEL_CATCHING_STATES, ...REVIEWER_CATCHING_STATES].sort(),
+    );
+    for (const [name, state] of catching) {
+      const catchers = state.Catch as Array<{ ErrorEquals: string[]; Next: string; ResultPath: string }>;
+      expect(catchers.at(-1), name).toEqual({
+        ErrorEquals: ['States.ALL'],
+        ResultPath: '$.error',
+        Next: failedStateName(name),
+      });
+      const pass = all[failedStateName(name)]!;
+      expect(pass.Type, name).toBe('Pass');
+      expect(pass.ResultPath, name).toBe('$.failure');
+      expect((pass.Parameters as State).state, name).toBe(name);
+      expect(pass.Next, name).toBe(TOP_LEVEL.has(name) ? 'RecordCampaignFailure' : 'RecordReviewFailure');
+      if (name !== 'StartCampaign') {
+        expect(pass.Parameters, name).toMatchObject({ 'campaignId.$': '$.campaignId' });
+      }
+    }
+    // StartCampaign has no campaign yet: the recorder looks it up by execution name.
+    expect(all.StartCampaignFailed!.Parameters).toEqual({ state: 'StartCampaign' });
+    expect(all.RequestReviewFailed!.Parameters).toEqual({
+      state: 'RequestReview',
+      'campaignId.$': '$.campaignId',
+      'reviewer.$': '$.reviewer',
+    });
+  });
+
+  it('records with the finalize Lambda, ends FAILED at the recorder (no Catch), and resumes where it failed', () => {
+    const all = states();
+    const record = all.RecordCampaignFailure!;
+    expect(record.Catch).toBeUndefined();
+    expect(record.Parameters).toMatchObject({
+      FunctionName: expect.stringContaining(':function:finalize'),
+      Payload: {
+        'failure.$': '$.failure',
+        'error.$': '$.error',
+        'executionName.$': '$$.Execution.Name',
+        'attempt.$': '$$.Execution.RedriveCount',
+      },
+    });
+    // The state's input is kept (a resumed state gets what it had), only `resumed` is added.
+    expect(record.ResultPath).toBe('$.resumed');
+    expect(record.Next).toBe('ResumeAtFailedState');
+    expect(all.ResumeAtFailedState).toEqual({
+      Type: 'Choice',
+      Choices: TOP_LEVEL_CATCHING_STATES.map((name) => ({
+        Variable: '$.failure.state',
+        StringEquals: name,
+        Next: name,
+      })),
+      Default: 'CannotResume',
+    });
+    expect(all.CannotResume).toMatchObject({ Type: 'Fail', Error: 'CannotResume' });
+    const child = all.RecordReviewFailure!;
+    expect(child.Catch).toBeUndefined();
+    expect(child.End).toBe(true);
+    expect(child.Parameters).toMatchObject({
+      FunctionName: expect.stringContaining(':function:finalize'),
+      Payload: {
+        'failure.$': '$.failure',
+        'error.$': '$.error',
+        'executionName.$': '$.executionName',
+        'attempt.$': '$.attempt',
+        resumable: false,
+      },
+    });
+  });
+
+  const knownErrors = [
+    ...FAIL_FAST_ERROR_NAMES,
+    ...RETRYABLE_ERRORS,
+    ...LAMBDA_TIMEOUT_ERRORS,
+    'States.TaskFailed',
+    'States.Runtime',
+    'States.DataLimitExceeded',
+    'States.ExceedToleratedFailureThreshold',
+    'ConnectorError',
+    'ReviewTaskClosedError',
+    'Error',
+    'TypeError',
+  ];
+  const errorName = fc.oneof(fc.constantFrom(...knownErrors), fc.stringMatching(/^[A-Za-z][A-Za-z.]{0,24}$/));
+  const catchingState = fc.constantFrom(...TOP_LEVEL_CATCHING_STATES, ...REVIEWER_CATCHING_STATES);
+
+  it('no error is silent: each is caught, by a person-handling state or the failure path, and only transient ones are retried', () => {
+    fc.assert(
+      fc.property(catchingState, errorName, (name, error) => {
+        const all = states();
+        const state = all[name]!;
+        const catcher = catcherFor(state, error);
+        expect(catcher).toBeDefined();
+        const failFast = FAIL_FAST_ERROR_NAMES.includes(error);
+        if (catcher!.Next === 'MarkUnresponsive') expect(name).toBe('RequestReview');
+        else if (catcher!.Next === 'RejectHeldRevocations') expect(name).toBe('RequestRevocationApproval');
+        else expect(catcher!.Next).toBe(failedStateName(name));
+        // Authentication and permission errors reach the failure path, and without retries.
+        if (failFast) expect(catcher!.Next).toBe(failedStateName(name));
+        const retriers = (state.Retry ?? []) as Array<{ ErrorEquals: string[] }>;
+        const retrier = retriers.find((candidate) => matchesError(candidate.ErrorEquals, error));
+        if (failFast) expect(retrier).toBeUndefined();
+        if (retrier) {
+          expect([...RETRYABLE_ERRORS, ...LAMBDA_TIMEOUT_ERRORS]).toContain(error);
+          // A person's window closing is never retried.
+          if (workflow.waitForTaskTokenStates.includes(name)) expect(error).not.toBe('States.Timeout');
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -192,14 +416,19 @@ describe('synthesizeForLocalHost', () => {
       ApplyRevocations: 'apply-revocations',
       VerifyRevocations: 'verify-revocations',
       Finalize: 'finalize',
+      // The failure path reuses the finalize Lambda (its failure mode).
+      RecordCampaignFailure: 'finalize',
+      RecordReviewFailure: 'finalize',
     });
     expect([...workflow.waitForTaskTokenStates].sort()).toEqual([
       'RequestReview',
       'RequestRevocationApproval',
     ]);
-    expect(
-      HANDLERS.filter((spec) => !Object.values(workflow.handlerByStateName).includes(spec.name)),
-    ).toEqual([expect.objectContaining({ name: 'slack-events' })]);
+    const unbound = HANDLERS.filter(
+      (spec) => !Object.values(workflow.handlerByStateName).includes(spec.name),
+    );
+    expect(unbound.map((spec) => spec.name)).toContain('slack-events');
+    for (const spec of unbound) expect(isWorkflowHandler(spec.name), spec.name).toBe(false);
   });
 
   it('rewrites only human-scale timeouts; machine steps keep theirs', () => {
@@ -259,10 +488,20 @@ describe('synthesizeForLocalHost', () => {
 describe('the synthesized definition on aws-local-stepfunctions', () => {
   type Handlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
-  async function runLocally(options: { held: number; approval: 'answers' | 'silent' }) {
+  interface LocalRunOptions {
+    held: number;
+    approval: 'answers' | 'silent';
+    /** How many times each sharded step answers `complete: false` before it is done. */
+    incomplete?: Partial<Record<'Snapshot' | 'ApplyRevocations' | 'VerifyRevocations', number>>;
+    /** A state whose handler throws this error name (every time). */
+    failing?: { state: string; error: string };
+  }
+
+  async function runLocally(options: LocalRunOptions) {
     const local = synthesizeForLocalHost(config, { reviewWindowSeconds: 1 });
     const calls: Array<{ state: string; payload: Record<string, Json> }> = [];
     let snapshotAttempts = 0;
+    const shardsAnswered = new Map<string, number>();
     const handlers: Handlers = {};
     for (const [state, handler] of Object.entries(local.handlerByStateName)) {
       handlers[state] = async (input) => {
@@ -280,8 +519,23 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         if (handler === 'snapshot' && ++snapshotAttempts === 1) {
           throw Object.assign(new Error('GitHub answered 502'), { name: 'TransientError' });
         }
+        if (options.failing?.state === state) {
+          throw Object.assign(new Error(`${state} was refused`), { name: options.failing.error });
+        }
+        if (FAILURE_RECORDERS.includes(state as (typeof FAILURE_RECORDERS)[number])) {
+          throw Object.assign(new Error('recorded'), { name: 'CampaignFailedError' });
+        }
         const campaignId = (Payload.campaignId as string | undefined) ?? 'campaign-1';
         const output: Record<string, Json> = { campaignId, count: calls.length };
+        const shardsLeft = options.incomplete?.[state as 'Snapshot'];
+        if (shardsLeft !== undefined) {
+          const answered = (shardsAnswered.get(state) ?? 0) + 1;
+          shardsAnswered.set(state, answered);
+          const done = answered > shardsLeft;
+          // Done is said both ways a step may say it: complete: true, or no `complete` at all.
+          if (!done) output.complete = false;
+          else if (state === 'ApplyRevocations') output.complete = true;
+        }
         if (handler === 'assign-reviewers') output.reviewers = ['alice', 'dave'];
         if (handler === 'check-revocations') output.held = options.held;
         return { Payload: output };
@@ -293,7 +547,7 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
       {
         overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: { Snapshot: 0 } },
         context: {
-          Execution: { Name: 'local-run-1' },
+          Execution: { Name: 'local-run-1', RedriveCount: 0 },
           get Task() {
             tokens += 1;
             return { Token: `token-${tokens}` };
@@ -301,13 +555,56 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         },
       },
     );
-    const output = (await run.result) as Record<string, unknown>;
-    return { output, calls };
+    try {
+      const output = (await run.result) as Record<string, unknown>;
+      return { output, calls, failure: undefined };
+    } catch (failure) {
+      return { output: undefined, calls, failure: failure as Error };
+    }
   }
+
+  it('calls a sharded step again while it answers complete: false', async () => {
+    const { calls, output } = await runLocally({
+      held: 0,
+      approval: 'answers',
+      incomplete: { Snapshot: 2, ApplyRevocations: 2, VerifyRevocations: 2 },
+    });
+    expect(output?.campaignId).toBe('campaign-1');
+    // Snapshot: one TransientError retry, then three shards.
+    expect(calls.filter((call) => call.state === 'Snapshot')).toHaveLength(4);
+    expect(calls.filter((call) => call.state === 'ApplyRevocations')).toHaveLength(3);
+    expect(calls.filter((call) => call.state === 'VerifyRevocations')).toHaveLength(3);
+    for (const call of calls.filter((item) =>
+      ['ApplyRevocations', 'VerifyRevocations'].includes(item.state),
+    )) {
+      expect(call.payload).toEqual({ campaignId: 'campaign-1' });
+    }
+    expect(calls.at(-1)!.state).toBe('Finalize');
+  });
+
+  it('takes an authentication error straight to the failure path: no retry, the execution fails at the recorder', async () => {
+    const { calls, failure } = await runLocally({
+      held: 0,
+      approval: 'answers',
+      failing: { state: 'ApplyRevocations', error: 'AuthenticationError' },
+    });
+    expect(failure).toBeDefined();
+    expect(calls.filter((call) => call.state === 'ApplyRevocations')).toHaveLength(1);
+    expect(calls.at(-1)).toEqual({
+      state: 'RecordCampaignFailure',
+      payload: {
+        failure: { state: 'ApplyRevocations', campaignId: 'campaign-1' },
+        error: { Error: 'AuthenticationError', Cause: 'ApplyRevocations was refused' },
+        executionName: 'local-run-1',
+        attempt: 0,
+      },
+    });
+    expect(calls.some((call) => call.state === 'VerifyRevocations' || call.state === 'Finalize')).toBe(false);
+  });
 
   it('runs a campaign: retries a TransientError, records a silent reviewer as unresponsive', async () => {
     const { output, calls } = await runLocally({ held: 0, approval: 'answers' });
-    expect(output.campaignId).toBe('campaign-1');
+    expect(output?.campaignId).toBe('campaign-1');
     expect(calls[0]).toEqual({
       state: 'StartCampaign',
       payload: { trigger: 'cli', requestedBy: 'carol', executionName: 'local-run-1' },
