@@ -5,7 +5,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import { buildReviewWorkflow } from '../workflow/definition';
 import type { HandlerFunctions } from './functions';
-import { HANDLERS } from './handlers';
+import { HANDLERS, isWorkflowHandler } from './handlers';
 import { defaultPolicyOf, logicalIdOf } from './logical-id';
 
 export interface ReviewWorkflowProps {
@@ -60,7 +60,7 @@ export class ReviewWorkflow extends Construct {
 
   private acknowledgeRolePolicy(functions: HandlerFunctions): void {
     const policy = defaultPolicyOf(this.stateMachine.role);
-    for (const spec of HANDLERS.filter((candidate) => candidate.name !== 'slack-events')) {
+    for (const spec of HANDLERS.filter((candidate) => isWorkflowHandler(candidate.name))) {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(functions.get(spec.name))}.Arn>:*]`,
         reason: `CDK's LambdaInvoke grants the ${spec.name} function and its versions/aliases (<arn>:*); the workflow calls only this one function, so the wildcard reaches no other function.`,

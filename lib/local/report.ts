@@ -97,7 +97,7 @@ export async function renderSummary(store: Store, summary: CampaignSummary): Pro
   for (const task of await store.tasks.list(summary.campaignId)) {
     if (task.status === 'unresponsive') {
       attention.push(
-        `${task.reviewer} did not finish before the review window closed (${task.grantCount - task.decidedGrantIds.length} of ${task.grantCount} grants undecided)`,
+        `${task.reviewer} did not finish before the review window closed (${task.grantCount - task.decidedCount} of ${task.grantCount} grants undecided)`,
       );
     }
   }

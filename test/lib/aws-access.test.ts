@@ -74,6 +74,7 @@ describe('hub stack with AWS accounts configured', () => {
       'verify-revocations': [READ.production, READ.staging],
       finalize: [],
       'slack-events': [],
+      'notify-failure': [],
     };
     for (const spec of HANDLERS) {
       const statements = statementsOf(policiesOfRole(hub.template, hubRole(spec.name).id))
