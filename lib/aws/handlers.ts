@@ -10,7 +10,7 @@ import type { AwsRoleUse } from './hub-role-paths';
  */
 
 /** The DynamoDB operations the store uses; nothing else is ever granted on the table. */
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query' | 'BatchWriteItem';
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query' | 'BatchWriteItem' | 'BatchGetItem';
 
 /** Which vendor credentials a handler reads from Secrets Manager. */
 export type SecretName = 'github' | 'slack';
@@ -27,7 +27,8 @@ export type HandlerName =
   | 'apply-revocations'
   | 'verify-revocations'
   | 'finalize'
-  | 'slack-events';
+  | 'slack-events'
+  | 'notify-failure';
 
 export interface HandlerSpec {
   name: HandlerName;
@@ -50,6 +51,11 @@ export interface HandlerSpec {
    * @cloud-copilot/iam-simulate, so it is also bundled with that package in node_modules.
    */
   awsRoles: AwsRoleUse;
+  /**
+   * ses:SendEmail as the SES identity of `notifications.email` (lib/aws/failure-alerts.ts grants
+   * it), and nothing at all when no email is configured. Only notify-failure sends mail.
+   */
+  sendsEmail: boolean;
   timeout: Duration;
   memoryMiB: number;
 }
@@ -73,6 +79,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: [],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -86,6 +93,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['github'],
     completesReviewTasks: false,
     awsRoles: 'read',
+    sendsEmail: false,
     // A large organisation costs thousands of GraphQL points; the Lambda maximum is the ceiling.
     timeout: Duration.minutes(15),
     // Not raised for AWS: evaluating a policy with iam-simulate took about 0.3 ms per request and
@@ -103,6 +111,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 512,
   },
@@ -111,10 +120,12 @@ export const HANDLERS: readonly HandlerSpec[] = [
     id: 'RequestReviewFunction',
     entry: entry('request-review'),
     description: "Stores the reviewer's task token and sends the Slack review request",
-    tableActions: READ_WRITE,
+    // A full redraw reads, by key, the decisions the by-reviewer index may not show yet.
+    tableActions: [...READ_WRITE, 'BatchGetItem'],
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -123,10 +134,12 @@ export const HANDLERS: readonly HandlerSpec[] = [
     id: 'MarkUnresponsiveFunction',
     entry: entry('mark-unresponsive'),
     description: 'Records a reviewer who did not answer within the review window',
-    tableActions: READ_WRITE,
+    // A full redraw reads, by key, the decisions the by-reviewer index may not show yet.
+    tableActions: [...READ_WRITE, 'BatchGetItem'],
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -141,6 +154,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['github'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     // Reads every grant and decision of the campaign once; a large one takes more than seconds.
     timeout: Duration.minutes(5),
     memoryMiB: 512,
@@ -154,6 +168,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -166,6 +181,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -178,6 +194,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['github'],
     completesReviewTasks: false,
     awsRoles: 'revoke',
+    sendsEmail: false,
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -190,6 +207,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['github'],
     completesReviewTasks: false,
     awsRoles: 'read',
+    sendsEmail: false,
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -202,6 +220,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: [],
     completesReviewTasks: false,
     awsRoles: 'none',
+    sendsEmail: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -210,19 +229,49 @@ export const HANDLERS: readonly HandlerSpec[] = [
     id: 'SlackEventsFunction',
     entry: entry('slack-events'),
     description: 'Slack interactivity endpoint (Bolt): records decisions and completes review tasks',
-    tableActions: READ_WRITE,
+    // A click's redraw reads the decisions of the grants the message shows (at most 23) at once.
+    tableActions: [...READ_WRITE, 'BatchGetItem'],
     secrets: ['slack'],
     completesReviewTasks: true,
     awsRoles: 'none',
+    sendsEmail: false,
     // Slack gives an interaction 3 seconds; anything slower has already failed for the reviewer.
     timeout: Duration.seconds(10),
     // More memory is more CPU: a faster cold start is what keeps the first click inside 3 seconds.
     memoryMiB: 1024,
   },
+  {
+    name: 'notify-failure',
+    id: 'NotifyFailureFunction',
+    entry: entry('notify-failure'),
+    description:
+      'Tells the security team (email, Slack) that a campaign execution failed, timed out or was aborted',
+    // The campaign, its campaign_failed event and the revocations still pending (GetItem, Query);
+    // the failure_notified marker that makes a redelivered event send nothing twice (UpdateItem).
+    tableActions: ['GetItem', 'Query', 'UpdateItem'],
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    sendsEmail: true,
+    // Two calls (SES, Slack), each bounded well inside this; EventBridge invokes it asynchronously.
+    timeout: Duration.seconds(60),
+    memoryMiB: 256,
+  },
 ];
 
-/** Handlers that are steps of the state machine (everything but the Slack endpoint). */
-export type WorkflowHandlerName = Exclude<HandlerName, 'slack-events'>;
+/** Handlers that are not steps of the state machine: the Slack endpoint and the EventBridge target. */
+export const NON_WORKFLOW_HANDLERS = [
+  'slack-events',
+  'notify-failure',
+] as const satisfies readonly HandlerName[];
+
+/** Handlers that are steps of the state machine. */
+export type WorkflowHandlerName = Exclude<HandlerName, (typeof NON_WORKFLOW_HANDLERS)[number]>;
+
+/** Whether the state machine invokes this handler (the catalogue entries a workflow role may call). */
+export function isWorkflowHandler(name: HandlerName): name is WorkflowHandlerName {
+  return !(NON_WORKFLOW_HANDLERS as readonly HandlerName[]).includes(name);
+}
 
 export function handlerSpec(name: HandlerName): HandlerSpec {
   const spec = HANDLERS.find((candidate) => candidate.name === name);

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { EncryptionKey } from './encryption-key';
+import { FailureAlerts } from './failure-alerts';
 import { HandlerFunctions } from './functions';
 import { QuarterlySchedule } from './schedule';
 import { VendorCredentials } from './secrets';
@@ -14,7 +15,10 @@ export interface AccessReviewStackProps extends StackProps {
   config: AccessReviewConfig;
 }
 
-/** Everything the AWS host needs: key, table, credentials, functions, workflow, schedule, Slack URL. */
+/**
+ * Everything the AWS host needs: key, table, credentials, functions, workflow, schedule, Slack URL,
+ * and the alerts that make a failed campaign heard.
+ */
 export class AccessReviewStack extends Stack {
   readonly encryptionKey: EncryptionKey;
   readonly table: EvidenceTable;
@@ -23,6 +27,7 @@ export class AccessReviewStack extends Stack {
   readonly workflow: ReviewWorkflow;
   readonly schedule: QuarterlySchedule;
   readonly slackEndpoint: SlackEndpoint;
+  readonly failureAlerts: FailureAlerts;
 
   constructor(scope: Construct, id: string, props: AccessReviewStackProps) {
     super(scope, id, {
@@ -52,6 +57,12 @@ export class AccessReviewStack extends Stack {
       timezone: config.schedule.timezone,
     });
     this.slackEndpoint = new SlackEndpoint(this, 'Slack', { handler: this.functions.get('slack-events') });
+    this.failureAlerts = new FailureAlerts(this, 'FailureAlerts', {
+      stateMachine: this.workflow.stateMachine,
+      functionOf: (name) => this.functions.get(name),
+      encryptionKey: key,
+      notifications: config.notifications,
+    });
 
     new CfnOutput(this, 'StateMachineArn', {
       key: 'StateMachineArn',
@@ -59,5 +70,11 @@ export class AccessReviewStack extends Stack {
       value: this.workflow.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'TableName', { key: 'TableName', value: this.table.table.tableName });
+    new CfnOutput(this, 'FailureTopicArn', {
+      key: 'FailureTopicArn',
+      description:
+        'Failed, timed-out or aborted campaigns and their alarm are published here: subscribe the security team',
+      value: this.failureAlerts.topic.topicArn,
+    });
   }
 }

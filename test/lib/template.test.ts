@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configJsonOf, configSha256Of } from '../../functions/runtime/config-file';
 import { HANDLERS } from '../../lib/aws/handlers';
 import {
   actionsOf,
@@ -110,7 +111,8 @@ describe('functions', () => {
       const variables = (fn.Properties!.Environment as { Variables: Record<string, Json> }).Variables;
       const expected: Record<string, Json> = {
         TABLE_NAME: { Ref: onlyLogicalId('AWS::DynamoDB::Table') },
-        ACCESS_REVIEW_CONFIG: JSON.stringify(synth.config),
+        ACCESS_REVIEW_CONFIG_SHA256: configSha256Of(synth.config),
+        ACCESS_REVIEW_HANDLER: spec.name,
         NODE_OPTIONS: '--enable-source-maps',
       };
       for (const secret of spec.secrets) {
@@ -124,8 +126,8 @@ describe('functions', () => {
           expect(value, name).toEqual({ Ref: expect.stringMatching(/Credentials/) });
         }
       }
-      const config = JSON.parse(variables.ACCESS_REVIEW_CONFIG as string) as Record<string, unknown>;
-      expect(JSON.stringify(config)).not.toMatch(/xox[bp]-|ghp_|github_pat_|signingSecret|"token"/);
+      // The configuration travels as a file in the code package (its hash above); it holds no credential.
+      expect(configJsonOf(synth.config)).not.toMatch(/xox[bp]-|ghp_|github_pat_|signingSecret|"token"/);
     }
   });
 
@@ -230,7 +232,14 @@ describe('workflow, schedule and Slack endpoint', () => {
   it('outputs what the operator needs after deploy', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['GitHubSecretArn', 'SlackRequestUrl', 'SlackSecretArn', 'StateMachineArn', 'TableName'].sort(),
+      [
+        'FailureTopicArn',
+        'GitHubSecretArn',
+        'SlackRequestUrl',
+        'SlackSecretArn',
+        'StateMachineArn',
+        'TableName',
+      ].sort(),
     );
   });
 
@@ -242,6 +251,164 @@ describe('workflow, schedule and Slack endpoint', () => {
       expect(secret.Properties?.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       expect(secret.Properties?.SecretString).toBeUndefined();
       expect(secret.Properties?.GenerateSecretString).toBeDefined();
+    }
+  });
+});
+
+describe('failure alerts (no notifications section: the topic and the alarm only)', () => {
+  const topicId = () => onlyLogicalId('AWS::SNS::Topic');
+
+  it('publishes every failed, timed-out or aborted execution of this state machine to the topic and to notify-failure', () => {
+    const stateMachineId = onlyLogicalId('AWS::StepFunctions::StateMachine');
+    const rules = Object.values(resourcesOfType(synth.template, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]!.Properties!;
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: stateMachineId }] },
+    });
+    expect(rule.State).toBe('ENABLED');
+    const targets = rule.Targets as Array<Record<string, Json>>;
+    expect(targets).toHaveLength(2);
+    const topicTarget = targets.find(
+      (target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: topicId() }),
+    );
+    const lambdaTarget = targets.find(
+      (target) =>
+        JSON.stringify(target.Arn) ===
+        JSON.stringify({ 'Fn::GetAtt': [functionLogicalId(synth.template, 'notify-failure'), 'Arn'] }),
+    );
+    expect(topicTarget, 'topic target').toBeDefined();
+    expect(lambdaTarget, 'notify-failure target').toBeDefined();
+    // The whole event goes to both (no Input transformation drops the execution ARN).
+    expect(topicTarget!.Input).toBeUndefined();
+    expect(lambdaTarget!.Input).toBeUndefined();
+    expect(lambdaTarget!.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    // EventBridge publishes with a role of its own, which may publish to this topic only.
+    const publisherRole = (topicTarget!.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = statementsOf(policiesOfRole(synth.template, publisherRole));
+    expect(statements.filter((statement) => actionsOf(statement).includes('sns:Publish'))).toEqual([
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId() } },
+    ]);
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+      'sns:Publish',
+    ]);
+    synth.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [functionLogicalId(synth.template, 'notify-failure'), 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: {
+        'Fn::GetAtt': [Object.keys(resourcesOfType(synth.template, 'AWS::Events::Rule'))[0]!, 'Arn'],
+      },
+    });
+    // A notify-failure that throws (every channel failed) is retried by Lambda, twice.
+    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionLogicalId(synth.template, 'notify-failure') },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+    });
+  });
+
+  it('alarms when failed + timed-out + aborted executions reach 1 in a minute, to the same topic', () => {
+    const alarms = Object.values(resourcesOfType(synth.template, 'AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(1);
+    const alarm = alarms[0]!.Properties!;
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId() }],
+    });
+    const metrics = alarm.Metrics as Array<Record<string, Json>>;
+    const expression = metrics.find((metric) => metric.Expression);
+    expect(expression?.Expression).toBe('failed + timedOut + aborted');
+    expect(expression?.ReturnData).not.toBe(false);
+    const stateMachineId = onlyLogicalId('AWS::StepFunctions::StateMachine');
+    const inputs = metrics
+      .filter((metric) => metric.MetricStat)
+      .map((metric) => ({ id: metric.Id, stat: metric.MetricStat, returned: metric.ReturnData }));
+    expect(inputs.sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+      [
+        ['aborted', 'ExecutionsAborted'],
+        ['failed', 'ExecutionsFailed'],
+        ['timedOut', 'ExecutionsTimedOut'],
+      ].map(([id, name]) => ({
+        id,
+        returned: false,
+        stat: {
+          Metric: {
+            Namespace: 'AWS/States',
+            MetricName: name,
+            Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachineId } }],
+          },
+          Period: 60,
+          Stat: 'Sum',
+        },
+      })),
+    );
+  });
+
+  it('encrypts the topic with the stack CMK, refuses plain HTTP, and lets only this account’s alarms publish', () => {
+    const keyId = onlyLogicalId('AWS::KMS::Key');
+    synth.template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+    const policies = Object.values(resourcesOfType(synth.template, 'AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    const statements = statementsOf([policies[0]!.Properties!.PolicyDocument!]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({
+      Action: 'sns:Publish',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Resource: { Ref: topicId() },
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    // The key lets CloudWatch use it for the alarm's messages, and grants the events service
+    // principal nothing: EventBridge uses its role.
+    const key = resourcesOfType(synth.template, 'AWS::KMS::Key')[keyId]!;
+    const keyStatements = statementsOf([key.Properties!.KeyPolicy!]) as Array<
+      ReturnType<typeof statementsOf>[number] & { Principal?: Json }
+    >;
+    const services = keyStatements.map((statement) => JSON.stringify(statement.Principal));
+    expect(services.filter((principal) => principal.includes('events.amazonaws.com'))).toEqual([]);
+    expect(
+      keyStatements.filter((statement) =>
+        JSON.stringify(statement.Principal).includes('cloudwatch.amazonaws.com'),
+      ),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+    ]);
+  });
+
+  it('outputs the topic ARN, and grants no SES action without an email configured', () => {
+    expect(synth.config.notifications).toBeUndefined();
+    expect(
+      (synth.template.toJSON().Outputs as Record<string, { Value: Json }>).FailureTopicArn?.Value,
+    ).toEqual({
+      Ref: topicId(),
+    });
+    for (const roleId of Object.keys(resourcesOfType(synth.template, 'AWS::IAM::Role'))) {
+      const ses = statementsOf(policiesOfRole(synth.template, roleId))
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('ses:'));
+      expect(ses, roleId).toEqual([]);
     }
   });
 });
