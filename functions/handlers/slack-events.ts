@@ -1,6 +1,7 @@
 import { App, AwsLambdaReceiver, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { servicesFromEnvironment, slackCredentialsFromSecret } from '../runtime/aws';
 import type { Logger, Services } from '../runtime/services';
+import { withArrival } from '../slack/click-budget';
 import { registerSlackListeners } from '../slack/listeners';
 import {
   type CheckedSlackRequest,
@@ -47,7 +48,9 @@ export async function createSlackEndpoint(options: SlackEndpointOptions): Promis
   registerSlackListeners(app, services);
   const bolt = await receiver.start();
 
-  return async (event) => {
+  return (event) => withArrival(performance.now(), () => answer(event));
+
+  async function answer(event: unknown): Promise<FunctionUrlResult> {
     let checked: CheckedSlackRequest;
     try {
       checked = checkSlackRequest(readFunctionUrlEvent(event), signingSecret, services.now());
@@ -70,7 +73,7 @@ export async function createSlackEndpoint(options: SlackEndpointOptions): Promis
     try {
       // Bolt gets the body as checked: decoded text, the exact form content type (Bolt compares
       // it literally and otherwise tries JSON), and the headers it verifies again.
-      const answer = await bolt(
+      const answered = await bolt(
         {
           version: '2.0',
           routeKey: '$default',
@@ -88,14 +91,14 @@ export async function createSlackEndpoint(options: SlackEndpointOptions): Promis
         {},
       );
       const headers = Object.fromEntries(
-        Object.entries(answer.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        Object.entries(answered.headers ?? {}).map(([name, value]) => [name, String(value)]),
       );
-      return { statusCode: answer.statusCode, headers, body: answer.body };
+      return { statusCode: answered.statusCode, headers, body: answered.body };
     } catch (error) {
       services.log.error('Bolt failed on a checked Slack request', { error: describe(error) });
       return refusal(500, 'internal error');
     }
-  };
+  }
 }
 
 function refusal(statusCode: number, reason: string): FunctionUrlResult {
@@ -134,7 +137,11 @@ async function build(): Promise<SlackEndpoint> {
 }
 
 /** The Slack endpoint (Function URL). The listener must finish within Slack's 3-second budget. */
-export const handler = async (event: unknown, _context?: unknown): Promise<FunctionUrlResult> => {
+export const handler = (event: unknown, _context?: unknown): Promise<FunctionUrlResult> =>
+  // Slack's 3 seconds started before a cold start built the endpoint: the deadline counts from here.
+  withArrival(performance.now(), () => handle(event));
+
+async function handle(event: unknown): Promise<FunctionUrlResult> {
   ready ??= build().catch((error: unknown) => {
     ready = undefined;
     throw error;
@@ -154,4 +161,4 @@ export const handler = async (event: unknown, _context?: unknown): Promise<Funct
     return refusal(500, 'internal error');
   }
   return endpoint(event);
-};
+}

@@ -224,43 +224,181 @@ export function parseActionId(actionId: string): { decision: Decision; grantId: 
 export function buildReviewMessage(input: ReviewMessageInput): ReviewMessage {
   validateInput(input);
   const { campaignId, items, closed } = input;
-  const due = formatDate(input.dueAt, 'dueAt');
-  const undecided = items.filter((item) => !item.decision).length;
-
-  const blocks: KnownBlock[] = [header(campaignId), intro(items.length, undecided, due, closed)];
   // Fixed blocks: header, intro, and the closing line when closed; two blocks per listed grant.
-  const fixed = blocks.length + (closed ? 1 : 0);
+  const fixed = 2 + (closed ? 1 : 0);
   const listed = chooseListed(items, fixed);
+  const rows: PageRow[] = [];
   items.forEach((item, index) => {
-    if (!listed.has(index)) return;
-    blocks.push(grantSection(item));
-    blocks.push(
-      closed || item.decision ? outcomeLine(item, closed) : decisionButtons(campaignId, item.grant),
-    );
+    if (listed.has(index)) rows.push(pageRowFor(item));
   });
-  const summary = hiddenSummary(items, listed, closed);
+  const hiddenOpen = items.filter((item, index) => !item.decision && !listed.has(index)).length;
+  const listedIds = rows.map((row) => row.grantId).sort();
+  return drawReviewPage({
+    campaignId,
+    reviewerLogin: input.reviewerLogin,
+    dueAt: input.dueAt,
+    total: items.length,
+    kept: items.filter((item) => item.decision?.decision === 'keep').length,
+    revoked: items.filter((item) => item.decision?.decision === 'revoke').length,
+    rows,
+    // The open grants listed are the first ones in task order (grant id): the rest come after the last.
+    ...(hiddenOpen > 0 ? { nextAfter: listedIds.at(-1) } : {}),
+    ...(closed ? { closed } : {}),
+  });
+}
+
+/** A grant drawn afresh as a row of a page (its section and, while open, its buttons). */
+export function pageRowFor(item: ReviewItem): PageRow {
+  return {
+    grantId: item.grant.grantId,
+    section: grantSection(item),
+    grant: item.grant,
+    ...(item.decision ? { decision: item.decision } : {}),
+  };
+}
+
+/**
+ * One listed grant of a page. A page drawn from the table builds every block; a page redrawn
+ * after a click keeps the blocks Slack sent back in the click (`section`, `shown`) and changes only
+ * what the click decided.
+ */
+export interface PageRow {
+  grantId: string;
+  /** The grant's section block. */
+  section: KnownBlock;
+  /** The grant, to draw its buttons (absent when redrawing: `shown` holds them). */
+  grant?: Grant;
+  /** Its decision, when known: drawn as the outcome line. */
+  decision?: ReviewItem['decision'];
+  /** The block drawn under the section (buttons, or the outcome line), kept when nothing changed. */
+  shown?: KnownBlock;
+  /** What `shown` says was decided (read from its block_id), for the counts. */
+  shownDecision?: Decision;
+}
+
+/** What one review message shows: some of the task's grants, and counts of all of them. */
+export interface ReviewPage {
+  campaignId: string;
+  reviewerLogin: string;
+  dueAt: string;
+  /** Over the whole task. */
+  total: number;
+  kept: number;
+  revoked: number;
+  rows: PageRow[];
+  /**
+   * In task order (grant id), the grant after which the open grants not listed start; set only
+   * when some are not listed. The next page is read from there once every listed grant is decided.
+   */
+  nextAfter?: string;
+  closed?: { reason: 'completed' | 'window_closed' };
+}
+
+/**
+ * The message for a page. The counts say how many grants the task has and how many are decided;
+ * the rows are what is listed. Both a first draw and a redraw after a click go through here.
+ */
+export function drawReviewPage(page: ReviewPage): ReviewMessage {
+  validatePage(page);
+  const { campaignId, rows, closed } = page;
+  const due = formatDate(page.dueAt, 'dueAt');
+  const undecided = Math.max(0, page.total - page.kept - page.revoked);
+  const blocks: KnownBlock[] = [header(campaignId), intro(page.total, undecided, due, closed)];
+  const listed = { open: 0, kept: 0, revoked: 0 };
+  for (const row of rows) {
+    blocks.push(row.section);
+    const decided = row.decision?.decision ?? row.shownDecision;
+    if (decided === 'keep') listed.kept += 1;
+    else if (decided === 'revoke') listed.revoked += 1;
+    else listed.open += 1;
+    if (row.decision) blocks.push(outcomeLine(row.grantId, row.decision, closed));
+    else if (row.shownDecision && row.shown) blocks.push(row.shown);
+    else if (closed) blocks.push(outcomeLine(row.grantId, undefined, closed));
+    else if (row.grant) blocks.push(decisionButtons(campaignId, row.grant));
+    else if (row.shown) blocks.push(row.shown);
+    else throw new ReviewMessageError(`grant ${row.grantId} has neither its buttons nor a decision to draw`);
+  }
+  const summary = hiddenSummary(
+    {
+      waiting: Math.max(0, undecided - listed.open),
+      kept: Math.max(0, page.kept - listed.kept),
+      revoked: Math.max(0, page.revoked - listed.revoked),
+    },
+    closed,
+    page.nextAfter,
+  );
   if (summary) blocks.push(summary);
-  if (closed) blocks.push(closingLine(closed, items.length, undecided, due));
+  if (closed) blocks.push(closingLine(closed, page.total, undecided, due));
 
   if (blocks.length > MAX_MESSAGE_BLOCKS) {
-    // chooseListed keeps the count within the limit; reaching this is a bug here, not bad input.
+    // Pages are chosen within the limit; reaching this is a bug here, not bad input.
     throw new ReviewMessageError(
       `review message has ${blocks.length} blocks, Slack allows ${MAX_MESSAGE_BLOCKS}`,
     );
   }
-  return { text: fallbackText(input, undecided, due), blocks };
+  return { text: fallbackText(campaignId, page.total, undecided, due, closed), blocks };
+}
+
+/** How many grants a page lists: two blocks each, within Slack's 50 with room for the rest. */
+export function pageCapacity(closed: boolean): number {
+  return Math.floor((MAX_MESSAGE_BLOCKS - (2 + (closed ? 1 : 0)) - 1) / 2);
 }
 
 /**
- * Which grants get their own two blocks. All of them when they fit; otherwise the undecided ones
- * first (they are what the reviewer has to act on), then the most recently decided ones, with one
- * block kept for the summary of the rest. Listed grants keep their original order so a grant
- * does not jump around when it is decided.
+ * The listed rows of a review message as Slack sends it back in a click (`body.message.blocks`),
+ * and where the grants not listed yet start. Undefined when the blocks are not a review message
+ * this module drew (nothing is guessed).
+ */
+export function readReviewPage(
+  blocks: unknown,
+): { rows: PageRow[]; nextAfter?: string; closed: boolean } | undefined {
+  if (!Array.isArray(blocks) || blocks.length > MAX_MESSAGE_BLOCKS) return undefined;
+  const rows: PageRow[] = [];
+  let nextAfter: string | undefined;
+  let closed = false;
+  for (let index = 0; index < blocks.length; index++) {
+    const block: unknown = blocks[index];
+    if (typeof block !== 'object' || block === null) return undefined;
+    const { type, block_id: blockId } = block as { type?: unknown; block_id?: unknown };
+    if (typeof blockId !== 'string') continue;
+    if (blockId.startsWith('closed:')) closed = true;
+    const summary = /^summary:\d+:\d+:\d+(?::after:(g_[0-9a-f]{32}))?$/.exec(blockId);
+    if (summary) nextAfter = summary[1];
+    const grant = /^grant:(g_[0-9a-f]{32})$/.exec(blockId);
+    if (!grant) continue;
+    if (type !== 'section') return undefined;
+    const grantId = grant[1] as string;
+    const below: unknown = blocks[index + 1];
+    const belowId =
+      typeof below === 'object' && below !== null ? (below as { block_id?: unknown }).block_id : undefined;
+    if (typeof belowId !== 'string') return undefined;
+    const row: PageRow = { grantId, section: block as KnownBlock, shown: below as KnownBlock };
+    const outcome = /^outcome:(g_[0-9a-f]{32}):(keep|revoke|none)$/.exec(belowId);
+    if (outcome?.[1] === grantId) {
+      if (outcome[2] !== 'none') row.shownDecision = outcome[2] as Decision;
+    } else if (belowId !== `decide:${grantId}`) {
+      return undefined;
+    }
+    rows.push(row);
+    index += 1;
+  }
+  if (new Set(rows.map((row) => row.grantId)).size !== rows.length) return undefined;
+  return { rows, closed, ...(nextAfter ? { nextAfter } : {}) };
+}
+
+/**
+ * Which grants get their own two blocks. All of them when they fit; otherwise the open ones first
+ * (they are what the reviewer has to act on: the first ones in task order, so the next page starts
+ * after the last), then the most recently decided ones, with one block kept for the summary of the
+ * rest. Listed grants keep their original order so a grant does not jump around when it is decided.
  */
 function chooseListed(items: ReviewItem[], fixed: number): Set<number> {
   if (fixed + 2 * items.length <= MAX_MESSAGE_BLOCKS) return new Set(items.map((_, index) => index));
   const capacity = Math.floor((MAX_MESSAGE_BLOCKS - fixed - 1) / 2);
-  const open = items.flatMap((item, index) => (item.decision ? [] : [index]));
+  const open = items
+    .flatMap((item, index) => (item.decision ? [] : [{ index, grantId: item.grant.grantId }]))
+    .sort((a, b) => (a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0))
+    .map(({ index }) => index);
   const decided = items
     .flatMap((item, index) => (item.decision ? [{ index, at: Date.parse(item.decision.decidedAt) }] : []))
     .sort((a, b) => b.at - a.at || a.index - b.index)
@@ -395,11 +533,14 @@ function reasonMenu(campaignId: string, grant: Grant): Overflow {
   };
 }
 
-function outcomeLine(item: ReviewItem, closed: ReviewMessageInput['closed']): ContextBlock {
-  const { decision, grant } = item;
+function outcomeLine(
+  grantId: string,
+  decision: ReviewItem['decision'],
+  closed: ReviewMessageInput['closed'],
+): ContextBlock {
   let text: string;
   if (decision) {
-    const at = formatDate(decision.decidedAt, `decidedAt of ${grant.grantId}`).mrkdwn;
+    const at = formatDate(decision.decidedAt, `decidedAt of ${grantId}`).mrkdwn;
     text = decision.decision === 'keep' ? `✅ Kept at ${at}` : `❌ Revoke requested at ${at}`;
     if (decision.justification) {
       text += `. Reason: ${escapeMrkdwn(truncate(decision.justification, JUSTIFICATION_SHOWN_MAX))}`;
@@ -410,25 +551,17 @@ function outcomeLine(item: ReviewItem, closed: ReviewMessageInput['closed']): Co
   // A new block_id for a new state: Slack asks for one per "iteration of a message".
   return {
     type: 'context',
-    block_id: `outcome:${grant.grantId}:${decision?.decision ?? 'none'}`,
+    block_id: `outcome:${grantId}:${decision?.decision ?? 'none'}`,
     elements: [{ type: 'mrkdwn', text }],
   };
 }
 
 function hiddenSummary(
-  items: ReviewItem[],
-  listed: Set<number>,
+  hidden: { waiting: number; kept: number; revoked: number },
   closed: ReviewMessageInput['closed'],
+  nextAfter: string | undefined,
 ): ContextBlock | undefined {
-  let waiting = 0;
-  let kept = 0;
-  let revoked = 0;
-  items.forEach((item, index) => {
-    if (listed.has(index)) return;
-    if (!item.decision) waiting += 1;
-    else if (item.decision.decision === 'keep') kept += 1;
-    else revoked += 1;
-  });
+  const { waiting, kept, revoked } = hidden;
   if (waiting + kept + revoked === 0) return undefined;
   const parts: string[] = [];
   if (closed) {
@@ -447,7 +580,8 @@ function hiddenSummary(
   }
   return {
     type: 'context',
-    block_id: `summary:${waiting}:${kept}:${revoked}`,
+    // The block id also carries where the next page starts, so a click can turn the page.
+    block_id: `summary:${waiting}:${kept}:${revoked}${nextAfter && waiting > 0 ? `:after:${nextAfter}` : ''}`,
     elements: [{ type: 'mrkdwn', text: truncate(parts.join('\n'), CONTEXT_TEXT_MAX) }],
   };
 }
@@ -466,11 +600,16 @@ function closingLine(
   return { type: 'section', block_id: `closed:${closed.reason}`, text: { type: 'mrkdwn', text } };
 }
 
-function fallbackText(input: ReviewMessageInput, undecided: number, due: FormattedDate): string {
-  const total = input.items.length;
-  const name = `Access review ${input.campaignId}`;
-  if (input.closed?.reason === 'completed') return `${name} is closed: every grant has a decision.`;
-  if (input.closed?.reason === 'window_closed') {
+function fallbackText(
+  campaignId: string,
+  total: number,
+  undecided: number,
+  due: FormattedDate,
+  closed: ReviewMessageInput['closed'],
+): string {
+  const name = `Access review ${campaignId}`;
+  if (closed?.reason === 'completed') return `${name} is closed: every grant has a decision.`;
+  if (closed?.reason === 'window_closed') {
     return `${name} closed when its window ended; ${undecided} of ${total} grants got no decision.`;
   }
   return `${name}: ${undecided} of ${plural(total, 'grant')} wait for your keep-or-revoke decision, due ${due.plain}.`;
@@ -491,20 +630,7 @@ function formatDate(iso: string, what: string): FormattedDate {
 }
 
 function validateInput(input: ReviewMessageInput): void {
-  if (!CAMPAIGN_ID_PATTERN.test(input.campaignId)) {
-    throw new ReviewMessageError(
-      `campaign id ${JSON.stringify(input.campaignId)} cannot be carried in a button value`,
-    );
-  }
-  // The longest reason value must fit an option value; campaign ids are 16 characters in practice.
-  const longest = Math.max(
-    ...REASON_CODES.map((code) => reasonValueFor(input.campaignId, `g_${'0'.repeat(32)}`, code).length),
-  );
-  if (longest > OPTION_VALUE_MAX) {
-    throw new ReviewMessageError(
-      `campaign id ${JSON.stringify(input.campaignId)} is too long to be carried in a reason menu option (${longest} > ${OPTION_VALUE_MAX} characters)`,
-    );
-  }
+  validateCampaignId(input.campaignId);
   const seen = new Set<string>();
   for (const { grant } of input.items) {
     if (!GRANT_ID_PATTERN.test(grant.grantId)) {
@@ -516,6 +642,47 @@ function validateInput(input: ReviewMessageInput): void {
   }
   for (const { grant, decision } of input.items) {
     if (decision) formatDate(decision.decidedAt, `decidedAt of ${grant.grantId}`);
+  }
+}
+
+function validatePage(page: ReviewPage): void {
+  validateCampaignId(page.campaignId);
+  const seen = new Set<string>();
+  for (const row of page.rows) {
+    if (!GRANT_ID_PATTERN.test(row.grantId)) {
+      throw new ReviewMessageError(`grant id ${JSON.stringify(row.grantId)} is not a grant id`);
+    }
+    if (seen.has(row.grantId)) throw new ReviewMessageError(`grant ${row.grantId} is listed twice`);
+    seen.add(row.grantId);
+  }
+  if (page.nextAfter !== undefined && !GRANT_ID_PATTERN.test(page.nextAfter)) {
+    throw new ReviewMessageError(`nextAfter ${JSON.stringify(page.nextAfter)} is not a grant id`);
+  }
+  for (const [name, value] of [
+    ['total', page.total],
+    ['kept', page.kept],
+    ['revoked', page.revoked],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ReviewMessageError(`${name} is not a count: ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+function validateCampaignId(campaignId: string): void {
+  if (!CAMPAIGN_ID_PATTERN.test(campaignId)) {
+    throw new ReviewMessageError(
+      `campaign id ${JSON.stringify(campaignId)} cannot be carried in a button value`,
+    );
+  }
+  // The longest reason value must fit an option value; campaign ids are 16 characters in practice.
+  const longest = Math.max(
+    ...REASON_CODES.map((code) => reasonValueFor(campaignId, `g_${'0'.repeat(32)}`, code).length),
+  );
+  if (longest > OPTION_VALUE_MAX) {
+    throw new ReviewMessageError(
+      `campaign id ${JSON.stringify(campaignId)} is too long to be carried in a reason menu option (${longest} > ${OPTION_VALUE_MAX} characters)`,
+    );
   }
 }
 

@@ -1,14 +1,16 @@
 import type { App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { MalformedRequestError } from '../core/errors';
 import type { Services } from '../runtime/services';
-import { type DecisionRequest, recordDecision } from '../steps/record-decision';
+import { type DecisionOutcome, type DecisionRequest, recordDecision } from '../steps/record-decision';
 import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
 import { parseActionId, parseButtonValue, parseReasonActionId, parseReasonValue, REASONS } from './blocks';
-import { ephemeralReply } from './ephemeral';
+import { followUpDeadline } from './click-budget';
+import { redrawAfterClick } from './redraw';
 import {
   REVIEW_BUTTON_ACTION as REVIEW_BUTTON,
   REVIEW_REASON_ACTION as REVIEW_REASON,
 } from './request-check';
+import { postToResponseUrl } from './response-url';
 
 /**
  * Every action id no listener here handles. Bolt runs every listener whose constraint matches, so
@@ -89,15 +91,33 @@ export function registerReviewListeners(app: App, services: Services): void {
 
 /**
  * The flow every review action shares: read the request (a malformed one is refused), record the
- * decision, acknowledge, and tell the clicker about a refusal or an earlier decision.
+ * decision (and, on the last one, complete the task and resume the workflow), acknowledge, and
+ * only then the follow-up: redraw the message and tell the clicker about a refusal or an earlier
+ * decision. The follow-up never talks to the Web API (it posts to the click's response_url) and
+ * ends by a deadline inside Slack's 3 seconds, so a slow or rate-limited Slack costs no decision
+ * and no late acknowledgement.
  */
 async function handleReviewAction(
-  { ack, body, respond }: Pick<SlackActionMiddlewareArgs<BlockAction>, 'ack' | 'body' | 'respond'>,
+  { ack, body }: Pick<SlackActionMiddlewareArgs<BlockAction>, 'ack' | 'body'>,
   services: Services,
   what: 'button' | 'menu choice',
   read: () => ReadRequest,
 ): Promise<void> {
-  const tell = ephemeralReply(respond, services.log);
+  const deadline = followUpDeadline();
+  const responseUrl = body.response_url;
+  const tell = async (text: string) => {
+    try {
+      await postToResponseUrl(
+        responseUrl,
+        { response_type: 'ephemeral', replace_original: false, text },
+        deadline,
+      );
+    } catch (error) {
+      services.log.warn('could not send an ephemeral reply', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
   let request: ReadRequest;
   try {
     request = read();
@@ -118,7 +138,7 @@ async function handleReviewAction(
     services.log.warn('review action without a user refused');
     return;
   }
-  let outcome: Awaited<ReturnType<typeof recordDecision>>;
+  let outcome: DecisionOutcome;
   try {
     outcome = await recordDecision({ ...request, slackUserId }, services);
   } catch (error) {
@@ -134,11 +154,25 @@ async function handleReviewAction(
   await ack();
   if (outcome.kind === 'refused') {
     await tell(`Nothing was recorded: ${outcome.reason}`);
-  } else if (outcome.kind === 'duplicate') {
+    return;
+  }
+  const followUps: Promise<unknown>[] = [
+    redrawAfterClick(services, {
+      task: outcome.task,
+      decision: outcome.decision,
+      blocks: body.message?.blocks,
+      responseUrl,
+      deadline,
+    }),
+  ];
+  if (outcome.kind === 'duplicate') {
     const { decision } = outcome;
     const reason = decision.justification ? ` (${decision.justification})` : '';
-    await tell(
-      `Already recorded: ${decision.decision}${reason} at ${decision.decidedAt}. A decision is recorded once and cannot be changed here.`,
+    followUps.push(
+      tell(
+        `Already recorded: ${decision.decision}${reason} at ${decision.decidedAt}. A decision is recorded once and cannot be changed here.`,
+      ),
     );
   }
+  await Promise.all(followUps);
 }

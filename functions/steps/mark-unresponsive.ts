@@ -27,12 +27,18 @@ export async function markUnresponsive(
   const { campaignId, reviewer } = input;
   const task = await services.store.tasks.get(campaignId, reviewer);
   if (!task) return { campaignId, reviewer, status: 'unresponsive', undecided: 0 };
-  const undecided = task.grantCount - task.decidedGrantIds.length;
   if (task.status === 'completed') return { campaignId, reviewer, status: 'completed', undecided: 0 };
-  if (task.status === 'unresponsive') return { campaignId, reviewer, status: 'unresponsive', undecided };
-  if (undecided <= 0) {
+  if (task.status === 'unresponsive')
+    return { campaignId, reviewer, status: 'unresponsive', undecided: task.grantCount - task.decidedCount };
+  // A click that wrote its decision and died before counting it leaves the counter short; the
+  // decisions themselves are counted once here, at the end of the window (never per click).
+  const decided =
+    task.decidedCount >= task.grantCount
+      ? task.decidedCount
+      : Math.max(task.decidedCount, await services.store.decisions.countForReviewer(campaignId, reviewer));
+  if (decided >= task.grantCount) {
     // Every grant was decided but the workflow was not resumed in time: the review is complete.
-    await completeIfDone(services, task, task.decidedGrantIds.length, { resume: false });
+    await completeIfDone(services, task, decided, { resume: false });
     return { campaignId, reviewer, status: 'completed', undecided: 0 };
   }
   const closed = await services.store.tasks.close(campaignId, reviewer, 'unresponsive', services.now());
@@ -46,16 +52,18 @@ export async function markUnresponsive(
       undecided: 0,
     };
   }
-  // As closed: decisions written before the close count, none can follow it.
+  // As closed: decisions counted before the close. A click that found the task open just before
+  // may still write its decision after; none that finds it closed does.
   const final = closed.task;
-  const stillUndecided = final.grantCount - final.decidedGrantIds.length;
+  const finalDecided = Math.max(final.decidedCount, decided);
+  const stillUndecided = final.grantCount - finalDecided;
   await services.store.events.append(
     campaignId,
     'reviewer_unresponsive',
     {
       reviewer,
       undecided: stillUndecided,
-      decided: final.decidedGrantIds.length,
+      decided: finalDecided,
       reason: input.error?.Error ?? 'unknown',
     },
     services.now(),

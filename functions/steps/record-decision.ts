@@ -1,6 +1,7 @@
 import type { Services } from '../runtime/services';
 import type { Decision, DecisionValue } from '../store/decisions';
-import { completeIfDone, loadReviewerState, redrawTaskMessage } from './review-task';
+import type { ReviewTask } from '../store/tasks';
+import { completeIfDone } from './review-task';
 
 export interface DecisionRequest {
   campaignId: string;
@@ -11,21 +12,30 @@ export interface DecisionRequest {
   justification?: string;
 }
 
+/**
+ * `task` is the task as this click left it (its counters, and `completed` when this click or an
+ * earlier one completed it): what the message redraw needs besides the message itself.
+ */
 export type DecisionOutcome =
-  | { kind: 'recorded'; decision: Decision; taskCompleted: boolean }
-  | { kind: 'duplicate'; decision: Decision; taskCompleted: boolean }
+  | { kind: 'recorded'; decision: Decision; task: ReviewTask; taskCompleted: boolean }
+  | { kind: 'duplicate'; decision: Decision; task: ReviewTask; taskCompleted: boolean }
   | { kind: 'refused'; reason: string };
 
 const NOT_IN_REVIEW = 'This grant is not part of an open review.';
 const OWN_ACCESS = 'Nobody decides on their own access.';
 
 /**
- * Checks that the click may decide this grant, then writes the decision once. A refusal writes
+ * Checks that the click may decide this grant, then writes the decision once, counts it on the
+ * task and, on the last decision, completes the task and resumes the workflow. A refusal writes
  * nothing. In order: the grant is in this campaign and assigned; the clicker is the assigned
  * reviewer's Slack user; neither the reviewer's login nor the clicker's Slack user holds the access
- * (holders' Slack user ids are stored with the grant when it is assigned); the grant is claimed on
- * the open task (once per grant, only while the task is open); then the decision and its event are
- * written.
+ * (holders' Slack user ids are stored with the grant when it is assigned); the task is open (read
+ * strongly consistent: a click that finds it open may still be written after the window closes,
+ * none that finds it closed is); then the decision (a conditional put: written once) and its event.
+ *
+ * Every read and write is of one item (or the event log's head), so a click costs the same for a
+ * reviewer of 10 grants as of 10,000. Nothing here talks to Slack: the listener acknowledges the
+ * click once this returns, and only then redraws the message.
  */
 export async function recordDecision(request: DecisionRequest, services: Services): Promise<DecisionOutcome> {
   const { store } = services;
@@ -60,15 +70,14 @@ export async function recordDecision(request: DecisionRequest, services: Service
     return { kind: 'refused', reason: OWN_ACCESS };
   }
 
-  const claim = await store.tasks.claimGrant(campaignId, grant.reviewer, grantId);
-  if (claim.outcome === 'task_closed') {
+  if (task.status !== 'awaiting') {
     const existing = await store.decisions.get(campaignId, grantId);
     if (existing)
-      return { kind: 'duplicate', decision: existing, taskCompleted: claim.task.status === 'completed' };
+      return { kind: 'duplicate', decision: existing, task, taskCompleted: task.status === 'completed' };
     return {
       kind: 'refused',
       reason:
-        claim.task.status === 'unresponsive'
+        task.status === 'unresponsive'
           ? 'The review window for this task has closed; the grant was left undecided.'
           : 'This review is not open for decisions.',
     };
@@ -84,8 +93,8 @@ export async function recordDecision(request: DecisionRequest, services: Service
     justification: request.justification,
     channel: 'slack',
   });
+  let counted: boolean;
   if (result.recorded) {
-    // Also reached when an earlier click claimed the grant and died before writing the decision.
     const event = await store.events.append(
       campaignId,
       'decision_recorded',
@@ -98,19 +107,22 @@ export async function recordDecision(request: DecisionRequest, services: Service
       },
       now,
     );
-    await store.decisions.linkEvent(campaignId, grantId, event.seq);
+    counted = await store.decisions.markCounted(campaignId, grantId, event.seq);
+  } else {
+    // A repeated click counts the decision only if the click that wrote it died before counting.
+    counted = await store.decisions.markCounted(campaignId, grantId);
   }
-  // Counted only once the decision is written; a duplicate click counts it too, in case the
-  // first click died before it could (and then also completes the task).
-  const decidedCount = await store.tasks.markDecided(campaignId, grant.reviewer, grantId);
-  const taskCompleted = await completeIfDone(services, task, decidedCount, { resume: true });
-  await redrawTaskMessage(
-    services,
-    task,
-    await loadReviewerState(services, task, result.decision),
-    taskCompleted ? 'completed' : undefined,
-  );
+  let current = task;
+  let taskCompleted = false;
+  if (counted) {
+    current = await store.tasks.countDecision(campaignId, grant.reviewer, result.decision.decision);
+    const closed = await completeIfDone(services, current, current.decidedCount, { resume: true });
+    if (closed) {
+      taskCompleted = true;
+      current = { ...current, status: 'completed' };
+    }
+  }
   return result.recorded
-    ? { kind: 'recorded', decision: result.decision, taskCompleted }
-    : { kind: 'duplicate', decision: result.decision, taskCompleted };
+    ? { kind: 'recorded', decision: result.decision, task: current, taskCompleted }
+    : { kind: 'duplicate', decision: result.decision, task: current, taskCompleted };
 }

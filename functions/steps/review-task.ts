@@ -10,9 +10,10 @@ export interface ReviewerState {
 }
 
 /**
- * A reviewer's grants and decisions, for drawing their message. The index behind the view may lag
- * a write by a moment, so a grant the task item says is decided but the view shows undecided is
- * re-read from the table.
+ * A reviewer's grants and decisions, for drawing their whole message (RequestReview, the end of
+ * the review window: once per reviewer, never per click). The index behind the view may lag a
+ * write by a moment: when it shows fewer decisions than the task has counted, the grants it shows
+ * undecided are read again by key.
  */
 export async function loadReviewerState(
   services: Services,
@@ -22,15 +23,22 @@ export async function loadReviewerState(
   const view = await services.store.grants.reviewerView(task.campaignId, task.reviewer);
   const decisions = new Map(view.decisions.map((d) => [d.grantId, d]));
   if (justRecorded) decisions.set(justRecorded.grantId, justRecorded);
-  for (const grantId of task.claimedGrantIds) {
-    if (decisions.has(grantId)) continue;
-    const decision = await services.store.decisions.get(task.campaignId, grantId);
-    if (decision) decisions.set(grantId, decision);
+  if (decisions.size < task.decidedCount) {
+    const undecided = view.grants.filter((grant) => !decisions.has(grant.grantId)).map((g) => g.grantId);
+    for (const [grantId, decision] of await services.store.decisions.getMany(task.campaignId, undecided)) {
+      decisions.set(grantId, decision);
+    }
   }
-  const grants = [...view.grants].sort(
-    (a, b) => a.resource.localeCompare(b.resource) || a.principal.localeCompare(b.principal),
-  );
+  const grants = [...view.grants].sort(byResourceThenPrincipal);
   return { grants, decisions };
+}
+
+/** The order grants are listed in a review message. */
+export function byResourceThenPrincipal(
+  a: Pick<StoredGrant, 'resource' | 'principal'>,
+  b: Pick<StoredGrant, 'resource' | 'principal'>,
+): number {
+  return a.resource.localeCompare(b.resource) || a.principal.localeCompare(b.principal);
 }
 
 export function reviewMessage(

@@ -1,7 +1,8 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { AccessReviewError } from '../core/errors';
 import { linkToEvent } from './events';
 import { getItem, queryAll, withoutKeys } from './query';
-import { isConditionalCheckFailed, keys, type TableRef } from './table';
+import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
 export type DecisionValue = 'keep' | 'revoke';
 
@@ -19,6 +20,13 @@ export interface Decision {
   /** Sequence number of the decision_recorded event, once it is in the chain. */
   eventSeq?: number;
 }
+
+/** BatchGetItem reads at most 100 keys per request. */
+const BATCH_GET_MAX = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
+/** DynamoDB kept leaving reads unprocessed (throttling). */
+export class DecisionReadError extends AccessReviewError {}
 
 export class DecisionRepository {
   constructor(private readonly table: TableRef) {}
@@ -62,6 +70,96 @@ export class DecisionRepository {
     return (await queryAll(this.table, keys.campaign(campaignId), 'DECISION#')).map(toDecision);
   }
 
+  /**
+   * The decisions on these grants (absent ones are left out), read by key in one BatchGetItem per
+   * 100 grants: what the click redraw reads for the grants its message shows, never a whole task.
+   */
+  async getMany(campaignId: string, grantIds: readonly string[]): Promise<Map<string, Decision>> {
+    const found = new Map<string, Decision>();
+    const unique = [...new Set(grantIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX) {
+      let requested: Record<string, unknown>[] = unique
+        .slice(start, start + BATCH_GET_MAX)
+        .map((grantId) => ({ pk: keys.campaign(campaignId), sk: keys.decision(grantId) }));
+      for (let attempt = 0; requested.length > 0; attempt++) {
+        if (attempt >= BATCH_GET_ATTEMPTS) {
+          throw new DecisionReadError(
+            `DynamoDB left ${requested.length} decision reads unprocessed after ${BATCH_GET_ATTEMPTS} attempts`,
+          );
+        }
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const result = await this.table.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table.tableName]: { Keys: requested, ConsistentRead: true } },
+          }),
+        );
+        for (const item of result.Responses?.[this.table.tableName] ?? []) {
+          const decision = toDecision(item);
+          found.set(decision.grantId, decision);
+        }
+        requested = (result.UnprocessedKeys?.[this.table.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Sets the decision's counted flag, once: true for the one caller that set it, which then counts
+   * the decision on the task. The click that wrote the decision calls it with the decision's event
+   * (linking the event in the same write); a repeated click calls it without, in case the first
+   * click died before counting. Whoever loses leaves the count alone, so no decision counts twice.
+   */
+  async markCounted(campaignId: string, grantId: string, eventSeq?: number): Promise<boolean> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.decision(grantId) },
+          UpdateExpression:
+            eventSeq === undefined
+              ? 'SET counted = :true'
+              : 'SET counted = :true, eventSeq = if_not_exists(eventSeq, :seq)',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(counted)',
+          ExpressionAttributeValues:
+            eventSeq === undefined ? { ':true': true } : { ':true': true, ':seq': eventSeq },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (eventSeq !== undefined) await this.linkEvent(campaignId, grantId, eventSeq);
+      return false;
+    }
+  }
+
+  /**
+   * How many of the reviewer's grants have a decision, counted on the by-reviewer index (one item
+   * read per decision): only for the end of a review window, to find decisions a click wrote but
+   * died before counting.
+   */
+  async countForReviewer(campaignId: string, reviewer: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.client.send(
+        new QueryCommand({
+          TableName: this.table.tableName,
+          IndexName: GSI_BY_REVIEWER,
+          KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': keys.reviewerGrants(campaignId, reviewer),
+            ':prefix': 'DECISION#',
+          },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
   /** Links the decision to its event in the chain (set once). */
   linkEvent(campaignId: string, grantId: string, eventSeq: number): Promise<void> {
     return linkToEvent(this.table, campaignId, keys.decision(grantId), eventSeq);
@@ -69,6 +167,7 @@ export class DecisionRepository {
 }
 
 function toDecision(item: Record<string, unknown>): Decision {
-  const { kind: _kind, ...rest } = withoutKeys(item);
+  // `counted` is bookkeeping of the task's counter, not part of the decision.
+  const { kind: _kind, counted: _counted, ...rest } = withoutKeys(item);
   return rest as unknown as Decision;
 }

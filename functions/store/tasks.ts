@@ -1,6 +1,8 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DecisionValue } from './decisions';
+import type { StoredGrant } from './grants';
 import { getItem, queryAll, withoutKeys } from './query';
-import { isConditionalCheckFailed, keys, type TableRef } from './table';
+import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
 /**
  * pending: assigned, not yet sent; awaiting: DM sent, task token stored; completed: every grant
@@ -19,27 +21,29 @@ export interface ReviewTask {
   messageTs?: string;
   requestedAt?: string;
   completedAt?: string;
-  /** Grants claimed for a decision (the claim comes first, while the task is open). */
-  claimedGrantIds: string[];
-  /** Grants whose decision is written: the task is complete when every grant is here. */
-  decidedGrantIds: string[];
+  /**
+   * Decisions counted on this task: each decision is counted once (the decision item carries the
+   * flag that says so), and the task is complete when this reaches grantCount. Counters, not sets
+   * of grant ids, so the item stays the same size however many grants the reviewer decides.
+   */
+  decidedCount: number;
+  /** Of decidedCount, how many kept and how many revoke requested (the message's summary line). */
+  keptCount: number;
+  revokedCount: number;
 }
-
-export type GrantClaim =
-  | { outcome: 'claimed' }
-  | { outcome: 'already_claimed'; task: ReviewTask }
-  | { outcome: 'task_closed'; task: ReviewTask };
 
 /** The token is kept apart from ReviewTask so it cannot travel with a task by accident. */
 interface TaskItem extends ReviewTask {
   taskToken?: string;
 }
 
+type NewTask = Omit<ReviewTask, 'decidedCount' | 'keptCount' | 'revokedCount'>;
+
 export class TaskRepository {
   constructor(private readonly table: TableRef) {}
 
   /** Idempotent: a retried assignment leaves an existing task (and its progress) alone. */
-  async create(task: Omit<ReviewTask, 'claimedGrantIds' | 'decidedGrantIds'>): Promise<boolean> {
+  async create(task: NewTask): Promise<boolean> {
     try {
       await this.table.client.send(
         new PutCommand({
@@ -116,57 +120,67 @@ export class TaskRepository {
   }
 
   /**
-   * Claims a grant for a decision on the task item itself, in one conditional update: only while
-   * the task is open, and only once per grant. This orders a last-second click against the review
-   * window closing: a claim made before the close may still be decided, none can be made after.
+   * Counts one decision on the task and returns the task as it is after the count (strongly
+   * consistent: what says the task is complete). The caller counts a decision only after winning
+   * its decision item's counted flag (DecisionRepository.markCounted), so a repeated click never
+   * counts twice. One update of a fixed-size item, whatever the number of grants.
    */
-  async claimGrant(campaignId: string, reviewer: string, grantId: string): Promise<GrantClaim> {
-    try {
-      await this.table.client.send(
-        new UpdateCommand({
-          TableName: this.table.tableName,
-          Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
-          UpdateExpression: 'ADD claimedGrants :grants',
-          ConditionExpression:
-            'attribute_exists(pk) AND #status = :awaiting AND (attribute_not_exists(claimedGrants) OR NOT contains(claimedGrants, :grant))',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':grants': new Set([grantId]),
-            ':grant': grantId,
-            ':awaiting': 'awaiting',
-          },
-        }),
-      );
-      return { outcome: 'claimed' };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const task = await this.get(campaignId, reviewer);
-      if (!task) throw error;
-      // A claim on an open task whose decision may not be written yet (its click died): the
-      // reviewer may finish it. On a closed task nothing more is decided.
-      if (task.status === 'awaiting' && task.claimedGrantIds.includes(grantId))
-        return { outcome: 'already_claimed', task };
-      return { outcome: 'task_closed', task };
-    }
-  }
-
-  /**
-   * Marks a claimed grant's decision as written and returns how many grants are decided, read
-   * from this item (strongly consistent): what says the task is complete.
-   */
-  async markDecided(campaignId: string, reviewer: string, grantId: string): Promise<number> {
+  async countDecision(campaignId: string, reviewer: string, decision: DecisionValue): Promise<ReviewTask> {
     const result = await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
-        UpdateExpression: 'ADD decidedGrants :grants',
-        ConditionExpression: 'attribute_exists(pk) AND contains(claimedGrants, :grant)',
-        ExpressionAttributeValues: { ':grants': new Set([grantId]), ':grant': grantId },
-        ReturnValues: 'UPDATED_NEW',
+        UpdateExpression: 'ADD decidedCount :one, #kind :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#kind': decision === 'keep' ? 'keptCount' : 'revokedCount' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    const decided = result.Attributes?.decidedGrants;
-    return decided instanceof Set ? decided.size : 0;
+    return publicTask(result.Attributes ?? {});
+  }
+
+  /**
+   * A page of the reviewer's grants in the task's order (grant id, the by-reviewer index's sort
+   * key), starting after `afterGrantId`: what the review message shows next once the reviewer has
+   * decided every grant it lists. One Query of at most `limit` grants, however many the task has.
+   */
+  async grantsAfter(
+    campaignId: string,
+    reviewer: string,
+    afterGrantId: string | undefined,
+    limit: number,
+  ): Promise<StoredGrant[]> {
+    const pk = keys.reviewerGrants(campaignId, reviewer);
+    const result = await this.table.client.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        IndexName: GSI_BY_REVIEWER,
+        // Decisions share the index partition under DECISION#: the range keeps to grants.
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':from': keys.grant(''),
+          ':to': `${keys.grant('')}\uffff`,
+        },
+        ...(afterGrantId
+          ? {
+              // Index pagination: the item to start after, named by its table and index keys.
+              ExclusiveStartKey: {
+                pk: keys.campaign(campaignId),
+                sk: keys.grant(afterGrantId),
+                gsi1pk: pk,
+                gsi1sk: keys.grant(afterGrantId),
+              },
+            }
+          : {}),
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => {
+      const { kind: _kind, ...rest } = withoutKeys(item);
+      return rest as unknown as StoredGrant;
+    });
   }
 
   /**
@@ -206,11 +220,22 @@ export class TaskRepository {
 }
 
 function publicTask(item: Record<string, unknown>): ReviewTask {
-  const { taskToken: _token, kind: _kind, claimedGrants, decidedGrants, ...rest } = withoutKeys(item);
-  const ids = (set: unknown) => (set instanceof Set ? [...(set as Set<string>)].sort() : []);
+  // claimedGrants / decidedGrants: the sets a task item held before the counters; no longer read.
+  const {
+    taskToken: _token,
+    kind: _kind,
+    claimedGrants: _claimed,
+    decidedGrants: _decided,
+    decidedCount,
+    keptCount,
+    revokedCount,
+    ...rest
+  } = withoutKeys(item);
+  const count = (value: unknown) => (typeof value === 'number' ? value : 0);
   return {
-    ...(rest as unknown as Omit<ReviewTask, 'claimedGrantIds' | 'decidedGrantIds'>),
-    claimedGrantIds: ids(claimedGrants),
-    decidedGrantIds: ids(decidedGrants),
+    ...(rest as unknown as NewTask),
+    decidedCount: count(decidedCount),
+    keptCount: count(keptCount),
+    revokedCount: count(revokedCount),
   };
 }

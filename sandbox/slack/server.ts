@@ -68,6 +68,16 @@ export interface SlackSandbox {
   responseUrlFor(context: { channel: string; messageTs: string; user: string }): string;
   /** The next call to `method` fails this way (once), to exercise an app's error handling. */
   failNext(method: string, failure: InjectedFailure): void;
+  /**
+   * From now on, for `seconds` (by the sandbox's clock), every call to `method` (`'*'`: every Web
+   * API method) is answered as Slack answers a rate-limited app: HTTP 429, `Retry-After` with the
+   * seconds left, and `{"ok":false,"error":"ratelimited"}`
+   * (https://docs.slack.dev/apis/web-api/rate-limits). response_url is not a Web API method and
+   * is not limited. Returns a function that lifts the limit early.
+   */
+  rateLimit(method: string, seconds: number): () => void;
+  /** The calls answered 429 by rateLimit, in order (they are not in calls(): Slack did nothing). */
+  rateLimitedCalls(): Array<{ method: string; retryAfterSeconds: number }>;
   close(): Promise<void>;
 }
 
@@ -81,6 +91,10 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
   const listeners = new Set<MessageListener>();
   const listenerErrors: unknown[] = [];
   const failures = new Map<string, InjectedFailure[]>();
+  /** Method (or '*') → when its rate limit ends (ms since the epoch, by the sandbox's clock). */
+  const limitedUntil = new Map<string, number>();
+  const clock = options.clock ?? (() => new Date());
+  const refusedByLimit: Array<{ method: string; retryAfterSeconds: number }> = [];
 
   const announce = (events: MessageEvent[]) => {
     for (const event of events) {
@@ -132,6 +146,15 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
       send(response, 200, slackError(decoded.error));
       return;
     }
+    const limitEnd = Math.max(limitedUntil.get(method) ?? 0, limitedUntil.get('*') ?? 0);
+    const leftMs = limitEnd - clock().getTime();
+    if (leftMs > 0) {
+      const retryAfterSeconds = Math.ceil(leftMs / 1000);
+      refusedByLimit.push({ method, retryAfterSeconds });
+      response.setHeader('Retry-After', String(retryAfterSeconds));
+      send(response, 429, { ok: false, error: 'ratelimited' });
+      return;
+    }
     const injected = failures.get(method)?.shift();
     if (injected && 'rateLimitedForSeconds' in injected) {
       // Rate limits: HTTP 429 with Retry-After (https://docs.slack.dev/apis/web-api/rate-limits).
@@ -167,6 +190,16 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
     responseUrlFor: (context) => `${base}/actions/${workspace.registerResponseUrl(context)}`,
     failNext(method, failure) {
       failures.set(method, [...(failures.get(method) ?? []), failure]);
+    },
+    rateLimitedCalls: () => refusedByLimit.map((call) => ({ ...call })),
+    rateLimit(method, seconds) {
+      if (!(seconds > 0))
+        throw new SlackSandboxError(`a rate limit lasts a positive number of seconds, not ${seconds}`);
+      const end = clock().getTime() + seconds * 1000;
+      limitedUntil.set(method, end);
+      return () => {
+        if (limitedUntil.get(method) === end) limitedUntil.delete(method);
+      };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

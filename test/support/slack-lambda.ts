@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { WebClient } from '@slack/web-api';
@@ -52,9 +56,16 @@ export async function startSlackLambdaFixture(options: {
   });
   const config = { ...TEST_CONFIG, slack: { apiUrl: slack.apiUrl } };
   const secretArn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:SlackCredentials-${options.table.slice(0, 6)}`;
+  // The configuration as the stack delivers it: a file in the function's code directory, its
+  // SHA-256 in the environment (the JSON variable is what earlier builds read).
+  const configJson = JSON.stringify(config);
+  const codeRoot = await mkdtemp(join(tmpdir(), 'slack-lambda-'));
+  await writeFile(join(codeRoot, 'access-review.config.json'), configJson);
   Object.assign(process.env, {
     TABLE_NAME: options.table,
-    ACCESS_REVIEW_CONFIG: JSON.stringify(config),
+    LAMBDA_TASK_ROOT: codeRoot,
+    ACCESS_REVIEW_CONFIG_SHA256: createHash('sha256').update(configJson).digest('hex'),
+    ACCESS_REVIEW_CONFIG: configJson,
     SLACK_SECRET_ARN: secretArn,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_REGION: 'eu-west-1',
@@ -100,6 +111,7 @@ export async function startSlackLambdaFixture(options: {
       stepFunctions.restore();
       await slack.close();
       await dynamo.close();
+      await rm(codeRoot, { recursive: true, force: true });
     },
   };
 }
