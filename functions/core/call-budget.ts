@@ -125,9 +125,12 @@ export function slackCallBudget(budget: SlackCallBudget = slackStepBudget): Call
     service: 'Slack',
     attemptTimeoutMs: budget.timeoutMs,
     attempts: budget.retries + 1,
-    // The `retry` package: min(maxTimeout, random(1..2) × minTimeout × factor^n).
+    // The `retry` package: min(maxTimeout, round(random(1..2) × max(minTimeout, 1) × factor^n)).
     retryDelaysMs: Array.from({ length: budget.retries }, (_, index) =>
-      Math.min(budget.maxTimeoutMs, 2 * budget.minTimeoutMs * budget.factor ** index),
+      Math.min(
+        budget.maxTimeoutMs,
+        Math.round(2 * Math.max(budget.minTimeoutMs, 1) * budget.factor ** index),
+      ),
     ),
     // A 429 is rejected at once (WebAPIRateLimitedError, classified as throttled): the WebClient
     // would otherwise sleep for whatever Retry-After Slack sends, which no budget bounds.

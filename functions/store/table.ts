@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientConfig } from '../core/call-budget';
 
 /**
  * The single table. Every item of a campaign shares the partition `CAMPAIGN#<id>`, so one Query
@@ -38,6 +39,8 @@ export interface TableRef {
 }
 
 /**
+ * The client times out and retries within functions/core/call-budget.ts's hub budget unless
+ * `clientConfig` says otherwise (the interactivity endpoint passes its shorter budget).
  * `onCommand` sees the name of every DynamoDB API call (`PutItem`, `Query`, …) before it is sent:
  * the embedded host uses it to prove each handler calls only what its IAM policy allows.
  */
@@ -46,7 +49,7 @@ export function createTableRef(
   clientConfig: DynamoDBClientConfig = {},
   onCommand?: (action: string) => void,
 ): TableRef {
-  const base = new DynamoDBClient(clientConfig);
+  const base = new DynamoDBClient({ ...awsClientConfig(), ...clientConfig });
   if (onCommand) {
     base.middlewareStack.add(
       (next, context) => (args) => {
