@@ -33,6 +33,13 @@ export const KIND_TEXT: Record<GrantKind, KindText> = {
         ? `${g.principal} is demoted from owner to member of ${g.resource}.`
         : `${g.principal} is removed from ${g.resource}, with their team memberships and the access those give.`,
   },
+  organization_base_permission: {
+    label: 'organization base permission',
+    allows: (g) =>
+      `every member of ${g.resource} has ${g.entitlement} on every repository of ${g.resource}, now and to come`,
+    revokeEffect: (g) =>
+      `An owner of ${g.resource} lowers its base permission below ${g.entitlement} (Settings → Member privileges → Base permissions); access people still need then comes from teams or direct grants. Nothing is changed automatically: it affects every member at once.`,
+  },
   team_membership: {
     label: 'team membership',
     allows: (g) =>

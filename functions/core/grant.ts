@@ -11,6 +11,7 @@ export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
  * role (org admins, a repository role) as a ruleset bypass actor; `repository`: a repository that
  * can read a secret or use a runner group; `environment`: the deployments to an environment, which
  * can read its secrets; `personal_access_token`: a fine-grained token approved for the org.
+ * An organisation's base permission is held by the role `members` (every member).
  * AWS: `iam_user` and `iam_role` (principal = the ARN), `aws_account` (a whole account named in a
  * resource policy, `arn:aws:iam::999988887777:root`), `aws_service` (`lambda.amazonaws.com`),
  * `aws_anyone` (`*` in a resource policy), `oidc_subject` (a GitHub Actions OIDC `sub` pattern a
@@ -65,6 +66,7 @@ export type ResourceType = (typeof RESOURCE_TYPES)[number];
  */
 export const GRANT_KINDS = [
   'organization_membership',
+  'organization_base_permission',
   'team_membership',
   'team_repository',
   'user_repository',
@@ -138,7 +140,9 @@ export type RepositoryPermission = (typeof REPOSITORY_PERMISSIONS)[number];
  * - team: a user's repository access that exists because they are in `team` (revoked by removing
  *   the team membership or the team's access, both reviewed as grants of their own);
  *   With `through`, the user is in a child team of `team` (nested teams inherit the parent's access);
- * - organization_base: every org member's base repository permission;
+ * - organization_base: every org member's base repository permission (a path effective access
+ *   reports; the snapshot keeps one `organization_base_permission` grant for it, not a row per
+ *   member and repository);
  * - visibility: a secret, variable or runner group every (private) repository can use because of
  *   its visibility setting, not because the repository was selected;
  * - resource_policy: an AWS resource's own policy (a secret's resource policy) names the principal;

@@ -2,6 +2,7 @@ import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { RepositoryPermission } from '../../functions/core/grant';
 import { repositoryCicd } from './cicd/state';
 import { type ConnectionArgs, gitHubError, paginate } from './connection';
+import { graphQLPoints } from './graphql-cost';
 import { graphql, graphqlTools } from './graphql-js';
 import { gitHubSchema } from './schema';
 import {
@@ -229,18 +230,19 @@ function teamConnection(context: GraphQLContext, teams: SandboxTeam[], args: Arg
 function collaboratorsConnection(context: GraphQLContext, repository: SandboxRepository, args: Args) {
   rejectUnsupported(args, [...PAGING, 'affiliation', 'login'], 'Repository.collaborators');
   const { state } = context;
-  let logins = usersWithAccess(state, repository);
+  const affiliation = (args.affiliation as string | null | undefined) ?? 'ALL';
+  // DIRECT (members and outside collaborators with an entry of their own) and OUTSIDE are read
+  // from the repository's own list: an organisation of thousands of members answers in its size.
+  let logins =
+    affiliation === 'ALL'
+      ? usersWithAccess(state, repository)
+      : [...repository.collaborators.values()]
+          .map((collaborator) => collaborator.login)
+          .filter((login) => affiliation === 'DIRECT' || !findMember(state, login))
+          .sort(compareKeys);
   if (typeof args.login === 'string') {
     const wanted = args.login.toLowerCase();
     logins = logins.filter((login) => login.toLowerCase() === wanted);
-  }
-  const affiliation = (args.affiliation as string | null | undefined) ?? 'ALL';
-  if (affiliation === 'DIRECT') {
-    logins = logins.filter((login) => repository.collaborators.has(login.toLowerCase()));
-  } else if (affiliation === 'OUTSIDE') {
-    logins = logins.filter(
-      (login) => repository.collaborators.has(login.toLowerCase()) && !findMember(state, login),
-    );
   }
   const page = paginate(logins, (login) => login, pagingOf(args), 'collaborators');
   const edges = page.items.map(({ cursor, item: login }) => {
@@ -592,6 +594,12 @@ export interface GraphQLResponse {
   errors?: GitHubGraphQLError[];
 }
 
+/** The answer and what GitHub charges for it: a call that does not parse or validate costs 1 point. */
+export interface GraphQLExecution {
+  response: GraphQLResponse;
+  points: number;
+}
+
 const CANNOT_QUERY = /^Cannot query field "([^"]+)" on type "([^"]+)"\./;
 
 function toGitHubError(error: GraphQLError): GitHubGraphQLError {
@@ -623,32 +631,41 @@ const STATIC_ERROR_TYPES = new Set([
 export async function executeGraphQL(
   context: GraphQLContext,
   request: { query?: unknown; variables?: unknown; operationName?: unknown },
-): Promise<GraphQLResponse> {
+): Promise<GraphQLExecution> {
   if (typeof request.query !== 'string' || request.query.trim() === '') {
-    return { errors: [{ message: 'A query attribute must be specified and must be a string.' }] };
+    return {
+      response: { errors: [{ message: 'A query attribute must be specified and must be a string.' }] },
+      points: 1,
+    };
   }
   const schema = sandboxSchema();
   let document: DocumentNode;
   try {
     document = graphql.parse(new graphql.Source(request.query, 'GraphQL request'));
   } catch (error) {
-    return { errors: [toGitHubError(error as GraphQLError)] };
+    return { response: { errors: [toGitHubError(error as GraphQLError)] }, points: 1 };
   }
   const problems = graphql.validate(schema, document);
-  if (problems.length > 0) return { errors: problems.map(toGitHubError) };
+  if (problems.length > 0) return { response: { errors: problems.map(toGitHubError) }, points: 1 };
+  const variables =
+    typeof request.variables === 'object' && request.variables !== null && !Array.isArray(request.variables)
+      ? (request.variables as Record<string, unknown>)
+      : undefined;
+  const operationName = typeof request.operationName === 'string' ? request.operationName : undefined;
+  const points = graphQLPoints(document, variables, operationName);
   const result = await graphql.execute({
     schema,
     document,
     contextValue: context,
-    variableValues:
-      typeof request.variables === 'object' && request.variables !== null && !Array.isArray(request.variables)
-        ? (request.variables as Record<string, unknown>)
-        : undefined,
-    operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
+    variableValues: variables,
+    operationName,
   });
   const errors = result.errors?.map(toGitHubError);
   if (errors?.some((error) => error.type !== undefined && STATIC_ERROR_TYPES.has(error.type))) {
-    return { errors };
+    return { response: { errors }, points: 1 };
   }
-  return errors ? { data: result.data ?? null, errors } : { data: result.data ?? null };
+  return {
+    response: errors ? { data: result.data ?? null, errors } : { data: result.data ?? null },
+    points,
+  };
 }

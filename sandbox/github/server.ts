@@ -22,6 +22,11 @@ export interface RecordedRequest {
   status: number;
   /** True when the answer came from `failNext`, not from the simulated GitHub. */
   injected: boolean;
+  /**
+   * Rate-limit points the request cost: 1 for REST, GitHub's formula for a GraphQL call (see
+   * graphql-cost.ts); 0 for an injected failure, which GitHub never saw.
+   */
+  points: number;
 }
 
 /** A fault the sandbox answers with instead of serving the request, `times` times. */
@@ -76,21 +81,35 @@ export interface GitHubSandboxOptions {
   checkOpenApi?: boolean;
   /** A GitHub App whose JWT-signed requests for an installation token get `token`. */
   app?: SandboxApp;
+  /**
+   * Points (GraphQL) and requests (REST) an hour before `x-ratelimit-used` stops rising; 5,000 as
+   * on GitHub. Benchmarks that count past it raise it so the connector's own tally stays exact.
+   */
+  rateLimitPerHour?: number;
+  /** Milliseconds every answer waits before it is sent, to simulate GitHub's latency (0: none). */
+  latencyMs?: number;
 }
 
+/** GitHub's primary rate limit for a user token: 5,000 requests (REST) or points (GraphQL) an hour. */
 const RATE_LIMIT = 5000;
 
 class RateLimits {
   private readonly used = new Map<string, number>();
   private readonly reset = Math.floor(Date.now() / 1000) + 3600;
 
-  /** Counts one request against `resource` and returns the headers GitHub sends with it. */
-  take(resource: 'core' | 'graphql'): Record<string, string> {
-    const used = Math.min(RATE_LIMIT, (this.used.get(resource) ?? 0) + 1);
+  constructor(private readonly limit: number) {}
+
+  /**
+   * Counts `points` against `resource` (1 for REST; a GraphQL call's cost by GitHub's formula) and
+   * returns the headers GitHub sends with it. Like the sandbox's GitHub of old, it never refuses:
+   * `used` stops at the limit, and the exact count is in `requests[].points`.
+   */
+  take(resource: 'core' | 'graphql', points = 1): Record<string, string> {
+    const used = Math.min(this.limit, (this.used.get(resource) ?? 0) + points);
     this.used.set(resource, used);
     return {
-      'x-ratelimit-limit': String(RATE_LIMIT),
-      'x-ratelimit-remaining': String(RATE_LIMIT - used),
+      'x-ratelimit-limit': String(this.limit),
+      'x-ratelimit-remaining': String(this.limit - used),
       'x-ratelimit-reset': String(this.reset),
       'x-ratelimit-used': String(used),
       'x-ratelimit-resource': resource,
@@ -145,7 +164,8 @@ export async function startGitHubSandbox(
   const state = createState(organization);
   const requests: RecordedRequest[] = [];
   const failures: Array<InjectedFailure & { remaining: number }> = [];
-  const limits = new RateLimits();
+  const limits = new RateLimits(options.rateLimitPerHour ?? RATE_LIMIT);
+  const latencyMs = options.latencyMs ?? 0;
   const checkOpenApi = options.checkOpenApi ?? openApiCheckingEnabled();
   const violations: OpenApiViolation[] = [];
   let baseUrl = '';
@@ -165,8 +185,9 @@ export async function startGitHubSandbox(
         badJson = true;
       }
     }
-    const record = (status: number, injected = false) =>
-      requests.push({ method, path, query: target.search, accept, body, status, injected });
+    const record = (status: number, injected = false, points = injected ? 0 : 1) =>
+      requests.push({ method, path, query: target.search, accept, body, status, injected, points });
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
 
     const failure = failures.find((candidate) => matches(candidate, method, path));
     if (failure) {
@@ -178,7 +199,12 @@ export async function startGitHubSandbox(
     }
 
     const resource = path === '/graphql' ? 'graphql' : 'core';
-    const rateHeaders = limits.take(resource);
+    // A GraphQL call is charged by its cost, known once it is parsed; any other answer costs 1.
+    let taken: Record<string, string> | undefined;
+    const rateHeaders = () => {
+      taken ??= limits.take(resource);
+      return taken;
+    };
     const credentials = /^(?:token|bearer)\s+(.+)$/i.exec(String(request.headers.authorization ?? ''));
     const minting = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
     if (minting && method === 'POST' && options.app) {
@@ -211,7 +237,7 @@ export async function startGitHubSandbox(
         if (problems.length > 0) throw new OpenApiViolation(`${method} ${path} → ${status}`, problems);
       }
       record(status);
-      send(response, status, rateHeaders, body);
+      send(response, status, rateHeaders(), body);
       return;
     }
     /**
@@ -231,12 +257,12 @@ export async function startGitHubSandbox(
           const violation = new OpenApiViolation(`${method} ${template} → ${answer.status}`, problems);
           violations.push(violation);
           record(500);
-          send(response, 500, rateHeaders, { message: `sandbox: ${violation.message}` });
+          send(response, 500, rateHeaders(), { message: `sandbox: ${violation.message}` });
           return;
         }
       }
       record(answer.status);
-      const headers = { ...rateHeaders, ...(answer.headers ?? {}) };
+      const headers = { ...rateHeaders(), ...(answer.headers ?? {}) };
       send(
         response,
         answer.status,
@@ -255,7 +281,7 @@ export async function startGitHubSandbox(
     }
     if (credentials?.[1] !== options.token) {
       record(401);
-      send(response, 401, rateHeaders, {
+      send(response, 401, rateHeaders(), {
         message: 'Bad credentials',
         documentation_url: 'https://docs.github.com/rest',
         status: '401',
@@ -264,7 +290,7 @@ export async function startGitHubSandbox(
     }
     if (badJson) {
       record(400);
-      send(response, 400, rateHeaders, {
+      send(response, 400, rateHeaders(), {
         message: 'Problems parsing JSON',
         documentation_url: 'https://docs.github.com/rest',
         status: '400',
@@ -275,7 +301,7 @@ export async function startGitHubSandbox(
     const unsafe = prototypeKeyPaths(body);
     if (unsafe.length > 0) {
       record(400);
-      send(response, 400, rateHeaders, {
+      send(response, 400, rateHeaders(), {
         message: `Invalid request.\n\n${unsafe.map((path) => JSON.stringify(path)).join(', ')} is not a permitted key.`,
         documentation_url: 'https://docs.github.com/rest',
         status: '400',
@@ -285,9 +311,9 @@ export async function startGitHubSandbox(
 
     if (path === '/graphql' && method === 'POST') {
       const payload = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-      const result = await executeGraphQL({ state, baseUrl }, payload);
-      record(200);
-      send(response, 200, rateHeaders, result);
+      const { response: result, points } = await executeGraphQL({ state, baseUrl }, payload);
+      record(200, false, points);
+      send(response, 200, limits.take('graphql', points), result);
       return;
     }
 

@@ -1,7 +1,10 @@
 import type { Grant, GrantKind } from '../../core/grant';
 import type { CheckResult, RevokeResult } from '../connector';
 import type { GitHubContext } from './context';
+import type { DirectCollaborator } from './effective-access';
+import type { BasePermission } from './organization-base';
 import type { MemberIndex } from './organization-members';
+import type { CustomRoles } from './repository-access';
 import type { TeamIndex } from './teams';
 
 /** A repository as the first passes of a snapshot saw it; later passes walk this list. */
@@ -33,6 +36,15 @@ export interface SnapshotIndex {
   members: MemberIndex;
   teams: TeamIndex;
   repositories: RepositoryInfo[];
+  /** The organisation's base permission, once read (effective access applies it to every member). */
+  basePermission?: BasePermission;
+  /**
+   * Lower-cased repository name → its direct collaborators, for effective access. Filled by the
+   * repository pass for the repositories it has read (a page of them in a resumable snapshot).
+   */
+  directCollaborators?: Map<string, Map<string, DirectCollaborator>>;
+  /** The organisation's custom repository roles, read the first time a role that is not built in turns up. */
+  customRoles?: CustomRoles;
   /**
    * Lower-cased repository name → true when its default branch requires pull request reviews
    * (branch protection or an active ruleset): then write access alone cannot push to it.
@@ -66,9 +78,15 @@ export interface SnapshotIndex {
  * removed at its source, and read again by any path. The connector runs the snapshot passes in
  * order and dispatches revoke and check by the grant's kind.
  */
+/**
+ * Which part of a kind a snapshot pass reads: what belongs to the organisation (read once), what
+ * belongs to the repositories of `index.repositories` (a page of them at a time), or both.
+ */
+export type SnapshotScope = 'organization' | 'repositories' | 'all';
+
 export interface GitHubAccessKind {
   readonly grantKinds: readonly GrantKind[];
-  snapshot(context: GitHubContext, index: SnapshotIndex): AsyncGenerator<Grant>;
+  snapshot(context: GitHubContext, index: SnapshotIndex, scope?: SnapshotScope): AsyncGenerator<Grant>;
   revoke(context: GitHubContext, grant: Grant): Promise<RevokeResult>;
   check(context: GitHubContext, grant: Grant): Promise<CheckResult>;
 }

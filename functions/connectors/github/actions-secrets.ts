@@ -359,10 +359,12 @@ async function checkEnvironmentSecret(context: GitHubContext, grant: Grant): Pro
 
 export const actionsSecrets: GitHubAccessKind = {
   grantKinds: ['actions_secret_access', 'actions_variable_access', 'environment_secret'],
-  async *snapshot(context, index) {
-    yield* snapshotOrgItems(context, 'secret');
-    yield* snapshotOrgItems(context, 'variable');
-    yield* snapshotEnvironmentSecrets(context, index);
+  async *snapshot(context, index, scope = 'all') {
+    if (scope !== 'repositories') {
+      yield* snapshotOrgItems(context, 'secret');
+      yield* snapshotOrgItems(context, 'variable');
+    }
+    if (scope !== 'organization') yield* snapshotEnvironmentSecrets(context, index);
   },
   revoke: (context, grant) =>
     grant.grantKind === 'environment_secret'

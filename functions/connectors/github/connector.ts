@@ -1,6 +1,12 @@
 import { ConnectorError } from '../../core/errors';
 import { describeVia, type Grant, type GrantKind, organizationOfResource } from '../../core/grant';
-import type { CheckResult, Connector, RevokeResult } from '../connector';
+import {
+  type CheckResult,
+  type Connector,
+  isSnapshotCheckpoint,
+  type RevokeResult,
+  type SnapshotCheckpoint,
+} from '../connector';
 import type { GitHubAccessKind, SnapshotIndex } from './access-kind';
 import { actionsSecrets } from './actions-secrets';
 import { appInstallations } from './apps';
@@ -11,6 +17,12 @@ import { deployKeys } from './deploy-keys';
 import { environments } from './environments';
 import { invitations } from './invitations';
 import {
+  basePermissionGrants,
+  checkBasePermission,
+  readBasePermission,
+  revokeBasePermission,
+} from './organization-base';
+import {
   checkOrganizationMembership,
   revokeOrganizationMembership,
   snapshotOrganizationMembers,
@@ -19,12 +31,24 @@ import { gitHubOwnIdentities } from './own-identity';
 import { personalAccessTokens } from './personal-access-tokens';
 import {
   checkRepositoryAccess,
+  nextCursor,
+  readRepositoryPage,
+  repositoryInfoOf,
+  repositoryPageGrants,
   revokeDirectRepositoryAccess,
   snapshotRepositoryAccess,
 } from './repository-access';
-import { rulesets } from './rulesets';
+import {
+  ActorNames,
+  noteOrganizationRulesets,
+  type OrganizationRuleset,
+  organizationRulesetGrants,
+  type RulesetTally,
+  readOrganizationRulesets,
+  rulesets,
+} from './rulesets';
 import { runnerGroups } from './runner-groups';
-import { SeparationOfDuties } from './separation-of-duties';
+import { type OrganizationFinding, SeparationOfDuties } from './separation-of-duties';
 import { checkTeamMembership, revokeTeamMembership } from './team-members';
 import { checkTeamRepository, revokeTeamRepository } from './team-repositories';
 import { snapshotTeams } from './teams';
@@ -44,32 +68,49 @@ export interface GitHubConnectorOptions {
   app?: { appId: string; installationId: number; privateKey: string };
 }
 
-/** Every kind the connector knows, in snapshot order: later passes use what earlier ones indexed. */
+const organizationMemberships: GitHubAccessKind = {
+  grantKinds: ['organization_membership'],
+  snapshot: (context, index) => snapshotOrganizationMembers(context, index.members),
+  revoke: revokeOrganizationMembership,
+  check: checkOrganizationMembership,
+};
+
+const basePermission: GitHubAccessKind = {
+  grantKinds: ['organization_base_permission'],
+  async *snapshot(context, index) {
+    index.basePermission = await readBasePermission(context);
+    yield* basePermissionGrants(context.organization, index.basePermission, index.members.size);
+  },
+  revoke: revokeBasePermission,
+  check: checkBasePermission,
+};
+
+const teamAccess: GitHubAccessKind = {
+  grantKinds: ['team_membership', 'team_repository'],
+  snapshot: (context, index) => snapshotTeams(context, index.teams),
+  revoke: (context, grant) =>
+    grant.grantKind === 'team_membership'
+      ? revokeTeamMembership(context, grant)
+      : revokeTeamRepository(context, grant),
+  check: (context, grant) =>
+    grant.grantKind === 'team_membership'
+      ? checkTeamMembership(context, grant)
+      : checkTeamRepository(context, grant),
+};
+
+const repositoryAccess: GitHubAccessKind = {
+  grantKinds: ['user_repository'],
+  snapshot: (context, index) => snapshotRepositoryAccess(context, index),
+  revoke: revokeDirectRepositoryAccess,
+  check: checkRepositoryAccess,
+};
+
+/** Every kind the connector knows: revoke and check dispatch on the grant's kind through these. */
 const ACCESS_KINDS: readonly GitHubAccessKind[] = [
-  {
-    grantKinds: ['organization_membership'],
-    snapshot: (context, index) => snapshotOrganizationMembers(context, index.members),
-    revoke: revokeOrganizationMembership,
-    check: checkOrganizationMembership,
-  },
-  {
-    grantKinds: ['team_membership', 'team_repository'],
-    snapshot: (context, index) => snapshotTeams(context, index.teams),
-    revoke: (context, grant) =>
-      grant.grantKind === 'team_membership'
-        ? revokeTeamMembership(context, grant)
-        : revokeTeamRepository(context, grant),
-    check: (context, grant) =>
-      grant.grantKind === 'team_membership'
-        ? checkTeamMembership(context, grant)
-        : checkTeamRepository(context, grant),
-  },
-  {
-    grantKinds: ['user_repository'],
-    snapshot: (context, index) => snapshotRepositoryAccess(context, index),
-    revoke: revokeDirectRepositoryAccess,
-    check: checkRepositoryAccess,
-  },
+  organizationMemberships,
+  basePermission,
+  teamAccess,
+  repositoryAccess,
   invitations,
   deployKeys,
   environments,
@@ -80,6 +121,197 @@ const ACCESS_KINDS: readonly GitHubAccessKind[] = [
   appInstallations,
   personalAccessTokens,
 ];
+
+/**
+ * The snapshot, in order. People first (members, the base permission, teams), which every later
+ * pass links to and which a resumed snapshot reads again; then the repositories a page of 100 at a
+ * time, each page with its users' access and every per-repository CI/CD pass (environment
+ * reviewers and bypass lists are flagged for separation of duties page by page); then what
+ * belongs to the organisation; the org rulesets' bypass grants last, flagged by what every page
+ * found. A checkpoint follows each page and each organisation pass.
+ */
+const PEOPLE: readonly GitHubAccessKind[] = [organizationMemberships, basePermission, teamAccess];
+const PER_REPOSITORY: readonly GitHubAccessKind[] = [
+  invitations,
+  deployKeys,
+  environments,
+  branchProtection,
+  rulesets,
+  actionsSecrets,
+];
+const ORGANIZATION: readonly GitHubAccessKind[] = [
+  invitations,
+  actionsSecrets,
+  runnerGroups,
+  appInstallations,
+  personalAccessTokens,
+];
+
+/** Where a resumed snapshot starts, and what earlier invocations found that later grants depend on. */
+interface SnapshotCursor {
+  v: 1;
+  /** `repositories`: the page after `after` (null: the first); `organization`: ORGANIZATION[pass]. */
+  stage: 'repositories' | 'organization';
+  after?: string | null;
+  pass?: number;
+  /** Org ruleset id → [repositories it applies to, targets a default branch (1/0)]. */
+  rulesets: Array<[number, number, number]>;
+  /** Org-wide grant id → [count, notes…] of its separation-of-duties findings so far. */
+  findings: Array<[string, number, ...string[]]>;
+}
+
+function encodeCursor(
+  position: Pick<SnapshotCursor, 'stage' | 'after' | 'pass'>,
+  tally: ReadonlyMap<number, RulesetTally>,
+  findings: ReadonlyMap<string, OrganizationFinding>,
+): string {
+  const cursor: SnapshotCursor = {
+    v: 1,
+    ...position,
+    rulesets: [...tally].map(([id, counted]) => [id, counted.applies, counted.targetsDefault ? 1 : 0]),
+    findings: [...findings].map(([id, finding]) => [id, finding.count, ...finding.notes]),
+  };
+  return JSON.stringify(cursor);
+}
+
+function decodeCursor(text: string): SnapshotCursor {
+  let cursor: Partial<SnapshotCursor>;
+  try {
+    cursor = JSON.parse(text) as Partial<SnapshotCursor>;
+  } catch (error) {
+    throw new ConnectorError('the GitHub snapshot cursor is not JSON', { cause: error });
+  }
+  const problems: string[] = [];
+  if (cursor.v !== 1) problems.push('v must be 1');
+  if (cursor.stage !== 'repositories' && cursor.stage !== 'organization')
+    problems.push('stage must be repositories or organization');
+  if (cursor.stage === 'repositories' && cursor.after !== null && typeof cursor.after !== 'string')
+    problems.push('after must be a string or null');
+  if (
+    cursor.stage === 'organization' &&
+    !(Number.isInteger(cursor.pass) && (cursor.pass ?? -1) >= 0 && (cursor.pass ?? 0) <= ORGANIZATION.length)
+  )
+    problems.push(`pass must be an integer from 0 to ${ORGANIZATION.length}`);
+  if (!Array.isArray(cursor.rulesets)) problems.push('rulesets must be a list');
+  if (!Array.isArray(cursor.findings)) problems.push('findings must be a list');
+  if (problems.length > 0) {
+    throw new ConnectorError(
+      `the GitHub snapshot cursor is not one this connector wrote: ${problems.join('; ')}`,
+    );
+  }
+  return cursor as SnapshotCursor;
+}
+
+function emptyIndex(): SnapshotIndex {
+  return {
+    members: new Map(),
+    teams: { members: new Set(), repositories: new Map() },
+    repositories: [],
+    defaultBranchRequiresReview: new Map(),
+    defaultBranchRestrictions: new Map(),
+    reviewRulesets: new Map(),
+    environmentNames: new Map(),
+    directCollaborators: new Map(),
+  };
+}
+
+/** Forgets what one page of repositories taught the index, so memory stays with a page. */
+function startPage(index: SnapshotIndex): void {
+  index.repositories = [];
+  index.defaultBranchRequiresReview.clear();
+  index.defaultBranchRestrictions.clear();
+  index.reviewRulesets.clear();
+  index.environmentNames?.clear();
+  index.directCollaborators?.clear();
+}
+
+/**
+ * The whole snapshot as described above PEOPLE, from `resumeFrom` (a cursor this yielded) or from
+ * the start. Resuming reads the people and the org rulesets again without yielding them: later
+ * grants link to them, and they cost a few pages, whatever the number of repositories.
+ */
+async function* pagedSnapshot(
+  context: GitHubContext,
+  resumeFrom: string | undefined,
+): AsyncGenerator<Grant | SnapshotCheckpoint> {
+  const cursor = resumeFrom === undefined ? undefined : decodeCursor(resumeFrom);
+  const index = emptyIndex();
+  const separation = new SeparationOfDuties(index);
+  const tally = new Map<number, RulesetTally>(
+    (cursor?.rulesets ?? []).map(([id, applies, targetsDefault]) => [
+      id,
+      { applies, targetsDefault: targetsDefault === 1 },
+    ]),
+  );
+  for (const [id, count, ...notes] of cursor?.findings ?? []) {
+    separation.organizationFindings.set(id, { count, notes });
+  }
+  const checkpoint = (position: Pick<SnapshotCursor, 'stage' | 'after' | 'pass'>): SnapshotCheckpoint => ({
+    kind: 'checkpoint',
+    cursor: encodeCursor(position, tally, separation.organizationFindings),
+  });
+
+  for (const kind of PEOPLE) {
+    for await (const grant of kind.snapshot(context, index)) {
+      separation.observe(grant);
+      if (!cursor) yield grant;
+    }
+  }
+  // Org rulesets are read before the pages: whether a page's default branches need review depends
+  // on them, and their bypass actors take part in the pages' separation-of-duties findings.
+  const organizationRulesets: OrganizationRuleset[] = await readOrganizationRulesets(context);
+  const actorNames = new ActorNames(context);
+  for await (const grant of organizationRulesetGrants(context, organizationRulesets, new Map(), actorNames)) {
+    separation.observe(grant);
+  }
+
+  if (!cursor || cursor.stage === 'repositories') {
+    let after = cursor?.after ?? null;
+    const seenCursors = new Set<string>();
+    for (;;) {
+      const page = await readRepositoryPage(context, after);
+      startPage(index);
+      index.repositories.push(...page.repositories.map(repositoryInfoOf));
+      noteOrganizationRulesets(context.organization, index, organizationRulesets, index.repositories, tally);
+      const passes = [
+        repositoryPageGrants(context, index, page.repositories),
+        ...PER_REPOSITORY.map((kind) => kind.snapshot(context, index, 'repositories')),
+      ];
+      for (const pass of passes) {
+        for await (const grant of pass) {
+          if (separation.observe(grant)) continue;
+          yield grant;
+        }
+      }
+      yield* separation.flagPage();
+      if (!page.pageInfo.hasNextPage) break;
+      after = nextCursor(page.pageInfo, seenCursors, `repositories of ${context.organization}`);
+      yield checkpoint({ stage: 'repositories', after });
+    }
+    startPage(index);
+    yield checkpoint({ stage: 'organization', pass: 0 });
+  }
+
+  for (
+    let pass = cursor?.stage === 'organization' ? (cursor.pass ?? 0) : 0;
+    pass < ORGANIZATION.length;
+    pass++
+  ) {
+    const kind = ORGANIZATION[pass];
+    if (!kind) break;
+    for await (const grant of kind.snapshot(context, index, 'organization')) {
+      if (separation.observe(grant)) continue;
+      yield grant;
+    }
+    yield checkpoint({ stage: 'organization', pass: pass + 1 });
+  }
+  // The org rulesets' grants again, now with what every repository page counted for them.
+  const final: Grant[] = [];
+  for await (const grant of organizationRulesetGrants(context, organizationRulesets, tally, actorNames)) {
+    final.push(grant);
+  }
+  yield* separation.flagOrganization(final);
+}
 
 const BY_GRANT_KIND = new Map<GrantKind, GitHubAccessKind>(
   ACCESS_KINDS.flatMap((kind) => kind.grantKinds.map((grantKind) => [grantKind, kind] as const)),
@@ -145,24 +377,12 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
     name: 'github',
 
     async *snapshot(): AsyncGenerator<Grant> {
-      const index: SnapshotIndex = {
-        members: new Map(),
-        teams: { members: new Set(), repositories: new Map() },
-        repositories: [],
-        defaultBranchRequiresReview: new Map(),
-        defaultBranchRestrictions: new Map(),
-        reviewRulesets: new Map(),
-      };
-      const separation = new SeparationOfDuties(index);
-      for (const kind of ACCESS_KINDS) {
-        for await (const grant of kind.snapshot(context, index)) {
-          // Grants that can take part in a separation-of-duties finding wait for the last pass.
-          if (separation.observe(grant)) continue;
-          yield grant;
-        }
+      for await (const item of pagedSnapshot(context, undefined)) {
+        if (!isSnapshotCheckpoint(item)) yield item;
       }
-      yield* separation.flagged();
     },
+
+    resumableSnapshot: (resumeFrom?: string) => pagedSnapshot(context, resumeFrom),
 
     async revoke(grant: Grant): Promise<RevokeResult> {
       const kind = classify(grant, context.organization);

@@ -115,9 +115,11 @@ function lazyCustomRoles(context: GitHubContext): () => Promise<CustomRoles> {
 export const invitations: GitHubAccessKind = {
   grantKinds: ['organization_invitation', 'repository_invitation'],
 
-  async *snapshot(context, index) {
+  async *snapshot(context, index, scope = 'all') {
     const org = context.organization;
-    for (const invitation of await listOrganizationInvitations(context)) {
+    const organizationInvitations =
+      scope === 'repositories' ? [] : await listOrganizationInvitations(context);
+    for (const invitation of organizationInvitations) {
       const invitee = inviteeOf(invitation);
       if (!invitee) continue;
       yield makeGrant(organizationInvitationKey(org, invitee, invitationRole(invitation.role)), {
@@ -133,7 +135,7 @@ export const invitations: GitHubAccessKind = {
       });
     }
     const customRoles = lazyCustomRoles(context);
-    for (const repository of index.repositories) {
+    for (const repository of scope === 'organization' ? [] : index.repositories) {
       const listed = await listRepositoryInvitations(context, org, repository.name);
       if (listed === 'not_found') {
         // The repository pass just listed it: GitHub's 404 here is most often a token that may not

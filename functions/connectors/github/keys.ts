@@ -36,6 +36,26 @@ export function orgMembershipKey(organization: string, login: string, role: OrgR
   };
 }
 
+/** The role that holds an organisation's base permission: every member. */
+export const ALL_MEMBERS = 'members';
+
+/**
+ * The organisation's base permission as one grant: every member holds it on every repository.
+ * The entitlement is the permission, so a widened base permission is a new grant to review.
+ */
+export function basePermissionKey(organization: string, permission: RepositoryPermission): GrantKey {
+  return {
+    connector: 'github',
+    grantKind: 'organization_base_permission',
+    resourceType: 'organization',
+    resource: organization,
+    principalType: 'role',
+    principal: ALL_MEMBERS,
+    entitlement: permission,
+    via: { kind: 'direct' },
+  };
+}
+
 export function teamMembershipKey(
   organization: string,
   slug: string,

@@ -77,10 +77,18 @@ query TeamRepositories($org: String!, $slug: String!, $after: String) {
   }
 }`;
 
+/**
+ * Repositories a page of 100 at a time, each with what GraphQL can count of its CI/CD records and
+ * its direct collaborators (members and outside collaborators with an entry of their own:
+ * affiliation DIRECT). Not ALL: that lists every member who reaches the repository only through
+ * the base permission, members × repositories rows for one fact of the organisation. By GitHub's
+ * formula a page costs 5 points (1 request for the page, 100 for each of the five nested
+ * connections, divided by 100), whatever the number of collaborators.
+ */
 export const ORGANIZATION_REPOSITORIES = `
 query OrganizationRepositories($org: String!, $after: String) {
   organization(login: $org) {
-    repositories(first: ${NESTED_PAGE_SIZE}, after: $after) {
+    repositories(first: ${PAGE_SIZE}, after: $after) {
       ${PAGE_INFO}
       nodes {
         name
@@ -91,17 +99,18 @@ query OrganizationRepositories($org: String!, $after: String) {
         rulesets(first: 1, includeParents: false) { totalCount }
         environments(first: 1) { totalCount }
         deployKeys(first: 1) { totalCount }
-        collaborators(first: ${PAGE_SIZE}, affiliation: ALL) { totalCount ${PAGE_INFO} edges { ...CollaboratorAccess } }
+        collaborators(first: ${PAGE_SIZE}, affiliation: DIRECT) { totalCount ${PAGE_INFO} edges { ...CollaboratorAccess } }
       }
     }
   }
 }
 ${COLLABORATOR_FIELDS}`;
 
+/** Further pages of a repository's direct collaborators (a repository with more than 100). */
 export const REPOSITORY_COLLABORATORS = `
 query RepositoryCollaborators($owner: String!, $name: String!, $after: String) {
   repository(owner: $owner, name: $name) {
-    collaborators(first: ${PAGE_SIZE}, after: $after, affiliation: ALL) { ${PAGE_INFO} edges { ...CollaboratorAccess } }
+    collaborators(first: ${PAGE_SIZE}, after: $after, affiliation: DIRECT) { ${PAGE_INFO} edges { ...CollaboratorAccess } }
   }
 }
 ${COLLABORATOR_FIELDS}`;

@@ -12,11 +12,11 @@ import {
 import type { AccessPath, CheckResult, RevokeResult } from '../connector';
 import type { RepositoryInfo, SnapshotIndex } from './access-kind';
 import { type GitHubContext, now, runQuery, runRest } from './context';
+import type { DirectCollaborator } from './effective-access';
 import {
   bodyPermission,
   fromEnum,
   isRepositoryPermission,
-  orgMembershipKey,
   sourcePermission,
   splitInOrganization,
   teamMembershipKey,
@@ -40,7 +40,7 @@ import {
   type UserTeamAncestorsResult,
   type UserTeamNode,
 } from './queries';
-import { ancestorsInTree, type TeamIndex, type TeamTree, teamIndexKey } from './teams';
+import { ancestorsInTree, type TeamIndex, teamIndexKey } from './teams';
 
 const EMPTY = { hasNextPage: false, endCursor: null };
 
@@ -140,73 +140,84 @@ function userRepositoryGrantKey(
   };
 }
 
-/** True when `login` is an immediate member of a team below `slug` (so the nested pass explains it). */
-function reachesThroughChildTeam(tree: TeamTree | undefined, slug: string, login: string): boolean {
-  if (!tree) return false;
-  const wanted = login.toLowerCase();
-  for (const [team, logins] of tree.logins) {
-    if (!ancestorsInTree(tree, team).includes(slug.toLowerCase())) continue;
-    if (logins.some((member) => member.toLowerCase() === wanted)) return true;
-  }
-  return false;
-}
-
 /**
- * One repository's user grants, one per permission source: direct (reviewable), via a team and via
- * the org base permission (not reviewable, linked to the grants they follow from).
+ * A direct collaborator's grant: the Repository source of an edge listed with affiliation DIRECT
+ * (members and outside collaborators alike). Team and base permission sources on the same edge are
+ * not rows of their own: team access comes from the team index, the base permission is one grant.
  */
-function grantsOfCollaborator(
+function directGrant(
   context: GitHubContext,
   repository: string,
   edge: CollaboratorEdge,
   members: MemberIndex,
-  teams: TeamIndex,
   customRoles: CustomRoles,
-): Grant[] {
+): { grant: Grant; collaborator: DirectCollaborator } | undefined {
   const { organization } = context;
   const login = edge.node.login;
-  const member = members.get(login.toLowerCase());
-  const outside = member === undefined;
+  const outside = !members.has(login.toLowerCase());
+  const source = (edge.permissionSources ?? []).find(
+    (candidate) => candidate.source.__typename === 'Repository',
+  );
+  const access = source ? sourceAccess(source, customRoles) : undefined;
+  if (!access) return undefined;
+  const flags: GrantFlag[] = [];
+  if (outside) flags.push('outside_collaborator');
+  if (access.customRole) flags.push('custom_role');
   const raw = {
     permission: edge.permission,
     permissionSources: rawSources(edge),
     outsideCollaborator: outside,
+    ...(access.customRole ? { baseRole: access.base } : {}),
   };
+  const key = userRepositoryGrantKey(organization, repository, login, access, { kind: 'direct' });
+  return {
+    grant: makeGrant(key, { raw, flags }),
+    collaborator: { login, permission: access.base, entitlement: access.entitlement },
+  };
+}
+
+/** Lower-cased repository name → the teams with access to it (GitHub's spelling) and their permission. */
+const teamsByRepository = new WeakMap<
+  TeamIndex,
+  { size: number; map: Map<string, Array<{ slug: string; permission: RepositoryPermission }>> }
+>();
+
+function teamsOfRepository(teams: TeamIndex, repository: string) {
+  let cached = teamsByRepository.get(teams);
+  if (!cached || cached.size !== teams.repositories.size) {
+    const map = new Map<string, Array<{ slug: string; permission: RepositoryPermission }>>();
+    for (const [key, permission] of teams.repositories) {
+      const slash = key.indexOf('/');
+      const slugKey = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      const slug = teams.tree?.slugs.get(slugKey) ?? slugKey;
+      map.set(name, [...(map.get(name) ?? []), { slug, permission }]);
+    }
+    cached = { size: teams.repositories.size, map };
+    teamsByRepository.set(teams, cached);
+  }
+  return cached.map.get(repository.toLowerCase()) ?? [];
+}
+
+/**
+ * Access given by a team to its immediate members, from the team index: one row per member and
+ * team, following from the membership and the team's access (not reviewable on its own).
+ */
+function teamGrants(organization: string, repository: string, teams: TeamIndex): Grant[] {
   const grants: Grant[] = [];
-  for (const source of edge.permissionSources ?? []) {
-    const access = sourceAccess(source, customRoles);
-    if (!access) continue;
-    const via = viaOf(source.source);
-    const key = userRepositoryGrantKey(organization, repository, login, access, via);
-    const flags: GrantFlag[] = [];
-    if (outside) flags.push('outside_collaborator');
-    if (access.customRole) flags.push('custom_role');
-    const rawOfSource = access.customRole ? { ...raw, baseRole: access.base } : raw;
-    if (via.kind === 'direct') {
-      grants.push(makeGrant(key, { raw: rawOfSource, flags }));
-    } else if (via.kind === 'team') {
-      const slug = via.team.slice(via.team.indexOf('/') + 1);
-      const immediate = teams.members.has(teamIndexKey(slug, login));
-      // Listed for a parent team the user is only in through a child team: the nested pass gives
-      // that access its own row, naming the child team, so it is not reported twice.
-      if (!immediate && reachesThroughChildTeam(teams.tree, slug, login)) continue;
-      const derivedFrom: string[] = [];
-      if (immediate) {
-        derivedFrom.push(grantIdOf(teamMembershipKey(organization, slug, login, 'member')));
-      }
-      const teamPermission = teams.repositories.get(teamIndexKey(slug, repository)) ?? access.base;
-      derivedFrom.push(grantIdOf(teamRepositoryKey(organization, slug, repository, teamPermission)));
-      grants.push(makeGrant(key, { reviewable: false, derivedFrom, raw: rawOfSource, flags }));
-    } else {
-      // Base permission follows from being a member; an owner's admin everywhere also from the role.
-      const derivedFrom: string[] = [];
-      if (member) {
-        derivedFrom.push(grantIdOf(orgMembershipKey(organization, member.login, 'member')));
-        if (member.role === 'owner') {
-          derivedFrom.push(grantIdOf(orgMembershipKey(organization, member.login, 'owner')));
-        }
-      }
-      grants.push(makeGrant(key, { reviewable: false, derivedFrom, raw: rawOfSource, flags }));
+  for (const { slug, permission } of teamsOfRepository(teams, repository)) {
+    const via: Via = { kind: 'team', team: `${organization}/${slug}` };
+    for (const login of teams.tree?.logins.get(slug.toLowerCase()) ?? []) {
+      grants.push(
+        makeGrant(userRepositoryKey(organization, repository, login, permission, via), {
+          reviewable: false,
+          derivedFrom: [
+            grantIdOf(teamMembershipKey(organization, slug, login, 'member')),
+            grantIdOf(teamRepositoryKey(organization, slug, repository, permission)),
+          ],
+          raw: { team: via.team, teamPermission: permission },
+        }),
+      );
     }
   }
   return grants;
@@ -268,37 +279,52 @@ export function cicdCountsOf(repository: RepositoryNode): Pick<RepositoryInfo, '
   };
 }
 
+/** One page of the organisation's repositories, with their direct collaborators and CI/CD counts. */
+export interface RepositoryPage {
+  repositories: RepositoryNode[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+export async function readRepositoryPage(
+  context: GitHubContext,
+  after: string | null,
+): Promise<RepositoryPage> {
+  const { organization } = context;
+  const result = await runQuery<OrganizationRepositoriesResult>(
+    context,
+    `list repositories of ${organization}`,
+    ORGANIZATION_REPOSITORIES,
+    { org: organization, after },
+  );
+  const connection = result.organization?.repositories;
+  return { repositories: present(connection?.nodes), pageInfo: connection?.pageInfo ?? EMPTY };
+}
+
+/** The repository as later passes see it: name, visibility, default branch and CI/CD counts. */
+export function repositoryInfoOf(repository: RepositoryNode): RepositoryInfo {
+  return {
+    name: repository.name,
+    isPrivate: repository.isPrivate,
+    defaultBranch: repository.defaultBranchRef?.name ?? null,
+    ...cicdCountsOf(repository),
+  };
+}
+
 /**
- * Users' access to every repository, from Repository.collaborators { permissionSources }: one
- * query answers what would take a REST call per user and team. Needs the member and team indexes
- * filled by the earlier passes. Access through nested teams, which that list leaves out, is
- * worked out from the team index.
+ * The user grants of one page of repositories: each direct collaborator (reviewable), and what
+ * teams give their members (derived, from the team index, with nested teams). Direct collaborators
+ * are also noted in `index.directCollaborators`, for effective access. Needs the member and team
+ * indexes filled by the earlier passes. Nobody gets a row for the base permission: it is one grant
+ * of its own, and effective access applies it on demand.
  */
-export async function* snapshotRepositoryAccess(
+export async function* repositoryPageGrants(
   context: GitHubContext,
   index: SnapshotIndex,
+  repositories: readonly RepositoryNode[],
 ): AsyncGenerator<Grant> {
   const { organization } = context;
   const { members, teams } = index;
-  // Read on first need: most organisations have no custom roles (and without Enterprise Cloud, no endpoint).
-  let customRoles: CustomRoles | undefined;
-  const repositories = allItems<RepositoryNode>(`repositories of ${organization}`, async (after) => {
-    const result = await runQuery<OrganizationRepositoriesResult>(
-      context,
-      `list repositories of ${organization}`,
-      ORGANIZATION_REPOSITORIES,
-      { org: organization, after },
-    );
-    const connection = result.organization?.repositories;
-    return { pageInfo: connection?.pageInfo ?? EMPTY, items: present(connection?.nodes) };
-  });
-  for await (const repository of repositories) {
-    index.repositories.push({
-      name: repository.name,
-      isPrivate: repository.isPrivate,
-      defaultBranch: repository.defaultBranchRef?.name ?? null,
-      ...cicdCountsOf(repository),
-    });
+  for (const repository of repositories) {
     const nested = repository.collaborators;
     const collaborators = allItems<CollaboratorEdge>(
       `collaborators of ${organization}/${repository.name}`,
@@ -316,27 +342,51 @@ export async function* snapshotRepositoryAccess(
     );
     // Ids already yielded for this repository: a source listed twice must not give two rows.
     const seen = new Set<string>();
+    const direct = new Map<string, DirectCollaborator>();
+    index.directCollaborators?.set(repository.name.toLowerCase(), direct);
     for await (const edge of collaborators) {
-      if (!customRoles && namesCustomRole(edge)) customRoles = await readCustomRoles(context);
-      for (const grant of grantsOfCollaborator(
-        context,
-        repository.name,
-        edge,
-        members,
-        teams,
-        customRoles ?? new Map(),
-      )) {
-        if (seen.has(grant.grantId)) continue;
-        seen.add(grant.grantId);
-        yield grant;
-      }
+      if (!index.customRoles && namesCustomRole(edge)) index.customRoles = await readCustomRoles(context);
+      const found = directGrant(context, repository.name, edge, members, index.customRoles ?? new Map());
+      if (!found || seen.has(found.grant.grantId)) continue;
+      seen.add(found.grant.grantId);
+      direct.set(found.collaborator.login.toLowerCase(), found.collaborator);
+      yield found.grant;
     }
-    for (const grant of nestedTeamGrants(organization, repository.name, teams)) {
+    for (const grant of [
+      ...teamGrants(organization, repository.name, teams),
+      ...nestedTeamGrants(organization, repository.name, teams),
+    ]) {
       if (seen.has(grant.grantId)) continue;
       seen.add(grant.grantId);
       yield grant;
     }
   }
+}
+
+/** Every repository's user grants, page after page (the one-go form of repositoryPageGrants). */
+export async function* snapshotRepositoryAccess(
+  context: GitHubContext,
+  index: SnapshotIndex,
+): AsyncGenerator<Grant> {
+  let after: string | null = null;
+  const seenCursors = new Set<string>();
+  for (;;) {
+    const page = await readRepositoryPage(context, after);
+    index.repositories.push(...page.repositories.map(repositoryInfoOf));
+    yield* repositoryPageGrants(context, index, page.repositories);
+    if (!page.pageInfo.hasNextPage) return;
+    after = nextCursor(page.pageInfo, seenCursors, `repositories of ${context.organization}`);
+  }
+}
+
+/** The cursor of the next page; a missing or repeated one would loop forever, so it is refused. */
+export function nextCursor(pageInfo: { endCursor: string | null }, seen: Set<string>, what: string): string {
+  const cursor = pageInfo.endCursor;
+  if (!cursor || seen.has(cursor)) {
+    throw new ConnectorError(`GitHub paged ${what} with a missing or repeated cursor (${cursor ?? 'none'})`);
+  }
+  seen.add(cursor);
+  return cursor;
 }
 
 async function readUserAccess(

@@ -58,7 +58,7 @@ interface Location {
 }
 
 /** Numeric actor ids → names, each list read on first need and kept for the rest of the call. */
-class ActorNames {
+export class ActorNames {
   private teams?: Promise<Map<number, string>>;
   private apps?: Promise<Map<number, string>>;
   private roles?: Promise<Map<number, string>>;
@@ -248,8 +248,8 @@ async function* grantsOf(
   location: Location,
   ruleset: Ruleset,
   targetsDefault: boolean,
-  /** For an org ruleset: the repositories of the snapshot it applies to. */
-  appliesTo: string[] = [],
+  /** For an org ruleset: how many repositories of the snapshot it applies to. */
+  appliesTo = 0,
 ): AsyncGenerator<Grant> {
   const resource = rulesetResource(context.organization, location.repository, location.id);
   for (const actor of ruleset.bypass_actors ?? []) {
@@ -371,40 +371,92 @@ const normalised = (actor: Actor) => ({
   bypass_mode: actor.bypass_mode ?? 'always',
 });
 
+/** An organisation ruleset as read by id. */
+export interface OrganizationRuleset {
+  id: number;
+  ruleset: Ruleset;
+}
+
+/** What the repository pages found of one org ruleset: how many repositories it applies to, and whether it targets any default branch. */
+export interface RulesetTally {
+  applies: number;
+  targetsDefault: boolean;
+}
+
+/** The organisation's rulesets: the list, then each by id (its actors and conditions). */
+export async function readOrganizationRulesets(context: GitHubContext): Promise<OrganizationRuleset[]> {
+  const org = context.organization;
+  const summaries = await listRulesets(context, `GET /orgs/${org}/rulesets`, () =>
+    context.octokit.paginate('GET /orgs/{org}/rulesets', { org, per_page: 100 }),
+  );
+  const found: OrganizationRuleset[] = [];
+  for (const summary of summaries) {
+    const ruleset = await readRuleset(context, { repository: null, id: summary.id });
+    if (ruleset !== 'not_found') found.push({ id: summary.id, ruleset });
+  }
+  return found;
+}
+
+/**
+ * Notes, for the repositories given (a page of them), which org rulesets require reviews on their
+ * default branch (for separation of duties), and adds them to each ruleset's tally.
+ */
+export function noteOrganizationRulesets(
+  organization: string,
+  index: SnapshotIndex,
+  rulesets: readonly OrganizationRuleset[],
+  repositories: RepositoryInfo[],
+  tally: Map<number, RulesetTally>,
+): void {
+  for (const { id, ruleset } of rulesets) {
+    const applies = repositoriesOf(ruleset, repositories);
+    const resource = rulesetResource(organization, null, id);
+    for (const repository of applies) noteReview(index, ruleset, repository, resource);
+    const before = tally.get(id) ?? { applies: 0, targetsDefault: false };
+    tally.set(id, {
+      applies: before.applies + applies.length,
+      targetsDefault:
+        before.targetsDefault ||
+        applies.some((repository) => targetsDefaultBranch(ruleset, repository.defaultBranch)),
+    });
+  }
+}
+
+/** The bypass grants of the org rulesets, with what the tally found over every repository. */
+export async function* organizationRulesetGrants(
+  context: GitHubContext,
+  rulesets: readonly OrganizationRuleset[],
+  tally: ReadonlyMap<number, RulesetTally>,
+  names: ActorNames = new ActorNames(context),
+): AsyncGenerator<Grant> {
+  for (const { id, ruleset } of rulesets) {
+    const include = ruleset.conditions?.ref_name?.include ?? [];
+    const counted = tally.get(id) ?? { applies: 0, targetsDefault: false };
+    const targetsDefault =
+      include.includes('~DEFAULT_BRANCH') || include.includes('~ALL') || counted.targetsDefault;
+    yield* grantsOf(context, names, { repository: null, id }, ruleset, targetsDefault, counted.applies);
+  }
+}
+
 export const rulesets: GitHubAccessKind = {
   grantKinds: ['ruleset_bypass'],
 
   /**
    * Org rulesets once (list, then each by id for its actors and conditions), then each
-   * repository's own (`includes_parents=false`, so org rulesets are not counted twice).
+   * repository's own (`includes_parents=false`, so org rulesets are not counted twice). A paged
+   * snapshot reads the org rulesets before its repository pages (readOrganizationRulesets) and the
+   * repositories' own with scope `repositories`.
    */
-  async *snapshot(context, index) {
+  async *snapshot(context, index, scope = 'all') {
     const org = context.organization;
     const names = new ActorNames(context);
-    const orgSummaries = await listRulesets(context, `GET /orgs/${org}/rulesets`, () =>
-      context.octokit.paginate('GET /orgs/{org}/rulesets', { org, per_page: 100 }),
-    );
-    for (const summary of orgSummaries) {
-      const location: Location = { repository: null, id: summary.id };
-      const ruleset = await readRuleset(context, location);
-      if (ruleset === 'not_found') continue;
-      const applies = repositoriesOf(ruleset, index.repositories);
-      const resource = rulesetResource(org, null, summary.id);
-      for (const repository of applies) noteReview(index, ruleset, repository, resource);
-      const include = ruleset.conditions?.ref_name?.include ?? [];
-      const targetsDefault =
-        include.includes('~DEFAULT_BRANCH') ||
-        include.includes('~ALL') ||
-        applies.some((repository) => targetsDefaultBranch(ruleset, repository.defaultBranch));
-      yield* grantsOf(
-        context,
-        names,
-        location,
-        ruleset,
-        targetsDefault,
-        applies.map((repository) => repository.name),
-      );
+    if (scope !== 'repositories') {
+      const rulesets = await readOrganizationRulesets(context);
+      const tally = new Map<number, RulesetTally>();
+      noteOrganizationRulesets(org, index, rulesets, index.repositories, tally);
+      yield* organizationRulesetGrants(context, rulesets, tally, names);
     }
+    if (scope === 'organization') return;
     for (const repository of index.repositories) {
       if (!mayHave(repository, 'rulesets')) continue;
       const summaries = await listRulesets(context, `GET /repos/${org}/${repository.name}/rulesets`, () =>

@@ -41,8 +41,24 @@ interface PushPath {
  * (they are few) and come back from `flagged` at the end with `separation_of_duties` set where it
  * applies. Repository access streams on; only each person's strongest permission is remembered.
  */
+/** Findings on an organisation-wide grant (an org ruleset's bypass actor), kept across pages. */
+export interface OrganizationFinding {
+  /** The first few, in the order found. */
+  notes: string[];
+  /** How many there were in all. */
+  count: number;
+}
+
+/** Notes kept per organisation-wide grant: the finding is the flag; the notes are examples. */
+const NOTES_KEPT = 3;
+
 export class SeparationOfDuties {
-  private readonly held: Grant[] = [];
+  /** Held grants of the repositories being read (a page of them); flagged by `flagPage`. */
+  private held: Grant[] = [];
+  /** Held grants of the organisation (org ruleset bypass actors), flagged once at the end. */
+  private readonly organizationHeld: Grant[] = [];
+  /** Findings on organisation-wide grants, by grant id: what a resumed snapshot carries along. */
+  readonly organizationFindings = new Map<string, OrganizationFinding>();
   /** Lower-cased `org/repo` → login → strongest permission, by any path. */
   private readonly permissions = new Map<string, Map<string, string>>();
   /** Lower-cased `org/slug` → logins (immediate members). */
@@ -85,8 +101,35 @@ export class SeparationOfDuties {
       }
     }
     if (!HELD_KINDS.has(grant.grantKind)) return false;
-    this.held.push(grant);
+    if (repositoryOf(grant) === undefined) this.organizationHeld.push(grant);
+    else this.held.push(grant);
     return true;
+  }
+
+  /** Every held grant a push path may use: the page's and the organisation's. */
+  private allHeld(): Grant[] {
+    return [...this.held, ...this.organizationHeld];
+  }
+
+  /**
+   * The strongest permission `login` has on `repository` by any path: the rows observed (direct,
+   * team, nested team), and what the organisation gives (an owner's admin, a member's base
+   * permission), which has no rows of its own.
+   */
+  private permissionOf(repository: string, login: string): string | undefined {
+    let best = this.permissions.get(repository)?.get(login);
+    const member = this.index.members.get(login);
+    const base = this.index.basePermission;
+    const fromOrganization =
+      member?.role === 'owner' || this.owners.has(login)
+        ? 'admin'
+        : member && base !== undefined && base !== 'none'
+          ? base
+          : undefined;
+    if (fromOrganization && (best === undefined || permissionRank(fromOrganization) > permissionRank(best))) {
+      best = fromOrganization;
+    }
+    return best;
   }
 
   /** Whether a user-or-team-or-role grant reaches `login` (holding `permission` on the repository). */
@@ -140,7 +183,7 @@ export class SeparationOfDuties {
     const branch = this.defaultBranchOf(name)?.toLowerCase();
     if (!branch) return undefined;
     const onBranch = (entitlement: string) =>
-      this.held.filter(
+      this.allHeld().filter(
         (grant) =>
           grant.grantKind === 'branch_protection_bypass' &&
           grant.entitlement === entitlement &&
@@ -172,7 +215,7 @@ export class SeparationOfDuties {
       how.push(`${permission} access, ${branch} needs no review`);
     }
     for (const ruleset of this.index.reviewRulesets.get(name) ?? []) {
-      const bypass = this.held.filter(
+      const bypass = this.allHeld().filter(
         (grant) =>
           grant.grantKind === 'ruleset_bypass' &&
           grant.resource.toLowerCase() === ruleset.toLowerCase() &&
@@ -207,9 +250,22 @@ export class SeparationOfDuties {
       : undefined;
   }
 
-  async *flagged(): AsyncGenerator<Grant> {
+  /**
+   * Flags the held grants of the repositories read so far (a page of them) and yields them; notes
+   * findings on organisation-wide grants for `flagOrganization`. What was observed of those
+   * repositories is then forgotten, so memory stays with a page.
+   */
+  async *flagPage(): AsyncGenerator<Grant> {
     const findings = new Map<string, string[]>();
     const note = (grant: Grant, text: string) => {
+      if (repositoryOf(grant) === undefined) {
+        const finding = this.organizationFindings.get(grant.grantId) ?? { notes: [], count: 0 };
+        if (finding.notes.includes(text)) return;
+        finding.count += 1;
+        if (finding.notes.length < NOTES_KEPT) finding.notes.push(text);
+        this.organizationFindings.set(grant.grantId, finding);
+        return;
+      }
       const list = findings.get(grant.grantId) ?? [];
       // A person reached twice (listed themselves and through a team) is one finding.
       if (!list.includes(text)) list.push(text);
@@ -220,7 +276,7 @@ export class SeparationOfDuties {
       const repository = repositoryOf(approval);
       if (!repository) continue;
       for (const login of this.approversOf(approval)) {
-        const permission = this.permissions.get(repository)?.get(login);
+        const permission = this.permissionOf(repository, login);
         const path = permission
           ? (this.otherBranchPath(approval, repository, permission) ??
             this.pushPath(repository, login, permission))
@@ -231,7 +287,12 @@ export class SeparationOfDuties {
           note(bypass, `${login}: also approves deployments of ${approval.resource}`);
       }
     }
-    for (const grant of this.held) {
+    const page = this.held;
+    this.held = [];
+    this.permissions.clear();
+    this.customRoles.clear();
+    this.defaultBranches = undefined;
+    for (const grant of page) {
       const notes = findings.get(grant.grantId);
       if (!notes) {
         yield grant;
@@ -240,5 +301,39 @@ export class SeparationOfDuties {
       const flagged = withFlag(grant, 'separation_of_duties');
       yield { ...flagged, raw: { ...flagged.raw, separationOfDuties: notes } };
     }
+  }
+
+  /**
+   * The organisation-wide held grants, flagged by what every page found (up to three findings
+   * named, and how many in all). `findings` restores what earlier invocations found.
+   */
+  async *flagOrganization(
+    grants: readonly Grant[] = this.organizationHeld,
+    findings: ReadonlyMap<string, OrganizationFinding> = this.organizationFindings,
+  ): AsyncGenerator<Grant> {
+    for (const grant of grants) {
+      const finding = findings.get(grant.grantId);
+      if (!finding) {
+        yield grant;
+        continue;
+      }
+      const notes =
+        finding.count > finding.notes.length
+          ? [...finding.notes, `and ${finding.count - finding.notes.length} more`]
+          : finding.notes;
+      const flagged = withFlag(grant, 'separation_of_duties');
+      yield { ...flagged, raw: { ...flagged.raw, separationOfDuties: notes } };
+    }
+  }
+
+  /** The organisation-wide grants held so far (org ruleset bypass actors). */
+  organizationGrants(): readonly Grant[] {
+    return this.organizationHeld;
+  }
+
+  /** Everything held, flagged: the page's grants, then the organisation's. */
+  async *flagged(): AsyncGenerator<Grant> {
+    yield* this.flagPage();
+    yield* this.flagOrganization();
   }
 }

@@ -31,6 +31,7 @@ const REPO_INVITATIONS_DOCS = `${DOCS}/collaborators/invitations#list-repository
 const MEMBERS_DOCS = `${DOCS}/orgs/members#list-organization-members`;
 const AUTHENTICATED_USER_DOCS = `${DOCS}/users/users#get-the-authenticated-user`;
 const CUSTOM_ROLES_DOCS = `${DOCS}/orgs/custom-roles#list-custom-repository-roles-in-an-organization`;
+const ORGANIZATION_DOCS = `${DOCS}/orgs/orgs#get-an-organization`;
 
 function nodeId(prefix: string, id: number): string {
   return Buffer.from(`${prefix}${id}`).toString('base64');
@@ -177,6 +178,43 @@ export const peopleRoutes: Route[] = [
       return notFound(`${DOCS}/collaborators/invitations#delete-a-repository-invitation`);
     }
     return noContent;
+  }),
+  // The organisation: the access review reads its base permission (`default_repository_permission`,
+  // which GitHub shows to owners only), the one fact that gives every member every repository.
+  route('GET', '/orgs/{org}', (state, baseUrl, { org }) => {
+    if (!isOrganization(state, org)) return notFound(ORGANIZATION_DOCS);
+    const url = `${baseUrl}/orgs/${state.login}`;
+    const publicRepositories = [...state.repositories.values()].filter((repository) => !repository.private);
+    return {
+      status: 200,
+      body: {
+        login: state.login,
+        id: state.id,
+        node_id: nodeId('012:Organization', state.id),
+        url,
+        repos_url: `${url}/repos`,
+        events_url: `${url}/events`,
+        hooks_url: `${url}/hooks`,
+        issues_url: `${url}/issues`,
+        members_url: `${url}/members{/member}`,
+        public_members_url: `${url}/public_members{/member}`,
+        avatar_url: `${baseUrl}/avatars/o/${state.id}?v=4`,
+        description: null,
+        html_url: `${baseUrl}/${state.login}`,
+        has_organization_projects: true,
+        has_repository_projects: true,
+        public_repos: publicRepositories.length,
+        public_gists: 0,
+        followers: 0,
+        following: 0,
+        type: 'Organization',
+        created_at: '2020-01-01T00:00:00Z',
+        updated_at: '2020-01-01T00:00:00Z',
+        archived_at: null,
+        default_repository_permission: state.basePermission,
+        members_can_create_repositories: true,
+      },
+    };
   }),
   route('GET', '/orgs/{org}/members', (state, baseUrl, { org }, request) => {
     if (!isOrganization(state, org)) return notFound(MEMBERS_DOCS);

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../../functions/connectors/connector';
+import { userRepositoryKey } from '../../../functions/connectors/github/keys';
 import { ConnectorError } from '../../../functions/core/errors';
-import type { Grant } from '../../../functions/core/grant';
+import { type Grant, makeGrant, type RepositoryPermission } from '../../../functions/core/grant';
 import type { GitHubSandbox } from '../../../sandbox/github/server';
 import {
   findMember,
@@ -23,6 +24,20 @@ beforeEach(async () => {
   sandbox.requests.length = 0;
 });
 afterEach(() => sandbox.close());
+
+/**
+ * A user's access to a repository through the base permission, as an earlier campaign's evidence
+ * may hold it: the snapshot no longer lists such rows (the base permission is one grant), but a
+ * check of one still reads GitHub.
+ */
+const viaBase = (login: string, repository: string, permission: RepositoryPermission): Grant =>
+  makeGrant(
+    userRepositoryKey('acme', repository, login, permission, {
+      kind: 'organization_base',
+      organization: 'acme',
+    }),
+    { reviewable: false },
+  );
 
 const writes = () =>
   sandbox.requests.filter((request) => request.method !== 'GET' && request.path !== '/graphql');
@@ -50,6 +65,30 @@ describe('GitHub connector revoke and check', () => {
       status: 'present',
       paths: [{ via: 'team:acme/platform', permission: 'write' }],
     });
+  });
+
+  it('finds a removed direct read still present through the base permission', async () => {
+    findRepository(sandbox.state, 'web')?.collaborators.set('erin', { login: 'erin', permission: 'read' });
+    const direct = makeGrant(userRepositoryKey('acme', 'web', 'erin', 'read', { kind: 'direct' }));
+    expect((await connector.revoke(direct)).outcome).toBe('removed');
+    expect(await connector.check(direct)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'organization_base:acme', permission: 'read' }],
+    });
+  });
+
+  it('leaves the base permission to an owner, and checks it until it is lowered', async () => {
+    const base = findGrant(grants, 'organization acme members read direct');
+    const result = await connector.revoke(base);
+    expect(result.outcome).toBe('remediation_required');
+    expect(result.remediation).toContain('base permission below read');
+    expect(writes()).toEqual([]);
+    expect(await connector.check(base)).toMatchObject({
+      status: 'present',
+      paths: [{ via: 'direct', permission: 'read' }],
+    });
+    sandbox.state.basePermission = 'none';
+    expect(await connector.check(base)).toMatchObject({ status: 'absent' });
   });
 
   it("removes gina's direct read: the outside collaborator has no other path", async () => {
@@ -108,9 +147,7 @@ describe('GitHub connector revoke and check', () => {
     expect(await connector.check(findGrant(grants, 'organization acme frank owner direct'))).toMatchObject({
       status: 'absent',
     });
-    expect(
-      await connector.check(findGrant(grants, 'repository acme/api frank admin organization_base:acme')),
-    ).toMatchObject({
+    expect(await connector.check(viaBase('frank', 'api', 'admin'))).toMatchObject({
       status: 'absent',
     });
     // Removing a member does not remove their direct collaborator entries (GitHub behaves the same way).
@@ -197,9 +234,7 @@ describe('GitHub connector revoke and check', () => {
       status: 'present',
     });
     // Admin everywhere came with the role: on api she is down to the team's write and the base read.
-    expect(
-      await connector.check(findGrant(grants, 'repository acme/api alice admin organization_base:acme')),
-    ).toMatchObject({ status: 'absent' });
+    expect(await connector.check(viaBase('alice', 'api', 'admin'))).toMatchObject({ status: 'absent' });
     expect(
       await connector.check(findGrant(grants, 'repository acme/api alice write team:acme/platform')),
     ).toMatchObject({ status: 'present', paths: [{ via: 'team:acme/platform', permission: 'write' }] });
@@ -320,8 +355,7 @@ describe('GitHub connector revoke and check', () => {
     expect((error as Error).message).toContain('team acme/platform');
     for (const parent of viaTeam.derivedFrom) expect((error as Error).message).toContain(parent);
 
-    const viaBase = findGrant(grants, 'repository acme/api erin read organization_base:acme');
-    await expect(connector.revoke(viaBase)).rejects.toThrow(ConnectorError);
+    await expect(connector.revoke(viaBase('erin', 'api', 'read'))).rejects.toThrow(ConnectorError);
     expect(writes()).toEqual([]);
   });
 

@@ -12,7 +12,9 @@ afterEach(async () => {
 
 /*
  * Worked out by hand from sandbox/scenarios/acme.yaml (base permission read; alice and frank are
- * owners, so the org gives them admin everywhere), not copied from the connector's output.
+ * owners, so the org gives them admin everywhere), not copied from the connector's output. The
+ * base permission is one grant (every member reads every repository), not a row per member and
+ * repository: effective access applies it on demand.
  * Membership and role are separate grants: every member holds `member`, owners also `owner`,
  * team maintainers also `maintainer`.
  */
@@ -26,6 +28,7 @@ const ACME_GRANTS = [
   'organization acme frank member direct',
   'organization acme frank owner direct',
   'organization acme hank member direct',
+  'organization acme members read direct',
   'team acme/platform alice member direct',
   'team acme/platform alice maintainer direct',
   'team acme/platform bob member direct',
@@ -38,7 +41,7 @@ const ACME_GRANTS = [
   'repository acme/api acme/platform write direct',
   'repository acme/infra acme/platform admin direct',
   'repository acme/web acme/web write direct',
-  // acme/api: carol and gina direct; platform gives write; everyone else the base read or owner admin.
+  // acme/api: carol and gina direct; platform gives write (everyone else: the base read, owners admin).
   'repository acme/api carol write direct',
   'repository acme/api gina read direct',
   // ivan: an outside collaborator holding the org's custom role, by its name.
@@ -48,37 +51,16 @@ const ACME_GRANTS = [
   'repository acme/api hank write team:acme/platform (through acme/sre)',
   'repository acme/api bob write team:acme/platform',
   'repository acme/api carol write team:acme/platform',
-  'repository acme/api alice admin organization_base:acme',
-  'repository acme/api frank admin organization_base:acme',
-  'repository acme/api bob read organization_base:acme',
-  'repository acme/api carol read organization_base:acme',
-  'repository acme/api dave read organization_base:acme',
-  'repository acme/api erin read organization_base:acme',
-  'repository acme/api hank read organization_base:acme',
   // acme/infra: bob direct admin; platform gives admin.
   'repository acme/infra bob admin direct',
   'repository acme/infra alice admin team:acme/platform',
   'repository acme/infra bob admin team:acme/platform',
   'repository acme/infra carol admin team:acme/platform',
   'repository acme/infra hank admin team:acme/platform (through acme/sre)',
-  'repository acme/infra alice admin organization_base:acme',
-  'repository acme/infra frank admin organization_base:acme',
-  'repository acme/infra bob read organization_base:acme',
-  'repository acme/infra carol read organization_base:acme',
-  'repository acme/infra dave read organization_base:acme',
-  'repository acme/infra erin read organization_base:acme',
-  'repository acme/infra hank read organization_base:acme',
   // acme/web: frank direct admin (besides being an owner); web gives write.
   'repository acme/web frank admin direct',
   'repository acme/web carol write team:acme/web',
   'repository acme/web dave write team:acme/web',
-  'repository acme/web alice admin organization_base:acme',
-  'repository acme/web frank admin organization_base:acme',
-  'repository acme/web bob read organization_base:acme',
-  'repository acme/web carol read organization_base:acme',
-  'repository acme/web dave read organization_base:acme',
-  'repository acme/web erin read organization_base:acme',
-  'repository acme/web hank read organization_base:acme',
   // Pending invitations: access once accepted.
   'organization acme kim@contractor.example member direct',
   'repository acme/api judy write direct',
@@ -131,8 +113,8 @@ describe('GitHub connector snapshot of the acme scenario', () => {
       expect(grant.connector).toBe('github');
       expect(grant.grantId).toBe(grantIdOf(grant));
     }
-    expect(grants).toHaveLength(85);
-    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(54);
+    expect(grants).toHaveLength(65);
+    expect(grants.filter((grant) => grant.reviewable)).toHaveLength(55);
   });
 
   it('links access via a team to the membership and the team access it follows from', async () => {
@@ -152,18 +134,23 @@ describe('GitHub connector snapshot of the acme scenario', () => {
     ]);
   });
 
-  it('links access via the base permission to the org membership', async () => {
+  it('keeps the base permission as one reviewable grant of the organisation, with no row per member', async () => {
     sandbox = await startSandbox(await acmeOrganization());
     const grants = await collect(connectorFor(sandbox).snapshot());
-    const base = findGrant(grants, 'repository acme/web erin read organization_base:acme');
-    expect(base.reviewable).toBe(false);
-    expect(base.derivedFrom).toEqual([findGrant(grants, 'organization acme erin member direct').grantId]);
-    // An owner's admin through the org follows from the membership and from the owner role.
-    const owner = findGrant(grants, 'repository acme/web frank admin organization_base:acme');
-    expect(owner.derivedFrom).toEqual([
-      findGrant(grants, 'organization acme frank member direct').grantId,
-      findGrant(grants, 'organization acme frank owner direct').grantId,
-    ]);
+    const base = findGrant(grants, 'organization acme members read direct');
+    expect(base.grantKind).toBe('organization_base_permission');
+    expect(base.principalType).toBe('role');
+    expect(base.reviewable).toBe(true);
+    expect(base.raw).toEqual({ defaultRepositoryPermission: 'read', members: 7 });
+    expect(grants.filter((grant) => grant.via.kind === 'organization_base')).toEqual([]);
+    // GitHub was asked once, by an owner's token: GET /orgs/{org} shows the base permission.
+    expect(sandbox.requests.filter((request) => request.path === '/orgs/acme')).toHaveLength(1);
+  });
+
+  it('has no base permission grant when the base permission is none', async () => {
+    sandbox = await startSandbox({ ...(await acmeOrganization()), basePermission: 'none' });
+    const grants = await collect(connectorFor(sandbox).snapshot());
+    expect(grants.filter((grant) => grant.grantKind === 'organization_base_permission')).toEqual([]);
   });
 
   it('keeps the ids of the membership and role grants fixed by their keys', async () => {
@@ -283,16 +270,19 @@ describe('GitHub connector snapshot of the acme scenario', () => {
 
 /**
  * An organisation large enough that every connection needs a second page: 105 members, 61 teams
- * (a page of teams is 50), a team of 105 members, 120 repositories (pages of 50), and one
- * repository with 106 collaborators. Base permission none, so only the owner gets org-wide access.
+ * (a page of teams is 50), a team of 105 members, 120 repositories (pages of 100), and one
+ * repository with 106 direct collaborators. Base permission none.
  */
 function largeOrganization(): OrganizationInput {
   const pad = (value: number) => String(value).padStart(3, '0');
   const logins = Array.from({ length: 105 }, (_, index) => `u${pad(index)}`);
+  const guests = Object.fromEntries(
+    Array.from({ length: 105 }, (_, index) => [`guest-${pad(index)}`, 'read' as const]),
+  );
   const repositories = Array.from({ length: 120 }, (_, index) => ({
     name: `repo-${pad(index)}`,
     private: true,
-    collaborators: { [`outside-${pad(index)}`]: 'read' as const },
+    collaborators: { [`outside-${pad(index)}`]: 'read' as const, ...(index === 0 ? guests : {}) },
   }));
   const smallTeams = Array.from({ length: 60 }, (_, index) => ({
     slug: `team-${pad(index)}`,
@@ -330,13 +320,14 @@ describe('GitHub connector snapshot paging', () => {
     expect(count((text) => text.startsWith('team bigco/team-'))).toBe(60);
     expect(count((text) => / bigco\/(big|team-\d+) \w+ direct$/.test(text))).toBe(61);
     expect(count((text) => / outside-\d+ read direct$/.test(text))).toBe(120);
+    expect(count((text) => /^repository bigco\/repo-000 guest-\d+ read direct$/.test(text))).toBe(105);
     expect(count((text) => text.includes(' team:bigco/big'))).toBe(105);
     expect(count((text) => / team:bigco\/team-\d+$/.test(text))).toBe(60);
-    expect(count((text) => text.endsWith(' u000 admin organization_base:bigco'))).toBe(120);
-    expect(grants).toHaveLength(106 + 166 + 61 + 120 + 165 + 120);
+    expect(count((text) => text.includes('organization_base'))).toBe(0);
+    expect(grants).toHaveLength(106 + 166 + 61 + 120 + 105 + 165);
     expect(new Set(grants.map((grant) => grant.grantId)).size).toBe(grants.length);
 
-    // u104 sorts after the first 100 collaborators of repo-000 and after the first 100 members of big.
+    // u104 sorts after the first 100 members of big; guest-104 after repo-000's first 100 collaborators.
     const last = findGrant(grants, 'repository bigco/repo-000 u104 write team:bigco/big');
     expect(last.derivedFrom).toEqual([
       findGrant(grants, 'team bigco/big u104 member direct').grantId,
@@ -345,6 +336,9 @@ describe('GitHub connector snapshot paging', () => {
     expect(
       findGrant(grants, 'repository bigco/repo-119 outside-119 read direct').raw.outsideCollaborator,
     ).toBe(true);
+    expect(findGrant(grants, 'repository bigco/repo-000 guest-104 read direct').flags).toEqual([
+      'outside_collaborator',
+    ]);
 
     const operations = sandbox.requests
       .filter((request) => request.path === '/graphql')
@@ -355,7 +349,7 @@ describe('GitHub connector snapshot paging', () => {
     const named = (name: string) => operations.filter((operation) => operation.name === name);
     expect(named('OrganizationMembers')).toHaveLength(2);
     expect(named('OrganizationTeams')).toHaveLength(2);
-    expect(named('OrganizationRepositories')).toHaveLength(3);
+    expect(named('OrganizationRepositories')).toHaveLength(2);
     expect(named('TeamMembers').map((operation) => operation.variables.slug)).toEqual(['big']);
     expect(named('RepositoryCollaborators').map((operation) => operation.variables.name)).toEqual([
       'repo-000',
@@ -394,6 +388,9 @@ describe('what the acme snapshot asks GitHub', () => {
     expect(gets.filter((path) => path === '/repos/acme/api/environments')).toHaveLength(1);
     // Invitations and the organisation-wide lists have no GraphQL count: those stay one call each.
     expect(gets.filter((path) => /^\/repos\/acme\/[^/]+\/invitations$/.test(path))).toHaveLength(3);
-    expect(sandbox.requests.filter((request) => request.path === '/graphql')).toHaveLength(3);
+    const graphQL = sandbox.requests.filter((request) => request.path === '/graphql');
+    expect(graphQL).toHaveLength(3);
+    // GitHub's formula: members 1 point, teams 1 (1 + 50 + 50 requests), repositories 5 (1 + 5 × 100).
+    expect(graphQL.map((request) => request.points)).toEqual([1, 1, 5]);
   });
 });
