@@ -23,13 +23,21 @@ import { AccessReviewStack } from '../lib/aws/stack';
 const app = new App();
 const configFile: unknown = app.node.tryGetContext('configFile');
 if (typeof configFile !== 'string' || configFile === '') {
-  throw new Error('context value configFile is missing: pass -c configFile=path/to/access-review.yaml');
+  // No default on purpose: a deploy without one would review someone else's organisation (the
+  // example's) on a live schedule.
+  console.error(
+    [
+      'access-review needs your configuration file; there is no default.',
+      '  npx cdk deploy -c configFile=config/access-review.yaml',
+      '(start from config/access-review.example.yaml; `npx cdk synth -c configFile=…` checks it without deploying)',
+    ].join('\n'),
+  );
+  process.exit(1);
 }
 try {
   const config = loadConfigFile(resolve(configFile));
   const memberAccount = accountContext('memberAccount');
   if (memberAccount === undefined) {
-    // The stack may refuse a valid config too (too large for a Lambda environment).
     new AccessReviewStack(app, STACK_ID, { config });
   } else {
     const hubAccountId = accountContext('hubAccountId');

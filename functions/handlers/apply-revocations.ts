@@ -1,6 +1,9 @@
 import { lambdaHandler } from '../runtime/aws';
+import { awsConnectorOnLambda } from '../runtime/aws-connector-on-lambda';
+import { gitHubOnLambda } from '../runtime/github-on-lambda';
 import { applyRevocations } from '../steps/apply-revocations';
 
 /** Workflow step; the embedded host calls `run` with its own services. */
 export const run = applyRevocations;
-export const handler = lambdaHandler(run);
+/** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
+export const handler = lambdaHandler(run, { github: gitHubOnLambda, aws: awsConnectorOnLambda });

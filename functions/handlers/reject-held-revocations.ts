@@ -1,6 +1,8 @@
 import { lambdaHandler } from '../runtime/aws';
+import { slackOnLambda } from '../runtime/slack-on-lambda';
 import { rejectHeldRevocations } from '../steps/reject-held-revocations';
 
 /** Workflow step; the embedded host calls `run` with its own services. */
 export const run = rejectHeldRevocations;
-export const handler = lambdaHandler(run);
+/** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
+export const handler = lambdaHandler(run, { slack: slackOnLambda });

@@ -1,6 +1,8 @@
 import { lambdaHandler } from '../runtime/aws';
+import { slackOnLambda } from '../runtime/slack-on-lambda';
 import { requestRevocationApproval } from '../steps/request-revocation-approval';
 
 /** Workflow step; the embedded host calls `run` with its own services. */
 export const run = requestRevocationApproval;
-export const handler = lambdaHandler(run);
+/** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
+export const handler = lambdaHandler(run, { slack: slackOnLambda });

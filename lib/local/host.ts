@@ -11,6 +11,7 @@ import type { AccessReviewConfig } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
 import type { CampaignSummary } from '../../functions/evidence/summary';
 import { createSlackEndpoint, type SlackEndpoint } from '../../functions/handlers/slack-events';
+import { configSha256Of } from '../../functions/runtime/config-file';
 import type { Logger, Services } from '../../functions/runtime/services';
 import { createStore, type Store } from '../../functions/store/index';
 import type { TableRef } from '../../functions/store/table';
@@ -136,6 +137,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     const slackClient = new WebClient(botToken, { slackApiUrl: slack.apiUrl });
     const services: Services = {
       config,
+      // Of the configuration as given, before the sandbox URLs are put in: the hash a stack
+      // synthesized from the same configuration gives its functions.
+      configSha256: configSha256Of(options.config),
       store,
       connectors: connectorRegistry({
         github: async () =>

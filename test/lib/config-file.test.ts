@@ -1,15 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../functions/core/config';
 import { ConfigError } from '../../functions/core/errors';
 import { cdkJsonContext } from '../../lib/aws/app';
 import { loadConfigFile } from '../../lib/aws/config-file';
-import { AccessReviewStack } from '../../lib/aws/stack';
-import { exampleConfig, exampleConfigPath } from './support';
+import { exampleConfigPath } from './support';
 
 const directory = mkdtempSync(join(tmpdir(), 'access-review-config-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -31,8 +29,8 @@ function configErrorOf(action: () => unknown): ConfigError {
 }
 
 describe('loadConfigFile (what bin/app.ts synthesizes from)', () => {
-  it('loads the documented example, which is the default in cdk.json', () => {
-    expect(cdkJsonContext().configFile).toBe('config/access-review.example.yaml');
+  it('loads the documented example; cdk.json names no default (a deploy must name its own file)', () => {
+    expect(cdkJsonContext()).not.toHaveProperty('configFile');
     const config = loadConfigFile(exampleConfigPath);
     expect(config).toEqual(parseConfig(parse(readFileSync(exampleConfigPath, 'utf8'))));
     expect(config.github.organization).toBe('acme');
@@ -92,19 +90,5 @@ describe('loadConfigFile (what bin/app.ts synthesizes from)', () => {
   it('names a missing file', () => {
     const error = configErrorOf(() => loadConfigFile(join(directory, 'absent.yaml')));
     expect(error.message).toContain('absent.yaml');
-  });
-});
-
-describe('AccessReviewStack', () => {
-  it('refuses a config that cannot fit in a Lambda environment, instead of failing at deploy', () => {
-    const config = exampleConfig();
-    const people = Array.from({ length: 120 }, (_, index) => ({
-      github: `person-${index}`,
-      email: `person-${index}@acme.example`,
-    }));
-    const large = parseConfig({ ...config, people: [...config.people, ...people] });
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const error = configErrorOf(() => new AccessReviewStack(app, 'TooLarge', { config: large }));
-    expect(error.problems.join('\n')).toMatch(/4 KB/);
   });
 });

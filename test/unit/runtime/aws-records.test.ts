@@ -2,13 +2,14 @@ import { inspect } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaConfigEnvironment } from '../../support/lambda-config';
 
 /**
- * On Lambda, ACCESS_REVIEW_CONFIG and the Slack / GitHub secrets from Secrets Manager are records
- * from outside: a prototype key in them (`__proto__` anywhere, or `constructor` holding
- * `prototype`) is a ConfigError naming the path, never the value. Secrets Manager is mocked
- * (aws-sdk-client-mock); functions/runtime/aws.ts caches per container, so each test imports a
- * fresh copy of it.
+ * On Lambda, the configuration file in the function's code and the Slack / GitHub secrets from
+ * Secrets Manager are records from outside: a prototype key in them (`__proto__` anywhere, or
+ * `constructor` holding `prototype`) is a ConfigError naming the path, never the value. Secrets
+ * Manager is mocked (aws-sdk-client-mock); functions/runtime/aws.ts caches per container, so each
+ * test imports a fresh copy of it (and of the capability modules bound to it).
  */
 
 const secrets = mockClient(SecretsManagerClient);
@@ -32,7 +33,10 @@ const CONFIG = {
 
 async function freshRuntime() {
   vi.resetModules();
-  return import('../../../functions/runtime/aws');
+  const runtime = await import('../../../functions/runtime/aws');
+  const { gitHubOnLambda } = await import('../../../functions/runtime/github-on-lambda');
+  const { slackOnLambda } = await import('../../../functions/runtime/slack-on-lambda');
+  return { ...runtime, capabilities: { github: gitHubOnLambda, slack: slackOnLambda } };
 }
 
 /** The error a call threw (sync or async); fails the test when it did not throw. */
@@ -66,7 +70,7 @@ beforeEach(() => {
   secrets.reset();
   Object.assign(process.env, {
     TABLE_NAME: 'access-review-test',
-    ACCESS_REVIEW_CONFIG: JSON.stringify(CONFIG),
+    ...lambdaConfigEnvironment(CONFIG, { text: JSON.stringify(CONFIG) }),
     SLACK_SECRET_ARN: SLACK_ARN,
     GITHUB_SECRET_ARN: GITHUB_ARN,
     AWS_REGION: 'eu-west-1',
@@ -84,7 +88,7 @@ afterAll(() => {
   secrets.restore();
 });
 
-describe('ACCESS_REVIEW_CONFIG', () => {
+describe('the configuration file', () => {
   const cases: Array<[string, string, string[]]> = [
     [
       '__proto__ inside a section',
@@ -99,12 +103,12 @@ describe('ACCESS_REVIEW_CONFIG', () => {
   ];
 
   it.each(cases)('refuses %s, naming the path', async (_what, text, problems) => {
-    process.env.ACCESS_REVIEW_CONFIG = text;
+    Object.assign(process.env, lambdaConfigEnvironment(undefined, { text }));
     const runtime = await freshRuntime();
-    const error = await thrown(() => runtime.configFromEnvironment());
+    const error = await thrown(() => runtime.configFromFile());
     expect(error).toMatchObject({ name: 'ConfigError', problems });
     expect(error.message).toBe(
-      `ACCESS_REVIEW_CONFIG is refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `the configuration file ${runtime.configFilePath()} is refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
     expect(error.cause).toMatchObject({ name: 'UnsafeRecordError' });
     expectNoValues(error);
@@ -118,7 +122,32 @@ describe('ACCESS_REVIEW_CONFIG', () => {
 
   it('accepts the same configuration without the key', async () => {
     const runtime = await freshRuntime();
-    expect(runtime.configFromEnvironment()).toEqual(CONFIG);
+    expect(runtime.configFromFile()).toEqual(CONFIG);
+  });
+
+  it('refuses a file whose SHA-256 is not the deployed one, naming both hashes', async () => {
+    const env = lambdaConfigEnvironment(CONFIG, { sha256: 'a'.repeat(64) });
+    Object.assign(process.env, env);
+    const runtime = await freshRuntime();
+    const error = await thrown(() => runtime.lambdaHandler(vi.fn())({}));
+    expect(error).toMatchObject({ name: 'ConfigError' });
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^ACCESS_REVIEW_CONFIG_SHA256 is a{64}, the file's SHA-256 is [0-9a-f]{64}$/),
+    ]);
+  });
+
+  it('refuses a missing file and a missing hash variable, each named', async () => {
+    process.env.LAMBDA_TASK_ROOT = '/nonexistent-task-root';
+    let runtime = await freshRuntime();
+    expect((await thrown(() => runtime.configFromFile())).message).toContain(
+      '/nonexistent-task-root/access-review.config.json',
+    );
+    Object.assign(process.env, lambdaConfigEnvironment(CONFIG));
+    delete process.env.ACCESS_REVIEW_CONFIG_SHA256;
+    runtime = await freshRuntime();
+    expect((await thrown(() => runtime.configFromFile())).problems).toEqual([
+      'ACCESS_REVIEW_CONFIG_SHA256 is not set',
+    ]);
   });
 });
 
@@ -147,7 +176,7 @@ describe('the Slack secret', () => {
     expect(error.cause).toMatchObject({ name: 'UnsafeRecordError' });
     expectNoValues(error);
     // The Slack client the services hand out fails the same way.
-    const slack = await thrown(() => runtime.servicesFromEnvironment().slack());
+    const slack = await thrown(() => runtime.servicesFromEnvironment(runtime.capabilities).slack());
     expect(slack).toMatchObject({ name: 'ConfigError', problems });
     expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: SLACK_ARN }).length).toBeGreaterThan(0);
   });
@@ -184,7 +213,9 @@ describe('the GitHub secret', () => {
   it.each(cases)('refuses %s, naming the path, never a value', async (_what, text, problems) => {
     secretString(GITHUB_ARN, text);
     const runtime = await freshRuntime();
-    const error = await thrown(() => runtime.servicesFromEnvironment().connectors.get('github'));
+    const error = await thrown(() =>
+      runtime.servicesFromEnvironment(runtime.capabilities).connectors.get('github'),
+    );
     expect(error).toMatchObject({ name: 'ConfigError', problems });
     expect(error.message).toBe(
       `secret ${GITHUB_ARN} is refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -197,7 +228,7 @@ describe('the GitHub secret', () => {
   it('accepts the same token secret without the key', async () => {
     secretString(GITHUB_ARN, '{"token": "ghp_SECRET_token"}');
     const runtime = await freshRuntime();
-    const connector = await runtime.servicesFromEnvironment().connectors.get('github');
+    const connector = await runtime.servicesFromEnvironment(runtime.capabilities).connectors.get('github');
     expect(connector).toBeDefined();
   });
 });
