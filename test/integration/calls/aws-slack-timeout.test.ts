@@ -57,7 +57,8 @@ async function timed(
   return { error, elapsed: performance.now() - started, requests: server.requests() - before };
 }
 
-describe('AWS SDK clients with the call budget', () => {
+// A hang must fail the test quickly, not after the suite's 60 s default.
+describe('AWS SDK clients with the call budget', { timeout: 8_000 }, () => {
   it('DynamoDB (the store client): every attempt times out, then a TimeoutError classified as timeout', async () => {
     const table = createTableRef('t', {
       ...awsClientConfig(awsBudget),
@@ -121,7 +122,8 @@ describe('AWS SDK clients with the call budget', () => {
   });
 });
 
-describe('Slack WebClient with the call budget', () => {
+// A hang must fail the test quickly, not after the suite's 60 s default.
+describe('Slack WebClient with the call budget', { timeout: 8_000 }, () => {
   it('each attempt is aborted at its timeout and retried as the budget allows, then a timeout', async () => {
     const budget: SlackCallBudget = {
       timeoutMs: 150,

@@ -63,7 +63,8 @@ function rateLimited(status: 403 | 429, retryAfterSeconds: number) {
   };
 }
 
-describe('GitHub calls stay inside their budget', () => {
+// A hang must fail the test quickly, not after the suite's 60 s default.
+describe('GitHub calls stay inside their budget', { timeout: 8_000 }, () => {
   it('a body that stops after the headers times out (it is not read as an empty page)', async () => {
     answer = (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });

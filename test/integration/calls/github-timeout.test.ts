@@ -26,7 +26,8 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe('GitHub calls against a server that never answers', () => {
+// A hang must fail the test quickly, not after the suite's 60 s default.
+describe('GitHub calls against a server that never answers', { timeout: 8_000 }, () => {
   it.each([
     [
       'REST',
