@@ -115,9 +115,22 @@ program
   .argument('<dir>', 'evidence folder')
   .action(async (dir: string) => {
     const result = await verifyEvidence(dir);
+    if (result.failure) {
+      // A failed campaign's evidence can verify: it then says truthfully how far the campaign got.
+      const { state, reviewer, error, classification, cause, at, seq } = result.failure;
+      const where = reviewer ? `${state} (reviewer ${reviewer})` : state;
+      console.log(
+        `${dir}: the campaign FAILED in ${where} at ${at} (event ${seq}): ${error} (${classification})${cause ? `: ${cause}` : ''}`,
+      );
+    }
+    for (const note of result.notes ?? []) console.log(`${dir}: note: ${note}`);
     if (result.ok) {
       console.log(
-        `${dir}: verified (manifest hashes, event chain, snapshot digest, decisions and revocations against the chain)`,
+        `${dir}: verified (manifest hashes, event chain, snapshot digest, decisions and revocations against the chain)${
+          result.failure
+            ? '; it records a failed campaign: revocations without an outcome were not carried out'
+            : ''
+        }`,
       );
     } else {
       for (const finding of result.findings) console.error(`✗ ${finding}`);

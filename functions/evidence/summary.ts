@@ -1,11 +1,13 @@
 import type { ApprovalRequest, StoredGuardItem, StoredGuardSummary } from '../store/approvals';
 import type { Campaign } from '../store/campaigns';
 import type { Decision } from '../store/decisions';
-import { type CampaignEvent, verifyChain } from '../store/events';
+import { type CampaignEvent, ChainVerifier } from '../store/events';
 import type { StoredGrant } from '../store/grants';
 import type { Store } from '../store/index';
 import type { Revocation, Verification } from '../store/outcomes';
 import type { ReviewTask } from '../store/tasks';
+import { summarizeSource } from './export';
+import { storeEvidenceSource } from './source';
 
 export interface CampaignSummary {
   campaignId: string;
@@ -69,6 +71,10 @@ export interface CampaignSummary {
   events: number;
   chainHead: string | null;
   chainIntact: boolean;
+  /** Only on a failed campaign. */
+  outcome?: 'failed';
+  /** Only on a failed campaign: where and why it failed. */
+  failure?: FailureSummary;
 }
 
 export interface CampaignRecords {
@@ -125,74 +131,210 @@ export async function loadCampaignRecords(store: Store, campaignId: string): Pro
 
 /** Everything here is counted from the table, so the summary can be rebuilt at any time. */
 export async function summarizeCampaign(store: Store, campaignId: string): Promise<CampaignSummary> {
-  return summarize(await loadCampaignRecords(store, campaignId));
+  return summarizeSource(storeEvidenceSource(store, campaignId));
+}
+
+/** How a failed campaign failed, from its last `campaign_failed` event (or the campaign item). */
+export interface FailureSummary {
+  /** The state whose error was caught (RequestReview, ApplyRevocations …). */
+  state: string;
+  /** When a reviewer's state failed: whose. */
+  reviewer: string | null;
+  error: string;
+  cause: string;
+  /** authentication / permission / throttled / timeout / unavailable / internal. */
+  classification: string;
+  /** The campaign's status when it failed. */
+  statusBefore: string | null;
+  /** The execution's redrive count when it failed (0: the first run). */
+  attempt: number | null;
+  at: string | null;
+  /** The `campaign_failed` event in the chain (null when only the campaign item records it). */
+  eventSeq: number | null;
+  /** Revocations whose attempt started and never finished: left pending, nothing invented. */
+  revocationsPending: number;
+}
+
+/**
+ * Counts a campaign's summary from its records one at a time, so the export can summarise a
+ * campaign of millions of grants while it streams them. It keeps counters and one small tally per
+ * grant kind and flag; nothing per grant.
+ */
+export class SummaryBuilder {
+  private grants = 0;
+  private readonly grantsByKind = new Map<string, number>();
+  private readonly flagged = new Map<string, number>();
+  private reviewable = 0;
+  private reviewableRouted = 0;
+  private tasks = 0;
+  private tasksCompleted = 0;
+  private tasksUnresponsive = 0;
+  private decided = 0;
+  private kept = 0;
+  private revoked = 0;
+  private readonly revocationStatuses = new Map<string, number>();
+  private remediationsOpen = 0;
+  private verifiedAbsent = 0;
+  private stillPresent = 0;
+  private readonly chain = new ChainVerifier();
+  private events = 0;
+  /** The last campaign_failed not followed by a campaign_resumed. */
+  private failure: CampaignEvent | undefined;
+
+  constructor(
+    private readonly campaign: Campaign,
+    private readonly guard: StoredGuardSummary | undefined,
+    private readonly approval: ApprovalRequest | undefined,
+  ) {}
+
+  addGrant(grant: StoredGrant): void {
+    this.grants++;
+    increment(this.grantsByKind, grant.grantKind);
+    for (const flag of grant.flags ?? []) increment(this.flagged, flag);
+    if (grant.reviewable) {
+      this.reviewable++;
+      if (grant.reviewer) this.reviewableRouted++;
+    }
+  }
+
+  addTask(task: Pick<ReviewTask, 'status'>): void {
+    this.tasks++;
+    if (task.status === 'completed') this.tasksCompleted++;
+    if (task.status === 'unresponsive') this.tasksUnresponsive++;
+  }
+
+  addDecision(decision: Pick<Decision, 'decision'>): void {
+    this.decided++;
+    if (decision.decision === 'keep') this.kept++;
+    if (decision.decision === 'revoke') this.revoked++;
+  }
+
+  /** With the verification of the same grant, if any: a remediation is open until it reads absent. */
+  addRevocation(
+    revocation: Pick<Revocation, 'status'>,
+    verification: Pick<Verification, 'status'> | undefined,
+  ): void {
+    increment(this.revocationStatuses, revocation.status);
+    if (revocation.status === 'remediation_required' && verification?.status !== 'absent')
+      this.remediationsOpen++;
+  }
+
+  addVerification(verification: Pick<Verification, 'status'>): void {
+    if (verification.status === 'absent') this.verifiedAbsent++;
+    if (verification.status === 'present') this.stillPresent++;
+  }
+
+  addEvent(event: CampaignEvent): void {
+    this.events++;
+    this.chain.add(event);
+    if (event.type === 'campaign_failed') this.failure = event;
+    if (event.type === 'campaign_resumed') this.failure = undefined;
+  }
+
+  /** Whether the chain (or, without a chain event, the campaign item) says the campaign failed. */
+  get failed(): boolean {
+    return this.failure !== undefined || this.campaign.status === ('failed' as string);
+  }
+
+  build(): CampaignSummary {
+    const { campaign, guard, approval } = this;
+    const chain = this.chain.result();
+    const revocations = (status: string) => this.revocationStatuses.get(status) ?? 0;
+    return {
+      campaignId: campaign.campaignId,
+      organization: campaign.organization,
+      status: campaign.status,
+      // Only a failed campaign carries these, so every other summary keeps the bytes it had.
+      ...(this.failed ? { outcome: 'failed' as const, failure: this.failureDetails() } : {}),
+      trigger: campaign.trigger,
+      requestedBy: campaign.requestedBy,
+      startedAt: campaign.startedAt,
+      completedAt: campaign.completedAt ?? null,
+      grants: this.grants,
+      grantsByKind: sortedTally(this.grantsByKind),
+      flagged: sortedTally(this.flagged),
+      sourceUsage: campaign.sourceUsage ?? null,
+      reviewable: this.reviewable,
+      derived: this.grants - this.reviewable,
+      reviewersAsked: this.tasks,
+      reviewersCompleted: this.tasksCompleted,
+      reviewersUnresponsive: this.tasksUnresponsive,
+      decided: this.decided,
+      kept: this.kept,
+      revoked: this.revoked,
+      undecided: this.reviewableRouted - this.decided,
+      unroutable: this.reviewable - this.reviewableRouted,
+      revocationsApplied: revocations('removed') + revocations('already_absent'),
+      revocationsFailed: revocations('failed'),
+      revocationsHeld: guard?.counts.held ?? 0,
+      revocationsRejected: revocations('rejected'),
+      revocationsRefused: revocations('refused_protected'),
+      revocationGuard: guard
+        ? {
+            limits: guard.limits,
+            revocations: guard.revocations,
+            reviewable: guard.reviewable,
+            percentAllowance: guard.percentAllowance,
+            overPercentLimit: guard.overPercentLimit,
+            counts: guard.counts,
+            ownIdentities: guard.ownIdentities,
+            approval: approval
+              ? {
+                  status: approval.status,
+                  decidedBy: approval.decidedBy?.login ?? null,
+                  decidedBySlackUserId: approval.decidedBy?.slackUserId ?? null,
+                  decidedAt: approval.decidedAt ?? null,
+                  reason: approval.expiredReason ?? null,
+                }
+              : null,
+          }
+        : null,
+      remediationsRequired: revocations('remediation_required'),
+      remediationsOpen: this.remediationsOpen,
+      verifiedAbsent: this.verifiedAbsent,
+      stillPresent: this.stillPresent,
+      events: this.events,
+      chainHead: chain.ok ? chain.head : null,
+      chainIntact: chain.ok,
+    };
+  }
+
+  private failureDetails(): FailureSummary {
+    const event = this.failure;
+    // Without the event (a crash before Finalize wrote it) the campaign item says what it knows.
+    const data = event?.data ?? (this.campaign as { failure?: Record<string, unknown> }).failure ?? {};
+    const text = (value: unknown) => (typeof value === 'string' ? value : null);
+    return {
+      state: text(data.state) ?? 'unknown',
+      reviewer: text(data.reviewer),
+      error: text(data.error) ?? 'unknown',
+      cause: text(data.cause) ?? '',
+      classification: text(data.classification) ?? 'unknown',
+      statusBefore: text(data.statusBefore),
+      attempt: typeof data.attempt === 'number' ? data.attempt : null,
+      at: event?.at ?? text(data.at),
+      eventSeq: event?.seq ?? null,
+      revocationsPending: this.revocationStatuses.get('pending') ?? 0,
+    };
+  }
 }
 
 export function summarize(records: CampaignRecords): CampaignSummary {
-  const { campaign, grants, tasks, decisions, revocations, verifications, events, guard, approval } = records;
-  const campaignId = campaign.campaignId;
-  const reviewable = grants.filter((g) => g.reviewable);
-  const chain = verifyChain(events);
-  return {
-    campaignId,
-    organization: campaign.organization,
-    status: campaign.status,
-    trigger: campaign.trigger,
-    requestedBy: campaign.requestedBy,
-    startedAt: campaign.startedAt,
-    completedAt: campaign.completedAt ?? null,
-    grants: grants.length,
-    grantsByKind: tally(grants.map((g) => g.grantKind)),
-    flagged: tally(grants.flatMap((g) => g.flags ?? [])),
-    sourceUsage: campaign.sourceUsage ?? null,
-    reviewable: reviewable.length,
-    derived: grants.length - reviewable.length,
-    reviewersAsked: tasks.length,
-    reviewersCompleted: tasks.filter((t) => t.status === 'completed').length,
-    reviewersUnresponsive: tasks.filter((t) => t.status === 'unresponsive').length,
-    decided: decisions.length,
-    kept: decisions.filter((d) => d.decision === 'keep').length,
-    revoked: decisions.filter((d) => d.decision === 'revoke').length,
-    undecided: reviewable.filter((g) => g.reviewer).length - decisions.length,
-    unroutable: reviewable.filter((g) => !g.reviewer).length,
-    revocationsApplied: revocations.filter((r) => r.status === 'removed' || r.status === 'already_absent')
-      .length,
-    revocationsFailed: revocations.filter((r) => r.status === 'failed').length,
-    revocationsHeld: guard?.counts.held ?? 0,
-    revocationsRejected: revocations.filter((r) => r.status === 'rejected').length,
-    revocationsRefused: revocations.filter((r) => r.status === 'refused_protected').length,
-    revocationGuard: guard
-      ? {
-          limits: guard.limits,
-          revocations: guard.revocations,
-          reviewable: guard.reviewable,
-          percentAllowance: guard.percentAllowance,
-          overPercentLimit: guard.overPercentLimit,
-          counts: guard.counts,
-          ownIdentities: guard.ownIdentities,
-          approval: approval
-            ? {
-                status: approval.status,
-                decidedBy: approval.decidedBy?.login ?? null,
-                decidedBySlackUserId: approval.decidedBy?.slackUserId ?? null,
-                decidedAt: approval.decidedAt ?? null,
-                reason: approval.expiredReason ?? null,
-              }
-            : null,
-        }
-      : null,
-    remediationsRequired: revocations.filter((r) => r.status === 'remediation_required').length,
-    remediationsOpen: revocations.filter(
-      (r) =>
-        r.status === 'remediation_required' &&
-        verifications.find((v) => v.grantId === r.grantId)?.status !== 'absent',
-    ).length,
-    verifiedAbsent: verifications.filter((v) => v.status === 'absent').length,
-    stillPresent: verifications.filter((v) => v.status === 'present').length,
-    events: events.length,
-    chainHead: chain.ok ? chain.head : null,
-    chainIntact: chain.ok,
-  };
+  const builder = new SummaryBuilder(records.campaign, records.guard, records.approval);
+  for (const grant of records.grants) builder.addGrant(grant);
+  for (const task of records.tasks) builder.addTask(task);
+  for (const decision of records.decisions) builder.addDecision(decision);
+  const verificationOf = new Map<string, Verification>();
+  for (const verification of records.verifications) {
+    builder.addVerification(verification);
+    // The first one, as a search of the list would find it.
+    if (!verificationOf.has(verification.grantId)) verificationOf.set(verification.grantId, verification);
+  }
+  for (const revocation of records.revocations) {
+    builder.addRevocation(revocation, verificationOf.get(revocation.grantId));
+  }
+  for (const event of records.events) builder.addEvent(event);
+  return builder.build();
 }
 
 /** The numbers of a summary (no ids, times or hashes): what the campaign record and the final event keep. */
@@ -224,8 +366,13 @@ export function countsOf(summary: CampaignSummary): Record<string, number> {
   return Object.fromEntries(SUMMARY_COUNTS.map((name) => [name, summary[name]]));
 }
 
-function tally(values: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of [...values].sort()) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Keys in sorted order, as the summary has always listed them. */
+function sortedTally(counts: Map<string, number>): Record<string, number> {
+  const tally: Record<string, number> = {};
+  for (const key of [...counts.keys()].sort()) tally[key] = counts.get(key) ?? 0;
+  return tally;
 }

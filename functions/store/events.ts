@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AccessReviewError } from '../core/errors';
-import { getItem, queryAll } from './query';
+import { getItem, queryAll, queryPages } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
 export type EventType =
@@ -63,19 +63,42 @@ export function eventHash(event: Omit<CampaignEvent, 'hash'>): string {
     .digest('hex');
 }
 
-/** Recomputes the chain; returns the first broken link, or the head hash when intact. */
-export function verifyChain(
-  events: readonly CampaignEvent[],
-): { ok: true; head: string; length: number } | { ok: false; seq: number; reason: string } {
-  let prevHash = GENESIS_HASH;
-  for (const [index, event] of events.entries()) {
-    if (event.seq !== index + 1) return { ok: false, seq: event.seq, reason: `expected seq ${index + 1}` };
-    if (event.prevHash !== prevHash) return { ok: false, seq: event.seq, reason: 'prevHash does not match' };
-    if (eventHash(event) !== event.hash)
-      return { ok: false, seq: event.seq, reason: 'hash does not match content' };
-    prevHash = event.hash;
+export type ChainCheck =
+  | { ok: true; head: string; length: number }
+  | { ok: false; seq: number; reason: string };
+
+/**
+ * Recomputes a chain one event at a time, so a chain of millions of events is checked as it is
+ * read, never held. Past the first broken link it only counts.
+ */
+export class ChainVerifier {
+  private prevHash = GENESIS_HASH;
+  private length = 0;
+  private broken: { seq: number; reason: string } | undefined;
+
+  add(event: CampaignEvent): void {
+    this.length++;
+    if (this.broken) return;
+    if (event.seq !== this.length) this.broken = { seq: event.seq, reason: `expected seq ${this.length}` };
+    else if (event.prevHash !== this.prevHash)
+      this.broken = { seq: event.seq, reason: 'prevHash does not match' };
+    else if (eventHash(event) !== event.hash)
+      this.broken = { seq: event.seq, reason: 'hash does not match content' };
+    else this.prevHash = event.hash;
   }
-  return { ok: true, head: prevHash, length: events.length };
+
+  result(): ChainCheck {
+    return this.broken
+      ? { ok: false, ...this.broken }
+      : { ok: true, head: this.prevHash, length: this.length };
+  }
+}
+
+/** Recomputes the chain; returns the first broken link, or the head hash when intact. */
+export function verifyChain(events: readonly CampaignEvent[]): ChainCheck {
+  const verifier = new ChainVerifier();
+  for (const event of events) verifier.add(event);
+  return verifier.result();
 }
 
 /**
@@ -85,7 +108,8 @@ export function verifyChain(
  */
 export class EventLog {
   constructor(
-    private readonly table: TableRef,
+    /** The campaign's table (the single table): evidence pages through the partition with it. */
+    readonly table: TableRef,
     private readonly maxAttempts = 50,
   ) {}
 
@@ -181,6 +205,13 @@ export class EventLog {
   async list(campaignId: string): Promise<CampaignEvent[]> {
     const items = await queryAll(this.table, keys.campaign(campaignId), 'EVENT#');
     return items.map(toEvent);
+  }
+
+  /** The chain a page at a time, in sequence order: for readers that must not hold all of it. */
+  async *pages(campaignId: string, pageSize?: number): AsyncGenerator<CampaignEvent[]> {
+    for await (const page of queryPages(this.table, keys.campaign(campaignId), 'EVENT#', { pageSize })) {
+      yield page.map(toEvent);
+    }
   }
 }
 

@@ -19,7 +19,13 @@ export async function* queryPages<T extends Item>(
   table: TableRef,
   partitionKey: string,
   prefix: string,
-  options: { indexName?: string; consistent?: boolean; pageSize?: number } = {},
+  options: {
+    indexName?: string;
+    consistent?: boolean;
+    pageSize?: number;
+    /** Only these attributes come back (the item is still read whole, and paid for). */
+    projection?: readonly string[];
+  } = {},
 ): AsyncGenerator<T[]> {
   const [pkName, skName] = options.indexName
     ? [`${options.indexName}pk`, `${options.indexName}sk`]
@@ -28,10 +34,18 @@ export async function* queryPages<T extends Item>(
   do {
     // DynamoDB rejects an empty string in a key condition, so "the whole partition" is asked
     // without begins_with (dynalite would accept it; the real service would not).
+    const names: Record<string, string> =
+      prefix === '' ? { '#pk': pkName } : { '#pk': pkName, '#sk': skName };
+    // Attribute names go through placeholders: several (status, at…) are DynamoDB reserved words.
+    const projected = options.projection?.map((name, index) => {
+      names[`#p${index}`] = name;
+      return `#p${index}`;
+    });
     const input: QueryCommandInput = {
       TableName: table.tableName,
       KeyConditionExpression: prefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: prefix === '' ? { '#pk': pkName } : { '#pk': pkName, '#sk': skName },
+      ExpressionAttributeNames: names,
+      ProjectionExpression: projected?.join(', '),
       ExpressionAttributeValues:
         prefix === '' ? { ':pk': partitionKey } : { ':pk': partitionKey, ':prefix': prefix },
       ExclusiveStartKey: startKey,
