@@ -428,6 +428,52 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+/**
+ * AssignReviewers' writes, before and after: the same assignments of `count` reviewable grants
+ * written one UpdateItem at a time (as the step did) and 16 at a time (as it does now).
+ */
+export async function assignWritesBenchmark(count: number): Promise<string> {
+  const config = parseConfig({
+    github: { organization: 'acme' },
+    routing: { fallbackReviewers: ['reviewer-0'] },
+    people: [{ github: 'reviewer-0', email: 'reviewer-0@acme.example' }],
+  });
+  const dynamo = await startLocalDynamo({
+    tableName: 'assign-writes',
+    schema: synthesizeForLocalHost(config).table,
+  });
+  try {
+    const store = createStore(dynamo.table);
+    const grants = syntheticGrants(count);
+    const assignments = grants.map((grant, i) => ({
+      grantId: grant.grantId,
+      reviewer: `reviewer-${i % 40}`,
+      routingReason: `owner of ${grant.resource} (config)`,
+      holderSlackUserIds: [],
+    }));
+    const rows: string[][] = [];
+    for (const concurrency of [1, 16]) {
+      const campaignId = `assign-${concurrency}`;
+      await store.grants.putMany(
+        grants.map((g) => ({ ...g, campaignId, snapshotAt: '2026-10-01T09:00:00.000Z' })),
+      );
+      const start = performance.now();
+      await store.grants.assignMany(campaignId, assignments, concurrency);
+      rows.push([String(concurrency), `${((performance.now() - start) / 1000).toFixed(1)} s`]);
+    }
+    const [before, after] = rows.map((row) => Number.parseFloat(row[1]!));
+    return [
+      `AssignReviewers' grant writes, ${count.toLocaleString('en-US')} reviewable grants, dynalite (before: one by one; after: 16 at a time):`,
+      '',
+      table(['UpdateItem calls in flight', 'time'], rows),
+      '',
+      `After ÷ before: ${((after ?? 0) / (before ?? 1)).toFixed(2)}.`,
+    ].join('\n');
+  } finally {
+    await dynamo.close();
+  }
+}
+
 export async function campaignCostBenchmark(): Promise<string> {
   // BENCH_COST_SIZES=500,1000 for a quick look. The report measures two sizes (2,000 and 4,000
   // grants on a shared 2-core machine; each click is a full in-process decision) and extrapolates.
@@ -522,6 +568,8 @@ export async function campaignCostBenchmark(): Promise<string> {
     '',
     pricing,
     '',
+    await assignWritesBenchmark(Number(process.env.BENCH_ASSIGN_GRANTS ?? 20_000)),
+    '',
     `Per step at ${large.grants.toLocaleString('en-US')} grants:`,
     '',
     steps,
@@ -529,5 +577,10 @@ export async function campaignCostBenchmark(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await campaignCostBenchmark());
+  // BENCH_ASSIGN_ONLY=1: only the AssignReviewers comparison.
+  console.log(
+    process.env.BENCH_ASSIGN_ONLY
+      ? await assignWritesBenchmark(Number(process.env.BENCH_ASSIGN_GRANTS ?? 20_000))
+      : await campaignCostBenchmark(),
+  );
 }
