@@ -55,9 +55,11 @@ export async function startClickHarness(options: {
   grants: number;
   /** The endpoint's Slack client; by default a WebClient with its default retry policy. */
   webClient?: (apiUrl: string) => WebClient;
+  /** A table another harness started (closed by that one): one campaign per harness. */
+  reuse?: { dynamo: LocalDynamo; store: Store };
 }): Promise<ClickHarness> {
   const { campaignId } = options;
-  const { dynamo, store } = await startTestStore(options.table);
+  const { dynamo, store } = options.reuse ?? (await startTestStore(options.table));
   const slack = await startSlackSandbox({
     users: [{ id: REVIEWER.id, name: REVIEWER.name, email: 'alice@acme.example' }],
     botToken: BOT_TOKEN,
@@ -140,7 +142,7 @@ export async function startClickHarness(options: {
     },
     async close() {
       await slack.close();
-      await dynamo.close();
+      if (!options.reuse) await dynamo.close();
     },
   };
 }

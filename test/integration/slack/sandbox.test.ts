@@ -305,6 +305,43 @@ describe('Slack sandbox with the real WebClient', () => {
     expect((await client.chat.postMessage({ channel: 'U0BOB0001', text: 'x' })).ok).toBe(true);
   });
 
+  it('rate-limits a method for a while as Slack does (429, Retry-After, ratelimited); response_url is not limited', async () => {
+    const limited = new WebClient(TOKEN, {
+      slackApiUrl: sandbox.apiUrl,
+      logLevel: LogLevel.ERROR,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+    });
+    const lift = sandbox.rateLimit('chat.update', 5);
+    const posted = await limited.chat.postMessage({ channel: 'U0ALICE01', text: 'before' });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(
+        limited.chat.update({ channel: posted.channel as string, ts: posted.ts as string, text: 'after' }),
+      ).rejects.toMatchObject({ code: 'slack_webapi_rate_limited_error', retryAfter: 5 });
+    }
+    expect(sandbox.rateLimitedCalls().slice(-2)).toEqual([
+      { method: 'chat.update', retryAfterSeconds: 5 },
+      { method: 'chat.update', retryAfterSeconds: 5 },
+    ]);
+    const url = sandbox.responseUrlFor({
+      channel: posted.channel as string,
+      messageTs: posted.ts as string,
+      user: 'U0ALICE01',
+    });
+    const replaced = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ replace_original: true, text: 'through response_url' }),
+    });
+    expect(replaced.status).toBe(200);
+    const everything = sandbox.rateLimit('*', 1);
+    await expect(limited.auth.test()).rejects.toMatchObject({ retryAfter: 1 });
+    everything();
+    lift();
+    await limited.chat.update({ channel: posted.channel as string, ts: posted.ts as string, text: 'after' });
+    expect(sandbox.message(posted.channel as string, posted.ts as string)?.text).toBe('after');
+  });
+
   it('serves response_url: replace the original, or answer ephemerally', async () => {
     const posted = await client.chat.postMessage({ channel: 'U0ALICE01', text: 'original' });
     const url = sandbox.responseUrlFor({
