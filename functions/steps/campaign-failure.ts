@@ -19,8 +19,12 @@ export interface CaughtError {
 export interface RecordFailureInput {
   failure: { state: string; campaignId?: string; reviewer?: string };
   error?: CaughtError;
-  executionName: string;
-  attempt: number;
+  /**
+   * `$$.Execution` of the workflow's execution (the parent's, inside the reviewer Map). Its
+   * `RedriveCount` is the attempt (0 on the first run; a runner that does not set it is taken as a
+   * first run), its `Name` finds a campaign StartCampaign created before it failed.
+   */
+  execution: { Name: string; RedriveCount?: number };
   /**
    * False inside the reviewer Map: a child execution is never redriven on its own (the parent's
    * Map state exited through its Catch, so a redriven parent starts a new Map Run), so it never
@@ -99,7 +103,9 @@ export async function recordFailureOrResume(
   services: Services,
 ): Promise<ResumeOutput> {
   const { store } = services;
-  const { failure: failed, attempt } = input;
+  const { failure: failed } = input;
+  const attempt = input.execution.RedriveCount ?? 0;
+  const executionName = input.execution.Name;
   const errorName = input.error?.Error ?? 'States.Runtime';
   const cause = causeMessage(input.error?.Cause);
   const classification = classifyFailure(input.error);
@@ -108,12 +114,12 @@ export async function recordFailureOrResume(
 
   const campaign = failed.campaignId
     ? await store.campaigns.get(failed.campaignId)
-    : await store.campaigns.findByExecution(input.executionName);
+    : await store.campaigns.findByExecution(executionName);
   if (!campaign) {
     // StartCampaign failed before it recorded anything: there is nothing to resume, and a redrive
     // would only fail again here. Nothing was done, so a new execution loses nothing.
     throw new CampaignFailedError(
-      `${summary}. No campaign was recorded for execution ${input.executionName}; start a new execution.`,
+      `${summary}. No campaign was recorded for execution ${executionName}; start a new execution.`,
     );
   }
   const { campaignId } = campaign;
@@ -180,7 +186,7 @@ export async function recordFailureOrResume(
       classification: current.classification,
       statusBefore: current.statusBefore,
       attempt: current.attempt,
-      executionName: input.executionName,
+      executionName: executionName,
       counts,
     },
     services.now(),
@@ -219,27 +225,28 @@ async function resume(
   const { store } = services;
   const { campaignId } = campaign;
   const now = services.now();
-  const resumed = await store.campaigns.resume(campaignId, input.attempt, now);
+  const attempt = input.execution.RedriveCount ?? 0;
+  const resumed = await store.campaigns.resume(campaignId, attempt, now);
   const event = await store.events.append(
     campaignId,
     'campaign_resumed',
     {
-      attempt: input.attempt,
+      attempt,
       resumeAt: input.failure.state,
       status: resumed.status,
       failedAttempt: recorded.attempt,
       failedState: recorded.state,
-      executionName: input.executionName,
+      executionName: input.execution.Name,
     },
     now,
   );
   await store.campaigns.markResumed(campaignId, {
-    attempt: input.attempt,
+    attempt,
     at: now.toISOString(),
     eventSeq: event.seq,
   });
-  services.progress(`Campaign ${campaignId} resumed at ${input.failure.state} (redrive ${input.attempt})`);
-  return { campaignId, resumeAt: input.failure.state, attempt: input.attempt };
+  services.progress(`Campaign ${campaignId} resumed at ${input.failure.state} (redrive ${attempt})`);
+  return { campaignId, resumeAt: input.failure.state, attempt };
 }
 
 function describe(failure: CampaignFailure): string {

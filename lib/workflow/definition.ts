@@ -49,8 +49,8 @@ import { handlerSpec, type WorkflowHandlerName } from '../aws/handlers';
  *
  * Failure path (no silent failure): every Task and Map state ends its Catch list with States.ALL →
  * `<State>Failed` (a Pass that puts `{ state, campaignId }` at `$.failure`; the error is at
- * `$.error`) → RecordCampaignFailure, the finalize Lambda with `{ failure, error, executionName,
- * attempt: $$.Execution.RedriveCount }`. It records `campaign_failed` and sets the campaign
+ * `$.error`) → RecordCampaignFailure, the finalize Lambda with `{ failure, error, execution:
+ * $$.Execution }` (its RedriveCount is the attempt). It records `campaign_failed` and sets the campaign
  * `failed`, then throws CampaignFailedError: the execution ends FAILED *at that state*. That is
  * deliberate, and why the recorder has no Catch: RedriveExecution re-runs the states that did not
  * exit, so a redrive re-runs RecordCampaignFailure, which (RedriveCount now higher) resumes the
@@ -199,8 +199,9 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     TaskInput.fromObject({
       failure: JsonPath.objectAt('$.failure'),
       error: JsonPath.objectAt('$.error'),
-      executionName: JsonPath.stringAt('$$.Execution.Name'),
-      attempt: JsonPath.numberAt('$$.Execution.RedriveCount'),
+      // The whole object, not `.RedriveCount`: a runner that leaves RedriveCount out (a first run
+      // on the embedded host) must not fail the path that reports failures.
+      execution: JsonPath.objectAt('$$.Execution'),
     }),
     // Only reached on a redrive that resumed: the input is kept, so the failed state gets its own.
     { resultPath: '$.resumed', resultSelector: { attempt: JsonPath.numberAt('$.Payload.attempt') } },
@@ -278,8 +279,7 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
         failure: JsonPath.objectAt('$.failure'),
         error: JsonPath.objectAt('$.error'),
         // The parent's, from the ItemSelector: a child's own RedriveCount is not the campaign's attempt.
-        executionName: JsonPath.stringAt('$.executionName'),
-        attempt: JsonPath.numberAt('$.attempt'),
+        execution: JsonPath.objectAt('$.execution'),
         resumable: false,
       }),
       taskTimeout: machineTimeout('finalize'),
@@ -313,8 +313,7 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     itemSelector: {
       campaignId: JsonPath.stringAt('$.campaignId'),
       reviewer: JsonPath.stringAt('$$.Map.Item.Value'),
-      attempt: JsonPath.numberAt('$$.Execution.RedriveCount'),
-      executionName: JsonPath.stringAt('$$.Execution.Name'),
+      execution: JsonPath.objectAt('$$.Execution'),
     },
     resultPath: JsonPath.DISCARD,
   });

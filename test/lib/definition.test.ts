@@ -186,9 +186,8 @@ describe('the synthesized review workflow', () => {
       ItemSelector: {
         'campaignId.$': '$.campaignId',
         'reviewer.$': '$$.Map.Item.Value',
-        // The parent's attempt and name, for the child's failure recorder.
-        'attempt.$': '$$.Execution.RedriveCount',
-        'executionName.$': '$$.Execution.Name',
+        // The parent's execution (name, RedriveCount), for the child's failure recorder.
+        'execution.$': '$$.Execution',
       },
       ResultPath: null,
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
@@ -316,8 +315,7 @@ describe('the failure path', () => {
       Payload: {
         'failure.$': '$.failure',
         'error.$': '$.error',
-        'executionName.$': '$$.Execution.Name',
-        'attempt.$': '$$.Execution.RedriveCount',
+        'execution.$': '$$.Execution',
       },
     });
     // The state's input is kept (a resumed state gets what it had), only `resumed` is added.
@@ -341,8 +339,7 @@ describe('the failure path', () => {
       Payload: {
         'failure.$': '$.failure',
         'error.$': '$.error',
-        'executionName.$': '$.executionName',
-        'attempt.$': '$.attempt',
+        'execution.$': '$.execution',
         resumable: false,
       },
     });
@@ -547,7 +544,8 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
       {
         overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: { Snapshot: 0 } },
         context: {
-          Execution: { Name: 'local-run-1', RedriveCount: 0 },
+          // No RedriveCount, as the embedded host: nothing may depend on it but the failure path.
+          Execution: { Name: 'local-run-1' },
           get Task() {
             tokens += 1;
             return { Token: `token-${tokens}` };
@@ -595,8 +593,8 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
       payload: {
         failure: { state: 'ApplyRevocations', campaignId: 'campaign-1' },
         error: { Error: 'AuthenticationError', Cause: 'ApplyRevocations was refused' },
-        executionName: 'local-run-1',
-        attempt: 0,
+        // The runner adds Input and StartTime to the context's Execution, as AWS does.
+        execution: expect.objectContaining({ Name: 'local-run-1' }),
       },
     });
     expect(calls.some((call) => call.state === 'VerifyRevocations' || call.state === 'Finalize')).toBe(false);

@@ -77,7 +77,7 @@ function run(
   definition: LocalWorkflow['definition'],
   input: unknown,
   stub: (state: string, payload: Record<string, unknown>) => unknown,
-  redriveCount = 0,
+  redriveCount?: number,
 ): Run {
   const calls: string[] = [];
   const handlers: Handlers = {};
@@ -93,7 +93,11 @@ function run(
   const execution = new StateMachine(definition).run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
     context: {
-      Execution: { Name: `execution-${campaignId}`, RedriveCount: redriveCount },
+      // A first run without RedriveCount, as the embedded host runs it; a redrive sets it.
+      Execution: {
+        Name: `execution-${campaignId}`,
+        ...(redriveCount === undefined ? {} : { RedriveCount: redriveCount }),
+      },
       get Task() {
         return { Token: `token-${Math.random()}` };
       },
@@ -261,8 +265,7 @@ describe('recordFailureOrResume', () => {
       Error: 'TransientError',
       Cause: JSON.stringify({ errorMessage: 'GitHub 503', trace: ['at x'] }),
     },
-    executionName: 'execution-1',
-    attempt,
+    execution: { Name: 'execution-1', RedriveCount: attempt },
     ...extra,
   });
 
