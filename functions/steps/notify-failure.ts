@@ -1,7 +1,7 @@
 import { SESv2Client, type SESv2ClientConfig, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import type { EmailNotificationConfig } from '../core/config';
-import { AccessReviewError, MalformedRequestError } from '../core/errors';
+import { AccessReviewError, classifyError, MalformedRequestError } from '../core/errors';
 import type { Services } from '../runtime/services';
 import {
   clip,
@@ -13,6 +13,7 @@ import {
   redactSecrets,
 } from '../slack/failure-notice';
 import type { Campaign } from '../store/campaigns';
+import type { Decision } from '../store/decisions';
 import {
   type ClaimResult,
   FailureNoticeLedger,
@@ -20,7 +21,9 @@ import {
   latestEventOfType,
   type NoticeChannel,
 } from '../store/failure-notices';
-import type { TableRef } from '../store/table';
+import type { Revocation } from '../store/outcomes';
+import { queryPages } from '../store/query';
+import { keys, type TableRef } from '../store/table';
 
 /**
  * EventBridge's "Step Functions Execution Status Change" event, as the failure rule delivers it
@@ -107,7 +110,7 @@ export async function notifyFailure(
     );
   }
   const { detail } = parsed.data;
-  const notice = await gatherNotice(detail, services, dependencies);
+  const notice = await gatherNotice(detail, dependencies);
   const ledger = new FailureNoticeLedger(dependencies.table);
   const marker = {
     executionArn: detail.executionArn,
@@ -182,7 +185,6 @@ type ExecutionDetail = z.output<typeof executionStatusChange>['detail'];
 
 async function gatherNotice(
   detail: ExecutionDetail,
-  services: Services,
   dependencies: NotifyFailureDependencies,
 ): Promise<FailureNotice> {
   const startedAt = new Date(detail.startDate);
@@ -190,7 +192,11 @@ async function gatherNotice(
   const failed = campaign
     ? await latestEventOfType(dependencies.table, campaign.campaignId, CAMPAIGN_FAILED)
     : undefined;
-  const recorded = (failed?.data ?? {}) as Record<string, unknown>;
+  // A campaign_failed of an earlier attempt does not explain this one (a redrive that timed out).
+  const attempt = failed?.data.attempt;
+  const recorded = (
+    failed && (typeof attempt !== 'number' || attempt === (detail.redriveCount ?? 0)) ? failed.data : {}
+  ) as Record<string, unknown>;
   const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
   const error =
     text(recorded.error) ?? detail.error ?? (detail.status === 'TIMED_OUT' ? 'States.Timeout' : null);
@@ -201,19 +207,33 @@ async function gatherNotice(
   return {
     campaignId: campaign?.campaignId ?? null,
     organization: campaign?.organization ?? null,
-    campaignStatus: campaign?.status ?? null,
+    campaignStatus: campaignStatusOf(campaign),
     executionArn: detail.executionArn,
     executionName: detail.name,
     executionStatus: detail.status,
-    state: text(recorded.state),
-    classification: text(recorded.classification),
+    state: text(recorded.state)
+      ? `${text(recorded.state)}${text(recorded.reviewer) ? ` (reviewer ${text(recorded.reviewer)})` : ''}`
+      : null,
+    // Unrecorded (timed out, aborted, failed outside a Catch): classified from the error's name.
+    classification: text(recorded.classification) ?? (error ? classifyError({ Error: error }) : null),
     error: error ? clip(redactSecrets(error), 200) : null,
     message: message ? clip(redactSecrets(message), MAX_MESSAGE_CHARS) : null,
-    pendingRevocations: campaign ? await pendingRevocations(campaign, services) : null,
+    pendingRevocations: campaign
+      ? await pendingRevocations(dependencies.table, campaign.campaignId, recorded.counts)
+      : null,
     startedAt: startedAt.toISOString(),
     stoppedAt: detail.stopDate ? new Date(detail.stopDate).toISOString() : null,
     resume: (dependencies.resumeInstruction ?? redriveInstruction)(detail.executionArn),
   };
+}
+
+/** `failed (was revoking)` for a campaign the workflow marked failed; its status otherwise. */
+function campaignStatusOf(campaign: Campaign | undefined): string | null {
+  if (!campaign) return null;
+  const before = (campaign as Campaign & { failure?: { statusBefore?: unknown } }).failure?.statusBefore;
+  return typeof before === 'string' && before !== campaign.status
+    ? `${campaign.status} (was ${before})`
+    : campaign.status;
 }
 
 /**
@@ -240,19 +260,42 @@ function defaultMessage(status: string): string | null {
   return null;
 }
 
-/** Revoke decisions whose revocation was not carried out (no record, or interrupted while pending). */
-async function pendingRevocations(campaign: Campaign, services: Services): Promise<number> {
-  const [decisions, revocations] = await Promise.all([
-    services.store.decisions.list(campaign.campaignId),
-    services.store.outcomes.listRevocations(campaign.campaignId),
-  ]);
-  const finished = new Set(
-    revocations
-      .filter((revocation) => revocation.status !== 'pending')
-      .map((revocation) => revocation.grantId),
-  );
-  return decisions.filter((decision) => decision.decision === 'revoke' && !finished.has(decision.grantId))
-    .length;
+/** The counts of campaign_failed that say how far the revocations got (functions/evidence/summary.ts). */
+const FINISHED_REVOCATION_COUNTS = [
+  'revocationsApplied',
+  'revocationsFailed',
+  'revocationsRejected',
+  'revocationsRefused',
+  'remediationsRequired',
+] as const;
+
+/**
+ * Revoke decisions whose revocation was not carried out: no outcome yet, or interrupted while
+ * pending. From the counts the workflow recorded with campaign_failed when it has them; otherwise
+ * (a timed-out or aborted execution records nothing) by reading the decisions and revocations page
+ * by page, keeping only the ids of revoke decisions.
+ */
+async function pendingRevocations(table: TableRef, campaignId: string, counts: unknown): Promise<number> {
+  if (counts && typeof counts === 'object') {
+    const recorded = counts as Record<string, unknown>;
+    const numbers = ['revoked', ...FINISHED_REVOCATION_COUNTS].map((name) => recorded[name]);
+    if (numbers.every((value) => typeof value === 'number')) {
+      const [revoked, ...finished] = numbers as number[];
+      return Math.max(0, (revoked ?? 0) - finished.reduce((sum, count) => sum + count, 0));
+    }
+  }
+  const revoked = new Set<string>();
+  for await (const page of queryPages(table, keys.campaign(campaignId), 'DECISION#')) {
+    for (const decision of page as unknown as Decision[]) {
+      if (decision.decision === 'revoke') revoked.add(decision.grantId);
+    }
+  }
+  for await (const page of queryPages(table, keys.campaign(campaignId), 'REVOCATION#')) {
+    for (const revocation of page as unknown as Revocation[]) {
+      if (revocation.status !== 'pending') revoked.delete(revocation.grantId);
+    }
+  }
+  return revoked.size;
 }
 
 /**
