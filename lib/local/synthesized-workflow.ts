@@ -60,7 +60,13 @@ export interface LocalWorkflow {
   waitForTaskTokenStates: string[];
   /** The evidence table's keys and indexes, for CreateTableCommand (with BillingMode PAY_PER_REQUEST). */
   table: LocalTableSchema;
-  /** What the local host changed in the definition, to be reported to the user. */
+  /**
+   * What the local host changed in the definition, to be reported to the user. Only timeouts: the
+   * reviewer Map is a Distributed Map on AWS, and aws-local-stepfunctions runs it unchanged (it
+   * ignores ItemProcessor.ProcessorConfig and runs the children in-process, ItemsPath,
+   * ItemSelector, MaxConcurrency and Catch as on AWS; checked by test/lib/definition.test.ts and
+   * test/integration/steps/workflow-failure.test.ts). It has no RedriveExecution: see redrive.ts.
+   */
   rewrittenTimeouts: TimeoutRewrite[];
 }
 
