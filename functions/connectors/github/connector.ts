@@ -66,6 +66,8 @@ export interface GitHubConnectorOptions {
   client?: GitHubClient;
   /** Sign in as a GitHub App installation instead of with `token` (then pass `token: ''`). */
   app?: { appId: string; installationId: number; privateKey: string };
+  /** Repositories per snapshot page, between checkpoints (default 100, GitHub's maximum). */
+  repositoriesPerPage?: number;
 }
 
 const organizationMemberships: GitHubAccessKind = {
@@ -371,7 +373,12 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
       warn: options.warn,
     });
   const usage = trackUsage(octokit);
-  const context: GitHubContext = { octokit, organization: options.organization, token: options.token };
+  const context: GitHubContext = {
+    octokit,
+    organization: options.organization,
+    token: options.token,
+    ...(options.repositoriesPerPage ? { repositoriesPerPage: options.repositoriesPerPage } : {}),
+  };
 
   return {
     name: 'github',

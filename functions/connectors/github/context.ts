@@ -6,6 +6,8 @@ export interface GitHubContext {
   octokit: GitHubClient;
   organization: string;
   token: string;
+  /** Repositories per snapshot page (and so between checkpoints): 100, GitHub's maximum, unless a test asks for fewer. */
+  repositoriesPerPage?: number;
 }
 
 /**

@@ -82,13 +82,13 @@ query TeamRepositories($org: String!, $slug: String!, $after: String) {
  * its direct collaborators (members and outside collaborators with an entry of their own:
  * affiliation DIRECT). Not ALL: that lists every member who reaches the repository only through
  * the base permission, members × repositories rows for one fact of the organisation. By GitHub's
- * formula a page costs 5 points (1 request for the page, 100 for each of the five nested
- * connections, divided by 100), whatever the number of collaborators.
+ * formula a page of 100 (`$first`) costs 5 points (1 request for the page, 100 for each of the
+ * five nested connections, divided by 100), whatever the number of collaborators.
  */
 export const ORGANIZATION_REPOSITORIES = `
-query OrganizationRepositories($org: String!, $after: String) {
+query OrganizationRepositories($org: String!, $first: Int!, $after: String) {
   organization(login: $org) {
-    repositories(first: ${PAGE_SIZE}, after: $after) {
+    repositories(first: $first, after: $after) {
       ${PAGE_INFO}
       nodes {
         name
