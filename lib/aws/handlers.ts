@@ -221,8 +221,10 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
-    timeout: Duration.seconds(30),
-    memoryMiB: 256,
+    // Closes the campaign, or records its failure: either way it reads all the campaign's records
+    // once (recovering unlinked events, counting), which for a large campaign takes more than seconds.
+    timeout: Duration.minutes(5),
+    memoryMiB: 512,
   },
   {
     name: 'slack-events',
