@@ -68,12 +68,18 @@ describe('the cost of a click', () => {
     expect(Object.keys(after).sort()).toEqual(Object.keys(JSON.parse(before)).sort());
     expect(Math.abs(JSON.stringify(after).length - before.length)).toBeLessThanOrEqual(2);
     expect(after).toMatchObject({ decidedCount: 2, keptCount: 2 });
+    // A double click (two requests at once from the same view) is one decision, counted once.
+    const seen = large.slack.message(large.channel, large.messageTs);
+    const grantId = large.openInMessage()[0];
+    const both = await Promise.all([large.click({ grantId, seen }), large.click({ grantId, seen })]);
+    expect(both.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(await taskItem(large)).toMatchObject({ decidedCount: 3, keptCount: 3 });
   });
 
   it('turns to the next page once every listed grant is decided, then closes on the last', async () => {
     const { store, campaignId } = large;
     const listed = large.openInMessage();
-    expect(listed.length).toBe(PAGE - 2);
+    expect(listed.length).toBe(PAGE - 3);
     // Decided elsewhere (their redraws lost): the click on the last listed grant still sees them.
     const services = testServices(store, { tasks: { succeed: async () => undefined } });
     for (const grantId of listed.slice(0, -1)) {
@@ -94,7 +100,7 @@ describe('the cost of a click', () => {
     expect(next).toHaveLength(5);
     expect(next.filter((grantId) => listed.includes(grantId))).toEqual([]);
     const shown = JSON.stringify(large.slack.message(large.channel, large.messageTs)?.blocks);
-    expect(shown).toContain(`Already decided and not listed: ✅ 3 kept, ❌ ${PAGE - 3} revoke requested.`);
+    expect(shown).toContain(`Already decided and not listed: ✅ 4 kept, ❌ ${PAGE - 4} revoke requested.`);
     expect(shown).toContain('5 grants still wait for your decision.');
     for (const _ of next) expect((await large.click()).status).toBe(200);
     expect(large.resumed).toHaveLength(1);
