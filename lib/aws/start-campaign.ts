@@ -1,4 +1,5 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { awsClientConfig } from '../../functions/core/call-budget';
 
 export interface StartOnAwsOptions {
   stateMachineArn: string;
@@ -19,7 +20,7 @@ export async function startCampaignOnAws(
   const name = `manual-${now.toISOString().replace(/[:.]/g, '-')}`;
   // The state machine's own region, whatever the caller's default is.
   const region = options.stateMachineArn.split(':')[3];
-  const client = options.client ?? new SFNClient(region ? { region } : {});
+  const client = options.client ?? new SFNClient({ ...awsClientConfig(), ...(region ? { region } : {}) });
   const result = await client.send(
     new StartExecutionCommand({
       stateMachineArn: options.stateMachineArn,

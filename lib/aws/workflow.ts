@@ -66,6 +66,18 @@ export class ReviewWorkflow extends Construct {
         reason: `CDK's LambdaInvoke grants the ${spec.name} function and its versions/aliases (<arn>:*); the workflow calls only this one function, so the wildcard reaches no other function.`,
       });
     }
+    // The reviewer Map is a Distributed Map: CDK lets the state machine start, describe and stop
+    // executions of itself (the Map Run's children are `<name>/<map run>:<child>`), in a policy
+    // of its own.
+    const mapPolicy = this.stateMachine.node.findChild('DistributedMapPolicy');
+    const ownName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalIdOf(this.stateMachine)}"}]}]}`;
+    for (const executions of [`${ownName}:*`, `${ownName}/*:*`]) {
+      Validations.of(mapPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${executions}]`,
+        reason:
+          'The reviewer Distributed Map starts, describes and stops child executions of this state machine only; Step Functions names each child at run time, so no narrower ARN exists.',
+      });
+    }
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -3,8 +3,11 @@ export { type AwsConnector, type AwsConnectorOptions, createAwsConnector } from 
 export type { BaseCredentials } from './credentials';
 export {
   AwsAccessDeniedError,
+  AwsAuthenticationError,
   AwsGrantError,
   AwsRequestError,
+  AwsThrottledError,
+  AwsTimeoutError,
   AwsUnavailableError,
   PolicyDocumentError,
 } from './errors';
