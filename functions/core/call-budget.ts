@@ -186,13 +186,17 @@ export const awsConnectorBudget: AwsCallBudget = {
   maxDelayMs: 5_000,
 };
 
-/** The hub's own DynamoDB, Step Functions and Secrets Manager calls from workflow steps (≥ 30 s Lambdas). */
+/**
+ * The hub's own DynamoDB, Step Functions and Secrets Manager calls from workflow steps (≥ 30 s
+ * Lambdas). They answer in milliseconds; 3 s is far beyond a slow answer, and the worst case
+ * (13 s) leaves most of a 30 s step for its other calls.
+ */
 export const awsHubBudget: AwsCallBudget = {
   connectionTimeoutMs: 1_000,
-  requestTimeoutMs: 5_000,
-  maxAttempts: 4,
+  requestTimeoutMs: 3_000,
+  maxAttempts: 3,
   baseDelayMs: 50,
-  maxDelayMs: 1_000,
+  maxDelayMs: 500,
 };
 
 /** The same calls from the interactivity endpoint (a 10 s Lambda). */
