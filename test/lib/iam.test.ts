@@ -38,7 +38,8 @@ beforeAll(() => {
       slack: resolve({ Ref: secretIds.find((id) => id.includes('Slack'))! }) as string,
     },
   };
-});
+  // A synth takes 3–8 s on an idle machine; the allowance is for a loaded one.
+}, 180_000);
 afterAll(() => synth?.dispose());
 
 interface DecideOptions {

@@ -6,7 +6,8 @@ let synth: SynthesizedStack;
 
 beforeAll(() => {
   synth = synthesizeStack();
-});
+  // A synth takes 3–8 s on an idle machine; the allowance is for a loaded one.
+}, 180_000);
 afterAll(() => synth?.dispose());
 
 describe('cdk-nag AwsSolutions', () => {
