@@ -35,6 +35,7 @@ export async function postToResponseUrl(
         cause: lastError,
       });
     }
+    let status: number;
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -45,13 +46,15 @@ export async function postToResponseUrl(
       // Read the body either way, so the connection is free for the next request.
       const text = await response.text();
       if (response.ok) return attempt;
-      lastError = new ResponseUrlError(`response_url answered ${response.status}: ${text.slice(0, 100)}`);
-      // A 4xx other than a rate limit will not change by asking again.
-      if (response.status >= 400 && response.status < 500 && response.status !== 429) throw lastError;
+      status = response.status;
+      lastError = new ResponseUrlError(`response_url answered ${status}: ${text.slice(0, 100)}`);
     } catch (error) {
-      if (error === lastError) throw error;
+      // A timeout or a network fault: worth another attempt.
       lastError = error;
+      status = 0;
     }
+    // A 4xx other than a rate limit will not change by asking again.
+    if (status >= 400 && status < 500 && status !== 429) throw lastError;
     // A short pause before trying again (a refused connection fails at once).
     await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_PAUSE_MS * attempt, 200)));
   }
