@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -89,13 +89,20 @@ export function bundlingOptions(spec: HandlerSpec, configFile?: string): Bundlin
     externalModules: [],
   };
   const runsAwsConnector = spec.awsRoles !== 'none';
-  const copyConfig = (outputDir: string) =>
-    configFile ? [`cp ${shellWord(configFile)} ${shellWord(`${outputDir}/${CONFIG_FILE_NAME}`)}`] : [];
+  const copyConfig = (inputDir: string, outputDir: string) => {
+    if (!configFile) return [];
+    // Inside the project (cdk.out), named from the bundling input directory: the same command then
+    // works for Docker bundling, where the project is mounted at /asset-input.
+    const inProject = relative(repositoryRoot, configFile);
+    const source =
+      inProject.startsWith('..') || isAbsolute(inProject) ? configFile : `${inputDir}/${inProject}`;
+    return [`cp ${shellWord(source)} ${shellWord(`${outputDir}/${CONFIG_FILE_NAME}`)}`];
+  };
   const commandHooks = {
     beforeBundling: () => [],
     beforeInstall: () => [],
-    afterBundling: (_inputDir: string, outputDir: string) => [
-      ...copyConfig(outputDir),
+    afterBundling: (inputDir: string, outputDir: string) => [
+      ...copyConfig(inputDir, outputDir),
       // Fail the synth, not the first campaign, if the install did not put iam-data's files where
       // its loader looks for them.
       ...(runsAwsConnector
