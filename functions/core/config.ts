@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors';
 import { RESOURCE_TYPES } from './grant';
 import { prototypeKeyPaths } from './records';

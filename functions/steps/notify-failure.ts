@@ -1,5 +1,5 @@
 import { SESv2Client, type SESv2ClientConfig, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EmailNotificationConfig } from '../core/config';
 import { AccessReviewError, classifyError, MalformedRequestError } from '../core/errors';
 import type { Services } from '../runtime/services';
