@@ -139,6 +139,9 @@ function buttonsOf(message: RecordedMessage): Button[] {
   return buttons;
 }
 
+/** How often a simulated reviewer clicks again on a message whose redraw was lost. */
+const MAX_STALE_RETRIES = 3;
+
 /**
  * The scenario's reviewers as people in Slack: each one who answers reads their DM, and clicks
  * Keep or Revoke on each grant in turn (or, when their rule gives a reason, chooses that reason
@@ -209,10 +212,22 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
       };
       if (!behaviour.respond) return;
       const clicked = new Set<string>();
+      let staleRetries = 0;
       while (!stopped) {
         const message = slack.message(channel, ts);
-        const next = message && buttonsOf(message).find((button) => !clicked.has(button.grantId));
-        if (!message || !next) return;
+        if (!message) return;
+        let next = buttonsOf(message).find((button) => !clicked.has(button.grantId));
+        if (!next) {
+          // Every grant shown was clicked, yet the message still offers buttons: its redraw was
+          // lost. A person clicks one of them again (the app answers "Already recorded" and
+          // redraws); a few tries, then they give up.
+          next = buttonsOf(message)[0];
+          if (!next || staleRetries >= MAX_STALE_RETRIES) return;
+          staleRetries += 1;
+          clicked.delete(next.grantId);
+        } else {
+          staleRetries = 0;
+        }
         const { c: campaignId } = JSON.parse(next.value) as { c: string };
         const grant = await options.lookupGrant(campaignId, next.grantId);
         if (!grant) {
