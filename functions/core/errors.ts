@@ -242,6 +242,20 @@ function slackKind(error: ErrorShape): ErrorKind | undefined {
   }
 }
 
+/**
+ * True when an HTTP 403 says the caller lacks a permission (GitHub names it in a header, or says
+ * "Resource not accessible by …", "Must have admin rights …", a missing scope, SAML enforcement),
+ * as opposed to a rule refusing the operation itself ("You cannot remove the last owner of an
+ * organization"), which no permission would change.
+ */
+export function isPermissionRefusal(message: string, headers: Record<string, unknown> = {}): boolean {
+  return (
+    Boolean(headers['x-accepted-github-permissions']) ||
+    Boolean(headers['x-accepted-oauth-scopes']) ||
+    /not accessible by|must have|admin rights|permission|scope|SAML|forbids access/i.test(message)
+  );
+}
+
 /** Octokit's RequestError: a numeric `status` (500 for a network fault or a timeout). */
 function httpKind(error: ErrorShape): ErrorKind | undefined {
   if (typeof error.status !== 'number') return undefined;
@@ -251,7 +265,7 @@ function httpKind(error: ErrorShape): ErrorKind | undefined {
   if (status === 401) return 'authentication';
   if (status === 429 || headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(message))
     return 'throttled';
-  if (status === 403) return 'permission';
+  if (status === 403) return isPermissionRefusal(message, headers) ? 'permission' : 'internal';
   if (isTimeout(error)) return 'timeout';
   if (status >= 500) return 'unavailable';
   return 'internal';

@@ -101,6 +101,10 @@ describe('classifyError: raw vendor errors by shape', () => {
     expect(classifyError(http(401, 'Bad credentials'))).toBe('authentication');
     expect(classifyError(http(403, 'Resource not accessible by integration'))).toBe('permission');
     expect(classifyError(http(403, 'You have exceeded a secondary rate limit'))).toBe('throttled');
+    expect(classifyError(http(403, 'You cannot remove the last owner of an organization.'))).toBe('internal');
+    expect(classifyError(http(403, 'Forbidden', { 'x-accepted-github-permissions': 'members=write' }))).toBe(
+      'permission',
+    );
     expect(classifyError(http(403, 'API rate limit exceeded', { 'x-ratelimit-remaining': '0' }))).toBe(
       'throttled',
     );

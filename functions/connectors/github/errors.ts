@@ -2,6 +2,7 @@ import {
   AuthenticationError,
   CallTimeoutError,
   ConnectorError,
+  isPermissionRefusal,
   PermissionError,
   ThrottledError,
   TransientError,
@@ -134,8 +135,8 @@ export type GitHubFailure =
  * Retries already happened inside the client (functions/core/call-budget.ts), so what reaches here
  * has outlasted them:
  * - 401 (bad, expired or revoked credentials): AuthenticationError, fail fast;
- * - 403 that is not a rate limit, GraphQL FORBIDDEN / INSUFFICIENT_SCOPES: PermissionError naming
- *   the endpoint and the permission GitHub says it needs;
+ * - 403 that is neither a rate limit nor a rule (the last owner stays), GraphQL FORBIDDEN /
+ *   INSUFFICIENT_SCOPES: PermissionError naming the endpoint and the permission GitHub says it needs;
  * - 429, a secondary or primary rate limit, GraphQL RATE_LIMITED: ThrottledError;
  * - no answer within the timeout: CallTimeoutError; other 5xx and network faults: TransientError;
  * - any other refusal (422, a GraphQL error): ConnectorError.
@@ -169,7 +170,7 @@ export function gitHubFailure(error: unknown, action: string, secret: string): G
       );
     }
     if (isRateLimited(error)) return new ThrottledError(text, { cause: error });
-    if (error.status === 403) {
+    if (error.status === 403 && isPermissionRefusal(error.message, error.response?.headers)) {
       const endpoint = endpointOf(error, action);
       const needed = missingGitHubPermission(error.response?.headers);
       const missing = needed ? `${needed} for ${endpoint}` : `access to ${endpoint}`;

@@ -87,6 +87,19 @@ describe('GitHub refusals are classified', () => {
     expect(sandbox.requests.filter((request) => request.method === 'DELETE')).toHaveLength(1);
   });
 
+  it('a 403 that is a rule, not a permission (the last owner stays), is a plain refusal', async () => {
+    sandbox.failNext({
+      status: 403,
+      body: { message: 'You cannot remove the last owner of an organization.', status: '403' },
+      match: { method: 'DELETE' },
+    });
+    const error = await failure(connectorFor(sandbox).revoke(member()));
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).not.toBeInstanceOf(PermissionError);
+    expect(error.message).toContain('You cannot remove the last owner of an organization.');
+    expect(classifyError(error)).toBe('internal');
+  });
+
   it('alternative permission sets and classic OAuth scopes are named as GitHub sends them', async () => {
     sandbox.failNext({
       status: 403,
