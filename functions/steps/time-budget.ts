@@ -1,11 +1,16 @@
+import { awsCallBudget, awsConnectorBudget, gitHubCallBudget, worstCaseMs } from '../core/call-budget';
 import type { Services } from '../runtime/services';
 
 /**
- * The longest a single call to a source may take with its retries (a GitHub GraphQL page, an AWS
- * policy edit, a Slack lookup). Steps that work in shards stop this long, plus a minute for their
- * own bookkeeping, before their Lambda's time runs out.
+ * The longest a single call to a source may take with its retries and rate-limit waits (a GitHub
+ * page, an AWS policy edit), from the call budgets stated in functions/core/call-budget.ts. Steps
+ * that work in shards stop this long, plus a minute for their own bookkeeping, before their
+ * Lambda's time runs out.
  */
-export const LONGEST_CALL_BUDGET_MS = 60_000;
+export const LONGEST_CALL_BUDGET_MS = Math.max(
+  worstCaseMs(gitHubCallBudget()),
+  worstCaseMs(awsCallBudget(awsConnectorBudget)),
+);
 export const SHARD_SAFETY_MARGIN_MS = 60_000 + LONGEST_CALL_BUDGET_MS;
 
 /**
