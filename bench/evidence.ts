@@ -1,6 +1,6 @@
 /**
  * Evidence export and verify-evidence at 100k and 1M grants: wall time and peak RSS, each measured
- * in a child process of its own (`process.resourceUsage().maxRSS`), so one run's heap never counts
+ * in a child process of its own (its peak RSS, VmHWM), so one run's heap never counts
  * against another.
  *
  * 100k grants are read from dynalite (filled by this process; the child exporting them talks to it
@@ -14,6 +14,7 @@
 import '../lib/local/node20';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -325,6 +326,22 @@ interface ChildResult {
   bytes?: number;
 }
 
+/**
+ * This process's peak RSS. Linux carries the parent's peak across fork and exec into
+ * getrusage's maxRSS (so a child of a parent holding dynalite would report the parent's
+ * memory); VmHWM in /proc/self/status is the peak of this process's own memory.
+ */
+function peakRssKb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    if (match) return Number(match[1]);
+  } catch {
+    // Not Linux: getrusage's figure, with the caveat above.
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 /** Run in the child: one export or one verify, then its time and peak RSS on stdout. */
 async function child(args: string[]): Promise<void> {
   const [what, from, sizeText, dir, endpoint] = args;
@@ -348,7 +365,7 @@ async function child(args: string[]): Promise<void> {
     const check = await verifyEvidence(dir as string);
     result = { ms: performance.now() - started, ok: check.ok, findings: check.findings.length };
   }
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const maxRssMb = peakRssKb() / 1024;
   process.stdout.write(`${JSON.stringify({ ...result, maxRssMb })}\n`);
   process.exit(0);
 }
@@ -427,7 +444,7 @@ export async function evidenceBenchmark(
     const lines = [
       '### Evidence export and verify-evidence (streaming)',
       '',
-      `Each figure from a child process of its own: time of the export or the verification, and the child's peak RSS (\`process.resourceUsage().maxRSS\`; a child that only loads the same modules peaks at ${mb(idle.maxRssMb)}). Times are ratios against exporting the first row's ${base.size.toLocaleString('en-US')} grants from ${base.label} (${(base.exported.ms / 1000).toFixed(1)} s here).${
+      `Each figure from a child process of its own: time of the export or the verification, and the child's peak RSS (VmHWM of /proc/self/status; a child that only loads the same modules peaks at ${mb(idle.maxRssMb)}). Times are ratios against exporting the first row's ${base.size.toLocaleString('en-US')} grants from ${base.label} (${(base.exported.ms / 1000).toFixed(1)} s here).${
         filled > 0
           ? ` The ${sizes.table.toLocaleString('en-US')}-grant campaign was written to dynalite first (${filled.toLocaleString('en-US')} items in ${(fillMs / 1000).toFixed(0)} s, which is why 1M is generated: the same campaign shape from an EvidenceSource that makes the table's pages on demand).`
           : ''
