@@ -7,12 +7,14 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { createAwsConnector } from '../../functions/connectors/aws/index';
 import { connectorRegistry } from '../../functions/connectors/connector';
 import { createGitHubConnector } from '../../functions/connectors/github/index';
+import { slackWebClientOptions } from '../../functions/core/call-budget';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
 import type { CampaignSummary } from '../../functions/evidence/summary';
 import { createSlackEndpoint, type SlackEndpoint } from '../../functions/handlers/slack-events';
 import { configSha256Of } from '../../functions/runtime/config-file';
 import type { Logger, Services } from '../../functions/runtime/services';
+import { notifyFailure, sesEmailSender } from '../../functions/steps/notify-failure';
 import { createStore, type Store } from '../../functions/store/index';
 import type { TableRef } from '../../functions/store/table';
 import { type AwsSandbox, startAwsSandbox } from '../../sandbox/aws/server';
@@ -134,7 +136,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     const store = createStore(dynamo.table);
     const tokens = new LocalTaskTokens();
     closers.push(async () => tokens.abandonAll());
-    const slackClient = new WebClient(botToken, { slackApiUrl: slack.apiUrl });
+    // The same call budget as on Lambda: the host cannot hang on a Slack that never answers.
+    const slackClient = new WebClient(botToken, { ...slackWebClientOptions(), slackApiUrl: slack.apiUrl });
     const services: Services = {
       config,
       // Of the configuration as given, before the sandbox URLs are put in: the hash a stack
@@ -211,10 +214,54 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       },
     );
 
+    /** The embedded host has no EventBridge: a failed run notifies as the notify-failure Lambda would. */
+    const notifyLocalFailure = async (
+      executionArn: string,
+      executionName: string,
+      startedAt: Date,
+      error: unknown,
+    ): Promise<void> => {
+      const email = config.notifications?.email;
+      await notifyFailure(
+        {
+          detail: {
+            executionArn,
+            name: executionName,
+            status: 'FAILED',
+            startDate: startedAt.getTime(),
+            stopDate: Date.now(),
+            error: error instanceof Error ? error.name : 'States.TaskFailed',
+            cause: error instanceof Error ? error.message : String(error),
+          },
+        },
+        services,
+        {
+          table: dynamo.table,
+          // Only to a local endpoint (aws-ses-v2-local): a demo never sends real email.
+          ...(email?.endpoint
+            ? {
+                email: sesEmailSender(email, {
+                  region: email.region ?? 'us-east-1',
+                  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+                }),
+              }
+            : {}),
+        },
+      ).then(
+        (result) => progress(`failure notice: email ${result.email}, Slack ${result.slack}`),
+        (notifyError: unknown) =>
+          progress(
+            `⚠ failure notice not sent: ${notifyError instanceof Error ? notifyError.message : String(notifyError)}`,
+          ),
+      );
+    };
+
     const runCampaign = async (
       input: { trigger?: string; requestedBy?: string } = {},
     ): Promise<CampaignRun> => {
       const executionName = randomUUID();
+      const executionArn = `arn:aws:states:local:000000000000:execution:AccessReview:${executionName}`;
+      const startedAt = new Date();
       const localHandlers: LocalHandlers = {};
       const retryIntervalOverrides: Record<string, number> = {};
       for (const [state, handler] of handlers) {
@@ -245,9 +292,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
           },
           context: {
             Execution: {
-              Id: `arn:aws:states:local:000000000000:execution:AccessReview:${executionName}`,
+              Id: executionArn,
               Name: executionName,
-              StartTime: new Date().toISOString(),
+              StartTime: startedAt.toISOString(),
               RoleArn: 'arn:aws:iam::000000000000:role/local',
             },
             // Read once per task state; each Map iteration gets its own token, as on AWS.
@@ -262,6 +309,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       try {
         output = await execution.result;
       } catch (error) {
+        // What the EventBridge rule on failed executions does on AWS: tell the security team.
+        await notifyLocalFailure(executionArn, executionName, startedAt, error);
         throw new EmbeddedHostError(
           `the workflow failed: ${error instanceof Error ? error.message : String(error)}`,
           {
