@@ -26,6 +26,13 @@ export interface TeamDirectory {
   customRoles?: Map<string, Map<string, Set<string>>>;
   /** IAM role ARN → the GitHub OIDC subjects its trust policy admits (from oidc_role_trust grants). */
   trustedSubjects?: Map<string, string[]>;
+  /** Lower-cased logins of organisation members (their `member` grants). */
+  organizationMembers?: Set<string>;
+  /**
+   * The organisation's base permission (its `organization_base_permission` grant): every member
+   * holds it on every repository, without a row per repository.
+   */
+  basePermission?: string;
 }
 
 export interface Route {
@@ -42,7 +49,13 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
   const customRoles = new Map<string, Map<string, Set<string>>>();
   const parents = new Map<string, string>();
   const trustedSubjects = new Map<string, string[]>();
+  const organizationMembers = new Set<string>();
+  let basePermission: string | undefined;
   for (const grant of grants) {
+    if (grant.grantKind === 'organization_membership' && grant.entitlement === 'member') {
+      organizationMembers.add(grant.principal.toLowerCase());
+    }
+    if (grant.grantKind === 'organization_base_permission') basePermission = grant.entitlement;
     if (grant.grantKind === 'oidc_role_trust') {
       trustedSubjects.set(grant.resource, [...(trustedSubjects.get(grant.resource) ?? []), grant.principal]);
     }
@@ -84,7 +97,21 @@ export function teamDirectoryOf(grants: Iterable<Grant>): TeamDirectory {
     repositoryPermissions,
     customRoles,
     trustedSubjects,
+    organizationMembers,
+    ...(basePermission ? { basePermission } : {}),
   };
+}
+
+/**
+ * People who hold at least `wanted` on every repository through the organisation: owners (admin
+ * everywhere) and, when the base permission is that high, every member.
+ */
+function organizationWide(teams: TeamDirectory, wanted: string): string[] {
+  const people = new Set(teams.owners ?? []);
+  if (teams.basePermission && permissionAtLeast(teams.basePermission, wanted)) {
+    for (const login of teams.organizationMembers ?? []) people.add(login);
+  }
+  return [...people];
 }
 
 /**
@@ -126,7 +153,7 @@ function peopleInRole(grant: Grant, teams: TeamDirectory): string[] {
     for (const table of tables) {
       for (const [login, held] of table) if (permissionAtLeast(held, wanted)) people.push(login);
     }
-    return people;
+    return [...new Set([...people, ...organizationWide(teams, wanted)])];
   }
   const named = repository
     ? [teams.customRoles?.get(repository) ?? new Map<string, Set<string>>()]
@@ -147,6 +174,11 @@ export function holdersOf(grant: Grant, teams: TeamDirectory): Set<string> {
     holders.add(grant.principal.toLowerCase());
   } else if (grant.principalType === 'team') {
     for (const login of teams.members.get(grant.principal.toLowerCase()) ?? []) holders.add(login);
+  } else if (grant.grantKind === 'organization_base_permission') {
+    // Every member benefits from the base permission, except owners, whose admin does not come from it.
+    for (const login of teams.organizationMembers ?? []) {
+      if (!teams.owners?.has(login)) holders.add(login);
+    }
   } else if (grant.principalType === 'role') {
     for (const login of peopleInRole(grant, teams)) holders.add(login);
   }
@@ -199,10 +231,14 @@ function writersOfSubject(subject: string, teams: TeamDirectory): string[] {
   const repository = /^repo:([^:]+)/.exec(subject)?.[1];
   const pattern = globToRegExp(repository ?? '*');
   const people = new Set<string>();
+  let coversRepository = false;
   for (const [name, table] of teams.repositoryPermissions ?? []) {
     if (!pattern.test(name)) continue;
+    coversRepository = true;
     for (const [login, held] of table) if (permissionAtLeast(held, 'write')) people.add(login);
   }
+  // Owners (and every member, with a base permission of write or more) can push to any of them.
+  if (coversRepository) for (const login of organizationWide(teams, 'write')) people.add(login);
   return [...people];
 }
 
@@ -308,6 +344,12 @@ export function candidatesFor(
     if (owner) {
       candidates.push({ login: owner.reviewer, role: `owner of ${scope.resourceType} ${scope.resource}` });
       break;
+    }
+  }
+  if (grant.grantKind === 'organization_base_permission' && candidates.length === 0) {
+    // The base permission is a setting only owners can change: they vouch for it.
+    for (const owner of [...(teams.owners ?? [])].sort()) {
+      candidates.push({ login: owner, role: `owner of organization ${grant.resource}` });
     }
   }
   if (config.routing.teamMaintainersReview && grant.resourceType === 'team') {

@@ -140,6 +140,8 @@ describe('teamDirectoryOf', () => {
         ['acme/web', new Map([['gus', new Set(['auditor'])]])],
       ]),
       trustedSubjects: new Map([[deploy, ['repo:acme/api:ref:refs/heads/main', 'repo:acme/web:*']]]),
+      // Only `member` grants make a member (an owner also holds one in a real snapshot).
+      organizationMembers: new Set(['dan']),
     });
   });
 
@@ -372,12 +374,13 @@ describe('holdersOf', () => {
   });
 
   it('is everyone holding at least the repository role on the ruleset’s repository', () => {
+    // olga is an owner: admin on every repository, so every repository role (no row needed).
     const expected: Record<string, string[]> = {
-      read: ['ada', 'ivan', 'max', 'rita', 'tom', 'wes'],
-      triage: ['ada', 'ivan', 'max', 'tom', 'wes'],
-      write: ['ada', 'ivan', 'max', 'wes'],
-      maintain: ['ada', 'max'],
-      admin: ['ada'],
+      read: ['ada', 'ivan', 'max', 'olga', 'rita', 'tom', 'wes'],
+      triage: ['ada', 'ivan', 'max', 'olga', 'tom', 'wes'],
+      write: ['ada', 'ivan', 'max', 'olga', 'wes'],
+      maintain: ['ada', 'max', 'olga'],
+      admin: ['ada', 'olga'],
     };
     for (const [role, holders] of Object.entries(expected)) {
       expect(sorted(holdersOf(roleBypass(role), directory))).toEqual(holders);
@@ -385,8 +388,11 @@ describe('holdersOf', () => {
         holders,
       );
     }
-    expect(sorted(holdersOf(roleBypass('write', 'acme/web/rulesets/1'), directory))).toEqual(['wendy']);
-    expect(sorted(holdersOf(roleBypass('write', 'acme/none/rulesets/1'), directory))).toEqual([]);
+    expect(sorted(holdersOf(roleBypass('write', 'acme/web/rulesets/1'), directory))).toEqual([
+      'olga',
+      'wendy',
+    ]);
+    expect(sorted(holdersOf(roleBypass('write', 'acme/none/rulesets/1'), directory))).toEqual(['olga']);
     expect(sorted(holdersOf(roleBypass('write'), emptyDirectory()))).toEqual([]);
   });
 
@@ -400,7 +406,11 @@ describe('holdersOf', () => {
   });
 
   it('is, for an org ruleset’s repository role, everyone holding it on any repository', () => {
-    expect(sorted(holdersOf(roleBypass('admin', 'acme/rulesets/7'), directory))).toEqual(['ada', 'kim']);
+    expect(sorted(holdersOf(roleBypass('admin', 'acme/rulesets/7'), directory))).toEqual([
+      'ada',
+      'kim',
+      'olga',
+    ]);
     expect(sorted(holdersOf(roleBypass('write', 'acme/rulesets/7'), emptyDirectory()))).toEqual([]);
   });
 
@@ -418,17 +428,17 @@ describe('holdersOf', () => {
 
   it('is everyone who can push (write or more) to a repository an OIDC subject covers', () => {
     const cases: Array<[string, string[]]> = [
-      ['repo:acme/api:environment:production', ['ada', 'ivan', 'max', 'wes']],
-      ['repo:acme/api', ['ada', 'ivan', 'max', 'wes']],
-      ['repo:ACME/WEB:ref:refs/heads/main', ['wendy']],
-      ['repo:acme/a.b:*', ['xena']],
-      ['repo:acme/a?b:*', ['xena', 'yuri']],
-      ['repo:acme/a*:*', ['ada', 'ivan', 'kim', 'max', 'wes', 'xena', 'yuri']],
-      ['repo:acme/api*', ['ada', 'ivan', 'kim', 'max', 'wes']],
-      ['repo:acme/*', ['ada', 'ivan', 'kim', 'max', 'wendy', 'wes', 'xena', 'yuri']],
-      ['repo:acme/ap?', ['ada', 'ivan', 'max', 'wes']],
+      ['repo:acme/api:environment:production', ['ada', 'ivan', 'max', 'olga', 'wes']],
+      ['repo:acme/api', ['ada', 'ivan', 'max', 'olga', 'wes']],
+      ['repo:ACME/WEB:ref:refs/heads/main', ['olga', 'wendy']],
+      ['repo:acme/a.b:*', ['olga', 'xena']],
+      ['repo:acme/a?b:*', ['olga', 'xena', 'yuri']],
+      ['repo:acme/a*:*', ['ada', 'ivan', 'kim', 'max', 'olga', 'wes', 'xena', 'yuri']],
+      ['repo:acme/api*', ['ada', 'ivan', 'kim', 'max', 'olga', 'wes']],
+      ['repo:acme/*', ['ada', 'ivan', 'kim', 'max', 'olga', 'wendy', 'wes', 'xena', 'yuri']],
+      ['repo:acme/ap?', ['ada', 'ivan', 'max', 'olga', 'wes']],
       ['repo:acme/?', []],
-      ['repo:*/api', ['ada', 'ivan', 'max', 'wes']],
+      ['repo:*/api', ['ada', 'ivan', 'max', 'olga', 'wes']],
       ['repo:cme/api', []],
       ['repo:acme/ap', []],
       ['repo:acme/api-v', []],
@@ -440,13 +450,12 @@ describe('holdersOf', () => {
       ['repo:acme/w{1}eb', []],
       ['repo:acme/^web', []],
       ['repo:acme/web$', []],
-      ['*', ['ada', 'ivan', 'kim', 'max', 'wendy', 'wes', 'xena', 'yuri']],
-      ['environment:production', ['ada', 'ivan', 'kim', 'max', 'wendy', 'wes', 'xena', 'yuri']],
-      ['xrepo:acme/web', ['ada', 'ivan', 'kim', 'max', 'wendy', 'wes', 'xena', 'yuri']],
+      ['*', ['ada', 'ivan', 'kim', 'max', 'olga', 'wendy', 'wes', 'xena', 'yuri']],
+      ['environment:production', ['ada', 'ivan', 'kim', 'max', 'olga', 'wendy', 'wes', 'xena', 'yuri']],
+      ['xrepo:acme/web', ['ada', 'ivan', 'kim', 'max', 'olga', 'wendy', 'wes', 'xena', 'yuri']],
     ];
-    for (const [principal, holders] of cases) {
+    for (const [principal, holders] of cases)
       expect([principal, sorted(holdersOf(subject(principal), directory))]).toEqual([principal, holders]);
-    }
     expect(sorted(holdersOf(subject('*'), emptyDirectory()))).toEqual([]);
   });
 

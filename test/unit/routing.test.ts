@@ -244,8 +244,13 @@ describe('routing a role bypass actor', () => {
   });
 
   it('does not ask someone who holds the repository role (by their strongest path) about it', () => {
-    expect([...holdersOf(bypass('acme/api/rulesets/4', 'maintain'), directory)]).toEqual(['bob']);
+    // alice owns the organisation: admin on every repository, so she holds every repository role.
+    expect([...holdersOf(bypass('acme/api/rulesets/4', 'maintain'), directory)].sort()).toEqual([
+      'alice',
+      'bob',
+    ]);
     expect([...holdersOf(bypass('acme/api/rulesets/4', 'write'), directory)].sort()).toEqual([
+      'alice',
       'bob',
       'carol',
     ]);
@@ -617,5 +622,63 @@ describe('routing by Slack user: two logins that reach one Slack user are one pe
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('routing the base permission', () => {
+  const member = (principal: string, entitlement: string) =>
+    makeGrant({
+      connector: 'github',
+      grantKind: 'organization_membership',
+      resourceType: 'organization',
+      resource: 'acme',
+      principalType: 'user',
+      principal,
+      entitlement,
+      via: { kind: 'direct' },
+    });
+  const base = makeGrant({
+    connector: 'github',
+    grantKind: 'organization_base_permission',
+    resourceType: 'organization',
+    resource: 'acme',
+    principalType: 'role',
+    principal: 'members',
+    entitlement: 'write',
+    via: { kind: 'direct' },
+  });
+  const grants = [member('alice', 'member'), member('alice', 'owner'), member('bob', 'member'), base];
+  const directory = teamDirectoryOf(grants);
+  const config = parseConfig({
+    github: { organization: 'acme' },
+    routing: { fallbackReviewers: ['bob'] },
+    people: [
+      { github: 'alice', email: 'alice@acme.example' },
+      { github: 'bob', email: 'bob@acme.example' },
+    ],
+  });
+
+  it('is held by every member but the owners, and goes to an owner before the fallback', () => {
+    expect([...holdersOf(base, directory)]).toEqual(['bob']);
+    expect(routeGrant(base, config, directory)).toEqual({
+      reviewer: 'alice',
+      reason: 'owner of organization acme',
+    });
+  });
+
+  it('makes every member a holder of a repository role it reaches (base write ≥ write)', () => {
+    const writeRole = makeGrant({
+      connector: 'github',
+      grantKind: 'ruleset_bypass',
+      resourceType: 'ruleset',
+      resource: 'acme/rulesets/1',
+      principalType: 'role',
+      principal: 'write',
+      entitlement: 'bypass',
+      via: { kind: 'direct' },
+    });
+    expect([...holdersOf(writeRole, directory)].sort()).toEqual(['alice', 'bob']);
+    const readBase = teamDirectoryOf([...grants.slice(0, 3), { ...base, entitlement: 'read' }]);
+    expect([...holdersOf(writeRole, readBase)].sort()).toEqual(['alice']);
   });
 });

