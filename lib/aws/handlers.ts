@@ -112,7 +112,9 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
-    timeout: Duration.seconds(30),
+    // Slack's users.lookupByEmail (Tier 3, about 50 a minute) for everyone involved, then the
+    // assignments: a company of hundreds needs minutes, not 30 s.
+    timeout: Duration.minutes(5),
     memoryMiB: 512,
   },
   {
