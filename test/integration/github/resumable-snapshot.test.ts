@@ -61,6 +61,17 @@ describe('resumable GitHub snapshot', () => {
     expect(plain).toEqual(grantsOf(full));
   });
 
+  it('resumed at each checkpoint in a fresh connector, yields exactly what one run yields', async () => {
+    const total = full.filter(isSnapshotCheckpoint).length;
+    for (let cut = 1; cut <= total; cut++) {
+      const before = await run(undefined, cut);
+      const last = before.at(-1);
+      if (!last || !isSnapshotCheckpoint(last)) throw new Error(`run stopped before checkpoint ${cut}`);
+      const after = await run(last.cursor);
+      expect([...grantsOf(before), ...grantsOf(after)], `cut at checkpoint ${cut}`).toEqual(grantsOf(full));
+    }
+  });
+
   it('resumed at any checkpoints, in fresh connectors, yields exactly what one run yields', async () => {
     const total = full.filter(isSnapshotCheckpoint).length;
     await fc.assert(
