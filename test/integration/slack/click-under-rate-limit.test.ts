@@ -18,7 +18,7 @@ beforeAll(async () => {
   harness = await startClickHarness({
     table: 'click-rate-limit',
     campaignId: '2026-Q4-ratelimit',
-    grants: 4,
+    grants: 5,
   });
 });
 
@@ -29,6 +29,9 @@ afterAll(async () => {
 describe('a click while Slack rate-limits the Web API', () => {
   it('is acknowledged in time, recorded, completes the review, and redraws the message', async () => {
     const { slack, store, campaignId, channel, messageTs } = harness;
+    // One click before Slack starts limiting the app (it also warms the endpoint's code paths, so
+    // the times below are of clicks, not of a first-run compile).
+    expect((await harness.click()).status).toBe(200);
     const lift = slack.rateLimit('*', 5);
     const answers: Array<{ status: number; ms: number; grantId: string }> = [];
     const seenFirst = slack.message(channel, messageTs);
@@ -47,17 +50,15 @@ describe('a click while Slack rate-limits the Web API', () => {
       expect(answer.ms).toBeLessThan(SLACK_ACK_BUDGET_MS);
     }
     const decisions = await store.decisions.list(campaignId);
-    expect(decisions.map((d) => d.grantId).sort()).toEqual(
-      answers
-        .slice(0, 4)
-        .map((a) => a.grantId)
-        .sort(),
+    expect(decisions).toHaveLength(5);
+    expect(decisions.map((d) => d.grantId)).toEqual(
+      expect.arrayContaining(answers.slice(0, 4).map((a) => a.grantId)),
     );
     expect(harness.resumed).toEqual([
-      { taskToken: TASK_TOKEN, output: { reviewer: REVIEWER.login, decided: 4 } },
+      { taskToken: TASK_TOKEN, output: { reviewer: REVIEWER.login, decided: 5 } },
     ]);
     const task = await store.tasks.get(campaignId, REVIEWER.login);
-    expect(task).toMatchObject({ status: 'completed', decidedCount: 4, keptCount: 2, revokedCount: 2 });
+    expect(task).toMatchObject({ status: 'completed', decidedCount: 5, keptCount: 3, revokedCount: 2 });
 
     // The window's end (MarkUnresponsive) finds the review complete.
     const atWindowEnd = await markUnresponsive(
@@ -66,7 +67,7 @@ describe('a click while Slack rate-limits the Web API', () => {
     );
     expect(atWindowEnd).toMatchObject({ status: 'completed', undecided: 0 });
     const events = (await store.events.list(campaignId)).map((e) => e.type);
-    expect(events.filter((type) => type === 'decision_recorded')).toHaveLength(4);
+    expect(events.filter((type) => type === 'decision_recorded')).toHaveLength(5);
     expect(events.filter((type) => type === 'review_completed')).toHaveLength(1);
     expect(events).not.toContain('reviewer_unresponsive');
 
