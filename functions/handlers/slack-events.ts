@@ -1,6 +1,8 @@
 import { App, AwsLambdaReceiver, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { servicesFromEnvironment, slackCredentialsFromSecret } from '../runtime/aws';
 import type { Logger, Services } from '../runtime/services';
+import { slackOnLambda } from '../runtime/slack-on-lambda';
+import { stepFunctionsOnLambda } from '../runtime/step-functions-on-lambda';
 import { withArrival } from '../slack/click-budget';
 import { registerSlackListeners } from '../slack/listeners';
 import {
@@ -131,7 +133,8 @@ let ready: Promise<SlackEndpoint> | undefined;
 
 /** Built on the first request: the signing secret and bot token come from Secrets Manager. */
 async function build(): Promise<SlackEndpoint> {
-  const services = servicesFromEnvironment();
+  // Bundles only what it declares (functions/runtime/aws.ts): the Slack client and SendTaskSuccess.
+  const services = servicesFromEnvironment({ slack: slackOnLambda, tasks: stepFunctionsOnLambda });
   const { botToken, signingSecret } = await slackCredentialsFromSecret();
   return createSlackEndpoint({ signingSecret, botToken, services });
 }
