@@ -85,7 +85,8 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-async function main() {
+/** The first benchmark: snapshot, export and appends against writing the same grants (the baseline). */
+async function storeBenchmark(): Promise<void> {
   const config = parseConfig({
     github: { organization: 'benchco' },
     routing: { fallbackReviewers: ['user-0000'] },
@@ -166,9 +167,47 @@ async function main() {
     'REST calls per repository',
   ];
   printTable(header, rows);
+}
+
+async function awsSection(): Promise<void> {
   console.log('\nAWS: one account, read by the connector from the local AWS sandbox');
   const [awsHeader, ...awsRows] = await awsBenchmark();
   printTable(awsHeader ?? [], awsRows);
+}
+
+/** Each section prints its own tables; `npm run bench -- --only clicks,evidence` runs some of them. */
+const SECTIONS: Record<string, () => Promise<void>> = {
+  store: storeBenchmark,
+  aws: awsSection,
+  'github-scale': async () => print(await (await import('./github-scale')).githubScaleBenchmark()),
+  'reviewer-concurrency': async () =>
+    print(await (await import('./reviewer-concurrency')).reviewerConcurrencyBenchmark()),
+  'call-budget': async () => print(await (await import('./call-budget')).callBudgetBenchmark()),
+  shards: async () => print(await (await import('./campaign-cost')).campaignCostBenchmark()),
+  clicks: async () => print(await (await import('./clicks')).clicksBenchmark()),
+  evidence: async () => print(await (await import('./evidence')).evidenceBenchmark()),
+  'config-load': async () => print(await (await import('./config-load')).configLoadBenchmark()),
+  bundles: async () => print(await (await import('./bundles')).bundlesBenchmark()),
+};
+
+function print(markdown: string): void {
+  console.log(`\n${markdown}`);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.indexOf('--only');
+  const chosen =
+    only >= 0 ? (process.argv[only + 1] ?? '').split(',').filter(Boolean) : Object.keys(SECTIONS);
+  const unknown = chosen.filter((name) => !(name in SECTIONS));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown bench section(s): ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`,
+    );
+  }
+  for (const name of chosen) {
+    console.log(`\n## ${name}`);
+    await SECTIONS[name]!();
+  }
 }
 
 function printTable(header: string[], rows: string[][]): void {
