@@ -66,6 +66,7 @@ describe('the vocabulary stored in the evidence', () => {
     ]);
     expect(GRANT_KINDS).toEqual([
       'organization_membership',
+      'organization_base_permission',
       'team_membership',
       'team_repository',
       'user_repository',
