@@ -6,7 +6,11 @@ import { gitHubCallBudget } from '../../../functions/core/call-budget';
 import { CallTimeoutError, ThrottledError } from '../../../functions/core/errors';
 
 /** A loopback server whose answer each test sets; it counts the requests it gets. */
-let answer: (request: IncomingMessage, response: ServerResponse) => void;
+// Until a test sets one (the warm-up request in beforeAll): an empty 204, so no request finds none.
+let answer: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) => {
+  response.writeHead(204);
+  response.end();
+};
 let requests = 0;
 let server: Server;
 let url: string;
