@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { type AccessReviewConfig, parseConfig } from '../../functions/core/config';
 import type { Services } from '../../functions/runtime/services';
 import { takeSnapshot } from '../../functions/steps/snapshot';
 import type { CampaignStatus } from '../../functions/store/campaigns';
 import { createStore, type Store } from '../../functions/store/index';
 import { type LocalDynamo, startLocalDynamo } from '../../lib/local/dynamo';
-import { synthesizeForLocalHost } from '../../lib/local/synthesized-workflow';
+import { type LocalTableSchema, synthesizeForLocalHost } from '../../lib/local/synthesized-workflow';
+import { TABLE_SCHEMA_VARIABLE } from '../global-setup';
 
 /** The smallest valid configuration: organisation acme, alice as the only reviewer. */
 export const TEST_CONFIG: AccessReviewConfig = parseConfig({
@@ -13,9 +15,20 @@ export const TEST_CONFIG: AccessReviewConfig = parseConfig({
   people: [{ github: 'alice', email: 'alice@acme.example' }],
 });
 
+/**
+ * The table the CDK stack synthesizes for TEST_CONFIG: from the file test/global-setup.ts wrote once
+ * for the run, or synthesized here when a test runs without it.
+ */
+function testTableSchema(): LocalTableSchema {
+  const file = process.env[TABLE_SCHEMA_VARIABLE];
+  return file
+    ? (JSON.parse(readFileSync(file, 'utf8')) as LocalTableSchema)
+    : synthesizeForLocalHost(TEST_CONFIG).table;
+}
+
 /** dynalite in memory, with the table the CDK stack synthesizes. Close `dynamo` after the tests. */
 export async function startTestStore(tableName: string): Promise<{ dynamo: LocalDynamo; store: Store }> {
-  const dynamo = await startLocalDynamo({ tableName, schema: synthesizeForLocalHost(TEST_CONFIG).table });
+  const dynamo = await startLocalDynamo({ tableName, schema: testTableSchema() });
   return { dynamo, store: createStore(dynamo.table) };
 }
 
