@@ -1,9 +1,11 @@
 import { AccessReviewError, classifyError } from '../core/errors';
-import { parseJsonRecord } from '../core/records';
 import { countsOf, loadCampaignRecords, summarize } from '../evidence/summary';
 import type { Services } from '../runtime/services';
 import type { Campaign, CampaignFailure, CampaignProgress, FailureClassification } from '../store/campaigns';
+import { causeMessage } from './failure-cause';
 import { recoverMissingEvents } from './finalize';
+
+export { causeMessage, FAILURE_CAUSE_MAX_CHARS } from './failure-cause';
 
 /** The error a Catch put at `$.error`: `{ Error, Cause }`. */
 export interface CaughtError {
@@ -45,9 +47,6 @@ export interface ResumeOutput {
  */
 export class CampaignFailedError extends AccessReviewError {}
 
-/** The cause's message kept in the event and on the campaign (the rest stays in the execution history). */
-export const FAILURE_CAUSE_MAX_CHARS = 1_000;
-
 export function isRecordFailureInput(input: unknown): input is RecordFailureInput {
   return (
     typeof input === 'object' &&
@@ -59,31 +58,6 @@ export function isRecordFailureInput(input: unknown): input is RecordFailureInpu
 /** The error's class: by name, as Step Functions reports it (the message is not a contract). */
 export function classifyFailure(error: CaughtError | undefined): FailureClassification {
   return classifyError({ Error: error?.Error ?? 'States.Runtime' });
-}
-
-/**
- * The message of a Cause. On AWS a Lambda error's Cause is JSON (`errorType`, `errorMessage`,
- * `trace`): only the message is kept, never the stack. Locally it is the message itself.
- */
-export function causeMessage(cause: string | undefined): string {
-  if (!cause) return '';
-  let message = cause;
-  try {
-    const parsed = parseJsonRecord(cause, 'the Cause of a failed state');
-    if (
-      parsed &&
-      typeof parsed === 'object' &&
-      'errorMessage' in parsed &&
-      typeof parsed.errorMessage === 'string'
-    ) {
-      message = parsed.errorMessage;
-    }
-  } catch {
-    // Not JSON (a States.* error, or the embedded host): the message as it came.
-  }
-  return message.length > FAILURE_CAUSE_MAX_CHARS
-    ? `${message.slice(0, FAILURE_CAUSE_MAX_CHARS - 1)}…`
-    : message;
 }
 
 /**

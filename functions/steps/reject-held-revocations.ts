@@ -1,5 +1,5 @@
-import { parseJsonRecord } from '../core/records';
 import type { Services } from '../runtime/services';
+import { causeMessage } from './failure-cause';
 import { redrawApprovalMessages } from './request-revocation-approval';
 
 export interface RejectHeldRevocationsInput {
@@ -18,7 +18,8 @@ export async function rejectHeldRevocations(
   services: Services,
 ): Promise<{ campaignId: string; status: string }> {
   const { campaignId } = input;
-  const failure = failureMessage(input.error?.Cause);
+  // What went wrong, for the reason people read (clipped: the full Cause is kept in the event).
+  const failure = causeMessage(input.error?.Cause, 201) || undefined;
   const reason =
     input.error?.Error === 'States.Timeout'
       ? 'no answer within the approval window'
@@ -36,27 +37,4 @@ export async function rejectHeldRevocations(
     services.progress(`${reason[0]?.toUpperCase()}${reason.slice(1)}: held revocations rejected`);
   }
   return { campaignId, status: approval.status };
-}
-
-/**
- * What went wrong, for the reason people read: a Lambda's Cause is JSON with `errorMessage` (on
- * AWS), or the message itself (the embedded host). Clipped: the full Cause is kept in the event.
- */
-function failureMessage(cause: string | undefined): string | undefined {
-  if (!cause) return undefined;
-  let message = cause;
-  try {
-    const parsed = parseJsonRecord(cause, "the failed state's Cause");
-    if (
-      parsed &&
-      typeof parsed === 'object' &&
-      'errorMessage' in parsed &&
-      typeof parsed.errorMessage === 'string'
-    ) {
-      message = parsed.errorMessage;
-    }
-  } catch {
-    // Not JSON: the message as it came.
-  }
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
