@@ -139,7 +139,8 @@ const SLACK_UNAVAILABLE = new Set([
   'request_timeout',
 ]);
 
-const AWS_THROTTLED = new Set([
+/** AWS error codes that mean "slow down" (the AWS connector maps them to AwsThrottledError). */
+export const AWS_THROTTLED = new Set([
   'Throttling',
   'ThrottlingException',
   'ThrottledException',

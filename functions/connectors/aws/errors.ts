@@ -1,4 +1,10 @@
-import { AuthenticationError, ConnectorError, PermissionError, TransientError } from '../../core/errors';
+import {
+  AuthenticationError,
+  AWS_THROTTLED,
+  ConnectorError,
+  PermissionError,
+  TransientError,
+} from '../../core/errors';
 
 /**
  * A member-account role lacks a permission the connector needs. The message names the action and
@@ -63,17 +69,6 @@ const BAD_CREDENTIALS = new Set([
   'ExpiredTokenException',
   'InvalidSignatureException',
   'SignatureDoesNotMatch',
-]);
-
-const THROTTLED = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
 ]);
 
 const TIMEOUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ETIMEDOUT']);
@@ -158,7 +153,7 @@ export function awsFailure(
   const attempts = error.$metadata?.attempts;
   const tried = attempts ? ` after ${attempts} attempt(s)` : '';
   const message = `AWS ${action}${on}${as} failed${tried} (${detail})`;
-  if (THROTTLED.has(name) || status === 429) return new AwsThrottledError(message, { cause: error });
+  if (AWS_THROTTLED.has(name) || status === 429) return new AwsThrottledError(message, { cause: error });
   if (TIMEOUT.has(name) || (error.code !== undefined && TIMEOUT.has(error.code))) {
     return new AwsTimeoutError(message, { cause: error });
   }
