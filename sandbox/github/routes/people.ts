@@ -1,4 +1,4 @@
-import { simpleUser, teamRepository } from '../bodies';
+import { organizationSimple, simpleUser, teamRepository } from '../bodies';
 import { repositoryCicd } from '../cicd/state';
 import {
   DOCS,
@@ -183,23 +183,12 @@ export const peopleRoutes: Route[] = [
   // which GitHub shows to owners only), the one fact that gives every member every repository.
   route('GET', '/orgs/{org}', (state, baseUrl, { org }) => {
     if (!isOrganization(state, org)) return notFound(ORGANIZATION_DOCS);
-    const url = `${baseUrl}/orgs/${state.login}`;
     const publicRepositories = [...state.repositories.values()].filter((repository) => !repository.private);
     return {
       status: 200,
       body: {
-        login: state.login,
-        id: state.id,
-        node_id: nodeId('012:Organization', state.id),
-        url,
-        repos_url: `${url}/repos`,
-        events_url: `${url}/events`,
-        hooks_url: `${url}/hooks`,
-        issues_url: `${url}/issues`,
-        members_url: `${url}/members{/member}`,
-        public_members_url: `${url}/public_members{/member}`,
-        avatar_url: `${baseUrl}/avatars/o/${state.id}?v=4`,
-        description: null,
+        // The organization-full schema is organization-simple plus the organisation's settings.
+        ...organizationSimple(baseUrl, state),
         html_url: `${baseUrl}/${state.login}`,
         has_organization_projects: true,
         has_repository_projects: true,
