@@ -198,6 +198,9 @@ const notifications = z.strictObject({
     .optional(),
 });
 
+/** 18 months: a 12-month SOC 2 Type II observation window plus the audit that follows it. */
+export const EVIDENCE_RETENTION_DAYS_DEFAULT = 548;
+
 export const configSchema = z.strictObject({
   github: z.strictObject({
     organization: login,
@@ -246,6 +249,22 @@ export const configSchema = z.strictObject({
     .default({ timezone: 'UTC' }),
   /** Absent: failures still reach the SNS topic (and its CloudWatch alarm), and nothing else. */
   notifications: notifications.optional(),
+  evidence: z
+    .strictObject({
+      /**
+       * Days each evidence pack stays locked in the stack's Object Lock bucket (compliance mode:
+       * nobody, not even the account root, can delete or overwrite it before then). The default,
+       * 548 days (18 months), covers a 12-month SOC 2 Type II window plus the audit after it.
+       * S3 accepts up to 36500 days (100 years).
+       */
+      retentionDays: z
+        .number()
+        .int('must be a whole number of days')
+        .min(1, 'must be at least 1 day')
+        .max(36_500, 'must be at most 36500 days (100 years, the S3 Object Lock maximum)')
+        .default(EVIDENCE_RETENTION_DAYS_DEFAULT),
+    })
+    .default({ retentionDays: EVIDENCE_RETENTION_DAYS_DEFAULT }),
 });
 
 export type AccessReviewConfig = z.infer<typeof configSchema>;

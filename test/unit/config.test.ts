@@ -318,3 +318,51 @@ describe('the documented notifications example', () => {
     });
   });
 });
+
+describe('evidence retention', () => {
+  const problemsFor = (evidence: unknown): string[] => {
+    try {
+      parseConfig({ ...valid, evidence });
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.problems;
+    }
+  };
+
+  it('defaults to 548 days (a 12-month Type II window and the audit after it), with or without the section', () => {
+    expect(parseConfig(valid).evidence).toEqual({ retentionDays: 548 });
+    expect(parseConfig({ ...valid, evidence: {} }).evidence).toEqual({ retentionDays: 548 });
+    expect(parseConfig({ ...valid, evidence: { retentionDays: 1 } }).evidence.retentionDays).toBe(1);
+    expect(parseConfig({ ...valid, evidence: { retentionDays: 36_500 } }).evidence.retentionDays).toBe(
+      36_500,
+    );
+  });
+
+  it('names the field for a retention S3 Object Lock would refuse, or a stray key', () => {
+    expect(problemsFor({ retentionDays: 0 })).toEqual(['evidence.retentionDays: must be at least 1 day']);
+    expect(problemsFor({ retentionDays: -5 })).toEqual(['evidence.retentionDays: must be at least 1 day']);
+    expect(problemsFor({ retentionDays: 36_501 })).toEqual([
+      'evidence.retentionDays: must be at most 36500 days (100 years, the S3 Object Lock maximum)',
+    ]);
+    expect(problemsFor({ retentionDays: 1.5 })).toEqual([
+      'evidence.retentionDays: must be a whole number of days',
+    ]);
+    for (const value of ['548', null, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const problems = problemsFor({ retentionDays: value });
+      expect(problems, String(value)).toHaveLength(1);
+      expect(problems[0], String(value)).toMatch(/^evidence\.retentionDays: /);
+    }
+    expect(problemsFor({ retentionDays: 30, mode: 'governance' })).toEqual([
+      'evidence: Unrecognized key: "mode"',
+    ]);
+    expect(problemsFor('forever')).toHaveLength(1);
+    expect(problemsFor('forever')[0]).toMatch(/^evidence: /);
+  });
+
+  it('is set in the example file to the default', () => {
+    const text = readFileSync(new URL('../../config/access-review.example.yaml', import.meta.url), 'utf8');
+    const example = parseYaml(text) as { evidence?: unknown };
+    expect(example.evidence).toEqual({ retentionDays: 548 });
+  });
+});
