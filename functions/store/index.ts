@@ -4,6 +4,7 @@ import { DecisionRepository } from './decisions';
 import { EventLog } from './events';
 import { GrantRepository } from './grants';
 import { OutcomeRepository } from './outcomes';
+import { SignatureRepository } from './signatures';
 import type { TableRef } from './table';
 import { TaskRepository } from './tasks';
 
@@ -16,6 +17,8 @@ export interface Store {
   events: EventLog;
   /** The revocation guard's verdict and the security team's answer. */
   approvals: ApprovalRepository;
+  /** Chain-head signatures, the signing keys' public halves, and the archive receipt (the anchor). */
+  signatures: SignatureRepository;
 }
 
 export function createStore(table: TableRef): Store {
@@ -27,5 +30,6 @@ export function createStore(table: TableRef): Store {
     outcomes: new OutcomeRepository(table),
     events: new EventLog(table),
     approvals: new ApprovalRepository(table),
+    signatures: new SignatureRepository(table),
   };
 }
