@@ -1,0 +1,526 @@
+import { bucketLabel, renderChart } from './chart';
+import {
+  escapeHtml as e,
+  formatCount,
+  formatTime,
+  formatTimeSeconds,
+  percent,
+  plural,
+  truncate,
+} from './html';
+import type { Capped, DecisionLine, ReportModel, RevocationLine, Tally } from './model';
+import { REPORT_CSP, REPORT_CSS } from './style';
+
+type Summary = Record<string, unknown>;
+
+function num(summary: Summary, key: string): number {
+  const value = summary[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function str(from: Summary | null | undefined, key: string): string {
+  const value = from?.[key];
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+}
+
+function obj(from: Summary | null | undefined, key: string): Summary | null {
+  const value = from?.[key];
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Summary) : null;
+}
+
+/** A small label with a colour that says whether the value is fine, to check, or bad. */
+function pill(text: string, tone: 'ok' | 'warn' | 'bad' | 'info' | 'none'): string {
+  return `<span class="pill ${tone}">${e(text)}</span>`;
+}
+
+const VERIFICATION_LABEL: Record<string, [string, 'ok' | 'warn' | 'bad' | 'none']> = {
+  confirmed_absent: ['confirmed absent', 'ok'],
+  still_present: ['still present', 'bad'],
+  not_verified: ['not verified', 'warn'],
+};
+
+function verificationPill(value: string): string {
+  const [label, tone] = VERIFICATION_LABEL[value] ?? [value === '' ? 'not verified' : value, 'warn'];
+  return pill(label, tone);
+}
+
+const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'none'> = {
+  removed: 'ok',
+  already_absent: 'ok',
+  remediation_required: 'warn',
+  failed: 'bad',
+  pending: 'warn',
+  not_applied: 'warn',
+  rejected: 'info',
+  refused_protected: 'info',
+  completed: 'ok',
+  unresponsive: 'bad',
+  pending_review: 'warn',
+  requested: 'warn',
+  keep: 'none',
+  revoke: 'bad',
+};
+
+function statusPill(value: string): string {
+  return pill(value.replace(/_/g, ' ') || '–', STATUS_TONE[value] ?? 'none');
+}
+
+function more(capped: Capped<unknown>, file: string, what: string): string {
+  return capped.more > 0
+    ? `<p class="more">The first ${formatCount(capped.rows.length)} of ${plural(capped.total, what)}; ${formatCount(capped.more)} more in <code>${file}</code>.</p>`
+    : '';
+}
+
+function table(head: Array<[string, string?]>, rows: string[]): string {
+  const ths = head
+    .map(([label, cls]) => `<th scope="col"${cls ? ` class="${cls}"` : ''}>${e(label)}</th>`)
+    .join('');
+  return `<table><thead><tr>${ths}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+const td = (value: string, cls?: string) => `<td${cls ? ` class="${cls}"` : ''}>${e(value)}</td>`;
+const tdHtml = (html: string, cls?: string) => `<td${cls ? ` class="${cls}"` : ''}>${html}</td>`;
+
+/** The grant a row is about, as one cell: principal, entitlement on resource, via. */
+function grantCell(row: { principal: string; resource: string; entitlement: string; via: string }): string {
+  return `<td><strong>${e(row.principal)}</strong><br>${e(row.entitlement)} on ${e(row.resource)}<br><span class="mono">${e(row.via)}</span></td>`;
+}
+
+function tallyList(tally: Tally, empty: string): string {
+  const entries = tally.entries();
+  if (entries.length === 0 && tally.other === 0) return `<p class="empty">${e(empty)}</p>`;
+  const items = entries.map(([text, count]) => `<li>${e(text)}: <strong>${formatCount(count)}</strong></li>`);
+  if (tally.other > 0) items.push(`<li>other reasons: <strong>${formatCount(tally.other)}</strong></li>`);
+  return `<ul class="items">${items.join('')}</ul>`;
+}
+
+interface Verdict {
+  tone: 'ok' | 'warn' | 'bad' | 'info';
+  title: string;
+  detail: string;
+}
+
+/** Attention items, counted once for the banner and the exceptions section. */
+function attention(model: ReportModel): string[] {
+  const { decisions, revocations } = model;
+  const items: string[] = [];
+  if (decisions.undecided > 0) items.push(`${plural(decisions.undecided, 'grant')} undecided`);
+  if (revocations.remediationOpen > 0)
+    items.push(`${plural(revocations.remediationOpen, 'remediation')} open`);
+  if (revocations.stillPresent.total > 0)
+    items.push(`${plural(revocations.stillPresent.total, 'revoked grant')} still present`);
+  if (revocations.failed.total > 0) items.push(`${plural(revocations.failed.total, 'revocation')} failed`);
+  const rejected = revocations.status.get('rejected') + revocations.status.get('refused_protected');
+  if (rejected > 0) items.push(`${plural(rejected, 'revocation')} rejected or refused`);
+  const unverified = revocations.verification.get('not_verified');
+  if (unverified > rejected) items.push(`${plural(unverified - rejected, 'revocation')} not verified`);
+  return items;
+}
+
+function verdict(model: ReportModel): Verdict {
+  const { summary } = model;
+  const status = str(summary, 'status');
+  const failure = obj(summary, 'failure');
+  if (summary.outcome === 'failed' || status === 'failed') {
+    const where = str(failure, 'state') || 'unknown state';
+    const reviewer = str(failure, 'reviewer');
+    return {
+      tone: 'bad',
+      title: 'Campaign failed',
+      detail: `in ${where}${reviewer ? ` (reviewer ${reviewer})` : ''} at ${formatTime(str(failure, 'at'))}: ${str(failure, 'error')}${str(failure, 'cause') ? ` – ${str(failure, 'cause')}` : ''}`,
+    };
+  }
+  const items = attention(model);
+  const decided = `${formatCount(num(summary, 'decided'))} of ${formatCount(num(summary, 'reviewable'))} reviewable grants decided`;
+  if (status !== 'completed') {
+    return {
+      tone: 'info',
+      title: `Campaign ${status.replace(/_/g, ' ') || 'in an unknown state'}`,
+      detail: `${decided} so far`,
+    };
+  }
+  if (items.length > 0) {
+    return {
+      tone: 'warn',
+      title: `Completed: ${plural(items.length, 'item')} need${items.length === 1 ? 's' : ''} attention`,
+      detail: `${decided}; ${items.join('; ')}`,
+    };
+  }
+  return { tone: 'ok', title: 'Completed', detail: `${decided}; every revocation confirmed absent` };
+}
+
+function header(model: ReportModel): string {
+  const { summary } = model;
+  const v = verdict(model);
+  return [
+    '<header class="top"><div>',
+    `<p class="eyebrow">Access review evidence</p><h1>${e(str(summary, 'campaignId'))}</h1></div>`,
+    `<p class="meta">${e(str(summary, 'organization'))}<br>${e(formatTime(str(summary, 'startedAt')))} → ${e(formatTime(str(summary, 'completedAt')))}</p>`,
+    '</header>',
+    `<div class="banner ${v.tone}" role="status"><div><strong>${e(v.title)}</strong><p>${e(v.detail)}</p></div></div>`,
+  ].join('');
+}
+
+function figures(model: ReportModel): string {
+  const s = model.summary;
+  const figure = (label: string, value: number, note = '') =>
+    `<div><dt>${e(label)}</dt><dd>${formatCount(value)}${note ? `<small>${e(note)}</small>` : ''}</dd></div>`;
+  const revoked = num(s, 'revoked');
+  return [
+    '<dl class="figures">',
+    figure('Grants in scope', num(s, 'grants'), `${formatCount(num(s, 'derived'))} derived`),
+    figure('Reviewable', num(s, 'reviewable')),
+    figure('Decided', num(s, 'decided'), percent(num(s, 'decided'), num(s, 'reviewable'))),
+    figure('Undecided', num(s, 'undecided')),
+    figure('Kept', num(s, 'kept')),
+    figure('Revoked', revoked),
+    figure('Confirmed absent', num(s, 'verifiedAbsent'), revoked > 0 ? `of ${formatCount(revoked)}` : ''),
+    figure(
+      'Remediations open',
+      num(s, 'remediationsOpen'),
+      `of ${formatCount(num(s, 'remediationsRequired'))}`,
+    ),
+    '</dl>',
+  ].join('');
+}
+
+/** Whatever the evidence says about the chain head's signature (absent before signing existed). */
+function signatureFact(summary: Summary): string {
+  const signature = obj(summary, 'chainSignature') ?? obj(summary, 'signature') ?? obj(summary, 'anchor');
+  if (!signature) return 'not signed (this evidence carries no signature of the chain head)';
+  const parts = [str(signature, 'algorithm'), str(signature, 'keyId') || str(signature, 'key')].filter(
+    Boolean,
+  );
+  return `signed${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function campaignSection(model: ReportModel): string {
+  const { summary, events } = model;
+  const started = events.started;
+  const snapshot = events.snapshot;
+  const fact = (label: string, html: string) => `<dt>${e(label)}</dt><dd>${html}</dd>`;
+  const kinds = obj(summary, 'grantsByKind') ?? {};
+  const flags = obj(summary, 'flagged') ?? {};
+  const list = (tally: Summary) =>
+    Object.keys(tally)
+      .sort()
+      .map(
+        (key) =>
+          `${e(key.replace(/_/g, ' '))} ${formatCount(typeof tally[key] === 'number' ? (tally[key] as number) : 0)}`,
+      )
+      .join(' · ') || '–';
+  const connectors = Array.isArray(snapshot?.connectors)
+    ? (snapshot.connectors as unknown[]).map(String).join(', ')
+    : '';
+  const window =
+    started && typeof started.reviewWindowHours === 'number' ? `${started.reviewWindowHours} hours` : '';
+  const head = str(summary, 'chainHead');
+  const intact = summary.chainIntact === true;
+  const guard = obj(summary, 'revocationGuard');
+  const approval = obj(guard, 'approval');
+  const rows = [
+    fact('Campaign', `<code>${e(str(summary, 'campaignId'))}</code>`),
+    fact('Organization', e(str(summary, 'organization') || '–')),
+    fact(
+      'Started by',
+      `${e(str(summary, 'requestedBy') || str(started, 'requestedBy') || '–')} (trigger: ${e(str(summary, 'trigger') || str(started, 'trigger') || '–')})`,
+    ),
+    fact('Started', e(formatTimeSeconds(str(summary, 'startedAt')))),
+    fact('Finished', e(formatTimeSeconds(str(summary, 'completedAt')))),
+    fact('Status', statusPill(str(summary, 'outcome') || str(summary, 'status'))),
+    fact('Review window', e(window || '–')),
+    fact(
+      'Scope',
+      `${e(connectors || '–')}; snapshot ${e(formatTimeSeconds(str(snapshot, 'snapshotAt')))}, ${plural(num(summary, 'grants'), 'grant')}`,
+    ),
+    fact('Grants by kind', list(kinds)),
+    fact('Flagged grants', list(flags)),
+    fact(
+      'Configuration',
+      started && str(started, 'configSha256')
+        ? `<code>sha256:${e(str(started, 'configSha256'))}</code>`
+        : '–',
+    ),
+    fact(
+      'Event chain',
+      `${plural(events.count, 'event')}; ${intact ? pill('intact', 'ok') : pill('not intact', 'bad')}`,
+    ),
+    fact('Chain head', head ? `<code>${e(head)}</code>` : '–'),
+    fact('Chain head signature', e(signatureFact(summary))),
+  ];
+  if (guard) {
+    const limits = obj(guard, 'limits');
+    const counts = obj(guard, 'counts');
+    rows.push(
+      fact(
+        'Revocation guard',
+        `${formatCount(num(counts ?? {}, 'allowed'))} allowed, ${formatCount(num(counts ?? {}, 'held'))} held, ${formatCount(num(counts ?? {}, 'forbidden'))} forbidden (limit ${e(str(limits, 'maxRevokedPercent'))}% of reviewable grants, ${e(str(limits, 'maxPerPrincipal'))} per principal)`,
+      ),
+    );
+    if (approval) {
+      rows.push(
+        fact(
+          'Held revocations',
+          `${statusPill(str(approval, 'status'))} by ${e(str(approval, 'decidedBy') || '–')} at ${e(formatTime(str(approval, 'decidedAt')))}${str(approval, 'reason') ? ` – ${e(str(approval, 'reason'))}` : ''}`,
+        ),
+      );
+    }
+  }
+  return `<section aria-labelledby="campaign"><h2 id="campaign">Campaign</h2><dl class="facts">${rows.join('')}</dl></section>`;
+}
+
+function failureSection(model: ReportModel): string {
+  const failure = obj(model.summary, 'failure');
+  if (!failure) return '';
+  const fact = (label: string, value: string) => `<dt>${e(label)}</dt><dd>${e(value || '–')}</dd>`;
+  return [
+    '<section aria-labelledby="failure"><h2 id="failure">Failure</h2>',
+    '<p class="lead">The campaign stopped before it finished. What it recorded up to then is below; nothing is invented for what it did not reach.</p>',
+    '<dl class="facts">',
+    fact('Failed state', str(failure, 'state')),
+    fact('Reviewer', str(failure, 'reviewer')),
+    fact('Error', str(failure, 'error')),
+    fact('Cause', str(failure, 'cause')),
+    fact('Classification', str(failure, 'classification')),
+    fact('Status before', str(failure, 'statusBefore')),
+    fact('Attempt', str(failure, 'attempt')),
+    fact('At', formatTimeSeconds(str(failure, 'at'))),
+    fact('Event', str(failure, 'eventSeq') ? `seq ${str(failure, 'eventSeq')}` : 'not in the chain'),
+    fact('Revocations pending', str(failure, 'revocationsPending')),
+    '</dl></section>',
+  ].join('');
+}
+
+function chartSection(model: ReportModel): string {
+  const { timeline } = model;
+  const svg = renderChart(timeline, 'decisions-chart');
+  const last = timeline.buckets[timeline.buckets.length - 1];
+  const body = svg
+    ? `<div class="chartbox">${svg}<ul class="legend"><li><span class="swatch keep"></span>keep (cumulative)</li><li><span class="swatch revoke"></span>revoke (cumulative)</li></ul></div>`
+    : '<p class="empty">No decision was recorded.</p>';
+  const first = timeline.buckets[0];
+  const words =
+    first && last
+      ? `Per ${e(timeline.unit.name)}, from ${e(bucketLabel(first.start, timeline.unit))} to ${e(bucketLabel(last.start, timeline.unit))} UTC: ${formatCount(last.keepTotal)} keep and ${formatCount(last.revokeTotal)} revoke decisions, from the chain’s <code>decision_recorded</code> events.`
+      : '';
+  const unplaced =
+    timeline.unplaced > 0
+      ? ` ${plural(timeline.unplaced, 'decision event')} with no readable time or decision ${timeline.unplaced === 1 ? 'is' : 'are'} not drawn.`
+      : '';
+  return `<section aria-labelledby="timeline"><h2 id="timeline">Decisions over time</h2><p class="lead">${words}${e(unplaced)}</p>${body}</section>`;
+}
+
+function reviewersSection(model: ReportModel): string {
+  const { reviewers } = model;
+  const shown = reviewers.rows.slice(0, 500);
+  const rows = shown.map((r) => {
+    const grants = Number(r.grants);
+    const decided = r.keep + r.revoke;
+    return `<tr><th scope="row">${e(r.reviewer)}<br><span class="mono">${e(r.slackUserId)}</span></th>${td(r.grants, 'num')}${td(formatCount(decided), 'num')}${td(Number.isFinite(grants) ? percent(decided, grants) : '–', 'num')}${td(formatCount(r.keep), 'num')}${td(formatCount(r.revoke), 'num')}${tdHtml(statusPill(r.status))}${td(formatTime(r.requestedAt), 'time')}${td(formatTime(r.completedAt), 'time')}${td(formatTime(r.dueAt), 'time')}</tr>`;
+  });
+  const hidden = reviewers.total - shown.length;
+  const unlisted =
+    model.decisionsOfUnlistedReviewers > 0
+      ? `<p class="more">${plural(model.decisionsOfUnlistedReviewers, 'decision')} name a reviewer <code>reviewers.csv</code> does not list.</p>`
+      : '';
+  return [
+    '<section aria-labelledby="reviewers"><h2 id="reviewers">Completion by reviewer</h2>',
+    `<p class="lead">${plural(num(model.summary, 'reviewersAsked'), 'reviewer')} asked, ${formatCount(num(model.summary, 'reviewersCompleted'))} completed, ${formatCount(num(model.summary, 'reviewersUnresponsive'))} unresponsive.</p>`,
+    rows.length > 0
+      ? table(
+          [
+            ['Reviewer'],
+            ['Grants', 'num'],
+            ['Decided', 'num'],
+            ['Done', 'num'],
+            ['Keep', 'num'],
+            ['Revoke', 'num'],
+            ['Status'],
+            ['Requested'],
+            ['Completed'],
+            ['Due'],
+          ],
+          rows,
+        )
+      : '<p class="empty">No reviewer was asked.</p>',
+    hidden > 0
+      ? `<p class="more">The first 500 of ${plural(reviewers.total, 'reviewer')}; ${formatCount(hidden)} more in <code>reviewers.csv</code>.</p>`
+      : '',
+    unlisted,
+    '</section>',
+  ].join('');
+}
+
+function decisionRows(rows: DecisionLine[], withNote: boolean): string[] {
+  return rows.map(
+    (d) =>
+      `<tr>${grantCell(d)}${td(d.reviewer || '–')}${tdHtml(statusPill(d.decision))}${td(withNote ? d.note || '–' : truncate(d.justification, 400, 'decisions.csv') || '–')}${td(formatTime(d.decidedAt), 'time')}</tr>`,
+  );
+}
+
+function decisionsSection(model: ReportModel): string {
+  const { decisions } = model;
+  return [
+    '<section aria-labelledby="decisions"><h2 id="decisions">Decisions and their reasons</h2>',
+    `<p class="lead">${plural(decisions.rows, 'reviewable grant')}: ${formatCount(decisions.keep)} kept, ${formatCount(decisions.revoke)} revoked, ${formatCount(decisions.undecided)} undecided. Reasons given:</p>`,
+    tallyList(decisions.reasons, 'No reviewer gave a reason.'),
+    '<h3>Revoke decisions and decisions with a reason</h3>',
+    decisions.withReason.total > 0
+      ? table(
+          [['Grant'], ['Reviewer'], ['Decision'], ['Reason'], ['Decided']],
+          decisionRows(decisions.withReason.rows, false),
+        )
+      : '<p class="empty">None.</p>',
+    more(decisions.withReason, 'decisions.csv', 'such decision'),
+    '</section>',
+  ].join('');
+}
+
+function revocationRows(rows: RevocationLine[]): string[] {
+  return rows.map((r) => {
+    const still = r.stillPresentVia ? `<br>still via ${e(r.stillPresentVia)}` : '';
+    return `<tr>${grantCell(r)}${td(r.decidedBy || '–')}${tdHtml(statusPill(r.status))}${td(truncate(r.action || r.error, 240, 'revocations.csv') || '–')}${tdHtml(`${verificationPill(r.verification)}${still}`)}${td(formatTime(r.verifiedAt || r.appliedAt), 'time')}</tr>`;
+  });
+}
+
+function revocationsSection(model: ReportModel): string {
+  const { revocations } = model;
+  const statuses = revocations.status
+    .entries()
+    .map(([status, count]) => `${formatCount(count)} ${status.replace(/_/g, ' ')}`)
+    .join(', ');
+  const verifications = revocations.verification
+    .entries()
+    .map(
+      ([status, count]) =>
+        `${formatCount(count)} ${(VERIFICATION_LABEL[status]?.[0] ?? status) || 'not verified'}`,
+    )
+    .join(', ');
+  return [
+    '<section aria-labelledby="revocations"><h2 id="revocations">Revocations and their verification</h2>',
+    revocations.rows.total > 0
+      ? `<p class="lead">${plural(revocations.rows.total, 'revoke decision')}: ${e(statuses)}. Read back from the source: ${e(verifications)}.${revocations.policyChanged > 0 ? ` ${plural(revocations.policyChanged, 'revocation')} changed a policy document (before and after in <code>policy-changes.jsonl</code>).` : ''}</p>`
+      : '<p class="empty">No grant was decided revoke.</p>',
+    revocations.rows.total > 0
+      ? table(
+          [['Grant'], ['Decided by'], ['Outcome'], ['Action'], ['Verification'], ['Checked']],
+          revocationRows(revocations.rows.rows),
+        )
+      : '',
+    more(revocations.rows, 'revocations.csv', 'revocation'),
+    '<h3 id="remediation">Remediation a person must do</h3>',
+    revocations.remediation.total > 0
+      ? `<p class="lead">No API removes these; the last check found ${formatCount(revocations.remediationOpen)} of ${formatCount(revocations.remediation.total)} still in place.</p>${table(
+          [['Grant'], ['What to do'], ['Last check']],
+          revocations.remediation.rows.map(
+            (r) =>
+              `<tr>${grantCell(r)}${td(truncate(r.remediation || r.action, 1200, 'revocations.csv'))}${tdHtml(`${r.verification === 'confirmed_absent' ? pill('done', 'ok') : pill('open', 'bad')} ${verificationPill(r.verification)}<br>${e(formatTime(r.verifiedAt))}`)}</tr>`,
+          ),
+        )}${more(revocations.remediation, 'revocations.csv', 'remediation')}`
+      : '<p class="empty">None: every revocation was carried out by an API.</p>',
+    '</section>',
+  ].join('');
+}
+
+function exceptionsSection(model: ReportModel): string {
+  const { decisions, revocations } = model;
+  const parts = ['<section aria-labelledby="exceptions"><h2 id="exceptions">Exceptions</h2>'];
+  const items = attention(model);
+  parts.push(
+    items.length > 0
+      ? `<p class="lead">${e(items.join('; '))}.</p>`
+      : '<p class="lead">None: every reviewable grant was decided and every revocation was confirmed absent.</p>',
+  );
+  parts.push('<h3>Undecided grants</h3>');
+  if (decisions.undecidedRows.total > 0) {
+    parts.push(
+      tallyList(decisions.undecidedWhy, ''),
+      table(
+        [['Grant'], ['Reviewer'], ['Decision'], ['Why undecided'], ['Decided']],
+        decisionRows(decisions.undecidedRows.rows, true),
+      ),
+      more(decisions.undecidedRows, 'decisions.csv', 'undecided grant'),
+    );
+  } else {
+    parts.push('<p class="empty">None.</p>');
+  }
+  parts.push('<h3>Revoked and still present</h3>');
+  if (revocations.stillPresent.total > 0) {
+    parts.push(
+      '<p class="lead">The revocation removed the path it was decided on; reading the source again found the access through another.</p>',
+      table(
+        [['Grant'], ['Still present via'], ['Checked']],
+        revocations.stillPresent.rows.map(
+          (r) =>
+            `<tr>${grantCell(r)}${td(r.stillPresentVia || '–')}${td(formatTime(r.verifiedAt), 'time')}</tr>`,
+        ),
+      ),
+      more(revocations.stillPresent, 'revocations.csv', 'such revocation'),
+    );
+  } else {
+    parts.push('<p class="empty">None.</p>');
+  }
+  parts.push('<h3>Failed revocations</h3>');
+  if (revocations.failed.total > 0) {
+    parts.push(
+      table(
+        [['Grant'], ['Outcome'], ['Error'], ['At']],
+        revocations.failed.rows.map(
+          (r) =>
+            `<tr>${grantCell(r)}${tdHtml(statusPill(r.status))}${td(truncate(r.error || r.action, 600, 'revocations.csv') || '–')}${td(formatTime(r.appliedAt), 'time')}</tr>`,
+        ),
+      ),
+      more(revocations.failed, 'revocations.csv', 'failed revocation'),
+    );
+  } else {
+    parts.push('<p class="empty">None.</p>');
+  }
+  parts.push('<h3>Held or stopped by the revocation guard</h3>');
+  if (revocations.guarded.total > 0) {
+    const batch = model.events.batch;
+    const answer = batch
+      ? `The security team’s answer: ${e(batch.type.replace('revocation_batch_', ''))}${str(batch.data, 'approver') ? ` by ${e(str(batch.data, 'approver'))}` : ''} at ${e(formatTime(batch.at))}.`
+      : 'No answer from the security team is recorded.';
+    parts.push(
+      `<p class="lead">${answer}</p>`,
+      table(
+        [['Grant'], ['Guard'], ['Why'], ['Outcome']],
+        revocations.guarded.rows.map(
+          (r) =>
+            `<tr>${grantCell(r)}${tdHtml(pill(r.guard || '–', r.guard === 'forbidden' ? 'bad' : 'warn'))}${td(truncate(r.guardReasons, 400, 'revocations.csv') || '–')}${tdHtml(statusPill(r.status))}</tr>`,
+        ),
+      ),
+      more(revocations.guarded, 'revocations.csv', 'guarded revocation'),
+    );
+  } else {
+    parts.push('<p class="empty">None.</p>');
+  }
+  parts.push('</section>');
+  return parts.join('');
+}
+
+const FOOTER =
+  '<footer><p>Built from this folder’s <code>summary.json</code>, <code>reviewers.csv</code>, <code>decisions.csv</code>, <code>revocations.csv</code> and <code>events.jsonl</code> alone, and listed in <code>manifest.json</code>. <code>access-review verify-evidence</code> renders it again from those files and compares the bytes; the CSV files hold every row this page shortens.</p></footer>';
+
+/** The whole page. A pure function of the model: no clock, no randomness, no locale. */
+export function renderPage(model: ReportModel): string {
+  const campaignId = str(model.summary, 'campaignId');
+  return [
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${e(REPORT_CSP)}">`,
+    '<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>Access review ${e(campaignId)}</title>`,
+    `<style>${REPORT_CSS}</style></head><body><main>`,
+    header(model),
+    figures(model),
+    failureSection(model),
+    campaignSection(model),
+    chartSection(model),
+    reviewersSection(model),
+    decisionsSection(model),
+    revocationsSection(model),
+    exceptionsSection(model),
+    FOOTER,
+    '</main></body></html>\n',
+  ].join('\n');
+}
