@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { CfnResource, Size, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -18,17 +18,29 @@ import {
   configJsonOf,
   sha256Hex,
 } from '../../functions/runtime/config-file';
+import type { EvidenceBucket } from './evidence-bucket';
 import { HANDLER_METADATA_KEY, HANDLERS, type HandlerName, type HandlerSpec } from './handlers';
 import { HUB_ROLE_PATHS, type MemberRoleKind } from './hub-role-paths';
 import { defaultPolicyOf, logicalIdOf } from './logical-id';
 import type { VendorCredentials } from './secrets';
+import type { SigningKey } from './signing-key';
 
 export interface HandlerFunctionsProps {
   config: AccessReviewConfig;
   table: ITable;
   encryptionKey: IKey;
   credentials: VendorCredentials;
+  /** kms:Sign for the signsChain handlers, and for nobody else (the key policy says so). */
+  signingKey: SigningKey;
+  /** Object writes under campaigns/* for the archivesEvidence handlers, and for nobody else. */
+  evidenceBucket: EvidenceBucket;
 }
+
+/** The environment a signsChain handler finds its key in (functions/runtime reads it). */
+export const SIGNING_KEY_ARN_VARIABLE = 'ACCESS_REVIEW_SIGNING_KEY_ARN';
+/** The environment an archivesEvidence handler finds its bucket and the retention to lock with in. */
+export const EVIDENCE_BUCKET_VARIABLE = 'ACCESS_REVIEW_EVIDENCE_BUCKET';
+export const EVIDENCE_RETENTION_DAYS_VARIABLE = 'ACCESS_REVIEW_EVIDENCE_RETENTION_DAYS';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -146,6 +158,7 @@ export function memberRoleArns(config: AccessReviewConfig, kind: MemberRoleKind)
 /** Every Lambda of the system, built from the catalogue in handlers.ts with exactly its grants. */
 export class HandlerFunctions extends Construct {
   private readonly functions = new Map<HandlerName, NodejsFunction>();
+  private readonly roles = new Map<HandlerName, Role>();
   /** SHA-256 of the configuration file in every function's code (ACCESS_REVIEW_CONFIG_SHA256). */
   readonly configSha256: string;
 
@@ -159,6 +172,20 @@ export class HandlerFunctions extends Construct {
     for (const spec of HANDLERS) {
       this.functions.set(spec.name, this.build(spec, props, configFile));
     }
+    // Both resource policies list their principals once, so they are written after every role exists.
+    props.signingKey.restrictSigningTo(
+      HANDLERS.filter((spec) => spec.signsChain).map((spec) => this.role(spec.name)),
+    );
+    const archivers = HANDLERS.filter((spec) => spec.archivesEvidence);
+    props.evidenceBucket.restrictWritesTo(archivers.map((spec) => this.role(spec.name)));
+    for (const spec of archivers) this.acknowledgeArchive(this.role(spec.name), props.evidenceBucket);
+  }
+
+  /** The role a handler runs as. */
+  role(name: HandlerName): Role {
+    const role = this.roles.get(name);
+    if (!role) throw new Error(`role of ${name} was not built`);
+    return role;
   }
 
   get(name: HandlerName): NodejsFunction {
@@ -217,6 +244,12 @@ export class HandlerFunctions extends Construct {
     for (const name of spec.secrets) {
       environment[`${name.toUpperCase()}_SECRET_ARN`] = props.credentials.secret(name).secretArn;
     }
+    // Only where the catalogue grants the use: a handler without the variable cannot try.
+    if (spec.signsChain) environment[SIGNING_KEY_ARN_VARIABLE] = props.signingKey.key.keyArn;
+    if (spec.archivesEvidence) {
+      environment[EVIDENCE_BUCKET_VARIABLE] = props.evidenceBucket.bucket.bucketName;
+      environment[EVIDENCE_RETENTION_DAYS_VARIABLE] = String(props.evidenceBucket.retentionDays);
+    }
 
     const fn = new NodejsFunction(scope, 'Function', {
       entry: spec.entry,
@@ -226,6 +259,7 @@ export class HandlerFunctions extends Construct {
       architecture: Architecture.ARM_64,
       timeout: spec.timeout,
       memorySize: spec.memoryMiB,
+      ...(spec.ephemeralStorageMiB ? { ephemeralStorageSize: Size.mebibytes(spec.ephemeralStorageMiB) } : {}),
       role,
       logGroup,
       environment,
@@ -234,6 +268,7 @@ export class HandlerFunctions extends Construct {
       bundling: bundlingOptions(spec, configFile),
     });
     fn.node.addMetadata(HANDLER_METADATA_KEY, spec.name);
+    this.roles.set(spec.name, role);
     // Also in the template, so anything reading cdk.out (not only this process) can map a
     // function's logical id to its handler.
     const cfnFunction = fn.node.defaultChild;
@@ -280,6 +315,15 @@ export class HandlerFunctions extends Construct {
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:
         "DynamoDB generates data keys under the table CMK on the caller's behalf (GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement is limited to that one key and to kms:ViaService dynamodb.",
+    });
+  }
+
+  /** The one wildcard the archive grant needs: the objects of every campaign's pack. */
+  private acknowledgeArchive(role: Role, evidence: EvidenceBucket): void {
+    Validations.of(defaultPolicyOf(role)).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(evidence.bucket)}.Arn>/campaigns/*]`,
+      reason:
+        "Finalize writes each campaign's pack under campaigns/<campaign id>/, a key known only at run time; the wildcard names that prefix of the one evidence bucket, where Object Lock keeps every version written.",
     });
   }
 

@@ -2,10 +2,13 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { EncryptionKey } from './encryption-key';
+import { EvidenceBucket } from './evidence-bucket';
+import { EvidenceReaderPolicy } from './evidence-reader';
 import { FailureAlerts } from './failure-alerts';
 import { HandlerFunctions } from './functions';
 import { QuarterlySchedule } from './schedule';
 import { VendorCredentials } from './secrets';
+import { SigningKey } from './signing-key';
 import { SlackEndpoint } from './slack-endpoint';
 import { EvidenceTable } from './table';
 import { ReviewWorkflow } from './workflow';
@@ -16,12 +19,16 @@ export interface AccessReviewStackProps extends StackProps {
 }
 
 /**
- * Everything the AWS host needs: key, table, credentials, functions, workflow, schedule, Slack URL,
- * and the alerts that make a failed campaign heard.
+ * Everything the AWS host needs: key, table, credentials, the signing key and evidence bucket that
+ * anchor the evidence outside the table (and a policy to read it), functions, workflow, schedule,
+ * Slack URL, and the alerts that make a failed campaign heard.
  */
 export class AccessReviewStack extends Stack {
   readonly encryptionKey: EncryptionKey;
   readonly table: EvidenceTable;
+  readonly signingKey: SigningKey;
+  readonly evidenceBucket: EvidenceBucket;
+  readonly evidenceReader: EvidenceReaderPolicy;
   readonly credentials: VendorCredentials;
   readonly functions: HandlerFunctions;
   readonly workflow: ReviewWorkflow;
@@ -39,11 +46,25 @@ export class AccessReviewStack extends Stack {
     const key = this.encryptionKey.key;
     this.table = new EvidenceTable(this, 'Evidence', { encryptionKey: key });
     this.credentials = new VendorCredentials(this, 'Credentials', { encryptionKey: key });
+    // The anchor outside the table: a key only the workflow's functions can sign with, and a
+    // bucket whose packs nobody can delete or overwrite until their retention ends.
+    this.signingKey = new SigningKey(this, 'Signing');
+    this.evidenceBucket = new EvidenceBucket(this, 'EvidenceArchive', {
+      retentionDays: config.evidence.retentionDays,
+    });
     this.functions = new HandlerFunctions(this, 'Handlers', {
       config,
       table: this.table.table,
       encryptionKey: key,
       credentials: this.credentials,
+      signingKey: this.signingKey,
+      evidenceBucket: this.evidenceBucket,
+    });
+    this.evidenceReader = new EvidenceReaderPolicy(this, 'EvidenceReader', {
+      table: this.table.table,
+      encryptionKey: key,
+      signingKey: this.signingKey,
+      evidenceBucket: this.evidenceBucket,
     });
     this.workflow = new ReviewWorkflow(this, 'Review', {
       functions: this.functions,
@@ -70,6 +91,23 @@ export class AccessReviewStack extends Stack {
       value: this.workflow.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'TableName', { key: 'TableName', value: this.table.table.tableName });
+    new CfnOutput(this, 'SigningKeyArn', {
+      key: 'SigningKeyArn',
+      description:
+        'Signs campaign chain heads; the public key: aws kms get-public-key --key-id <this> --output text --query PublicKey',
+      value: this.signingKey.key.keyArn,
+    });
+    new CfnOutput(this, 'EvidenceBucketName', {
+      key: 'EvidenceBucketName',
+      description: `Evidence packs under campaigns/<campaign id>/, Object Lock compliance mode for ${config.evidence.retentionDays} days`,
+      value: this.evidenceBucket.bucket.bucketName,
+    });
+    new CfnOutput(this, 'EvidenceReaderPolicyArn', {
+      key: 'EvidenceReaderPolicyArn',
+      description:
+        'Attach to an auditor or security engineer: read the table, the signing public key and the evidence packs, nothing else',
+      value: this.evidenceReader.policy.managedPolicyArn,
+    });
     new CfnOutput(this, 'FailureTopicArn', {
       key: 'FailureTopicArn',
       description:

@@ -15,9 +15,11 @@ import {
   configJsonOf,
   sha256Hex,
 } from '../../functions/runtime/config-file';
+import { EvidenceBucket } from '../../lib/aws/evidence-bucket';
 import { bundlingOptions, HandlerFunctions } from '../../lib/aws/functions';
 import { HANDLERS, handlerSpec } from '../../lib/aws/handlers';
 import { VendorCredentials } from '../../lib/aws/secrets';
+import { SigningKey } from '../../lib/aws/signing-key';
 
 /**
  * The configuration reaches each function as a file in its code package, of any size, with its
@@ -45,6 +47,8 @@ describe('configuration delivery', () => {
       table: new Table(stack, 'Table', { partitionKey: { name: 'pk', type: AttributeType.STRING } }),
       encryptionKey,
       credentials: new VendorCredentials(stack, 'Credentials', { encryptionKey }),
+      signingKey: new SigningKey(stack, 'Signing'),
+      evidenceBucket: new EvidenceBucket(stack, 'Evidence', { retentionDays: config.evidence.retentionDays }),
     });
     const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
     const sha256 = sha256Hex(json);
