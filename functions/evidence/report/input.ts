@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import type { ReadStream } from 'node:fs';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
@@ -18,6 +18,17 @@ export class ReportInputError extends AccessReviewError {
   ) {
     super(`report: ${file}: ${message}`, options);
   }
+}
+
+/** A read stream of one of the folder's files, or ReportInputError when it cannot be opened. */
+async function openStream(dir: string, file: string): Promise<ReadStream> {
+  let handle: FileHandle;
+  try {
+    handle = await open(join(dir, file), 'r');
+  } catch (cause) {
+    throw new ReportInputError(file, 'cannot be read', { cause });
+  }
+  return handle.createReadStream();
 }
 
 /** A CSV row with its cells looked up by column name (a missing column reads as ''). */
@@ -49,7 +60,10 @@ export async function readSummary(dir: string): Promise<Record<string, unknown>>
  * later does not move the others.
  */
 export async function* csvRows(dir: string, file: string, required: readonly string[]): AsyncGenerator<Row> {
-  const parser = createReadStream(join(dir, file)).pipe(parse({ bom: true, relax_column_count: false }));
+  const source = await openStream(dir, file);
+  const parser = source.pipe(parse({ bom: true, relax_column_count: false }));
+  // pipe() does not pass a read error on: without this the parser would wait for more forever.
+  source.on('error', (cause) => parser.destroy(cause));
   let index: Map<string, number> | undefined;
   let line = 0;
   try {
@@ -77,10 +91,8 @@ export async function* csvRows(dir: string, file: string, required: readonly str
 
 /** Each line of a JSON Lines file, parsed (prototype keys refused), with its line number. */
 export async function* jsonLines(dir: string, file: string): AsyncGenerator<Record<string, unknown>> {
-  const lines = createInterface({
-    input: createReadStream(join(dir, file)),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
+  const input = await openStream(dir, file);
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let number = 0;
   try {
     for await (const line of lines) {
