@@ -10,6 +10,8 @@ import { awsClientConfig, budgetsForHandler, type HandlerBudgets } from '../core
 import { type AccessReviewConfig, parseConfig } from '../core/config';
 import { AccessReviewError, ConfigError } from '../core/errors';
 import { prototypeKeyPaths, UnsafeRecordError } from '../core/records';
+import type { EvidenceArchive } from '../evidence/archive/archive';
+import type { ChainSigner } from '../evidence/signing/signer';
 import { createStore } from '../store/index';
 import { createTableRef } from '../store/table';
 import { CONFIG_FILE_NAME, CONFIG_SHA256_VARIABLE, readConfigFile, sha256Hex } from './config-file';
@@ -23,8 +25,8 @@ import type { Logger, Services, TaskCompleter } from './services';
  * Everything heavy (Octokit, the Slack client, the Step Functions client, the AWS connector) is a
  * capability a handler declares (`lambdaHandler(run, { github: gitHubOnLambda })`): each lives in
  * its own module under runtime/, so esbuild bundles into a function only what it declared. The
- * declarations match lib/aws/handlers.ts (secrets, awsRoles, completesReviewTasks), which a test
- * checks: a function cannot use a client it has no permission for.
+ * declarations match lib/aws/handlers.ts (secrets, awsRoles, completesReviewTasks, signsChain,
+ * archivesEvidence), which a test checks: a function cannot use a client it has no permission for.
  */
 
 export interface SlackCredentials {
@@ -66,6 +68,10 @@ export interface LambdaCapabilities {
   slack?: (environment: LambdaEnvironment) => () => Promise<WebClient>;
   /** SendTaskSuccess (runtime/step-functions-on-lambda.ts). */
   tasks?: (environment: LambdaEnvironment) => TaskCompleter;
+  /** kms:Sign on the stack's signing key (runtime/signing-on-lambda.ts): catalogue flag signsChain. */
+  signer?: (environment: LambdaEnvironment) => ChainSigner;
+  /** Writes to the Object Lock evidence bucket (runtime/archive-on-lambda.ts): catalogue flag archivesEvidence. */
+  archive?: (environment: LambdaEnvironment) => EvidenceArchive;
 }
 
 export type CapabilityName = keyof LambdaCapabilities;
@@ -86,7 +92,8 @@ export interface LambdaContext {
 /** How long a warm container trusts a secret it read: a rotated secret is in use within this. */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
-function requiredEnv(name: string): string {
+/** An environment variable the stack sets on the function; ConfigError naming it when absent. */
+export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new ConfigError('Lambda environment is incomplete', [`${name} is not set`]);
   return value;
@@ -245,6 +252,8 @@ export function servicesFromEnvironment(capabilities: LambdaCapabilities = {}): 
   const registry = connectorRegistry({ ...(github ? { github } : {}), ...(aws ? { aws } : {}) });
   const slack = capabilities.slack?.(environment);
   const tasks = capabilities.tasks?.(environment);
+  const signer = capabilities.signer?.(environment);
+  const archive = capabilities.archive?.(environment);
 
   const services: Services = {
     config,
@@ -263,6 +272,8 @@ export function servicesFromEnvironment(capabilities: LambdaCapabilities = {}): 
     now: () => new Date(),
     log: lambdaLogger,
     progress: (message) => lambdaLogger.info(message),
+    ...(signer ? { signer } : {}),
+    ...(archive ? { archive } : {}),
   };
   builtServices.set(capabilities, services);
   return services;

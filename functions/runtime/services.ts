@@ -1,6 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { ConnectorRegistry } from '../connectors/connector';
 import type { AccessReviewConfig } from '../core/config';
+import type { EvidenceArchive } from '../evidence/archive/archive';
+import type { ChainSigner } from '../evidence/signing/signer';
 import type { Store } from '../store/index';
 
 /** Resumes a workflow paused on a task token: SendTaskSuccess on AWS, a local promise on the embedded host. */
@@ -42,4 +44,12 @@ export interface Services {
    * work in shards stop and checkpoint before it runs out; absent means no limit (tests, CLI).
    */
   timeLeftMs?: () => number;
+  /**
+   * Signs the chain head after each workflow step (functions/evidence/signing/): the stack's KMS key
+   * on Lambda, the data directory's key on the embedded host. Absent where nothing may sign (the
+   * Slack endpoint, the failure notifier) and in tests that call steps directly.
+   */
+  signer?: ChainSigner;
+  /** Where Finalize archives the evidence pack (S3 Object Lock on AWS, a folder locally). */
+  archive?: EvidenceArchive;
 }

@@ -1,4 +1,5 @@
 import { AccessReviewError, classifyError } from '../core/errors';
+import { signChainHead } from '../evidence/signing/sign-head';
 import { countsOf, loadCampaignRecords, summarize } from '../evidence/summary';
 import type { Services } from '../runtime/services';
 import type { Campaign, CampaignFailure, CampaignProgress, FailureClassification } from '../store/campaigns';
@@ -166,6 +167,16 @@ export async function recordFailureOrResume(
     services.now(),
   );
   await store.campaigns.linkFailureEvent(campaignId, event.seq, counts);
+  try {
+    await signChainHead(campaignId, services);
+  } catch (error) {
+    // The failure is recorded; a signer that fails too (KMS may be what failed) must not hide it.
+    // Verification then reports the unsigned tail, which is the truth.
+    services.log.error('the chain head after campaign_failed could not be signed', {
+      campaignId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
   services.log.error('campaign failed', {
     campaignId,
     state: current.state,
@@ -219,6 +230,7 @@ async function resume(
     at: now.toISOString(),
     eventSeq: event.seq,
   });
+  await signChainHead(campaignId, services);
   services.progress(`Campaign ${campaignId} resumed at ${input.failure.state} (redrive ${attempt})`);
   return { campaignId, resumeAt: input.failure.state, attempt };
 }

@@ -1,4 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MalformedRequestError } from '../core/errors';
+import { archiveEvidenceFolder } from '../evidence/archive/archive';
+import { exportEvidence } from '../evidence/export';
+import { signChainHead } from '../evidence/signing/sign-head';
 import {
   type CampaignRecords,
   type CampaignSummary,
@@ -9,6 +15,7 @@ import {
 import type { Services } from '../runtime/services';
 import type { CampaignEvent, EventType } from '../store/events';
 import { revocationEventData, revocationEventType } from '../store/outcomes';
+import type { ArchiveReceipt } from '../store/signatures';
 import {
   isRecordFailureInput,
   type RecordFailureInput,
@@ -34,7 +41,9 @@ export async function finalizeOrRecordFailure(
 /**
  * Closes the campaign. A record whose event did not make it into the chain (a crash between the
  * two writes) is appended now, marked as recovered, so the chain accounts for every decision,
- * revocation and verification. Then the counts are recorded in a final event.
+ * revocation and verification. Then the counts are recorded in a final event, the chain's head
+ * (that event) is signed, and the evidence pack is archived where the table's writers cannot
+ * change it. A retried Finalize finds each of these done and goes on to the next.
  */
 export async function finalizeCampaign(input: CampaignRef, services: Services): Promise<CampaignSummary> {
   const { campaignId } = input;
@@ -42,21 +51,54 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
   if (!campaignId) throw new MalformedRequestError('Finalize needs a campaignId');
   // Read once: recovery and the summary work on these records, appending to them as they write.
   const records = await loadCampaignRecords(store, campaignId);
-  if (records.campaign.status === 'completed') return summarize(records);
-  await recoverMissingEvents(records, services);
-  if (!records.events.some((event) => event.type === 'campaign_completed')) {
-    // Counted before the final event, which then records the chain it closes.
+  if (records.campaign.status !== 'completed') {
+    await recoverMissingEvents(records, services);
+    if (!records.events.some((event) => event.type === 'campaign_completed')) {
+      // Counted before the final event, which then records the chain it closes.
+      const counts = countsOf(summarize(records));
+      records.events.push(
+        await store.events.append(campaignId, 'campaign_completed', { counts }, services.now()),
+      );
+    }
+    const completedAt = services.now().toISOString();
     const counts = countsOf(summarize(records));
-    records.events.push(
-      await store.events.append(campaignId, 'campaign_completed', { counts }, services.now()),
-    );
+    await store.campaigns.advance(campaignId, 'completed', { counts, completedAt });
+    records.campaign = { ...records.campaign, status: 'completed', completedAt, counts };
+    services.progress(`Campaign ${campaignId} complete`);
   }
-  const completedAt = services.now().toISOString();
-  const counts = countsOf(summarize(records));
-  await store.campaigns.advance(campaignId, 'completed', { counts, completedAt });
-  records.campaign = { ...records.campaign, status: 'completed', completedAt, counts };
-  services.progress(`Campaign ${campaignId} complete`);
+  // Before the export: the pack must carry the signature of its own last event.
+  await signChainHead(campaignId, services);
+  await archiveEvidence(campaignId, new Date(records.campaign.completedAt ?? services.now()), services);
   return summarize(records);
+}
+
+/**
+ * Exports the evidence pack into a temporary folder and writes it to the archive (Object Lock on
+ * AWS, a folder on the embedded host), then records the receipt on the campaign item (not in the
+ * chain, which is closed). The pack is dated with the campaign's completion, so an export retried
+ * after a crash has the same bytes as the first and finds its files already archived.
+ */
+export async function archiveEvidence(
+  campaignId: string,
+  completedAt: Date,
+  services: Services,
+): Promise<ArchiveReceipt | undefined> {
+  const { archive, store } = services;
+  if (!archive) return undefined;
+  const existing = await store.signatures.archiveReceipt(campaignId);
+  if (existing) return existing;
+  const dir = await mkdtemp(join(tmpdir(), 'access-review-evidence-'));
+  try {
+    await exportEvidence(store, campaignId, dir, completedAt);
+    const receipt = await archiveEvidenceFolder(archive, campaignId, dir, services.now());
+    const recorded = await store.signatures.recordArchive(campaignId, receipt);
+    services.progress(
+      `Evidence for ${campaignId} archived to ${recorded.location} (${recorded.files} files, locked until ${recorded.retainUntil.slice(0, 10)}; manifest sha256 ${recorded.manifestSha256})`,
+    );
+    return recorded;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**

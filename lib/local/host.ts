@@ -2,6 +2,7 @@ import './node20';
 import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { dirname, resolve } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAwsConnector } from '../../functions/connectors/aws/index';
@@ -10,6 +11,10 @@ import { createGitHubConnector } from '../../functions/connectors/github/index';
 import { slackWebClientOptions } from '../../functions/core/call-budget';
 import type { AccessReviewConfig } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
+import type { EvidenceArchive } from '../../functions/evidence/archive/archive';
+import { folderArchive } from '../../functions/evidence/archive/folder';
+import { ephemeralLocalSigner, localSigner } from '../../functions/evidence/signing/local';
+import type { ChainSigner } from '../../functions/evidence/signing/signer';
 import type { CampaignSummary } from '../../functions/evidence/summary';
 import { createSlackEndpoint, type SlackEndpoint } from '../../functions/handlers/slack-events';
 import { configSha256Of } from '../../functions/runtime/config-file';
@@ -23,6 +28,7 @@ import { listenOnLoopback } from '../../sandbox/loopback';
 import { type SimulatedReviewers, startSimulatedReviewers } from '../../sandbox/reviewers';
 import type { Scenario } from '../../sandbox/scenario';
 import { startSlackSandbox } from '../../sandbox/slack/server';
+import { HANDLERS } from '../aws/handlers';
 import { type LocalDynamo, startLocalDynamo } from './dynamo';
 import { loadStepHandler, type StepHandler } from './step-handlers';
 import { DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS, synthesizeForLocalHost } from './synthesized-workflow';
@@ -39,8 +45,18 @@ export const LOCAL_TABLE_NAME = 'access-review';
 export interface EmbeddedHostOptions {
   scenario: Scenario;
   config: AccessReviewConfig;
-  /** Persist the table here (LevelDB); in memory when absent. */
+  /**
+   * Persist the table here (LevelDB); in memory when absent. The chain is signed with the key kept
+   * here (`signing-key.pem`, created on first use); without a data directory, with a key that lives
+   * as long as the host.
+   */
   dataDir?: string;
+  /**
+   * Where Finalize archives each evidence pack (`campaigns/<id>/…`, read-only files). Defaults to
+   * `evidence-archive` beside the data directory (`.access-review/evidence-archive`); without
+   * either, packs are not archived.
+   */
+  archiveDir?: string;
   /**
    * The review window on this host. The deployed window (config.review.windowHours) is days; a
    * local run stands in seconds for it, and the host reports the rewrite.
@@ -71,6 +87,10 @@ export interface EmbeddedHost {
   /** Where the Slack app listens, as Slack's Interactivity Request URL would point. */
   slackEndpoint: string;
   signingSecret: string;
+  /** The key the workflow's steps sign the chain head with. */
+  signer: ChainSigner;
+  /** Where Finalize archives evidence packs; undefined when the host keeps none. */
+  archive: EvidenceArchive | undefined;
   /** Every DynamoDB action each handler sent so far (handler name → actions such as PutItem). */
   dynamoActionsByHandler(): Map<string, ReadonlySet<string>>;
   /** Timeouts the host changed in the synthesized definition, so a person can see what differs from AWS. */
@@ -170,13 +190,26 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       log,
       progress,
     };
+    const signer = options.dataDir ? await localSigner(options.dataDir) : ephemeralLocalSigner();
+    const archiveDir =
+      options.archiveDir ??
+      (options.dataDir ? resolve(dirname(resolve(options.dataDir)), 'evidence-archive') : undefined);
+    const archive = archiveDir ? folderArchive(archiveDir, config.evidence.retentionDays) : undefined;
     // Each handler gets its own table client that records the DynamoDB actions it sends, so a
     // run shows whether the code stays within what the stack's IAM policy grants that function.
+    // Like the function's role, it gets the signer and the archive only where the catalogue says
+    // signsChain and archivesEvidence: the Slack endpoint never signs on either host.
     const actionsByHandler = new Map<string, Set<string>>();
     const servicesFor = (handlerName: string): Services => {
       const actions = actionsByHandler.get(handlerName) ?? new Set<string>();
       actionsByHandler.set(handlerName, actions);
-      return { ...services, store: createStore(dynamo.recordingTable((action) => actions.add(action))) };
+      const spec = HANDLERS.find((candidate) => candidate.name === handlerName);
+      return {
+        ...services,
+        store: createStore(dynamo.recordingTable((action) => actions.add(action))),
+        ...(spec?.signsChain ? { signer } : {}),
+        ...(spec?.archivesEvidence && archive ? { archive } : {}),
+      };
     };
 
     // The Slack app: the slack-events Lambda's own endpoint (request checks, AwsLambdaReceiver,
@@ -337,6 +370,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       reviewers,
       slackEndpoint,
       signingSecret,
+      signer,
+      archive,
       rewrittenTimeouts: synthesized.rewrittenTimeouts,
       dynamoActionsByHandler: () => new Map(actionsByHandler),
       runCampaign,

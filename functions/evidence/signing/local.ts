@@ -15,7 +15,18 @@ export const LOCAL_SIGNING_KEY_FILE = 'signing-key.pem';
  */
 export async function localSigner(dataDir: string): Promise<ChainSigner> {
   const path = join(dataDir, LOCAL_SIGNING_KEY_FILE);
-  const privateKey = await loadOrCreate(dataDir, path);
+  return signerFor(await loadOrCreate(dataDir, path));
+}
+
+/**
+ * A key that lives as long as the process: for an embedded host with no data directory (its table
+ * is in memory too), so its chain is signed and its evidence verifies like any other.
+ */
+export function ephemeralLocalSigner(): ChainSigner {
+  return signerFor(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+}
+
+function signerFor(privateKey: KeyObject): ChainSigner {
   const publicKey = createPublicKey(privateKey);
   const pem = spkiPem(publicKey);
   return {

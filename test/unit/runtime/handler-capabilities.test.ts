@@ -19,6 +19,8 @@ const CAPABILITIES = {
   aws: { module: 'functions/runtime/aws-connector-on-lambda.ts', packages: /^@cloud-copilot\// },
   slack: { module: 'functions/runtime/slack-on-lambda.ts', packages: /^@slack\/web-api$/ },
   tasks: { module: 'functions/runtime/step-functions-on-lambda.ts', packages: /^@aws-sdk\/client-sfn$/ },
+  signer: { module: 'functions/runtime/signing-on-lambda.ts', packages: /^@aws-sdk\/client-kms$/ },
+  archive: { module: 'functions/runtime/archive-on-lambda.ts', packages: /^@aws-sdk\/client-s3$/ },
 } as const;
 type Capability = keyof typeof CAPABILITIES;
 
@@ -29,6 +31,8 @@ function granted(spec: HandlerSpec): Capability[] {
   if (spec.awsRoles !== 'none') result.push('aws');
   if (spec.secrets.includes('slack')) result.push('slack');
   if (spec.completesReviewTasks) result.push('tasks');
+  if (spec.signsChain) result.push('signer');
+  if (spec.archivesEvidence) result.push('archive');
   return result.sort();
 }
 
@@ -81,6 +85,13 @@ describe('handler capabilities against the catalogue', async () => {
       }
       if (!present.includes('aws')) {
         expect(bundle.sources.some((file) => file.includes('/functions/connectors/aws/'))).toBe(false);
+      }
+      // The signers and the archive behind them come only with their capability.
+      if (!present.includes('signer')) {
+        expect(bundle.sources).not.toContain(join(root, 'functions/evidence/signing/kms.ts'));
+      }
+      if (!present.includes('archive')) {
+        expect(bundle.sources).not.toContain(join(root, 'functions/evidence/archive/s3.ts'));
       }
     },
   );
