@@ -1,6 +1,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AccessReviewError, NotFoundError } from '../core/errors';
 import { EventLog } from './events';
+import { HISTORY_INDEX_VERSION } from './history';
 import { getItem, queryAll, withoutKeys } from './query';
 import { GSI_CAMPAIGNS, isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -71,6 +72,11 @@ export interface Campaign {
   failure?: CampaignFailure;
   /** What each connector's snapshot cost at its source (requests and rate-limit points). */
   sourceUsage?: Record<string, { requests: Record<string, number>; points: Record<string, number> }>;
+  /**
+   * Set when the campaign's items carry the principal and resource history keys (history.ts):
+   * campaigns created by this release, or backfilled by `access-review reindex`.
+   */
+  historyIndex?: number;
 }
 
 export class CampaignRepository {
@@ -88,6 +94,8 @@ export class CampaignRepository {
             kind: 'campaign',
             gsi2pk: 'CAMPAIGN',
             gsi2sk: `${campaign.startedAt}#${campaign.campaignId}`,
+            // Its grants, decisions and outcomes are written with their history keys (history.ts).
+            historyIndex: HISTORY_INDEX_VERSION,
             ...campaign,
           },
           ConditionExpression: 'attribute_not_exists(pk)',

@@ -1,6 +1,7 @@
 import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AccessReviewError } from '../core/errors';
 import { linkToEvent } from './events';
+import { type HistoryKeySource, historyKeys } from './history';
 import { getItem, queryAll, withoutKeys } from './query';
 import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -33,9 +34,14 @@ export class DecisionRepository {
 
   /**
    * The decision on a grant is written once. A double click or a Slack retry finds the first
-   * decision and gets it back with `recorded: false`; nothing is overwritten.
+   * decision and gets it back with `recorded: false`; nothing is overwritten. With the grant, the
+   * item is also keyed for the principal and resource history (history.ts); without it, it is left
+   * out of the history until `reindex`.
    */
-  async record(decision: Decision): Promise<{ recorded: boolean; decision: Decision }> {
+  async record(
+    decision: Decision,
+    grant?: HistoryKeySource,
+  ): Promise<{ recorded: boolean; decision: Decision }> {
     try {
       await this.table.client.send(
         new PutCommand({
@@ -47,6 +53,7 @@ export class DecisionRepository {
             // Indexed beside the reviewer's grants so one query renders their whole task.
             gsi1pk: keys.reviewerGrants(decision.campaignId, decision.reviewer),
             gsi1sk: keys.decision(decision.grantId),
+            ...(grant ? historyKeys(grant, 'DECISION', decision) : {}),
             ...decision,
           },
           ConditionExpression: 'attribute_not_exists(pk)',

@@ -3,6 +3,7 @@ import type { SourceUsage } from '../connectors/connector';
 import { AccessReviewError } from '../core/errors';
 import type { Grant } from '../core/grant';
 import type { Decision } from './decisions';
+import { historyKeys } from './history';
 import { getItem, queryAll, queryPages, withoutKeys } from './query';
 import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -89,6 +90,7 @@ export class GrantRepository {
             pk: keys.campaign(grant.campaignId),
             sk: keys.grant(grant.grantId),
             kind: 'grant',
+            ...historyKeys(grant, 'GRANT'),
             ...grant,
           },
         },

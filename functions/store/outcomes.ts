@@ -3,6 +3,7 @@ import type { AccessPath, PolicyChange } from '../connectors/connector';
 import type { GuardReason } from '../core/revocation-guard';
 import type { EventType } from './events';
 import { linkToEvent } from './events';
+import { type HistoryKeySource, historyKeys } from './history';
 import { getItem, queryAll, withoutKeys } from './query';
 import { isConditionalCheckFailed, keys, type TableRef } from './table';
 
@@ -94,22 +95,30 @@ export interface Verification {
 export class OutcomeRepository {
   constructor(private readonly table: TableRef) {}
 
-  /** Writes the pending intent; false (and nothing written) when an attempt was already made. */
-  beginRevocation(campaignId: string, grantId: string, at: string): Promise<boolean> {
-    return this.putOnce(keys.revocation(grantId), 'revocation', {
-      campaignId,
-      grantId,
-      status: 'pending',
-      at,
-    });
+  /**
+   * Writes the pending intent; false (and nothing written) when an attempt was already made. Given
+   * the grant, here and in the other first writes, the item is keyed for the history (history.ts).
+   */
+  beginRevocation(
+    campaignId: string,
+    grantId: string,
+    at: string,
+    grant?: HistoryKeySource,
+  ): Promise<boolean> {
+    return this.putOnce(
+      keys.revocation(grantId),
+      'revocation',
+      { campaignId, grantId, status: 'pending', at },
+      grant,
+    );
   }
 
   /**
    * Records a revocation the guard kept from happening (rejected, refused_protected), once: no
    * source is called, so there is no pending intent to write first. False when already recorded.
    */
-  recordNotApplied(revocation: Revocation): Promise<boolean> {
-    return this.putOnce(keys.revocation(revocation.grantId), 'revocation', revocation);
+  recordNotApplied(revocation: Revocation, grant?: HistoryKeySource): Promise<boolean> {
+    return this.putOnce(keys.revocation(revocation.grantId), 'revocation', revocation, grant);
   }
 
   /** Records, on a pending revocation, the policy changes the connector plans; set once. */
@@ -169,8 +178,8 @@ export class OutcomeRepository {
     return linkToEvent(this.table, campaignId, sk, eventSeq);
   }
 
-  recordVerification(verification: Verification): Promise<boolean> {
-    return this.putOnce(keys.verification(verification.grantId), 'verification', verification);
+  recordVerification(verification: Verification, grant?: HistoryKeySource): Promise<boolean> {
+    return this.putOnce(keys.verification(verification.grantId), 'verification', verification, grant);
   }
 
   async getRevocation(campaignId: string, grantId: string): Promise<Revocation | undefined> {
@@ -191,12 +200,20 @@ export class OutcomeRepository {
     return (await queryAll(this.table, keys.campaign(campaignId), 'VERIFICATION#')).map(strip<Verification>);
   }
 
-  private async putOnce(sk: string, kind: string, record: Revocation | Verification): Promise<boolean> {
+  private async putOnce(
+    sk: string,
+    kind: 'revocation' | 'verification',
+    record: Revocation | Verification,
+    grant: HistoryKeySource | undefined,
+  ): Promise<boolean> {
+    const indexed = grant
+      ? historyKeys(grant, kind === 'revocation' ? 'REVOCATION' : 'VERIFICATION', record)
+      : {};
     try {
       await this.table.client.send(
         new PutCommand({
           TableName: this.table.tableName,
-          Item: { pk: keys.campaign(record.campaignId), sk, kind, ...record },
+          Item: { pk: keys.campaign(record.campaignId), sk, kind, ...indexed, ...record },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

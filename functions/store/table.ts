@@ -15,10 +15,17 @@ import { awsClientConfig } from '../core/call-budget';
  *   EVENT#<seq>             the append-only, hash-chained event log
  *
  * gsi1: a reviewer's grants (`CAMPAIGN#<id>#REVIEWER#<login>`, `GRANT#<grantId>`).
- * gsi2: campaigns by start time (`CAMPAIGN`, `<startedAt>#<id>`).
+ * gsi2: campaigns by start time (`CAMPAIGN`, `<startedAt>#<id>`), and a principal's grants across
+ *       campaigns (`PRINCIPAL#<holder or principal>`, see history.ts).
+ * gsi3: a resource's grants across campaigns (`RESOURCE#<resource>`, see history.ts).
+ * The grant, decision, revocation and verification items of a grant carry the same gsi2 and gsi3
+ * keys, so one Query returns a grant with what was decided and done about it.
  */
 export const GSI_BY_REVIEWER = 'gsi1';
 export const GSI_CAMPAIGNS = 'gsi2';
+/** The principal history shares gsi2 with the campaign list (one new index per release, see lib/aws/table.ts). */
+export const GSI_BY_PRINCIPAL = 'gsi2';
+export const GSI_BY_RESOURCE = 'gsi3';
 
 export const keys = {
   campaign: (campaignId: string) => `CAMPAIGN#${campaignId}`,

@@ -27,7 +27,11 @@ export class EvidenceTable extends Construct {
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: props.encryptionKey,
     });
-    for (const index of ['gsi1', 'gsi2']) {
+    // gsi1: a reviewer's grants in a campaign. gsi2: campaigns by start time, and (overloaded) a
+    // principal's grants across campaigns. gsi3: a resource's grants across campaigns. A deployed
+    // table gains one index per CloudFormation update (DynamoDB builds one at a time), so a release
+    // may add at most one: gsi3 is this release's, and the principal history reuses gsi2.
+    for (const index of ['gsi1', 'gsi2', 'gsi3']) {
       this.table.addGlobalSecondaryIndex({
         indexName: index,
         partitionKey: { name: `${index}pk`, type: AttributeType.STRING },
