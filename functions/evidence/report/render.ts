@@ -164,7 +164,7 @@ function header(model: ReportModel): string {
 function figures(model: ReportModel): string {
   const s = model.summary;
   const figure = (label: string, value: number, note = '') =>
-    `<div><dt>${e(label)}</dt><dd>${formatCount(value)}${note ? `<small>${e(note)}</small>` : ''}</dd></div>`;
+    `<div><dt>${e(label)}</dt><dd>${formatCount(value)}${note ? ` <small>${e(note)}</small>` : ''}</dd></div>`;
   const revoked = num(s, 'revoked');
   return [
     '<dl class="figures">',

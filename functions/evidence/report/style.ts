@@ -28,7 +28,7 @@ p.lead{margin:4px 0 12px;color:var(--muted)}
 .figures div{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:var(--soft)}
 .figures dt{color:var(--muted);font-size:12px;font-weight:600}
 .figures dd{margin:2px 0 0;font-size:22px;font-weight:650}
-.figures dd small{font-size:12px;font-weight:500;color:var(--muted);margin-left:6px}
+.figures dd small{font-size:12px;font-weight:500;color:var(--muted);margin-left:2px}
 dl.facts{display:grid;grid-template-columns:220px 1fr;gap:4px 16px;margin:8px 0}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
