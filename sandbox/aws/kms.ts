@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import {
   type CallContext,
   type Handler,
@@ -9,9 +10,9 @@ import {
   pageToken,
   requiredString,
 } from './context';
-import { MalformedPolicyError, parsePolicyText, simulatorPolicyProblems } from './documents';
+import { MalformedPolicyError, parsePolicyText, simulatorPolicyProblems, storedPolicy } from './documents';
 import { AwsServiceError } from './errors';
-import type { KmsKey } from './state';
+import { type AwsState, defaultKeyPolicy, type KmsKey, keyArn } from './state';
 
 /*
  * KMS, per account and region. Keys are named by id, key ARN, `alias/name` or alias ARN; an ARN
@@ -61,8 +62,115 @@ async function keyFor(
   return key;
 }
 
+/*
+ * Asymmetric signing keys (ECC_NIST_P256, SIGN_VERIFY) hold a real P-256 key pair: Sign answers a
+ * DER ECDSA signature that node:crypto or openssl verify with GetPublicKey's SubjectPublicKeyInfo.
+ * The pair lives beside the key record, not in it: the scenario's keys are symmetric.
+ */
+interface SigningMaterial {
+  privateKey: KeyObject;
+  /** SubjectPublicKeyInfo DER, what GetPublicKey answers. */
+  spki: Buffer;
+}
+
+const signingMaterial = new WeakMap<KmsKey, SigningMaterial>();
+
+export const SIGNING_KEY_SPEC = 'ECC_NIST_P256';
+const SIGNING_ALGORITHMS = ['ECDSA_SHA_256'] as const;
+/** KMS signs at most 4096 bytes of RAW message. */
+const MAX_RAW_MESSAGE_BYTES = 4096;
+
+/**
+ * Adds an ECC_NIST_P256 SIGN_VERIFY customer managed key to an account, as CreateKey would (the
+ * stack creates it on AWS). Its key policy defaults to KMS's default policy (the account's IAM
+ * policies decide); give one to name principals directly.
+ */
+export function addSigningKey(
+  state: AwsState,
+  options: { accountId: string; region: string; description?: string; policy?: string },
+): KmsKey {
+  const id = randomUUID();
+  const key: KmsKey = {
+    id,
+    arn: keyArn(options.accountId, options.region, id),
+    accountId: options.accountId,
+    region: options.region,
+    description: options.description ?? '',
+    policy: options.policy
+      ? parsePolicyText(options.policy, 'resource')
+      : storedPolicy(defaultKeyPolicy(options.accountId), 'resource'),
+    createDate: new Date(),
+    manager: 'CUSTOMER',
+  };
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  signingMaterial.set(key, { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) });
+  state.account(options.accountId).keys.set(id, key);
+  return key;
+}
+
+function signingKeyOf(key: KmsKey, operation: string): SigningMaterial {
+  const material = signingMaterial.get(key);
+  if (!material) {
+    // What KMS answers a symmetric key for an asymmetric operation.
+    throw new AwsServiceError(
+      'InvalidKeyUsageException',
+      `${key.arn} key usage is ENCRYPT_DECRYPT which is not valid for ${operation}.`,
+    );
+  }
+  return material;
+}
+
+const signMessage: Handler = async (context, input) => {
+  const key = await keyFor(context, input, 'Sign', { aliases: true });
+  const material = signingKeyOf(key, 'Sign');
+  const algorithm = requiredString(context, input, 'SigningAlgorithm');
+  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new AwsServiceError(
+      'InvalidKeyUsageException',
+      `Algorithm ${algorithm} is incompatible with key spec ${SIGNING_KEY_SPEC}.`,
+    );
+  }
+  const messageType = optionalString(input, 'MessageType') ?? 'RAW';
+  if (messageType !== 'RAW') {
+    throw new AwsServiceError(
+      'NotImplemented',
+      `The local AWS sandbox does not implement kms:Sign with MessageType ${messageType}.`,
+      501,
+    );
+  }
+  const message = Buffer.from(requiredString(context, input, 'Message'), 'base64');
+  if (message.length > MAX_RAW_MESSAGE_BYTES) {
+    throw new AwsServiceError(
+      'ValidationException',
+      `Digital signature messages of type RAW must be ${MAX_RAW_MESSAGE_BYTES} bytes or less.`,
+    );
+  }
+  const signature = sign('sha256', message, { key: material.privateKey, dsaEncoding: 'der' });
+  return { KeyId: key.arn, Signature: signature.toString('base64'), SigningAlgorithm: algorithm };
+};
+
+const getPublicKey: Handler = async (context, input) => {
+  const key = await keyFor(context, input, 'GetPublicKey', { aliases: true });
+  const material = signingMaterial.get(key);
+  if (!material) {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `${key.arn} is a symmetric key: it has no public key.`,
+    );
+  }
+  return {
+    KeyId: key.arn,
+    PublicKey: material.spki.toString('base64'),
+    CustomerMasterKeySpec: SIGNING_KEY_SPEC,
+    KeySpec: SIGNING_KEY_SPEC,
+    KeyUsage: 'SIGN_VERIFY',
+    SigningAlgorithms: [...SIGNING_ALGORITHMS],
+  };
+};
+
 const describeKey: Handler = async (context, input) => {
   const key = await keyFor(context, input, 'DescribeKey', { aliases: true });
+  const signing = signingMaterial.has(key);
   return {
     KeyMetadata: {
       KeyId: key.id,
@@ -71,13 +179,15 @@ const describeKey: Handler = async (context, input) => {
       CreationDate: key.createDate,
       Enabled: true,
       Description: key.description,
-      KeyUsage: 'ENCRYPT_DECRYPT',
+      KeyUsage: signing ? 'SIGN_VERIFY' : 'ENCRYPT_DECRYPT',
       KeyState: 'Enabled',
       Origin: 'AWS_KMS',
       KeyManager: key.manager,
-      CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-      KeySpec: 'SYMMETRIC_DEFAULT',
-      EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+      CustomerMasterKeySpec: signing ? SIGNING_KEY_SPEC : 'SYMMETRIC_DEFAULT',
+      KeySpec: signing ? SIGNING_KEY_SPEC : 'SYMMETRIC_DEFAULT',
+      ...(signing
+        ? { SigningAlgorithms: [...SIGNING_ALGORITHMS] }
+        : { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] }),
       MultiRegion: false,
     },
   };
@@ -160,4 +270,6 @@ export const kmsHandlers: Handlers = {
   GetKeyPolicy: getKeyPolicy,
   PutKeyPolicy: putKeyPolicy,
   ListAliases: listAliases,
+  Sign: signMessage,
+  GetPublicKey: getPublicKey,
 };
