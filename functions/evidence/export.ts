@@ -9,20 +9,21 @@ import { type CampaignEvent, canonicalJson } from '../store/events';
 import type { StoredGrant } from '../store/grants';
 import type { Store } from '../store/index';
 import { EvidenceFileWriter, type WrittenFile } from './file-writer';
+import {
+  DECISIONS_HEADER,
+  EVIDENCE_FILES,
+  GRANTS_HEADER,
+  REVIEWERS_HEADER,
+  REVOCATIONS_HEADER,
+  reviewerRow,
+  summaryText,
+} from './format';
 import { GRANT_HASH_VERSION, type GrantHashVersion, grantContentHash, hashVersionOf } from './grant-digest';
 import { type GrantRecords, mergeByGrant } from './merge';
 import { type EvidenceSource, storeEvidenceSource, type TaskLine } from './source';
 import { type CampaignSummary, SummaryBuilder } from './summary';
 
-export const EVIDENCE_FILES = [
-  'grants.csv',
-  'decisions.csv',
-  'revocations.csv',
-  'policy-changes.jsonl',
-  'reviewers.csv',
-  'events.jsonl',
-  'summary.json',
-] as const;
+export { EVIDENCE_FILES };
 
 export interface Manifest {
   campaignId: string;
@@ -39,75 +40,6 @@ export function policyChangesLabel(changes: readonly PolicyChange[] | undefined)
     .map((c) => `${c.policy} sha256:${c.beforeSha256 ?? 'none'}→${c.afterSha256 ?? 'none'}`)
     .join('; ');
 }
-
-const GRANTS_HEADER = [
-  'grant_id',
-  'connector',
-  'grant_kind',
-  'resource_type',
-  'resource',
-  'principal_type',
-  'principal',
-  'entitlement',
-  'via',
-  'reviewable',
-  'derived_from',
-  'flags',
-  'holder',
-  'description',
-  'details',
-  'reviewer',
-  'routing_reason',
-  'snapshot_at',
-  'content_sha256',
-];
-
-const DECISIONS_HEADER = [
-  'grant_id',
-  'principal',
-  'resource',
-  'entitlement',
-  'via',
-  'reviewer',
-  'decision',
-  'decided_by_slack_user',
-  'decided_at',
-  'justification',
-  'event_seq',
-  'note',
-];
-
-const REVOCATIONS_HEADER = [
-  'grant_id',
-  'principal',
-  'resource',
-  'entitlement',
-  'via',
-  'decided_by',
-  'decided_at',
-  'grant_kind',
-  'revocation_status',
-  'applied_at',
-  'action',
-  'remediation',
-  'error',
-  'verification',
-  'verified_at',
-  'still_present_via',
-  'policy_changes',
-  'guard',
-  'guard_reasons',
-];
-
-const REVIEWERS_HEADER = [
-  'reviewer',
-  'slack_user_id',
-  'grants',
-  'status',
-  'requested_at',
-  'completed_at',
-  'due_at',
-];
 
 function grantRow(g: StoredGrant, hashVersion: GrantHashVersion): unknown[] {
   return [
@@ -318,17 +250,7 @@ export async function exportEvidence(
 
   const tasks = await loadTasks(source, summary);
   const reviewers = await EvidenceFileWriter.csv(path('reviewers.csv'), REVIEWERS_HEADER);
-  for (const t of tasks) {
-    await reviewers.write([
-      t.reviewer,
-      t.slackUserId,
-      t.grantCount,
-      t.status,
-      t.requestedAt ?? '',
-      t.completedAt ?? '',
-      t.dueAt,
-    ]);
-  }
+  for (const t of tasks) await reviewers.write(reviewerRow(t));
   written.set('reviewers.csv', await reviewers.close());
 
   const events = EvidenceFileWriter.text(path('events.jsonl'));
@@ -356,7 +278,7 @@ export async function exportEvidence(
 
   const built = summary.build();
   const summaryFile = EvidenceFileWriter.text(path('summary.json'));
-  await summaryFile.write(`${JSON.stringify(built, null, 2)}\n`);
+  await summaryFile.write(summaryText(built));
   written.set('summary.json', await summaryFile.close());
 
   const manifest: Manifest = {

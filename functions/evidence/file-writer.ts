@@ -4,14 +4,12 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
+import { neutraliseRow } from './csv-cells';
 
 export interface WrittenFile {
   sha256: string;
   bytes: number;
 }
-
-/** Booleans as `true` / `false`, as every evidence CSV has always written them. */
-const CSV_OPTIONS = { cast: { boolean: (value: boolean) => String(value) } };
 
 /**
  * One evidence file written as it is produced: rows go through csv-stringify (or lines as they
@@ -40,7 +38,7 @@ export class EvidenceFileWriter {
 
   /** A CSV file whose first row is `header`. */
   static async csv(path: string, header: readonly string[]): Promise<EvidenceFileWriter> {
-    const writer = new EvidenceFileWriter(path, stringify(CSV_OPTIONS));
+    const writer = new EvidenceFileWriter(path, stringify());
     await writer.write([...header]);
     return writer;
   }
@@ -50,9 +48,13 @@ export class EvidenceFileWriter {
     return new EvidenceFileWriter(path, new PassThrough());
   }
 
-  /** A CSV row (an array of cells) or a piece of text; waits while the file is behind. */
+  /**
+   * A CSV row (an array of cells) or a piece of text; waits while the file is behind. Every CSV
+   * cell is written as text (booleans `true` / `false`, as the files always had them) through the
+   * formula-injection rule of csv-cells.ts, the one place evidence CSVs are written.
+   */
   async write(chunk: unknown[] | string): Promise<void> {
-    if (!this.input.write(chunk)) {
+    if (!this.input.write(typeof chunk === 'string' ? chunk : neutraliseRow(chunk))) {
       await Promise.race([once(this.input, 'drain'), this.done]);
     }
   }

@@ -63,3 +63,29 @@ export function snapshotDigest(grantHashes: Map<string, string>): string {
   for (const id of [...grantHashes.keys()].sort()) digest.update(`${id}:${grantHashes.get(id)}\n`);
   return digest.digest('hex');
 }
+
+/** One grant's line of the assignment digest: who was asked about it and why (empty when nobody). */
+export function assignmentLine(
+  grantId: string,
+  reviewer: string | undefined,
+  routingReason: string | undefined,
+): string {
+  return `${grantId}:${reviewer ?? ''}:${routingReason ?? ''}\n`;
+}
+
+/**
+ * SHA-256 over `<grant_id>:<reviewer>:<routing_reason>\n` lines, one per grant of the snapshot
+ * (empty reviewer and reason where there is none), in grant-id order as the snapshot digest sorts
+ * them: recorded by the reviewers_assigned event, it anchors grants.csv's reviewer and
+ * routing_reason columns in the hash chain.
+ */
+export function assignmentDigest(
+  grants: Iterable<{ grantId: string; reviewer?: string; routingReason?: string }>,
+): string {
+  const lines = new Map<string, string>();
+  for (const grant of grants)
+    lines.set(grant.grantId, assignmentLine(grant.grantId, grant.reviewer, grant.routingReason));
+  const digest = createHash('sha256');
+  for (const id of [...lines.keys()].sort()) digest.update(lines.get(id) as string);
+  return digest.digest('hex');
+}

@@ -69,12 +69,27 @@ export class GrantIndex {
     return this.payload.subarray(entry * this.width, (entry + 1) * this.width);
   }
 
-  claim(entry: number): void {
-    this.claimedFlags[entry] = 1;
+  /** Marks an entry (`bit` 1: a row of its own file claimed it; others: other joins). */
+  claim(entry: number, bit = 1): void {
+    this.claimedFlags[entry] = (this.claimedFlags[entry] as number) | bit;
   }
 
-  isClaimed(entry: number): boolean {
-    return this.claimedFlags[entry] === 1;
+  isClaimed(entry: number, bit = 1): boolean {
+    return ((this.claimedFlags[entry] as number) & bit) !== 0;
+  }
+
+  /** Grants with more than one entry, in key order, each with its entries in chain order. */
+  *duplicates(): Generator<{ grantId: string; entries: number[] }> {
+    let position = 0;
+    while (position < this.count) {
+      const first = this.order[position] as number;
+      let end = position + 1;
+      while (end < this.count && this.compareEntryKeys(first, this.order[end] as number) === 0) end++;
+      if (end - position > 1) {
+        yield { grantId: this.idOf(first), entries: [...this.order.subarray(position, end)] };
+      }
+      position = end;
+    }
   }
 
   /** The latest entry of every grant, in key order, with whether a row claimed it. */
@@ -83,7 +98,7 @@ export class GrantIndex {
       const entry = this.order[position] as number;
       const next = this.order[position + 1];
       if (next !== undefined && this.compareEntryKeys(entry, next) === 0) continue;
-      yield { entry, grantId: this.idOf(entry), claimed: this.claimedFlags[entry] === 1 };
+      yield { entry, grantId: this.idOf(entry), claimed: this.isClaimed(entry) };
     }
   }
 

@@ -176,16 +176,31 @@ export class SummaryBuilder {
   private remediationsOpen = 0;
   private verifiedAbsent = 0;
   private stillPresent = 0;
-  private readonly chain = new ChainVerifier();
   private events = 0;
   /** The last campaign_failed not followed by a campaign_resumed. */
   private failure: CampaignEvent | undefined;
 
   constructor(
-    private readonly campaign: Campaign,
-    private readonly guard: StoredGuardSummary | undefined,
-    private readonly approval: ApprovalRequest | undefined,
+    private campaign: Campaign,
+    private guard: StoredGuardSummary | undefined,
+    private approval: ApprovalRequest | undefined,
+    /** verify-evidence passes the verifier it already runs, so each event is hashed once. */
+    private readonly chain: ChainVerifier = new ChainVerifier(),
   ) {}
+
+  /**
+   * verify-evidence learns what the campaign item, guard and approval said only from the chain
+   * it is counting: it sets them once it has read it, before build().
+   */
+  describe(
+    campaign: Campaign,
+    guard: StoredGuardSummary | undefined,
+    approval: ApprovalRequest | undefined,
+  ): void {
+    this.campaign = campaign;
+    this.guard = guard;
+    this.approval = approval;
+  }
 
   addGrant(grant: StoredGrant): void {
     this.grants++;

@@ -1,17 +1,31 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import type { FileHandle } from 'node:fs/promises';
 import type { PolicyChange } from '../connectors/connector';
+import { AccessReviewError } from '../core/errors';
 import { type Grant, viaFromLabel } from '../core/grant';
 import { parseJsonRecord } from '../core/records';
-import { type CampaignEvent, ChainVerifier, canonicalJson } from '../store/events';
-import { guardReasonsLabel, type Manifest, policyChangesLabel } from './export';
-import { GRANT_HASH_VERSION, grantContentHash, hashVersionOf, snapshotDigest } from './grant-digest';
-import { GrantIndex } from './grant-index';
+import { type CampaignEvent, canonicalJson } from '../store/events';
+import { bySeq, type ChainFacts, DECISION, fingerprint, LINE, readChain } from './chain-facts';
+import { csvRows } from './csv-read';
+import { guardReasonsLabel, policyChangesLabel } from './export';
+import { EvidenceFileError, EvidenceFolder, linesOf } from './folder';
+import {
+  DECISIONS_HEADER,
+  EVIDENCE_FILES,
+  type EvidenceFileName,
+  GRANTS_HEADER,
+  isEvidenceFileName,
+  MANIFEST_FILE,
+  REVOCATIONS_HEADER,
+} from './format';
+import {
+  assignmentLine,
+  GRANT_HASH_VERSION,
+  grantContentHash,
+  hashVersionOf,
+  snapshotDigest,
+} from './grant-digest';
+import { checkRebuilt } from './rebuild';
 
 /** What the chain says about a campaign that failed (and was not resumed afterwards). */
 export interface EvidenceFailure {
@@ -29,68 +43,258 @@ export interface EvidenceCheck {
   findings: string[];
   /** Only when the chain records that the campaign failed: where and why. */
   failure?: EvidenceFailure;
-  /** Only when there is something to say that is not a finding (what a failed campaign left). */
+  /** Only when there is something to say that is not a finding (what a failed campaign left, what an older campaign's chain does not anchor). */
   notes?: string[];
 }
 
-const OUTCOME_TYPES = new Set([
-  'revocation_applied',
-  'revocation_failed',
-  'revocation_rejected',
-  'revocation_refused',
-]);
-
-/** Decision payload: [seq, fingerprint×4, revoke]. Outcome / verification payload: [seq, offset lo, offset hi, length, policy changes]. */
-const DECISION_WIDTH = 6;
-const LINE_WIDTH = 5;
-
-/** 128 bits of SHA-256 over what a decisions.csv row and its event must agree on. */
-function fingerprint(values: readonly unknown[]): number[] {
-  const digest = createHash('sha256').update(canonicalJson(values)).digest();
-  return [0, 1, 2, 3].map((word) => digest.readUInt32BE(word * 4));
+/** The manifest as far as it could be read: entries only for the format's own names. */
+interface ManifestFacts {
+  campaignId: string | undefined;
+  chainHead: string | null | undefined;
+  events: number | undefined;
+  entries: Map<EvidenceFileName, { sha256: string; bytes: number }>;
 }
 
-/** A file's bytes as they are read, into `hash` when the manifest lists it. */
-async function* chunksOf(path: string, hash: Hash | undefined): AsyncGenerator<Buffer> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash?.update(chunk as Buffer);
-    yield chunk as Buffer;
+const MANIFEST_LIMIT = 1024 * 1024;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Reads manifest.json and holds it to the format: exactly the format's files, each once, each a
+ * bare name. A name that is a path, or not the format's, is reported and never opened.
+ */
+async function readManifest(folder: EvidenceFolder, findings: string[]): Promise<ManifestFacts> {
+  const facts: ManifestFacts = {
+    campaignId: undefined,
+    chainHead: undefined,
+    events: undefined,
+    entries: new Map(),
+  };
+  let manifest: unknown;
+  try {
+    manifest = parseJsonRecord(await folder.text(MANIFEST_FILE, MANIFEST_LIMIT), MANIFEST_FILE);
+  } catch (error) {
+    findings.push(describeError(MANIFEST_FILE, error));
+    return facts;
   }
-}
-
-/** Lines with their byte offset, so an event can be read again later without keeping it. */
-async function* linesOf(
-  path: string,
-  hash: Hash | undefined,
-): AsyncGenerator<{ text: string; offset: number; length: number }> {
-  let rest: Buffer = Buffer.alloc(0);
-  let offset = 0;
-  for await (const chunk of chunksOf(path, hash)) {
-    const buffer = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
-    for (let end = buffer.indexOf(10, start); end !== -1; end = buffer.indexOf(10, start)) {
-      yield { text: buffer.toString('utf8', start, end), offset: offset + start, length: end - start };
-      start = end + 1;
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    findings.push(`${MANIFEST_FILE}: not a JSON object`);
+    return facts;
+  }
+  const m = manifest as Record<string, unknown>;
+  if (typeof m.campaignId === 'string') facts.campaignId = m.campaignId;
+  else findings.push(`${MANIFEST_FILE}: "campaignId" is not a string`);
+  if (typeof m.chainHead === 'string' || m.chainHead === null) facts.chainHead = m.chainHead;
+  else findings.push(`${MANIFEST_FILE}: "chainHead" is neither a hash nor null`);
+  if (Number.isSafeInteger(m.events)) facts.events = m.events as number;
+  else findings.push(`${MANIFEST_FILE}: "events" is not a count`);
+  if (m.algorithm !== 'sha256') findings.push(`${MANIFEST_FILE}: "algorithm" is not "sha256"`);
+  if (!Array.isArray(m.files)) {
+    findings.push(`${MANIFEST_FILE}: "files" is not a list`);
+  } else {
+    for (const [index, file] of m.files.entries()) {
+      const entry = (file ?? {}) as Record<string, unknown>;
+      const name = entry.name;
+      if (typeof name !== 'string') {
+        findings.push(`${MANIFEST_FILE}: files[${index}] has no name`);
+        continue;
+      }
+      if (/[/\\\0]/.test(name) || name === '.' || name === '..') {
+        findings.push(
+          `${MANIFEST_FILE}: files[${index}] is ${JSON.stringify(name)}, a path, not a file of the format; not read`,
+        );
+        continue;
+      }
+      if (!isEvidenceFileName(name)) {
+        findings.push(
+          `${MANIFEST_FILE}: files[${index}] is ${JSON.stringify(name)}, not a file of the format; not read`,
+        );
+        continue;
+      }
+      if (facts.entries.has(name)) {
+        findings.push(`${MANIFEST_FILE}: ${name} is listed more than once`);
+        continue;
+      }
+      if (
+        typeof entry.sha256 !== 'string' ||
+        !SHA256.test(entry.sha256) ||
+        !Number.isSafeInteger(entry.bytes)
+      ) {
+        findings.push(`${MANIFEST_FILE}: the entry of ${name} has no SHA-256 or size`);
+        continue;
+      }
+      facts.entries.set(name, { sha256: entry.sha256, bytes: entry.bytes as number });
     }
-    rest = buffer.subarray(start);
-    offset += start;
   }
-  if (rest.length > 0) yield { text: rest.toString('utf8'), offset, length: rest.length };
+  for (const name of EVIDENCE_FILES) {
+    if (
+      !facts.entries.has(name) &&
+      !findings.some((f) => f.startsWith(`${MANIFEST_FILE}: the entry of ${name} `))
+    ) {
+      findings.push(`${MANIFEST_FILE}: does not list ${name}, which the format requires`);
+    }
+  }
+  return facts;
 }
 
-function csvRows(path: string, hash: Hash | undefined): AsyncIterable<Record<string, string>> {
-  const parser = parse({ columns: true });
-  // A read error destroys the parser, so the loop reading its rows throws it.
-  pipeline(Readable.from(chunksOf(path, hash)), parser).catch(() => undefined);
-  return parser;
+/** Any error while checking a file, as a finding naming the file (and the line when known). */
+function describeError(file: string, error: unknown): string {
+  if (error instanceof EvidenceFileError) return error.message;
+  if (error instanceof SyntaxError) return `${file}: not JSON (${error.message})`;
+  if (error instanceof AccessReviewError) return `${file}: ${error.message}`;
+  const named = error as { name?: string; message?: string };
+  return `${file}: could not be checked (${named.name ?? 'Error'}: ${named.message ?? String(error)})`;
 }
+
+/**
+ * Each file's bytes hashed as some check reads them, for the manifest comparison; a file whose
+ * reading stopped part-way (a finding says why) is not compared.
+ */
+class FileHashes {
+  private readonly hashes = new Map<EvidenceFileName, { hash: Hash; bytes: number }>();
+  readonly stopped = new Set<string>();
+  constructor(private readonly listed: ManifestFacts['entries']) {}
+
+  /** A hash for the first full read of a listed file (later reads of it pass undefined). */
+  for(name: EvidenceFileName): Hash | undefined {
+    if (!this.listed.has(name) || this.hashes.has(name)) return undefined;
+    const state = { hash: createHash('sha256'), bytes: 0 };
+    this.hashes.set(name, state);
+    const counting = {
+      update: (chunk: Buffer) => {
+        state.bytes += chunk.length;
+        state.hash.update(chunk);
+        return counting;
+      },
+    };
+    return counting as unknown as Hash;
+  }
+
+  has(name: EvidenceFileName): boolean {
+    return this.hashes.has(name);
+  }
+
+  result(name: EvidenceFileName): { sha256: string; bytes: number } | undefined {
+    const state = this.hashes.get(name);
+    return state ? { sha256: state.hash.digest('hex'), bytes: state.bytes } : undefined;
+  }
+}
+
+/**
+ * What an auditor can run without trusting us, or whoever can write the table: every file the
+ * format requires is listed once and matches the manifest; the event chain recomputes to its head;
+ * the chain is complete (its terminal event, one decision per grant by its reviewer while their
+ * review was open, an outcome and a verification for every revocation); grants.csv hashes to the
+ * snapshot digest and its assignments to the assignment digest; decisions.csv, revocations.csv and
+ * policy-changes.jsonl say what the chain says; reviewers.csv and summary.json are what the export
+ * writes from the chain. Every problem is a finding naming its file (and line); nothing throws.
+ *
+ * It streams: each file is hashed as it is read for its checks, events.jsonl once in order (the
+ * chain recomputed event by event), the CSVs row by row. Per grant it keeps only index entries for
+ * the chain's decisions and revocation outcomes (see GrantIndex), and reads an event again by its
+ * position when a row needs more of it. It opens only the format's file names joined to the folder,
+ * and only regular files.
+ */
+export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
+  const folder = new EvidenceFolder(dir);
+  const manifestFindings: string[] = [];
+  const manifest = await readManifest(folder, manifestFindings);
+  const hashes = new FileHashes(manifest.entries);
+  const fileFindings: string[] = [];
+  const present = new Set<EvidenceFileName>();
+  for (const name of EVIDENCE_FILES) {
+    const problem = await folder.problemWith(name);
+    if (problem) fileFindings.push(`${name}: ${problem}`);
+    else present.add(name);
+  }
+  const notes: string[] = [];
+  const checkFindings: string[] = [];
+  /** Runs one file's check; whatever it throws becomes a finding about that file. */
+  const guarded = async <T>(name: EvidenceFileName, check: () => Promise<T>): Promise<T | undefined> => {
+    if (!present.has(name)) return undefined;
+    try {
+      return await check();
+    } catch (error) {
+      checkFindings.push(describeError(name, error));
+      hashes.stopped.add(name);
+      return undefined;
+    }
+  };
+
+  const facts = await guarded('events.jsonl', () =>
+    readChain(folder, hashes.for('events.jsonl'), manifest.campaignId),
+  );
+  const chainFindings: string[] = [];
+  if (facts) {
+    if (facts.chainFinding) chainFindings.push(facts.chainFinding);
+    else if (manifest.chainHead !== undefined && facts.chainHead !== manifest.chainHead)
+      chainFindings.push('events.jsonl: chain head differs from the manifest');
+    if (manifest.events !== undefined && manifest.events !== facts.length) {
+      chainFindings.push(`events.jsonl: ${facts.length} events, the manifest says ${manifest.events}`);
+    }
+    chainFindings.push(...facts.findings);
+    await guarded('grants.csv', () => checkGrants(folder, hashes, facts, checkFindings, notes));
+    let events: EventFile | undefined;
+    try {
+      events = await EventFile.open(folder);
+      const open = events;
+      await guarded('decisions.csv', () => checkDecisions(folder, hashes, facts, checkFindings));
+      await guarded('revocations.csv', () => checkRevocations(folder, hashes, facts, open, checkFindings));
+      await guarded('policy-changes.jsonl', () =>
+        checkPolicyChanges(folder, hashes, facts, open, checkFindings),
+      );
+    } catch (error) {
+      checkFindings.push(describeError('events.jsonl', error));
+    } finally {
+      await events?.close();
+    }
+    await checkRebuilt(folder, hashes, facts, present, checkFindings, notes, guarded);
+  }
+
+  // Files no check read whole (a check stopped early, or had no chain to check against) are hashed on their own.
+  const hashFindings: string[] = [];
+  for (const [name, listed] of manifest.entries) {
+    if (!present.has(name) || hashes.stopped.has(name)) continue;
+    if (!hashes.has(name)) {
+      const hash = hashes.for(name);
+      try {
+        for await (const _ of folder.chunks(name, hash));
+      } catch (error) {
+        hashFindings.push(describeError(name, error));
+        continue;
+      }
+    }
+    const actual = hashes.result(name);
+    if (!actual) continue;
+    if (actual.sha256 !== listed.sha256)
+      hashFindings.push(`${name}: SHA-256 ${actual.sha256} does not match the manifest`);
+    else if (actual.bytes !== listed.bytes)
+      hashFindings.push(`${name}: ${actual.bytes} bytes, the manifest says ${listed.bytes}`);
+  }
+  const findings = [
+    ...manifestFindings,
+    ...fileFindings,
+    ...hashFindings,
+    ...chainFindings,
+    ...checkFindings,
+  ];
+  const failure = facts?.failure;
+  return {
+    ok: findings.length === 0,
+    findings,
+    ...(failure ? { failure: failureOf(failure) } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
+  };
+}
+
+export type Guarded = <T>(name: EvidenceFileName, check: () => Promise<T>) => Promise<T | undefined>;
+export type { FileHashes };
 
 /** Events read back by position: the chain is never held, only where each needed event is. */
 class EventFile {
   private constructor(private readonly handle: FileHandle) {}
 
-  static async open(path: string): Promise<EventFile> {
-    return new EventFile(await open(path, 'r'));
+  static async open(folder: EvidenceFolder): Promise<EventFile> {
+    return new EventFile(await folder.open('events.jsonl'));
   }
 
   async read(payload: Uint32Array): Promise<CampaignEvent> {
@@ -103,163 +307,6 @@ class EventFile {
   close(): Promise<void> {
     return this.handle.close();
   }
-}
-
-/** What one pass over events.jsonl keeps: a few events whole, and per grant only index entries. */
-interface ChainFacts {
-  chainHead: string | null;
-  chainFinding: string | undefined;
-  snapshot: CampaignEvent | undefined;
-  guardEvent: CampaignEvent | undefined;
-  approved: boolean;
-  completed: boolean;
-  failure: CampaignEvent | undefined;
-  decisions: GrantIndex;
-  outcomes: GrantIndex;
-  verified: GrantIndex;
-}
-
-async function readChain(path: string, hash: Hash | undefined): Promise<ChainFacts> {
-  const chain = new ChainVerifier();
-  const facts: ChainFacts = {
-    chainHead: null,
-    chainFinding: undefined,
-    snapshot: undefined,
-    guardEvent: undefined,
-    approved: false,
-    completed: false,
-    failure: undefined,
-    decisions: new GrantIndex(DECISION_WIDTH),
-    outcomes: new GrantIndex(LINE_WIDTH),
-    verified: new GrantIndex(LINE_WIDTH),
-  };
-  let index = 0;
-  for await (const line of linesOf(path, hash)) {
-    if (line.text.trim() === '') continue;
-    index++;
-    const event = parseJsonRecord(line.text, `events.jsonl line ${index}`) as CampaignEvent;
-    chain.add(event);
-    const where = [event.seq, line.offset % 2 ** 32, Math.floor(line.offset / 2 ** 32), line.length];
-    const data = event.data ?? {};
-    switch (event.type) {
-      case 'snapshot_taken':
-        facts.snapshot ??= event;
-        break;
-      case 'revocation_guard_evaluated':
-        facts.guardEvent ??= event;
-        break;
-      case 'revocation_batch_approved':
-        facts.approved = true;
-        break;
-      case 'campaign_completed':
-        facts.completed = true;
-        break;
-      case 'campaign_failed':
-        facts.failure = event;
-        break;
-      case 'campaign_resumed':
-        facts.failure = undefined;
-        break;
-      case 'decision_recorded':
-        facts.decisions.add(String(data.grantId), [
-          event.seq,
-          ...fingerprint([data.decision, data.reviewer, data.decidedBySlackUserId, data.justification ?? '']),
-          data.decision === 'revoke' ? 1 : 0,
-        ]);
-        break;
-      case 'revocation_verified':
-        facts.verified.add(String(data.grantId), [...where, 0]);
-        break;
-      default:
-        if (OUTCOME_TYPES.has(event.type)) {
-          const changes = (data.policyChanges as unknown[] | undefined)?.length ?? 0;
-          facts.outcomes.add(String(data.grantId), [...where, changes]);
-        }
-    }
-  }
-  const result = chain.result();
-  if (result.ok) facts.chainHead = result.head;
-  else facts.chainFinding = `events.jsonl: chain broken at seq ${result.seq}: ${result.reason}`;
-  facts.decisions.seal();
-  facts.outcomes.seal();
-  facts.verified.seal();
-  return facts;
-}
-
-/**
- * What an auditor can run without trusting us: every file matches the manifest, the event chain
- * recomputes to its head, and grants.csv hashes to the digest the snapshot event recorded.
- *
- * It streams: each file is hashed as it is read for its checks, events.jsonl once in order (the
- * chain recomputed event by event), the CSVs row by row. Per grant it keeps only index entries for
- * the chain's decisions and revocation outcomes (see GrantIndex), and reads an event again by its
- * position when a row needs more of it.
- */
-export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
-  const manifest = parseJsonRecord(
-    await readFile(join(dir, 'manifest.json'), 'utf8'),
-    'manifest.json',
-  ) as Manifest;
-  const listed = new Set(manifest.files.map((file) => file.name));
-  const hashes = new Map<string, Hash>();
-  const hashFor = (name: string) => {
-    if (!listed.has(name)) return undefined;
-    const hash = createHash('sha256');
-    hashes.set(name, hash);
-    return hash;
-  };
-  const path = (name: string) => join(dir, name);
-
-  const facts = await readChain(path('events.jsonl'), hashFor('events.jsonl'));
-  const chainFindings: string[] = [];
-  if (facts.chainFinding) chainFindings.push(facts.chainFinding);
-  else if (facts.chainHead !== manifest.chainHead)
-    chainFindings.push('events.jsonl: chain head differs from the manifest');
-
-  const failure = facts.failure;
-  const notes: string[] = [];
-  const grantFindings = await checkGrants(path('grants.csv'), hashFor('grants.csv'), facts, notes);
-  const events = await EventFile.open(path('events.jsonl'));
-  let crossFindings: string[];
-  try {
-    crossFindings = [
-      ...(await checkDecisions(path('decisions.csv'), hashFor('decisions.csv'), facts)),
-      ...(await checkRevocations(path('revocations.csv'), hashFor('revocations.csv'), facts, events)),
-      ...(await checkPolicyChanges(
-        path('policy-changes.jsonl'),
-        hashFor('policy-changes.jsonl'),
-        facts,
-        events,
-      )),
-    ];
-  } finally {
-    await events.close();
-  }
-
-  const fileFindings: string[] = [];
-  for (const file of manifest.files) {
-    let hash = hashes.get(file.name);
-    if (!hash) {
-      // A file no check reads (reviewers.csv, summary.json) is hashed on its own.
-      hash = createHash('sha256');
-      try {
-        for await (const _ of chunksOf(path(file.name), hash));
-      } catch {
-        fileFindings.push(`${file.name}: missing`);
-        continue;
-      }
-    }
-    const sha256 = hash.digest('hex');
-    if (sha256 !== file.sha256)
-      fileFindings.push(`${file.name}: SHA-256 ${sha256} does not match the manifest`);
-  }
-  const findings = [...fileFindings, ...chainFindings, ...grantFindings, ...crossFindings];
-  return {
-    ok: findings.length === 0,
-    findings,
-    ...(failure ? { failure: failureOf(failure) } : {}),
-    ...(notes.length > 0 ? { notes } : {}),
-  };
 }
 
 function failureOf(event: CampaignEvent): EvidenceFailure {
@@ -275,19 +322,55 @@ function failureOf(event: CampaignEvent): EvidenceFailure {
   };
 }
 
+/** One finding per file for cells no export writes (a formula character where the rule puts a `'`). */
+function cellReporter(name: string, findings: string[]): (line: number, column: string) => void {
+  let count = 0;
+  let at = -1;
+  let first = '';
+  return (line, column) => {
+    count++;
+    if (at === -1) {
+      first = `${name} line ${line}, column ${column}: a cell that begins with a formula character is not neutralised`;
+      at = findings.push(first) - 1;
+    } else findings[at] = `${first} (${count} such cells in the file)`;
+  };
+}
+
+/** A grants.csv row as the grant it describes (what content_sha256 is over). */
+function grantOfRow(row: Record<string, string>): Grant {
+  return {
+    grantId: row.grant_id,
+    connector: row.connector,
+    grantKind: row.grant_kind,
+    resourceType: row.resource_type,
+    resource: row.resource,
+    principalType: row.principal_type,
+    principal: row.principal,
+    entitlement: row.entitlement,
+    via: viaFromLabel(row.via ?? ''),
+    reviewable: row.reviewable === 'true',
+    derivedFrom: row.derived_from ? (row.derived_from ?? '').split(' ') : [],
+    flags: row.flags ? (row.flags ?? '').split(' ') : [],
+    ...(row.holder ? { holder: row.holder } : {}),
+    raw: {},
+  } as Grant;
+}
+
 /**
- * Each row must hash to its content_sha256, and the rows to the snapshot event's digest. Rows come
- * in grant-id order from the export, so the digest is taken as they are read; a file in another
- * order is read a second time and sorted, as the digest's definition asks.
+ * Each row must hash to its content_sha256, the rows to the snapshot event's digest, and their
+ * reviewer and routing_reason columns to the reviewers_assigned event's digest. Each decision in
+ * the chain must be by the reviewer grants.csv assigns the grant to. Rows come in grant-id order
+ * from the export, so the digests are taken as they are read; a file in another order is read a
+ * second time and sorted, as the digests' definitions ask.
  */
 async function checkGrants(
-  path: string,
-  hash: Hash | undefined,
+  folder: EvidenceFolder,
+  hashes: FileHashes,
   facts: ChainFacts,
+  findings: string[],
   notes: string[],
-): Promise<string[]> {
-  const findings: string[] = [];
-  const { snapshot, failure } = facts;
+): Promise<void> {
+  const { snapshot, failure, assignment, decisions, reviewerIds } = facts;
   // Grants are hashed the way the release that took the snapshot hashed them; a campaign that
   // failed before its snapshot was recorded has them hashed as this release does (so does export).
   const known = !snapshot && failure ? GRANT_HASH_VERSION : hashVersionOf(snapshot?.data);
@@ -297,69 +380,144 @@ async function checkGrants(
     );
   }
   const version = known ?? GRANT_HASH_VERSION;
+  const assigned =
+    typeof assignment?.data.assignmentDigest === 'string' ? assignment.data.assignmentDigest : undefined;
   const digest = createHash('sha256');
+  const assignmentHash = createHash('sha256');
   let last: string | undefined;
   let inOrder = true;
   let rows = 0;
-  const hashOf = (row: Record<string, string>) =>
-    grantContentHash(
-      {
-        grantId: row.grant_id,
-        connector: row.connector,
-        grantKind: row.grant_kind,
-        resourceType: row.resource_type,
-        resource: row.resource,
-        principalType: row.principal_type,
-        principal: row.principal,
-        entitlement: row.entitlement,
-        via: viaFromLabel(row.via ?? ''),
-        reviewable: row.reviewable === 'true',
-        derivedFrom: row.derived_from ? (row.derived_from ?? '').split(' ') : [],
-        flags: row.flags ? (row.flags ?? '').split(' ') : [],
-        ...(row.holder ? { holder: row.holder } : {}),
-        raw: {},
-      } as Grant,
-      version,
-    );
-  for await (const row of csvRows(path, hash)) {
+  const perReviewer = new Map<string, number>();
+  const badCell = cellReporter('grants.csv', findings);
+  for await (const { row, line } of csvRows(
+    folder,
+    'grants.csv',
+    GRANTS_HEADER,
+    hashes.for('grants.csv'),
+    badCell,
+  )) {
     rows++;
-    const grantHash = hashOf(row);
+    const grant = grantOfRow(row);
+    const grantHash = grantContentHash(grant, version);
     if (grantHash !== row.content_sha256)
       findings.push(`grants.csv: row ${row.grant_id} does not match its content hash`);
     const id = String(row.grant_id);
     if (last !== undefined && !(last < id)) inOrder = false;
     last = id;
-    if (inOrder) digest.update(`${id}:${grantHash}\n`);
+    if (inOrder) {
+      digest.update(`${id}:${grantHash}\n`);
+      assignmentHash.update(assignmentLine(id, row.reviewer, row.routing_reason));
+    }
+    const reviewer = row.reviewer ?? '';
+    facts.summary.addGrant({ ...grant, ...(reviewer ? { reviewer } : {}) } as Parameters<
+      typeof facts.summary.addGrant
+    >[0]);
+    if (reviewer && grant.reviewable) perReviewer.set(reviewer, (perReviewer.get(reviewer) ?? 0) + 1);
+    const entry = decisions.find(id);
+    if (entry === -1) continue;
+    decisions.claim(entry, 2);
+    const decidedBy = reviewerIds.at(decisions.payloadOf(entry)[DECISION.reviewer]);
+    if (!grant.reviewable || decidedBy !== reviewer) {
+      findings.push(
+        `grants.csv line ${line}: grant ${id} is ${grant.reviewable ? `assigned to ${reviewer || 'nobody'}` : 'not reviewable'}, but event ${decisions.payloadOf(entry)[DECISION.seq]} records a decision on it by ${decidedBy}`,
+      );
+    }
   }
+  if (snapshot || assignment) {
+    for (const { entry, grantId } of bySeq(
+      decisions,
+      [...decisions.latest()].filter(({ entry }) => !decisions.isClaimed(entry, 2)),
+    )) {
+      findings.push(
+        `grants.csv: no row for grant ${grantId}, which event ${decisions.payloadOf(entry)[DECISION.seq]} records a decision on`,
+      );
+    }
+  }
+  // The reviews the chain assigned cover exactly the grants grants.csv assigns.
+  for (const reviewer of facts.reviewers.values()) {
+    if (!reviewer.assigned || reviewer.grantCount === undefined) continue;
+    const count = perReviewer.get(reviewer.login) ?? 0;
+    if (count !== reviewer.grantCount) {
+      findings.push(
+        `grants.csv: ${count} grants assigned to ${reviewer.login}, the reviewers_assigned event (event ${assignment?.seq}) says ${reviewer.grantCount}`,
+      );
+    }
+  }
+  if (assignment) {
+    for (const login of perReviewer.keys()) {
+      if (!facts.reviewers.get(login)?.assigned) {
+        findings.push(
+          `grants.csv: grants are assigned to ${login}, whom the reviewers_assigned event does not name`,
+        );
+      }
+    }
+  }
+  let computed: { snapshot: string; assignment: string } | undefined;
+  const digests = async () => {
+    if (inOrder) return { snapshot: digest.digest('hex'), assignment: assignmentHash.digest('hex') };
+    const byId = new Map<string, string>();
+    const lines = new Map<string, string>();
+    for await (const { row } of csvRows(folder, 'grants.csv', GRANTS_HEADER, undefined)) {
+      byId.set(String(row.grant_id), grantContentHash(grantOfRow(row), version));
+      lines.set(String(row.grant_id), assignmentLine(String(row.grant_id), row.reviewer, row.routing_reason));
+    }
+    const sorted = createHash('sha256');
+    for (const id of [...lines.keys()].sort()) sorted.update(lines.get(id) as string);
+    return { snapshot: snapshotDigest(byId), assignment: sorted.digest('hex') };
+  };
   if (!snapshot) {
     if (failure) {
       notes.push(
         `the campaign failed before its snapshot was recorded: grants.csv holds the ${rows} grants the interrupted snapshot wrote, which the chain does not anchor`,
       );
     } else findings.push('events.jsonl: no snapshot_taken event');
-    return findings;
+  } else {
+    computed = await digests();
+    if (snapshot.data.digest !== computed.snapshot) {
+      findings.push('grants.csv: the grants do not hash to the digest recorded by the snapshot_taken event');
+    }
   }
-  let computed: string;
-  if (inOrder) computed = digest.digest('hex');
-  else {
-    const byId = new Map<string, string>();
-    for await (const row of csvRows(path, undefined)) byId.set(String(row.grant_id), hashOf(row));
-    computed = snapshotDigest(byId);
+  if (assigned !== undefined) {
+    computed ??= await digests();
+    if (assigned !== computed.assignment) {
+      findings.push(
+        `grants.csv: the reviewer and routing_reason columns do not hash to the assignment digest recorded by the reviewers_assigned event (event ${assignment?.seq})`,
+      );
+    }
+  } else if (assignment) {
+    notes.push(
+      "grants.csv: the reviewer and routing_reason columns are not anchored in this campaign's chain (its reviewers_assigned event predates the assignment digest)",
+    );
+  } else if (
+    snapshot &&
+    rows > 0 &&
+    (facts.completed || [...facts.reviewers.values()].some((r) => r.decisions > 0))
+  ) {
+    notes.push(
+      "grants.csv: the reviewer and routing_reason columns are not anchored in this campaign's chain (it has no reviewers_assigned event)",
+    );
   }
-  if (snapshot.data.digest !== computed) {
-    findings.push('grants.csv: the grants do not hash to the digest recorded by the snapshot_taken event');
-  }
-  return findings;
 }
 
 /**
  * decisions.csv and revocations.csv are conveniences derived from the table; the chain is what
  * is hashed. Every row must say what its event says, and every event must have its row.
  */
-async function checkDecisions(path: string, hash: Hash | undefined, facts: ChainFacts): Promise<string[]> {
-  const findings: string[] = [];
+async function checkDecisions(
+  folder: EvidenceFolder,
+  hashes: FileHashes,
+  facts: ChainFacts,
+  findings: string[],
+): Promise<void> {
   const { decisions } = facts;
-  for await (const row of csvRows(path, hash)) {
+  const badCell = cellReporter('decisions.csv', findings);
+  for await (const { row } of csvRows(
+    folder,
+    'decisions.csv',
+    DECISIONS_HEADER,
+    hashes.for('decisions.csv'),
+    badCell,
+  )) {
     const grantId = row.grant_id ?? '';
     let entry = decisions.find(grantId);
     // A second row for a grant finds its event already taken by the first.
@@ -388,23 +546,15 @@ async function checkDecisions(path: string, hash: Hash | undefined, facts: Chain
       `decisions.csv: no row for grant ${grantId} decided in event ${decisions.payloadOf(entry)[0]}`,
     );
   }
-  return findings;
-}
-
-/** Index entries in chain order (as the findings have always been listed). */
-function bySeq<T extends { entry: number }>(index: GrantIndex, entries: T[]): T[] {
-  return entries.sort(
-    (a, b) => (index.payloadOf(a.entry)[0] as number) - (index.payloadOf(b.entry)[0] as number),
-  );
 }
 
 async function checkRevocations(
-  path: string,
-  hash: Hash | undefined,
+  folder: EvidenceFolder,
+  hashes: FileHashes,
   facts: ChainFacts,
   events: EventFile,
-): Promise<string[]> {
-  const findings: string[] = [];
+  findings: string[],
+): Promise<void> {
   const { outcomes, verified, guardEvent } = facts;
   const guarded = new Map(
     (
@@ -413,7 +563,14 @@ async function checkRevocations(
         | undefined) ?? []
     ).map((item) => [item.grantId, item]),
   );
-  for await (const row of csvRows(path, hash)) {
+  const badCell = cellReporter('revocations.csv', findings);
+  for await (const { row } of csvRows(
+    folder,
+    'revocations.csv',
+    REVOCATIONS_HEADER,
+    hashes.for('revocations.csv'),
+    badCell,
+  )) {
     const grantId = row.grant_id ?? '';
     const outcomeEntry = outcomes.find(grantId);
     const verifiedEntry = verified.find(grantId);
@@ -426,6 +583,7 @@ async function checkRevocations(
     // An attempt that started and never finished (the campaign failed, or was cut off) has no
     // outcome in the chain: its row may say pending, which claims nothing the chain does not.
     const pendingWithoutOutcome = !event && row.revocation_status === 'pending';
+    if (pendingWithoutOutcome) facts.summary.addRevocation({ status: 'pending' }, undefined);
     if (row.revocation_status !== status && !pendingWithoutOutcome) {
       findings.push(
         `revocations.csv: ${grantId} shows ${row.revocation_status}, the chain says ${String(status)}`,
@@ -492,14 +650,12 @@ async function checkRevocations(
   for (const grantId of unlisted) {
     findings.push(`revocations.csv: no row for grant ${grantId}, which the chain revoked`);
   }
-  return findings;
 }
 
 /**
- * What the chain must say about every revoke decision once the campaign is complete: it has an
- * outcome; nothing the guard forbade was applied; nothing it held was applied without the security
- * team's approval; a rejection is only of something held. A failed campaign is not complete: its
- * revoke decisions without an outcome are what it left undone, and the evidence shows them so.
+ * What the chain must say about revocations the guard decided: nothing it forbade was applied;
+ * nothing it held was applied without the security team's approval; a rejection is only of
+ * something held, a refusal only of something forbidden.
  */
 async function guardFindings(
   facts: ChainFacts,
@@ -507,17 +663,7 @@ async function guardFindings(
   events: EventFile,
 ): Promise<string[]> {
   const findings: string[] = [];
-  const { decisions, outcomes, completed, approved, guardEvent } = facts;
-  if (completed) {
-    const revoked = [...decisions.latest()].filter(({ entry }) => decisions.payloadOf(entry)[5] === 1);
-    for (const { entry, grantId } of bySeq(decisions, revoked)) {
-      if (outcomes.find(grantId) === -1) {
-        findings.push(
-          `events.jsonl: grant ${grantId} was decided revoke (event ${decisions.payloadOf(entry)[0]}) but the chain records no revocation outcome for it`,
-        );
-      }
-    }
-  }
+  const { outcomes, approved, guardEvent } = facts;
   if (!guardEvent) return findings;
   for (const { entry, grantId } of bySeq(outcomes, [...outcomes.latest()])) {
     const event = await events.read(outcomes.payloadOf(entry));
@@ -552,15 +698,15 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * every change the chain records must have its line.
  */
 async function checkPolicyChanges(
-  path: string,
-  hash: Hash | undefined,
+  folder: EvidenceFolder,
+  hashes: FileHashes,
   facts: ChainFacts,
   events: EventFile,
-): Promise<string[]> {
-  const findings: string[] = [];
+  findings: string[],
+): Promise<void> {
   const { outcomes } = facts;
   const withChanges = [...outcomes.latest()].filter(
-    ({ entry }) => (outcomes.payloadOf(entry)[4] as number) > 0,
+    ({ entry }) => (outcomes.payloadOf(entry)[LINE.changes] as number) > 0,
   );
   /** `<entry>:<change index>` of each recorded change a line matched: one per line, not per grant. */
   const matched = new Set<string>();
@@ -571,49 +717,47 @@ async function checkPolicyChanges(
     );
   };
   let index = 0;
-  try {
-    for await (const line of linesOf(path, hash)) {
-      if (line.text.trim() === '') continue;
-      index++;
-      let change: PolicyChange & { grantId?: unknown; eventSeq?: unknown };
-      try {
-        change = parseJsonRecord(line.text, `policy-changes.jsonl line ${index}`) as typeof change;
-      } catch {
-        findings.push(`policy-changes.jsonl: line ${index} is not JSON`);
-        continue;
-      }
-      for (const side of ['before', 'after'] as const) {
-        const document = change[side];
-        const stated = change[`${side}Sha256`];
-        const actual = typeof document === 'string' ? sha256(document) : null;
-        if (actual !== (stated ?? null)) {
-          findings.push(
-            `policy-changes.jsonl: line ${index} (${String(change.policy)}): the ${side} document does not hash to ${String(stated)}`,
-          );
-        }
-      }
-      const key = canonicalJson(change as unknown as Record<string, unknown>);
-      const entry = outcomes.find(String(change.grantId));
-      const position =
-        entry === -1
-          ? -1
-          : (await recordedChanges(entry)).findIndex(
-              (recorded, i) => recorded === key && !matched.has(`${entry}:${i}`),
-            );
-      if (position === -1) {
-        findings.push(
-          `policy-changes.jsonl: line ${index} (${String(change.policy)} of grant ${String(change.grantId)}) is not a change the chain records`,
-        );
-      } else matched.add(`${entry}:${position}`);
+  for await (const line of linesOf(
+    'policy-changes.jsonl',
+    folder.chunks('policy-changes.jsonl', hashes.for('policy-changes.jsonl')),
+  )) {
+    if (line.text.trim() === '') continue;
+    index++;
+    let change: PolicyChange & { grantId?: unknown; eventSeq?: unknown };
+    try {
+      change = parseJsonRecord(line.text, `policy-changes.jsonl line ${index}`) as typeof change;
+      if (change === null || typeof change !== 'object' || Array.isArray(change))
+        throw new SyntaxError('not an object');
+    } catch {
+      findings.push(`policy-changes.jsonl: line ${index} is not JSON`);
+      continue;
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (withChanges.length > 0)
-      findings.push('policy-changes.jsonl: missing, but the chain records policy changes');
-    return findings;
+    for (const side of ['before', 'after'] as const) {
+      const document = change[side];
+      const stated = change[`${side}Sha256`];
+      const actual = typeof document === 'string' ? sha256(document) : null;
+      if (actual !== (stated ?? null)) {
+        findings.push(
+          `policy-changes.jsonl: line ${index} (${String(change.policy)}): the ${side} document does not hash to ${String(stated)}`,
+        );
+      }
+    }
+    const key = canonicalJson(change as unknown as Record<string, unknown>);
+    const entry = outcomes.find(String(change.grantId));
+    const position =
+      entry === -1
+        ? -1
+        : (await recordedChanges(entry)).findIndex(
+            (recorded, i) => recorded === key && !matched.has(`${entry}:${i}`),
+          );
+    if (position === -1) {
+      findings.push(
+        `policy-changes.jsonl: line ${index} (${String(change.policy)} of grant ${String(change.grantId)}) is not a change the chain records`,
+      );
+    } else matched.add(`${entry}:${position}`);
   }
   for (const { entry, grantId } of bySeq(outcomes, withChanges)) {
-    const count = outcomes.payloadOf(entry)[4] as number;
+    const count = outcomes.payloadOf(entry)[LINE.changes] as number;
     for (let i = 0; i < count; i++) {
       if (!matched.has(`${entry}:${i}`)) {
         findings.push(
@@ -622,5 +766,4 @@ async function checkPolicyChanges(
       }
     }
   }
-  return findings;
 }

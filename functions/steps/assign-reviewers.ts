@@ -9,6 +9,7 @@ import {
   type SlackIdentities,
   teamDirectoryOf,
 } from '../core/routing';
+import { assignmentDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
 import type { GrantAssignment, StoredGrant } from '../store/grants';
 import type { CampaignRef } from './snapshot';
@@ -167,6 +168,16 @@ export async function assignReviewers(
     else unroutable++;
   }
   await store.grants.assignMany(campaignId, assignments, ASSIGN_CONCURRENCY);
+  // Every grant as it is now assigned (derived ones keep what they have: nobody), for the digest
+  // that anchors grants.csv's reviewer and routing_reason columns in the chain.
+  const digest = assignmentDigest(
+    grants.map((grant) => {
+      const route = routes.get(grant.grantId);
+      return route
+        ? { grantId: grant.grantId, reviewer: route.reviewer, routingReason: route.reason }
+        : grant;
+    }),
+  );
   const reviewers = [...counts.keys()].sort();
   if (reviewers.length > MAX_REVIEWERS_ASKED_AT_ONCE) {
     // The workflow asks at most this many at once; later ones would start only as others finish.
@@ -202,6 +213,9 @@ export async function assignReviewers(
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([login, slackUserId]) => ({ login, slackUserId })),
       sameSlackUser,
+      assignmentDigest: digest,
+      // What reviewers.csv shows for a task never requested.
+      dueAt,
     },
     services.now(),
   );

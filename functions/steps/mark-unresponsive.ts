@@ -65,6 +65,8 @@ export async function markUnresponsive(
       undecided: stillUndecided,
       decided: finalDecided,
       reason: input.error?.Error ?? 'unknown',
+      // When the task closed, as reviewers.csv shows it.
+      completedAt: final.completedAt ?? null,
     },
     services.now(),
   );

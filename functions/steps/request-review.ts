@@ -1,5 +1,6 @@
 import { AccessReviewError, TransientError } from '../core/errors';
 import type { Services } from '../runtime/services';
+import type { ReviewTask } from '../store/tasks';
 import { loadReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
 
 export interface RequestReviewInput {
@@ -41,9 +42,12 @@ export async function requestReview(
   const dueAt = new Date(now.getTime() + services.config.review.windowHours * 3_600_000);
   await store.tasks.storeToken(campaignId, reviewer, taskToken, now, dueAt);
   task.dueAt = dueAt.toISOString();
+  task.requestedAt = now.toISOString();
   if (task.messageTs && task.channelId) {
     // A retried request: the reviewer already has their DM; refresh it instead of sending a second.
     await redrawTaskMessage(services, task, state);
+    // The task's request time and due date moved: the chain says so, as reviewers.csv will.
+    await store.events.append(campaignId, 'review_requested', requestedEvent(task, true), services.now());
     return {};
   }
   const slack = await services.slack();
@@ -58,12 +62,19 @@ export async function requestReview(
   });
   if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
   await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
-  await store.events.append(
-    campaignId,
-    'review_requested',
-    { reviewer, slackUserId: task.slackUserId, grantCount: task.grantCount, dueAt: task.dueAt },
-    services.now(),
-  );
+  await store.events.append(campaignId, 'review_requested', requestedEvent(task, false), services.now());
   services.progress(`Asked ${reviewer} in Slack to review ${task.grantCount} grants`);
   return {};
+}
+
+/** What reviewers.csv shows of a requested task, as the chain records it. */
+function requestedEvent(task: ReviewTask, again: boolean): Record<string, unknown> {
+  return {
+    reviewer: task.reviewer,
+    slackUserId: task.slackUserId,
+    grantCount: task.grantCount,
+    dueAt: task.dueAt,
+    requestedAt: task.requestedAt,
+    ...(again ? { again: true } : {}),
+  };
 }

@@ -117,7 +117,8 @@ export async function completeIfDone(
   await services.store.events.append(
     task.campaignId,
     'review_completed',
-    { reviewer: task.reviewer, decided: decidedCount },
+    // When the task closed, as reviewers.csv shows it.
+    { reviewer: task.reviewer, decided: decidedCount, completedAt: closed.task.completedAt ?? null },
     services.now(),
   );
   if (options.resume && closed.taskToken) {

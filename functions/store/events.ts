@@ -87,6 +87,15 @@ export class ChainVerifier {
     else this.prevHash = event.hash;
   }
 
+  /**
+   * A line that is not an event (not JSON, fields missing) where event `seq` should be: the chain
+   * is broken there, and the length still counts it.
+   */
+  breakAt(seq: number, reason: string): void {
+    this.length++;
+    this.broken ??= { seq, reason };
+  }
+
   result(): ChainCheck {
     return this.broken
       ? { ok: false, ...this.broken }

@@ -144,6 +144,8 @@ describe('evidence of a failed campaign', () => {
     expect((await verifyEvidence(out)).findings).toEqual([
       `revocations.csv: ${revoked[0]} shows removed, the chain says not_applied`,
       `revocations.csv: ${revoked[0]} shows a applied_at the chain does not record`,
+      // The summary's pending count is rebuilt from the rows the chain allows to be pending.
+      'summary.json: failure.revocationsPending is 1, the chain and the other files give 0',
     ]);
   });
 
@@ -155,6 +157,10 @@ describe('evidence of a failed campaign', () => {
     expect(check.failure?.state).toBe('Snapshot');
     expect(check.notes).toEqual([
       expect.stringMatching(/failed before its snapshot was recorded.* 6 grants/),
+      // Built by hand: its campaign_started event names only the trigger, and nothing was assigned.
+      expect.stringMatching(
+        /^summary\.json: organization, requestedBy, .* not anchored in this campaign's chain/,
+      ),
     ]);
   });
 
