@@ -205,8 +205,12 @@ export function renderChart(timeline: Timeline, idPrefix: string): string {
     const bucket = buckets[i] as Bucket;
     const anchor =
       buckets.length === 1 ? 'middle' : i === 0 ? 'start' : i === buckets.length - 1 ? 'end' : 'middle';
+    // The date once, on the first label, unless the campaign crosses midnight (UTC).
+    const label = bucketLabel(bucket.start, unit);
+    const sameDay =
+      i > 0 && label.slice(0, 10) === bucketLabel(first.start, unit).slice(0, 10) && label.length > 10;
     parts.push(
-      `<text class="tick" x="${n(x(i))}" y="${HEIGHT - PAD.bottom + 20}" text-anchor="${anchor}">${escapeHtml(bucketLabel(bucket.start, unit))}</text>`,
+      `<text class="tick" x="${n(x(i))}" y="${HEIGHT - PAD.bottom + 20}" text-anchor="${anchor}">${escapeHtml(sameDay ? label.slice(11) : label)}</text>`,
     );
   }
   parts.push(

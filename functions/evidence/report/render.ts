@@ -83,7 +83,7 @@ const tdHtml = (html: string, cls?: string) => `<td${cls ? ` class="${cls}"` : '
 
 /** The grant a row is about, as one cell: principal, entitlement on resource, via. */
 function grantCell(row: { principal: string; resource: string; entitlement: string; via: string }): string {
-  return `<td><strong>${e(row.principal)}</strong><br>${e(row.entitlement)} on ${e(row.resource)}<br><span class="mono">${e(row.via)}</span></td>`;
+  return `<td class="grant"><strong>${e(row.principal)}</strong><br>${e(row.entitlement)} on ${e(row.resource)}<br><span class="mono">${e(row.via)}</span></td>`;
 }
 
 function tallyList(tally: Tally, empty: string): string {
@@ -163,15 +163,16 @@ function header(model: ReportModel): string {
 
 function figures(model: ReportModel): string {
   const s = model.summary;
-  const figure = (label: string, value: number, note = '') =>
-    `<div><dt>${e(label)}</dt><dd>${formatCount(value)}${note ? ` <small>${e(note)}</small>` : ''}</dd></div>`;
+  // A figure that needs someone's attention when it is not zero is marked (the banner says it in words).
+  const figure = (label: string, value: number, note = '', attention = false) =>
+    `<div${attention && value > 0 ? ' class="attention"' : ''}><dt>${e(label)}</dt><dd>${formatCount(value)}${note ? ` <small>${e(note)}</small>` : ''}</dd></div>`;
   const revoked = num(s, 'revoked');
   return [
     '<dl class="figures">',
     figure('Grants in scope', num(s, 'grants'), `${formatCount(num(s, 'derived'))} derived`),
     figure('Reviewable', num(s, 'reviewable')),
     figure('Decided', num(s, 'decided'), percent(num(s, 'decided'), num(s, 'reviewable'))),
-    figure('Undecided', num(s, 'undecided')),
+    figure('Undecided', num(s, 'undecided'), '', true),
     figure('Kept', num(s, 'kept')),
     figure('Revoked', revoked),
     figure('Confirmed absent', num(s, 'verifiedAbsent'), revoked > 0 ? `of ${formatCount(revoked)}` : ''),
@@ -199,16 +200,6 @@ function campaignSection(model: ReportModel): string {
   const started = events.started;
   const snapshot = events.snapshot;
   const fact = (label: string, html: string) => `<dt>${e(label)}</dt><dd>${html}</dd>`;
-  const kinds = obj(summary, 'grantsByKind') ?? {};
-  const flags = obj(summary, 'flagged') ?? {};
-  const list = (tally: Summary) =>
-    Object.keys(tally)
-      .sort()
-      .map(
-        (key) =>
-          `${e(key.replace(/_/g, ' '))} ${formatCount(typeof tally[key] === 'number' ? (tally[key] as number) : 0)}`,
-      )
-      .join(' · ') || '–';
   const connectors = Array.isArray(snapshot?.connectors)
     ? (snapshot.connectors as unknown[]).map(String).join(', ')
     : '';
@@ -218,9 +209,7 @@ function campaignSection(model: ReportModel): string {
   const intact = summary.chainIntact === true;
   const guard = obj(summary, 'revocationGuard');
   const approval = obj(guard, 'approval');
-  const rows = [
-    fact('Campaign', `<code>${e(str(summary, 'campaignId'))}</code>`),
-    fact('Organization', e(str(summary, 'organization') || '–')),
+  const campaign = [
     fact(
       'Started by',
       `${e(str(summary, 'requestedBy') || str(started, 'requestedBy') || '–')} (trigger: ${e(str(summary, 'trigger') || str(started, 'trigger') || '–')})`,
@@ -229,44 +218,64 @@ function campaignSection(model: ReportModel): string {
     fact('Finished', e(formatTimeSeconds(str(summary, 'completedAt')))),
     fact('Status', statusPill(str(summary, 'outcome') || str(summary, 'status'))),
     fact('Review window', e(window || '–')),
-    fact(
-      'Scope',
-      `${e(connectors || '–')}; snapshot ${e(formatTimeSeconds(str(snapshot, 'snapshotAt')))}, ${plural(num(summary, 'grants'), 'grant')}`,
-    ),
-    fact('Grants by kind', list(kinds)),
-    fact('Flagged grants', list(flags)),
+    fact('Scope', `${e(connectors || '–')}; ${plural(num(summary, 'grants'), 'grant')}`),
+    fact('Snapshot', e(formatTimeSeconds(str(snapshot, 'snapshotAt')))),
     fact(
       'Configuration',
       started && str(started, 'configSha256')
         ? `<code>sha256:${e(str(started, 'configSha256'))}</code>`
         : '–',
     ),
+  ];
+  const integrity = [
     fact(
       'Event chain',
-      `${plural(events.count, 'event')}; ${intact ? pill('intact', 'ok') : pill('not intact', 'bad')}`,
+      `${plural(events.count, 'event')} ${intact ? pill('intact', 'ok') : pill('not intact', 'bad')}`,
     ),
     fact('Chain head', head ? `<code>${e(head)}</code>` : '–'),
-    fact('Chain head signature', e(signatureFact(summary))),
+    fact('Signature', e(signatureFact(summary))),
   ];
   if (guard) {
     const limits = obj(guard, 'limits');
-    const counts = obj(guard, 'counts');
-    rows.push(
+    const counts = obj(guard, 'counts') ?? {};
+    integrity.push(
       fact(
         'Revocation guard',
-        `${formatCount(num(counts ?? {}, 'allowed'))} allowed, ${formatCount(num(counts ?? {}, 'held'))} held, ${formatCount(num(counts ?? {}, 'forbidden'))} forbidden (limit ${e(str(limits, 'maxRevokedPercent'))}% of reviewable grants, ${e(str(limits, 'maxPerPrincipal'))} per principal)`,
+        `${formatCount(num(counts, 'allowed'))} allowed, ${formatCount(num(counts, 'held'))} held, ${formatCount(num(counts, 'forbidden'))} forbidden (limits: ${e(str(limits, 'maxRevokedPercent'))}% of reviewable grants, ${e(str(limits, 'maxPerPrincipal'))} per principal)`,
       ),
     );
     if (approval) {
-      rows.push(
+      integrity.push(
         fact(
           'Held revocations',
-          `${statusPill(str(approval, 'status'))} by ${e(str(approval, 'decidedBy') || '–')} at ${e(formatTime(str(approval, 'decidedAt')))}${str(approval, 'reason') ? ` – ${e(str(approval, 'reason'))}` : ''}`,
+          `${statusPill(str(approval, 'status'))} by ${e(str(approval, 'decidedBy') || '–')}, ${e(formatTime(str(approval, 'decidedAt')))}${str(approval, 'reason') ? ` – ${e(str(approval, 'reason'))}` : ''}`,
         ),
       );
     }
   }
-  return `<section aria-labelledby="campaign"><h2 id="campaign">Campaign</h2><dl class="facts">${rows.join('')}</dl></section>`;
+  return [
+    '<section aria-labelledby="campaign" class="columns">',
+    `<div><h2 id="campaign">Campaign</h2><dl class="facts">${campaign.join('')}</dl></div>`,
+    `<div><h2 id="integrity">Integrity</h2><dl class="facts">${integrity.join('')}</dl></div>`,
+    '</section>',
+  ].join('');
+}
+
+/** What was in scope, by grant kind and by risk flag (summary.json's tallies). */
+function scopeSection(model: ReportModel): string {
+  const tallyTable = (title: string, tally: Summary | null) => {
+    const keys = Object.keys(tally ?? {}).sort();
+    const rows = keys.map((key) => {
+      const value = tally?.[key];
+      return `<tr>${td(key.replace(/_/g, ' '))}${td(formatCount(typeof value === 'number' ? value : 0), 'num')}</tr>`;
+    });
+    return `<div><h3>${e(title)}</h3>${rows.length > 0 ? table([[title === 'Grants by kind' ? 'Kind' : 'Flag'], ['Grants', 'num']], rows) : '<p class="empty">None.</p>'}</div>`;
+  };
+  return [
+    '<section aria-labelledby="scope"><h2 id="scope">Scope</h2>',
+    `<div class="columns">${tallyTable('Grants by kind', obj(model.summary, 'grantsByKind'))}${tallyTable('Flagged grants', obj(model.summary, 'flagged'))}</div>`,
+    '</section>',
+  ].join('');
 }
 
 function failureSection(model: ReportModel): string {
@@ -351,11 +360,16 @@ function reviewersSection(model: ReportModel): string {
   ].join('');
 }
 
-function decisionRows(rows: DecisionLine[], withNote: boolean): string[] {
+function decisionRows(rows: DecisionLine[]): string[] {
   return rows.map(
     (d) =>
-      `<tr>${grantCell(d)}${td(d.reviewer || '–')}${tdHtml(statusPill(d.decision))}${td(withNote ? d.note || '–' : truncate(d.justification, 400, 'decisions.csv') || '–')}${td(formatTime(d.decidedAt), 'time')}</tr>`,
+      `<tr>${grantCell(d)}${td(d.reviewer || '–')}${tdHtml(statusPill(d.decision))}${td(truncate(d.justification, 400, 'decisions.csv') || '–')}${td(formatTime(d.decidedAt), 'time')}</tr>`,
   );
+}
+
+/** An undecided grant: who was to decide (nobody, when no reviewer was eligible) and why it stayed open. */
+function undecidedRows(rows: DecisionLine[]): string[] {
+  return rows.map((d) => `<tr>${grantCell(d)}${td(d.reviewer || 'nobody')}${td(d.note || 'undecided')}</tr>`);
 }
 
 function decisionsSection(model: ReportModel): string {
@@ -367,8 +381,8 @@ function decisionsSection(model: ReportModel): string {
     '<h3>Revoke decisions and decisions with a reason</h3>',
     decisions.withReason.total > 0
       ? table(
-          [['Grant'], ['Reviewer'], ['Decision'], ['Reason'], ['Decided']],
-          decisionRows(decisions.withReason.rows, false),
+          [['Grant', 'grant'], ['Reviewer'], ['Decision'], ['Reason', 'wide'], ['Decided']],
+          decisionRows(decisions.withReason.rows),
         )
       : '<p class="empty">None.</p>',
     more(decisions.withReason, 'decisions.csv', 'such decision'),
@@ -403,7 +417,14 @@ function revocationsSection(model: ReportModel): string {
       : '<p class="empty">No grant was decided revoke.</p>',
     revocations.rows.total > 0
       ? table(
-          [['Grant'], ['Decided by'], ['Outcome'], ['Action'], ['Verification'], ['Checked']],
+          [
+            ['Grant', 'grant'],
+            ['Decided by'],
+            ['Outcome'],
+            ['Action', 'wide'],
+            ['Verification'],
+            ['Checked'],
+          ],
           revocationRows(revocations.rows.rows),
         )
       : '',
@@ -411,7 +432,7 @@ function revocationsSection(model: ReportModel): string {
     '<h3 id="remediation">Remediation a person must do</h3>',
     revocations.remediation.total > 0
       ? `<p class="lead">No API removes these; the last check found ${formatCount(revocations.remediationOpen)} of ${formatCount(revocations.remediation.total)} still in place.</p>${table(
-          [['Grant'], ['What to do'], ['Last check']],
+          [['Grant', 'grant'], ['What to do', 'wide'], ['Last check']],
           revocations.remediation.rows.map(
             (r) =>
               `<tr>${grantCell(r)}${td(truncate(r.remediation || r.action, 1200, 'revocations.csv'))}${tdHtml(`${r.verification === 'confirmed_absent' ? pill('done', 'ok') : pill('open', 'bad')} ${verificationPill(r.verification)}<br>${e(formatTime(r.verifiedAt))}`)}</tr>`,
@@ -436,8 +457,8 @@ function exceptionsSection(model: ReportModel): string {
     parts.push(
       tallyList(decisions.undecidedWhy, ''),
       table(
-        [['Grant'], ['Reviewer'], ['Decision'], ['Why undecided'], ['Decided']],
-        decisionRows(decisions.undecidedRows.rows, true),
+        [['Grant', 'grant'], ['Reviewer'], ['Why undecided', 'wide']],
+        undecidedRows(decisions.undecidedRows.rows),
       ),
       more(decisions.undecidedRows, 'decisions.csv', 'undecided grant'),
     );
@@ -449,7 +470,7 @@ function exceptionsSection(model: ReportModel): string {
     parts.push(
       '<p class="lead">The revocation removed the path it was decided on; reading the source again found the access through another.</p>',
       table(
-        [['Grant'], ['Still present via'], ['Checked']],
+        [['Grant', 'grant'], ['Still present via', 'wide'], ['Checked']],
         revocations.stillPresent.rows.map(
           (r) =>
             `<tr>${grantCell(r)}${td(r.stillPresentVia || '–')}${td(formatTime(r.verifiedAt), 'time')}</tr>`,
@@ -464,7 +485,7 @@ function exceptionsSection(model: ReportModel): string {
   if (revocations.failed.total > 0) {
     parts.push(
       table(
-        [['Grant'], ['Outcome'], ['Error'], ['At']],
+        [['Grant', 'grant'], ['Outcome'], ['Error', 'wide'], ['At']],
         revocations.failed.rows.map(
           (r) =>
             `<tr>${grantCell(r)}${tdHtml(statusPill(r.status))}${td(truncate(r.error || r.action, 600, 'revocations.csv') || '–')}${td(formatTime(r.appliedAt), 'time')}</tr>`,
@@ -484,7 +505,7 @@ function exceptionsSection(model: ReportModel): string {
     parts.push(
       `<p class="lead">${answer}</p>`,
       table(
-        [['Grant'], ['Guard'], ['Why'], ['Outcome']],
+        [['Grant', 'grant'], ['Guard'], ['Why', 'wide'], ['Outcome']],
         revocations.guarded.rows.map(
           (r) =>
             `<tr>${grantCell(r)}${tdHtml(pill(r.guard || '–', r.guard === 'forbidden' ? 'bad' : 'warn'))}${td(truncate(r.guardReasons, 400, 'revocations.csv') || '–')}${tdHtml(statusPill(r.status))}</tr>`,
@@ -520,6 +541,7 @@ export function renderPage(model: ReportModel): string {
     decisionsSection(model),
     revocationsSection(model),
     exceptionsSection(model),
+    scopeSection(model),
     FOOTER,
     '</main></body></html>\n',
   ].join('\n');

@@ -28,14 +28,20 @@ p.lead{margin:4px 0 12px;color:var(--muted)}
 .figures div{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:var(--soft)}
 .figures dt{color:var(--muted);font-size:12px;font-weight:600}
 .figures dd{margin:2px 0 0;font-size:22px;font-weight:650}
+.figures div.attention{border-color:#e3c95b;background:#fffbe0}
+.figures div.attention dd{color:var(--warn)}
 .figures dd small{font-size:12px;font-weight:500;color:var(--muted);margin-left:2px}
-dl.facts{display:grid;grid-template-columns:220px 1fr;gap:4px 16px;margin:8px 0}
+dl.facts{display:grid;grid-template-columns:150px 1fr;gap:4px 16px;margin:8px 0}
+.columns{display:grid;grid-template-columns:1fr 1fr;gap:0 32px}
+.columns>div{min-width:0}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:8px 0 4px;font-size:13px}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 thead th{background:var(--soft);font-size:12px;font-weight:650;color:var(--muted);border-bottom:1px solid #c4ccd4;white-space:nowrap}
 tbody th{font-weight:600}
+th.grant{width:30%}
+th.wide{width:30%}
 td.num,th.num{text-align:right;white-space:nowrap}
 td.time{white-space:nowrap;color:var(--muted)}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px}
@@ -64,7 +70,7 @@ svg.chart circle.revoke{fill:var(--revoke)}
 ul.items{margin:6px 0;padding-left:20px}
 ul.items li{margin:2px 0}
 footer{margin-top:40px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
-@media (max-width:800px){main{padding:20px}.figures{grid-template-columns:repeat(2,1fr)}dl.facts{grid-template-columns:1fr}header.top{display:block}.meta{text-align:left}}
+@media (max-width:800px){main{padding:20px}.figures{grid-template-columns:repeat(2,1fr)}dl.facts{grid-template-columns:1fr}.columns{grid-template-columns:1fr}header.top{display:block}.meta{text-align:left}}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{font-size:10pt}main{max-width:none;padding:0}h2{break-after:avoid}tr,.figures div,.banner,.chartbox{break-inside:avoid}thead{display:table-header-group}.banner,.pill,.figures div,thead th,.swatch,svg.chart{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 `.trim();

@@ -91,7 +91,7 @@ describe('the HTML report in Chromium', () => {
     expect(await figure('Revoked')).toBe(summary.revoked);
     expect(await figure('Confirmed absent')).toBe(summary.verifiedAbsent);
     expect(await figure('Remediations open')).toBe(summary.remediationsOpen);
-    const facts = await page.locator('section[aria-labelledby="campaign"] dl').innerText();
+    const facts = await page.locator('section[aria-labelledby="campaign"]').innerText();
     expect(facts).toContain(summary.chainHead as string);
     expect(facts).toContain(`${summary.events} events`);
   });
