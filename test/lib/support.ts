@@ -142,6 +142,27 @@ export function actionsOf(statement: PolicyStatementJson): string[] {
 export const TEST_ACCOUNT = '111122223333';
 export const TEST_REGION = 'eu-west-1';
 
+/** The name concreteArns gives a bucket (S3 names are lower case). */
+export function bucketNameOf(logicalId: string): string {
+  return logicalId.toLowerCase();
+}
+
+/**
+ * The stack's two KMS keys: the symmetric CMK of the table, secrets and logs, and the ECC signing
+ * key of the chain heads, told apart by what they are rather than by their logical ids.
+ */
+export function kmsKeyIds(template: Template): { encryption: string; signing: string } {
+  const keys = Object.entries(resourcesOfType(template, 'AWS::KMS::Key'));
+  const signing = keys.filter(([, key]) => key.Properties?.KeyUsage === 'SIGN_VERIFY');
+  const encryption = keys.filter(([, key]) => key.Properties?.KeyUsage === undefined);
+  if (signing.length !== 1 || encryption.length !== 1 || keys.length !== 2) {
+    throw new Error(
+      `expected one encryption key and one signing key, found ${keys.map(([id]) => id).join(', ')}`,
+    );
+  }
+  return { encryption: encryption[0]![0], signing: signing[0]![0] };
+}
+
 /**
  * Resolves the intrinsics in IAM policies to concrete ARNs shaped like the real ones, so that
  * @cloud-copilot/iam-simulate can evaluate the synthesized policies as AWS would.
@@ -166,6 +187,10 @@ export function concreteArns(template: Template): (value: Json) => Json {
         return `arn:aws:lambda:${prefix}:function:${logicalId}`;
       case 'AWS::IAM::Role':
         return `arn:aws:iam::${TEST_ACCOUNT}:role/${logicalId}`;
+      case 'AWS::IAM::ManagedPolicy':
+        return `arn:aws:iam::${TEST_ACCOUNT}:policy/${logicalId}`;
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${bucketNameOf(logicalId)}`;
       default:
         throw new Error(`no test ARN for ${logicalId} (${String(type)})`);
     }
@@ -184,7 +209,8 @@ export function concreteArns(template: Template): (value: Json) => Json {
       if (ref === 'AWS::AccountId') return TEST_ACCOUNT;
       if (ref === 'AWS::Partition') return 'aws';
       if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
-      // Ref of a secret or a state machine is its ARN.
+      // Ref of a bucket is its name; of a secret, a state machine or a managed policy, its ARN.
+      if (resources[ref]?.Type === 'AWS::S3::Bucket') return bucketNameOf(ref);
       return arnOf(ref);
     }
     if ('Fn::Join' in value) {

@@ -6,6 +6,7 @@ import {
   actionsOf,
   functionLogicalId,
   type Json,
+  kmsKeyIds,
   policiesOfRole,
   resourcesOfType,
   roleOfFunction,
@@ -22,6 +23,15 @@ beforeAll(() => {
 }, 180_000);
 afterAll(() => synth?.dispose());
 
+/** The Object Lock bucket (the other bucket holds its access logs). */
+function evidenceBucketId(): string {
+  const ids = Object.entries(resourcesOfType(synth.template, 'AWS::S3::Bucket'))
+    .filter(([, bucket]) => bucket.Properties?.ObjectLockEnabled === true)
+    .map(([id]) => id);
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
+
 function onlyLogicalId(type: string): string {
   const ids = Object.keys(resourcesOfType(synth.template, type));
   expect(ids, type).toHaveLength(1);
@@ -30,7 +40,7 @@ function onlyLogicalId(type: string): string {
 
 describe('evidence table', () => {
   it('is pay-per-request, restorable, undeletable, retained and encrypted with the CMK', () => {
-    const keyId = onlyLogicalId('AWS::KMS::Key');
+    const keyId = kmsKeyIds(synth.template).encryption;
     const tableId = onlyLogicalId('AWS::DynamoDB::Table');
     const table = synth.template.toJSON().Resources[tableId];
     expect(table.DeletionPolicy).toBe('Retain');
@@ -92,7 +102,7 @@ describe('functions', () => {
       const logGroupRef = (fn.Properties!.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
       expect(logGroups[logGroupRef]?.Properties, spec.name).toEqual({
         RetentionInDays: 365,
-        KmsKeyId: { 'Fn::GetAtt': [onlyLogicalId('AWS::KMS::Key'), 'Arn'] },
+        KmsKeyId: { 'Fn::GetAtt': [kmsKeyIds(synth.template).encryption, 'Arn'] },
       });
     }
   });
@@ -119,9 +129,19 @@ describe('functions', () => {
       for (const secret of spec.secrets) {
         expected[`${secret.toUpperCase()}_SECRET_ARN`] = { Ref: secretIds[secret]! };
       }
+      // The anchor's settings, only where the catalogue grants their use.
+      if (spec.signsChain) {
+        expected.ACCESS_REVIEW_SIGNING_KEY_ARN = { 'Fn::GetAtt': [kmsKeyIds(synth.template).signing, 'Arn'] };
+      }
+      if (spec.archivesEvidence) {
+        expected.ACCESS_REVIEW_EVIDENCE_BUCKET = { Ref: evidenceBucketId() };
+        expected.ACCESS_REVIEW_EVIDENCE_RETENTION_DAYS = '548';
+      }
       expect(variables, spec.name).toEqual(expected);
-      // Anything that looks like a credential must be a reference to a secret, never a value.
+      // Anything that looks like a credential must be a reference to a secret, never a value. The
+      // signing key's ARN names a key whose private half never leaves KMS.
       for (const [name, value] of Object.entries(variables)) {
+        if (name === 'ACCESS_REVIEW_SIGNING_KEY_ARN') continue;
         if (/SECRET|TOKEN|PASSWORD|KEY/i.test(name)) {
           expect(name, spec.name).toMatch(/_SECRET_ARN$/);
           expect(value, name).toEqual({ Ref: expect.stringMatching(/Credentials/) });
@@ -234,8 +254,11 @@ describe('workflow, schedule and Slack endpoint', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
+        'EvidenceBucketName',
+        'EvidenceReaderPolicyArn',
         'FailureTopicArn',
         'GitHubSecretArn',
+        'SigningKeyArn',
         'SlackRequestUrl',
         'SlackSecretArn',
         'StateMachineArn',
@@ -245,7 +268,7 @@ describe('workflow, schedule and Slack endpoint', () => {
   });
 
   it('creates both secrets under the CMK with generated placeholders only', () => {
-    const keyId = onlyLogicalId('AWS::KMS::Key');
+    const keyId = kmsKeyIds(synth.template).encryption;
     const secrets = Object.values(resourcesOfType(synth.template, 'AWS::SecretsManager::Secret'));
     expect(secrets).toHaveLength(2);
     for (const secret of secrets) {
@@ -355,7 +378,7 @@ describe('failure alerts (no notifications section: the topic and the alarm only
   });
 
   it('encrypts the topic with the stack CMK, refuses plain HTTP, and lets only this account’s alarms publish', () => {
-    const keyId = onlyLogicalId('AWS::KMS::Key');
+    const keyId = kmsKeyIds(synth.template).encryption;
     synth.template.hasResourceProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
     });
