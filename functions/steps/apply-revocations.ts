@@ -145,7 +145,7 @@ export async function applyRevocations(
         guardReasons: verdict?.reasons ?? [],
         interrupted: false,
       };
-      await store.outcomes.recordNotApplied(record);
+      await store.outcomes.recordNotApplied(record, grant);
       await chainRevocation(services, record);
       count(record.status);
       const names = briefNames(grant);
@@ -156,7 +156,7 @@ export async function applyRevocations(
     }
     const interrupted = previous !== undefined;
     if (!interrupted)
-      await store.outcomes.beginRevocation(campaignId, grant.grantId, services.now().toISOString());
+      await store.outcomes.beginRevocation(campaignId, grant.grantId, services.now().toISOString(), grant);
     let revocation: Revocation;
     try {
       const connector = await services.connectors.get(grant.connector);

@@ -83,16 +83,20 @@ export async function recordDecision(request: DecisionRequest, services: Service
     };
   }
   const now = services.now();
-  const result = await store.decisions.record({
-    campaignId,
-    grantId,
-    decision: request.decision,
-    reviewer: grant.reviewer,
-    decidedBySlackUserId: request.slackUserId,
-    decidedAt: now.toISOString(),
-    justification: request.justification,
-    channel: 'slack',
-  });
+  const result = await store.decisions.record(
+    {
+      campaignId,
+      grantId,
+      decision: request.decision,
+      reviewer: grant.reviewer,
+      decidedBySlackUserId: request.slackUserId,
+      decidedAt: now.toISOString(),
+      justification: request.justification,
+      channel: 'slack',
+    },
+    // The grant's principal and resource key the decision into the history index.
+    grant,
+  );
   let counted: boolean;
   if (result.recorded) {
     const event = await store.events.append(

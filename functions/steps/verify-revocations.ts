@@ -51,7 +51,7 @@ export async function verifyRevocations(
         checkedAt: result.checkedAt,
         paths: result.status === 'present' ? result.paths : [],
       };
-      if (await store.outcomes.recordVerification(verification)) {
+      if (await store.outcomes.recordVerification(verification, grant)) {
         const event = await store.events.append(
           campaignId,
           'revocation_verified',
