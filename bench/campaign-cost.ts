@@ -102,12 +102,11 @@ function countingTable(
       const units = consumed.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
       const isRead = 'KeyConditionExpression' in input || ('Key' in input && !('UpdateExpression' in input));
       // dynalite charges the table only; DynamoDB also writes each index an item is projected
-      // into: a put or update that sets an index key costs its units again.
-      const setsIndexKey =
-        (typeof input.UpdateExpression === 'string' && /gsi\dpk/.test(input.UpdateExpression)) ||
-        (typeof input.Item === 'object' && input.Item !== null && 'gsi1pk' in input.Item);
+      // into: a put or update costs its units again for every index key it sets (grants,
+      // decisions, revocations and verifications carry up to three: reviewer, principal history,
+      // resource history).
       if (isRead) charge(units, 0);
-      else charge(0, setsIndexKey ? units * 2 : units);
+      else charge(0, units * (1 + indexKeysSet(input)));
       return result;
     },
     { step: 'initialize', name: 'countConsumedCapacity' },
@@ -116,6 +115,18 @@ function countingTable(
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
   return { client, tableName };
+}
+
+/** How many index partition keys (`gsi<N>pk`) a put's item holds or an update sets. */
+function indexKeysSet(input: Record<string, unknown>): number {
+  const names = new Set<string>();
+  if (typeof input.UpdateExpression === 'string') {
+    for (const match of input.UpdateExpression.matchAll(/gsi\dpk/g)) names.add(match[0]);
+  }
+  if (typeof input.Item === 'object' && input.Item !== null) {
+    for (const key of Object.keys(input.Item)) if (/^gsi\dpk$/.test(key)) names.add(key);
+  }
+  return names.size;
 }
 
 function syntheticGrants(count: number): Grant[] {
