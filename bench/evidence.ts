@@ -13,7 +13,7 @@
  */
 import '../lib/local/node20';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { teamMembershipKey, userRepositoryKey } from '../functions/connectors/github/keys';
 import { exportEvidence } from '../functions/evidence/export';
-import { GRANT_HASH_VERSION, grantContentHash } from '../functions/evidence/grant-digest';
+import { assignmentLine, GRANT_HASH_VERSION, grantContentHash } from '../functions/evidence/grant-digest';
+import type { SignatureSource } from '../functions/evidence/signing/evidence';
+import { keyFingerprint, spkiPem } from '../functions/evidence/signing/signer';
+import { CHAIN_SIGNING_ALGORITHM, chainHeadStatement } from '../functions/evidence/signing/statement';
 import type { EvidenceSource, TaskLine } from '../functions/evidence/source';
 import { verifyEvidence } from '../functions/evidence/verify';
 import type { Campaign } from '../functions/store/campaigns';
@@ -90,9 +93,12 @@ function decisionAt(i: number, size: number): Decision {
     decidedAt: AT,
     ...(i % 8 === 0 ? { justification: 'Revoke — person left or changed team' } : {}),
     channel: 'slack',
-    eventSeq: 4 + decidedBefore(i),
+    eventSeq: FIRST_DECISION_SEQ(size) + decidedBefore(i),
   };
 }
+
+/** Before the decisions: started, snapshot, assigned, then one review_requested per reviewer. */
+const FIRST_DECISION_SEQ = (size: number) => 4 + reviewersFor(size);
 
 function totals(size: number) {
   return { decisions: decidedBefore(size), revocations: revokedBefore(size) };
@@ -106,7 +112,7 @@ function revocationAt(i: number, size: number): Revocation {
     status: 'removed',
     at: AT,
     action: `DELETE /repos/acme/repo-${i % 10_000}/collaborators/user${i % 3000}: removed`,
-    eventSeq: 4 + decisions + revokedBefore(i),
+    eventSeq: FIRST_DECISION_SEQ(size) + decisions + reviewersFor(size) + revokedBefore(i),
   };
 }
 
@@ -118,7 +124,7 @@ function verificationAt(i: number, size: number): Verification {
     status: 'absent',
     checkedAt: AT,
     paths: [],
-    eventSeq: 4 + decisions + revocations + revokedBefore(i),
+    eventSeq: FIRST_DECISION_SEQ(size) + decisions + reviewersFor(size) + revocations + revokedBefore(i),
   };
 }
 
@@ -148,9 +154,24 @@ function* eventsOf(size: number, digest: string): Generator<CampaignEvent> {
     prevHash = event.hash;
     return event;
   };
-  yield next('campaign_started', { trigger: 'bench', requestedBy: 'bench' });
+  const tasks = tasksOf(size);
+  yield next('campaign_started', { organization: 'acme', trigger: 'bench', requestedBy: 'bench' });
   yield next('snapshot_taken', { grants: size, digest, hashVersion: GRANT_HASH_VERSION });
-  yield next('reviewers_assigned', { reviewers: reviewersFor(size) });
+  yield next('reviewers_assigned', {
+    reviewers: tasks.map((task) => ({ login: task.reviewer, grantCount: task.grantCount })),
+    identities: tasks.map((task) => ({ login: task.reviewer, slackUserId: task.slackUserId })),
+    assignmentDigest: assignmentDigestOf(size),
+    dueAt: AT,
+  });
+  for (const task of tasks) {
+    yield next('review_requested', {
+      reviewer: task.reviewer,
+      slackUserId: task.slackUserId,
+      grantCount: task.grantCount,
+      dueAt: task.dueAt,
+      requestedAt: task.requestedAt,
+    });
+  }
   for (const i of positions(size, decided)) {
     const d = decisionAt(i, size);
     yield next('decision_recorded', {
@@ -159,6 +180,18 @@ function* eventsOf(size: number, digest: string): Generator<CampaignEvent> {
       reviewer: d.reviewer,
       decidedBySlackUserId: d.decidedBySlackUserId,
       justification: d.justification ?? null,
+    });
+  }
+  const decidedBy = new Map<string, number>();
+  for (const i of positions(size, decided)) {
+    const reviewer = `reviewer${i % reviewersFor(size)}`;
+    decidedBy.set(reviewer, (decidedBy.get(reviewer) ?? 0) + 1);
+  }
+  for (const task of tasks) {
+    yield next('review_completed', {
+      reviewer: task.reviewer,
+      decided: decidedBy.get(task.reviewer) ?? 0,
+      completedAt: task.completedAt,
     });
   }
   for (const i of positions(size, revoked)) {
@@ -201,11 +234,30 @@ function campaignOf(size: number): Campaign {
   };
 }
 
+/** SHA-256 over `<grant_id>:<reviewer>:<routing_reason>\n` in grant-id order (ids ascend with i). */
+function assignmentDigestOf(size: number): string {
+  const digest = createHash('sha256');
+  for (let i = 0; i < size; i++) {
+    const grant = grantAt(i, size);
+    digest.update(assignmentLine(grant.grantId, grant.reviewer, grant.routingReason));
+  }
+  return digest.digest('hex');
+}
+
+/** Grants routed to each reviewer, as grants.csv will show them. */
+function assignedCounts(size: number): number[] {
+  const counts = new Array<number>(reviewersFor(size)).fill(0);
+  for (let i = 0; i < size; i++)
+    if (routed(i)) counts[i % counts.length] = (counts[i % counts.length] ?? 0) + 1;
+  return counts;
+}
+
 function tasksOf(size: number): TaskLine[] {
+  const counts = assignedCounts(size);
   return Array.from({ length: reviewersFor(size) }, (_, index) => ({
     reviewer: `reviewer${index}`,
     slackUserId: `UREVIEWER${index}`,
-    grantCount: Math.round((size * 0.855) / reviewersFor(size)),
+    grantCount: counts[index] ?? 0,
     status: 'completed',
     requestedAt: AT,
     completedAt: AT,
@@ -264,6 +316,44 @@ export function generatedSource(size: number): EvidenceSource {
     guardItems: () => async([]),
     tasks: () => async([tasksOf(size)]),
     events: () => async(pagesOf(eventsOf(size, digest))),
+    signatures: () => signedHead(size, digest),
+  };
+}
+
+/** The workflow signs its chain head as it goes; the bench signs the last one, with a key of its own. */
+const BENCH_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+
+function signedHead(size: number, digest: string): SignatureSource {
+  const publicKeyPem = spkiPem(BENCH_KEY.publicKey);
+  const keySha256 = keyFingerprint(BENCH_KEY.publicKey);
+  return {
+    async *signatures() {
+      let last: CampaignEvent | undefined;
+      for (const event of eventsOf(size, digest)) last = event;
+      if (!last) return;
+      const statement = chainHeadStatement(CAMPAIGN_ID, last.seq, last.hash);
+      yield [
+        {
+          campaignId: CAMPAIGN_ID,
+          seq: last.seq,
+          hash: last.hash,
+          keyId: `local:${keySha256}`,
+          keySha256,
+          algorithm: CHAIN_SIGNING_ALGORITHM,
+          signature: sign('sha256', statement, { key: BENCH_KEY.privateKey, dsaEncoding: 'der' }).toString(
+            'base64',
+          ),
+          signedAt: AT,
+        },
+      ];
+    },
+    publicKey: async (keyId) => ({
+      keyId,
+      keySha256,
+      publicKeyPem,
+      algorithm: CHAIN_SIGNING_ALGORITHM,
+      storedAt: AT,
+    }),
   };
 }
 

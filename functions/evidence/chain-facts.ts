@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { parseJsonRecord } from '../core/records';
-import { type CampaignEvent, ChainVerifier, canonicalJson } from '../store/events';
+import { type CampaignEvent, ChainVerifier, canonicalJson, eventHash } from '../store/events';
 import type { EvidenceFolder } from './folder';
 import { linesOf } from './folder';
 import { GrantIndex } from './grant-index';
@@ -97,6 +97,10 @@ export interface ChainFacts {
   summary: SummaryBuilder;
   /** Problems of the chain's own content (lines, order, completeness), in chain order. */
   findings: string[];
+  /** The chain's hash, recomputed, at each seq a signature names (only those: never the whole chain). */
+  signedHashes: Map<number, string>;
+  /** The last event's seq and recomputed hash. */
+  end: { seq: number; hash: string } | null;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -127,6 +131,7 @@ export async function readChain(
   folder: EvidenceFolder,
   hash: Hash | undefined,
   manifestCampaignId: string | undefined,
+  signed: ReadonlySet<number> = new Set(),
 ): Promise<ChainFacts> {
   const chain = new ChainVerifier();
   const reviewerIds = new Interner();
@@ -154,6 +159,8 @@ export async function readChain(
     // The campaign, guard and approval are known only once the chain is read: describe() sets them.
     summary: new SummaryBuilder(undefined as never, undefined, undefined, chain),
     findings: [],
+    signedHashes: new Map(),
+    end: null,
   };
   const findings = facts.findings;
   const reviewer = (login: string): ReviewerFacts => {
@@ -199,6 +206,7 @@ export async function readChain(
       );
     }
     facts.last = event;
+    if (signed.has(event.seq)) facts.signedHashes.set(event.seq, eventHash(event));
     const where = [event.seq, line.offset % 2 ** 32, Math.floor(line.offset / 2 ** 32), line.length];
     const data = event.data;
     const grantId = text(data.grantId);
@@ -318,6 +326,7 @@ export async function readChain(
   const result = chain.result();
   if (result.ok) facts.chainHead = result.head;
   else facts.chainFinding = `events.jsonl: chain broken at seq ${result.seq}: ${result.reason}`;
+  if (facts.last) facts.end = { seq: facts.last.seq, hash: eventHash(facts.last) };
   facts.decisions.seal();
   facts.outcomes.seal();
   facts.verified.seal();

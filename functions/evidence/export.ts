@@ -20,6 +20,8 @@ import {
 } from './format';
 import { GRANT_HASH_VERSION, type GrantHashVersion, grantContentHash, hashVersionOf } from './grant-digest';
 import { type GrantRecords, mergeByGrant } from './merge';
+import { renderReport } from './report/index';
+import { writeSignatureFiles } from './signing/evidence';
 import { type EvidenceSource, storeEvidenceSource, type TaskLine } from './source';
 import { type CampaignSummary, SummaryBuilder } from './summary';
 
@@ -280,6 +282,15 @@ export async function exportEvidence(
   const summaryFile = EvidenceFileWriter.text(path('summary.json'));
   await summaryFile.write(summaryText(built));
   written.set('summary.json', await summaryFile.close());
+
+  for (const file of await writeSignatureFiles(source.signatures(), campaignId, outDir)) {
+    written.set(file.name, { sha256: file.sha256, bytes: file.bytes });
+  }
+  // From the files above as written (the report reads the folder, never the table), before the
+  // manifest that lists it: verify-evidence renders it again from the same files and compares.
+  const report = EvidenceFileWriter.text(path('report.html'));
+  await report.write(await renderReport(outDir));
+  written.set('report.html', await report.close());
 
   const manifest: Manifest = {
     campaignId,

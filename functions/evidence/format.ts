@@ -11,6 +11,12 @@ export const EVIDENCE_FILES = [
   'reviewers.csv',
   'events.jsonl',
   'summary.json',
+  // The anchor outside the table (signing/evidence.ts): signatures of chain heads, and the keys.
+  'signatures.jsonl',
+  'signing-key.pem',
+  // Rendered (report/index.ts) from summary.json, reviewers.csv, decisions.csv, revocations.csv and
+  // events.jsonl once they are written, before the manifest.
+  'report.html',
 ] as const;
 
 export type EvidenceFileName = (typeof EVIDENCE_FILES)[number];

@@ -8,6 +8,7 @@ import type { Revocation, Verification } from '../store/outcomes';
 import { queryPages, withoutKeys } from '../store/query';
 import { keys } from '../store/table';
 import type { ReviewTask } from '../store/tasks';
+import { type SignatureSource, storeSignatureSource } from './signing/evidence';
 
 /** What reviewers.csv and the summary need of a task (never its token or its per-grant sets). */
 export type TaskLine = Pick<
@@ -37,6 +38,8 @@ export interface EvidenceSource {
   tasks(): AsyncIterable<TaskLine[]>;
   /** The chain, in sequence order. */
   events(): AsyncIterable<CampaignEvent[]>;
+  /** The chain heads' signatures and the keys they were made with (signatures.jsonl, signing-key.pem). */
+  signatures(): SignatureSource;
 }
 
 const TASK_FIELDS = [
@@ -79,5 +82,6 @@ export function storeEvidenceSource(store: Store, campaignId: string): EvidenceS
     // Only the task's own fields: the item may also hold per-grant sets and the task token.
     tasks: () => records<TaskLine>('TASK#', { projection: TASK_FIELDS }),
     events: () => store.events.pages(campaignId),
+    signatures: () => storeSignatureSource(store, campaignId),
   };
 }

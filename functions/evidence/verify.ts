@@ -5,6 +5,7 @@ import { AccessReviewError } from '../core/errors';
 import { type Grant, viaFromLabel } from '../core/grant';
 import { parseJsonRecord } from '../core/records';
 import { type CampaignEvent, canonicalJson } from '../store/events';
+import type { ChainSignature } from '../store/signatures';
 import { bySeq, type ChainFacts, DECISION, fingerprint, LINE, readChain } from './chain-facts';
 import { csvRows } from './csv-read';
 import { guardReasonsLabel, policyChangesLabel } from './export';
@@ -26,6 +27,16 @@ import {
   snapshotDigest,
 } from './grant-digest';
 import { checkRebuilt } from './rebuild';
+import { REPORT_FILE, renderReport } from './report/index';
+import { checkChainAnchor, type PinnedKey } from './signing/check';
+import {
+  type PublishedKey,
+  parsePublicKeys,
+  parseSignatureLines,
+  SIGNATURES_FILE,
+  SIGNING_KEY_FILE,
+  signedSeqs,
+} from './signing/evidence';
 
 /** What the chain says about a campaign that failed (and was not resumed afterwards). */
 export interface EvidenceFailure {
@@ -194,7 +205,7 @@ class FileHashes {
  * position when a row needs more of it. It opens only the format's file names joined to the folder,
  * and only regular files.
  */
-export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
+export async function verifyEvidence(dir: string, options: { pin?: PinnedKey } = {}): Promise<EvidenceCheck> {
   const folder = new EvidenceFolder(dir);
   const manifestFindings: string[] = [];
   const manifest = await readManifest(folder, manifestFindings);
@@ -220,8 +231,10 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
     }
   };
 
+  // The signatures first (a small file): the chain's hash is kept only at the seqs they name.
+  const anchor = await readAnchorFiles(folder, hashes, present, checkFindings);
   const facts = await guarded('events.jsonl', () =>
-    readChain(folder, hashes.for('events.jsonl'), manifest.campaignId),
+    readChain(folder, hashes.for('events.jsonl'), manifest.campaignId, signedSeqs(anchor.signatures)),
   );
   const chainFindings: string[] = [];
   if (facts) {
@@ -248,7 +261,9 @@ export async function verifyEvidence(dir: string): Promise<EvidenceCheck> {
       await events?.close();
     }
     await checkRebuilt(folder, hashes, facts, present, checkFindings, notes, guarded);
+    checkAnchor(anchor, facts, manifest, options.pin, checkFindings, notes);
   }
+  await guarded('report.html', () => checkReport(folder, hashes, present, checkFindings));
 
   // Files no check read whole (a check stopped early, or had no chain to check against) are hashed on their own.
   const hashFindings: string[] = [];
@@ -765,5 +780,106 @@ async function checkPolicyChanges(
         );
       }
     }
+  }
+}
+
+/** signatures.jsonl and signing-key.pem, read whole (a line per signed head, a PEM block per key). */
+async function readAnchorFiles(
+  folder: EvidenceFolder,
+  hashes: FileHashes,
+  present: ReadonlySet<EvidenceFileName>,
+  findings: string[],
+): Promise<{ signatures: ChainSignature[]; keys: PublishedKey[] }> {
+  const anchor: { signatures: ChainSignature[]; keys: PublishedKey[] } = { signatures: [], keys: [] };
+  const read = async (name: typeof SIGNATURES_FILE | typeof SIGNING_KEY_FILE, limit: number) => {
+    if (!present.has(name)) return undefined;
+    try {
+      const text = await folder.text(name, limit);
+      hashes.for(name)?.update(Buffer.from(text, 'utf8'));
+      return text;
+    } catch (error) {
+      findings.push(describeError(name, error));
+      hashes.stopped.add(name);
+      return undefined;
+    }
+  };
+  const lines = await read(SIGNATURES_FILE, 256 * 1024 * 1024);
+  if (lines !== undefined) {
+    const parsed = parseSignatureLines(lines);
+    anchor.signatures = parsed.signatures;
+    findings.push(...parsed.findings);
+  }
+  const pem = await read(SIGNING_KEY_FILE, 1024 * 1024);
+  if (pem !== undefined) {
+    const parsed = parsePublicKeys(pem);
+    anchor.keys = parsed.keys;
+    findings.push(...parsed.findings);
+  }
+  return anchor;
+}
+
+/**
+ * The chain against its signatures. A chain with no signature at all is a finding, unless it
+ * predates signing: a chain without the assignment digest (written by the same release that signs)
+ * is an older campaign's, and gets a note saying nothing outside the table anchors it.
+ */
+function checkAnchor(
+  anchor: { signatures: ChainSignature[]; keys: PublishedKey[] },
+  facts: ChainFacts,
+  manifest: ManifestFacts,
+  pin: PinnedKey | undefined,
+  findings: string[],
+  notes: string[],
+): void {
+  const predatesSigning =
+    anchor.signatures.length === 0 && typeof facts.assignment?.data.assignmentDigest !== 'string';
+  if (predatesSigning) {
+    notes.push(
+      `${SIGNATURES_FILE}: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain`,
+    );
+    return;
+  }
+  const check = checkChainAnchor({
+    campaignId: manifest.campaignId ?? facts.campaignId ?? '',
+    signatures: anchor.signatures,
+    keys: anchor.keys,
+    chainHashes: facts.signedHashes,
+    chainEnd: facts.end,
+    ...(pin ? { pin } : {}),
+  });
+  findings.push(...check.findings);
+  notes.push(...check.notes);
+}
+
+/** report.html must be what the folder's files render (the renderer is deterministic). */
+async function checkReport(
+  folder: EvidenceFolder,
+  hashes: FileHashes,
+  present: ReadonlySet<EvidenceFileName>,
+  findings: string[],
+): Promise<void> {
+  const inputs = [
+    'summary.json',
+    'reviewers.csv',
+    'decisions.csv',
+    'revocations.csv',
+    'events.jsonl',
+  ] as const;
+  const hash = hashes.for('report.html');
+  const chunks: Buffer[] = [];
+  for await (const chunk of folder.chunks('report.html', hash)) chunks.push(chunk);
+  // Rendered only from files that are there and regular (it reads them by their names).
+  if (inputs.some((name) => !present.has(name))) return;
+  let again: string;
+  try {
+    again = await renderReport(folder.dir);
+  } catch (error) {
+    findings.push(
+      `${REPORT_FILE}: cannot be rendered again from the folder's files (${describeError(REPORT_FILE, error)})`,
+    );
+    return;
+  }
+  if (!Buffer.from(again, 'utf8').equals(Buffer.concat(chunks))) {
+    findings.push(`${REPORT_FILE}: not what the folder's files render`);
   }
 }
