@@ -32,6 +32,7 @@ import {
   queryResponseXml,
   readQueryInput,
 } from './query-protocol';
+import { serveS3 } from './s3';
 import {
   type AwsScenario,
   type AwsScenarioInput,
@@ -52,7 +53,7 @@ import { stsHandlers } from './sts';
 
 /** One request as the sandbox saw it, for tests that assert on what a client did. */
 export interface AwsRecordedRequest {
-  service: AwsService | 'unknown';
+  service: AwsService | 's3' | 'unknown';
   action: string;
   /** The caller's account; undefined when the request carried no usable credentials. */
   account?: string;
@@ -74,7 +75,7 @@ export interface AwsInjectedFailure {
   message?: string;
   times?: number;
   /** Only matching requests fail; others pass through untouched and do not use up `times`. */
-  match?: { service?: AwsService; action?: string | RegExp };
+  match?: { service?: AwsService | 's3'; action?: string | RegExp };
 }
 
 export interface AwsSandboxOptions {
@@ -124,13 +125,15 @@ class UnsupportedOperationError extends AwsServiceError {
 interface Answer {
   status: number;
   contentType: string;
-  body: string;
+  body: string | Buffer;
+  /** Further headers (S3 answers in headers); they win over the defaults. */
+  headers?: Record<string, string>;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function authenticationError(protocol: 'query' | 'json', failure: AuthenticationFailure): AwsServiceError {
@@ -166,7 +169,11 @@ function authenticationError(protocol: 'query' | 'json', failure: Authentication
   }
 }
 
-function matches(failure: AwsInjectedFailure, service: AwsService | 'unknown', action: string): boolean {
+function matches(
+  failure: AwsInjectedFailure,
+  service: AwsService | 's3' | 'unknown',
+  action: string,
+): boolean {
   const match = failure.match;
   if (!match) return true;
   if (match.service && match.service !== service) return false;
@@ -379,11 +386,13 @@ export async function startAwsSandbox(
   /** Answers one request; every path through here records it exactly once. */
   const serve = async (request: IncomingMessage, record: Recorder): Promise<Answer> => {
     const id = newRequestId();
-    const text = await readBody(request);
+    const raw = await readBody(request);
+    const text = raw.toString('utf8');
     const { headers } = request;
     const scope = parseAuthorization(
       typeof headers.authorization === 'string' ? headers.authorization : undefined,
     );
+    if (!isFailure(scope) && scope.service === 's3') return serveS3Request(request, raw, scope, id, record);
     const target = typeof headers['x-amz-target'] === 'string' ? headers['x-amz-target'] : undefined;
     const route = routeOf(text, target, scope);
     if (!route) {
@@ -411,7 +420,7 @@ export async function startAwsSandbox(
       return fail(
         new AwsServiceError(
           'SignatureDoesNotMatch',
-          'Credential should be scoped to a service the sandbox speaks: iam, sts, secretsmanager or kms.',
+          'Credential should be scoped to a service the sandbox speaks: iam, sts, secretsmanager, kms or s3.',
           403,
         ),
       );
@@ -462,6 +471,64 @@ export async function startAwsSandbox(
     return successAnswer(service, model, output, id);
   };
 
+  /** S3 (REST, answers in headers and XML): routed by the credential scope, see s3.ts. */
+  const serveS3Request = async (
+    request: IncomingMessage,
+    body: Buffer,
+    scope: CredentialScope,
+    id: string,
+    record: Recorder,
+  ): Promise<Answer> => {
+    const xmlError = (status: number, code: string, message: string): Answer => ({
+      status,
+      contentType: 'application/xml',
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${id}</RequestId></Error>`,
+    });
+    const action = `${request.method ?? ''} ${request.url ?? ''}`;
+    const failure = failures.find((candidate) => matches(candidate, 's3', action));
+    if (failure) {
+      failure.remaining--;
+      if (failure.remaining <= 0) failures.splice(failures.indexOf(failure), 1);
+      record({ service: 's3', action, status: failure.status, code: failure.code, injected: true });
+      return xmlError(failure.status, failure.code, failure.message ?? `Injected ${failure.code}`);
+    }
+    const credentials = credentialsOf(state, scope, request.headers);
+    if (isFailure(credentials)) {
+      record({ service: 's3', action, status: 403, code: 'InvalidAccessKeyId' });
+      return xmlError(
+        403,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+      );
+    }
+    const { caller } = credentials;
+    const who = { account: caller.accountId, caller: caller.arn, region: scope.region };
+    const answer = await serveS3(
+      { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body },
+      { state, caller, region: scope.region, checkSchemas },
+      id,
+    );
+    if (answer.problems.length > 0) {
+      const error = new AwsSchemaViolation(`s3:${answer.action} exchange`, answer.problems);
+      violations.push(error);
+      record({ service: 's3', action: answer.action, status: 500, code: 'InternalError', ...who });
+      return xmlError(500, 'InternalError', `sandbox: ${error.message.replace(/[<&>]/g, ' ')}`);
+    }
+    record({
+      service: 's3',
+      action: answer.action,
+      status: answer.status,
+      ...(answer.code ? { code: answer.code } : {}),
+      ...who,
+    });
+    return {
+      status: answer.status,
+      contentType: answer.headers['content-type'] ?? 'application/xml',
+      body: answer.body,
+      headers: answer.headers,
+    };
+  };
+
   /** Who is calling, from the signature's credential scope and the credentials the sandbox issued. */
   const authenticate = (
     service: AwsService,
@@ -493,6 +560,7 @@ export async function startAwsSandbox(
         response.writeHead(answer.status, {
           'content-type': answer.contentType,
           'content-length': Buffer.byteLength(answer.body),
+          ...answer.headers,
         });
         response.end(answer.body);
       })
