@@ -3,6 +3,7 @@ import { buildModel } from './model';
 import { renderPage } from './render';
 
 export { ReportInputError } from './input';
+export { REPORT_VERSION } from './render';
 
 /** The report's file name in an evidence folder (listed in the manifest like every other file). */
 export const REPORT_FILE = 'report.html';

@@ -1,10 +1,11 @@
 import type { ReadStream } from 'node:fs';
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { AccessReviewError } from '../../core/errors';
 import { parseJsonRecord } from '../../core/records';
+import { restoreCell } from '../csv-cells';
 
 /**
  * A file the report is built from is missing or cannot be read as its format says. verify-evidence
@@ -77,9 +78,11 @@ export async function* csvRows(dir: string, file: string, required: readonly str
       }
       const cells = record;
       const columns = index;
+      // The value the cell stands for: the export writes `'=…` so a spreadsheet shows text; a
+      // browser shows text anyway, and the reader should see the principal's real name.
       yield (column: string) => {
         const at = columns.get(column);
-        return at === undefined ? '' : (cells[at] ?? '');
+        return at === undefined ? '' : restoreCell(cells[at] ?? '');
       };
     }
   } catch (cause) {
@@ -87,6 +90,15 @@ export async function* csvRows(dir: string, file: string, required: readonly str
     throw new ReportInputError(file, `cannot be read as CSV (after row ${line})`, { cause });
   }
   if (!index) throw new ReportInputError(file, 'is empty (no header)');
+}
+
+/** Whether the folder holds `file` (an optional file: signatures.jsonl is absent before signing). */
+export async function hasFile(dir: string, file: string): Promise<boolean> {
+  try {
+    return (await stat(join(dir, file))).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Each line of a JSON Lines file, parsed (prototype keys refused), with its line number. */

@@ -1,5 +1,5 @@
 import { DecisionTimeline, type Timeline } from './chart';
-import { csvRows, jsonLines, type Row } from './input';
+import { csvRows, hasFile, jsonLines, type Row } from './input';
 
 /** Rows shown per table; the rest are counted and the reader is sent to the CSV. */
 export const ROW_LIMIT = 500;
@@ -95,8 +95,25 @@ export interface EventFacts {
   lastHash: string | null;
 }
 
+/** What signatures.jsonl says (absent for a campaign from before signing). */
+export interface SignatureFacts {
+  count: number;
+  /** The last signature: the one over the latest head. */
+  last: {
+    seq: number | null;
+    hash: string;
+    keyId: string;
+    keySha256: string;
+    algorithm: string;
+    signedAt: string;
+  } | null;
+  /** Distinct signing keys (by keySha256), at most a few: keys rotate rarely. */
+  keys: number;
+}
+
 export interface ReportModel {
   summary: Record<string, unknown>;
+  signatures: SignatureFacts | null;
   events: EventFacts;
   timeline: Timeline;
   reviewers: Capped<ReviewerLine>;
@@ -250,6 +267,30 @@ async function readEvents(dir: string, timeline: DecisionTimeline): Promise<Even
   return facts;
 }
 
+const SIGNATURES_FILE = 'signatures.jsonl';
+
+/** Counts the chain-head signatures and keeps the last; it does not check them (verify-evidence does). */
+async function readSignatures(dir: string): Promise<SignatureFacts | null> {
+  if (!(await hasFile(dir, SIGNATURES_FILE))) return null;
+  const facts: SignatureFacts = { count: 0, last: null, keys: 0 };
+  const keys = new Set<string>();
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  for await (const line of jsonLines(dir, SIGNATURES_FILE)) {
+    facts.count += 1;
+    if (keys.size < 100) keys.add(text(line.keySha256));
+    facts.last = {
+      seq: typeof line.seq === 'number' ? line.seq : null,
+      hash: text(line.hash),
+      keyId: text(line.keyId),
+      keySha256: text(line.keySha256),
+      algorithm: text(line.algorithm),
+      signedAt: text(line.signedAt),
+    };
+  }
+  facts.keys = keys.size;
+  return facts;
+}
+
 /**
  * Everything the report shows, read from the folder's files one row at a time: counters, tallies,
  * one line per reviewer, and the first ROW_LIMIT rows of each table. Memory does not grow with the
@@ -345,6 +386,7 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
   const events = await readEvents(dir, timeline);
   return {
     summary,
+    signatures: await readSignatures(dir),
     events,
     timeline: timeline.build(),
     reviewers,

@@ -13,6 +13,13 @@ import { REPORT_CSP, REPORT_CSS } from './style';
 
 type Summary = Record<string, unknown>;
 
+/**
+ * The report's format. verify-evidence compares report.html with what this release renders, so a
+ * change to the page's bytes is a new version: evidence rendered by another version says so in its
+ * `generator` meta instead of looking tampered with.
+ */
+export const REPORT_VERSION = 1;
+
 function num(summary: Summary, key: string): number {
   const value = summary[key];
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
@@ -180,19 +187,36 @@ function figures(model: ReportModel): string {
       'Remediations open',
       num(s, 'remediationsOpen'),
       `of ${formatCount(num(s, 'remediationsRequired'))}`,
+      true,
     ),
     '</dl>',
   ].join('');
 }
 
-/** Whatever the evidence says about the chain head's signature (absent before signing existed). */
-function signatureFact(summary: Summary): string {
-  const signature = obj(summary, 'chainSignature') ?? obj(summary, 'signature') ?? obj(summary, 'anchor');
-  if (!signature) return 'not signed (this evidence carries no signature of the chain head)';
-  const parts = [str(signature, 'algorithm'), str(signature, 'keyId') || str(signature, 'key')].filter(
-    Boolean,
-  );
-  return `signed${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+/**
+ * What signatures.jsonl says about the chain head: how many signatures, and whether the last one
+ * is over the head this folder ends with. Whether each signature holds is verify-evidence's
+ * finding (it checks them against signing-key.pem); the report says what the files claim.
+ */
+function signatureFact(model: ReportModel): string {
+  const { signatures, events, summary } = model;
+  if (!signatures || signatures.count === 0) {
+    return e('not signed: this evidence has no signatures.jsonl (a campaign from before signing)');
+  }
+  const last = signatures.last;
+  const head = str(summary, 'chainHead');
+  const coversHead = last !== null && last.hash === head && last.seq === events.count;
+  const what = `${plural(signatures.count, 'signature')} of the chain head${signatures.keys > 1 ? `, ${signatures.keys} keys` : ''}`;
+  if (!last) return `${pill('head not signed', 'bad')} ${e(what)}`;
+  // A local key's id already is its fingerprint; a KMS key's id (an ARN) is not.
+  const fingerprint = last.keyId.includes(last.keySha256) ? '' : ` (sha256:${last.keySha256})`;
+  return [
+    `${coversHead ? pill('head signed', 'ok') : pill('head not signed', 'bad')} `,
+    e(
+      `${what}; the last over event ${last.seq ?? '?'}, ${last.algorithm || 'unknown algorithm'}, ${formatTime(last.signedAt)}`,
+    ),
+    `<br>key <code>${e(last.keyId || '?')}${e(fingerprint)}</code>`,
+  ].join('');
 }
 
 function campaignSection(model: ReportModel): string {
@@ -233,7 +257,7 @@ function campaignSection(model: ReportModel): string {
       `${plural(events.count, 'event')} ${intact ? pill('intact', 'ok') : pill('not intact', 'bad')}`,
     ),
     fact('Chain head', head ? `<code>${e(head)}</code>` : '–'),
-    fact('Signature', e(signatureFact(summary))),
+    fact('Signature', signatureFact(model)),
   ];
   if (guard) {
     const limits = obj(guard, 'limits');
@@ -521,7 +545,7 @@ function exceptionsSection(model: ReportModel): string {
 }
 
 const FOOTER =
-  '<footer><p>Built from this folder’s <code>summary.json</code>, <code>reviewers.csv</code>, <code>decisions.csv</code>, <code>revocations.csv</code> and <code>events.jsonl</code> alone, and listed in <code>manifest.json</code>. <code>access-review verify-evidence</code> renders it again from those files and compares the bytes; the CSV files hold every row this page shortens.</p></footer>';
+  '<footer><p>Built from this folder’s <code>summary.json</code>, <code>reviewers.csv</code>, <code>decisions.csv</code>, <code>revocations.csv</code>, <code>events.jsonl</code> and <code>signatures.jsonl</code> alone, and listed in <code>manifest.json</code>. <code>access-review verify-evidence</code> renders it again from those files and compares the bytes; the CSV files hold every row this page shortens.</p></footer>';
 
 /** The whole page. A pure function of the model: no clock, no randomness, no locale. */
 export function renderPage(model: ReportModel): string {
@@ -529,6 +553,7 @@ export function renderPage(model: ReportModel): string {
   return [
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="${e(REPORT_CSP)}">`,
+    `<meta name="generator" content="access-review report ${REPORT_VERSION}">`,
     '<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>Access review ${e(campaignId)}</title>`,
     `<style>${REPORT_CSS}</style></head><body><main>`,

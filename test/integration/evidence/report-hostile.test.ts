@@ -7,8 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { neutraliseRow } from '../../../functions/evidence/csv-cells';
 import { renderReport } from '../../../functions/evidence/report/index';
 import { launchChromium } from '../../support/chromium';
+
+/** A CSV as the export writes it: every cell neutralised against formula injection. */
+const csv = (rows: unknown[][]) => stringify(rows.map((row) => neutraliseRow(row)));
 
 /*
  * A report of evidence whose values are hostile (markup, script, a spreadsheet formula, a link to
@@ -109,7 +113,7 @@ async function writeFolder(folder: string): Promise<void> {
   await writeFile(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFile(
     join(folder, 'reviewers.csv'),
-    stringify([
+    csv([
       ['reviewer', 'slack_user_id', 'grants', 'status', 'requested_at', 'completed_at', 'due_at'],
       [
         HOSTILE.img,
@@ -139,7 +143,7 @@ async function writeFolder(folder: string): Promise<void> {
   ];
   await writeFile(
     join(folder, 'decisions.csv'),
-    stringify([
+    csv([
       [
         'grant_id',
         'principal',
@@ -192,7 +196,7 @@ async function writeFolder(folder: string): Promise<void> {
   );
   await writeFile(
     join(folder, 'revocations.csv'),
-    stringify([
+    csv([
       REVOCATION_HEADER,
       revocation(HOSTILE.img, {}),
       revocation(HOSTILE.script, {

@@ -178,6 +178,10 @@ describe('the HTML report in Chromium', () => {
     );
   });
 
+  it('is the report.html the export wrote into the folder, byte for byte', async () => {
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toBe(await renderReport(out));
+  });
+
   it('requested nothing but itself', () => {
     expect(requests).toEqual([page.url()]);
   });

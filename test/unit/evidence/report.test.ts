@@ -1,14 +1,18 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { neutraliseRow } from '../../../functions/evidence/csv-cells';
 import { DecisionTimeline, MAX_BUCKETS } from '../../../functions/evidence/report/chart';
 import { escapeHtml, formatCount, truncate } from '../../../functions/evidence/report/html';
 import { REPORT_FILE, ReportInputError, renderReport } from '../../../functions/evidence/report/index';
 import { ROW_LIMIT } from '../../../functions/evidence/report/model';
 import { REPORT_CSP, REPORT_CSS, REPORT_CSS_HASH } from '../../../functions/evidence/report/style';
+
+/** A CSV as the export writes it: every cell neutralised against formula injection. */
+const csv = (rows: unknown[][]) => stringify(rows.map((row) => neutraliseRow(row)));
 
 /*
  * The report renderer on hand-made evidence folders: the same folder gives the same bytes, every
@@ -32,6 +36,8 @@ interface Folder {
   /** ms between decisions. */
   spacing?: number;
   failed?: boolean;
+  /** signatures.jsonl: none, the last over the head, or the last over an earlier event. */
+  signed?: 'head' | 'stale';
 }
 
 const T0 = Date.parse('2026-10-01T09:00:00.000Z');
@@ -143,7 +149,7 @@ async function folder(name: string, options: Folder = {}): Promise<string> {
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFile(
     join(dir, 'reviewers.csv'),
-    stringify([
+    csv([
       ['reviewer', 'slack_user_id', 'grants', 'status', 'requested_at', 'completed_at', 'due_at'],
       ['bob', 'U0BOB', keeps + revokes, 'completed', '', '', ''],
       ['dave', 'U0DAVE', 1, 'unresponsive', '', '', ''],
@@ -151,7 +157,7 @@ async function folder(name: string, options: Folder = {}): Promise<string> {
   );
   await writeFile(
     join(dir, 'decisions.csv'),
-    stringify([
+    csv([
       [
         'grant_id',
         'principal',
@@ -171,7 +177,7 @@ async function folder(name: string, options: Folder = {}): Promise<string> {
   );
   await writeFile(
     join(dir, 'revocations.csv'),
-    stringify([
+    csv([
       [
         'grant_id',
         'principal',
@@ -197,6 +203,24 @@ async function folder(name: string, options: Folder = {}): Promise<string> {
     ]),
   );
   await writeFile(join(dir, 'events.jsonl'), `${events.join('\n')}\n`);
+  if (options.signed) {
+    const signature = (seq: number, hash: string) =>
+      JSON.stringify({
+        algorithm: 'ECDSA_SHA_256',
+        campaignId: 'c-unit',
+        hash,
+        keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k1',
+        keySha256: 'f'.repeat(64),
+        seq,
+        signature: 'MEUC',
+        signedAt: new Date(T0).toISOString(),
+      });
+    const last =
+      options.signed === 'head'
+        ? signature(events.length, summary.chainHead)
+        : signature(events.length - 1, 'e'.repeat(64));
+    await writeFile(join(dir, 'signatures.jsonl'), `${signature(1, '0'.repeat(64))}\n${last}\n`);
+  }
   return dir;
 }
 
@@ -281,6 +305,30 @@ describe('renderReport', () => {
     expect(html.match(/<circle class="revoke"/g)?.length).toBe(36);
     expect(html).toContain('role="img" aria-labelledby="decisions-chart-title decisions-chart-desc"');
     expect(html).toMatch(/<desc id="decisions-chart-desc">[^<]*8 decisions, 5 keep and 3 revoke/);
+  });
+
+  it('shows a value the export neutralised against formula injection as the value itself', async () => {
+    const html = await renderReport(
+      await folder('neutralised', { principal: "=cmd|' /C calc'!A0", justification: "'quoted" }),
+    );
+    const csvText = await readFile(join(root, 'neutralised', 'decisions.csv'), 'utf8');
+    expect(csvText).toContain(`'=cmd|' /C calc'!A0`);
+    expect(csvText).toContain(`''quoted`);
+    expect(html).toContain('<strong>=cmd|&#39; /C calc&#39;!A0</strong>');
+    expect(html).toContain('<td>&#39;quoted</td>');
+  });
+
+  it('says whether the last signature in signatures.jsonl is over the chain head', async () => {
+    const signature = (html: string) => /<dt>Signature<\/dt><dd>(.*?)<\/dd>/.exec(html)?.[1];
+    expect(signature(await renderReport(await folder('signed', { signed: 'head' })))).toBe(
+      '<span class="pill ok">head signed</span> 2 signatures of the chain head; the last over event 9, ECDSA_SHA_256, 2026-10-01 09:00 UTC<br>key <code>arn:aws:kms:eu-west-1:111122223333:key/k1 (sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)</code>',
+    );
+    expect(signature(await renderReport(await folder('stale', { signed: 'stale' })))).toMatch(
+      /^<span class="pill bad">head not signed<\/span> 2 signatures of the chain head; the last over event 8,/,
+    );
+    expect(signature(await renderReport(await folder('unsigned')))).toBe(
+      'not signed: this evidence has no signatures.jsonl (a campaign from before signing)',
+    );
   });
 
   it('says a failed campaign failed, where and why', async () => {
