@@ -309,7 +309,7 @@ export class HandlerFunctions extends Construct {
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.table)}.Arn>/index/*]`,
       reason:
-        "Queries go through the GSIs gsi1 and gsi2 of the one evidence table; index/* names only that table's indexes, and the actions are limited to what the store calls.",
+        "Queries go through the GSIs of the one evidence table; index/* names only that table's indexes, and the actions are limited to what the store calls.",
     });
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

@@ -466,11 +466,13 @@ describe('synthesizeForLocalHost', () => {
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      attributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
-        AttributeName: name,
-        AttributeType: 'S',
-      })),
-      globalSecondaryIndexes: ['gsi1', 'gsi2'].map((index) => ({
+      attributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map(
+        (name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        }),
+      ),
+      globalSecondaryIndexes: ['gsi1', 'gsi2', 'gsi3'].map((index) => ({
         IndexName: index,
         KeySchema: [
           { AttributeName: `${index}pk`, KeyType: 'HASH' },

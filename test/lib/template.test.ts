@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configJsonOf, configSha256Of } from '../../functions/runtime/config-file';
-import { HANDLERS } from '../../lib/aws/handlers';
+import { HANDLERS, type HandlerName } from '../../lib/aws/handlers';
 import {
   actionsOf,
   functionLogicalId,
@@ -59,19 +59,19 @@ describe('evidence table', () => {
     synth.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  it('has pk/sk and the two GSIs with every attribute projected', () => {
+  it('has pk/sk and the three GSIs with every attribute projected', () => {
     synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       AttributeDefinitions: Match.arrayWith(
-        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
+        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map((name) => ({
           AttributeName: name,
           AttributeType: 'S',
         })),
       ),
-      GlobalSecondaryIndexes: ['gsi1', 'gsi2'].map((index) => ({
+      GlobalSecondaryIndexes: ['gsi1', 'gsi2', 'gsi3'].map((index) => ({
         IndexName: index,
         KeySchema: [
           { AttributeName: `${index}pk`, KeyType: 'HASH' },
@@ -80,6 +80,29 @@ describe('evidence table', () => {
         Projection: { ProjectionType: 'ALL' },
       })),
     });
+  });
+});
+
+/**
+ * The indexes the previous release deployed. CloudFormation cannot update a deployed table that
+ * gains two GSIs at once (DynamoDB builds one at a time), so a release may add at most one; when a
+ * release ships, its indexes become this list.
+ */
+const PREVIOUS_RELEASE_INDEXES = ['gsi1', 'gsi2'];
+
+describe('table updates', () => {
+  it('keeps every index of the previous release unchanged and adds at most one', () => {
+    const table = Object.values(resourcesOfType(synth.template, 'AWS::DynamoDB::Table'))[0]!;
+    const indexes = table.Properties!.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: Json }>;
+    const names = indexes.map((index) => index.IndexName);
+    for (const previous of PREVIOUS_RELEASE_INDEXES) {
+      expect(names).toContain(previous);
+      expect(indexes.find((index) => index.IndexName === previous)?.KeySchema).toEqual([
+        { AttributeName: `${previous}pk`, KeyType: 'HASH' },
+        { AttributeName: `${previous}sk`, KeyType: 'RANGE' },
+      ]);
+    }
+    expect(names.filter((name) => !PREVIOUS_RELEASE_INDEXES.includes(name)).length).toBeLessThanOrEqual(1);
   });
 });
 
@@ -200,6 +223,108 @@ describe('functions', () => {
     expect(HANDLERS.filter((spec) => spec.completesReviewTasks).map((spec) => spec.name)).toEqual([
       'slack-events',
     ]);
+  });
+});
+
+describe('the anchor outside the table', () => {
+  const roleIdOf = (name: HandlerName) =>
+    roleOfFunction(synth.template, functionLogicalId(synth.template, name));
+  const roleArn = (name: HandlerName) => ({ 'Fn::GetAtt': [roleIdOf(name), 'Arn'] });
+
+  it('names exactly the signsChain roles in the signing key policy, allowed and excepted from the Deny', () => {
+    const { signing } = kmsKeyIds(synth.template);
+    const key = resourcesOfType(synth.template, 'AWS::KMS::Key')[signing]!;
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+    const statements = statementsOf([key.Properties!.KeyPolicy!]) as Array<
+      ReturnType<typeof statementsOf>[number] & { Sid?: string; Principal?: Json }
+    >;
+    const signers = HANDLERS.filter((spec) => spec.signsChain).map((spec) => roleArn(spec.name));
+    const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
+    expect(new Set((bySid('WorkflowFunctionsSign')!.Principal as { AWS: Json[] }).AWS)).toEqual(
+      new Set(signers),
+    );
+    expect(
+      new Set(
+        (bySid('NobodyElseSigns')!.Condition as { ArnNotEquals: { 'aws:PrincipalArn': Json[] } })
+          .ArnNotEquals['aws:PrincipalArn'],
+      ),
+    ).toEqual(new Set(signers));
+    expect(JSON.stringify(statements)).not.toContain('"kms:*"');
+  });
+
+  it('gives kms:Sign and the key ARN only to signsChain functions, and the bucket only to archivesEvidence ones', () => {
+    const { signing } = kmsKeyIds(synth.template);
+    const functions = resourcesOfType(synth.template, 'AWS::Lambda::Function');
+    for (const spec of HANDLERS) {
+      const statements = statementsOf(policiesOfRole(synth.template, roleIdOf(spec.name)));
+      const signs = statements.filter((statement) => actionsOf(statement).includes('kms:Sign'));
+      expect(
+        signs.map((statement) => ({ ...statement, Action: actionsOf(statement).sort() })),
+        spec.name,
+      ).toEqual(
+        spec.signsChain
+          ? [
+              {
+                Effect: 'Allow',
+                Action: ['kms:GetPublicKey', 'kms:Sign'],
+                Resource: { 'Fn::GetAtt': [signing, 'Arn'] },
+              },
+            ]
+          : [],
+      );
+      const s3 = statements.flatMap(actionsOf).filter((action) => action.startsWith('s3:'));
+      expect(s3.sort(), spec.name).toEqual(
+        spec.archivesEvidence
+          ? ['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:PutObjectRetention']
+          : [],
+      );
+      const fn = functions[functionLogicalId(synth.template, spec.name)]!;
+      if (spec.archivesEvidence) {
+        // Finalize stages a pack of up to millions of grants in /tmp (586 MB at 1 million).
+        expect(fn.Properties).toMatchObject({
+          EphemeralStorage: { Size: 4096 },
+          MemorySize: 2048,
+          Timeout: 900,
+        });
+      } else {
+        expect(fn.Properties?.EphemeralStorage, spec.name).toBeUndefined();
+      }
+    }
+  });
+
+  it('outputs the signing key, the bucket and the reader policy', () => {
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: Json }>;
+    expect(outputs.SigningKeyArn?.Value).toEqual({
+      'Fn::GetAtt': [kmsKeyIds(synth.template).signing, 'Arn'],
+    });
+    expect(outputs.EvidenceBucketName?.Value).toEqual({ Ref: evidenceBucketId() });
+    expect(outputs.EvidenceReaderPolicyArn?.Value).toEqual({ Ref: onlyLogicalId('AWS::IAM::ManagedPolicy') });
+  });
+
+  it('gives the evidence reader only read actions, on the table, its key, the signing key and the bucket', () => {
+    const policy = resourcesOfType(synth.template, 'AWS::IAM::ManagedPolicy')[
+      onlyLogicalId('AWS::IAM::ManagedPolicy')
+    ]!;
+    const statements = statementsOf([policy.Properties!.PolicyDocument!]);
+    const actions = statements.flatMap(actionsOf).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:GetPublicKey',
+        's3:GetBucketObjectLockConfiguration',
+        's3:GetObject',
+        's3:GetObjectRetention',
+        's3:GetObjectVersion',
+        's3:ListBucket',
+        's3:ListBucketVersions',
+      ].sort(),
+    );
+    expect(policy.Properties?.Roles ?? policy.Properties?.Users ?? policy.Properties?.Groups).toBeUndefined();
   });
 });
 
