@@ -3,10 +3,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import * as archiveOnLambda from '../../functions/runtime/archive-on-lambda';
+import * as signingOnLambda from '../../functions/runtime/signing-on-lambda';
 import {
   bundlingOptions,
+  EVIDENCE_BUCKET_VARIABLE,
+  EVIDENCE_RETENTION_DAYS_VARIABLE,
   POLICY_SIMULATOR_DEPENDENCIES,
   POLICY_SIMULATOR_MODULE,
+  SIGNING_KEY_ARN_VARIABLE,
 } from '../../lib/aws/functions';
 import { HANDLERS, isWorkflowHandler } from '../../lib/aws/handlers';
 
@@ -105,5 +110,11 @@ describe('handler catalogue against the code', () => {
 
   it('lets only finalize archive the evidence pack', () => {
     expect(HANDLERS.filter((spec) => spec.archivesEvidence).map((spec) => spec.name)).toEqual(['finalize']);
+  });
+
+  it('sets the anchor variables under the names the runtime reads', () => {
+    expect(SIGNING_KEY_ARN_VARIABLE).toBe(signingOnLambda.SIGNING_KEY_ARN_VARIABLE);
+    expect(EVIDENCE_BUCKET_VARIABLE).toBe(archiveOnLambda.EVIDENCE_BUCKET_VARIABLE);
+    expect(EVIDENCE_RETENTION_DAYS_VARIABLE).toBe(archiveOnLambda.EVIDENCE_RETENTION_DAYS_VARIABLE);
   });
 });
