@@ -146,6 +146,7 @@ describe('evidence of a failed campaign', () => {
       `revocations.csv: ${revoked[0]} shows a applied_at the chain does not record`,
       // The summary's pending count is rebuilt from the rows the chain allows to be pending.
       'summary.json: failure.revocationsPending is 1, the chain and the other files give 0',
+      "report.html: not what the folder's files render",
     ]);
   });
 
@@ -161,6 +162,7 @@ describe('evidence of a failed campaign', () => {
       expect.stringMatching(
         /^summary\.json: organization, requestedBy, .* not anchored in this campaign's chain/,
       ),
+      expect.stringMatching(/^signatures\.jsonl: no signature, and the chain predates signing/),
     ]);
   });
 

@@ -130,6 +130,7 @@ describe('verify-evidence', () => {
       notes: [
         "grants.csv: the reviewer and routing_reason columns are not anchored in this campaign's chain (it has no reviewers_assigned event)",
         "summary.json: organization, trigger, requestedBy, reviewersAsked, reviewersCompleted, reviewersUnresponsive not anchored in this campaign's chain (it has no campaign_started event, no reviewers_assigned event)",
+        "signatures.jsonl: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain",
       ],
     });
     const events = await store.events.list(CAMPAIGN);
@@ -172,7 +173,11 @@ describe('verify-evidence', () => {
       'decisions.csv',
       editRows((rows) => rows.filter((row) => row.grant_id !== bob.grantId)),
     );
-    expect(findings).toEqual([`decisions.csv: no row for grant ${bob.grantId} decided in event ${seq}`]);
+    expect(findings).toEqual([
+      `decisions.csv: no row for grant ${bob.grantId} decided in event ${seq}`,
+      // The report is rendered from decisions.csv among others: it no longer matches.
+      "report.html: not what the folder's files render",
+    ]);
   });
 
   it('finds a revocation whose verification column says something the chain does not', async () => {
@@ -185,6 +190,7 @@ describe('verify-evidence', () => {
       );
       expect(findings, claim).toEqual([
         `revocations.csv: ${carol.grantId} shows ${claim}, the chain says confirmed_absent`,
+        "report.html: not what the folder's files render",
       ]);
     }
   });
