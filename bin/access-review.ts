@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // First: it prepares Node 20 for the embedded host before any AWS SDK module loads.
 import '../lib/local/node20';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AccessReviewError, ConfigError } from '../functions/core/errors';
 import { exportEvidence } from '../functions/evidence/export';
+import type { PinnedKey } from '../functions/evidence/signing/check';
 import { type EvidenceCheck, verifyEvidence } from '../functions/evidence/verify';
 import { reindexCampaign } from '../functions/store/history';
 import { createStore } from '../functions/store/index';
@@ -39,8 +40,40 @@ function formatOption(): Option {
 
 const note = (line: string) => console.error(line);
 
+/** `--public-key` / `--key-fingerprint`: the signing key the auditor trusts, from outside the folder. */
+function pinOptions(command: Command): Command {
+  return command
+    .option(
+      '--public-key <file>',
+      'PEM public key the chain must be signed with (e.g. from `aws kms get-public-key`), instead of trusting signing-key.pem',
+    )
+    .option(
+      '--key-fingerprint <hex>',
+      'SHA-256 of the signing key (DER SubjectPublicKeyInfo, 64 hex digits)',
+    );
+}
+
+interface PinFlags {
+  publicKey?: string;
+  keyFingerprint?: string;
+}
+
+async function pinOf(flags: PinFlags): Promise<PinnedKey | undefined> {
+  if (!flags.publicKey && !flags.keyFingerprint) return undefined;
+  return {
+    ...(flags.publicKey ? { publicKeyPem: await readFile(flags.publicKey, 'utf8') } : {}),
+    ...(flags.keyFingerprint ? { keySha256: flags.keyFingerprint } : {}),
+  };
+}
+
+/** Verifies `dir` (pinned to the auditor's key when given) and prints it; true when it verified. */
+async function checkFolder(dir: string, flags: PinFlags): Promise<boolean> {
+  const pin = await pinOf(flags);
+  return reportCheck(dir, await verifyEvidence(dir, pin ? { pin } : {}), pin !== undefined);
+}
+
 /** Prints what verifyEvidence found; true when the folder verified. */
-function reportCheck(dir: string, result: EvidenceCheck): boolean {
+function reportCheck(dir: string, result: EvidenceCheck, pinned: boolean): boolean {
   if (result.failure) {
     // A failed campaign's evidence can verify: it then says truthfully how far the campaign got.
     const { state, reviewer, error, classification, cause, at, seq } = result.failure;
@@ -52,7 +85,9 @@ function reportCheck(dir: string, result: EvidenceCheck): boolean {
   for (const line of result.notes ?? []) console.log(`${dir}: note: ${line}`);
   if (result.ok) {
     console.log(
-      `${dir}: verified (manifest hashes, event chain, snapshot digest, decisions and revocations against the chain)${
+      `${dir}: verified (manifest hashes; event chain and its signatures, ${
+        pinned ? 'by the pinned key' : 'by the key in signing-key.pem (fingerprint above)'
+      }; completeness; snapshot digest; decisions, revocations, reviewers.csv, summary.json and report.html against the chain)${
         result.failure
           ? '; it records a failed campaign: revocations without an outcome were not carried out'
           : ''
@@ -136,12 +171,14 @@ program
   );
 
 tableOptions(
-  program
-    .command('evidence')
-    .description('rebuild a campaign’s evidence folder from the table alone, then verify what was written')
-    .requiredOption('--campaign <id>', 'campaign id')
-    .requiredOption('--out <dir>', 'folder to write'),
-).action(async (options: TableOptions & { campaign: string; out: string }) => {
+  pinOptions(
+    program
+      .command('evidence')
+      .description('rebuild a campaign’s evidence folder from the table alone, then verify what was written')
+      .requiredOption('--campaign <id>', 'campaign id')
+      .requiredOption('--out <dir>', 'folder to write'),
+  ),
+).action(async (options: TableOptions & PinFlags & { campaign: string; out: string }) => {
   const manifest = await withTable(options, async ({ table }) =>
     exportEvidence(createStore(table), options.campaign, options.out),
   );
@@ -149,18 +186,19 @@ tableOptions(
   console.log(`chain head ${manifest.chainHead} (${manifest.events} events)`);
   // What was exported is checked as an auditor would: a table someone rewrote exports fine but
   // does not verify, and the export must not be the one to call it verified.
-  if (!reportCheck(options.out, await verifyEvidence(options.out))) process.exitCode = 1;
+  if (!(await checkFolder(options.out, options))) process.exitCode = 1;
 });
 
-program
-  .command('verify-evidence')
-  .description(
-    'check an evidence folder: file hashes, the event chain, and grants against the snapshot digest',
-  )
-  .argument('<dir>', 'evidence folder')
-  .action(async (dir: string) => {
-    if (!reportCheck(dir, await verifyEvidence(dir))) process.exitCode = 1;
-  });
+pinOptions(
+  program
+    .command('verify-evidence')
+    .description(
+      'check an evidence folder: file hashes, the event chain and its signatures, completeness, and every file against the chain',
+    )
+    .argument('<dir>', 'evidence folder'),
+).action(async (dir: string, options: PinFlags) => {
+  if (!(await checkFolder(dir, options))) process.exitCode = 1;
+});
 
 program
   .command('start')

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash, createPublicKey } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeGrant } from '../../functions/core/grant';
+import { ephemeralLocalSigner } from '../../functions/evidence/signing/local';
 import { finalizeCampaign } from '../../functions/steps/finalize';
 import type { Store } from '../../functions/store/index';
 import { keys } from '../../functions/store/table';
@@ -78,7 +80,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'access-review-cli-table-'));
   ({ dynamo, store } = await startTestStore(TABLE));
   const a = await reviewedCampaign(store, 'c-a', 40);
-  await finalizeCampaign({ campaignId: 'c-a' }, a.services);
+  // The workflow signs the head at each step; these campaigns are built without it, so the head is
+  // signed once, by Finalize.
+  const signer = ephemeralLocalSigner();
+  await finalizeCampaign({ campaignId: 'c-a' }, { ...a.services, signer });
   revokedInA = a.revoked;
   // The first removal is made to still show at the source; the last one is verified absent.
   const index = a.grants.findLastIndex((g) => a.revoked.includes(g.grantId) && !g.principal.endsWith('5'));
@@ -101,7 +106,7 @@ beforeAll(async () => {
       snapshotAt: new Date().toISOString(),
     },
   ]);
-  await finalizeCampaign({ campaignId: 'c-b' }, b.services);
+  await finalizeCampaign({ campaignId: 'c-b' }, { ...b.services, signer });
 }, 120_000);
 
 afterAll(async () => {
@@ -129,39 +134,52 @@ describe('pulls from the deployed table', () => {
     const exported = await cli(['evidence', '--campaign', 'c-a', '--out', out, ...onTable]);
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
-    expect(exported.stdout).toMatch(/verified/);
+    expect(exported.stdout).toMatch(/: verified \(/);
     expect(await readdir(out)).toEqual(
       expect.arrayContaining(['grants.csv', 'decisions.csv', 'manifest.json']),
     );
 
-    // Someone who can write the table turns a revoke into a keep after the fact.
-    await dynamo.table.client.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: { pk: keys.campaign('c-a'), sk: keys.decision(revokedInA[0] as string) },
-        UpdateExpression: 'SET decision = :keep',
-        ExpressionAttributeValues: { ':keep': 'keep' },
-      }),
-    );
-    const tampered = await cli([
-      'evidence',
-      '--campaign',
-      'c-a',
-      '--out',
-      join(dir, 'evidence-a2'),
-      ...onTable,
+    // The auditor pins the key they trust (from KMS, not from the folder): the right one verifies,
+    // another one does not.
+    const pem = await readFile(join(out, 'signing-key.pem'), 'utf8');
+    const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    const [pinned, wrongPin] = await Promise.all([
+      cli(['verify-evidence', out, '--key-fingerprint', fingerprint]),
+      cli(['verify-evidence', out, '--key-fingerprint', '0'.repeat(64)]),
     ]);
-    expect(tampered.code).toBe(1);
-    expect(tampered.stdout).not.toMatch(/verified/);
-    expect(tampered.stderr).toMatch(/✗ .*decisions\.csv/);
-    await dynamo.table.client.send(
-      new UpdateCommand({
-        TableName: TABLE,
-        Key: { pk: keys.campaign('c-a'), sk: keys.decision(revokedInA[0] as string) },
-        UpdateExpression: 'SET decision = :revoke',
-        ExpressionAttributeValues: { ':revoke': 'revoke' },
-      }),
-    );
+    expect(pinned.stdout).toMatch(/: verified \(.*by the pinned key/);
+    expect(pinned.code).toBe(0);
+    expect(wrongPin.code).toBe(1);
+    expect(wrongPin.stdout).not.toMatch(/: verified \(/);
+    expect(wrongPin.stderr).toMatch(/✗ /);
+
+    // Someone who can write the table turns a revoke into a keep after the fact.
+    const setDecision = (value: string) =>
+      dynamo.table.client.send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: { pk: keys.campaign('c-a'), sk: keys.decision(revokedInA[0] as string) },
+          UpdateExpression: 'SET decision = :value',
+          ExpressionAttributeValues: { ':value': value },
+        }),
+      );
+    await setDecision('keep');
+    try {
+      const tampered = await cli([
+        'evidence',
+        '--campaign',
+        'c-a',
+        '--out',
+        join(dir, 'evidence-a2'),
+        ...onTable,
+      ]);
+      expect(tampered.code).toBe(1);
+      expect(tampered.stdout).not.toMatch(/: verified \(/);
+      expect(tampered.stderr).toMatch(/✗ .*decisions\.csv/);
+    } finally {
+      await setDecision('revoke');
+    }
   });
 
   it('answers everything a principal held, across campaigns, with who vouched for it (after a reindex)', async () => {
