@@ -316,6 +316,17 @@ describe('a report of hostile values, in Chromium', () => {
     expect(await banner.getAttribute('class')).toBe('banner warn');
   });
 
+  it("shows each revocation's verification as read back: confirmed absent, still present, not verified", async () => {
+    const rows = page.locator('section[aria-labelledby="revocations"] > table:first-of-type tbody tr');
+    const verification = async (index: number) =>
+      (await rows.nth(index).locator('td').nth(4).innerText()).split('\n');
+    expect(await rows.count()).toBe(4);
+    expect(await verification(0)).toEqual(['confirmed absent']);
+    expect(await verification(1)).toEqual(['still present', 'still via visibility:all (read)']);
+    expect(await verification(2)).toEqual(['still present', 'still via team:acme/platform (write)']);
+    expect(await verification(3)).toEqual(['not verified']);
+  });
+
   it('charts three days of decisions hour by hour, from the first decision to the last', async () => {
     const chart = page.getByRole('img', { name: /^Decisions over time \(cumulative, per hour\)/ });
     // 2026-10-01 10:00 to 2026-10-03 12:00: 51 hours.
