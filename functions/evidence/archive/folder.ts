@@ -8,14 +8,12 @@ import {
   EvidenceArchiveConflictError,
 } from './archive';
 
-/** The embedded host's archive when none is given: beside the data directory, `.access-review/evidence-archive/`. */
-export const DEFAULT_FOLDER_ARCHIVE = '.access-review/evidence-archive';
-
 /**
- * The embedded host's archive: the same layout as the bucket (`campaigns/<id>/<file>`), each file
- * created exclusively (never replacing one) and made read-only. A folder cannot refuse its owner a
- * delete the way Object Lock refuses everyone; the retain-until date is recorded in the receipt, not
- * enforced.
+ * The embedded host's archive (lib/local/host.ts puts it beside the data directory:
+ * `.access-review/evidence-archive/` for the default `.access-review/data`): the same layout as
+ * the bucket (`campaigns/<id>/<file>`), each file created exclusively (never replacing one) and
+ * made read-only. A folder cannot refuse its owner a delete the way Object Lock refuses everyone;
+ * the retain-until date is recorded in the receipt, not enforced.
  */
 export function folderArchive(root: string, retentionDays: number): EvidenceArchive {
   const base = resolve(root);

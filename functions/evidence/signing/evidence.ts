@@ -7,7 +7,6 @@ import type { Store } from '../../store/index';
 import type { ChainSignature, SigningKeyRecord } from '../../store/signatures';
 import { EvidenceFileWriter } from '../file-writer';
 import { keyFingerprint } from './signer';
-import { CHAIN_SIGNING_ALGORITHM } from './statement';
 
 /** One JSON line per signature, in sequence order (canonical JSON: keys sorted, no whitespace). */
 export const SIGNATURES_FILE = 'signatures.jsonl';
@@ -196,5 +195,3 @@ export function parsePublicKeys(text: string): { keys: PublishedKey[]; findings:
 export function signedSeqs(signatures: readonly ChainSignature[]): Set<number> {
   return new Set(signatures.map((signature) => signature.seq));
 }
-
-export { CHAIN_SIGNING_ALGORITHM };
