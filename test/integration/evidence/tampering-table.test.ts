@@ -89,7 +89,7 @@ beforeAll(async () => {
   slack = await startReviewersSlack();
   ({ campaignId: CAMPAIGN } = await workflowCampaign(store, {
     executionName: 'tamper-table',
-    size: 40,
+    size: 26,
     slackApiUrl: slack.apiUrl,
     signer,
   }));
@@ -122,47 +122,47 @@ describe('evidence from a table someone tampered with', () => {
     const kept = (await decisions()).find((d) => d.decision === 'keep');
     expect(kept).toBeDefined();
     await tableTamper.editDecision(table, CAMPAIGN, kept?.grantId as string, 'approved by the CTO');
-    await expectFound(/signature|signed/i);
+    await expectFound(/signatures\.jsonl seq \d+: .*the chain was rewritten at or before seq \d+/);
   });
 
   it('finds two decisions reordered in the chain, re-hashed', async () => {
     await tableTamper.reorderDecisions(table, CAMPAIGN);
-    await expectFound(/signature|signed/i);
+    await expectFound(/signatures\.jsonl seq \d+: .*the chain was rewritten at or before seq \d+/);
   });
 
   it('finds the last event (campaign_completed) deleted', async () => {
     const last = await tableTamper.deleteLastEvent(table, CAMPAIGN);
     expect(last.type).toBe('campaign_completed');
-    await expectFound(/campaign_completed|terminal event|signature|signed/i);
+    await expectFound(/neither campaign_completed nor campaign_failed/);
   });
 
   it('finds every revocation and verification deleted (events and records), re-hashed', async () => {
     const deleted = await tableTamper.deleteRevocations(table, CAMPAIGN);
     expect(deleted.length).toBeGreaterThan(0);
-    await expectFound(/revocation outcome|no revocation|revocation.*missing/i);
+    await expectFound(/was decided revoke \(event \d+\) but the chain records no revocation outcome/);
   });
 
   it('finds every revocation and verification deleted with campaign_completed (made to look unfinished)', async () => {
     await tableTamper.deleteRevocationsAndCompletion(table, CAMPAIGN);
-    await expectFound(/campaign_completed|signature|signed/i);
+    await expectFound(/neither campaign_completed nor campaign_failed/);
   });
 
   it('finds the signatures of the chain heads deleted', async () => {
     expect((await tableTamper.deleteSignatures(table, CAMPAIGN)).length).toBeGreaterThan(0);
-    await expectFound(/no signature|signatures?\.jsonl.*(missing|empty)/i);
+    await expectFound(/signatures\.jsonl has no signature/);
   });
 
   it('finds the signatures deleted from a chain rewritten after the review', async () => {
     const kept = (await decisions()).find((d) => d.decision === 'keep');
     await tableTamper.editDecision(table, CAMPAIGN, kept?.grantId as string, 'approved by the CTO');
     await tableTamper.deleteSignatures(table, CAMPAIGN);
-    await expectFound(/no signature|not anchored|signatures?\.jsonl/i);
+    await expectFound(/signatures\.jsonl has no signature/);
   });
 
   it('finds the signing public key swapped for another', async () => {
     const pem = await forger.publicKeyPem();
     await tableTamper.swapSigningKey(table, CAMPAIGN, pem, forger.keyId.replace(/^local:/, ''));
-    await expectFound(/signing-key\.pem does not carry|does not verify|key id .* does not name/i);
+    await expectFound(/which signing-key\.pem does not carry/);
   });
 
   it('finds a keep decision added for a grant of the reviewer who never answered, re-hashed', async () => {
@@ -175,7 +175,7 @@ describe('evidence from a table someone tampered with', () => {
       slackUserId: 'U0CAROL01',
       decision: 'keep',
     });
-    await expectFound(/signature|signed|unresponsive/i);
+    await expectFound(/by carol after their review closed \(event \d+, unresponsive\)/);
   });
 
   it.each([
