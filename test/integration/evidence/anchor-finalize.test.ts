@@ -161,6 +161,26 @@ describe('signing as the campaign advances', () => {
     expect(check.findings).toEqual([]);
   });
 
+  it('a signer that fails too does not hide the recorded failure; verification reports the unsigned tail', async () => {
+    const campaignId = 'anchor-failed-kms';
+    const { services } = await reviewedCampaign(store, campaignId, 10);
+    const broken: ChainSigner = {
+      ...signer,
+      sign: () => Promise.reject(Object.assign(new Error('KMS is down'), { name: 'KMSInternalException' })),
+    };
+    const input = {
+      failure: { state: 'Snapshot', campaignId },
+      error: { Error: 'KMSInternalException', Cause: 'KMS is down' },
+      execution: { Name: campaignId, RedriveCount: 0 },
+    };
+    await expect(finalize(input, { ...services, signer: broken })).rejects.toThrow(CampaignFailedError);
+    const { events, check } = await anchorOf(campaignId);
+    expect(events.at(-1)?.type).toBe('campaign_failed');
+    expect(check.findings).toEqual([
+      'signatures.jsonl has no signature: nothing outside the table anchors the chain',
+    ]);
+  });
+
   it('concurrent steps (the reviewer Map) each sign the head they leave; the last head is signed once', async () => {
     const campaignId = 'anchor-map';
     await createTestCampaign(store, campaignId, 'in_review');
