@@ -18,7 +18,8 @@ let campaignId: string;
 function cli(args: string[]) {
   return run(process.execPath, [...CLI, ...args], {
     env: { ...process.env, USER: 'security-team' },
-    timeout: 120_000,
+    // The demo synthesizes the stack and starts every sandbox: over two minutes on a loaded 2-core machine.
+    timeout: 240_000,
   });
 }
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
     '15',
   ]);
   campaignId = (await readdir(join(dir, 'evidence')))[0] ?? '';
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -81,6 +82,34 @@ describe('access-review CLI', () => {
     expect(verified.stdout).toMatch(/verified/);
     const listed = await cli(['campaigns', '--data-dir', join(dir, 'data')]);
     expect(listed.stdout).toContain(`${campaignId}\tcompleted`);
+  });
+
+  it("answers a principal's history from the workflow's own writes: the grant with its decision and outcomes", async () => {
+    // gina's direct read on acme/api is revoked by bob in the scenario, removed and verified absent.
+    const history = await cli([
+      'history',
+      '--principal',
+      'gina',
+      '--format',
+      'json',
+      '--data-dir',
+      join(dir, 'data'),
+    ]);
+    const rows = JSON.parse(history.stdout) as Array<Record<string, unknown>>;
+    expect(rows).toEqual([
+      expect.objectContaining({
+        campaign: campaignId,
+        resource: 'acme/api',
+        principal: 'gina',
+        decision: 'revoke',
+        decided_by: 'bob',
+        revocation: 'removed',
+        verification: 'absent',
+      }),
+    ]);
+    expect(history.stderr).toMatch(
+      /1 grant\(s\) of principal gina over 1 campaign\(s\); \d+ index item\(s\) read in 1 page\(s\)/,
+    );
   });
 
   it('refuses a bad scenario naming every bad field, and exits 1', async () => {
