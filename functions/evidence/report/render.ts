@@ -8,7 +8,14 @@ import {
   plural,
   truncate,
 } from './html';
-import type { Capped, DecisionLine, ReportModel, RevocationLine, Tally } from './model';
+import {
+  type Capped,
+  type DecisionLine,
+  type ReportModel,
+  type RevocationLine,
+  ROW_LIMIT,
+  type Tally,
+} from './model';
 import { REPORT_CSP, REPORT_CSS } from './style';
 
 type Summary = Record<string, unknown>;
@@ -345,7 +352,7 @@ function chartSection(model: ReportModel): string {
 
 function reviewersSection(model: ReportModel): string {
   const { reviewers } = model;
-  const shown = reviewers.rows.slice(0, 500);
+  const shown = reviewers.rows.slice(0, ROW_LIMIT);
   const rows = shown.map((r) => {
     const grants = Number(r.grants);
     const decided = r.keep + r.revoke;
@@ -377,7 +384,7 @@ function reviewersSection(model: ReportModel): string {
         )
       : '<p class="empty">No reviewer was asked.</p>',
     hidden > 0
-      ? `<p class="more">The first 500 of ${plural(reviewers.total, 'reviewer')}; ${formatCount(hidden)} more in <code>reviewers.csv</code>.</p>`
+      ? `<p class="more">The first ${formatCount(ROW_LIMIT)} of ${plural(reviewers.total, 'reviewer')}; ${formatCount(hidden)} more in <code>reviewers.csv</code>.</p>`
       : '',
     unlisted,
     '</section>',

@@ -361,6 +361,12 @@ describe('renderReport', () => {
     );
   });
 
+  it('says so when no decision was recorded, with no chart', async () => {
+    const html = await renderReport(await folder('none-decided', { keeps: 0, revokes: 0 }));
+    expect(html).toContain('<p class="empty">No decision was recorded.</p>');
+    expect(html).not.toContain('<svg');
+  });
+
   it('says a failed campaign failed, where and why', async () => {
     const html = await renderReport(await folder('failed', { failed: true }));
     expect(html).toContain('<div class="banner bad" role="status"><div><strong>Campaign failed</strong>');
