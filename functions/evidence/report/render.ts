@@ -213,16 +213,16 @@ function signatureFact(model: ReportModel): string {
   const last = signatures.last;
   const head = str(summary, 'chainHead');
   const coversHead = last !== null && last.hash === head && last.seq === events.count;
-  const what = `${plural(signatures.count, 'signature')} of the chain head${signatures.keys > 1 ? `, ${signatures.keys} keys` : ''}`;
-  if (!last) return `${pill('head not signed', 'bad')} ${e(what)}`;
-  // A local key's id already is its fingerprint; a KMS key's id (an ARN) is not.
-  const fingerprint = last.keyId.includes(last.keySha256) ? '' : ` (sha256:${last.keySha256})`;
+  const what = `${plural(signatures.count, 'signature')} in signatures.jsonl${signatures.keys > 1 ? `, ${signatures.keys} keys` : ''}`;
+  if (!last) return `${pill('head not covered', 'bad')} ${e(what)}`;
+  // The page cannot check a signature (no script, and a forger can re-sign with a key of their
+  // own): it says what the files claim, in grey, and the key's fingerprint to compare or pin.
   return [
-    `${coversHead ? pill('head signed', 'ok') : pill('head not signed', 'bad')} `,
+    `${coversHead ? pill('signature over the head present', 'none') : pill('head not covered', 'bad')} `,
     e(
       `${what}; the last over event ${last.seq ?? '?'}, ${last.algorithm || 'unknown algorithm'}, ${formatTime(last.signedAt)}`,
     ),
-    `<br>key <code>${e(last.keyId || '?')}${e(fingerprint)}</code>`,
+    `<br>key <code>${e(last.keyId || '?')}</code>, fingerprint <code>sha256:${e(last.keySha256 || '?')}</code>`,
   ].join('');
 }
 
@@ -261,7 +261,7 @@ function campaignSection(model: ReportModel): string {
   const integrity = [
     fact(
       'Event chain',
-      `${plural(events.count, 'event')} ${intact ? pill('intact', 'ok') : pill('not intact', 'bad')}`,
+      `${plural(events.count, 'event')} ${intact ? pill('recorded intact', 'none') : pill('recorded broken', 'bad')}`,
     ),
     fact('Chain head', head ? `<code>${e(head)}</code>` : '–'),
     fact('Signature', signatureFact(model)),
@@ -287,7 +287,7 @@ function campaignSection(model: ReportModel): string {
   return [
     '<section aria-labelledby="campaign" class="columns">',
     `<div><h2 id="campaign">Campaign</h2><dl class="facts">${campaign.join('')}</dl></div>`,
-    `<div><h2 id="integrity">Integrity</h2><dl class="facts">${integrity.join('')}</dl></div>`,
+    `<div><h2 id="integrity">Integrity</h2><p class="lead">What this folder’s files state. Whether they hold is what <code>access-review verify-evidence</code> says: run it on the folder, with <code>--key-fingerprint</code> set to the signing key’s known fingerprint.</p><dl class="facts">${integrity.join('')}</dl></div>`,
     '</section>',
   ].join('');
 }

@@ -351,10 +351,10 @@ describe('renderReport', () => {
   it('says whether the last signature in signatures.jsonl is over the chain head', async () => {
     const signature = (html: string) => /<dt>Signature<\/dt><dd>(.*?)<\/dd>/.exec(html)?.[1];
     expect(signature(await renderReport(await folder('signed', { signed: 'head' })))).toBe(
-      '<span class="pill ok">head signed</span> 2 signatures of the chain head; the last over event 9, ECDSA_SHA_256, 2026-10-01 09:00 UTC<br>key <code>arn:aws:kms:eu-west-1:111122223333:key/k1 (sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)</code>',
+      '<span class="pill none">signature over the head present</span> 2 signatures in signatures.jsonl; the last over event 9, ECDSA_SHA_256, 2026-10-01 09:00 UTC<br>key <code>arn:aws:kms:eu-west-1:111122223333:key/k1</code>, fingerprint <code>sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff</code>',
     );
     expect(signature(await renderReport(await folder('stale', { signed: 'stale' })))).toMatch(
-      /^<span class="pill bad">head not signed<\/span> 2 signatures of the chain head; the last over event 8,/,
+      /^<span class="pill bad">head not covered<\/span> 2 signatures in signatures.jsonl; the last over event 8,/,
     );
     expect(signature(await renderReport(await folder('unsigned')))).toBe(
       'not signed: this evidence has no signatures.jsonl (a campaign from before signing)',
