@@ -60,6 +60,24 @@ export class NotFoundError extends AccessReviewError {}
 /** A request that cannot be parsed or does not match what we sent. */
 export class MalformedRequestError extends AccessReviewError {}
 
+/**
+ * The campaign's chain in the table is not one the signer can vouch for (a signed event changed,
+ * a link or hash that does not recompute, a gap, a signature missing or not by the signing key):
+ * the step refuses to sign it. Never retried (a retry would find the same table); the workflow's
+ * failure path records the campaign as failed and the failed-execution alarm fires.
+ */
+export class ChainTamperedError extends AccessReviewError {
+  constructor(
+    message: string,
+    readonly campaignId: string,
+    /** The first seq at which the chain does not hold. */
+    readonly seq: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Classification
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +111,8 @@ const KIND_BY_NAME: Readonly<Record<string, ErrorKind>> = {
   AwsTimeoutError: 'timeout',
   TransientError: 'unavailable',
   AwsUnavailableError: 'unavailable',
+  // A tampered chain: someone must look at the table; the closest kind that is never retried.
+  ChainTamperedError: 'internal',
   // Step Functions and the Lambda service.
   'States.Timeout': 'timeout',
   'States.HeartbeatTimeout': 'timeout',

@@ -1,11 +1,13 @@
 import type { Services } from '../../runtime/services';
 import type { ChainSignature } from '../../store/signatures';
+import { vouchedHead } from './vouch';
 
 /**
  * Signs the campaign's current chain head, once per seq: a head already signed (by a retry, or by a
  * reviewer's step running at the same time) is left as it is. Without a signer (the Slack endpoint,
  * tests that call steps directly) nothing is signed; the next workflow step's signature covers
- * what was appended meanwhile.
+ * what was appended meanwhile. The chain from the latest signature to the head is checked first
+ * (vouch.ts): a chain the signer cannot vouch for is a ChainTamperedError, thrown from the step.
  */
 export async function signChainHead(
   campaignId: string,
@@ -13,7 +15,7 @@ export async function signChainHead(
 ): Promise<ChainSignature | undefined> {
   const { signer, store } = services;
   if (!signer) return undefined;
-  const head = await store.events.head(campaignId);
+  const head = await vouchedHead(store.events.table, campaignId, signer);
   if (!head) return undefined;
   const { signature, created } = await store.signatures.sign(head, signer, services.now());
   if (created) {
