@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AccessReviewError, ConfigError } from '../functions/core/errors';
 import { exportEvidence } from '../functions/evidence/export';
 import type { PinnedKey } from '../functions/evidence/signing/check';
+import { dataDirPin, kmsPin } from '../functions/evidence/signing/pin';
 import { type EvidenceCheck, verifyEvidence } from '../functions/evidence/verify';
 import { reindexCampaign } from '../functions/store/history';
 import { createStore } from '../functions/store/index';
@@ -68,8 +69,40 @@ async function pinOf(flags: PinFlags): Promise<PinnedKey | undefined> {
 
 /** Verifies `dir` (pinned to the auditor's key when given) and prints it; true when it verified. */
 async function checkFolder(dir: string, flags: PinFlags): Promise<boolean> {
-  const pin = await pinOf(flags);
+  return checkPinned(dir, await pinOf(flags));
+}
+
+async function checkPinned(dir: string, pin: PinnedKey | undefined): Promise<boolean> {
   return reportCheck(dir, await verifyEvidence(dir, pin ? { pin } : {}), pin !== undefined);
+}
+
+/**
+ * The key `evidence` pins, from the authority it has and the folder lacks (the table's
+ * SIGNING_KEY# items are written by table writers, never the root): an explicit pin; the stack's
+ * KMS key (`--signing-key-arn`, kms:GetPublicKey); on the local table, the data directory's own
+ * key file. Undefined only with `--table` and no pin, or a data directory that never signed.
+ */
+async function evidencePin(
+  options: TableOptions & PinFlags & { signingKeyArn?: string },
+): Promise<PinnedKey | undefined> {
+  const explicit = await pinOf(options);
+  if (explicit) return explicit;
+  if (options.signingKeyArn) {
+    return kmsPin(options.signingKeyArn, options.region ? { region: options.region } : {});
+  }
+  if (options.table) {
+    console.error(
+      'warning: the signing key was NOT pinned: a table writer with their own key could have re-signed this chain; pass --signing-key-arn <stack output SigningKeyArn> (or --key-fingerprint / --public-key)',
+    );
+    return undefined;
+  }
+  const pin = await dataDirPin(resolve(options.dataDir));
+  if (!pin) {
+    console.error(
+      `warning: the signing key was NOT pinned: ${options.dataDir} holds no signing-key.pem (the table was never signed here)`,
+    );
+  }
+  return pin;
 }
 
 /** Prints what verifyEvidence found; true when the folder verified. */
@@ -176,18 +209,26 @@ tableOptions(
       .command('evidence')
       .description('rebuild a campaign’s evidence folder from the table alone, then verify what was written')
       .requiredOption('--campaign <id>', 'campaign id')
-      .requiredOption('--out <dir>', 'folder to write'),
+      .requiredOption('--out <dir>', 'folder to write')
+      .option(
+        '--signing-key-arn <arn>',
+        "with --table: pin the stack's signing key (output SigningKeyArn), read with kms:GetPublicKey",
+      ),
   ),
-).action(async (options: TableOptions & PinFlags & { campaign: string; out: string }) => {
-  const manifest = await withTable(options, async ({ table }) =>
-    exportEvidence(createStore(table), options.campaign, options.out),
-  );
-  for (const file of manifest.files) console.log(`${file.sha256}  ${join(options.out, file.name)}`);
-  console.log(`chain head ${manifest.chainHead} (${manifest.events} events)`);
-  // What was exported is checked as an auditor would: a table someone rewrote exports fine but
-  // does not verify, and the export must not be the one to call it verified.
-  if (!(await checkFolder(options.out, options))) process.exitCode = 1;
-});
+).action(
+  async (options: TableOptions & PinFlags & { campaign: string; out: string; signingKeyArn?: string }) => {
+    // Before the export: a pin that cannot be had (KMS refused) stops here, not after the files.
+    const pin = await evidencePin(options);
+    const manifest = await withTable(options, async ({ table }) =>
+      exportEvidence(createStore(table), options.campaign, options.out),
+    );
+    for (const file of manifest.files) console.log(`${file.sha256}  ${join(options.out, file.name)}`);
+    console.log(`chain head ${manifest.chainHead} (${manifest.events} events)`);
+    // What was exported is checked as an auditor would: a table someone rewrote exports fine but
+    // does not verify, and the export must not be the one to call it verified.
+    if (!(await checkPinned(options.out, pin))) process.exitCode = 1;
+  },
+);
 
 pinOptions(
   program
