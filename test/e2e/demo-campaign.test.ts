@@ -333,7 +333,7 @@ describe('demo campaign on the embedded host', () => {
     expect(revocations).toMatch(
       /carol,acme\/api,write,direct,bob,.*,removed,.*,still_present,.*team:acme\/platform \(write\)/,
     );
-    expect(await verifyEvidence(evidenceDir)).toEqual({ ok: true, findings: [] });
+    expect(await verifyEvidence(evidenceDir)).toMatchObject({ ok: true, findings: [] });
 
     // Who decided what, when and why: a reason chosen from the "…" menu is the justification.
     const decisionRows = parse(await readFile(join(evidenceDir, 'decisions.csv')), {
@@ -461,7 +461,7 @@ describe('demo campaign on the embedded host', () => {
       expect(
         remediations.every((row) => row.remediation !== '' && row.verification === 'still_present'),
       ).toBe(true);
-      expect(await verifyEvidence(dir)).toEqual({ ok: true, findings: [] });
+      expect(await verifyEvidence(dir)).toMatchObject({ ok: true, findings: [] });
       // Someone softens what a person was asked to do, and recomputes the manifest.
       await writeFile(path, original.replace('uninstalls the GitHub App', 'may review the GitHub App'));
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(await exportManifestFor(dir, manifest)));
@@ -779,7 +779,7 @@ describe('demo campaign on the embedded host', () => {
         await exportEvidence(host.store, run.campaignId, dir);
         const lines = (await readFile(join(dir, 'policy-changes.jsonl'), 'utf8')).trim().split('\n');
         expect(lines).toHaveLength(3);
-        expect(await verifyEvidence(dir)).toEqual({ ok: true, findings: [] });
+        expect(await verifyEvidence(dir)).toMatchObject({ ok: true, findings: [] });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

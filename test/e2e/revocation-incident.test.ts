@@ -122,7 +122,7 @@ describe('a campaign whose reviewer revokes every owner', () => {
 
   it('records every rejection in an evidence folder verify-evidence accepts', async () => {
     await exportEvidence(host.store, run.campaignId, evidenceDir);
-    expect(await verifyEvidence(evidenceDir)).toEqual({ ok: true, findings: [] });
+    expect(await verifyEvidence(evidenceDir)).toMatchObject({ ok: true, findings: [] });
     const rows = parse(await readFile(join(evidenceDir, 'revocations.csv')), { columns: true }) as Array<
       Record<string, string>
     >;

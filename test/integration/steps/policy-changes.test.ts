@@ -149,7 +149,7 @@ describe('policy changes', () => {
     expect(await readFile(join(out, 'revocations.csv'), 'utf8')).toContain(
       `${SECRET} resource policy sha256:${sha(before)}→${sha(after)}`,
     );
-    expect(await verifyEvidence(out)).toEqual({ ok: true, findings: [] });
+    expect(await verifyEvidence(out)).toMatchObject({ ok: true, findings: [] });
   });
 
   it('find a document edited after the fact', async () => {
