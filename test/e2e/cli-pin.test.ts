@@ -99,6 +99,37 @@ describe('evidence pins the data directory key', () => {
     expect(result.code).toBe(0);
   }, 120_000);
 
+  it('with --table and no pin: exports and verifies, but says in a warning line that the key was not pinned', async () => {
+    const result = await withTable((_store, dynamo) =>
+      cli(
+        [
+          'evidence',
+          '--campaign',
+          CAMPAIGN,
+          '--out',
+          join(dir, 'ev-table'),
+          '--table',
+          LOCAL_TABLE_NAME,
+          '--region',
+          'eu-west-1',
+        ],
+        {
+          PATH: process.env.PATH,
+          HOME: dir,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+          AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      ),
+    );
+    expect(result.stderr).toContain('warning: the signing key was NOT pinned');
+    expect(result.stdout).toContain('by the key in signing-key.pem');
+    expect(result.code).toBe(0);
+  }, 120_000);
+
   it("an edit re-signed with a table writer's own key is a finding naming that key, exit 1", async () => {
     const forger = ephemeralLocalSigner();
     const forgerSha = keyFingerprint(await forger.publicKeyPem());
