@@ -70,6 +70,12 @@ export interface ReviewerFacts {
   };
   /** decision_recorded events naming this reviewer. */
   decisions: number;
+  /**
+   * Of those, decisions clicked while the review was open (their `at` is not after the close's
+   * `completedAt`) whose event landed after the close: the click read the task open, the window
+   * closed, then its decision was written. The close did not count them.
+   */
+  lateDecisions?: number;
 }
 
 /** What one pass over events.jsonl keeps: a few events whole, per reviewer a line, per grant index entries. */
@@ -366,6 +372,19 @@ function decisionRules(
   // the close already counted it, so it may come later only while the count covers it.
   const covered =
     data.recovered === true && typeof closed.decided === 'number' && reviewer.decisions <= closed.decided;
+  // A click that found the task open may write its decision a moment after the window closed
+  // (record-decision.ts reads the task, then puts the decision): its time is the click's, before
+  // the close. A decision timed after the close is refused by the endpoint, so one here is forged.
+  const clickedWhileOpen =
+    !covered &&
+    closed.status === 'unresponsive' &&
+    typeof closed.completedAt === 'string' &&
+    typeof event.at === 'string' &&
+    Date.parse(event.at) <= Date.parse(closed.completedAt);
+  if (clickedWhileOpen) {
+    reviewer.lateDecisions = (reviewer.lateDecisions ?? 0) + 1;
+    return;
+  }
   if (!covered) {
     findings.push(
       `events.jsonl: event ${event.seq} records a decision on grant ${grantId} by ${reviewer.login} after their review closed (event ${closed.seq}, ${closed.status})`,
@@ -393,7 +412,8 @@ function completenessRules(facts: ChainFacts, findings: string[]): void {
     const decided = reviewer.closed?.decided;
     if (typeof decided !== 'number') continue;
     const complete = facts.completed !== undefined;
-    if (reviewer.decisions > decided || (complete && reviewer.decisions < decided)) {
+    const counted = reviewer.decisions - (reviewer.lateDecisions ?? 0);
+    if (counted > decided || (complete && counted < decided)) {
       findings.push(
         `events.jsonl: the review of ${reviewer.login} closed with ${decided} decisions (event ${reviewer.closed?.seq}), the chain records ${reviewer.decisions}`,
       );

@@ -16,6 +16,7 @@ import type { LocalDynamo } from '../../lib/local/dynamo';
 import { listenOnLoopback } from '../../sandbox/loopback';
 import { reviewedCampaign } from '../support/evidence-campaign';
 import { startTestStore } from '../support/local-store';
+import { signHead } from '../support/tamper';
 
 /**
  * The pulls from a deployed table as a security engineer runs them: the CLI in a child process,
@@ -81,8 +82,10 @@ beforeAll(async () => {
   ({ dynamo, store } = await startTestStore(TABLE));
   const a = await reviewedCampaign(store, 'c-a', 40);
   // The workflow signs the head at each step; these campaigns are built without it, so the head is
-  // signed once, by Finalize.
+  // signed here as the earlier steps would have (the signer refuses an unsigned chain past its
+  // first event), then by Finalize.
   const signer = ephemeralLocalSigner();
+  await signHead(store, 'c-a', signer);
   await finalizeCampaign({ campaignId: 'c-a' }, { ...a.services, signer });
   revokedInA = a.revoked;
   // The first removal is made to still show at the source; the last one is verified absent.
@@ -106,6 +109,7 @@ beforeAll(async () => {
       snapshotAt: new Date().toISOString(),
     },
   ]);
+  await signHead(store, 'c-b', signer);
   await finalizeCampaign({ campaignId: 'c-b' }, { ...b.services, signer });
 }, 120_000);
 

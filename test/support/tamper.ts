@@ -332,10 +332,17 @@ export const tableTamper = {
   async addDecision(
     table: TableRef,
     campaignId: string,
-    decision: { grantId: string; reviewer: string; slackUserId: string; decision: 'keep' | 'revoke' },
+    decision: {
+      grantId: string;
+      reviewer: string;
+      slackUserId: string;
+      decision: 'keep' | 'revoke';
+      /** When the click was (default now, i.e. after the review closed). */
+      at?: string;
+    },
   ) {
     let seq = 0;
-    const at = new Date().toISOString();
+    const at = decision.at ?? new Date().toISOString();
     await rewriteTableChain(table, campaignId, (entries) => {
       const index = beforeTerminal(entries);
       seq = index + 1;

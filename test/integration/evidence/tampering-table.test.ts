@@ -178,6 +178,32 @@ describe('evidence from a table someone tampered with', () => {
     await expectFound(/by carol after their review closed \(event \d+, unresponsive\)/);
   });
 
+  it('accepts a decision clicked while the review was open and written just after it closed', async () => {
+    // record-decision reads the task open, the window closes, then the decision is written: its
+    // event follows reviewer_unresponsive but carries the click's time, before the close.
+    const events = await partitionItems(table, CAMPAIGN, 'EVENT#');
+    const closed = events.find(
+      (event) =>
+        event.type === 'reviewer_unresponsive' &&
+        (event.data as Record<string, unknown>).reviewer === 'carol',
+    );
+    const closedAt = (closed?.data as Record<string, unknown> | undefined)?.completedAt as string;
+    expect(closedAt).toEqual(expect.any(String));
+    const decided = new Set((await decisions()).map((d) => d.grantId));
+    const carols = (await grants()).find((g) => g.reviewer === 'carol' && !decided.has(g.grantId));
+    await tableTamper.addDecision(table, CAMPAIGN, {
+      grantId: carols?.grantId as string,
+      reviewer: 'carol',
+      slackUserId: 'U0CAROL01',
+      decision: 'keep',
+      at: new Date(Date.parse(closedAt) - 5).toISOString(),
+    });
+    const result = await exportAndVerify();
+    expect(
+      result.findings.filter((f) => /after their review closed|closed with \d+ decisions/.test(f)),
+    ).toEqual([]);
+  });
+
   it.each([
     ['keep overridden by revoke', 'keep', 'revoke'],
     ['keep overridden by keep with another reason', 'keep', 'keep'],
