@@ -48,15 +48,17 @@ function pinOptions(command: Command): Command {
       '--public-key <file>',
       'PEM public key the chain must be signed with (e.g. from `aws kms get-public-key`), instead of trusting signing-key.pem',
     )
+    .option('--key-fingerprint <hex>', 'SHA-256 of the signing key (DER SubjectPublicKeyInfo, 64 hex digits)')
     .option(
-      '--key-fingerprint <hex>',
-      'SHA-256 of the signing key (DER SubjectPublicKeyInfo, 64 hex digits)',
+      '--allow-unsigned',
+      'accept a chain with no signature as a campaign from before signing (a note, not a finding)',
     );
 }
 
 interface PinFlags {
   publicKey?: string;
   keyFingerprint?: string;
+  allowUnsigned?: boolean;
 }
 
 async function pinOf(flags: PinFlags): Promise<PinnedKey | undefined> {
@@ -69,11 +71,12 @@ async function pinOf(flags: PinFlags): Promise<PinnedKey | undefined> {
 
 /** Verifies `dir` (pinned to the auditor's key when given) and prints it; true when it verified. */
 async function checkFolder(dir: string, flags: PinFlags): Promise<boolean> {
-  return checkPinned(dir, await pinOf(flags));
+  return checkPinned(dir, await pinOf(flags), flags.allowUnsigned === true);
 }
 
-async function checkPinned(dir: string, pin: PinnedKey | undefined): Promise<boolean> {
-  return reportCheck(dir, await verifyEvidence(dir, pin ? { pin } : {}), pin !== undefined);
+async function checkPinned(dir: string, pin: PinnedKey | undefined, allowUnsigned = false): Promise<boolean> {
+  const options = { ...(pin ? { pin } : {}), ...(allowUnsigned ? { allowUnsigned } : {}) };
+  return reportCheck(dir, await verifyEvidence(dir, options), pin !== undefined);
 }
 
 /**
@@ -226,7 +229,7 @@ tableOptions(
     console.log(`chain head ${manifest.chainHead} (${manifest.events} events)`);
     // What was exported is checked as an auditor would: a table someone rewrote exports fine but
     // does not verify, and the export must not be the one to call it verified.
-    if (!(await checkPinned(options.out, pin))) process.exitCode = 1;
+    if (!(await checkPinned(options.out, pin, options.allowUnsigned === true))) process.exitCode = 1;
   },
 );
 

@@ -205,7 +205,18 @@ class FileHashes {
  * position when a row needs more of it. It opens only the format's file names joined to the folder,
  * and only regular files.
  */
-export async function verifyEvidence(dir: string, options: { pin?: PinnedKey } = {}): Promise<EvidenceCheck> {
+export interface VerifyOptions {
+  /** The key the chain must be signed with (the auditor's copy of the KMS public key). */
+  pin?: PinnedKey;
+  /**
+   * Accept a chain with no signature as a campaign from before signing (with a note). Off by
+   * default: whoever can write the table could otherwise strip a new campaign's signatures and
+   * assignment digest and pass it off as an old one.
+   */
+  allowUnsigned?: boolean;
+}
+
+export async function verifyEvidence(dir: string, options: VerifyOptions = {}): Promise<EvidenceCheck> {
   const folder = new EvidenceFolder(dir);
   const manifestFindings: string[] = [];
   const manifest = await readManifest(folder, manifestFindings);
@@ -261,7 +272,7 @@ export async function verifyEvidence(dir: string, options: { pin?: PinnedKey } =
       await events?.close();
     }
     await checkRebuilt(folder, hashes, facts, present, checkFindings, notes, guarded);
-    checkAnchor(anchor, facts, manifest, options.pin, checkFindings, notes);
+    checkAnchor(anchor, facts, manifest, options, checkFindings, notes);
   }
   await guarded('report.html', () => checkReport(folder, hashes, present, checkFindings));
 
@@ -818,24 +829,32 @@ async function readAnchorFiles(
 }
 
 /**
- * The chain against its signatures. A chain with no signature at all is a finding, unless it
- * predates signing: a chain without the assignment digest (written by the same release that signs)
- * is an older campaign's, and gets a note saying nothing outside the table anchors it.
+ * The chain against its signatures. A chain with no signature at all is a finding. Only when the
+ * auditor says the campaign is from before signing (`allowUnsigned`) and the chain looks it (no
+ * assignment digest, written by the same release that signs) is it a note instead: the chain alone
+ * cannot prove its age, since whoever rewrites it can drop the digest too.
  */
 function checkAnchor(
   anchor: { signatures: ChainSignature[]; keys: PublishedKey[] },
   facts: ChainFacts,
   manifest: ManifestFacts,
-  pin: PinnedKey | undefined,
+  options: VerifyOptions,
   findings: string[],
   notes: string[],
 ): void {
+  const { pin } = options;
   const predatesSigning =
     anchor.signatures.length === 0 && typeof facts.assignment?.data.assignmentDigest !== 'string';
   if (predatesSigning) {
-    notes.push(
-      `${SIGNATURES_FILE}: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain`,
-    );
+    if (options.allowUnsigned) {
+      notes.push(
+        `${SIGNATURES_FILE}: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain (accepted: --allow-unsigned)`,
+      );
+    } else {
+      findings.push(
+        `${SIGNATURES_FILE}: no signature: nothing outside the table anchors this campaign's chain (for a campaign from before signing, verify with --allow-unsigned)`,
+      );
+    }
     return;
   }
   const check = checkChainAnchor({

@@ -12,6 +12,9 @@ import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { evidenceGrants, reviewedCampaign } from '../../support/evidence-campaign';
 import { createTestCampaign, startTestStore } from '../../support/local-store';
 
+/** These campaigns are built through the store API, unsigned: what is checked here is not the anchor. */
+const UNSIGNED = { allowUnsigned: true } as const;
+
 /*
  * Evidence of a campaign that failed: it exports, verifies without a false finding, and says where
  * and why it failed. Two campaigns built with the store API: one failed in ApplyRevocations with
@@ -120,7 +123,7 @@ describe('evidence of a failed campaign', () => {
 
   it('verifies, with no finding, and reports the failure from the chain', async () => {
     const { out } = await exported(FAILED);
-    const check = await verifyEvidence(out);
+    const check = await verifyEvidence(out, UNSIGNED);
     expect(check).toMatchObject({
       ok: true,
       findings: [],
@@ -141,7 +144,7 @@ describe('evidence of a failed campaign', () => {
     for (const file of manifest.files) if (file.name === 'revocations.csv') file.sha256 = sha(text);
     await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest satisfies Manifest));
     // As removed, its start time now claims an application the chain does not record either.
-    expect((await verifyEvidence(out)).findings).toEqual([
+    expect((await verifyEvidence(out, UNSIGNED)).findings).toEqual([
       `revocations.csv: ${revoked[0]} shows removed, the chain says not_applied`,
       `revocations.csv: ${revoked[0]} shows a applied_at the chain does not record`,
       // The summary's pending count is rebuilt from the rows the chain allows to be pending.
@@ -153,7 +156,7 @@ describe('evidence of a failed campaign', () => {
   it('verifies a campaign that failed before its snapshot was recorded, and says its grants are not anchored', async () => {
     const { out, summary } = await exported(EARLY);
     expect(summary).toMatchObject({ outcome: 'failed', grants: 6, failure: { state: 'Snapshot' } });
-    const check = await verifyEvidence(out);
+    const check = await verifyEvidence(out, UNSIGNED);
     expect(check.findings).toEqual([]);
     expect(check.failure?.state).toBe('Snapshot');
     expect(check.notes).toEqual([
@@ -177,7 +180,7 @@ describe('evidence of a failed campaign', () => {
     for (const file of manifest.files) if (file.name === 'events.jsonl') file.sha256 = sha(text);
     manifest.chainHead = (JSON.parse(lines.at(-2) as string) as { hash: string }).hash;
     await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest));
-    const check = await verifyEvidence(out);
+    const check = await verifyEvidence(out, UNSIGNED);
     expect(check.failure).toBeUndefined();
     expect(check.findings).toContain('events.jsonl: no snapshot_taken event');
   });

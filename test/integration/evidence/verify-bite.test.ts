@@ -18,6 +18,9 @@ import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { passGuard } from '../../support/guard';
 import { campaignDecidedToRevoke, startTestStore, testServices } from '../../support/local-store';
 
+/** These campaigns are built through the store API, unsigned: what is checked here is not the anchor. */
+const UNSIGNED = { allowUnsigned: true } as const;
+
 /*
  * verify-evidence against forgeries that re-hash the files they touch (so the manifest's file
  * hashes still hold): each must still be found, by the check that exists for it. A campaign with
@@ -75,7 +78,7 @@ async function forged(
   }
   editManifest(manifest);
   await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest));
-  return (await verifyEvidence(out)).findings;
+  return (await verifyEvidence(out, UNSIGNED)).findings;
 }
 
 /** Rewrites a CSV's rows (header kept), quoting as csv-stringify does. */
@@ -124,13 +127,13 @@ describe('verify-evidence', () => {
     await exportEvidence(store, CAMPAIGN, out);
     // Built with the store API, not the workflow: no campaign_started or reviewers_assigned event,
     // so what those would anchor is said in notes, never passed silently.
-    expect(await verifyEvidence(out)).toEqual({
+    expect(await verifyEvidence(out, UNSIGNED)).toEqual({
       ok: true,
       findings: [],
       notes: [
         "grants.csv: the reviewer and routing_reason columns are not anchored in this campaign's chain (it has no reviewers_assigned event)",
         "summary.json: organization, trigger, requestedBy, reviewersAsked, reviewersCompleted, reviewersUnresponsive not anchored in this campaign's chain (it has no campaign_started event, no reviewers_assigned event)",
-        "signatures.jsonl: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain",
+        "signatures.jsonl: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain (accepted: --allow-unsigned)",
       ],
     });
     const events = await store.events.list(CAMPAIGN);

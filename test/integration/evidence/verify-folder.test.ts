@@ -275,12 +275,16 @@ describe('reviewers.csv, summary.json and grants.csv assignments rebuilt from th
       ),
     );
     await rewrite(out, 'signatures.jsonl', '');
-    const check = await verifyEvidence(out);
+    // By default a chain cannot pass itself off as older than signing: that is a forger's downgrade.
+    expect((await verifyEvidence(out)).findings).toContain(
+      "signatures.jsonl: no signature: nothing outside the table anchors this campaign's chain (for a campaign from before signing, verify with --allow-unsigned)",
+    );
+    const check = await verifyEvidence(out, { allowUnsigned: true });
     // The chain was re-hashed: the summary's head (and the report showing it) follow the old one.
     expect(check.findings.filter((f) => !/^(report\.html|summary\.json: chainHead)/.test(f))).toEqual([]);
     expect(check.notes).toEqual([
       "grants.csv: the reviewer and routing_reason columns are not anchored in this campaign's chain (its reviewers_assigned event predates the assignment digest)",
-      "signatures.jsonl: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain",
+      "signatures.jsonl: no signature, and the chain predates signing (no assignment digest): nothing outside the table anchors this campaign's chain (accepted: --allow-unsigned)",
     ]);
   });
 });
