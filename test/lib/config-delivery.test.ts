@@ -39,7 +39,11 @@ describe('configuration delivery', () => {
     const json = configJsonOf(config);
     expect(Buffer.byteLength(json)).toBeGreaterThan(400 * 1024);
     // The functions alone, in a stack with just what they need: the whole stack costs seconds more.
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: join(work, 'cdk.out') });
+    const app = new App({
+      // As cdk.json sets it: access logs are delivered by bucket policy, not by an ACL.
+      context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true },
+      outdir: join(work, 'cdk.out'),
+    });
     const stack = new Stack(app, 'ConfigDelivery');
     const encryptionKey = new Key(stack, 'Key');
     new HandlerFunctions(stack, 'Functions', {
