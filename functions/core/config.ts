@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ConfigError } from './errors';
-import { RESOURCE_TYPES } from './grant';
+import { GRANT_KINDS, type GrantKind, RESOURCE_TYPES } from './grant';
 import { prototypeKeyPaths } from './records';
 
 const login = z
@@ -182,6 +182,10 @@ const notifications = z.strictObject({
           'must be an SES identity: a domain (acme.example) or an email address',
         )
         .optional(),
+      /** The campaign summary, and "needs attention" when something does, to `to` at Finalize. */
+      summary: z.boolean().default(true),
+      /** Review tasks and their reminders by email, for people who cannot be reached in Slack. */
+      reviewTasks: z.boolean().default(true),
       /** An SES configuration set to send with (delivery events, suppression), if you use one. */
       configurationSet: z
         .string()
@@ -198,6 +202,26 @@ const notifications = z.strictObject({
     .optional(),
 });
 
+const endOfWindowAction = z.enum(['leave', 'keep', 'revoke']);
+export type EndOfWindowAction = z.infer<typeof endOfWindowAction>;
+
+/**
+ * Classes of grant whose Keep needs a reason (functions/core/justification.ts says which grants
+ * fall in each): admin access, organisation owners, outside collaborators, deploy keys that can
+ * write, and grants flagged for separation of duties.
+ */
+export const JUSTIFIED_GRANT_CLASSES = [
+  'admin',
+  'owner',
+  'outside_collaborator',
+  'deploy_key_write',
+  'separation_of_duties',
+] as const;
+export type JustifiedGrantClass = (typeof JUSTIFIED_GRANT_CLASSES)[number];
+
+/** Reminders at 3, 7 and 12 days unless configured: those inside the window. */
+export const DEFAULT_REMINDER_HOURS = [72, 168, 288] as const;
+
 /** 18 months: a 12-month SOC 2 Type II observation window plus the audit that follows it. */
 export const EVIDENCE_RETENTION_DAYS_DEFAULT = 548;
 
@@ -211,6 +235,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Web API base, ending in `/api/`. The bot token is sent here: https only. */
       apiUrl: serviceUrl.default('https://slack.com/api/'),
+      /**
+       * The Slack user group (its id, S…) whose members may run `/access-review`. Membership is
+       * read from Slack (usergroups.users.list) at each command, never from the message. Absent:
+       * the command refuses everyone and says why.
+       */
+      securityTeamUserGroup: z
+        .string()
+        .regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id such as S0123ABCDEF')
+        .optional(),
     })
     .default({ apiUrl: 'https://slack.com/api/' }),
   routing: z.strictObject({
@@ -239,8 +272,37 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .max(24 * 24),
+      /**
+       * Hours after the request at which a reviewer with undecided grants is reminded; each
+       * inside the window. Absent: 3, 7 and 12 days, those that fall inside the window.
+       */
+      reminderHours: z.array(z.number().int('must be a whole number of hours').min(1)).optional(),
+      /**
+       * Hours after the request at which the undecided grants of a reviewer move to the next
+       * eligible reviewer (never the principal). Absent: nobody is escalated.
+       */
+      escalateAfterHours: z.number().int('must be a whole number of hours').min(1).optional(),
+      /**
+       * What happens to grants still undecided when the window closes, per grant kind: left
+       * undecided (the default), kept, or revoked. A kept or revoked grant is recorded as an
+       * exception, never as a reviewer's decision.
+       */
+      endOfWindow: z
+        .strictObject({
+          default: endOfWindowAction.default('leave'),
+          byGrantKind: z.partialRecord(z.enum(GRANT_KINDS), endOfWindowAction).default({}),
+        })
+        .default({ default: 'leave', byGrantKind: {} }),
+      /** Grants whose Keep needs a written reason (a modal in Slack), kept in the chain and decisions.csv. */
+      justificationRequiredFor: z
+        .array(z.enum(JUSTIFIED_GRANT_CLASSES))
+        .default([...JUSTIFIED_GRANT_CLASSES]),
     })
-    .default({ windowHours: 24 * 14 }),
+    .default({
+      windowHours: 24 * 14,
+      endOfWindow: { default: 'leave', byGrantKind: {} },
+      justificationRequiredFor: [...JUSTIFIED_GRANT_CLASSES],
+    }),
   schedule: z
     .strictObject({
       /** IANA time zone for the quarterly run (09:00 on the 1st of Jan/Apr/Jul/Oct). */
@@ -274,6 +336,18 @@ export type AwsAccountConfig = z.infer<typeof awsAccount>;
 export type RevocationGuardConfig = z.infer<typeof revocationGuard>;
 export type NotificationsConfig = z.infer<typeof notifications>;
 export type EmailNotificationConfig = NonNullable<NotificationsConfig['email']>;
+
+/** Hours after the request at which a reviewer is reminded, ascending, each inside the window. */
+export function reviewReminderHours(config: AccessReviewConfig): number[] {
+  const hours =
+    config.review.reminderHours ?? DEFAULT_REMINDER_HOURS.filter((h) => h < config.review.windowHours);
+  return [...new Set(hours)].sort((a, b) => a - b);
+}
+
+/** What the end of the review window does to an undecided grant of this kind. */
+export function endOfWindowPolicy(config: AccessReviewConfig, grantKind: GrantKind): EndOfWindowAction {
+  return config.review.endOfWindow.byGrantKind[grantKind] ?? config.review.endOfWindow.default;
+}
 
 /** The SES identity a failure email is sent as: the configured one, else the From address's domain. */
 export function sesIdentity(email: EmailNotificationConfig): string {
@@ -367,6 +441,20 @@ export function parseConfig(input: unknown, what = 'access-review configuration'
       problems.push(`revocationGuard.approvers[${index}]: "${approver}" is not listed in people`);
     }
   });
+  const window = config.review.windowHours;
+  config.review.reminderHours?.forEach((hours, index) => {
+    if (hours >= window) {
+      problems.push(
+        `review.reminderHours[${index}]: ${hours} is not inside the review window (review.windowHours is ${window})`,
+      );
+    }
+  });
+  const escalate = config.review.escalateAfterHours;
+  if (escalate !== undefined && escalate >= window) {
+    problems.push(
+      `review.escalateAfterHours: ${escalate} is not inside the review window (review.windowHours is ${window})`,
+    );
+  }
   const identityProblem = config.notifications?.email && senderIdentityProblem(config.notifications.email);
   if (identityProblem) problems.push(`notifications.email.identity: ${identityProblem}`);
   if (problems.length > 0) throw new ConfigError(`${what} is invalid`, problems);

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { ConnectorRegistry } from '../connectors/connector';
 import type { AccessReviewConfig } from '../core/config';
+import type { EmailSender } from '../email/types';
 import type { EvidenceArchive } from '../evidence/archive/archive';
 import type { ChainSigner } from '../evidence/signing/signer';
 import type { Store } from '../store/index';
@@ -52,4 +53,24 @@ export interface Services {
   signer?: ChainSigner;
   /** Where Finalize archives the evidence pack (S3 Object Lock on AWS, a folder locally). */
   archive?: EvidenceArchive;
+  /**
+   * Starts a campaign (the Slack command's `start`): StartExecution on AWS, a background run on the
+   * embedded host. Absent where nothing may start one.
+   */
+  startCampaign?(input: CampaignStartRequest): Promise<{ executionName: string }>;
+  /** Email through SES (config notifications.email); absent when none is configured. */
+  email?: EmailSender;
+  /**
+   * Seconds that stand for one hour of the review calendar (reminders, escalation): 3600 on AWS;
+   * the embedded host shrinks it so a week of reminders happens in seconds. Absent: 3600.
+   */
+  reviewHourSeconds?: number;
+}
+
+/** What starts an ad-hoc campaign: who asked, over what (scope terms, functions/core/scope.ts), and why. */
+export interface CampaignStartRequest {
+  trigger: string;
+  requestedBy: string;
+  scope?: string[];
+  reason?: string;
 }

@@ -5,19 +5,32 @@ import { type HistoryKeySource, historyKeys } from './history';
 import { getItem, queryAll, withoutKeys } from './query';
 import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from './table';
 
-export type DecisionValue = 'keep' | 'revoke';
+export type DecisionValue = 'keep' | 'revoke' | 'downgrade';
 
 export interface Decision {
   campaignId: string;
   grantId: string;
   decision: DecisionValue;
-  /** GitHub login of the assigned reviewer who decided. */
+  /** GitHub login of the task's reviewer (the task the grant belongs to; it never moves). */
   reviewer: string;
-  /** The Slack user who clicked (always the reviewer's own Slack id: others are refused). */
+  /**
+   * GitHub login of the person who decided, when not the task's reviewer: the assignee of a grant
+   * handed over by delegation or escalation.
+   */
+  decidedBy?: string;
+  /**
+   * The Slack user who clicked (the decider's own Slack id: others are refused); empty for a
+   * decision the end-of-window policy took.
+   */
   decidedBySlackUserId: string;
   decidedAt: string;
   justification?: string;
-  channel: 'slack';
+  /** The entitlement a `downgrade` decision lowers the grant to. */
+  downgradeTo?: string;
+  /** Taken by "Keep all remaining". */
+  bulk?: boolean;
+  /** slack: a person's click; policy: the end-of-window policy (an exception, not a review). */
+  channel: 'slack' | 'policy';
   /** Sequence number of the decision_recorded event, once it is in the chain. */
   eventSeq?: number;
 }

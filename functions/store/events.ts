@@ -25,7 +25,13 @@ export type EventType =
   | 'revocation_verified'
   | 'campaign_failed'
   | 'campaign_resumed'
-  | 'campaign_completed';
+  | 'campaign_completed'
+  // Issue 10: the reviewer's and the security team's day.
+  | 'reminder_sent'
+  | 'grant_reassigned'
+  | 'window_policy_applied'
+  | 'campaign_cancelled'
+  | 'email_sent';
 
 export interface CampaignEvent {
   campaignId: string;

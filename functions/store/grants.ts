@@ -2,6 +2,7 @@ import { BatchWriteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynam
 import type { SourceUsage } from '../connectors/connector';
 import { AccessReviewError } from '../core/errors';
 import type { Grant } from '../core/grant';
+import type { GrantContext } from '../core/grant-context';
 import type { Decision } from './decisions';
 import { historyKeys } from './history';
 import { getItem, queryAll, queryPages, withoutKeys } from './query';
@@ -25,7 +26,52 @@ export interface StoredGrant extends Grant {
    * checkpoint) is not part of the snapshot: see SnapshotProgress.
    */
   snapshotSegment?: number;
+  /**
+   * GitHub login of the person who may decide this grant now, when it is not `reviewer`: the grant
+   * was handed over by delegation or escalation. The grant stays on `reviewer`'s task.
+   */
+  assignee?: string;
+  /** The assignee's Slack user id, as found when the grant was handed over. */
+  assigneeSlackUserId?: string;
+  assignedBy?: 'escalation' | 'delegation';
+  /** What the reviewer is shown beside the grant (functions/steps/grant-context.ts). */
+  context?: GrantContext;
+  /**
+   * The `grant_reassigned` event of a handover whose event is not in the chain yet (an outbox: set
+   * with the handover, removed once the event is appended; see reassignGrants).
+   */
+  reassignPending?: Record<string, unknown>;
 }
+
+/** Where a person's handover DM of a campaign is (functions/steps/handover-message.ts). */
+export interface HandoverMessageHead {
+  channelId?: string;
+  messageTs?: string;
+  claimedAt?: string;
+}
+
+/** What a handover changes on a grant (functions/steps/reassign-grants.ts). */
+export interface Reassignment {
+  taskReviewer: string;
+  from: string;
+  to: string;
+  toSlackUserId: string | null;
+  by: 'escalation' | 'delegation';
+  pendingEvent: Record<string, unknown>;
+}
+
+/**
+ * A handover DM being posted is claimed this long: a claim older than this, with no message, was
+ * left by an attempt that stopped, and the next handover may post instead.
+ */
+const HANDOVER_CLAIM_MS = 30_000;
+
+const handoverKeys = {
+  head: (assignee: string) => `HANDOVER#${assignee.toLowerCase()}`,
+  /** `#` never occurs in a login, so one person's prefix never matches another's. */
+  grantPrefix: (assignee: string) => `HANDOVER#${assignee.toLowerCase()}#`,
+  grant: (assignee: string, grantId: string) => `HANDOVER#${assignee.toLowerCase()}#${grantId}`,
+};
 
 /**
  * Where a snapshot that spans several Lambda invocations stands, in one item per campaign
@@ -70,6 +116,8 @@ export interface GrantAssignment {
   reviewer: string | undefined;
   routingReason: string;
   holderSlackUserIds: readonly string[];
+  /** Written with the assignment when given. */
+  context?: GrantContext;
 }
 
 const BATCH_SIZE = 25;
@@ -262,5 +310,151 @@ export class GrantRepository {
       else if (kind === 'decision') decisions.push(rest as unknown as Decision);
     }
     return { grants, decisions };
+  }
+
+  /**
+   * Hands the grant over: sets who may decide it now, only if that is still `from` (its assignee, or
+   * its reviewer when it has none) and it is still on `taskReviewer`'s task. Handing it back to the
+   * task's reviewer removes the assignee. The event goes in the same write as an outbox copy.
+   * True when this call moved it.
+   */
+  async reassign(campaignId: string, grantId: string, change: Reassignment): Promise<boolean> {
+    const back = change.to.toLowerCase() === change.taskReviewer.toLowerCase();
+    const values: Record<string, unknown> = {
+      ':from': change.from,
+      ':taskReviewer': change.taskReviewer,
+      ':pending': change.pendingEvent,
+    };
+    let update: string;
+    if (back) {
+      update = 'SET reassignPending = :pending REMOVE assignee, assigneeSlackUserId, assignedBy';
+    } else {
+      update = 'SET assignee = :to, assignedBy = :by, reassignPending = :pending';
+      values[':to'] = change.to;
+      values[':by'] = change.by;
+      if (change.toSlackUserId) {
+        update += ', assigneeSlackUserId = :toSlack';
+        values[':toSlack'] = change.toSlackUserId;
+      } else {
+        update += ' REMOVE assigneeSlackUserId';
+      }
+    }
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.grant(grantId) },
+          UpdateExpression: update,
+          ConditionExpression:
+            'attribute_exists(pk) AND reviewer = :taskReviewer AND ' +
+            '(assignee = :from OR (attribute_not_exists(assignee) AND reviewer = :from))',
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Removes the outbox copy once its `grant_reassigned` event is in the chain. */
+  async clearReassignPending(campaignId: string, grantId: string): Promise<void> {
+    await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: keys.grant(grantId) },
+        UpdateExpression: 'REMOVE reassignPending',
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  /**
+   * Notes that `grantId` was handed to `assignee`: one small item per handover, under the
+   * campaign's partition (`HANDOVER#<login>#<grantId>`), so a person's handover DM reads what was
+   * handed to them with one Query of their own items and a read of each grant, whatever the size of
+   * the campaign. An index on `assignee` would do the same with a new GSI on every grant write; a
+   * filter over the campaign's grants would read all of them (a million, at the largest) per DM.
+   */
+  async recordHandover(campaignId: string, assignee: string, grantId: string, at: Date): Promise<void> {
+    await this.table.client.send(
+      new PutCommand({
+        TableName: this.table.tableName,
+        Item: {
+          pk: keys.campaign(campaignId),
+          sk: handoverKeys.grant(assignee, grantId),
+          kind: 'handover',
+          campaignId,
+          assignee: assignee.toLowerCase(),
+          grantId,
+          at: at.toISOString(),
+        },
+      }),
+    );
+  }
+
+  /**
+   * The grants of the campaign handed to `assignee` that are still theirs to decide (a grant
+   * handed on again, or back, is left out). One Query, then one strongly consistent read per grant.
+   */
+  async handedTo(campaignId: string, assignee: string): Promise<StoredGrant[]> {
+    const who = assignee.toLowerCase();
+    const notes = await queryAll(this.table, keys.campaign(campaignId), handoverKeys.grantPrefix(who));
+    const grants = await Promise.all(notes.map((note) => this.get(campaignId, String(note.grantId))));
+    return grants.filter((grant): grant is StoredGrant => grant?.assignee?.toLowerCase() === who);
+  }
+
+  async getHandoverMessage(campaignId: string, assignee: string): Promise<HandoverMessageHead | undefined> {
+    const item = await getItem(this.table, keys.campaign(campaignId), handoverKeys.head(assignee));
+    if (!item) return undefined;
+    return {
+      ...(typeof item.channelId === 'string' ? { channelId: item.channelId } : {}),
+      ...(typeof item.messageTs === 'string' ? { messageTs: item.messageTs } : {}),
+      ...(typeof item.claimedAt === 'string' ? { claimedAt: item.claimedAt } : {}),
+    };
+  }
+
+  /**
+   * Claims the posting of a person's handover DM: true for one caller (two escalations to the same
+   * person at once post one message), or when an earlier claim is stale (its poster stopped).
+   */
+  async claimHandoverMessage(campaignId: string, assignee: string, now = new Date()): Promise<boolean> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: handoverKeys.head(assignee) },
+          UpdateExpression: 'SET kind = :kind, claimedAt = :now',
+          ConditionExpression:
+            'attribute_not_exists(messageTs) AND (attribute_not_exists(claimedAt) OR claimedAt < :stale)',
+          ExpressionAttributeValues: {
+            ':kind': 'handover_message',
+            ':now': now.toISOString(),
+            ':stale': new Date(now.getTime() - HANDOVER_CLAIM_MS).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordHandoverMessage(
+    campaignId: string,
+    assignee: string,
+    channelId: string,
+    messageTs: string,
+  ): Promise<void> {
+    await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: handoverKeys.head(assignee) },
+        UpdateExpression: 'SET kind = :kind, channelId = :channel, messageTs = :ts',
+        ExpressionAttributeValues: { ':kind': 'handover_message', ':channel': channelId, ':ts': messageTs },
+      }),
+    );
   }
 }

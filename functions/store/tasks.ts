@@ -6,9 +6,9 @@ import { GSI_BY_REVIEWER, isConditionalCheckFailed, keys, type TableRef } from '
 
 /**
  * pending: assigned, not yet sent; awaiting: DM sent, task token stored; completed: every grant
- * decided; unresponsive: the review window closed first.
+ * decided; unresponsive: the review window closed first; cancelled: the campaign was cancelled.
  */
-export type TaskStatus = 'pending' | 'awaiting' | 'completed' | 'unresponsive';
+export type TaskStatus = 'pending' | 'awaiting' | 'completed' | 'unresponsive' | 'cancelled';
 
 export interface ReviewTask {
   campaignId: string;
@@ -30,6 +30,12 @@ export interface ReviewTask {
   /** Of decidedCount, how many kept and how many revoke requested (the message's summary line). */
   keptCount: number;
   revokedCount: number;
+  /** The highest reminder number recorded (`reminder_sent`); absent: none yet. */
+  remindersSent?: number;
+  /** When the task's undecided grants were escalated (review.escalateAfterHours); absent: not yet. */
+  escalatedAt?: string;
+  /** `review_requested` is in the chain (set after the event, so a retry does not record it twice). */
+  requestRecorded?: boolean;
 }
 
 /** The token is kept apart from ReviewTask so it cannot travel with a task by accident. */
@@ -74,30 +80,121 @@ export class TaskRepository {
   }
 
   /**
-   * Stores the token that resumes the workflow (only this table ever holds it) and starts the
-   * reviewer's window, so a reviewer asked after others still gets all of it.
+   * Starts the reviewer's window: the first call sets `requestedAt` and `dueAt` and moves the task
+   * from pending to awaiting (a click is accepted from then on, before the token is stored: the
+   * last click then closes the task without a token, and AwaitReview resumes itself). Later calls
+   * (a retried request) change nothing. Returns the task as stored.
+   */
+  async markRequested(campaignId: string, reviewer: string, at: Date, dueAt: Date): Promise<ReviewTask> {
+    try {
+      const result = await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+          UpdateExpression: 'SET #status = :awaiting, requestedAt = :at, dueAt = :due',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(requestedAt) AND #status IN (:pending, :awaiting)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':awaiting': 'awaiting',
+            ':pending': 'pending',
+            ':at': at.toISOString(),
+            ':due': dueAt.toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return publicTask(result.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const task = await this.get(campaignId, reviewer);
+      if (!task) throw error;
+      return task;
+    }
+  }
+
+  /**
+   * Stores the token that resumes the workflow (only this table ever holds it) for the next stretch
+   * of the window, only while the task is open; false when it is closed (completed, unresponsive,
+   * cancelled), and then nobody will send this token: the caller resumes it itself. The window does
+   * not move: `at`/`dueAt` are only for callers that request and wait in one go (test fixtures),
+   * which start the window with them.
    */
   async storeToken(
     campaignId: string,
     reviewer: string,
     taskToken: string,
-    at: Date,
-    dueAt: Date,
-  ): Promise<void> {
+    at?: Date,
+    dueAt?: Date,
+  ): Promise<boolean> {
+    const window = at && dueAt;
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+          UpdateExpression: `SET taskToken = :token, #status = :awaiting${window ? ', requestedAt = :at, dueAt = :due' : ''}`,
+          ConditionExpression: 'attribute_exists(pk) AND #status IN (:pending, :awaiting)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':token': taskToken,
+            ':awaiting': 'awaiting',
+            ':pending': 'pending',
+            ...(window ? { ':at': at.toISOString(), ':due': dueAt.toISOString() } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Marks `review_requested` as recorded for the task. */
+  async markRequestRecorded(campaignId: string, reviewer: string): Promise<void> {
     await this.table.client.send(
       new UpdateCommand({
         TableName: this.table.tableName,
         Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
-        UpdateExpression: 'SET taskToken = :token, #status = :awaiting, requestedAt = :at, dueAt = :due',
-        ConditionExpression: 'attribute_exists(pk) AND #status IN (:pending, :awaiting)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':token': taskToken,
-          ':awaiting': 'awaiting',
-          ':pending': 'pending',
-          ':at': at.toISOString(),
-          ':due': dueAt.toISOString(),
-        },
+        UpdateExpression: 'SET requestRecorded = :yes',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':yes': true },
+      }),
+    );
+  }
+
+  /**
+   * Claims reminder `number` for the record: true once per number (and never for a number at or
+   * below one already claimed), so `reminder_sent` is appended once however often a step retries.
+   */
+  async claimReminder(campaignId: string, reviewer: string, number: number): Promise<boolean> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+          UpdateExpression: 'SET remindersSent = :n',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(remindersSent) OR remindersSent < :n)',
+          ExpressionAttributeValues: { ':n': number },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records that the task was escalated (once: a later call keeps the first time). */
+  async markEscalated(campaignId: string, reviewer: string, at: Date): Promise<void> {
+    await this.table.client.send(
+      new UpdateCommand({
+        TableName: this.table.tableName,
+        Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
+        UpdateExpression: 'SET escalatedAt = if_not_exists(escalatedAt, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
       }),
     );
   }
@@ -184,13 +281,15 @@ export class TaskRepository {
   }
 
   /**
-   * Closes an awaiting task exactly once and hands back its token, so only one caller (the last
-   * click, or the timeout) resumes the workflow. Undefined when someone else already closed it.
+   * Closes an open task exactly once and hands back its token, so only one caller (the last click,
+   * the window's end, a cancel) resumes the workflow. Undefined when someone else already closed
+   * it. The token may be one whose wait already timed out (between two stretches of the window):
+   * sending it then fails, and the next AwaitReview finds the task closed and resumes itself.
    */
   async close(
     campaignId: string,
     reviewer: string,
-    status: 'completed' | 'unresponsive',
+    status: 'completed' | 'unresponsive' | 'cancelled',
     at: Date,
   ): Promise<{ taskToken: string | undefined; task: ReviewTask } | undefined> {
     try {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig, sesIdentity } from '../../functions/core/config';
+import {
+  endOfWindowPolicy,
+  JUSTIFIED_GRANT_CLASSES,
+  parseConfig,
+  reviewReminderHours,
+  sesIdentity,
+} from '../../functions/core/config';
 import { ConfigError } from '../../functions/core/errors';
 
 const valid = {
@@ -15,6 +21,17 @@ const valid = {
     { github: 'bob', email: 'bob@acme.example' },
   ],
 };
+
+/** The problems a ConfigError names for this input (none: it parsed). */
+function issuesOf(input: unknown): string[] {
+  try {
+    parseConfig(input);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
 
 describe('configuration', () => {
   it('fills defaults for a minimal valid file', () => {
@@ -314,8 +331,79 @@ describe('the documented notifications example', () => {
     const config = parseConfig({ ...valid, ...(parseYaml(enabled) as Record<string, unknown>) });
     expect(config.notifications).toEqual({
       slackChannel: 'C0123ABCDEF',
-      email: { from: 'access-review@acme.example', to: ['security@acme.example'], identity: 'acme.example' },
+      email: {
+        from: 'access-review@acme.example',
+        to: ['security@acme.example'],
+        identity: 'acme.example',
+        summary: true,
+        reviewTasks: true,
+      },
     });
+  });
+});
+
+describe('review cadence, end of window and justification', () => {
+  it('defaults: reminders at 3, 7 and 12 days inside the window, no escalation, undecided left, every class justified', () => {
+    const config = parseConfig(valid);
+    expect(reviewReminderHours(config)).toEqual([72, 168, 288]);
+    expect(config.review.escalateAfterHours).toBeUndefined();
+    expect(endOfWindowPolicy(config, 'deploy_key')).toBe('leave');
+    expect(config.review.justificationRequiredFor).toEqual([...JUSTIFIED_GRANT_CLASSES]);
+  });
+
+  it('default reminders stop at the end of a shorter window', () => {
+    const config = parseConfig({ ...valid, review: { windowHours: 168 } });
+    expect(reviewReminderHours(config)).toEqual([72]);
+  });
+
+  it('configured reminders are sorted and repeats dropped; the policy of a kind overrides the default', () => {
+    const config = parseConfig({
+      ...valid,
+      review: {
+        windowHours: 100,
+        reminderHours: [48, 12, 48],
+        escalateAfterHours: 60,
+        endOfWindow: { default: 'keep', byGrantKind: { deploy_key: 'revoke' } },
+        justificationRequiredFor: [],
+      },
+    });
+    expect(reviewReminderHours(config)).toEqual([12, 48]);
+    expect(endOfWindowPolicy(config, 'deploy_key')).toBe('revoke');
+    expect(endOfWindowPolicy(config, 'team_membership')).toBe('keep');
+    expect(config.review.justificationRequiredFor).toEqual([]);
+  });
+
+  it('names every cadence value outside the window and every bad policy, kind and class at once', () => {
+    const problems = issuesOf({
+      ...valid,
+      review: { windowHours: 48, reminderHours: [24, 48], escalateAfterHours: 72 },
+    });
+    expect(problems).toEqual([
+      'review.reminderHours[1]: 48 is not inside the review window (review.windowHours is 48)',
+      'review.escalateAfterHours: 72 is not inside the review window (review.windowHours is 48)',
+    ]);
+    const shapes = issuesOf({
+      ...valid,
+      review: {
+        windowHours: 48,
+        endOfWindow: { default: 'delete', byGrantKind: { no_such_kind: 'keep' } },
+        justificationRequiredFor: ['everything'],
+      },
+    });
+    expect(shapes.map((line) => line.split(':')[0])).toEqual([
+      'review.endOfWindow.default',
+      'review.endOfWindow.byGrantKind',
+      'review.justificationRequiredFor[0]',
+    ]);
+  });
+
+  it('the security team is a Slack user group id', () => {
+    expect(
+      parseConfig({ ...valid, slack: { securityTeamUserGroup: 'S0SECTEAM' } }).slack.securityTeamUserGroup,
+    ).toBe('S0SECTEAM');
+    expect(issuesOf({ ...valid, slack: { securityTeamUserGroup: 'security' } })).toEqual([
+      'slack.securityTeamUserGroup: must be a Slack user group id such as S0123ABCDEF',
+    ]);
   });
 });
 
