@@ -113,6 +113,8 @@ const KIND_BY_NAME: Readonly<Record<string, ErrorKind>> = {
   AwsUnavailableError: 'unavailable',
   // A tampered chain: someone must look at the table; the closest kind that is never retried.
   ChainTamperedError: 'internal',
+  // SES refused the sender identity: someone must verify it or fix the IAM condition; never retried.
+  EmailIdentityError: 'permission',
   // Step Functions and the Lambda service.
   'States.Timeout': 'timeout',
   'States.HeartbeatTimeout': 'timeout',

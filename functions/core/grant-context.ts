@@ -13,6 +13,8 @@ export interface GrantContext {
   /** GitHub login of who made the last decision. */
   lastDecidedBy?: string;
   lastDecidedAt?: string;
+  /** slack: a person decided; policy: the end-of-window policy did (lastDecidedBy is then absent). */
+  lastDecisionChannel?: 'slack' | 'policy';
   /** ISO time the principal was last active, where the source records it. */
   lastActiveAt?: string;
   /** Which source said so ("GitHub audit log", "IAM last accessed"). */
