@@ -1,14 +1,13 @@
-import { SESv2Client, type SESv2ClientConfig, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import * as z from 'zod';
-import type { EmailNotificationConfig } from '../core/config';
 import { AccessReviewError, classifyError, MalformedRequestError } from '../core/errors';
+import { failureNoticeEmail } from '../email/failure';
+import type { EmailSender } from '../email/types';
 import type { Services } from '../runtime/services';
 import {
   clip,
   type FailureNotice,
   failureNoticeBlocks,
   failureNoticeText,
-  failureNoticeTitle,
   MAX_MESSAGE_CHARS,
   redactSecrets,
 } from '../slack/failure-notice';
@@ -48,13 +47,9 @@ const executionStatusChange = z.object({
 
 export type ExecutionStatusChangeEvent = z.input<typeof executionStatusChange>;
 
-/** One email, as the notice is sent through SES. */
-export interface FailureEmail {
-  subject: string;
-  text: string;
-}
-
-export type EmailSender = (email: FailureEmail) => Promise<void>;
+/** The sender moved to functions/email/sender.ts; re-exported for callers that still import it here. */
+export { sesEmailSender } from '../email/sender';
+export type { EmailSender } from '../email/types';
 
 export interface NotifyFailureDependencies {
   /**
@@ -62,7 +57,10 @@ export interface NotifyFailureDependencies {
    * failure_notified marker is kept here.
    */
   table: TableRef;
-  /** Absent when no `notifications.email` is configured. */
+  /**
+   * The SES sender (functions/email/sender.ts); `services.email` when not given. Neither: no
+   * `notifications.email` is configured.
+   */
   email?: EmailSender;
   /** How to resume the execution; default: Step Functions redrive with the AWS CLI. */
   resumeInstruction?: (executionArn: string) => string;
@@ -139,14 +137,15 @@ export async function notifyFailure(
     return 'sent';
   };
 
-  const email = dependencies.email;
+  const email = dependencies.email ?? services.email;
+  const recipients = services.config.notifications?.email?.to ?? [];
   const channel = services.config.notifications?.slackChannel;
   // Both at once: neither waits for, nor depends on, the other.
   const [emailOutcome, slackOutcome] = await Promise.all([
-    email
-      ? send('email', () =>
-          email({ subject: `access-review: ${failureNoticeTitle(notice)}`, text: failureNoticeText(notice) }),
-        )
+    email && recipients.length > 0
+      ? send('email', async () => {
+          await email.send({ purpose: 'failure', to: recipients, ...failureNoticeEmail(notice) });
+        })
       : Promise.resolve<ChannelOutcome>('not_configured'),
     channel
       ? send('slack', async () => {
@@ -296,35 +295,4 @@ async function pendingRevocations(table: TableRef, campaignId: string, counts: u
     }
   }
   return revoked.size;
-}
-
-/**
- * SendEmail through SES v2 as the configured sender. `clientConfig` carries the call budget
- * (functions/core/call-budget.ts) on Lambda, and credentials for aws-ses-v2-local on the local
- * host and in tests; on Lambda the role's credentials are used.
- */
-export function sesEmailSender(
-  config: EmailNotificationConfig,
-  clientConfig: SESv2ClientConfig = {},
-): EmailSender {
-  const client = new SESv2Client({
-    ...(config.region ? { region: config.region } : {}),
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...clientConfig,
-  });
-  return async (email) => {
-    await client.send(
-      new SendEmailCommand({
-        FromEmailAddress: config.from,
-        Destination: { ToAddresses: config.to },
-        ...(config.configurationSet ? { ConfigurationSetName: config.configurationSet } : {}),
-        Content: {
-          Simple: {
-            Subject: { Data: email.subject, Charset: 'UTF-8' },
-            Body: { Text: { Data: email.text, Charset: 'UTF-8' } },
-          },
-        },
-      }),
-    );
-  };
 }

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { slackWebClientOptions } from '../../functions/core/call-budget';
 import { type AccessReviewConfig, parseConfig } from '../../functions/core/config';
 import { MalformedRequestError } from '../../functions/core/errors';
+import { sesEmailSender } from '../../functions/email/sender';
 import type { Services } from '../../functions/runtime/services';
 import {
   type ExecutionStatusChangeEvent,
   FailureNoticeError,
   notifyFailure,
   redriveInstruction,
-  sesEmailSender,
 } from '../../functions/steps/notify-failure';
 import { FailureNoticeLedger } from '../../functions/store/failure-notices';
 import type { Store } from '../../functions/store/index';
@@ -35,7 +35,7 @@ interface SentEmail {
   from: string;
   destination: { to: string[] };
   subject: string;
-  body: { text?: string };
+  body: { text?: string; html?: string };
 }
 
 let dynamo: LocalDynamo;
@@ -191,6 +191,10 @@ describe('notify-failure', () => {
     expect(text).toContain('Pending: 1 revocation is pending');
     expect(text).toContain(`Resume: ${redriveInstruction(event.detail.executionArn)}`);
     expect(text).toContain(`Execution: ${event.detail.executionArn}`);
+    // The same lines as HTML, label and value, for mail clients that show the HTML part.
+    const html = mail!.body.html!;
+    expect(html).toMatch(/<th scope="row"[^>]*>Pending<\/th><td[^>]*>1 revocation is pending/);
+    expect(html).toContain('<html lang="en">');
 
     const posted = slack.messages(SECURITY_CHANNEL).slice(before);
     expect(posted).toHaveLength(1);
