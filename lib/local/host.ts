@@ -95,8 +95,21 @@ export interface EmbeddedHost {
   dynamoActionsByHandler(): Map<string, ReadonlySet<string>>;
   /** Timeouts the host changed in the synthesized definition, so a person can see what differs from AWS. */
   rewrittenTimeouts: Array<{ state: string; fromSeconds: number; toSeconds: number }>;
-  runCampaign(input?: { trigger?: string; requestedBy?: string }): Promise<CampaignRun>;
+  runCampaign(input?: CampaignInput): Promise<CampaignRun>;
+  /**
+   * Campaigns started while the host runs by something other than runCampaign (the Slack command's
+   * `start`), in the order they were started; each settles when its workflow ends.
+   */
+  startedCampaigns(): Array<{ executionName: string; run: Promise<CampaignRun> }>;
   close(): Promise<void>;
+}
+
+/** The execution input: who started the campaign, and for an ad-hoc one its scope and reason. */
+export interface CampaignInput {
+  trigger?: string;
+  requestedBy?: string;
+  scope?: string[];
+  reason?: string;
 }
 
 /** Retries wait 0.1 s here instead of the seconds the definition asks of AWS. */
@@ -149,10 +162,13 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     const config: AccessReviewConfig = {
       ...options.config,
       github: { ...options.config.github, apiUrl: github.url },
-      slack: { apiUrl: slack.apiUrl },
+      slack: { ...options.config.slack, apiUrl: slack.apiUrl },
       ...(options.config.aws && aws ? { aws: { ...options.config.aws, endpoint: aws.url } } : {}),
     };
     const awsConfig = config.aws;
+    const started: Array<{ executionName: string; run: Promise<CampaignRun> }> = [];
+    // Assigned below, once the state machine exists; services.startCampaign calls it later.
+    let runCampaign: (input?: CampaignInput, executionName?: string) => Promise<CampaignRun>;
     const store = createStore(dynamo.table);
     const tokens = new LocalTaskTokens();
     closers.push(async () => tokens.abandonAll());
@@ -189,6 +205,18 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       now: () => new Date(),
       log,
       progress,
+      // The review calendar in seconds: the window the host stands in for config.review.windowHours,
+      // so reminders and escalation keep their place inside it.
+      reviewHourSeconds: reviewWindowSeconds / config.review.windowHours,
+      // The Slack command's `start`: the campaign runs in the background, as an execution would.
+      startCampaign: async (input) => {
+        const executionName = randomUUID();
+        const run = runCampaign(input, executionName);
+        // Observed by startedCampaigns(); an unobserved failure must not crash the host.
+        run.catch(() => undefined);
+        started.push({ executionName, run });
+        return { executionName };
+      },
     };
     const signer = options.dataDir ? await localSigner(options.dataDir) : ephemeralLocalSigner();
     const archiveDir =
@@ -289,10 +317,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       );
     };
 
-    const runCampaign = async (
-      input: { trigger?: string; requestedBy?: string } = {},
-    ): Promise<CampaignRun> => {
-      const executionName = randomUUID();
+    runCampaign = async (input: CampaignInput = {}, executionName = randomUUID()): Promise<CampaignRun> => {
       const executionArn = `arn:aws:states:local:000000000000:execution:AccessReview:${executionName}`;
       const startedAt = new Date();
       const localHandlers: LocalHandlers = {};
@@ -304,7 +329,13 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
           if (waitForToken.has(state)) {
             const token = (request.payload as { taskToken?: unknown }).taskToken;
             if (typeof token !== 'string') throw new EmbeddedHostError(`${state} received no task token`);
-            const resumed = tokens.wait(token, reviewWindowSeconds * 1000);
+            // A state whose timeout comes from its input (TimeoutSecondsPath) also passes it in the
+            // payload; any other waits for the review window the host stands in.
+            const waitSeconds = (request.payload as { waitSeconds?: unknown }).waitSeconds;
+            const resumed = tokens.wait(
+              token,
+              (typeof waitSeconds === 'number' && waitSeconds > 0 ? waitSeconds : reviewWindowSeconds) * 1000,
+            );
             await handler.run(request.payload, handler.services);
             return (await resumed) as Awaited<ReturnType<LocalHandlers[string]>>;
           }
@@ -317,7 +348,13 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
         };
       }
       const execution = stateMachine.run(
-        { trigger: input.trigger ?? 'manual', requestedBy: input.requestedBy ?? 'local' },
+        {
+          trigger: input.trigger ?? 'manual',
+          requestedBy: input.requestedBy ?? 'local',
+          // Only when given: the quarterly input stays `{ trigger, requestedBy }`, as the schedule sends it.
+          ...(input.scope ? { scope: input.scope } : {}),
+          ...(input.reason !== undefined ? { reason: input.reason } : {}),
+        },
         {
           overrides: {
             taskResourceLocalHandlers: localHandlers,
@@ -374,7 +411,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       archive,
       rewrittenTimeouts: synthesized.rewrittenTimeouts,
       dynamoActionsByHandler: () => new Map(actionsByHandler),
-      runCampaign,
+      runCampaign: (input) => runCampaign(input),
+      startedCampaigns: () => [...started],
       close,
     };
   } catch (error) {
