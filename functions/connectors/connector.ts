@@ -80,6 +80,15 @@ export interface Connector {
    */
   resumableSnapshot?(resumeFrom?: string): AsyncIterable<Grant | SnapshotCheckpoint>;
   revoke(grant: Grant): Promise<RevokeResult>;
+  /**
+   * Lowers the grant to `to`, one of downgradeOptions(grant) (functions/core/downgrade.ts), instead
+   * of removing it. The result reads like a revocation's: `removed` means the source took the
+   * higher entitlement away and the grant now has `to`; `already_absent` that it was already at
+   * or below `to` (or gone) and nothing was sent. Absent on connectors with no downgrade (AWS).
+   * Checking is `check` on the grant (the old entitlement must be gone by every path) and on the
+   * same grant with entitlement `to` (it must be held directly).
+   */
+  downgrade?(grant: Grant, to: string): Promise<RevokeResult>;
   check(grant: Grant): Promise<CheckResult>;
   /**
    * The policy documents a revoke of this grant would change, as the source holds them now and as

@@ -14,6 +14,7 @@ import { branchProtection } from './branch-protection';
 import { createGitHubClient, type GitHubClient, type ThrottleTuning } from './client';
 import type { GitHubContext } from './context';
 import { deployKeys } from './deploy-keys';
+import { downgradeGitHubGrant } from './downgrade';
 import { environments } from './environments';
 import { invitations } from './invitations';
 import {
@@ -397,6 +398,11 @@ export function createGitHubConnector(options: GitHubConnectorOptions): Connecto
         refuseDerived(grant);
       }
       return kind.revoke(context, grant);
+    },
+
+    async downgrade(grant: Grant, to: string): Promise<RevokeResult> {
+      classify(grant, context.organization);
+      return downgradeGitHubGrant(context, grant, to);
     },
 
     async check(grant: Grant): Promise<CheckResult> {

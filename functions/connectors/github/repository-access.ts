@@ -92,13 +92,13 @@ export function namesCustomRole(edge: CollaboratorEdge | undefined): boolean {
  * What one source gives: the entitlement a reviewer reads (a built-in role, or the custom role's
  * name) and the built-in role it amounts to, which is what permissions are compared by.
  */
-interface SourceAccess {
+export interface SourceAccess {
   entitlement: string;
   base: RepositoryPermission;
   customRole: boolean;
 }
 
-function sourceAccess(source: PermissionSource, customRoles: CustomRoles): SourceAccess | undefined {
+export function sourceAccess(source: PermissionSource, customRoles: CustomRoles): SourceAccess | undefined {
   const custom = source.roleName ? customRoles.get(source.roleName.toLowerCase()) : undefined;
   if (custom) return { entitlement: custom.name, base: custom.baseRole, customRole: true };
   const permission = sourcePermission(source);
@@ -389,7 +389,8 @@ export function nextCursor(pageInfo: { endCursor: string | null }, seen: Set<str
   return cursor;
 }
 
-async function readUserAccess(
+/** The user's collaborator edge on the repository (every permission source), or undefined without access. */
+export async function readUserAccess(
   context: GitHubContext,
   owner: string,
   name: string,

@@ -1,5 +1,5 @@
 import { organizationSimple, simpleUser, teamRepository } from '../bodies';
-import { repositoryCicd } from '../cicd/state';
+import { repositoryCicd, type SandboxRepositoryInvitation } from '../cicd/state';
 import {
   DOCS,
   noContent,
@@ -17,6 +17,7 @@ import {
   findUser,
   type GitHubState,
   isOrganization,
+  type SandboxRepository,
   type SandboxUser,
 } from '../state';
 
@@ -116,6 +117,29 @@ function organizationInvitation(baseUrl: string, state: GitHubState, invitation:
   };
 }
 
+/** A repository invitation as GitHub renders it (the list, and the 201 of PUT collaborator). */
+export function repositoryInvitation(
+  baseUrl: string,
+  state: GitHubState,
+  repository: SandboxRepository,
+  invitation: SandboxRepositoryInvitation,
+) {
+  const invitee = findUser(state, invitation.login);
+  return {
+    id: invitation.id,
+    node_id: nodeId('020:RepositoryInvitation', invitation.id),
+    // GitHub's schema lists only built-in roles here, so a custom role shows as its base role.
+    permissions: invitation.permission,
+    created_at: invitation.createdAt,
+    expired: false,
+    url: `${baseUrl}/user/repository_invitations/${invitation.id}`,
+    html_url: `${baseUrl}/${state.login}/${repository.name}/invitations`,
+    repository: teamRepository(baseUrl, state, repository, invitation.permission),
+    invitee: invitee ? simpleUser(baseUrl, invitee) : null,
+    inviter: inviterOf(baseUrl, state, invitation.invitedBy),
+  };
+}
+
 const ORG_INVITATION_ROLES = ['all', 'admin', 'direct_member', 'billing_manager', 'hiring_manager'];
 
 /** The `role` filter of the invitation list; undefined for a value GitHub would reject. */
@@ -150,24 +174,8 @@ export const peopleRoutes: Route[] = [
     const records = repository ? repositoryCicd(state, repository.name) : undefined;
     if (!repository || !records) return notFound(REPO_INVITATIONS_DOCS);
     const invitations = [...records.invitations.values()].sort((a, b) => a.id - b.id);
-    const fullName = `${state.login}/${repository.name}`;
     return paged(invitations, request, baseUrl, (page) =>
-      page.map((invitation) => {
-        const invitee = findUser(state, invitation.login);
-        return {
-          id: invitation.id,
-          node_id: nodeId('020:RepositoryInvitation', invitation.id),
-          // GitHub's schema lists only built-in roles here, so a custom role shows as its base role.
-          permissions: invitation.permission,
-          created_at: invitation.createdAt,
-          expired: false,
-          url: `${baseUrl}/user/repository_invitations/${invitation.id}`,
-          html_url: `${baseUrl}/${fullName}/invitations`,
-          repository: teamRepository(baseUrl, state, repository, invitation.permission),
-          invitee: invitee ? simpleUser(baseUrl, invitee) : null,
-          inviter: inviterOf(baseUrl, state, invitation.invitedBy),
-        };
-      }),
+      page.map((invitation) => repositoryInvitation(baseUrl, state, repository, invitation)),
     );
   }),
   // GitHub documents only the 204; like any route addressed by id, an unknown invitation is a 404.
