@@ -65,6 +65,8 @@ describe('hub stack with AWS accounts configured', () => {
       snapshot: [READ.production, READ.staging],
       'assign-reviewers': [],
       'request-review': [],
+      'await-review': [],
+      'review-checkpoint': [],
       'mark-unresponsive': [],
       // The guard names the read and revoke roles from configuration; it assumes none of them.
       'check-revocations': [],
