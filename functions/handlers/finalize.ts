@@ -1,3 +1,4 @@
+import { emailOnLambda } from '../email/on-lambda';
 import { signingChainHead } from '../evidence/signing/sign-head';
 import { archiveOnLambda } from '../runtime/archive-on-lambda';
 import { lambdaHandler } from '../runtime/aws';
@@ -10,4 +11,9 @@ import { finalizeOrRecordFailure } from '../steps/finalize';
  */
 export const run = signingChainHead(finalizeOrRecordFailure);
 /** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
-export const handler = lambdaHandler(run, { signer: signerOnLambda, archive: archiveOnLambda });
+export const handler = lambdaHandler(run, {
+  signer: signerOnLambda,
+  archive: archiveOnLambda,
+  // The campaign summary and "needs attention" to the security team (functions/email/).
+  email: emailOnLambda,
+});

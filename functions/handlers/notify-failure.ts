@@ -1,7 +1,8 @@
 import { awsClientConfig, awsHubBudget } from '../core/call-budget';
+import { emailOnLambda } from '../email/on-lambda';
 import { lambdaHandler } from '../runtime/aws';
 import { slackOnLambda } from '../runtime/slack-on-lambda';
-import { type EmailSender, notifyFailure, sesEmailSender } from '../steps/notify-failure';
+import { notifyFailure } from '../steps/notify-failure';
 import { createTableRef, type TableRef } from '../store/table';
 
 /**
@@ -10,18 +11,15 @@ import { createTableRef, type TableRef } from '../store/table';
  * itself with its own table and sender.
  */
 let table: TableRef | undefined;
-let email: EmailSender | undefined;
 
 /** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
 export const handler = lambdaHandler(
   (event: unknown, services) => {
     // TABLE_NAME is set on every function; the services were built from it already.
     table ??= createTableRef(process.env.TABLE_NAME ?? '', awsClientConfig(awsHubBudget));
-    const configured = services.config.notifications?.email;
     // SES calls get the hub's AWS budget (5 s per attempt, 4 attempts): inside the 60 s function
-    // next to the Slack call, which runs at the same time.
-    if (configured) email ??= sesEmailSender(configured, awsClientConfig(awsHubBudget));
-    return notifyFailure(event, services, { table, ...(email ? { email } : {}) });
+    // next to the Slack call, which runs at the same time. The sender is services.email.
+    return notifyFailure(event, services, { table });
   },
-  { slack: slackOnLambda },
+  { slack: slackOnLambda, email: emailOnLambda },
 );

@@ -10,6 +10,7 @@ import { awsClientConfig, budgetsForHandler, type HandlerBudgets } from '../core
 import { type AccessReviewConfig, parseConfig } from '../core/config';
 import { AccessReviewError, ConfigError } from '../core/errors';
 import { prototypeKeyPaths, UnsafeRecordError } from '../core/records';
+import type { EmailSender } from '../email/types';
 import type { EvidenceArchive } from '../evidence/archive/archive';
 import type { ChainSigner } from '../evidence/signing/signer';
 import { createStore } from '../store/index';
@@ -72,6 +73,11 @@ export interface LambdaCapabilities {
   signer?: (environment: LambdaEnvironment) => ChainSigner;
   /** Writes to the Object Lock evidence bucket (runtime/archive-on-lambda.ts): catalogue flag archivesEvidence. */
   archive?: (environment: LambdaEnvironment) => EvidenceArchive;
+  /**
+   * SES SendEmail as the configured sender (functions/email/on-lambda.ts): catalogue flag sendsEmail.
+   * Undefined when the configuration has no `notifications.email`.
+   */
+  email?: (environment: LambdaEnvironment) => EmailSender | undefined;
 }
 
 export type CapabilityName = keyof LambdaCapabilities;
@@ -254,6 +260,7 @@ export function servicesFromEnvironment(capabilities: LambdaCapabilities = {}): 
   const tasks = capabilities.tasks?.(environment);
   const signer = capabilities.signer?.(environment);
   const archive = capabilities.archive?.(environment);
+  const email = capabilities.email?.(environment);
 
   const services: Services = {
     config,
@@ -274,6 +281,7 @@ export function servicesFromEnvironment(capabilities: LambdaCapabilities = {}): 
     progress: (message) => lambdaLogger.info(message),
     ...(signer ? { signer } : {}),
     ...(archive ? { archive } : {}),
+    ...(email ? { email } : {}),
   };
   builtServices.set(capabilities, services);
   return services;

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MalformedRequestError } from '../core/errors';
+import { sendCampaignEmails } from '../email/finalize-emails';
 import { archiveEvidenceFolder } from '../evidence/archive/archive';
 import { exportEvidence } from '../evidence/export';
 import { signChainHead } from '../evidence/signing/sign-head';
@@ -54,10 +55,22 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
   if (records.campaign.status !== 'completed') {
     await recoverMissingEvents(records, services);
     if (!records.events.some((event) => event.type === 'campaign_completed')) {
+      // The summary and "needs attention" emails go before the final event, so their email_sent
+      // events are in the chain it closes; a retried Finalize sends only what was not sent.
+      if (await sendCampaignEmails(records, summarize(records), services)) {
+        records.events = await store.events.list(campaignId);
+      }
       // Counted before the final event, which then records the chain it closes.
       const counts = countsOf(summarize(records));
+      const cancelledBy = cancellingUser(records);
       records.events.push(
-        await store.events.append(campaignId, 'campaign_completed', { counts }, services.now()),
+        await store.events.append(
+          campaignId,
+          'campaign_completed',
+          // A cancelled campaign ends like any other, saying so: nothing was revoked after the cancel.
+          cancelledBy === undefined ? { counts } : { counts, status: 'cancelled', cancelledBy },
+          services.now(),
+        ),
       );
     }
     const completedAt = services.now().toISOString();
@@ -70,6 +83,13 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
   await signChainHead(campaignId, services);
   await archiveEvidence(campaignId, new Date(records.campaign.completedAt ?? services.now()), services);
   return summarize(records);
+}
+
+/** The Slack user who cancelled the campaign (campaign item or campaign_cancelled), if it was cancelled. */
+function cancellingUser(records: CampaignRecords): string | undefined {
+  const event = records.events.find((candidate) => candidate.type === 'campaign_cancelled');
+  if (event) return typeof event.data.by === 'string' ? event.data.by : '';
+  return records.campaign.cancellation?.by;
 }
 
 /**
@@ -131,6 +151,11 @@ export async function recoverMissingEvents(records: CampaignRecords, services: S
       reviewer: decision.reviewer,
       decidedBySlackUserId: decision.decidedBySlackUserId,
       justification: decision.justification ?? null,
+      // What the record carries, the event carries (decisions.csv is checked against the event).
+      ...(decision.decidedBy ? { decidedBy: decision.decidedBy } : {}),
+      ...(decision.downgradeTo ? { downgradeTo: decision.downgradeTo } : {}),
+      ...(decision.bulk ? { bulk: true } : {}),
+      ...(decision.channel === 'policy' ? { channel: 'policy' } : {}),
     });
     await store.decisions.linkEvent(campaignId, decision.grantId, seq);
   }

@@ -18,7 +18,7 @@ import * as z from 'zod';
  * aws-ses-v2-local's store is global to the process; this front remembers the message ids it was
  * given, so `emails()` shows only its own mail and `clear()` forgets only its own. Nothing leaves
  * loopback: it refuses to start when SMTP_TRANSPORT is set (aws-ses-v2-local would relay mail to
- * that SMTP server). No vitest import: the embedded host (lib/local/host.ts) uses it too.
+ * that SMTP server). The embedded host (lib/local/host.ts) and the tests (test/support/local-ses.ts) use it.
  */
 
 export interface LocalSesOptions {
