@@ -5,10 +5,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AccessReviewError, ConfigError } from '../functions/core/errors';
+import { formatScope } from '../functions/core/scope';
 import { exportEvidence } from '../functions/evidence/export';
 import type { PinnedKey } from '../functions/evidence/signing/check';
 import { dataDirPin, kmsPin } from '../functions/evidence/signing/pin';
 import { type EvidenceCheck, verifyEvidence } from '../functions/evidence/verify';
+import { checkCampaignRequest } from '../functions/steps/start-campaign';
 import { reindexCampaign } from '../functions/store/history';
 import { createStore } from '../functions/store/index';
 import { runDelta } from '../lib/cli/delta';
@@ -17,6 +19,23 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../lib/cli/output';
 import { DEFAULT_DATA_DIR, type TableOptions, withTable } from '../lib/cli/table-access';
 
 const DEFAULT_SCENARIO = 'sandbox/scenarios/acme.yaml';
+
+/** `--scope` may be given many times; each adds a term. */
+function collectScope(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--scope` / `--reason`: what an ad-hoc campaign reviews and why (functions/core/scope.ts). */
+function scopeOptions(command: Command, reasonHelp: string): Command {
+  return command
+    .option(
+      '--scope <term>',
+      'review only this slice (repeatable; a union): repo:ORG/NAME, team:ORG/SLUG, user:LOGIN, connector:github|aws, kind:GRANT_KIND',
+      collectScope,
+      [],
+    )
+    .option('--reason <text>', reasonHelp);
+}
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -139,9 +158,12 @@ const program = new Command()
   .name('access-review')
   .description('Quarterly access review for the software delivery chain (SOC 2 CC6.2/CC6.3).');
 
-program
-  .command('demo')
-  .description('run a complete review campaign on the embedded host against a scenario')
+scopeOptions(
+  program
+    .command('demo')
+    .description('run a complete review campaign on the embedded host against a scenario'),
+  'why this campaign runs (required with --scope; recorded in the evidence)',
+)
   .option(
     '--scenario <file>',
     'scenario file (organisation, Slack users, reviewer behaviour)',
@@ -155,7 +177,16 @@ program
     positiveInteger,
   )
   .action(
-    async (options: { scenario: string; dataDir: string; evidenceDir: string; reviewWindow?: number }) => {
+    async (options: {
+      scenario: string;
+      dataDir: string;
+      evidenceDir: string;
+      reviewWindow?: number;
+      scope: string[];
+      reason?: string;
+    }) => {
+      // A bad scope is told before the stack is synthesized and the sandboxes start.
+      const request = checkCampaignRequest({ trigger: 'cli', scope: options.scope, reason: options.reason });
       // The embedded host (the stack synthesized, the sandboxes) loads only for the commands that
       // run it: the table pulls start in a fraction of the time.
       const [
@@ -193,7 +224,12 @@ program
         log(
           `GitHub sandbox ${host.github.url}, ${host.aws ? `AWS sandbox ${host.aws.url} (IAM, STS, Secrets Manager, KMS), ` : ''}Slack sandbox ${host.slack.apiUrl}, Slack app ${host.slackEndpoint}`,
         );
-        const run = await host.runCampaign({ trigger: 'cli', requestedBy: process.env.USER ?? 'local' });
+        const run = await host.runCampaign({
+          trigger: 'cli',
+          requestedBy: process.env.USER ?? 'local',
+          ...(request.scope.terms.length > 0 ? { scope: formatScope(request.scope) } : {}),
+          ...(request.reason ? { reason: request.reason } : {}),
+        });
         const outDir = join(options.evidenceDir, run.campaignId);
         await exportEvidence(host.store, run.campaignId, outDir);
         console.log(`\n${await renderSummary(host.store, run.summary)}`);
@@ -244,21 +280,33 @@ pinOptions(
   if (!(await checkFolder(dir, options))) process.exitCode = 1;
 });
 
-program
-  .command('start')
-  .description('start an ad-hoc campaign on the deployed stack (uses your AWS credentials)')
-  .requiredOption('--state-machine-arn <arn>', 'the StateMachineArn output of the stack')
-  .option('--requested-by <name>', 'who asked for this review (recorded in the evidence)', process.env.USER)
-  .action(async (options: { stateMachineArn: string; requestedBy?: string }) => {
+scopeOptions(
+  program
+    .command('start')
+    .description('start an ad-hoc campaign on the deployed stack (uses your AWS credentials)')
+    .requiredOption('--state-machine-arn <arn>', 'the StateMachineArn output of the stack')
+    .option(
+      '--requested-by <name>',
+      'who asked for this review (recorded in the evidence)',
+      process.env.USER,
+    ),
+  'why this campaign runs (required; recorded in the evidence)',
+).action(
+  async (options: { stateMachineArn: string; requestedBy?: string; scope: string[]; reason?: string }) => {
     if (!options.requestedBy)
       throw new ConfigError('cannot start a campaign', ['--requested-by is required']);
     const { startCampaignOnAws } = await import('../lib/aws/start-campaign');
     const started = await startCampaignOnAws({
       stateMachineArn: options.stateMachineArn,
       requestedBy: options.requestedBy,
+      scope: options.scope,
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
     });
     console.log(`started ${started.name}: ${started.executionArn}`);
-  });
+    console.log(`scope: ${started.scope.length > 0 ? started.scope.join(', ') : 'everything'}`);
+    console.log(`reason: ${started.reason}`);
+  },
+);
 
 tableOptions(
   program
