@@ -96,6 +96,75 @@ const imageElement = z.strictObject({
   alt_text: z.string().min(1).max(2000, tooLong(2000)),
 });
 
+/**
+ * Option object as a select menu takes it: text plain_text ≤ 75, value ≤ 150, description
+ * plain_text ≤ 75 (no url: that is for overflow menus only).
+ */
+const selectOption = z.strictObject({
+  text: plainText(75),
+  value: z.string().min(1).max(150, tooLong(150)),
+  description: plainText(75).optional(),
+});
+
+/**
+ * Static select (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#static_select):
+ * placeholder plain_text ≤ 150, up to 100 options (the sandbox does not model option_groups),
+ * initial_option one of the options.
+ */
+const staticSelect = z
+  .strictObject({
+    type: z.literal('static_select'),
+    action_id: z.string().min(1).max(255, tooLong(255)).optional(),
+    options: z.array(selectOption).min(1).max(100, 'no more than 100 items allowed'),
+    initial_option: selectOption.optional(),
+    confirm: confirmationDialog.optional(),
+    focus_on_load: z.boolean().optional(),
+    placeholder: plainText(150).optional(),
+  })
+  .refine(
+    (menu) =>
+      menu.initial_option === undefined ||
+      menu.options.some((option) => option.value === menu.initial_option?.value),
+    { message: 'initial_option must be one of the options', path: ['initial_option'] },
+  );
+
+/** Users select (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#users_select). */
+const usersSelect = z.strictObject({
+  type: z.literal('users_select'),
+  action_id: z.string().min(1).max(255, tooLong(255)).optional(),
+  initial_user: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, 'must be a user id')
+    .optional(),
+  confirm: confirmationDialog.optional(),
+  focus_on_load: z.boolean().optional(),
+  placeholder: plainText(150).optional(),
+});
+
+/**
+ * Plain-text input (https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element):
+ * initial_value, multiline, min_length 0–3000, max_length 1–3000, placeholder plain_text ≤ 150.
+ * Only inside an input block.
+ */
+const plainTextInput = z
+  .strictObject({
+    type: z.literal('plain_text_input'),
+    action_id: z.string().min(1).max(255, tooLong(255)).optional(),
+    initial_value: z.string().optional(),
+    multiline: z.boolean().optional(),
+    min_length: z.number().int().min(0).max(3000).optional(),
+    max_length: z.number().int().min(1).max(3000).optional(),
+    focus_on_load: z.boolean().optional(),
+    placeholder: plainText(150).optional(),
+  })
+  .refine(
+    (input) =>
+      input.min_length === undefined ||
+      input.max_length === undefined ||
+      input.min_length <= input.max_length,
+    { message: 'min_length must not exceed max_length', path: ['min_length'] },
+  );
+
 const blockId = z.string().min(1).max(255, tooLong(255)).optional();
 
 /** Section block: text ≤ 3000 and/or up to 10 fields of ≤ 2000 each; one of the two is required. */
@@ -105,19 +174,21 @@ const section = z
     block_id: blockId,
     text: textObject(3000).optional(),
     fields: z.array(textObject(2000)).min(1).max(10, 'no more than 10 items allowed').optional(),
-    accessory: z.discriminatedUnion('type', [button, overflow, imageElement]).optional(),
+    accessory: z
+      .discriminatedUnion('type', [button, overflow, imageElement, staticSelect, usersSelect])
+      .optional(),
     expand: z.boolean().optional(),
   })
   .refine((block) => block.text !== undefined || block.fields !== undefined, {
     message: 'must provide either text or fields',
   });
 
-/** Actions block: 1–25 interactive elements (the sandbox models buttons and overflow menus). */
+/** Actions block: 1–25 interactive elements (the sandbox models buttons, overflow and select menus). */
 const actions = z.strictObject({
   type: z.literal('actions'),
   block_id: blockId,
   elements: z
-    .array(z.discriminatedUnion('type', [button, overflow]))
+    .array(z.discriminatedUnion('type', [button, overflow, staticSelect, usersSelect]))
     .min(1)
     .max(25, 'no more than 25 items allowed'),
 });
@@ -141,8 +212,31 @@ const header = z.strictObject({
 
 const divider = z.strictObject({ type: z.literal('divider'), block_id: blockId });
 
-const blockSchemas = { section, actions, context, header, divider } as const;
+/**
+ * Input block (https://docs.slack.dev/reference/block-kit/blocks/input-block): label plain_text
+ * ≤ 2000, one element, hint plain_text ≤ 2000, optional, dispatch_action. The sandbox models it in
+ * modals and Home tabs, where apps collect input; a message with one is refused.
+ */
+const input = z.strictObject({
+  type: z.literal('input'),
+  block_id: blockId,
+  label: plainText(2000),
+  element: z.discriminatedUnion('type', [plainTextInput, staticSelect, usersSelect]),
+  hint: plainText(2000).optional(),
+  optional: z.boolean().optional(),
+  dispatch_action: z.boolean().optional(),
+});
+
+const blockSchemas = { section, actions, context, header, divider, input } as const;
 export type ModeledBlockType = keyof typeof blockSchemas;
+
+/**
+ * Where blocks are shown. Messages hold up to 50 blocks; modal and Home tab views up to 100
+ * ("Max of 100 blocks", https://docs.slack.dev/reference/views/modal-views and home-tab-views).
+ */
+export type BlockSurface = 'message' | 'modal' | 'home';
+
+export const MAX_VIEW_BLOCKS = 100;
 
 export type BlockKitResult =
   | { ok: true; blocks: Record<string, unknown>[] }
@@ -153,11 +247,12 @@ export type BlockKitResult =
  * `<what is wrong> [json-pointer:/blocks/3/elements/0/text/text]`, so a failing test reads like
  * the answer the real API gives.
  */
-export function validateBlocks(input: unknown): BlockKitResult {
+export function validateBlocks(input: unknown, surface: BlockSurface = 'message'): BlockKitResult {
   if (!Array.isArray(input)) return { ok: false, errors: ['must be an array [json-pointer:/blocks]'] };
   const errors: string[] = [];
-  if (input.length > MAX_MESSAGE_BLOCKS) {
-    errors.push(`no more than ${MAX_MESSAGE_BLOCKS} items allowed [json-pointer:/blocks]`);
+  const limit = surface === 'message' ? MAX_MESSAGE_BLOCKS : MAX_VIEW_BLOCKS;
+  if (input.length > limit) {
+    errors.push(`no more than ${limit} items allowed [json-pointer:/blocks]`);
   }
   input.forEach((block, index) => {
     const pointer = `/blocks/${index}`;
@@ -169,6 +264,12 @@ export function validateBlocks(input: unknown): BlockKitResult {
     if (typeof type !== 'string' || !(type in blockSchemas)) {
       errors.push(
         `the sandbox does not model block type ${JSON.stringify(type)} (it models ${Object.keys(blockSchemas).join(', ')}) [json-pointer:${pointer}]`,
+      );
+      return;
+    }
+    if (type === 'input' && surface === 'message') {
+      errors.push(
+        `the sandbox models input blocks in modals and Home tabs only, not in messages [json-pointer:${pointer}]`,
       );
       return;
     }
@@ -212,9 +313,12 @@ export function validateBlocks(input: unknown): BlockKitResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, blocks };
 }
 
-const INTERACTIVE_ELEMENT_TYPES = new Set(['button', 'overflow']);
+const INTERACTIVE_ELEMENT_TYPES = new Set(['button', 'overflow', 'static_select', 'users_select']);
 
-/** The interactive elements of one block (actions elements, a section's interactive accessory). */
+/**
+ * The interactive elements of one block (actions elements, a section's interactive accessory, an
+ * input block's element).
+ */
 export function interactiveElements(
   block: Record<string, unknown>,
 ): Array<{ element: Record<string, unknown>; pointer: string }> {
@@ -226,6 +330,9 @@ export function interactiveElements(
   }
   if (isRecord(block.accessory) && INTERACTIVE_ELEMENT_TYPES.has(String(block.accessory.type))) {
     found.push({ element: block.accessory, pointer: '/accessory' });
+  }
+  if (block.type === 'input' && isRecord(block.element)) {
+    found.push({ element: block.element, pointer: '/element' });
   }
   return found;
 }

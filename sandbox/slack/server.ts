@@ -3,12 +3,21 @@ import { AccessReviewError } from '../../functions/core/errors';
 import { prototypeKeyPaths } from '../../functions/core/records';
 import { listenOnLoopback } from '../loopback';
 import {
+  sendAppHomeOpened,
+  sendSlashCommand,
+  submitView as sendViewSubmission,
+  ViewInputError,
+  type ViewSubmissionAnswer,
+} from './interactions';
+import type { ViewPayload } from './views';
+import {
   type MessageEvent,
   type RecordedCall,
   type RecordedEphemeral,
   type RecordedMessage,
   SANDBOX_BOT,
   type SlackChannelInput,
+  type SlackUserGroupInput,
   type SlackUserInput,
   SlackWorkspace,
   slackError,
@@ -22,7 +31,16 @@ import {
  * rate limiting (429 with Retry-After).
  */
 
-export type { MessageEvent, RecordedCall, RecordedEphemeral, RecordedMessage, SlackUserInput };
+export type {
+  MessageEvent,
+  RecordedCall,
+  RecordedEphemeral,
+  RecordedMessage,
+  SlackUserGroupInput,
+  SlackUserInput,
+  ViewPayload,
+  ViewSubmissionAnswer,
+};
 
 export interface SlackSandboxOptions {
   users: SlackUserInput[];
@@ -31,9 +49,19 @@ export interface SlackSandboxOptions {
   botToken: string;
   teamId?: string;
   teamDomain?: string;
+  /** User groups (`S…` ids) whose members usergroups.users.list answers. */
+  userGroups?: SlackUserGroupInput[];
   /** 0 (the default) lets the system pick a free port. */
   port?: number;
   clock?: () => Date;
+  /** How long a trigger id can be exchanged for a modal (Slack: 3 s). */
+  triggerLifetimeMs?: number;
+}
+
+/** Where the app listens and the secret it checks signatures with: what every request to the app needs. */
+export interface AppTarget {
+  appUrl: string;
+  signingSecret: string;
 }
 
 export type MessageListener = (event: MessageEvent) => void | Promise<void>;
@@ -78,6 +106,36 @@ export interface SlackSandbox {
   rateLimit(method: string, seconds: number): () => void;
   /** The calls answered 429 by rateLimit, in order (they are not in calls(): Slack did nothing). */
   rateLimitedCalls(): Array<{ method: string; retryAfterSeconds: number }>;
+  /**
+   * A trigger id for an interaction of this user, as Slack puts one in every payload: views.open
+   * exchanges it once, within the trigger lifetime (3 s).
+   */
+  issueTrigger(userId: string): string;
+  /** The modal the user is looking at (opened by views.open, not yet submitted or closed). */
+  openModalOf(userId: string): ViewPayload | undefined;
+  /** The user's App Home tab as last published, if any. */
+  homeOf(userId: string): ViewPayload | undefined;
+  /** Every view opened or published so far (modals closed or not, Home tabs). */
+  views(): ViewPayload[];
+  /** A response_url for a slash command typed in a conversation (no message to replace). */
+  commandResponseUrlFor(context: { channel: string; user: string }): string;
+  /**
+   * A person types a slash command in their DM with the app (or `channelId`): signed, with a
+   * trigger id and a response_url from this sandbox. Resolves with the app's acknowledgement.
+   */
+  sendCommand(
+    target: AppTarget & { userId: string; command: string; text: string; channelId?: string },
+  ): Promise<{ status: number; body: string }>;
+  /**
+   * The person fills in and submits the modal they are looking at; the app's answer is applied
+   * as Slack applies it (empty or `clear`: the modal closes; `update`: it shows the new view;
+   * `errors`: it stays open). Throws ViewInputError when the user has no modal open.
+   */
+  submitView(
+    target: AppTarget & { userId: string; values: Record<string, Record<string, string>> },
+  ): Promise<{ status: number; body: string; answer: ViewSubmissionAnswer | undefined; view: ViewPayload }>;
+  /** The person opens the app's Home tab: Slack sends `app_home_opened` (with the view published before). */
+  openAppHome(target: AppTarget & { userId: string }): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -171,6 +229,13 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
   }
 
   const base = await listenOnLoopback(server, options.port);
+  const nameOf = (userId: string) => {
+    const user = options.users.find((candidate) => candidate.id === userId);
+    if (!user) throw new SlackSandboxError(`the Slack sandbox has no user ${userId}`);
+    return user.name;
+  };
+  const commandResponseUrlFor = (context: { channel: string; user: string }) =>
+    `${base}/actions/${workspace.registerResponseUrl({ ...context, messageTs: '' })}`;
 
   return {
     apiUrl: `${base}/api/`,
@@ -201,6 +266,74 @@ export async function startSlackSandbox(options: SlackSandboxOptions): Promise<S
         if (limitedUntil.get(method) === end) limitedUntil.delete(method);
       };
     },
+    issueTrigger: (userId) => {
+      nameOf(userId);
+      return workspace.views.issueTrigger(userId);
+    },
+    openModalOf(userId) {
+      const view = workspace.views.openModalOf(userId);
+      return view ? workspace.views.payload(view) : undefined;
+    },
+    homeOf(userId) {
+      const view = workspace.views.home(userId);
+      return view ? workspace.views.payload(view) : undefined;
+    },
+    views: () => workspace.views.all().map((view) => workspace.views.payload(view)),
+    commandResponseUrlFor,
+    sendCommand(target) {
+      const channel = target.channelId ?? workspace.dmChannelFor(target.userId);
+      return sendSlashCommand({
+        appUrl: target.appUrl,
+        signingSecret: target.signingSecret,
+        user: { id: target.userId, name: nameOf(target.userId) },
+        teamId: workspace.teamId,
+        teamDomain: workspace.teamDomain,
+        channelId: channel,
+        command: target.command,
+        text: target.text,
+        responseUrl: commandResponseUrlFor({ channel, user: target.userId }),
+        triggerId: workspace.views.issueTrigger(target.userId),
+      });
+    },
+    async submitView(target) {
+      const open = workspace.views.openModalOf(target.userId);
+      if (!open) throw new ViewInputError(`${target.userId} has no modal open to submit`);
+      const view = workspace.views.payload(open);
+      const result = await sendViewSubmission({
+        appUrl: target.appUrl,
+        signingSecret: target.signingSecret,
+        user: { id: target.userId, name: nameOf(target.userId) },
+        teamId: workspace.teamId,
+        teamDomain: workspace.teamDomain,
+        view,
+        values: target.values,
+        triggerId: workspace.views.issueTrigger(target.userId),
+      });
+      const answer = result.answer;
+      if (answer?.action === 'close' || answer?.action === 'clear') workspace.views.close(open.id);
+      if (answer?.action === 'update') {
+        const updated = workspace.views.update({ viewId: open.id }, answer.view);
+        if ('error' in updated) {
+          listenerErrors.push(
+            new SlackSandboxError(
+              `the app answered a submission with a view Slack refuses: ${updated.error}`,
+            ),
+          );
+        }
+      }
+      return { ...result, view };
+    },
+    openAppHome(target) {
+      const home = workspace.views.home(target.userId);
+      return sendAppHomeOpened({
+        appUrl: target.appUrl,
+        signingSecret: target.signingSecret,
+        teamId: workspace.teamId,
+        user: target.userId,
+        channel: workspace.dmChannelFor(target.userId),
+        ...(home ? { view: workspace.views.payload(home) } : {}),
+      });
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         listeners.clear();
@@ -216,7 +349,7 @@ function send(response: ServerResponse, status: number, body: unknown, afterSent
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     // WebClient copies these into response_metadata.scopes / acceptedScopes.
-    'X-OAuth-Scopes': 'chat:write,im:write,users:read,users:read.email',
+    'X-OAuth-Scopes': 'chat:write,commands,im:write,usergroups:read,users:read,users:read.email',
   });
   response.end(text, afterSent);
 }

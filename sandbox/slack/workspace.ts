@@ -5,6 +5,7 @@ import type {
   ChatPostMessageResponse,
   ChatUpdateResponse,
   ConversationsOpenResponse,
+  UsergroupsUsersListResponse,
   UsersInfoResponse,
   UsersLookupByEmailResponse,
   WebAPICallResult,
@@ -12,6 +13,7 @@ import type {
 import { z } from 'zod';
 import { prototypeKeyPaths } from '../../functions/core/records';
 import { interactiveElements, validateBlocks } from './blockKit';
+import { type StoredView, type ViewPayload, ViewRegistry } from './views';
 
 /**
  * The state of one simulated Slack workspace and the Web API methods that act on it. No HTTP here:
@@ -60,6 +62,19 @@ export interface RecordedMessage {
   edited?: { user: string; ts: string };
 }
 
+/**
+ * A user group (https://docs.slack.dev/reference/objects/usergroup-object): id `S…`, a handle
+ * people mention (`@security-team`), its members' user ids; a disabled group keeps its members but
+ * is listed only with `include_disabled`.
+ */
+export interface SlackUserGroupInput {
+  id: string;
+  handle: string;
+  name?: string;
+  users: string[];
+  disabled?: boolean;
+}
+
 export interface RecordedEphemeral {
   channel: string;
   /** The only user who sees it. */
@@ -96,8 +111,12 @@ export interface WorkspaceOptions {
   teamDomain?: string;
   /** Channels besides the app's DMs (without them every non-DM id is `channel_not_found`). */
   channels?: SlackChannelInput[];
+  /** User groups (none by default; usergroups.users.list then answers `no_such_subteam`). */
+  userGroups?: SlackUserGroupInput[];
   /** Source of message timestamps; tests pin it to get predictable `ts` values. */
   clock?: () => Date;
+  /** How long a trigger id stays exchangeable (Slack: 3 s); tests shorten or lengthen it. */
+  triggerLifetimeMs?: number;
 }
 
 export const SANDBOX_BOT = {
@@ -163,6 +182,34 @@ const argumentSchemas = {
     blocks: blocksArg,
     attachments: z.unknown().optional(),
     thread_ts: messageTs.optional(),
+  }),
+  // https://docs.slack.dev/reference/methods/usergroups.users.list: usergroup required,
+  // include_disabled and team_id optional; an unknown group is `no_such_subteam`.
+  'usergroups.users.list': z.object({
+    usergroup: z.string(code('no_such_subteam')).min(1, code('no_such_subteam')),
+    include_disabled: flag,
+    team_id: z.string().optional(),
+  }),
+  // https://docs.slack.dev/reference/methods/views.open: view required; "One of these arguments
+  // is required": trigger_id or interactivity_pointer.
+  'views.open': z.object({
+    view: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    trigger_id: z.string().optional(),
+    interactivity_pointer: z.string().optional(),
+  }),
+  // https://docs.slack.dev/reference/methods/views.update: view required; "Exactly one of these
+  // arguments is required": view_id or external_id; hash optional.
+  'views.update': z.object({
+    view: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    view_id: z.string().optional(),
+    external_id: z.string().optional(),
+    hash: z.string().optional(),
+  }),
+  // https://docs.slack.dev/reference/methods/views.publish: user_id and view required, hash optional.
+  'views.publish': z.object({
+    user_id: z.string().min(1),
+    view: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    hash: z.string().optional(),
   }),
 } as const;
 
@@ -259,6 +306,8 @@ export class SlackWorkspace {
   /** Every stored message in posting order; channels hold the same objects. */
   private readonly messageLog: RecordedMessage[] = [];
   private lastTs: { seconds: number; micros: number } = { seconds: 0, micros: 0 };
+  private readonly userGroups = new Map<string, SlackUserGroupInput>();
+  readonly views: ViewRegistry;
 
   constructor(options: WorkspaceOptions) {
     this.botToken = options.botToken;
@@ -278,6 +327,21 @@ export class SlackWorkspace {
       }
     }
     for (const channel of options.channels ?? []) this.addChannel(channel);
+    for (const group of options.userGroups ?? []) {
+      if (!/^S[A-Z0-9]{2,}$/.test(group.id)) throw new Error(`Slack user group id ${group.id} is not S…`);
+      if (this.userGroups.has(group.id)) throw new Error(`Slack user group ${group.id} is listed twice`);
+      for (const member of group.users) {
+        if (!this.users.has(member))
+          throw new Error(`Slack user group ${group.id} lists unknown user ${member}`);
+      }
+      this.userGroups.set(group.id, { ...group, users: [...group.users] });
+    }
+    this.views = new ViewRegistry(
+      { teamId: this.teamId, appId: SANDBOX_BOT.appId, botId: SANDBOX_BOT.botId },
+      () => this.clock().getTime(),
+      withSlackIds,
+      options.triggerLifetimeMs,
+    );
   }
 
   // --- Channel modelling: public and private channels besides the DMs. ---
@@ -368,7 +432,77 @@ export class SlackWorkspace {
         const parsed = parseArguments(method, args);
         return none(parsed.ok ? this.postEphemeral(parsed.value) : parsed.response);
       }
+      case 'usergroups.users.list': {
+        const parsed = parseArguments(method, args);
+        return none(parsed.ok ? this.userGroupMembers(parsed.value) : parsed.response);
+      }
+      case 'views.open': {
+        const parsed = parseArguments(method, args);
+        return none(parsed.ok ? this.openView(parsed.value) : parsed.response);
+      }
+      case 'views.update': {
+        const parsed = parseArguments(method, args);
+        return none(parsed.ok ? this.updateView(parsed.value) : parsed.response);
+      }
+      case 'views.publish': {
+        const parsed = parseArguments(method, args);
+        return none(parsed.ok ? this.publishView(parsed.value) : parsed.response);
+      }
     }
+  }
+
+  /**
+   * usergroups.users.list: the group's member ids. An unknown id is `no_such_subteam`; so is a
+   * disabled group unless `include_disabled` ("Allow results that involve disabled User Groups").
+   */
+  private userGroupMembers(
+    args: Parsed<'usergroups.users.list'>,
+  ): UsergroupsUsersListResponse | SlackErrorResponse {
+    const group = this.userGroups.get(args.usergroup);
+    if (!group || (group.disabled === true && args.include_disabled !== true)) {
+      return slackError('no_such_subteam');
+    }
+    return { ok: true, users: [...group.users] };
+  }
+
+  private viewAnswer(result: { ok: true; view: StoredView } | { error: string; details?: string[] }) {
+    if ('error' in result) return slackError(result.error, result.details ?? []);
+    return { ok: true, view: this.views.payload(result.view) } as MethodResult & { view: ViewPayload };
+  }
+
+  /** views.open: exactly one of trigger_id and interactivity_pointer; the sandbox issues only trigger ids. */
+  private openView(args: Parsed<'views.open'>): MethodResult {
+    if (args.trigger_id === undefined && args.interactivity_pointer === undefined) {
+      return slackError('invalid_arguments', ['missing required field: trigger_id']);
+    }
+    if (args.trigger_id !== undefined && args.interactivity_pointer !== undefined) {
+      return slackError('invalid_arguments', ['trigger_id and interactivity_pointer are mutually exclusive']);
+    }
+    if (args.trigger_id === undefined) {
+      return slackError('invalid_arguments', ['the sandbox does not model interactivity_pointer']);
+    }
+    return this.viewAnswer(this.views.open(args.trigger_id, args.view));
+  }
+
+  private updateView(args: Parsed<'views.update'>): MethodResult {
+    if ((args.view_id === undefined) === (args.external_id === undefined)) {
+      return slackError('invalid_arguments', ['exactly one of view_id and external_id is required']);
+    }
+    return this.viewAnswer(
+      this.views.update({ viewId: args.view_id, externalId: args.external_id, hash: args.hash }, args.view),
+    );
+  }
+
+  /** views.publish: an unknown user is `invalid_arguments` "invalid `user_id`", as the method's example answers. */
+  private publishView(args: Parsed<'views.publish'>): MethodResult {
+    if (!this.users.has(args.user_id)) return slackError('invalid_arguments', ['invalid `user_id`']);
+    return this.viewAnswer(this.views.publish(args.user_id, args.hash, args.view));
+  }
+
+  /** The members of a user group, as the scenario defines it (for tests; the app asks the API). */
+  userGroupMembersOf(id: string): string[] | undefined {
+    const group = this.userGroups.get(id);
+    return group ? [...group.users] : undefined;
   }
 
   private authTest(): AuthTestResponse {
@@ -538,6 +672,15 @@ export class SlackWorkspace {
     if (!channel) return { response: slackError('channel_not_found'), events: [] };
     const refused = this.botCannotPost(channel);
     if (refused) return { response: slackError(refused), events: [] };
+    // A reply goes into the thread of a message of the same conversation; a reply to a reply joins
+    // its parent's thread (threads are one level deep). An unknown parent is `thread_not_found`,
+    // the code Slack's thread methods use for a thread_ts that names no message.
+    let threadTs: string | undefined;
+    if (args.thread_ts !== undefined) {
+      const parent = channel.messages.find((m) => m.ts === args.thread_ts);
+      if (!parent) return { response: slackError('thread_not_found'), events: [] };
+      threadTs = parent.threadTs ?? parent.ts;
+    }
     const ts = this.nextTs();
     const message: RecordedMessage = {
       channel: channel.id,
@@ -549,7 +692,7 @@ export class SlackWorkspace {
       team: this.teamId,
       text: content.text ?? '',
       blocks: withSlackIds(content.blocks ?? [], ts),
-      ...(args.thread_ts !== undefined ? { threadTs: args.thread_ts } : {}),
+      ...(threadTs !== undefined ? { threadTs } : {}),
     };
     channel.messages.push(message);
     this.messageLog.push(message);
