@@ -1,9 +1,16 @@
 import { evaluateRevocationGuard, type OwnIdentities, ownIdentitiesOf } from '../core/revocation-guard';
 import type { Services } from '../runtime/services';
 import type { StoredGuardSummary } from '../store/approvals';
+import { finishCancellation } from './cancel-campaign';
 import type { CampaignRef } from './snapshot';
 
 export interface CheckRevocationsOutput extends CampaignRef {
+  /**
+   * The security team cancelled the campaign (`/access-review cancel`): nothing was evaluated and
+   * nothing will be revoked; the workflow goes straight to Finalize. All counts are then 0.
+   * Absent otherwise (the workflow's Choice tests presence and value).
+   */
+  cancelled?: true;
   revocations: number;
   allowed: number;
   /** Revocations waiting for the security team; the workflow asks for an approval when above 0. */
@@ -23,6 +30,16 @@ export async function checkRevocations(
 ): Promise<CheckRevocationsOutput> {
   const { campaignId } = input;
   const { store, config } = services;
+  // One read by key; a campaign record is absent only in tests that build the guard's input alone.
+  const campaign = await store.campaigns.find(campaignId);
+  if (campaign?.cancellation) {
+    // Finishes what an interrupted cancel left undone (the chain's campaign_cancelled above all).
+    await finishCancellation(campaignId, campaign.cancellation, services);
+    services.progress(
+      `Campaign ${campaignId} was cancelled by ${campaign.cancellation.byName ?? campaign.cancellation.by}: no revocation is evaluated or applied`,
+    );
+    return { campaignId, cancelled: true, revocations: 0, allowed: 0, held: 0, forbidden: 0 };
+  }
   let summary = await store.approvals.getGuardSummary(campaignId);
   if (!summary) {
     const grants = await store.grants.list(campaignId);

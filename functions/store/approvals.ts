@@ -196,6 +196,41 @@ export class ApprovalRepository {
   }
 
   /**
+   * Closes a request still awaiting an answer because the campaign was cancelled: recorded as
+   * expired with `reason`, like `decide`, once, and hands back the token so exactly one caller
+   * resumes the workflow. Undefined when there is no waiting request (none, decided or expired).
+   */
+  async cancel(
+    campaignId: string,
+    reason: string,
+    at: Date,
+  ): Promise<{ taskToken: string | undefined; approval: ApprovalRequest } | undefined> {
+    try {
+      const result = await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: APPROVAL_SK },
+          UpdateExpression: 'SET #status = :expired, expiredReason = :reason, decidedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :awaiting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':expired': 'expired',
+            ':reason': reason,
+            ':at': at.toISOString(),
+            ':awaiting': 'awaiting',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = (result.Attributes ?? {}) as ApprovalItem & Record<string, unknown>;
+      return { taskToken: item.taskToken, approval: publicApproval(item) };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
    * Closes an undecided request as expired (the window ended, or the request could not be sent),
    * creating it when it was never written. A decision that won the race stays. Returns the
    * request as it now stands and whether this call expired it.

@@ -58,6 +58,24 @@ export interface CampaignFailure {
   resumedEventSeq?: number;
 }
 
+/**
+ * Where a campaign was when the security team cancelled it: in review (tasks open), or after the
+ * reviews with held revocations waiting for the team's approval. Cancelling is refused once
+ * revocations began (beginRevoking), so no later phase exists.
+ */
+export type CancellationPhase = 'in_review' | 'awaiting_approval';
+
+/** Who cancelled the campaign, why, and the `campaign_cancelled` event once appended. */
+export interface CampaignCancellation {
+  /** Slack user id of the member of the security team who ran `/access-review cancel`. */
+  by: string;
+  byName: string | null;
+  reason: string | null;
+  phase: CancellationPhase;
+  at: string;
+  eventSeq?: number;
+}
+
 export interface Campaign {
   campaignId: string;
   organization: string;
@@ -77,7 +95,25 @@ export interface Campaign {
    * campaigns created by this release, or backfilled by `access-review reindex`.
    */
   historyIndex?: number;
+  /** Scope terms (functions/core/scope.ts) of an ad-hoc campaign; absent or [] = everything. */
+  scope?: string[];
+  /** Why an ad-hoc campaign was started (`/access-review start … -- reason`); null or absent: not given. */
+  reason?: string | null;
+  /** Set once by cancel(); from then on nothing is revoked and Finalize closes it as cancelled. */
+  cancellation?: CampaignCancellation;
+  /** Set once by beginRevoking(), the first thing ApplyRevocations does: a cancel is refused after it. */
+  revocationsBegunAt?: string;
 }
+
+/** Why cancel() did not cancel: what the campaign is doing instead. */
+export type CancelRefusal =
+  | { reason: 'already_cancelled'; campaign: Campaign }
+  | { reason: 'revocations_begun'; campaign: Campaign }
+  | { reason: 'not_in_review'; campaign: Campaign };
+
+export type CancelResult = { cancelled: true; campaign: Campaign } | ({ cancelled: false } & CancelRefusal);
+
+export type BeginRevokingResult = { begun: true } | { begun: false; cancellation: CampaignCancellation };
 
 export class CampaignRepository {
   constructor(private readonly table: TableRef) {}
@@ -161,6 +197,12 @@ export class CampaignRepository {
       }
     }
     const allowedList = allowed.map((_, i) => `:allowed${i}`).join(', ');
+    // A cancelled campaign skips the revocation steps: Finalize closes it from wherever it stopped.
+    let cancelledMayComplete = '';
+    if (status === 'completed') {
+      names['#cancellation'] = 'cancellation';
+      cancelledMayComplete = ' OR attribute_exists(#cancellation)';
+    }
     let previous: Record<string, unknown> | undefined;
     try {
       const result = await this.table.client.send(
@@ -170,7 +212,7 @@ export class CampaignRepository {
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression:
             `attribute_exists(pk) AND (#status IN (${allowedList})` +
-            ` OR (#status = :failed AND #failure.#statusBefore IN (${allowedList})))`,
+            ` OR (#status = :failed AND #failure.#statusBefore IN (${allowedList}))${cancelledMayComplete})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_OLD',
@@ -313,6 +355,95 @@ export class CampaignRepository {
         },
       }),
     );
+  }
+
+  /**
+   * Cancels the campaign, once, and only while it is in review (tasks open, or held revocations
+   * waiting for the security team) and before ApplyRevocations began: one conditional write decides
+   * between this and beginRevoking(), so either nothing is revoked or the cancel is refused. The
+   * caller then appends `campaign_cancelled` and links it (linkCancellationEvent).
+   */
+  async cancel(
+    campaignId: string,
+    cancellation: Omit<CampaignCancellation, 'eventSeq'>,
+  ): Promise<CancelResult> {
+    try {
+      const result = await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.meta },
+          UpdateExpression: 'SET #cancellation = :cancellation',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(#cancellation) AND ' +
+            'attribute_not_exists(#begun) AND #status = :inReview',
+          ExpressionAttributeNames: {
+            '#cancellation': 'cancellation',
+            '#begun': 'revocationsBegunAt',
+            '#status': 'status',
+          },
+          ExpressionAttributeValues: { ':cancellation': cancellation, ':inReview': 'in_review' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { cancelled: true, campaign: withoutKeys(result.Attributes ?? {}) as unknown as Campaign };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const campaign = await this.find(campaignId);
+      if (!campaign) throw new NotFoundError(`campaign ${campaignId} does not exist`, { cause: error });
+      if (campaign.cancellation) return { cancelled: false, reason: 'already_cancelled', campaign };
+      if (campaign.revocationsBegunAt) return { cancelled: false, reason: 'revocations_begun', campaign };
+      return { cancelled: false, reason: 'not_in_review', campaign };
+    }
+  }
+
+  /**
+   * The first write of ApplyRevocations: marks that revocations began, unless the campaign was
+   * cancelled (then `begun: false` and nothing may be revoked). Idempotent: a retried or sharded
+   * ApplyRevocations gets `begun: true` again and the first time stays.
+   */
+  async beginRevoking(campaignId: string, at: Date): Promise<BeginRevokingResult> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.meta },
+          UpdateExpression: 'SET #begun = if_not_exists(#begun, :at)',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#cancellation)',
+          ExpressionAttributeNames: { '#begun': 'revocationsBegunAt', '#cancellation': 'cancellation' },
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      );
+      return { begun: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const campaign = await this.find(campaignId);
+      if (!campaign) throw new NotFoundError(`campaign ${campaignId} does not exist`, { cause: error });
+      if (!campaign.cancellation) {
+        throw new CampaignStateError(`campaign ${campaignId}: beginRevoking refused without a cancellation`, {
+          cause: error,
+        });
+      }
+      return { begun: false, cancellation: campaign.cancellation };
+    }
+  }
+
+  /** Links the cancellation to its `campaign_cancelled` event (set once). */
+  async linkCancellationEvent(campaignId: string, eventSeq: number): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: { pk: keys.campaign(campaignId), sk: keys.meta },
+          UpdateExpression: 'SET #cancellation.#eventSeq = :seq',
+          ConditionExpression:
+            'attribute_exists(#cancellation) AND attribute_not_exists(#cancellation.#eventSeq)',
+          ExpressionAttributeNames: { '#cancellation': 'cancellation', '#eventSeq': 'eventSeq' },
+          ExpressionAttributeValues: { ':seq': eventSeq },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   /** The campaign a workflow execution started (StartCampaign failed before it returned the id). */
