@@ -10,7 +10,9 @@ import { connectorRegistry } from '../../functions/connectors/connector';
 import { createGitHubConnector } from '../../functions/connectors/github/index';
 import { slackWebClientOptions } from '../../functions/core/call-budget';
 import type { AccessReviewConfig } from '../../functions/core/config';
+import { sesIdentity } from '../../functions/core/config';
 import { AccessReviewError } from '../../functions/core/errors';
+import { sesEmailSender } from '../../functions/email/sender';
 import type { EvidenceArchive } from '../../functions/evidence/archive/archive';
 import { folderArchive } from '../../functions/evidence/archive/folder';
 import { ephemeralLocalSigner, localSigner } from '../../functions/evidence/signing/local';
@@ -19,7 +21,7 @@ import type { CampaignSummary } from '../../functions/evidence/summary';
 import { createSlackEndpoint, type SlackEndpoint } from '../../functions/handlers/slack-events';
 import { configSha256Of } from '../../functions/runtime/config-file';
 import type { Logger, Services } from '../../functions/runtime/services';
-import { notifyFailure, sesEmailSender } from '../../functions/steps/notify-failure';
+import { notifyFailure } from '../../functions/steps/notify-failure';
 import { createStore, type Store } from '../../functions/store/index';
 import type { TableRef } from '../../functions/store/table';
 import { type AwsSandbox, startAwsSandbox } from '../../sandbox/aws/server';
@@ -30,6 +32,7 @@ import type { Scenario } from '../../sandbox/scenario';
 import { startSlackSandbox } from '../../sandbox/slack/server';
 import { HANDLERS } from '../aws/handlers';
 import { type LocalDynamo, startLocalDynamo } from './dynamo';
+import { type LocalSes, startLocalSes } from './ses';
 import { loadStepHandler, type StepHandler } from './step-handlers';
 import { DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS, synthesizeForLocalHost } from './synthesized-workflow';
 import { LocalTaskTokens } from './task-tokens';
@@ -89,6 +92,8 @@ export interface EmbeddedHost {
   signingSecret: string;
   /** The key the workflow's steps sign the chain head with. */
   signer: ChainSigner;
+  /** The local SES the host's email goes to (when notifications.email is configured): read what was sent. */
+  ses: LocalSes | undefined;
   /** Where Finalize archives evidence packs; undefined when the host keeps none. */
   archive: EvidenceArchive | undefined;
   /** Every DynamoDB action each handler sent so far (handler name → actions such as PutItem). */
@@ -152,19 +157,40 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
     closers.push(() => dynamo.close());
     const github = await startGitHubSandbox(options.scenario.organization, { token: githubToken });
     closers.push(() => github.close());
-    const slack = await startSlackSandbox({ users: options.scenario.slack.users, botToken });
+    const slack = await startSlackSandbox({
+      users: options.scenario.slack.users,
+      userGroups: options.scenario.slack.userGroups,
+      botToken,
+    });
     closers.push(() => slack.close());
     // AWS is reviewed only when configured; the scenario's accounts then stand in for AWS.
     const aws =
       options.config.aws && options.scenario.aws ? await startAwsSandbox(options.scenario.aws) : undefined;
     if (aws) closers.push(() => aws.close());
 
+    // Email goes to a local SES (aws-ses-v2-local) whatever endpoint the configuration names: a
+    // demo never sends real mail. It accepts mail only from the configured identity, as SES does.
+    const configuredEmail = options.config.notifications?.email;
+    const ses = configuredEmail
+      ? await startLocalSes({ verifiedIdentities: [sesIdentity(configuredEmail)] })
+      : undefined;
+    if (ses) closers.push(() => ses.close());
     const config: AccessReviewConfig = {
       ...options.config,
       github: { ...options.config.github, apiUrl: github.url },
       slack: { ...options.config.slack, apiUrl: slack.apiUrl },
       ...(options.config.aws && aws ? { aws: { ...options.config.aws, endpoint: aws.url } } : {}),
+      ...(options.config.notifications && configuredEmail && ses
+        ? {
+            notifications: {
+              ...options.config.notifications,
+              email: { ...configuredEmail, endpoint: ses.endpoint },
+            },
+          }
+        : {}),
     };
+    const emailConfig = config.notifications?.email;
+    const email = emailConfig && ses ? sesEmailSender(emailConfig, ses.clientConfig) : undefined;
     const awsConfig = config.aws;
     const started: Array<{ executionName: string; run: Promise<CampaignRun> }> = [];
     // Assigned below, once the state machine exists; services.startCampaign calls it later.
@@ -205,6 +231,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       now: () => new Date(),
       log,
       progress,
+      ...(email ? { email } : {}),
       // The review calendar in seconds: the window the host stands in for config.review.windowHours,
       // so reminders and escalation keep their place inside it.
       reviewHourSeconds: reviewWindowSeconds / config.review.windowHours,
@@ -237,6 +264,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
         store: createStore(dynamo.recordingTable((action) => actions.add(action))),
         ...(spec?.signsChain ? { signer } : {}),
         ...(spec?.archivesEvidence && archive ? { archive } : {}),
+        // Mail only from the handlers the stack lets send it (ses:SendEmail on their roles).
+        ...(spec?.sendsEmail ? {} : { email: undefined }),
       };
     };
 
@@ -282,7 +311,6 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       startedAt: Date,
       error: unknown,
     ): Promise<void> => {
-      const email = config.notifications?.email;
       await notifyFailure(
         {
           detail: {
@@ -295,19 +323,9 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
             cause: error instanceof Error ? error.message : String(error),
           },
         },
-        services,
-        {
-          table: dynamo.table,
-          // Only to a local endpoint (aws-ses-v2-local): a demo never sends real email.
-          ...(email?.endpoint
-            ? {
-                email: sesEmailSender(email, {
-                  region: email.region ?? 'us-east-1',
-                  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-                }),
-              }
-            : {}),
-        },
+        // Its email is services.email: the local SES started above.
+        servicesFor('notify-failure'),
+        { table: dynamo.table },
       ).then(
         (result) => progress(`failure notice: email ${result.email}, Slack ${result.slack}`),
         (notifyError: unknown) =>
@@ -409,6 +427,7 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       signingSecret,
       signer,
       archive,
+      ses,
       rewrittenTimeouts: synthesized.rewrittenTimeouts,
       dynamoActionsByHandler: () => new Map(actionsByHandler),
       runCampaign: (input) => runCampaign(input),
