@@ -94,6 +94,7 @@ export function campaignEmailFacts(
   const verification = new Map(records.verifications.map((v) => [v.grantId, v]));
   const started = records.events.find((event) => event.type === 'campaign_started')?.data ?? {};
   const cancelEvent = records.events.find((event) => event.type === 'campaign_cancelled');
+  const item = (records.campaign as { cancellation?: Record<string, unknown> }).cancellation;
   const cancellation = cancelEvent
     ? {
         by: text(cancelEvent.data.by) ?? 'unknown',
@@ -102,8 +103,14 @@ export function campaignEmailFacts(
         phase: text(cancelEvent.data.phase),
         at: cancelEvent.at,
       }
-    : records.campaign.cancellation
-      ? { ...records.campaign.cancellation }
+    : item
+      ? {
+          by: text(item.by) ?? 'unknown',
+          byName: text(item.byName),
+          reason: text(item.reason),
+          phase: text(item.phase),
+          at: text(item.at) ?? '',
+        }
       : null;
   const policyDecisions = records.events
     .filter((event) => event.type === 'window_policy_applied')
@@ -128,7 +135,8 @@ export function campaignEmailFacts(
     unresponsive: [],
     rejectedByTimeout: [],
     escalations,
-    undecided: summary.undecided,
+    // A cancel leaves grants undecided on purpose: that is the cancel, not something to chase.
+    undecided: cancellation ? 0 : summary.undecided,
     unroutable: summary.unroutable,
   };
   const expired = records.approval?.status === 'expired';

@@ -17,8 +17,9 @@ import type { EmailPurpose, OutgoingEmail } from './types';
  * A failed send gives the claim back (the retry sends at once). A crash after 3 finds the marker
  * sent and only appends the event (found by message id if it was appended just before the crash).
  * A crash between 1 and 3 leaves a claim that expires after SEND_CLAIM_MS, longer than a send may
- * take (SES calls are bounded by the call budget): the next attempt waits for it to expire, then
- * sends again. So the one window in which a person can get an email twice is a crash after SES
+ * take (SES calls are bounded by the call budget): the next attempt waits for it to expire (if it
+ * has the time; otherwise it says `in_progress` and sends nothing), then sends again. Two attempts
+ * at once (a notifier's redelivered event) find one claim: the second waits and sees it sent. So the one window in which a person can get an email twice is a crash after SES
  * accepted the message and before the marker said so: at-least-once there, never silently lost.
  *
  * The marker lives in its own partition (`EMAIL#<campaignId>`), not in the campaign's, whose items
@@ -71,11 +72,18 @@ export async function sendOnce(
   if (!sender) return 'not_configured';
   const table = tableOf(services);
   const key = emailMarkerKey(email);
-  for (let round = 0; round < 3; round++) {
+  // How long this attempt waits for another's live claim: until that claim must have expired, and
+  // never into the last 10 s of the invocation.
+  const timeLeft = services.timeLeftMs?.() ?? Number.POSITIVE_INFINITY;
+  const waitUntil = Date.now() + Math.max(0, Math.min(SEND_CLAIM_MS + 1_000, timeLeft - 10_000));
+  let waited = false;
+  for (;;) {
     const marker = ((await getItem(table, key.pk, key.sk)) ?? {}) as Marker;
     if (marker.eventSeq !== undefined) return 'already_sent';
     if (marker.sentAt !== undefined) {
-      await recordSent(services, email, marker.messageId ?? null, marker.recipients ?? 0);
+      // Sent before this attempt began and not recorded: an attempt died between the send and its
+      // event, so this one records it. Sent while this one waited: the sender records it itself.
+      if (!waited) await recordSent(services, email, marker.messageId ?? null, marker.recipients ?? 0);
       return 'already_sent';
     }
     const claim = await claimMarker(table, key, services.now());
@@ -107,12 +115,11 @@ export async function sendOnce(
       return 'sent';
     }
     if (claim === 'sent') continue;
-    // A live claim: another attempt is sending, or died less than SEND_CLAIM_MS ago. Wait for it
-    // to expire if this invocation has the time, then look again.
-    const waitMs = new Date(claim.until).getTime() - services.now().getTime() + 50;
-    const timeLeft = services.timeLeftMs?.() ?? Number.POSITIVE_INFINITY;
-    if (round > 0 || waitMs > SEND_CLAIM_MS + 50 || waitMs > timeLeft - 10_000) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, waitMs)));
+    // A live claim: another attempt is sending now, or died less than SEND_CLAIM_MS ago. Look
+    // again shortly: it is sent, given back, or expires.
+    if (Date.now() >= waitUntil) break;
+    waited = true;
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
   }
   services.log.warn('email: another attempt holds the send; not sent by this one', {
     campaignId: email.campaignId,
@@ -121,7 +128,10 @@ export async function sendOnce(
   return 'in_progress';
 }
 
-type Claim = 'claimed' | 'reclaimed' | 'sent' | { until: string };
+/** How often an attempt that found a live claim looks at the marker again. */
+const CLAIM_POLL_MS = 250;
+
+type Claim = 'claimed' | 'reclaimed' | 'sent' | 'held';
 
 async function claimMarker(table: TableRef, key: { pk: string; sk: string }, now: Date): Promise<Claim> {
   try {
@@ -148,8 +158,7 @@ async function claimMarker(table: TableRef, key: { pk: string; sk: string }, now
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const marker = ((await getItem(table, key.pk, key.sk)) ?? {}) as Marker;
-    if (marker.sentAt !== undefined) return 'sent';
-    return { until: marker.claimedUntil ?? now.toISOString() };
+    return marker.sentAt !== undefined ? 'sent' : 'held';
   }
 }
 

@@ -89,7 +89,9 @@ export async function finalizeCampaign(input: CampaignRef, services: Services): 
 function cancellingUser(records: CampaignRecords): string | undefined {
   const event = records.events.find((candidate) => candidate.type === 'campaign_cancelled');
   if (event) return typeof event.data.by === 'string' ? event.data.by : '';
-  return records.campaign.cancellation?.by;
+  // The campaign item says so too (store/campaigns.ts `cancellation`), before its event is appended.
+  const cancellation = (records.campaign as { cancellation?: { by?: unknown } }).cancellation;
+  return cancellation ? String(cancellation.by ?? '') : undefined;
 }
 
 /**

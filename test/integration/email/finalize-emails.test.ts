@@ -345,4 +345,56 @@ describe('Finalize emails', () => {
     expect(JSON.stringify(errors)).not.toMatch(/@/);
     expect((await store.events.list(campaignId)).some((event) => event.type === 'email_sent')).toBe(false);
   });
+
+  it('ends a cancelled campaign as cancelled, says who cancelled it and that nothing was revoked', async () => {
+    const campaignId = 'c-email-cancelled';
+    const [kept, revoked] = await seedReviewTask(store, {
+      campaignId,
+      reviewer: 'alice',
+      slackUserId: 'U0ALICE01',
+      principals: ['mallory', 'trent'],
+      entitlement: 'admin',
+    });
+    await store.decisions.record({
+      campaignId,
+      grantId: revoked!,
+      decision: 'revoke',
+      reviewer: 'alice',
+      decidedBySlackUserId: 'U0ALICE01',
+      decidedAt: at(),
+      channel: 'slack',
+    });
+    await store.tasks.countDecision(campaignId, 'alice', 'revoke');
+    const cancelledAt = new Date();
+    const cancellation = {
+      by: 'U0SECTEAM1',
+      byName: 'sam <security>',
+      reason: 'wrong scope',
+      phase: 'in_review' as const,
+      at: cancelledAt.toISOString(),
+    };
+    expect((await store.campaigns.cancel(campaignId, cancellation)).cancelled).toBe(true);
+    await store.events.append(campaignId, 'campaign_cancelled', { ...cancellation }, cancelledAt);
+    await store.tasks.close(campaignId, 'alice', 'cancelled', cancelledAt);
+
+    await finalizeCampaign({ campaignId }, services());
+
+    const mail = await ses.emails();
+    // Nothing needs a person: the grants a cancel leaves undecided are the cancel's doing.
+    expect(mail.map((email) => email.subject)).toEqual([`access-review: campaign ${campaignId} cancelled`]);
+    const text = mail[0]!.text!;
+    expect(text).toContain(
+      `This campaign was cancelled by sam <security> (U0SECTEAM1) at ${cancellation.at}: wrong scope. A cancelled campaign revokes nothing`,
+    );
+    expect(text).toMatch(/Status:\s+cancelled\n/);
+    expect(text).toContain('None: the campaign was cancelled before any revocation.');
+    expect(text).toContain('  - alice | 1 of 2 | cancelled');
+    expect(mail[0]!.html).toContain('sam &lt;security&gt; (U0SECTEAM1)');
+    const events = await store.events.list(campaignId);
+    const completed = events.at(-1)!;
+    expect(completed.type).toBe('campaign_completed');
+    expect(completed.data).toMatchObject({ status: 'cancelled', cancelledBy: 'U0SECTEAM1' });
+    expect(events.some((event) => event.type.startsWith('revocation_'))).toBe(false);
+    expect(kept).toBeDefined();
+  });
 });
