@@ -1,16 +1,63 @@
-import type { App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type {
+  App,
+  BlockAction,
+  ButtonAction,
+  OverflowAction,
+  SlackActionMiddlewareArgs,
+  StaticSelectAction,
+} from '@slack/bolt';
+import type { View } from '@slack/types';
 import { MalformedRequestError } from '../core/errors';
+import { justificationReasons } from '../core/justification';
 import type { Services } from '../runtime/services';
-import { type DecisionOutcome, type DecisionRequest, recordDecision } from '../steps/record-decision';
-import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
-import { parseActionId, parseButtonValue, parseReasonActionId, parseReasonValue, REASONS } from './blocks';
-import { followUpDeadline } from './click-budget';
-import { redrawAfterClick } from './redraw';
+import { type BulkKeepOutcome, type BulkKeepRequest, bulkKeep } from '../steps/bulk-keep';
+import { handoverMessage, redrawHandover } from '../steps/handover-message';
+import { holdsAccess, reassignGrants } from '../steps/reassign-grants';
 import {
-  REVIEW_BUTTON_ACTION as REVIEW_BUTTON,
-  REVIEW_REASON_ACTION as REVIEW_REASON,
-} from './request-check';
+  checkDecider,
+  closedReason,
+  type DecisionOutcome,
+  type DecisionRequest,
+  recordDecision,
+} from '../steps/record-decision';
+import type { ReviewTask } from '../store/tasks';
+import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
+import {
+  parseActionId,
+  parseButtonValue,
+  parseCampaignActionId,
+  parseCampaignValue,
+  parseDowngradeValue,
+  parseGrantActionId,
+  parseReasonActionId,
+  parseReasonValue,
+  REASONS,
+} from './blocks';
+import { followUpDeadline } from './click-budget';
+import { registerCommandListener } from './command';
+import {
+  DELEGATE_NOTE_ACTION,
+  DELEGATE_NOTE_BLOCK,
+  DELEGATE_TO_ACTION,
+  DELEGATE_TO_BLOCK,
+  DELEGATION_CALLBACK_ID,
+  DELEGATION_NOTE_MAX_LENGTH,
+  delegationModal,
+  JUSTIFICATION_CALLBACK_ID,
+  justificationModal,
+  type ModalSubject,
+  parsePrivateMetadata,
+  REASON_ACTION,
+  REASON_BLOCK,
+  submittedValue,
+} from './modals';
+import { countBulk, drawTaskFromTable, redrawAfterClick, updateTaskMessage } from './redraw';
 import { postToResponseUrl } from './response-url';
+
+/** Keep and Revoke buttons: `review_keep:` / `review_revoke:` (the exact shape is read by the listener). */
+const REVIEW_BUTTON = /^review_(keep|revoke):/;
+const REVIEW_REASON = /^review_reason:/;
+const REVIEW_DOWNGRADE = /^review_downgrade:/;
 
 /**
  * Every action id no listener here handles. Bolt runs every listener whose constraint matches, so
@@ -29,6 +76,7 @@ const UNHANDLED_ACTION = new RegExp(
 export function registerSlackListeners(app: App, services: Services): void {
   registerReviewListeners(app, services);
   registerApprovalListeners(app, services);
+  registerCommandListener(app, services);
   app.action({ type: 'block_actions', action_id: UNHANDLED_ACTION }, async ({ ack }) => {
     await ack();
   });
@@ -83,10 +131,602 @@ export function registerReviewListeners(app: App, services: Services): void {
           decision: fromValue.decision,
           // The text comes from our own table of reasons, never from the request.
           justification: REASONS[fromValue.reason],
+          justificationSource: 'reason',
         };
       });
     },
   );
+
+  app.action<BlockAction<StaticSelectAction>>(
+    { type: 'block_actions', action_id: REVIEW_DOWNGRADE },
+    async (args) => {
+      await handleReviewAction(args, services, 'menu choice', () => {
+        const { action } = args;
+        if (
+          (action as { type: string }).type !== 'static_select' ||
+          typeof action.selected_option?.value !== 'string'
+        ) {
+          throw new MalformedRequestError('a review downgrade action without a chosen option');
+        }
+        const fromValue = parseDowngradeValue(action.selected_option.value);
+        const fromId = parseGrantActionId(action.action_id, 'downgrade');
+        if (fromValue.grantId !== fromId.grantId) {
+          throw new MalformedRequestError('the option value and action id name different grants');
+        }
+        return {
+          campaignId: fromValue.campaignId,
+          grantId: fromValue.grantId,
+          decision: 'downgrade',
+          downgradeTo: fromValue.to,
+        };
+      });
+    },
+  );
+
+  registerJustificationListeners(app, services);
+  registerDelegationListeners(app, services);
+  registerBulkKeepListener(app, services);
+}
+
+/** An ephemeral reply to the clicker through the click's response_url; a failure is logged, never thrown. */
+function replier(services: Services, responseUrl: string, deadline: number): (text: string) => Promise<void> {
+  return async (text) => {
+    try {
+      await postToResponseUrl(
+        responseUrl,
+        { response_type: 'ephemeral', replace_original: false, text },
+        deadline,
+      );
+    } catch (error) {
+      services.log.warn('could not send an ephemeral reply', { error: describeError(error) });
+    }
+  };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The clicker of a signed request; undefined when the payload has none (refused). */
+function clickerOf(body: unknown): string | undefined {
+  const id: unknown = (body as { user?: { id?: unknown } }).user?.id;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** A button of ours: its type, its value's campaign and grant, the action id's grant, all in agreement. */
+function readGrantButton(
+  action: unknown,
+  kind: 'justify' | 'delegate',
+): { campaignId: string; grantId: string } {
+  const button = action as { type?: unknown; value?: unknown; action_id?: unknown };
+  if (button.type !== 'button' || typeof button.action_id !== 'string') {
+    throw new MalformedRequestError(`a review ${kind} action that is not a button`);
+  }
+  const fromValue = parseButtonValue(typeof button.value === 'string' ? button.value : '');
+  const fromId = parseGrantActionId(button.action_id, kind);
+  if (fromValue.grantId !== fromId.grantId) {
+    throw new MalformedRequestError('the button value and action id name different grants');
+  }
+  return fromValue;
+}
+
+function readCampaignButton(action: unknown, kind: 'keep_all' | 'delegate_all'): { campaignId: string } {
+  const button = action as { type?: unknown; value?: unknown; action_id?: unknown };
+  if (button.type !== 'button' || typeof button.action_id !== 'string') {
+    throw new MalformedRequestError(`a review ${kind.replace('_', ' ')} action that is not a button`);
+  }
+  const fromValue = parseCampaignValue(typeof button.value === 'string' ? button.value : '');
+  const fromId = parseCampaignActionId(button.action_id, kind);
+  if (fromValue.campaignId !== fromId.campaignId) {
+    throw new MalformedRequestError('the button value and action id name different campaigns');
+  }
+  return fromValue;
+}
+
+const UNREADABLE =
+  'This click could not be read, so nothing was recorded. Please use the buttons in your review message.';
+
+/**
+ * "Keep…" opens the justification modal (only for the grant's decider, while the review is open,
+ * and only for a grant that needs a reason); its submission records the Keep with the typed reason,
+ * checked like a click. Errors are shown in the modal next to the field.
+ */
+function registerJustificationListeners(app: App, services: Services): void {
+  app.action({ type: 'block_actions', action_id: /^review_justify:/ }, async ({ ack, body, action }) => {
+    await ack();
+    const deadline = followUpDeadline();
+    const payload = body as BlockAction;
+    const tell = replier(services, payload.response_url, deadline);
+    const slackUserId = clickerOf(body);
+    let subject: { campaignId: string; grantId: string };
+    try {
+      subject = readGrantButton(action, 'justify');
+    } catch (error) {
+      services.log.warn('malformed review action refused', { error: describeError(error) });
+      await tell(UNREADABLE);
+      return;
+    }
+    if (!slackUserId) return;
+    const checked = await checkDecider(services, subject.campaignId, subject.grantId, slackUserId);
+    if (!checked.ok) {
+      await tell(`Nothing was recorded: ${checked.reason}`);
+      return;
+    }
+    if (checked.task.status !== 'awaiting') {
+      await tell(`Nothing was recorded: ${closedReason(checked.task).reason}`);
+      return;
+    }
+    const existing = await services.store.decisions.get(subject.campaignId, subject.grantId);
+    if (existing) {
+      await tell(
+        `Already recorded: ${existing.decision} at ${existing.decidedAt}. A decision is recorded once.`,
+      );
+      return;
+    }
+    const classes = justificationReasons(checked.grant, services.config.review.justificationRequiredFor);
+    try {
+      const slack = await services.slack();
+      await slack.views.open({
+        trigger_id: payload.trigger_id,
+        view: justificationModal(subject.campaignId, checked.grant, classes.length > 0 ? classes : []),
+      });
+    } catch (error) {
+      services.log.warn('could not open the justification modal', { error: describeError(error) });
+      await tell('The form could not be opened (Slack allows 3 seconds). Please click Keep… again.');
+    }
+  });
+
+  app.view(
+    { type: 'view_submission', callback_id: JUSTIFICATION_CALLBACK_ID },
+    async ({ ack, body, view }) => {
+      const slackUserId = clickerOf(body);
+      let subject: ModalSubject;
+      try {
+        subject = parsePrivateMetadata(view.private_metadata, true);
+      } catch (error) {
+        services.log.warn('malformed justification submission refused', { error: describeError(error) });
+        await ack({
+          response_action: 'errors',
+          errors: { [REASON_BLOCK]: 'This form could not be read; nothing was recorded.' },
+        });
+        return;
+      }
+      if (!slackUserId) {
+        await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'Nothing was recorded.' } });
+        return;
+      }
+      const text = submittedValue(view, REASON_BLOCK, REASON_ACTION, 'value') ?? '';
+      let outcome: DecisionOutcome;
+      try {
+        outcome = await recordDecision(
+          {
+            campaignId: subject.campaignId,
+            grantId: subject.grantId as string,
+            decision: 'keep',
+            slackUserId,
+            justification: text,
+            justificationSource: 'typed',
+          },
+          services,
+        );
+      } catch (error) {
+        services.log.error('recording a justified decision failed', {
+          campaignId: subject.campaignId,
+          grantId: subject.grantId,
+          error: describeError(error),
+        });
+        await ack({
+          response_action: 'errors',
+          errors: {
+            [REASON_BLOCK]: 'Something went wrong while recording this decision. Please submit again.',
+          },
+        });
+        return;
+      }
+      if (outcome.kind === 'refused') {
+        await ack({
+          response_action: 'errors',
+          errors: { [REASON_BLOCK]: `Nothing was recorded: ${outcome.reason}` },
+        });
+        return;
+      }
+      await ack();
+      await redrawAfterSubmission(services, outcome.task, outcome.decision.decidedBy);
+    },
+  );
+}
+
+/**
+ * After a modal's decision or hand-over: the task's DM redrawn from the table, and when a delegate
+ * decided, their hand-over DM too. Failures are logged (the decision is recorded either way).
+ */
+async function redrawAfterSubmission(
+  services: Services,
+  task: ReviewTask,
+  delegate: string | undefined,
+): Promise<void> {
+  const redraws: Promise<unknown>[] = [];
+  if (delegate) {
+    redraws.push(
+      redrawHandover(services, task.campaignId, delegate).catch((error: unknown) =>
+        services.log.warn('could not redraw the hand-over message', { error: describeError(error) }),
+      ),
+    );
+  } else {
+    redraws.push(updateTaskMessage(services, task, undefined));
+  }
+  await Promise.all(redraws);
+}
+
+/** Most grants one "Hand over all…" moves: each is a conditional write and an event, inside Slack's 3 s. */
+export const DELEGATE_ALL_MAX_GRANTS = 100;
+
+/**
+ * "Hand over…" and "Hand over all…" open the delegation modal for the grant's decider (the task's
+ * reviewer for all); its submission maps the chosen Slack user to a configured person (users.info
+ * → email → people), refuses the clicker and anyone who holds the access, and hands the grants
+ * over with reassignGrants (a `grant_reassigned` event per grant, by 'delegation').
+ */
+function registerDelegationListeners(app: App, services: Services): void {
+  app.action(
+    { type: 'block_actions', action_id: /^review_delegate(_all)?:/ },
+    async ({ ack, body, action }) => {
+      await ack();
+      const deadline = followUpDeadline();
+      const payload = body as BlockAction;
+      const tell = replier(services, payload.response_url, deadline);
+      const slackUserId = clickerOf(body);
+      const all = (action as { action_id?: string }).action_id?.startsWith('review_delegate_all:') === true;
+      let view: View;
+      try {
+        if (!slackUserId) return;
+        if (all) {
+          const { campaignId } = readCampaignButton(action, 'delegate_all');
+          const task = await taskOfClicker(services, campaignId, slackUserId);
+          if (!task) {
+            await tell('Nothing was handed over: you have no review task in this campaign.');
+            return;
+          }
+          if (task.status !== 'awaiting') {
+            await tell(`Nothing was handed over: ${closedReason(task).reason}`);
+            return;
+          }
+          view = delegationModal(campaignId, { count: Math.max(0, task.grantCount - task.decidedCount) });
+        } else {
+          const { campaignId, grantId } = readGrantButton(action, 'delegate');
+          const checked = await checkDecider(services, campaignId, grantId, slackUserId);
+          if (!checked.ok) {
+            await tell(`Nothing was handed over: ${checked.reason}`);
+            return;
+          }
+          if (checked.task.status !== 'awaiting') {
+            await tell(`Nothing was handed over: ${closedReason(checked.task).reason}`);
+            return;
+          }
+          view = delegationModal(campaignId, { grant: checked.grant });
+        }
+      } catch (error) {
+        services.log.warn('malformed review action refused', { error: describeError(error) });
+        await tell(UNREADABLE);
+        return;
+      }
+      try {
+        const slack = await services.slack();
+        await slack.views.open({ trigger_id: payload.trigger_id, view });
+      } catch (error) {
+        services.log.warn('could not open the delegation modal', { error: describeError(error) });
+        await tell('The form could not be opened (Slack allows 3 seconds). Please click again.');
+      }
+    },
+  );
+
+  app.view({ type: 'view_submission', callback_id: DELEGATION_CALLBACK_ID }, async ({ ack, body, view }) => {
+    const refuse = (block: string, text: string) =>
+      ack({ response_action: 'errors', errors: { [block]: text } });
+    const slackUserId = clickerOf(body);
+    let subject: ModalSubject;
+    try {
+      subject = parsePrivateMetadata(view.private_metadata, false);
+    } catch (error) {
+      services.log.warn('malformed delegation submission refused', { error: describeError(error) });
+      await refuse(DELEGATE_TO_BLOCK, 'This form could not be read; nothing was handed over.');
+      return;
+    }
+    const toSlackUserId = submittedValue(view, DELEGATE_TO_BLOCK, DELEGATE_TO_ACTION, 'selected_user');
+    const note = submittedValue(view, DELEGATE_NOTE_BLOCK, DELEGATE_NOTE_ACTION, 'value')?.trim() || null;
+    if (!slackUserId || !toSlackUserId) {
+      await refuse(DELEGATE_TO_BLOCK, 'Choose the person to hand over to.');
+      return;
+    }
+    if (note && note.length > DELEGATION_NOTE_MAX_LENGTH) {
+      await refuse(
+        DELEGATE_NOTE_BLOCK,
+        `Please keep the note under ${DELEGATION_NOTE_MAX_LENGTH} characters.`,
+      );
+      return;
+    }
+    if (toSlackUserId === slackUserId) {
+      await refuse(DELEGATE_TO_BLOCK, 'You cannot hand over to yourself.');
+      return;
+    }
+    let plan: { from: string; grantIds: string[]; task: ReviewTask; more: boolean };
+    let to: string;
+    try {
+      const person = await personOfSlackUser(services, toSlackUserId);
+      if (!person) {
+        await refuse(
+          DELEGATE_TO_BLOCK,
+          'This person is not in the access review configuration (people), so they cannot decide grants.',
+        );
+        return;
+      }
+      to = person;
+      const planned = await planDelegation(services, subject, slackUserId, to, toSlackUserId);
+      if (!planned.ok) {
+        await refuse(DELEGATE_TO_BLOCK, planned.reason);
+        return;
+      }
+      plan = planned;
+    } catch (error) {
+      services.log.error('checking a delegation failed', { error: describeError(error) });
+      await refuse(DELEGATE_TO_BLOCK, 'Something went wrong; nothing was handed over. Please try again.');
+      return;
+    }
+    await ack();
+    try {
+      const outcome = await reassignGrants(
+        {
+          campaignId: subject.campaignId,
+          grantIds: plan.grantIds,
+          from: plan.from,
+          to,
+          toSlackUserId,
+          by: 'delegation',
+          actorSlackUserId: slackUserId,
+          note,
+        },
+        services,
+      );
+      services.log.info('grants handed over', {
+        campaignId: subject.campaignId,
+        moved: outcome.moved.length,
+        skipped: outcome.skipped.length,
+        more: plan.more,
+      });
+      await tellByDm(
+        services,
+        slackUserId,
+        delegationSummary(to, outcome.moved.length, outcome.skipped, plan.more),
+      );
+    } catch (error) {
+      services.log.error('handing grants over failed', {
+        campaignId: subject.campaignId,
+        error: describeError(error),
+      });
+      await tellByDm(
+        services,
+        slackUserId,
+        'Handing over failed part way; what moved is shown in your review message. Please try again.',
+      );
+    }
+    await updateTaskMessage(
+      services,
+      (await services.store.tasks.get(plan.task.campaignId, plan.task.reviewer)) ?? plan.task,
+      undefined,
+    );
+  });
+}
+
+/** The grants a delegation submission hands over, after the same checks as its button. */
+async function planDelegation(
+  services: Services,
+  subject: ModalSubject,
+  slackUserId: string,
+  to: string,
+  toSlackUserId: string,
+): Promise<
+  | { ok: true; from: string; grantIds: string[]; task: ReviewTask; more: boolean }
+  | { ok: false; reason: string }
+> {
+  if (subject.grantId) {
+    const checked = await checkDecider(services, subject.campaignId, subject.grantId, slackUserId);
+    if (!checked.ok) return { ok: false, reason: `Nothing was handed over: ${checked.reason}` };
+    if (checked.task.status !== 'awaiting') return { ok: false, reason: closedReason(checked.task).reason };
+    if (checked.decider.login.toLowerCase() === to.toLowerCase()) {
+      return { ok: false, reason: 'You cannot hand over to yourself.' };
+    }
+    if (holdsAccess(checked.grant, to, toSlackUserId)) {
+      return { ok: false, reason: `${to} holds this access, so cannot decide on it.` };
+    }
+    if (await services.store.decisions.get(subject.campaignId, subject.grantId)) {
+      return { ok: false, reason: 'This grant has a decision already; nothing was handed over.' };
+    }
+    return {
+      ok: true,
+      from: checked.decider.login,
+      grantIds: [subject.grantId],
+      task: checked.task,
+      more: false,
+    };
+  }
+  const task = await taskOfClicker(services, subject.campaignId, slackUserId);
+  if (!task) return { ok: false, reason: 'You have no review task in this campaign.' };
+  if (task.status !== 'awaiting') return { ok: false, reason: closedReason(task).reason };
+  if (task.reviewer.toLowerCase() === to.toLowerCase())
+    return { ok: false, reason: 'You cannot hand over to yourself.' };
+  const grantIds: string[] = [];
+  let cursor: string | undefined;
+  let more = false;
+  for (;;) {
+    const grants = await services.store.tasks.grantsAfter(task.campaignId, task.reviewer, cursor, 100);
+    const decided = await services.store.decisions.getMany(
+      task.campaignId,
+      grants.map((grant) => grant.grantId),
+    );
+    for (const grant of grants) {
+      if (decided.has(grant.grantId)) continue;
+      if (grant.assignee && grant.assignee.toLowerCase() !== task.reviewer.toLowerCase()) continue;
+      if (grantIds.length >= DELEGATE_ALL_MAX_GRANTS) {
+        more = true;
+        break;
+      }
+      grantIds.push(grant.grantId);
+    }
+    if (more || grants.length < 100) break;
+    cursor = grants.at(-1)?.grantId;
+  }
+  if (grantIds.length === 0)
+    return { ok: false, reason: 'Every grant of your review has a decision or was handed over already.' };
+  return { ok: true, from: task.reviewer, grantIds, task, more };
+}
+
+function delegationSummary(
+  to: string,
+  moved: number,
+  skipped: ReadonlyArray<{ reason: string }>,
+  more: boolean,
+): string {
+  const parts = [
+    `Handed over ${moved === 1 ? '1 grant' : `${moved} grants`} to ${to}; they decide from now on.`,
+  ];
+  const own = skipped.filter((skip) => skip.reason === 'own_access').length;
+  const other = skipped.length - own;
+  if (own > 0) parts.push(`${own} stayed with you: ${to} holds that access.`);
+  if (other > 0) parts.push(`${other} stayed as they were: decided or handed over meanwhile.`);
+  if (more)
+    parts.push(`At most ${DELEGATE_ALL_MAX_GRANTS} move at once: click Hand over all… again for the rest.`);
+  return parts.join(' ');
+}
+
+/** A note to the clicker in their DM with the app (a modal's submission has no response_url). */
+async function tellByDm(services: Services, slackUserId: string, text: string): Promise<void> {
+  try {
+    const slack = await services.slack();
+    await slack.chat.postMessage({ channel: slackUserId, text });
+  } catch (error) {
+    services.log.warn('could not tell the clicker', { error: describeError(error) });
+  }
+}
+
+/**
+ * The configured person (their GitHub login) a Slack user is: users.info's email matched against
+ * people[].email, case-insensitively. Undefined when Slack shows no email or nobody has it.
+ */
+export async function personOfSlackUser(
+  services: Services,
+  slackUserId: string,
+): Promise<string | undefined> {
+  const slack = await services.slack();
+  const info = await slack.users.info({ user: slackUserId });
+  const email = info.user?.profile?.email?.toLowerCase();
+  if (!email || info.user?.deleted === true || info.user?.is_bot === true) return undefined;
+  return services.config.people.find((person) => person.email.toLowerCase() === email)?.github;
+}
+
+/** The clicker's own review task in the campaign (tasks are few: one per reviewer). */
+async function taskOfClicker(
+  services: Services,
+  campaignId: string,
+  slackUserId: string,
+): Promise<ReviewTask | undefined> {
+  const tasks = await services.store.tasks.list(campaignId);
+  return tasks.find((task) => task.slackUserId === slackUserId);
+}
+
+/** Redraw time kept out of "Keep all remaining"'s budget. */
+const BULK_REDRAW_RESERVE_MS = 700;
+
+/**
+ * "Keep all remaining" (after its confirmation): acknowledged first, then keeps what it can within
+ * the click's budget (functions/steps/bulk-keep.ts), redraws the message once and tells the
+ * clicker what was kept and what stays open.
+ */
+function registerBulkKeepListener(app: App, services: Services): void {
+  app.action({ type: 'block_actions', action_id: /^review_keep_all:/ }, async ({ ack, body, action }) => {
+    await ack();
+    const deadline = followUpDeadline();
+    const payload = body as BlockAction;
+    const tell = replier(services, payload.response_url, deadline);
+    const slackUserId = clickerOf(body);
+    let campaignId: string;
+    try {
+      ({ campaignId } = readCampaignButton(action, 'keep_all'));
+    } catch (error) {
+      services.log.warn('malformed review action refused', { error: describeError(error) });
+      await tell(UNREADABLE);
+      return;
+    }
+    if (!slackUserId) return;
+    const messageTs = (payload.container as { message_ts?: unknown } | undefined)?.message_ts;
+    const task = await taskOfClicker(services, campaignId, slackUserId);
+    let scope: BulkKeepRequest['scope'];
+    if (task && (typeof messageTs !== 'string' || !task.messageTs || task.messageTs === messageTs)) {
+      if (task.status !== 'awaiting') {
+        await tell(`Nothing was recorded: ${closedReason(task).reason}`);
+        return;
+      }
+      scope = { kind: 'task', task };
+    } else {
+      // Not the clicker's own review message: their hand-over message, grants handed to them.
+      const login = await personOfSlackUser(services, slackUserId).catch(() => undefined);
+      if (!login) {
+        await tell('Nothing was recorded: you have no grants to decide in this campaign.');
+        return;
+      }
+      scope = { kind: 'handedTo', login };
+    }
+    let outcome: BulkKeepOutcome;
+    try {
+      outcome = await bulkKeep(services, {
+        campaignId,
+        slackUserId,
+        scope,
+        deadline: deadline - BULK_REDRAW_RESERVE_MS,
+      });
+    } catch (error) {
+      services.log.error('keep all remaining failed', { campaignId, error: describeError(error) });
+      await tell('Something went wrong while keeping; what was kept is recorded. Please click again.');
+      return;
+    }
+    services.log.info('keep all remaining', { campaignId, ...outcome, task: undefined });
+    const redraw = (async () => {
+      try {
+        const message =
+          scope.kind === 'task'
+            ? await drawTaskFromTable(
+                services,
+                outcome.task ?? scope.task,
+                outcome.complete
+                  ? { keepable: 0, needReason: outcome.needReason }
+                  : await countBulk(services, outcome.task ?? scope.task),
+              )
+            : await handoverMessage(services, campaignId, scope.login);
+        await postToResponseUrl(
+          payload.response_url,
+          { replace_original: true, text: message.text, blocks: message.blocks },
+          deadline,
+        );
+      } catch (error) {
+        services.log.warn('the review message was not redrawn after keep all remaining', {
+          error: describeError(error),
+        });
+      }
+    })();
+    await Promise.all([redraw, tell(bulkSummary(outcome))]);
+  });
+}
+
+function bulkSummary(outcome: BulkKeepOutcome): string {
+  const parts = [`Kept ${outcome.kept === 1 ? '1 grant' : `${outcome.kept} grants`}.`];
+  if (outcome.needReason > 0) {
+    parts.push(
+      `${outcome.needReason === 1 ? '1 grant needs' : `${outcome.needReason} grants need`} a written reason and ${outcome.needReason === 1 ? 'stays' : 'stay'} open: use Keep… on ${outcome.needReason === 1 ? 'it' : 'each'}.`,
+    );
+  }
+  if (outcome.alreadyDecided > 0 && outcome.kept === 0) parts.push('Everything else already had a decision.');
+  if (!outcome.complete)
+    parts.push('Time ran out before every grant was looked at: click Keep all remaining again to go on.');
+  return parts.join(' ');
 }
 
 /**
