@@ -12,7 +12,9 @@ import { EvidenceFileWriter, type WrittenFile } from './file-writer';
 import {
   DECISIONS_HEADER,
   EVIDENCE_FILES,
+  EVIDENCE_FORMAT,
   GRANTS_HEADER,
+  POLICY_EXCEPTION,
   REVIEWERS_HEADER,
   REVOCATIONS_HEADER,
   reviewerRow,
@@ -28,6 +30,8 @@ import { type CampaignSummary, SummaryBuilder } from './summary';
 export { EVIDENCE_FILES };
 
 export interface Manifest {
+  /** The evidence format (format.ts); absent in format 1. */
+  format?: number;
   campaignId: string;
   generatedAt: string;
   algorithm: 'sha256';
@@ -88,7 +92,16 @@ function decisionRow(g: StoredGrant, d: Decision | undefined, taskStatus: string
     d?.justification ?? '',
     d?.eventSeq ?? '',
     note,
+    d ? decidedByOf(d) : '',
+    d?.downgradeTo ?? '',
+    d?.bulk === true ? 'true' : '',
+    d?.channel === 'policy' ? POLICY_EXCEPTION : '',
   ];
+}
+
+/** Who decided: the task's reviewer or the person the grant was handed to; nobody for the policy. */
+function decidedByOf(d: Decision): string {
+  return d.channel === 'policy' ? '' : (d.decidedBy ?? d.reviewer);
 }
 
 function revocationRow(d: Decision, records: GrantRecords): unknown[] {
@@ -99,7 +112,7 @@ function revocationRow(d: Decision, records: GrantRecords): unknown[] {
     g?.resource ?? '',
     g?.entitlement ?? '',
     g ? viaLabel(g.via) : '',
-    d.reviewer,
+    decidedByOf(d),
     d.decidedAt,
     g?.grantKind ?? '',
     r?.status ?? 'not_applied',
@@ -114,7 +127,15 @@ function revocationRow(d: Decision, records: GrantRecords): unknown[] {
     // allowed / held / forbidden, and why; empty for a campaign from before the guard.
     guardItem?.outcome ?? '',
     guardReasonsLabel(guardItem?.reasons),
+    d.decision,
+    d.downgradeTo ?? '',
+    toHeldLabel(v as { toHeld?: unknown } | undefined),
   ];
+}
+
+/** A downgrade's check of the lower entitlement: held directly now, or not; empty for a revocation. */
+export function toHeldLabel(verification: { toHeld?: unknown } | undefined): string {
+  return typeof verification?.toHeld === 'boolean' ? String(verification.toHeld) : '';
 }
 
 /** The files written from the per-grant pass (absent when only the summary is wanted). */
@@ -158,7 +179,9 @@ async function grantPass(
         await files.decisions.write(decisionRow(grant, decision, status));
       }
     }
-    if (decision?.decision === 'revoke') await files.revocations.write(revocationRow(decision, records));
+    if (decision?.decision === 'revoke' || decision?.decision === 'downgrade') {
+      await files.revocations.write(revocationRow(decision, records));
+    }
     // The exact documents each revocation changed, one line per document, in grant order: the
     // revocations.csv column names them by hash, this file holds the bytes those hashes are of.
     for (const change of revocation?.policyChanges ?? []) {
@@ -293,6 +316,7 @@ export async function exportEvidence(
   written.set('report.html', await report.close());
 
   const manifest: Manifest = {
+    format: EVIDENCE_FORMAT,
     campaignId,
     generatedAt: now.toISOString(),
     algorithm: 'sha256',

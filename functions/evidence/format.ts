@@ -49,7 +49,19 @@ export const GRANTS_HEADER = [
   'content_sha256',
 ] as const;
 
-export const DECISIONS_HEADER = [
+/**
+ * The evidence format this release writes. Format 2 (issue 10) added decisions.csv's decided_by,
+ * downgrade_to, bulk and exception columns, revocations.csv's decision, downgrade_to and to_held columns (and a row per downgrade),
+ * summary.json's `format` and the fields summary.ts FORMAT_2_SUMMARY_FIELDS lists, and the report's
+ * sections on them; the manifest says `"format": 2`. A folder whose manifest says no format is
+ * format 1 (written before issue 10): verify-evidence checks it with format 1's headers and
+ * summary, and finds it if its chain records what format 1 cannot show.
+ */
+export const EVIDENCE_FORMAT = 2;
+export type EvidenceFormat = 1 | 2;
+
+/** decisions.csv as format 1 wrote it. */
+export const DECISIONS_HEADER_V1 = [
   'grant_id',
   'principal',
   'resource',
@@ -64,7 +76,24 @@ export const DECISIONS_HEADER = [
   'note',
 ] as const;
 
-export const REVOCATIONS_HEADER = [
+/**
+ * `reviewer` is the task's reviewer (the task never moves); `decided_by` who decided: the reviewer,
+ * the person the grant was handed to (delegation, escalation), or nobody for the end-of-window
+ * policy, whose rows say `end_of_window_policy` in `exception`.
+ */
+export const DECISIONS_HEADER = [
+  ...DECISIONS_HEADER_V1,
+  'decided_by',
+  'downgrade_to',
+  'bulk',
+  'exception',
+] as const;
+
+/** decisions.csv's `exception` cell of a decision the end-of-window policy took (not a review). */
+export const POLICY_EXCEPTION = 'end_of_window_policy';
+
+/** revocations.csv as format 1 wrote it (revoke decisions only). */
+export const REVOCATIONS_HEADER_V1 = [
   'grant_id',
   'principal',
   'resource',
@@ -85,6 +114,22 @@ export const REVOCATIONS_HEADER = [
   'guard',
   'guard_reasons',
 ] as const;
+
+/**
+ * A row per revoke or downgrade decision: `decision` says which, `downgrade_to` the lower
+ * entitlement, `to_held` whether reading the source again found it held directly (a downgrade's
+ * verification reads both: the old entitlement gone by every path, the new one in place).
+ * `decided_by` is who decided (format 1: always the task's reviewer).
+ */
+export const REVOCATIONS_HEADER = [...REVOCATIONS_HEADER_V1, 'decision', 'downgrade_to', 'to_held'] as const;
+
+export function decisionsHeader(format: EvidenceFormat): readonly string[] {
+  return format === 1 ? DECISIONS_HEADER_V1 : DECISIONS_HEADER;
+}
+
+export function revocationsHeader(format: EvidenceFormat): readonly string[] {
+  return format === 1 ? REVOCATIONS_HEADER_V1 : REVOCATIONS_HEADER;
+}
 
 export const REVIEWERS_HEADER = [
   'reviewer',

@@ -65,6 +65,26 @@ export class GrantIndex {
     return found;
   }
 
+  /** Every entry of the grant, in chain order (a grant handed over twice has two). */
+  entriesOf(grantId: string): number[] {
+    const key = this.keyOf(grantId);
+    let low = 0;
+    let high = this.count;
+    // The first position whose key is not below the grant's.
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.compareKey(this.order[middle] as number, key) < 0) low = middle + 1;
+      else high = middle;
+    }
+    const entries: number[] = [];
+    for (let position = low; position < this.count; position++) {
+      const entry = this.order[position] as number;
+      if (this.compareKey(entry, key) !== 0) break;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
   payloadOf(entry: number): Uint32Array {
     return this.payload.subarray(entry * this.width, (entry + 1) * this.width);
   }

@@ -1,11 +1,17 @@
 import type { ApprovalRequest, StoredGuardSummary } from '../store/approvals';
 import type { Campaign } from '../store/campaigns';
 import { canonicalJson } from '../store/events';
-import { type ChainFacts, DECISION, LINE, type ReviewerFacts } from './chain-facts';
+import { type ChainFacts, DECISION, DECISION_KIND, LINE, type ReviewerFacts } from './chain-facts';
 import { csvRows } from './csv-read';
 import type { EvidenceFolder } from './folder';
-import { type EvidenceFileName, REVIEWERS_HEADER, type ReviewerLine, reviewerRow } from './format';
-import { type CampaignSummary, SUMMARY_COUNTS } from './summary';
+import {
+  type EvidenceFileName,
+  type EvidenceFormat,
+  REVIEWERS_HEADER,
+  type ReviewerLine,
+  reviewerRow,
+} from './format';
+import { type CampaignSummary, FORMAT_2_SUMMARY_FIELDS, SUMMARY_COUNTS } from './summary';
 import type { FileHashes, Guarded } from './verify';
 
 /**
@@ -31,6 +37,7 @@ export async function checkRebuilt(
   hashes: FileHashes,
   facts: ChainFacts,
   present: ReadonlySet<EvidenceFileName>,
+  format: EvidenceFormat,
   findings: string[],
   notes: string[],
   guarded: Guarded,
@@ -38,13 +45,34 @@ export async function checkRebuilt(
   await guarded('reviewers.csv', () => checkReviewers(folder, hashes, facts, findings, notes));
   feedSummary(facts);
   if (present.has('summary.json')) {
-    await guarded('summary.json', () => checkSummary(folder, hashes, facts, findings, notes));
+    await guarded('summary.json', () => checkSummary(folder, hashes, facts, format, findings, notes));
   }
 }
 
-/** The task as the chain tells it; `unanchored` names the columns the chain does not record. */
-function reviewerLineOf(reviewer: ReviewerFacts): { line: ReviewerLine; unanchored: string[] } {
-  const { requested, closed } = reviewer;
+/** Format 2's summary fields that say something (not zero, empty or null): what format 1 cannot show. */
+function format2Facts(summary: CampaignSummary): string[] {
+  const record = summary as unknown as Record<string, unknown>;
+  return FORMAT_2_SUMMARY_FIELDS.filter((field) => {
+    if (field === 'format') return false;
+    const value = record[field];
+    if (Array.isArray(value)) return value.length > 0;
+    if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
+    return value !== null && value !== undefined && value !== 0 && value !== '';
+  });
+}
+
+/**
+ * The task as the chain tells it; `unanchored` names the columns the chain does not record. A task
+ * still open when the campaign was cancelled closed as cancelled, at the cancel's time.
+ */
+function reviewerLineOf(
+  reviewer: ReviewerFacts,
+  cancelled: ChainFacts['cancelled'],
+): { line: ReviewerLine; unanchored: string[] } {
+  const { requested } = reviewer;
+  const closed =
+    reviewer.closed ??
+    (cancelled ? { seq: cancelled.seq, status: 'cancelled' as const, completedAt: cancelled.at } : undefined);
   const unanchored: string[] = [];
   const slackUserId = text(requested?.slackUserId) ?? reviewer.slackUserId;
   if (slackUserId === undefined) unanchored.push('slack_user_id');
@@ -84,7 +112,9 @@ async function checkReviewers(
   notes: string[],
 ): Promise<void> {
   const assigned = [...facts.reviewers.values()].filter((reviewer) => reviewer.assigned);
-  const expected = new Map(assigned.map((reviewer) => [reviewer.login, reviewerLineOf(reviewer)]));
+  const expected = new Map(
+    assigned.map((reviewer) => [reviewer.login, reviewerLineOf(reviewer, facts.cancelled)]),
+  );
   const order: string[] = [];
   const unanchored = new Set<string>();
   const seen = new Set<string>();
@@ -142,10 +172,14 @@ async function checkReviewers(
 function feedSummary(facts: ChainFacts): void {
   const { decisions, outcomes, verified, statuses, summary } = facts;
   for (const reviewer of facts.reviewers.values()) {
-    if (reviewer.assigned) summary.addTask({ status: reviewerLineOf(reviewer).line.status as never });
+    if (reviewer.assigned) {
+      summary.addTask({ status: reviewerLineOf(reviewer, facts.cancelled).line.status as never });
+    }
   }
+  const decisionOf = ['keep', 'revoke', 'downgrade', 'other'] as const;
   for (const { entry } of decisions.latest()) {
-    summary.addDecision({ decision: decisions.payloadOf(entry)[DECISION.revoke] === 1 ? 'revoke' : 'keep' });
+    const kind = decisions.payloadOf(entry)[DECISION.kind] ?? DECISION_KIND.other;
+    summary.addDecision({ decision: decisionOf[kind] as never });
   }
   for (const { entry, grantId } of outcomes.latest()) {
     const v = verified.find(grantId);
@@ -198,6 +232,7 @@ async function checkSummary(
   folder: EvidenceFolder,
   hashes: FileHashes,
   facts: ChainFacts,
+  format: EvidenceFormat,
   findings: string[],
   notes: string[],
 ): Promise<void> {
@@ -252,6 +287,17 @@ async function checkSummary(
     ];
   };
   for (const field of UNANCHORED_SUMMARY_FIELDS) copy(field);
+  if (format === 1) {
+    // A folder written before format 2 has none of its fields, and its chain nothing they count.
+    const hidden = format2Facts(rebuilt);
+    if (hidden.length > 0) {
+      findings.push(
+        `manifest.json: the folder says format 1, which cannot show what the chain records (${hidden.join(', ')}): evidence of this campaign is format 2`,
+      );
+    }
+    for (const field of FORMAT_2_SUMMARY_FIELDS)
+      delete (rebuilt as unknown as Record<string, unknown>)[field];
+  }
   // An older chain (or one a test built by hand) may lack what this release records: said, not compared.
   const missing: string[] = ['organization', 'trigger', 'requestedBy'].filter(
     (field) => typeof started[field] !== 'string',

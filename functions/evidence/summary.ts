@@ -7,6 +7,7 @@ import type { Store } from '../store/index';
 import type { Revocation, Verification } from '../store/outcomes';
 import type { ReviewTask } from '../store/tasks';
 import { summarizeSource } from './export';
+import { EVIDENCE_FORMAT } from './format';
 import { storeEvidenceSource } from './source';
 
 export interface CampaignSummary {
@@ -71,11 +72,70 @@ export interface CampaignSummary {
   events: number;
   chainHead: string | null;
   chainIntact: boolean;
+  /**
+   * The evidence format (format.ts EVIDENCE_FORMAT) this summary is of. Absent in format 1, which
+   * has none of the fields below.
+   */
+  format?: number;
+  /** What the campaign reviewed (scope terms, [] = everything) and why, as campaign_started records it. */
+  scope?: string[];
+  reason?: string | null;
+  /** Who cancelled the campaign, when and why (campaign_cancelled); null when it was not. */
+  cancelled?: CancelSummary | null;
+  /** Tasks closed because the campaign was cancelled. */
+  reviewersCancelled?: number;
+  /** Decisions to lower a grant instead of removing it (counted in decided, not in kept or revoked). */
+  downgraded?: number;
+  /** Keep decisions taken by "Keep all remaining". */
+  bulkKept?: number;
+  /** Reminders sent to reviewers (reminder_sent), by Slack or email. */
+  remindersSent?: number;
+  /** Grants handed to another person because their reviewer did not answer (grant_reassigned). */
+  escalated?: number;
+  /** Grants a reviewer (or a delegate) handed to another person (grant_reassigned). */
+  delegated?: number;
+  /**
+   * Undecided grants the end-of-window policy kept or revoked when the window closed
+   * (window_policy_applied): exceptions, not reviews. Counted in kept / revoked too.
+   */
+  policyKept?: number;
+  policyRevoked?: number;
+  /** Emails sent, by purpose (email_sent; never addresses). */
+  emailsSent?: Record<string, number>;
   /** Only on a failed campaign. */
   outcome?: 'failed';
   /** Only on a failed campaign: where and why it failed. */
   failure?: FailureSummary;
 }
+
+/** A cancelled campaign's campaign_cancelled event, as summary.json and the report show it. */
+export interface CancelSummary {
+  /** The Slack user who cancelled it. */
+  by: string;
+  byName: string | null;
+  reason: string | null;
+  /** Where the campaign was when it was cancelled (in_review, awaiting approval …). */
+  phase: string | null;
+  at: string;
+  eventSeq: number;
+}
+
+/** The fields format 2 added: a format 1 folder's summary.json has none of them. */
+export const FORMAT_2_SUMMARY_FIELDS = [
+  'format',
+  'scope',
+  'reason',
+  'cancelled',
+  'reviewersCancelled',
+  'downgraded',
+  'bulkKept',
+  'remindersSent',
+  'escalated',
+  'delegated',
+  'policyKept',
+  'policyRevoked',
+  'emailsSent',
+] as const satisfies ReadonlyArray<keyof CampaignSummary>;
 
 export interface CampaignRecords {
   campaign: Campaign;
@@ -169,9 +229,20 @@ export class SummaryBuilder {
   private tasks = 0;
   private tasksCompleted = 0;
   private tasksUnresponsive = 0;
+  private tasksCancelled = 0;
   private decided = 0;
   private kept = 0;
   private revoked = 0;
+  private downgraded = 0;
+  private bulkKept = 0;
+  private reminders = 0;
+  private escalated = 0;
+  private delegated = 0;
+  private policyKept = 0;
+  private policyRevoked = 0;
+  private readonly emails = new Map<string, number>();
+  private started: CampaignEvent | undefined;
+  private cancelled: CampaignEvent | undefined;
   private readonly revocationStatuses = new Map<string, number>();
   private remediationsOpen = 0;
   private verifiedAbsent = 0;
@@ -216,12 +287,14 @@ export class SummaryBuilder {
     this.tasks++;
     if (task.status === 'completed') this.tasksCompleted++;
     if (task.status === 'unresponsive') this.tasksUnresponsive++;
+    if ((task.status as string) === 'cancelled') this.tasksCancelled++;
   }
 
   addDecision(decision: Pick<Decision, 'decision'>): void {
     this.decided++;
     if (decision.decision === 'keep') this.kept++;
     if (decision.decision === 'revoke') this.revoked++;
+    if ((decision.decision as string) === 'downgrade') this.downgraded++;
   }
 
   /** With the verification of the same grant, if any: a remediation is open until it reads absent. */
@@ -244,6 +317,32 @@ export class SummaryBuilder {
     this.chain.add(event);
     if (event.type === 'campaign_failed') this.failure = event;
     if (event.type === 'campaign_resumed') this.failure = undefined;
+    const { data } = event;
+    switch (event.type as string) {
+      case 'campaign_started':
+        this.started ??= event;
+        break;
+      case 'campaign_cancelled':
+        this.cancelled ??= event;
+        break;
+      case 'decision_recorded':
+        if (data.bulk === true && data.decision === 'keep') this.bulkKept++;
+        break;
+      case 'reminder_sent':
+        this.reminders++;
+        break;
+      case 'grant_reassigned':
+        if (data.by === 'escalation') this.escalated++;
+        if (data.by === 'delegation') this.delegated++;
+        break;
+      case 'window_policy_applied':
+        if (data.policy === 'keep') this.policyKept++;
+        if (data.policy === 'revoke') this.policyRevoked++;
+        break;
+      case 'email_sent':
+        increment(this.emails, typeof data.purpose === 'string' ? data.purpose : 'unknown');
+        break;
+    }
   }
 
   /** Whether the chain (or, without a chain event, the campaign item) says the campaign failed. */
@@ -311,6 +410,38 @@ export class SummaryBuilder {
       events: this.events,
       chainHead: chain.ok ? chain.head : null,
       chainIntact: chain.ok,
+      ...this.format2(),
+    };
+  }
+
+  /** What format 2 adds, all from the chain's own events (so verify-evidence rebuilds it as is). */
+  private format2(): Pick<CampaignSummary, (typeof FORMAT_2_SUMMARY_FIELDS)[number]> {
+    const started = this.started?.data ?? {};
+    const cancelled = this.cancelled;
+    const text = (value: unknown) => (typeof value === 'string' ? value : null);
+    return {
+      format: EVIDENCE_FORMAT,
+      scope: Array.isArray(started.scope) ? started.scope.map(String) : [],
+      reason: text(started.reason),
+      cancelled: cancelled
+        ? {
+            by: text(cancelled.data.by) ?? '',
+            byName: text(cancelled.data.byName),
+            reason: text(cancelled.data.reason),
+            phase: text(cancelled.data.phase),
+            at: cancelled.at,
+            eventSeq: cancelled.seq,
+          }
+        : null,
+      reviewersCancelled: this.tasksCancelled,
+      downgraded: this.downgraded,
+      bulkKept: this.bulkKept,
+      remindersSent: this.reminders,
+      escalated: this.escalated,
+      delegated: this.delegated,
+      policyKept: this.policyKept,
+      policyRevoked: this.policyRevoked,
+      emailsSent: sortedTally(this.emails),
     };
   }
 
@@ -363,6 +494,7 @@ export const SUMMARY_COUNTS = [
   'decided',
   'kept',
   'revoked',
+  'downgraded',
   'undecided',
   'unroutable',
   'revocationsApplied',
@@ -378,7 +510,7 @@ export const SUMMARY_COUNTS = [
 ] as const satisfies ReadonlyArray<keyof CampaignSummary>;
 
 export function countsOf(summary: CampaignSummary): Record<string, number> {
-  return Object.fromEntries(SUMMARY_COUNTS.map((name) => [name, summary[name]]));
+  return Object.fromEntries(SUMMARY_COUNTS.map((name) => [name, summary[name] ?? 0]));
 }
 
 function increment(counts: Map<string, number>, key: string): void {

@@ -1,23 +1,35 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { PolicyChange } from '../connectors/connector';
+import { canDowngrade } from '../core/downgrade';
 import { AccessReviewError } from '../core/errors';
 import { type Grant, viaFromLabel } from '../core/grant';
 import { parseJsonRecord } from '../core/records';
 import { type CampaignEvent, canonicalJson } from '../store/events';
 import type { ChainSignature } from '../store/signatures';
-import { bySeq, type ChainFacts, DECISION, fingerprint, LINE, readChain } from './chain-facts';
+import {
+  bySeq,
+  type ChainFacts,
+  DECISION,
+  DECISION_KIND,
+  fingerprint,
+  HANDOVER,
+  LINE,
+  readChain,
+} from './chain-facts';
 import { csvRows } from './csv-read';
-import { guardReasonsLabel, policyChangesLabel } from './export';
+import { guardReasonsLabel, policyChangesLabel, toHeldLabel } from './export';
 import { EvidenceFileError, EvidenceFolder, linesOf } from './folder';
 import {
-  DECISIONS_HEADER,
+  decisionsHeader,
   EVIDENCE_FILES,
+  EVIDENCE_FORMAT,
   type EvidenceFileName,
+  type EvidenceFormat,
   GRANTS_HEADER,
   isEvidenceFileName,
   MANIFEST_FILE,
-  REVOCATIONS_HEADER,
+  revocationsHeader,
 } from './format';
 import {
   assignmentLine,
@@ -60,6 +72,8 @@ export interface EvidenceCheck {
 
 /** The manifest as far as it could be read: entries only for the format's own names. */
 interface ManifestFacts {
+  /** The format the folder says it is in: 1 when the manifest names none (written before formats). */
+  format: EvidenceFormat;
   campaignId: string | undefined;
   chainHead: string | null | undefined;
   events: number | undefined;
@@ -75,6 +89,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
  */
 async function readManifest(folder: EvidenceFolder, findings: string[]): Promise<ManifestFacts> {
   const facts: ManifestFacts = {
+    format: EVIDENCE_FORMAT,
     campaignId: undefined,
     chainHead: undefined,
     events: undefined,
@@ -92,6 +107,13 @@ async function readManifest(folder: EvidenceFolder, findings: string[]): Promise
     return facts;
   }
   const m = manifest as Record<string, unknown>;
+  if (m.format === undefined) facts.format = 1;
+  else if (m.format === 1 || m.format === 2) facts.format = m.format;
+  else {
+    findings.push(
+      `${MANIFEST_FILE}: "format" is ${JSON.stringify(m.format)}, which this release cannot check (it writes and checks formats 1 and ${EVIDENCE_FORMAT}); checked as format ${EVIDENCE_FORMAT}`,
+    );
+  }
   if (typeof m.campaignId === 'string') facts.campaignId = m.campaignId;
   else findings.push(`${MANIFEST_FILE}: "campaignId" is not a string`);
   if (typeof m.chainHead === 'string' || m.chainHead === null) facts.chainHead = m.chainHead;
@@ -257,12 +279,15 @@ export async function verifyEvidence(dir: string, options: VerifyOptions = {}): 
     }
     chainFindings.push(...facts.findings);
     await guarded('grants.csv', () => checkGrants(folder, hashes, facts, checkFindings, notes));
+    const { format } = manifest;
     let events: EventFile | undefined;
     try {
       events = await EventFile.open(folder);
       const open = events;
-      await guarded('decisions.csv', () => checkDecisions(folder, hashes, facts, checkFindings));
-      await guarded('revocations.csv', () => checkRevocations(folder, hashes, facts, open, checkFindings));
+      await guarded('decisions.csv', () => checkDecisions(folder, hashes, facts, format, checkFindings));
+      await guarded('revocations.csv', () =>
+        checkRevocations(folder, hashes, facts, open, format, checkFindings),
+      );
       await guarded('policy-changes.jsonl', () =>
         checkPolicyChanges(folder, hashes, facts, open, checkFindings),
       );
@@ -271,7 +296,7 @@ export async function verifyEvidence(dir: string, options: VerifyOptions = {}): 
     } finally {
       await events?.close();
     }
-    await checkRebuilt(folder, hashes, facts, present, checkFindings, notes, guarded);
+    await checkRebuilt(folder, hashes, facts, present, format, checkFindings, notes, guarded);
     checkAnchor(anchor, facts, manifest, options, checkFindings, notes);
   }
   await guarded('report.html', () => checkReport(folder, hashes, present, checkFindings));
@@ -395,7 +420,7 @@ async function checkGrants(
   findings: string[],
   notes: string[],
 ): Promise<void> {
-  const { snapshot, failure, assignment, decisions, reviewerIds } = facts;
+  const { snapshot, failure, assignment, decisions, reviewerIds, handovers } = facts;
   // Grants are hashed the way the release that took the snapshot hashed them; a campaign that
   // failed before its snapshot was recorded has them hashed as this release does (so does export).
   const known = !snapshot && failure ? GRANT_HASH_VERSION : hashVersionOf(snapshot?.data);
@@ -438,9 +463,17 @@ async function checkGrants(
       typeof facts.summary.addGrant
     >[0]);
     if (reviewer && grant.reviewable) perReviewer.set(reviewer, (perReviewer.get(reviewer) ?? 0) + 1);
+    handoverFindings(facts, row, line, findings);
     const entry = decisions.find(id);
     if (entry === -1) continue;
     decisions.claim(entry, 2);
+    const payload = decisions.payloadOf(entry);
+    const target = reviewerIds.at(payload[DECISION.downgradeTo]);
+    if (payload[DECISION.kind] === DECISION_KIND.downgrade && target !== '' && !canDowngrade(grant, target)) {
+      findings.push(
+        `grants.csv line ${line}: event ${payload[DECISION.seq]} downgrades grant ${id} (${grant.entitlement}) to ${target}, which is not a lower entitlement its source can set`,
+      );
+    }
     const decidedBy = reviewerIds.at(decisions.payloadOf(entry)[DECISION.reviewer]);
     if (!grant.reviewable || decidedBy !== reviewer) {
       findings.push(
@@ -525,6 +558,37 @@ async function checkGrants(
 }
 
 /**
+ * A grant is handed over to someone other than whoever the access belongs to (the principal, or
+ * the holder of a key or token), on the task grants.csv assigns it to.
+ */
+function handoverFindings(
+  facts: ChainFacts,
+  row: Record<string, string>,
+  line: number,
+  findings: string[],
+): void {
+  const { handovers, reviewerIds } = facts;
+  if (handovers.size === 0) return;
+  const id = String(row.grant_id);
+  const own = [row.principal, row.holder].filter(Boolean).map((name) => String(name).toLowerCase());
+  for (const entry of handovers.entriesOf(id)) {
+    const payload = handovers.payloadOf(entry);
+    const to = reviewerIds.at(payload[HANDOVER.to]);
+    const taskReviewer = reviewerIds.at(payload[HANDOVER.taskReviewer]);
+    if (own.includes(to.toLowerCase())) {
+      findings.push(
+        `grants.csv line ${line}: event ${payload[HANDOVER.seq]} hands grant ${id} to ${to}, whose own access it is (${row.principal === to ? 'principal' : 'holder'}): nobody reviews their own access`,
+      );
+    }
+    if (taskReviewer !== (row.reviewer ?? '')) {
+      findings.push(
+        `grants.csv line ${line}: event ${payload[HANDOVER.seq]} hands grant ${id} over on ${taskReviewer || 'nobody'}'s task, but grants.csv assigns it to ${row.reviewer || 'nobody'}`,
+      );
+    }
+  }
+}
+
+/**
  * decisions.csv and revocations.csv are conveniences derived from the table; the chain is what
  * is hashed. Every row must say what its event says, and every event must have its row.
  */
@@ -532,6 +596,7 @@ async function checkDecisions(
   folder: EvidenceFolder,
   hashes: FileHashes,
   facts: ChainFacts,
+  format: EvidenceFormat,
   findings: string[],
 ): Promise<void> {
   const { decisions } = facts;
@@ -539,7 +604,7 @@ async function checkDecisions(
   for await (const { row } of csvRows(
     folder,
     'decisions.csv',
-    DECISIONS_HEADER,
+    decisionsHeader(format),
     hashes.for('decisions.csv'),
     badCell,
   )) {
@@ -559,7 +624,21 @@ async function checkDecisions(
       findings.push(`decisions.csv: ${row.grant_id} shows ${row.decision} with no decision_recorded event`);
       continue;
     }
-    const expected = fingerprint([row.decision, row.reviewer, row.decided_by_slack_user, row.justification]);
+    // Format 1 has no columns for who decided besides the reviewer, a downgrade, bulk or the policy.
+    const expected = fingerprint(
+      format === 1
+        ? [row.decision, row.reviewer, row.decided_by_slack_user, row.justification, row.reviewer, '', '', '']
+        : [
+            row.decision,
+            row.reviewer,
+            row.decided_by_slack_user,
+            row.justification,
+            row.decided_by,
+            row.downgrade_to,
+            row.bulk,
+            row.exception,
+          ],
+    );
     if (expected.some((word, i) => payload[i + 1] !== word) || String(payload[0]) !== row.event_seq) {
       findings.push(`decisions.csv: ${row.grant_id} does not match event ${payload[0]}`);
     }
@@ -578,9 +657,10 @@ async function checkRevocations(
   hashes: FileHashes,
   facts: ChainFacts,
   events: EventFile,
+  format: EvidenceFormat,
   findings: string[],
 ): Promise<void> {
-  const { outcomes, verified, guardEvent } = facts;
+  const { outcomes, verified, guardEvent, decisions, reviewerIds } = facts;
   const guarded = new Map(
     (
       (guardEvent?.data.held as
@@ -592,7 +672,7 @@ async function checkRevocations(
   for await (const { row } of csvRows(
     folder,
     'revocations.csv',
-    REVOCATIONS_HEADER,
+    revocationsHeader(format),
     hashes.for('revocations.csv'),
     badCell,
   )) {
@@ -604,6 +684,36 @@ async function checkRevocations(
       verifiedEntry === -1 ? undefined : await events.read(verified.payloadOf(verifiedEntry));
     if (outcomeEntry !== -1) outcomes.claim(outcomeEntry);
     if (verifiedEntry !== -1) verified.claim(verifiedEntry);
+    const decisionEntry = decisions.find(grantId);
+    const decided = decisionEntry === -1 ? undefined : decisions.payloadOf(decisionEntry);
+    const downgrade = decided?.[DECISION.kind] === DECISION_KIND.downgrade;
+    const target = downgrade ? reviewerIds.at(decided?.[DECISION.downgradeTo]) : '';
+    // What was carried out is what was decided: a downgrade to its target, a revocation as one.
+    for (const [what, recorded] of [
+      ['revocation outcome', event],
+      ['verification', verification],
+    ] as const) {
+      if (!recorded) continue;
+      const operation = recorded.data.operation === 'downgrade' ? 'downgrade' : 'revoke';
+      if (downgrade !== (operation === 'downgrade') || (downgrade && recorded.data.to !== target)) {
+        findings.push(
+          `events.jsonl: event ${recorded.seq} records the ${what} of grant ${grantId} as ${operation === 'downgrade' ? `a downgrade to ${String(recorded.data.to)}` : 'a revocation'}, but the grant was decided ${downgrade ? `downgrade to ${target}` : 'revoke'}`,
+        );
+      }
+    }
+    if (format !== 1) {
+      const decision = downgrade ? 'downgrade' : 'revoke';
+      if (row.decision !== decision || (row.downgrade_to ?? '') !== target) {
+        findings.push(
+          `revocations.csv: ${grantId} shows ${row.decision}${row.downgrade_to ? ` to ${row.downgrade_to}` : ''}, the chain says ${decision}${target ? ` to ${target}` : ''}`,
+        );
+      }
+      if ((row.to_held ?? '') !== toHeldLabel(verification?.data)) {
+        findings.push(
+          `revocations.csv: ${grantId} shows to_held ${JSON.stringify(row.to_held)}, the chain says ${JSON.stringify(toHeldLabel(verification?.data))}`,
+        );
+      }
+    }
     const status = event?.data.status ?? 'not_applied';
     // An attempt that started and never finished (the campaign failed, or was cut off) has no
     // outcome in the chain: its row may say pending, which claims nothing the chain does not.
