@@ -4,6 +4,7 @@ import { DecisionRepository } from './decisions';
 import { EventLog } from './events';
 import { GrantRepository } from './grants';
 import { OutcomeRepository } from './outcomes';
+import { RoutingFactRepository } from './routing-facts';
 import { SignatureRepository } from './signatures';
 import type { TableRef } from './table';
 import { TaskRepository } from './tasks';
@@ -19,6 +20,8 @@ export interface Store {
   approvals: ApprovalRepository;
   /** Chain-head signatures, the signing keys' public halves, and the archive receipt (the anchor). */
   signatures: SignatureRepository;
+  /** Out-of-scope grants a scoped snapshot read for routing only (who holds what): never evidence. */
+  routingFacts: RoutingFactRepository;
 }
 
 export function createStore(table: TableRef): Store {
@@ -31,5 +34,6 @@ export function createStore(table: TableRef): Store {
     events: new EventLog(table),
     approvals: new ApprovalRepository(table),
     signatures: new SignatureRepository(table),
+    routingFacts: new RoutingFactRepository(table),
   };
 }
