@@ -34,7 +34,7 @@ export interface DecisionRequest {
 export type DecisionOutcome =
   | { kind: 'recorded'; decision: Decision; task: ReviewTask; taskCompleted: boolean }
   | { kind: 'duplicate'; decision: Decision; task: ReviewTask; taskCompleted: boolean }
-  | { kind: 'refused'; reason: string; code: RefusalCode };
+  | { kind: 'refused'; reason: string };
 
 /** Why a click was refused, for the listeners (a modal shows some of them next to its field). */
 export type RefusalCode =
@@ -169,14 +169,14 @@ export async function recordDecision(request: DecisionRequest, services: Service
   const { store } = services;
   const { campaignId, grantId } = request;
   const checked = await checkDecider(services, campaignId, grantId, request.slackUserId);
-  if (!checked.ok) return { kind: 'refused', reason: checked.reason, code: checked.code };
+  if (!checked.ok) return { kind: 'refused', reason: checked.reason };
   const { grant, task, decider } = checked;
 
   if (task.status !== 'awaiting') {
     const existing = await store.decisions.get(campaignId, grantId);
     if (existing)
       return { kind: 'duplicate', decision: existing, task, taskCompleted: task.status === 'completed' };
-    return { kind: 'refused', ...closedReason(task) };
+    return { kind: 'refused', reason: closedReason(task).reason };
   }
   const needed = checkWhatTheDecisionNeeds(request, grant, services);
   if (!needed.ok) {
@@ -184,7 +184,7 @@ export async function recordDecision(request: DecisionRequest, services: Service
     const existing = await store.decisions.get(campaignId, grantId);
     if (existing) return { kind: 'duplicate', decision: existing, task, taskCompleted: false };
     services.log.warn('decision refused', { campaignId, grantId, code: needed.code });
-    return { kind: 'refused', reason: needed.reason, code: needed.code };
+    return { kind: 'refused', reason: needed.reason };
   }
   return writeDecision(services, grant, task, decider, {
     decision: request.decision,
