@@ -2,7 +2,11 @@ import { App, AwsLambdaReceiver, type Logger as BoltLogger, LogLevel } from '@sl
 import { servicesFromEnvironment, slackCredentialsFromSecret } from '../runtime/aws';
 import type { Logger, Services } from '../runtime/services';
 import { slackOnLambda } from '../runtime/slack-on-lambda';
-import { stepFunctionsOnLambda } from '../runtime/step-functions-on-lambda';
+import {
+  campaignStarterOnLambda,
+  STATE_MACHINE_ARN_VARIABLE,
+  stepFunctionsOnLambda,
+} from '../runtime/step-functions-on-lambda';
 import { withArrival } from '../slack/click-budget';
 import { registerSlackListeners } from '../slack/listeners';
 import {
@@ -66,11 +70,20 @@ export async function createSlackEndpoint(options: SlackEndpointOptions): Promis
       return refusal(500, 'internal error');
     }
     if (checked.route === 'unhandled') {
-      // An element this app did not build (or no longer handles): Slack only needs the ack.
-      services.log.info('Slack action acknowledged without a listener', {
+      // An element or event this app did not build or subscribe to: Slack only needs the ack.
+      services.log.info('Slack request acknowledged without a listener', {
+        kind: checked.kind,
         actionId: checked.actionId.slice(0, 80),
       });
       return { statusCode: 200, body: '' };
+    }
+    if (checked.route === 'url_verification') {
+      // Slack checks the Events API URL once (signed like every request): echo its challenge.
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ challenge: (checked.payload as { challenge: string }).challenge }),
+      };
     }
     try {
       // Bolt gets the body as checked: decoded text, the exact form content type (Bolt compares
@@ -83,7 +96,7 @@ export async function createSlackEndpoint(options: SlackEndpointOptions): Promis
           rawQueryString: '',
           requestContext: {},
           headers: {
-            'content-type': 'application/x-www-form-urlencoded',
+            'content-type': checked.contentType,
             'x-slack-request-timestamp': checked.timestamp,
             'x-slack-signature': checked.signature,
           },
@@ -129,12 +142,20 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
+const CAPABILITIES = { slack: slackOnLambda, tasks: stepFunctionsOnLambda };
+
 let ready: Promise<SlackEndpoint> | undefined;
 
 /** Built on the first request: the signing secret and bot token come from Secrets Manager. */
 async function build(): Promise<SlackEndpoint> {
-  // Bundles only what it declares (functions/runtime/aws.ts): the Slack client and SendTaskSuccess.
-  const services = servicesFromEnvironment({ slack: slackOnLambda, tasks: stepFunctionsOnLambda });
+  // Bundles only what it declares (functions/runtime/aws.ts): the Slack client and SendTaskSuccess;
+  // StartExecution on the stack's state machine for `/access-review start`.
+  // Set by lib/aws/slack-endpoint.ts with the grant; without it `start` says it cannot start.
+  const stateMachineArn = process.env[STATE_MACHINE_ARN_VARIABLE];
+  const services: Services = {
+    ...servicesFromEnvironment(CAPABILITIES),
+    ...(stateMachineArn ? { startCampaign: campaignStarterOnLambda(stateMachineArn) } : {}),
+  };
   const { botToken, signingSecret } = await slackCredentialsFromSecret();
   return createSlackEndpoint({ signingSecret, botToken, services });
 }
