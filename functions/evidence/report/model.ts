@@ -49,6 +49,7 @@ export interface ReviewerLine {
   dueAt: string;
   keep: number;
   revoke: number;
+  downgrade: number;
   undecided: number;
 }
 
@@ -62,6 +63,22 @@ export interface DecisionLine {
   decidedAt: string;
   justification: string;
   note: string;
+  /** Format 2: who decided (empty for the end-of-window policy), the downgrade's target, bulk, exception. */
+  decidedBy: string;
+  downgradeTo: string;
+  bulk: boolean;
+  exception: string;
+}
+
+/** A grant_reassigned event, as the report lists it. */
+export interface HandoverLine {
+  grantId: string;
+  taskReviewer: string;
+  from: string;
+  to: string;
+  by: string;
+  note: string;
+  at: string;
 }
 
 export interface RevocationLine {
@@ -81,6 +98,9 @@ export interface RevocationLine {
   stillPresentVia: string;
   guard: string;
   guardReasons: string;
+  /** Format 2: revoke or downgrade, and the downgrade's target. */
+  decision: string;
+  downgradeTo: string;
 }
 
 export interface EventFacts {
@@ -93,6 +113,12 @@ export interface EventFacts {
   /** The security team's answer on held revocations (revocation_batch_*), last one. */
   batch: { type: string; at: string; data: Record<string, unknown> } | null;
   lastHash: string | null;
+  /** campaign_cancelled, when the campaign was. */
+  cancelled: { at: string; seq: number; data: Record<string, unknown> } | null;
+  /** reminder_sent per reviewer. */
+  reminders: Tally;
+  /** grant_reassigned, in chain order. */
+  handovers: Capped<HandoverLine>;
 }
 
 /** What signatures.jsonl says (absent for a campaign from before signing). */
@@ -119,11 +145,16 @@ export interface ReportModel {
   reviewers: Capped<ReviewerLine>;
   /** Decisions whose reviewer reviewers.csv does not list. */
   decisionsOfUnlistedReviewers: number;
+  /** The evidence format of the folder (summary.json's `format`; 1 when it has none). */
+  format: number;
   decisions: {
     rows: number;
     keep: number;
     revoke: number;
+    downgrade: number;
     undecided: number;
+    /** Format 2: decisions the end-of-window policy took (exceptions, not reviews). */
+    policy: Capped<DecisionLine>;
     reasons: Tally;
     /** Revoke decisions and any decision with a reason given. */
     withReason: Capped<DecisionLine>;
@@ -187,6 +218,10 @@ function decisionLine(row: Row): DecisionLine {
     decidedAt: row('decided_at'),
     justification: row('justification'),
     note: row('note'),
+    decidedBy: row('decided_by'),
+    downgradeTo: row('downgrade_to'),
+    bulk: row('bulk') === 'true',
+    exception: row('exception'),
   };
 }
 
@@ -208,6 +243,8 @@ function revocationLine(row: Row): RevocationLine {
     stillPresentVia: row('still_present_via'),
     guard: row('guard'),
     guardReasons: row('guard_reasons'),
+    decision: row('decision'),
+    downgradeTo: row('downgrade_to'),
   };
 }
 
@@ -234,6 +271,9 @@ async function readEvents(dir: string, timeline: DecisionTimeline): Promise<Even
     terminal: null,
     batch: null,
     lastHash: null,
+    cancelled: null,
+    reminders: new Tally(),
+    handovers: new Capped(),
   };
   for await (const event of jsonLines(dir, 'events.jsonl')) {
     facts.count += 1;
@@ -257,6 +297,25 @@ async function readEvents(dir: string, timeline: DecisionTimeline): Promise<Even
       case 'campaign_resumed':
         facts.terminal = { type, at, data };
         break;
+      case 'campaign_cancelled':
+        facts.cancelled ??= { at, seq: typeof event.seq === 'number' ? event.seq : 0, data };
+        break;
+      case 'reminder_sent':
+        facts.reminders.add(typeof data.reviewer === 'string' ? data.reviewer : '');
+        break;
+      case 'grant_reassigned': {
+        const text = (value: unknown) => (typeof value === 'string' ? value : '');
+        facts.handovers.add({
+          grantId: text(data.grantId),
+          taskReviewer: text(data.taskReviewer),
+          from: text(data.from),
+          to: text(data.to),
+          by: text(data.by),
+          note: text(data.note),
+          at,
+        });
+        break;
+      }
       case 'revocation_batch_approved':
       case 'revocation_batch_rejected':
       case 'revocation_batch_expired':
@@ -310,6 +369,7 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
       dueAt: row('due_at'),
       keep: 0,
       revoke: 0,
+      downgrade: 0,
       undecided: 0,
     };
     reviewers.add(line);
@@ -320,7 +380,9 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
     rows: 0,
     keep: 0,
     revoke: 0,
+    downgrade: 0,
     undecided: 0,
+    policy: new Capped(),
     reasons: new Tally(),
     withReason: new Capped(),
     undecidedRows: new Capped(),
@@ -338,6 +400,13 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
       if (reviewer) reviewer[decision] += 1;
       if (justification !== '') decisions.reasons.add(justification);
       if (decision === 'revoke' || justification !== '') decisions.withReason.add(decisionLine(row));
+      if (row('exception') !== '') decisions.policy.add(decisionLine(row));
+    } else if (decision === 'downgrade') {
+      // A downgrade changes the grant as a revocation would: listed with the revoke decisions.
+      decisions.downgrade += 1;
+      if (reviewer) reviewer.downgrade += 1;
+      if (justification !== '') decisions.reasons.add(justification);
+      decisions.withReason.add(decisionLine(row));
     } else {
       decisions.undecided += 1;
       if (reviewer) reviewer.undecided += 1;
@@ -390,6 +459,7 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
     events,
     timeline: timeline.build(),
     reviewers,
+    format: typeof summary.format === 'number' ? summary.format : 1,
     decisionsOfUnlistedReviewers: unlisted,
     decisions,
     revocations,

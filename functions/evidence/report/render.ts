@@ -25,7 +25,13 @@ type Summary = Record<string, unknown>;
  * change to the page's bytes is a new version: evidence rendered by another version says so in its
  * `generator` meta instead of looking tampered with.
  */
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
+/**
+ * Version 2 renders evidence format 2 (issue 10: scope and reason, cancel, reminders and
+ * hand-overs, downgrades, the end-of-window policy's exceptions). A format 1 folder is rendered as
+ * version 1 rendered it, byte for byte, so its report still verifies.
+ */
+const isFormat2 = (model: ReportModel) => model.format >= 2;
 
 function num(summary: Summary, key: string): number {
   const value = summary[key];
@@ -73,6 +79,8 @@ const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'none'> = {
   requested: 'warn',
   keep: 'none',
   revoke: 'bad',
+  downgrade: 'warn',
+  cancelled: 'info',
 };
 
 function statusPill(value: string): string {
@@ -128,6 +136,9 @@ function attention(model: ReportModel): string[] {
   if (rejected > 0) items.push(`${plural(rejected, 'revocation')} rejected or refused`);
   const unverified = revocations.verification.get('not_verified');
   if (unverified > rejected) items.push(`${plural(unverified - rejected, 'revocation')} not verified`);
+  if (isFormat2(model) && decisions.policy.total > 0) {
+    items.push(`${plural(decisions.policy.total, 'grant')} decided by the end-of-window policy`);
+  }
   return items;
 }
 
@@ -142,6 +153,17 @@ function verdict(model: ReportModel): Verdict {
       tone: 'bad',
       title: 'Campaign failed',
       detail: `in ${where}${reviewer ? ` (reviewer ${reviewer})` : ''} at ${formatTime(str(failure, 'at'))}: ${str(failure, 'error')}${str(failure, 'cause') ? ` – ${str(failure, 'cause')}` : ''}`,
+    };
+  }
+  const cancelled = model.events.cancelled;
+  if (isFormat2(model) && cancelled) {
+    const by = str(cancelled.data, 'by');
+    const name = str(cancelled.data, 'byName');
+    const reason = str(cancelled.data, 'reason');
+    return {
+      tone: 'info',
+      title: `Cancelled by ${name || by || 'an unknown user'}`,
+      detail: `${name ? `Slack user ${by}, ` : ''}at ${formatTime(cancelled.at)}${reason ? `: ${reason}` : ''}. Nothing was revoked or downgraded after the cancel; ${formatCount(num(summary, 'decided'))} of ${formatCount(num(summary, 'reviewable'))} reviewable grants were decided before it.`,
     };
   }
   const items = attention(model);
@@ -250,6 +272,7 @@ function campaignSection(model: ReportModel): string {
     fact('Status', statusPill(str(summary, 'outcome') || str(summary, 'status'))),
     fact('Review window', e(window || '–')),
     fact('Scope', `${e(connectors || '–')}; ${plural(num(summary, 'grants'), 'grant')}`),
+    ...(isFormat2(model) ? campaignFacts2(model, fact) : []),
     fact('Snapshot', e(formatTimeSeconds(str(snapshot, 'snapshotAt')))),
     fact(
       'Configuration',
@@ -288,6 +311,55 @@ function campaignSection(model: ReportModel): string {
     '<section aria-labelledby="campaign" class="columns">',
     `<div><h2 id="campaign">Campaign</h2><dl class="facts">${campaign.join('')}</dl></div>`,
     `<div><h2 id="integrity">Integrity</h2><p class="lead">What this folder’s files state. Whether they hold is what <code>access-review verify-evidence</code> says: run it on the folder, with <code>--key-fingerprint</code> set to the signing key’s known fingerprint.</p><dl class="facts">${integrity.join('')}</dl></div>`,
+    '</section>',
+  ].join('');
+}
+
+/** Format 2's campaign facts: what was asked for and why, and who cancelled it. */
+function campaignFacts2(model: ReportModel, fact: (label: string, html: string) => string): string[] {
+  const { summary } = model;
+  const scope = Array.isArray(summary.scope) ? (summary.scope as unknown[]).map(String) : [];
+  const facts = [
+    fact(
+      'Reviewed',
+      scope.length > 0
+        ? scope.map((term) => `<code>${e(term)}</code>`).join(' ')
+        : 'everything (no scope given)',
+    ),
+    fact('Reason', e(str(summary, 'reason') || '–')),
+  ];
+  const cancelled = obj(summary, 'cancelled');
+  if (cancelled) {
+    facts.push(
+      fact(
+        'Cancelled by',
+        `${e(str(cancelled, 'byName') || str(cancelled, 'by'))} <span class="mono">${e(str(cancelled, 'by'))}</span>, ${e(formatTimeSeconds(str(cancelled, 'at')))}${str(cancelled, 'phase') ? ` (during ${e(str(cancelled, 'phase').replace(/_/g, ' '))})` : ''}${str(cancelled, 'reason') ? ` – ${e(str(cancelled, 'reason'))}` : ''}`,
+      ),
+    );
+  }
+  return facts;
+}
+
+/** Reminders, hand-overs (escalation, delegation) and emails: how the review was chased. */
+function followUpSection(model: ReportModel): string {
+  const { summary, events } = model;
+  const emails = obj(summary, 'emailsSent') ?? {};
+  const emailText = Object.keys(emails)
+    .sort()
+    .map((purpose) => `${formatCount(num(emails, purpose))} ${purpose.replace(/_/g, ' ')}`)
+    .join(', ');
+  const reminded = events.reminders.entries().map(([reviewer, count]) => `${reviewer} ${formatCount(count)}`);
+  const rows = events.handovers.rows.map(
+    (h) =>
+      `<tr>${td(h.grantId, 'mono')}${td(h.taskReviewer)}${td(`${h.from} → ${h.to}`)}${tdHtml(pill(h.by || '–', h.by === 'escalation' ? 'warn' : 'info'))}${td(truncate(h.note, 240, 'events.jsonl') || '–')}${td(formatTime(h.at), 'time')}</tr>`,
+  );
+  return [
+    '<section aria-labelledby="follow-up"><h2 id="follow-up">Reminders, escalations and delegations</h2>',
+    `<p class="lead">${plural(num(summary, 'remindersSent'), 'reminder')} sent${reminded.length > 0 ? ` (${e(reminded.join(', '))})` : ''}; ${plural(num(summary, 'escalated'), 'grant')} escalated, ${plural(num(summary, 'delegated'), 'grant')} delegated; emails: ${e(emailText || 'none')}.</p>`,
+    rows.length > 0
+      ? table([['Grant'], ['Task of'], ['Handed over'], ['By'], ['Note', 'wide'], ['At']], rows)
+      : '<p class="empty">No grant was handed over.</p>',
+    more(events.handovers, 'events.jsonl', 'hand-over'),
     '</section>',
   ].join('');
 }
@@ -352,10 +424,15 @@ function chartSection(model: ReportModel): string {
 
 function reviewersSection(model: ReportModel): string {
   const { reviewers } = model;
+  const format2 = isFormat2(model);
   const shown = reviewers.rows.slice(0, ROW_LIMIT);
   const rows = shown.map((r) => {
     const grants = Number(r.grants);
     const decided = r.keep + r.revoke;
+    if (format2) {
+      const all = decided + r.downgrade;
+      return `<tr><th scope="row">${e(r.reviewer)}<br><span class="mono">${e(r.slackUserId)}</span></th>${td(r.grants, 'num')}${td(formatCount(all), 'num')}${td(Number.isFinite(grants) ? percent(all, grants) : '–', 'num')}${td(formatCount(r.keep), 'num')}${td(formatCount(r.revoke), 'num')}${td(formatCount(r.downgrade), 'num')}${td(formatCount(model.events.reminders.get(r.reviewer)), 'num')}${tdHtml(statusPill(r.status))}${td(formatTime(r.requestedAt), 'time')}${td(formatTime(r.completedAt), 'time')}${td(formatTime(r.dueAt), 'time')}</tr>`;
+    }
     return `<tr><th scope="row">${e(r.reviewer)}<br><span class="mono">${e(r.slackUserId)}</span></th>${td(r.grants, 'num')}${td(formatCount(decided), 'num')}${td(Number.isFinite(grants) ? percent(decided, grants) : '–', 'num')}${td(formatCount(r.keep), 'num')}${td(formatCount(r.revoke), 'num')}${tdHtml(statusPill(r.status))}${td(formatTime(r.requestedAt), 'time')}${td(formatTime(r.completedAt), 'time')}${td(formatTime(r.dueAt), 'time')}</tr>`;
   });
   const hidden = reviewers.total - shown.length;
@@ -365,7 +442,7 @@ function reviewersSection(model: ReportModel): string {
       : '';
   return [
     '<section aria-labelledby="reviewers"><h2 id="reviewers">Completion by reviewer</h2>',
-    `<p class="lead">${plural(num(model.summary, 'reviewersAsked'), 'reviewer')} asked, ${formatCount(num(model.summary, 'reviewersCompleted'))} completed, ${formatCount(num(model.summary, 'reviewersUnresponsive'))} unresponsive.</p>`,
+    `<p class="lead">${plural(num(model.summary, 'reviewersAsked'), 'reviewer')} asked, ${formatCount(num(model.summary, 'reviewersCompleted'))} completed, ${formatCount(num(model.summary, 'reviewersUnresponsive'))} unresponsive${format2 && num(model.summary, 'reviewersCancelled') > 0 ? `, ${formatCount(num(model.summary, 'reviewersCancelled'))} cancelled` : ''}.</p>`,
     rows.length > 0
       ? table(
           [
@@ -375,6 +452,12 @@ function reviewersSection(model: ReportModel): string {
             ['Done', 'num'],
             ['Keep', 'num'],
             ['Revoke', 'num'],
+            ...(format2
+              ? ([
+                  ['Downgrade', 'num'],
+                  ['Reminders', 'num'],
+                ] as Array<[string, string]>)
+              : []),
             ['Status'],
             ['Requested'],
             ['Completed'],
@@ -398,6 +481,22 @@ function decisionRows(rows: DecisionLine[]): string[] {
   );
 }
 
+/** Format 2: who decided when not the reviewer, the downgrade's target, a bulk keep, the policy. */
+function decisionRows2(rows: DecisionLine[]): string[] {
+  return rows.map((d) => {
+    const decider =
+      d.exception !== ''
+        ? pill('end-of-window policy', 'warn')
+        : e(
+            d.decidedBy && d.decidedBy !== d.reviewer
+              ? `${d.decidedBy} (for ${d.reviewer})`
+              : d.reviewer || '–',
+          );
+    const decision = `${statusPill(d.decision)}${d.downgradeTo ? ` to ${e(d.downgradeTo)}` : ''}${d.bulk ? ` ${pill('keep all remaining', 'none')}` : ''}`;
+    return `<tr>${grantCell(d)}${tdHtml(decider)}${tdHtml(decision)}${td(truncate(d.justification, 400, 'decisions.csv') || '–')}${td(formatTime(d.decidedAt), 'time')}</tr>`;
+  });
+}
+
 /** An undecided grant: who was to decide (nobody, when no reviewer was eligible) and why it stayed open. */
 function undecidedRows(rows: DecisionLine[]): string[] {
   return rows.map((d) => `<tr>${grantCell(d)}${td(d.reviewer || 'nobody')}${td(d.note || 'undecided')}</tr>`);
@@ -407,14 +506,21 @@ function decisionsSection(model: ReportModel): string {
   const { decisions } = model;
   return [
     '<section aria-labelledby="decisions"><h2 id="decisions">Decisions and their reasons</h2>',
-    `<p class="lead">${plural(decisions.rows, 'reviewable grant')}: ${formatCount(decisions.keep)} kept, ${formatCount(decisions.revoke)} revoked, ${formatCount(decisions.undecided)} undecided. Reasons given:</p>`,
+    `<p class="lead">${plural(decisions.rows, 'reviewable grant')}: ${formatCount(decisions.keep)} kept, ${formatCount(decisions.revoke)} revoked, ${isFormat2(model) ? `${formatCount(decisions.downgrade)} downgraded, ` : ''}${formatCount(decisions.undecided)} undecided. Reasons given:</p>`,
     tallyList(decisions.reasons, 'No reviewer gave a reason.'),
-    '<h3>Revoke decisions and decisions with a reason</h3>',
+    isFormat2(model)
+      ? '<h3>Revoke and downgrade decisions and decisions with a reason</h3>'
+      : '<h3>Revoke decisions and decisions with a reason</h3>',
     decisions.withReason.total > 0
-      ? table(
-          [['Grant', 'grant'], ['Reviewer'], ['Decision'], ['Reason', 'wide'], ['Decided']],
-          decisionRows(decisions.withReason.rows),
-        )
+      ? isFormat2(model)
+        ? table(
+            [['Grant', 'grant'], ['Decided by'], ['Decision'], ['Reason', 'wide'], ['Decided']],
+            decisionRows2(decisions.withReason.rows),
+          )
+        : table(
+            [['Grant', 'grant'], ['Reviewer'], ['Decision'], ['Reason', 'wide'], ['Decided']],
+            decisionRows(decisions.withReason.rows),
+          )
       : '<p class="empty">None.</p>',
     more(decisions.withReason, 'decisions.csv', 'such decision'),
     '</section>',
@@ -424,7 +530,8 @@ function decisionsSection(model: ReportModel): string {
 function revocationRows(rows: RevocationLine[]): string[] {
   return rows.map((r) => {
     const still = r.stillPresentVia ? `<br>still via ${e(r.stillPresentVia)}` : '';
-    return `<tr>${grantCell(r)}${td(r.decidedBy || '–')}${tdHtml(statusPill(r.status))}${td(truncate(r.action || r.error, 240, 'revocations.csv') || '–')}${tdHtml(`${verificationPill(r.verification)}${still}`)}${td(formatTime(r.verifiedAt || r.appliedAt), 'time')}</tr>`;
+    const what = r.decision === 'downgrade' ? `downgrade to ${r.downgradeTo}: ` : '';
+    return `<tr>${grantCell(r)}${td(r.decidedBy || '–')}${tdHtml(statusPill(r.status))}${td(truncate(`${what}${r.action || r.error}`, 240, 'revocations.csv') || '–')}${tdHtml(`${verificationPill(r.verification)}${still}`)}${td(formatTime(r.verifiedAt || r.appliedAt), 'time')}</tr>`;
   });
 }
 
@@ -496,6 +603,24 @@ function exceptionsSection(model: ReportModel): string {
   } else {
     parts.push('<p class="empty">None.</p>');
   }
+  if (isFormat2(model)) {
+    parts.push('<h3>Decided by the end-of-window policy</h3>');
+    if (decisions.policy.total > 0) {
+      parts.push(
+        '<p class="lead">Nobody reviewed these: the reviewer did not answer before the window closed, and the configured policy for the grant’s kind kept or revoked them.</p>',
+        table(
+          [['Grant', 'grant'], ['Reviewer'], ['Policy'], ['At']],
+          decisions.policy.rows.map(
+            (d) =>
+              `<tr>${grantCell(d)}${td(d.reviewer || '–')}${tdHtml(statusPill(d.decision))}${td(formatTime(d.decidedAt), 'time')}</tr>`,
+          ),
+        ),
+        more(decisions.policy, 'decisions.csv', 'policy decision'),
+      );
+    } else {
+      parts.push('<p class="empty">None.</p>');
+    }
+  }
   parts.push('<h3>Revoked and still present</h3>');
   if (revocations.stillPresent.total > 0) {
     parts.push(
@@ -560,7 +685,7 @@ export function renderPage(model: ReportModel): string {
   return [
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="${e(REPORT_CSP)}">`,
-    `<meta name="generator" content="access-review report ${REPORT_VERSION}">`,
+    `<meta name="generator" content="access-review report ${isFormat2(model) ? REPORT_VERSION : 1}">`,
     '<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>Access review ${e(campaignId)}</title>`,
     `<style>${REPORT_CSS}</style></head><body><main>`,
@@ -570,6 +695,8 @@ export function renderPage(model: ReportModel): string {
     campaignSection(model),
     chartSection(model),
     reviewersSection(model),
+    // Only in format 2: a format 1 page keeps its bytes (no empty line where the section would be).
+    ...(isFormat2(model) ? [followUpSection(model)] : []),
     decisionsSection(model),
     revocationsSection(model),
     exceptionsSection(model),
