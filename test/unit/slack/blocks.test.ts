@@ -58,6 +58,9 @@ function elements(blocks: KnownBlock[]) {
   );
 }
 const buttons = (blocks: KnownBlock[]) => elements(blocks).filter((e) => e.type === 'button');
+/** Keep and Revoke of each grant (not Hand over…, not the whole-task buttons). */
+const decisionButtons = (blocks: KnownBlock[]) =>
+  buttons(blocks).filter((e) => /^review_(keep|revoke|justify):/.test(String(e.action_id)));
 const menus = (blocks: KnownBlock[]) => elements(blocks).filter((e) => e.type === 'overflow');
 
 interface MenuOption {
@@ -73,13 +76,17 @@ describe('buildReviewMessage', () => {
 
     const actionIds = elements(message.blocks).map((b) => b.action_id);
     expect(new Set(actionIds).size).toBe(actionIds.length);
-    expect(buttons(message.blocks)).toHaveLength(2 * Math.min(count, 23));
-    expect(menus(message.blocks)).toHaveLength(Math.min(count, 23));
+    // Each test grant is on a repository of its own: a resource line and two blocks each, 15 fit
+    // beside header, intro, the whole-task buttons and the summary.
+    const listed = Math.min(count, 15);
+    expect(decisionButtons(message.blocks)).toHaveLength(2 * listed);
+    expect(menus(message.blocks)).toHaveLength(listed);
 
     const everything = JSON.stringify(message);
     for (const secret of SECRETS) expect(everything).not.toContain(secret);
     for (const b of buttons(message.blocks)) {
-      expect(Object.keys(JSON.parse(String(b.value))).sort()).toEqual(['c', 'g']);
+      const wholeTask = /^review_(keep_all|delegate_all):/.test(String(b.action_id));
+      expect(Object.keys(JSON.parse(String(b.value))).sort()).toEqual(wholeTask ? ['c'] : ['c', 'g']);
     }
     for (const menu of menus(message.blocks)) {
       for (const option of menu.options as MenuOption[]) {
@@ -178,7 +185,7 @@ describe('buildReviewMessage', () => {
   it('gives Keep and a confirmed, danger-styled Revoke, both carrying only campaign and grant ids', () => {
     const [item] = items(1);
     const message = buildReviewMessage({ ...base, items: [item as ReviewItem] });
-    const [keep, revoke] = buttons(message.blocks);
+    const [keep, revoke] = decisionButtons(message.blocks);
     const grantId = (item as ReviewItem).grant.grantId;
     expect(keep).toMatchObject({ action_id: `review_keep:${grantId}`, text: { text: 'Keep' } });
     expect(keep).not.toHaveProperty('confirm');
@@ -195,13 +202,14 @@ describe('buildReviewMessage', () => {
     const [first, second] = items(2) as [ReviewItem, ReviewItem];
     const message = buildReviewMessage({ ...base, items: [first, second] });
     const grantId = first.grant.grantId;
-    // The menu sits in the grant's own actions block, after Keep and Revoke: no extra block.
-    expect(message.blocks).toHaveLength(2 + 2 * 2);
+    // The menu sits in the grant's own actions block, after Keep, Revoke and Hand over: no extra
+    // block (header, intro, whole-task buttons, then a resource line and two blocks per grant).
+    expect(message.blocks).toHaveLength(3 + 2 * 3);
     const block = message.blocks.find((b) => b.block_id === `decide:${grantId}`);
     expect(block?.type).toBe('actions');
     const inBlock = elements([block as KnownBlock]);
-    expect(inBlock.map((e) => e.type)).toEqual(['button', 'button', 'overflow']);
-    const menu = inBlock[2] as Record<string, unknown>;
+    expect(inBlock.map((e) => e.type)).toEqual(['button', 'button', 'button', 'overflow']);
+    const menu = inBlock[3] as Record<string, unknown>;
     expect(menu.action_id).toBe(`review_reason:${grantId}`);
     expect(menu.action_id).toBe(reasonActionIdFor(grantId));
     const options = menu.options as MenuOption[];
@@ -270,7 +278,7 @@ describe('buildReviewMessage', () => {
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(`✅ Kept at <!date^${Date.parse('2026-12-01T10:00:00Z') / 1000}^`);
     expect(text).toContain(`❌ Revoke requested at <!date^${Date.parse('2026-12-01T10:05:00Z') / 1000}^`);
-    expect(buttons(message.blocks).map((b) => b.action_id)).toEqual([
+    expect(decisionButtons(message.blocks).map((b) => b.action_id)).toEqual([
       actionIdFor('keep', items(3)[2]?.grant.grantId as string),
       actionIdFor('revoke', items(3)[2]?.grant.grantId as string),
     ]);
@@ -288,20 +296,20 @@ describe('buildReviewMessage', () => {
         : undefined;
     const message = buildReviewMessage({ ...base, items: items(500, decided) });
     expect(message.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
-    expect(buttons(message.blocks)).toHaveLength(40);
-    expect(menus(message.blocks)).toHaveLength(20);
+    // 15 grants fit (a repository each): all of them open ones; every decided one is counted.
+    expect(decisionButtons(message.blocks)).toHaveLength(30);
+    expect(menus(message.blocks)).toHaveLength(15);
     const summary = JSON.stringify(message.blocks.at(-1));
-    // 23 grants listed (20 open + 3 decided): 477 decided ones are counted, not shown.
     expect(summary).toMatch(/✅ \d+ kept, ❌ \d+ revoke requested/);
     const [, kept, revoked] = /✅ (\d+) kept, ❌ (\d+) revoke requested/.exec(summary) ?? [];
-    expect(Number(kept) + Number(revoked)).toBe(477);
-    expect(summary).not.toContain('will appear');
+    expect(Number(kept) + Number(revoked)).toBe(480);
+    expect(summary).toContain('5 more grants will appear');
     expect(validateBlocks(message.blocks).ok).toBe(true);
   });
 
   it('says how many more grants will appear when only some open ones fit', () => {
     const message = buildReviewMessage({ ...base, items: items(500) });
-    expect(JSON.stringify(message.blocks.at(-1))).toContain('477 more grants will appear here as you decide');
+    expect(JSON.stringify(message.blocks.at(-1))).toContain('485 more grants will appear here as you decide');
   });
 
   it('removes every button once closed, and says why', () => {
