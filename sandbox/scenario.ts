@@ -55,12 +55,46 @@ const slackUser = z.strictObject({
 });
 
 /**
+ * A Slack user group (`@security-team`): what `slack.securityTeamUserGroup` names, and what the
+ * app asks Slack about (usergroups.users.list) before it obeys `/access-review`.
+ */
+const slackUserGroup = z.strictObject({
+  id: z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id such as S0123ABCDEF'),
+  handle: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case handle such as security-team'),
+  name: z.string().optional(),
+  /** Slack user ids of the members. */
+  users: z.array(z.string()).default([]),
+  disabled: z.boolean().default(false),
+});
+
+/**
  * The workspace's users: an address (a primary email or an alias, compared case-insensitively, as
  * Slack's lookup does) belongs to one user only, or lookupByEmail could not tell whom it means.
  */
 const slackWorkspace = z
-  .strictObject({ users: z.array(slackUser).default([]) })
-  .superRefine(({ users }, context) => {
+  .strictObject({ users: z.array(slackUser).default([]), userGroups: z.array(slackUserGroup).default([]) })
+  .superRefine(({ users, userGroups }, context) => {
+    const ids = new Set(users.map((user) => user.id));
+    const groupIds = new Set<string>();
+    userGroups.forEach((group, index) => {
+      if (groupIds.has(group.id)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['userGroups', index, 'id'],
+          message: `"${group.id}" is listed twice`,
+        });
+      }
+      groupIds.add(group.id);
+      group.users.forEach((id, position) => {
+        if (!ids.has(id)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['userGroups', index, 'users', position],
+            message: `"${id}" is not a Slack user of the scenario`,
+          });
+        }
+      });
+    });
     const owners = new Map<string, number>();
     users.forEach((user, index) => {
       const addresses: Array<[string, Array<string | number>]> = [
@@ -124,6 +158,25 @@ function grantSelector(list: 'keep' | 'revoke') {
   });
 }
 
+/** The fields a rule selects grants with (no reason: the rules below carry their own). */
+const plainSelector = grantSelector('keep').omit({ reason: true });
+
+/** Keep, with a written reason typed into the modal "Keep…" opens (grants that need one). */
+const justifyRule = plainSelector.extend({ text: z.string().min(1).max(3000) });
+
+/** Choose "Downgrade to <to>" in the grant's menu instead of keeping or revoking it. */
+const downgradeRule = plainSelector.extend({ to: z.string().min(1) });
+
+/**
+ * Hand a grant over ("Hand over…") to another person, by GitHub login; `all: true` hands the whole
+ * remaining task over ("Hand over all…").
+ */
+const delegateRule = plainSelector.extend({
+  all: z.boolean().default(false),
+  to: z.string().min(1),
+  note: z.string().max(500).optional(),
+});
+
 const reviewerBehaviour = z.strictObject({
   default: z.enum(['keep', 'revoke']).default('keep'),
   revoke: z.array(grantSelector('revoke')).default([]),
@@ -132,7 +185,52 @@ const reviewerBehaviour = z.strictObject({
   doubleClick: z.boolean().default(false),
   /** Never answer: the review window runs out and the reviewer is recorded as unresponsive. */
   respond: z.boolean().default(true),
+  /**
+   * Ignore the review message until the n-th reminder arrives in its thread, then answer: the
+   * reminder is what got them to act.
+   */
+  respondAfterReminder: z.number().int().min(1).optional(),
+  /**
+   * After the grants the rules single out (revokes, downgrades, hand-overs, written reasons),
+   * keep the rest with one click on "Keep all remaining" (confirmed); grants that need a written
+   * reason are not kept by it and are then kept one by one through the modal.
+   */
+  keepAllRemaining: z.boolean().default(false),
+  /** Written reasons for keeping grants that need one (the first matching rule's text). */
+  justify: z.array(justifyRule).default([]),
+  /** What they write when no justify rule matches a grant they keep that needs a reason. */
+  defaultJustification: z.string().min(1).max(3000).default('Still needed for their current role.'),
+  downgrade: z.array(downgradeRule).default([]),
+  delegate: z.array(delegateRule).default([]),
 });
+
+/**
+ * A slash command a security team member types: `text` after `/access-review` (`status`,
+ * `remind`, `start repo:acme/api -- reason`), when they receive their own review message
+ * (`review_received`, after `delaySeconds`) or once the campaign the demo runs has completed
+ * (`after_campaign`, run by the demo in order).
+ */
+const securityCommand = z.strictObject({
+  text: z.string().min(1),
+  when: z.enum(['review_received', 'after_campaign']).default('after_campaign'),
+  delaySeconds: z.number().min(0).max(600).default(0),
+});
+
+const approvalAnswer = z.enum(['approve', 'reject', 'ignore']);
+
+/**
+ * A security team member: how they answer the revocation guard's request (approve, reject, or
+ * ignore: never answers), and the commands they type. The short form is the answer alone.
+ */
+const securityMember = z
+  .union([
+    approvalAnswer,
+    z.strictObject({
+      approval: approvalAnswer.default('ignore'),
+      commands: z.array(securityCommand).default([]),
+    }),
+  ])
+  .transform((value) => (typeof value === 'string' ? { approval: value, commands: [] } : value));
 
 export const organizationSchema = z.strictObject({
   login: z.string().min(1),
@@ -157,10 +255,11 @@ export const scenarioSchema = z.strictObject({
   slack: slackWorkspace,
   reviewers: z.record(z.string(), reviewerBehaviour).default({}),
   /**
-   * How each member of the security team answers the revocation guard's request to approve a
-   * held batch, by GitHub login: approve, reject, or ignore (never answers; the window closes).
+   * The security team by GitHub login: how each answers the revocation guard's request to approve
+   * a held batch (approve, reject, or ignore: never answers; the window closes), and the
+   * `/access-review` commands they type.
    */
-  securityTeam: z.record(z.string(), z.enum(['approve', 'reject', 'ignore'])).default({}),
+  securityTeam: z.record(z.string(), securityMember).default({}),
   /** The access-review configuration; `people` defaults to org members that have an email. */
   config: z.record(z.string(), z.unknown()),
 });
@@ -170,6 +269,8 @@ export type ScenarioTeam = z.infer<typeof team>;
 export type ScenarioRepository = z.infer<typeof repository>;
 export type ReviewerBehaviour = z.infer<typeof reviewerBehaviour>;
 export type GrantSelector = z.infer<ReturnType<typeof grantSelector>>;
+export type SecurityCommand = z.infer<typeof securityCommand>;
+export type SecurityMember = z.infer<typeof securityMember>;
 
 export interface LoadedScenario {
   scenario: Scenario;
@@ -231,8 +332,16 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
   });
   problems.push(...cicdProblems(org));
   if (scenario.aws) problems.push(...awsScenarioProblems(scenario.aws));
-  for (const login of Object.keys(scenario.reviewers)) {
+  for (const [login, behaviour] of Object.entries(scenario.reviewers)) {
     if (!members.has(login)) problems.push(`reviewers.${login}: not an organization member`);
+    behaviour.delegate.forEach((rule, index) => {
+      if (!members.has(rule.to))
+        problems.push(`reviewers.${login}.delegate[${index}].to: "${rule.to}" is not an organization member`);
+      if (rule.to === login)
+        problems.push(
+          `reviewers.${login}.delegate[${index}].to: a reviewer cannot hand a grant to themselves`,
+        );
+    });
   }
   for (const login of Object.keys(scenario.securityTeam)) {
     if (!members.has(login)) problems.push(`securityTeam.${login}: not an organization member`);
@@ -261,11 +370,19 @@ export function parseScenario(input: unknown, what = 'scenario'): LoadedScenario
         `config.github.organization: "${config.github.organization}" is not the scenario's organization`,
       );
     }
+    // Someone not in Slack is reviewed by email, which needs email configured with review tasks on.
+    const byEmail = config.notifications?.email?.reviewTasks === true;
     config.people.forEach((p, index) => {
-      if (!slackEmails.has(p.email.toLowerCase())) {
-        problems.push(`config.people[${index}].email: no Slack user has ${p.email}`);
+      if (!byEmail && !slackEmails.has(p.email.toLowerCase())) {
+        problems.push(
+          `config.people[${index}].email: no Slack user has ${p.email} (and review tasks are not emailed)`,
+        );
       }
     });
+    const group = config.slack.securityTeamUserGroup;
+    if (group !== undefined && !scenario.slack.userGroups.some((candidate) => candidate.id === group)) {
+      problems.push(`config.slack.securityTeamUserGroup: no user group ${group} in slack.userGroups`);
+    }
     problems.push(...awsConfigProblems(config, scenario));
   }
   if (problems.length > 0 || !config) throw new ConfigError(`${what} is invalid`, problems);
