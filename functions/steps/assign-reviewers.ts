@@ -1,5 +1,6 @@
 import type { AccessReviewConfig } from '../core/config';
 import { NotFoundError, TransientError } from '../core/errors';
+import type { GrantContext } from '../core/grant-context';
 import { MAX_REVIEWERS_ASKED_AT_ONCE } from '../core/limits';
 import {
   allHoldersOf,
@@ -11,8 +12,11 @@ import {
 } from '../core/routing';
 import { assignmentDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
+import { canonicalJson } from '../store/events';
 import type { GrantAssignment, StoredGrant } from '../store/grants';
+import { type GrantContextStats, grantContexts } from './grant-context';
 import type { CampaignRef } from './snapshot';
+import { campaignScope } from './start-campaign';
 
 export interface AssignReviewersOutput extends CampaignRef {
   /** GitHub logins; the workflow's Map runs one review task per entry. */
@@ -33,8 +37,10 @@ function alreadyAssigned(
   reviewer: string | undefined,
   reason: string,
   holderSlackUserIds: readonly string[],
+  context: GrantContext | undefined,
 ): boolean {
   if (grant.routingReason !== reason) return false;
+  if (canonicalJson(grant.context ?? null) !== canonicalJson(context ?? null)) return false;
   if (grant.reviewer !== reviewer) return false;
   const stored = grant.holderSlackUserIds ?? [];
   return stored.length === holderSlackUserIds.length && stored.every((id, i) => id === holderSlackUserIds[i]);
@@ -82,7 +88,11 @@ export async function assignReviewers(
   }
   const grants = await store.grants.list(campaignId);
   const reviewable = grants.filter((grant) => grant.reviewable);
-  const teams = teamDirectoryOf(grants);
+  // A scoped campaign's snapshot holds only its scope; who holds what (team members, owners, who can
+  // push where) also comes from the grants it kept for routing, so nobody reviews access they hold.
+  const scoped = campaignScope(campaign).terms.length > 0;
+  const routingFacts = scoped ? await store.routingFacts.list(campaignId) : [];
+  const teams = teamDirectoryOf([...grants, ...routingFacts]);
   const holders = new Map(reviewable.map((grant) => [grant.grantId, allHoldersOf(grant, config, teams)]));
 
   // Everyone in people who holds a reviewable grant or may be asked about one is looked up before
@@ -140,6 +150,24 @@ export async function assignReviewers(
   const routes = new Map<string, Route>(
     reviewable.map((grant) => [grant.grantId, routeGrant(grant, reachableConfig, teams, identities)]),
   );
+  // Who would have been asked had everyone been found in Slack: a person routed around this way
+  // (an owner with no Slack account) is told by email what went to someone else (emailRoutedAround).
+  const routedAround = new Map<string, Map<string, string | undefined>>();
+  if (unreachable.size > 0) {
+    for (const grant of reviewable) {
+      const first = routeGrant(grant, config, teams, identities).reviewer;
+      if (!first || !unreachable.has(first.toLowerCase())) continue;
+      const login = first.toLowerCase();
+      const grantsOf = routedAround.get(login) ?? new Map<string, string | undefined>();
+      grantsOf.set(grant.grantId, routes.get(grant.grantId)?.reviewer);
+      routedAround.set(login, grantsOf);
+    }
+  }
+
+  // What the reviewer sees beside each grant: new since the last campaign that covered it, its
+  // decision then and who made it, when the principal was last active (one read per earlier campaign).
+  const contextStats: GrantContextStats = { campaignsRead: [], earlierGrantsRead: 0, earlierGrantsKept: 0 };
+  const contexts = await grantContexts(campaign, reviewable, services, contextStats);
 
   const dueAt = new Date(services.now().getTime() + config.review.windowHours * 3_600_000).toISOString();
   const counts = new Map<string, number>();
@@ -156,12 +184,14 @@ export async function assignReviewers(
       ),
     ].sort();
     // A retried step writes only what an earlier attempt did not already store as it is now.
-    if (!alreadyAssigned(grant, route.reviewer, route.reason, holderSlackUserIds)) {
+    const context = contexts.get(grant.grantId);
+    if (!alreadyAssigned(grant, route.reviewer, route.reason, holderSlackUserIds, context)) {
       assignments.push({
         grantId: grant.grantId,
         reviewer: route.reviewer,
         routingReason: route.reason,
         holderSlackUserIds,
+        ...(context ? { context } : {}),
       });
     }
     if (route.reviewer) counts.set(route.reviewer, (counts.get(route.reviewer) ?? 0) + 1);
@@ -207,6 +237,11 @@ export async function assignReviewers(
       reviewers: reviewers.map((login) => ({ login, grantCount: counts.get(login) })),
       unroutable,
       unreachable: [...unreachable.entries()].map(([login, why]) => ({ login, why })),
+      // People who would have been asked but are not in Slack: their grants went to the next
+      // candidate, and they are told so by email.
+      routedAround: [...routedAround.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([login, grantsOf]) => ({ login, grantCount: grantsOf.size })),
       // Who is who in Slack for everyone involved, so the evidence shows why a candidate sharing
       // a Slack user with a holder was passed over.
       identities: [...identities.entries()]
@@ -226,5 +261,22 @@ export async function assignReviewers(
     `Assigned ${reviewable.length - unroutable} grants to ${reviewers.length} reviewers` +
       (unroutable > 0 ? `; ${unroutable} had no eligible reviewer` : ''),
   );
+  services.progress(describeContexts(contexts, contextStats));
   return { campaignId, reviewers, reviewerCount: reviewers.length, unroutableCount: unroutable };
+}
+
+/** `Context: compared with 2026-Q3-… (1 earlier campaign read): 3 new, 61 decided then`. */
+function describeContexts(contexts: ReadonlyMap<string, GrantContext>, stats: GrantContextStats): string {
+  if (stats.campaignsRead.length === 0) return 'Context: no earlier completed campaign covers these grants';
+  let fresh = 0;
+  let decided = 0;
+  for (const context of contexts.values()) {
+    if (context.newSinceLastCampaign) fresh++;
+    if (context.lastDecision) decided++;
+  }
+  const read = stats.campaignsRead.length;
+  return (
+    `Context: compared with ${stats.campaignsRead.join(', ')} (${read} earlier campaign${read === 1 ? '' : 's'} read, ` +
+    `${stats.earlierGrantsRead} grants): ${fresh} new since, ${decided} decided then`
+  );
 }

@@ -1,9 +1,12 @@
 import { isSnapshotCheckpoint, type SnapshotCheckpoint, type SourceUsage } from '../connectors/connector';
 import { type Grant, withFlag } from '../core/grant';
+import { connectorsToRead, describeScope, isWholeScope, type Scope, scopeMatcher } from '../core/scope';
 import { GRANT_HASH_VERSION, grantContentHash, snapshotDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
 import type { SnapshotProgress, StoredGrant } from '../store/grants';
+import { isRoutingFact } from '../store/routing-facts';
 import { recheckOpenRemediations } from './remediations';
+import { campaignScope } from './start-campaign';
 import { timeIsShort } from './time-budget';
 
 export interface CampaignRef {
@@ -61,17 +64,25 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     return { campaignId, grantCount, reviewableCount, complete: true };
   }
   const openRemediations = await recheckOpenRemediations(campaignId, services);
-  let progress = await startInvocation(campaignId, services);
+  // An ad-hoc campaign reviews its scope only: grants outside it are not written, not counted and
+  // not in the evidence. Those routing needs to know who holds what are kept apart for it.
+  const scope = campaignScope(campaign);
+  const inScope = scopeMatcher(scope, services.config);
+  let progress = await startInvocation(campaignId, scope, services);
   const save = async (next: SnapshotProgress) => {
     progress = await store.grants.saveSnapshotProgress(next, progress.version);
   };
   // Grants seen by this invocation: a connector yielding one twice keeps the first.
   const seen = new Set<string>();
   let page: StoredGrant[] = [];
+  let facts: Grant[] = [];
+  let outOfScope = 0;
   let pending = { grants: 0, reviewable: 0 };
   const flush = async () => {
     await store.grants.putMany(page);
     page = [];
+    if (facts.length > 0) await store.routingFacts.putMany(campaignId, facts);
+    facts = [];
   };
   // Each checkpoint commits the open segment and opens the next, so a later failure of this
   // invocation abandons only what it wrote after its last checkpoint.
@@ -121,6 +132,12 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
       }
       if (seen.has(found.grantId)) continue;
       seen.add(found.grantId);
+      if (!inScope(found)) {
+        outOfScope++;
+        if (isRoutingFact(found)) facts.push(found);
+        if (facts.length >= PAGE) await flush();
+        continue;
+      }
       const grant = openRemediations.has(found.grantId) ? withFlag(found, 'open_remediation') : found;
       pending.grants++;
       if (grant.reviewable) pending.reviewable++;
@@ -143,6 +160,12 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
     services.progress('Snapshot: every connector read; the closing pass runs in the next invocation');
     return { ...countsOf(progress), campaignId, complete: false };
   }
+  if (!isWholeScope(scope)) {
+    services.progress(
+      `Snapshot: scope ${describeScope(scope)}; ${outOfScope} grants read outside it were left out` +
+        (progress.invocations > 1 ? ' (this invocation)' : ''),
+    );
+  }
   return closeSnapshot(campaignId, progress, services);
 }
 
@@ -150,12 +173,17 @@ export async function takeSnapshot(input: CampaignRef, services: Services): Prom
  * Loads (or creates) the progress item and opens a new segment for this invocation. An open
  * segment left by the previous invocation means it stopped without committing it: it is abandoned.
  */
-async function startInvocation(campaignId: string, services: Services): Promise<SnapshotProgress> {
+async function startInvocation(
+  campaignId: string,
+  scope: Scope,
+  services: Services,
+): Promise<SnapshotProgress> {
   const stored = await services.store.grants.getSnapshotProgress(campaignId);
   const base: SnapshotProgress = stored ?? {
     campaignId,
     snapshotAt: services.now().toISOString(),
-    connectors: [...services.connectors.names],
+    // A connector that cannot have a grant in scope is not read at all (a team costs AWS nothing).
+    connectors: connectorsToRead(scope, services.connectors.names, services.config),
     current: 0,
     lastSegment: 0,
     abandonedSegments: [],
