@@ -289,6 +289,8 @@ export async function startEmbeddedHost(options: EmbeddedHostOptions): Promise<E
       lookupGrant: (campaignId, grantId) => store.grants.get(campaignId, grantId),
       thinkMs: options.reviewerThinkMs ?? 20,
       onError: (message) => progress(`warning: ${message}`),
+      // What each simulated person did (a bulk keep, a reason typed, a command), as a transcript line.
+      report: (line) => progress(`  ${line}`),
     });
     closers.push(async () => reviewers.stop());
 
