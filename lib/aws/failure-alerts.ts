@@ -150,7 +150,9 @@ export class FailureAlerts extends Construct {
 
   /**
    * ses:SendEmail as the configured identity (and with the configuration set, if any), only From
-   * the configured address. Nothing when no email is configured.
+   * the configured address, for every handler the catalogue says sends email (the failure notice,
+   * Finalize's summary and "needs attention", the review task and reminders by email). Nothing
+   * when no email is configured.
    */
   private grantEmail(props: FailureAlertsProps): void {
     const email = props.notifications?.email;

@@ -2,6 +2,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
+import type { LambdaStepHandler } from '../../functions/runtime/aws';
 import { HANDLERS, type HandlerName } from '../../lib/aws/handlers';
 import {
   actionsOf,
@@ -18,8 +19,18 @@ import {
   TEST_ACCOUNT,
 } from './support';
 
-// The stack with a notifications section: notify-failure (and only it) may send email, as the
-// configured SES identity, with the configured configuration set, From the configured address.
+// The stack with a notifications section: the handlers that send email (the failure notice, the
+// campaign summary, review tasks and reminders), and only they, may send, as the configured SES
+// identity, with the configured configuration set, From the configured address.
+
+/** Who sends what: notify-failure the failure notice, finalize the summary and "needs attention",
+ * request-review and review-checkpoint the review task and reminders for people not in Slack. */
+const EMAIL_SENDERS: readonly HandlerName[] = [
+  'request-review',
+  'review-checkpoint',
+  'finalize',
+  'notify-failure',
+];
 
 const FROM = 'access-review@mail.acme.example';
 let synth: SynthesizedStack;
@@ -57,7 +68,7 @@ function roleOf(handler: HandlerName): string {
 
 describe('failure alerts with notifications configured', () => {
   it('grants ses:SendEmail to the handlers the catalogue says send email, on the identity and configuration set only', () => {
-    expect(HANDLERS.filter((spec) => spec.sendsEmail).map((spec) => spec.name)).toEqual(['notify-failure']);
+    expect(HANDLERS.filter((spec) => spec.sendsEmail).map((spec) => spec.name)).toEqual(EMAIL_SENDERS);
     for (const spec of HANDLERS) {
       const ses = statementsOf(policiesOfRole(synth.template, roleOf(spec.name))).filter((statement) =>
         actionsOf(statement).some((action) => action.startsWith('ses:')),
@@ -85,7 +96,16 @@ describe('failure alerts with notifications configured', () => {
         actionsOf(statement).some((action) => action.startsWith('ses:')),
       ),
     );
-    expect(senders).toEqual([roleOf('notify-failure')]);
+    expect(senders.sort()).toEqual(EMAIL_SENDERS.map(roleOf).sort());
+  });
+
+  it('builds services.email in exactly the handlers the catalogue lets send (the `email` capability)', async () => {
+    for (const spec of HANDLERS) {
+      const module = (await import(spec.entry)) as { handler: Partial<LambdaStepHandler<unknown, unknown>> };
+      // slack-events builds its services itself (no lambdaHandler): it declares no capability list.
+      const capabilities = module.handler.capabilities ?? [];
+      expect(capabilities.includes('email'), spec.name).toBe(spec.sendsEmail);
+    }
   });
 
   it('lets IAM allow exactly that send (evaluated by the policy simulator)', async () => {
@@ -113,25 +133,39 @@ describe('failure alerts with notifications configured', () => {
       return result.overallResult;
     };
     const identity = (name: string) => `arn:aws:ses:us-east-1:${TEST_ACCOUNT}:identity/${name}`;
-    expect(await decide('notify-failure', identity('acme.example'), FROM)).toBe('Allowed');
-    expect(await decide('notify-failure', identity('acme.example'), 'ceo@acme.example')).toBe(
-      'ImplicitlyDenied',
-    );
-    expect(await decide('notify-failure', identity('other.example'), FROM)).toBe('ImplicitlyDenied');
-    expect(
-      await decide('notify-failure', `arn:aws:ses:eu-west-1:${TEST_ACCOUNT}:identity/acme.example`, FROM),
-    ).toBe('ImplicitlyDenied');
-    expect(await decide('finalize', identity('acme.example'), FROM)).toBe('ImplicitlyDenied');
-    expect(await decide('slack-events', identity('acme.example'), FROM)).toBe('ImplicitlyDenied');
+    for (const sender of EMAIL_SENDERS) {
+      expect(await decide(sender, identity('acme.example'), FROM), sender).toBe('Allowed');
+      // Not as anyone else, not as another identity, not in another region.
+      expect(await decide(sender, identity('acme.example'), 'ceo@acme.example'), sender).toBe(
+        'ImplicitlyDenied',
+      );
+      expect(await decide(sender, identity('other.example'), FROM), sender).toBe('ImplicitlyDenied');
+      expect(
+        await decide(sender, `arn:aws:ses:eu-west-1:${TEST_ACCOUNT}:identity/acme.example`, FROM),
+        sender,
+      ).toBe('ImplicitlyDenied');
+    }
+    for (const other of [
+      'slack-events',
+      'assign-reviewers',
+      'apply-revocations',
+      'mark-unresponsive',
+    ] as const) {
+      expect(await decide(other, identity('acme.example'), FROM), other).toBe('ImplicitlyDenied');
+    }
   });
 
-  it('adds no cdk-nag finding (the topic, rule, roles, alarm and the notify function with its SES grant)', () => {
+  it('adds no cdk-nag finding (the topic, rule, roles, alarm and the functions with their SES grant)', () => {
     // The whole stack is test/lib/nag.test.ts's; this configuration adds the SES grant it does not synthesize.
     const report = new AwsSolutionsChecks(synth.app).validateScope(synth.stack);
     const ours = report.violations.flatMap((violation) =>
       violation.violatingResources
         .map((resource) => `${violation.ruleName} ${resource.constructPath}`)
-        .filter((finding) => /AccessReview\/(FailureAlerts|Handlers\/NotifyFailureFunction)\//.test(finding)),
+        .filter((finding) =>
+          /AccessReview\/(FailureAlerts|Handlers\/(NotifyFailure|Finalize|RequestReview|ReviewCheckpoint)Function)\//.test(
+            finding,
+          ),
+        ),
     );
     expect(ours).toEqual([]);
   });
