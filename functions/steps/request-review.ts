@@ -1,35 +1,49 @@
 import { AccessReviewError, TransientError } from '../core/errors';
 import type { Services } from '../runtime/services';
 import type { ReviewTask } from '../store/tasks';
+import { reviewerEmail, sendReviewerEmail } from './reminders';
+import { calendarPosition, hourSecondsOf, reviewCalendar, windowEnd } from './review-checkpoint';
 import { loadReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
 
 export interface RequestReviewInput {
   campaignId: string;
   reviewer: string;
-  /** `$$.Task.Token`. Stored in the table and nowhere else: not in Slack, not in logs. */
-  taskToken: string;
+  /**
+   * Only for callers that request and wait in one go (test fixtures): the token is stored as
+   * AwaitReview stores it. The workflow passes none: AwaitReview, the next state, stores its own.
+   */
+  taskToken?: string;
 }
 
-/**
- * The task closed before this (retried) request ran. The workflow's Catch sends it to
- * MarkUnresponsive, which finds the task closed and records nothing more.
- */
-export class ReviewTaskClosedError extends AccessReviewError {}
+export interface RequestReviewOutput {
+  campaignId: string;
+  reviewer: string;
+  /** Seconds until the first checkpoint of the reviewer's calendar (AwaitReview's timeout). */
+  waitSeconds: number;
+}
+
+/** Where a closed task ends: AwaitReview throws it (the workflow's Catch ends the child). */
+export { ReviewTaskClosedError } from './await-review';
 
 /**
- * Sends the reviewer their one DM and parks the workflow's task token. The workflow resumes when
- * the last grant is decided (the Slack listener sends the token) or the review window closes.
+ * Sends the reviewer their one request (the DM, or an email for someone not reachable in Slack)
+ * and starts their window: `requestedAt` and `dueAt` are set by the first attempt and never moved
+ * by a retry. A retried request finds the DM already posted and redraws it instead of sending a
+ * second; `review_requested` is recorded once (a marker on the task, set after the event).
+ * Returns how long the first wait is; AwaitReview then parks the workflow's token.
  */
 export async function requestReview(
   input: RequestReviewInput,
   services: Services,
-): Promise<Record<string, never>> {
-  const { campaignId, reviewer, taskToken } = input;
+): Promise<RequestReviewOutput> {
+  const { campaignId, reviewer } = input;
   const { store } = services;
+  const hourSeconds = hourSecondsOf(services);
   const task = await store.tasks.get(campaignId, reviewer);
   if (!task) throw new TransientError(`no review task for ${reviewer} in campaign ${campaignId}`);
-  if (task.status === 'completed' || task.status === 'unresponsive') {
-    throw new ReviewTaskClosedError(`the review task of ${reviewer} is already ${task.status}`);
+  if (task.status !== 'pending' && task.status !== 'awaiting') {
+    // Completed, cancelled or closed: AwaitReview finds it so and the child ends there.
+    return { campaignId, reviewer, waitSeconds: 1 };
   }
   const state = await loadReviewerState(services, task);
   if (state.grants.length < task.grantCount) {
@@ -39,42 +53,71 @@ export async function requestReview(
     );
   }
   const now = services.now();
-  const dueAt = new Date(now.getTime() + services.config.review.windowHours * 3_600_000);
-  await store.tasks.storeToken(campaignId, reviewer, taskToken, now, dueAt);
-  task.dueAt = dueAt.toISOString();
-  task.requestedAt = now.toISOString();
-  if (task.messageTs && task.channelId) {
+  const started = await store.tasks.markRequested(
+    campaignId,
+    reviewer,
+    now,
+    windowEnd(services.config, now, hourSeconds),
+  );
+  if (input.taskToken) await store.tasks.storeToken(campaignId, reviewer, input.taskToken);
+  const requestedAt = new Date(started.requestedAt ?? now.toISOString());
+  const first = calendarPosition(reviewCalendar(services.config), requestedAt, now, hourSeconds).next;
+  const output = { campaignId, reviewer, waitSeconds: first?.waitSeconds ?? 1 };
+  if (started.status !== 'awaiting') return output;
+  if (started.messageTs && started.channelId) {
     // A retried request: the reviewer already has their DM; refresh it instead of sending a second.
-    await redrawTaskMessage(services, task, state);
-    // The task's request time and due date moved: the chain says so, as reviewers.csv will.
-    await store.events.append(campaignId, 'review_requested', requestedEvent(task, true), services.now());
-    return {};
+    await redrawTaskMessage(services, started, state);
+  } else if (started.slackUserId) {
+    const slack = await services.slack();
+    const opened = await slack.conversations.open({ users: started.slackUserId });
+    const channelId = opened.channel?.id;
+    if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
+    const message = reviewMessage(started, state);
+    const posted = await slack.chat.postMessage({
+      channel: channelId,
+      text: message.text,
+      blocks: message.blocks,
+    });
+    if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
+    await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
+    services.progress(`Asked ${reviewer} in Slack to review ${started.grantCount} grants`);
+  } else if (!started.requestRecorded) {
+    await emailReviewTask(services, started);
   }
-  const slack = await services.slack();
-  const opened = await slack.conversations.open({ users: task.slackUserId });
-  const channelId = opened.channel?.id;
-  if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
-  const message = reviewMessage(task, state);
-  const posted = await slack.chat.postMessage({
-    channel: channelId,
-    text: message.text,
-    blocks: message.blocks,
-  });
-  if (!posted.ts) throw new TransientError(`Slack accepted no message for ${reviewer}`);
-  await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
-  await store.events.append(campaignId, 'review_requested', requestedEvent(task, false), services.now());
-  services.progress(`Asked ${reviewer} in Slack to review ${task.grantCount} grants`);
-  return {};
+  if (!started.requestRecorded) {
+    await store.events.append(campaignId, 'review_requested', requestedEvent(started), services.now());
+    await store.tasks.markRequestRecorded(campaignId, reviewer);
+  }
+  return output;
 }
 
+/** The review task by email, for a reviewer not reachable in Slack (notifications.email.reviewTasks). */
+async function emailReviewTask(services: Services, task: ReviewTask): Promise<void> {
+  const email = reviewerEmail(services, task.reviewer);
+  if (!services.email || !email || services.config.notifications?.email?.reviewTasks === false) {
+    throw new ReviewUndeliverableError(
+      `${task.reviewer} has no Slack user and ${services.email ? (email ? 'review tasks are not emailed' : 'no email in people') : 'no email is configured'}`,
+    );
+  }
+  await sendReviewerEmail(services, task, {
+    purpose: 'review_task',
+    to: [email],
+    subject: `Access review ${task.campaignId}: ${task.grantCount} grants to review by ${task.dueAt.slice(0, 10)}`,
+    text: `You are asked to review ${task.grantCount} grants of access in campaign ${task.campaignId}, by ${task.dueAt.slice(0, 16).replace('T', ' ')} UTC. You cannot be reached in Slack, where the decisions are made: ask the security team to hand them to someone who can decide, or to add you to Slack.`,
+  });
+  services.progress(`Asked ${task.reviewer} by email to review ${task.grantCount} grants`);
+}
+
+/** The reviewer cannot be reached by any channel: the workflow's Catch records it (MarkUnresponsive). */
+export class ReviewUndeliverableError extends AccessReviewError {}
+
 /** What reviewers.csv shows of a requested task, as the chain records it. */
-function requestedEvent(task: ReviewTask, again: boolean): Record<string, unknown> {
+function requestedEvent(task: ReviewTask): Record<string, unknown> {
   return {
     reviewer: task.reviewer,
     slackUserId: task.slackUserId,
     grantCount: task.grantCount,
     dueAt: task.dueAt,
     requestedAt: task.requestedAt,
-    ...(again ? { again: true } : {}),
   };
 }

@@ -246,6 +246,7 @@ export class GrantRepository {
     reviewer: string | undefined,
     routingReason: string,
     holderSlackUserIds: readonly string[] = [],
+    context?: GrantContext,
   ): Promise<void> {
     const values: Record<string, unknown> = {
       ':reason': routingReason,
@@ -253,6 +254,10 @@ export class GrantRepository {
     };
     // Always written, so a retried assignment replaces what an earlier attempt stored.
     let update = 'SET routingReason = :reason, holderSlackUserIds = :holderIds';
+    if (context !== undefined) {
+      update += ', #context = :context';
+      values[':context'] = context;
+    }
     if (reviewer) {
       update += ', reviewer = :reviewer, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk';
       values[':reviewer'] = reviewer;
@@ -265,6 +270,8 @@ export class GrantRepository {
         Key: { pk: keys.campaign(campaignId), sk: keys.grant(grantId) },
         UpdateExpression: update,
         ConditionExpression: 'attribute_exists(pk)',
+        // Aliased, so no reserved word of DynamoDB's can ever clash with the field.
+        ...(context !== undefined ? { ExpressionAttributeNames: { '#context': 'context' } } : {}),
         ExpressionAttributeValues: values,
       }),
     );
@@ -284,7 +291,14 @@ export class GrantRepository {
     const worker = async () => {
       while (next < assignments.length) {
         const a = assignments[next++]!;
-        await this.assign(campaignId, a.grantId, a.reviewer, a.routingReason, a.holderSlackUserIds);
+        await this.assign(
+          campaignId,
+          a.grantId,
+          a.reviewer,
+          a.routingReason,
+          a.holderSlackUserIds,
+          a.context,
+        );
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, assignments.length) }, worker));

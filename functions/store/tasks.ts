@@ -30,6 +30,8 @@ export interface ReviewTask {
   /** Of decidedCount, how many kept and how many revoke requested (the message's summary line). */
   keptCount: number;
   revokedCount: number;
+  /** Of decidedCount, how many were lowered to a smaller entitlement (a downgrade is not a revoke). */
+  downgradedCount: number;
   /** The highest reminder number recorded (`reminder_sent`); absent: none yet. */
   remindersSent?: number;
   /** When the task's undecided grants were escalated (review.escalateAfterHours); absent: not yet. */
@@ -43,7 +45,13 @@ interface TaskItem extends ReviewTask {
   taskToken?: string;
 }
 
-type NewTask = Omit<ReviewTask, 'decidedCount' | 'keptCount' | 'revokedCount'>;
+type NewTask = Omit<ReviewTask, 'decidedCount' | 'keptCount' | 'revokedCount' | 'downgradedCount'>;
+
+const COUNTER_OF: Record<DecisionValue, 'keptCount' | 'revokedCount' | 'downgradedCount'> = {
+  keep: 'keptCount',
+  revoke: 'revokedCount',
+  downgrade: 'downgradedCount',
+};
 
 export class TaskRepository {
   constructor(private readonly table: TableRef) {}
@@ -175,7 +183,8 @@ export class TaskRepository {
           TableName: this.table.tableName,
           Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
           UpdateExpression: 'SET remindersSent = :n',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(remindersSent) OR remindersSent < :n)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(remindersSent) OR remindersSent < :n)',
           ExpressionAttributeValues: { ':n': number },
         }),
       );
@@ -229,7 +238,7 @@ export class TaskRepository {
         Key: { pk: keys.campaign(campaignId), sk: keys.task(reviewer) },
         UpdateExpression: 'ADD decidedCount :one, #kind :one',
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#kind': decision === 'keep' ? 'keptCount' : 'revokedCount' },
+        ExpressionAttributeNames: { '#kind': COUNTER_OF[decision] },
         ExpressionAttributeValues: { ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),
@@ -328,6 +337,7 @@ function publicTask(item: Record<string, unknown>): ReviewTask {
     decidedCount,
     keptCount,
     revokedCount,
+    downgradedCount,
     ...rest
   } = withoutKeys(item);
   const count = (value: unknown) => (typeof value === 'number' ? value : 0);
@@ -336,5 +346,6 @@ function publicTask(item: Record<string, unknown>): ReviewTask {
     decidedCount: count(decidedCount),
     keptCount: count(keptCount),
     revokedCount: count(revokedCount),
+    downgradedCount: count(downgradedCount),
   };
 }

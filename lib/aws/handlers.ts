@@ -20,6 +20,8 @@ export type HandlerName =
   | 'snapshot'
   | 'assign-reviewers'
   | 'request-review'
+  | 'await-review'
+  | 'review-checkpoint'
   | 'mark-unresponsive'
   | 'check-revocations'
   | 'request-revocation-approval'
@@ -53,7 +55,8 @@ export interface HandlerSpec {
   awsRoles: AwsRoleUse;
   /**
    * ses:SendEmail as the SES identity of `notifications.email` (lib/aws/failure-alerts.ts grants
-   * it), and nothing at all when no email is configured. Only notify-failure sends mail.
+   * it), and nothing at all when no email is configured: notify-failure, Finalize's summary, and the
+   * review-task and reminder emails for people not reachable in Slack.
    */
   sendsEmail: boolean;
   /**
@@ -141,16 +144,56 @@ export const HANDLERS: readonly HandlerSpec[] = [
     name: 'request-review',
     id: 'RequestReviewFunction',
     entry: entry('request-review'),
-    description: "Stores the reviewer's task token and sends the Slack review request",
+    description:
+      "Sends the reviewer's review request (Slack, or email for someone not in Slack) and starts their window",
     // A full redraw reads, by key, the decisions the by-reviewer index may not show yet.
     tableActions: [...READ_WRITE, 'BatchGetItem'],
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
-    sendsEmail: false,
+    // The review task by email for a reviewer not reachable in Slack (notifications.email.reviewTasks).
+    sendsEmail: true,
     signsChain: true,
     archivesEvidence: false,
     timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'await-review',
+    id: 'AwaitReviewFunction',
+    entry: entry('await-review'),
+    description: "Stores the reviewer's task token for the next stretch of their window",
+    // The task (GetItem) and its token (UpdateItem); a closed task fails the invocation instead
+    // (ReviewTaskClosedError, caught by the workflow), so it needs no states:SendTaskSuccess.
+    tableActions: ['GetItem', 'UpdateItem'],
+    secrets: [],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    sendsEmail: false,
+    signsChain: false,
+    archivesEvidence: false,
+    timeout: Duration.seconds(30),
+    memoryMiB: 256,
+  },
+  {
+    name: 'review-checkpoint',
+    id: 'ReviewCheckpointFunction',
+    entry: entry('review-checkpoint'),
+    description:
+      'Reminds a reviewer, hands their undecided grants to the next eligible reviewer, or closes their window',
+    // Escalation reads the task's grants (Query, BatchGetItem for lagging decisions), moves each
+    // undecided one conditionally (UpdateItem) and records the handover (PutItem, Query).
+    tableActions: [...READ_WRITE, 'BatchGetItem'],
+    secrets: ['slack'],
+    completesReviewTasks: false,
+    awsRoles: 'none',
+    // Reminders by email for a reviewer not reachable in Slack.
+    sendsEmail: true,
+    signsChain: true,
+    archivesEvidence: false,
+    // Escalation looks up the next reviewers in Slack (users.lookupByEmail, Tier 3) and posts
+    // their handover messages: seconds, not minutes.
+    timeout: Duration.seconds(60),
     memoryMiB: 256,
   },
   {
@@ -256,7 +299,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: [],
     completesReviewTasks: false,
     awsRoles: 'none',
-    sendsEmail: false,
+    // The campaign summary and "needs attention" to the security team (notifications.email.summary).
+    sendsEmail: true,
     signsChain: true,
     archivesEvidence: true,
     // Closes the campaign (or records its failure), exports the evidence pack to /tmp and uploads it

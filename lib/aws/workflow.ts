@@ -10,7 +10,11 @@ import { defaultPolicyOf, logicalIdOf } from './logical-id';
 
 export interface ReviewWorkflowProps {
   functions: HandlerFunctions;
-  reviewWindowHours: number;
+  /**
+   * Not read: the reviewer's calendar (reminders, escalation, the window's end) is computed at run
+   * time by RequestReview and ReviewCheckpoint from the same configuration, one wait at a time.
+   */
+  reviewWindowHours?: number;
   /** How long the security team has to approve held revocations (config `revocationGuard.approvalWindowHours`). */
   approvalWindowHours: number;
   encryptionKey: IKey;
@@ -38,6 +42,8 @@ export class ReviewWorkflow extends Construct {
             snapshot: fn.get('snapshot'),
             'assign-reviewers': fn.get('assign-reviewers'),
             'request-review': fn.get('request-review'),
+            'await-review': fn.get('await-review'),
+            'review-checkpoint': fn.get('review-checkpoint'),
             'mark-unresponsive': fn.get('mark-unresponsive'),
             'check-revocations': fn.get('check-revocations'),
             'request-revocation-approval': fn.get('request-revocation-approval'),
@@ -46,7 +52,6 @@ export class ReviewWorkflow extends Construct {
             'verify-revocations': fn.get('verify-revocations'),
             finalize: fn.get('finalize'),
           },
-          reviewWindow: Duration.hours(props.reviewWindowHours),
           approvalWindow: Duration.hours(props.approvalWindowHours),
         }),
       ),

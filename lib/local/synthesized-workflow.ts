@@ -68,6 +68,22 @@ export interface LocalWorkflow {
    * test/integration/steps/workflow-failure.test.ts). It has no RedriveExecution: see redrive.ts.
    */
   rewrittenTimeouts: TimeoutRewrite[];
+  /**
+   * Task states whose timeout is read from their input (TimeoutSecondsPath): AwaitReview, whose
+   * wait is the next checkpoint of the reviewer's calendar. Nothing here can rewrite it; the host
+   * shrinks the calendar instead (Services.reviewHourSeconds, see localReviewHourSeconds), and the
+   * runner applies the path as AWS does.
+   */
+  pathTimeouts: Array<{ state: string; path: string }>;
+}
+
+/**
+ * The length of one review hour on the embedded host: the configured window (`review.windowHours`)
+ * fits into `reviewWindowSeconds`, and with it every reminder and the escalation, at the same
+ * proportions as on AWS (`reviewHourSeconds` in Services).
+ */
+export function localReviewHourSeconds(config: AccessReviewConfig, reviewWindowSeconds: number): number {
+  return reviewWindowSeconds / config.review.windowHours;
 }
 
 export interface LocalWorkflowOptions {
@@ -109,6 +125,7 @@ export function synthesizeForLocalHost(
     waitForTaskTokenStates: [...parts.waitForTaskTokenStates],
     table: structuredClone(parts.table),
     rewrittenTimeouts,
+    pathTimeouts: pathTimeoutsOf(definition),
   };
 }
 
@@ -278,6 +295,14 @@ function rewriteLongTimeouts(definition: StateMachineDefinition, toSeconds: numb
   consider('(state machine)', definition);
   forEachState(definition, consider);
   return rewrites;
+}
+
+function pathTimeoutsOf(definition: StateMachineDefinition): Array<{ state: string; path: string }> {
+  const found: Array<{ state: string; path: string }> = [];
+  forEachState(definition, (state, holder) => {
+    if (typeof holder.TimeoutSecondsPath === 'string') found.push({ state, path: holder.TimeoutSecondsPath });
+  });
+  return found;
 }
 
 function tableSchema(resources: Record<string, unknown>): LocalTableSchema {

@@ -14,6 +14,7 @@ interface Waiter {
   reject(error: Error): void;
   settled: boolean;
   expired: boolean;
+  expiry?: NodeJS.Timeout;
 }
 
 /**
@@ -39,14 +40,23 @@ export class LocalTaskTokens implements TaskCompleter {
   }
 
   /**
-   * The task's result. After `expiresAfterMs` (the state's TimeoutSeconds, as the runner applies
-   * it) the token is dead, as on AWS: a late SendTaskSuccess fails with TaskTimedOut.
+   * The task's result. After `expiresAfterMs` (the state's timeout, as the runner applies it) the
+   * token is dead, as on AWS: a late SendTaskSuccess fails with TaskTimedOut.
+   *
+   * aws-local-stepfunctions reads `$$.Task.Token` once per (child) execution, so a state entered
+   * again in the same execution (AwaitReview after each checkpoint) gets the token it had before,
+   * where AWS would issue a new one. A wait on a token that timed out and was never resumed
+   * therefore starts a new task with it: the token lives again until its new expiry, as the new
+   * token would on AWS. (A SendTaskSuccess between the timeout and the new wait still fails.)
    */
   wait(token: string, expiresAfterMs?: number): Promise<Record<string, unknown>> {
     const waiter = this.waiters.get(token);
     if (!waiter) return Promise.reject(new TaskDoesNotExist('task token was never issued'));
+    if (waiter.settled) return Promise.reject(new TaskDoesNotExist('task token was already used'));
+    clearTimeout(waiter.expiry);
+    waiter.expired = false;
     if (expiresAfterMs !== undefined) {
-      setTimeout(() => {
+      waiter.expiry = setTimeout(() => {
         waiter.expired = true;
       }, expiresAfterMs).unref();
     }

@@ -34,14 +34,32 @@ import { handlerSpec, type WorkflowHandlerName } from '../aws/handlers';
  * - Snapshot, ApplyRevocations and VerifyRevocations work in shards: while they return
  *   `complete: false` the same step runs again with `{ campaignId }` (a missing `complete` is true).
  * - ReviewEachReviewer (a Distributed Map, STANDARD children, as many at once as there are reviewers
- *   up to Step Functions' 10,000) runs RequestReview per reviewer with `{ campaignId, reviewer,
- *   taskToken }` and waits for SendTaskSuccess; a timeout (the review window) or a failure goes to
- *   MarkUnresponsive with `{ campaignId, reviewer, error: { Error, Cause } }`; an authentication or
- *   permission error fails the campaign instead (every reviewer would fail the same way). Each
- *   child's output is the reviewer's login, so the Map's result is no larger than its input; it
- *   is discarded anyway: decisions are evidence kept in the table, not in the execution state.
+ *   up to Step Functions' 10,000) runs one child per reviewer with `{ campaignId, reviewer,
+ *   execution }`:
+ *   RequestReview (a plain Lambda step) sends the DM (or the email for someone not in Slack) once
+ *   and starts the reviewer's window; it returns `{ waitSeconds }`, kept at `$.Payload` (CHECKPOINT_PATH).
+ *   AwaitReview (waitForTaskToken, TimeoutSecondsPath `$.Payload.waitSeconds`) stores the token
+ *   and waits for SendTaskSuccess (the last decision, or a cancel); for a task already closed it
+ *   throws ReviewTaskClosedError, caught to ReviewEnded (a Pass: the child ends as if resumed; not
+ *   SendTaskSuccess on its own token, which would make the function and the state machine depend
+ *   on each other). Its States.Timeout is a checkpoint of the reviewer's calendar, not the end of
+ *   the window: ReviewCheckpoint (`{ campaignId, reviewer }`) sends reminder N, escalates, or says
+ *   the window is over, and returns `{ next: 'wait' | 'close' | 'done', waitSeconds }` (at
+ *   `$.Payload`); IsReviewOver goes back to AwaitReview (a new token, the same window), on to
+ *   MarkUnresponsive, or to ReviewEnded (the task closed between two waits). MarkUnresponsive gets `{ campaignId, reviewer, error: { Error, Cause } }`:
+ *   the window's last timeout, or a request that could not be delivered (States.TaskFailed after
+ *   the retries of RequestReview or AwaitReview), so a delivery failure is not mistaken for silence;
+ *   it runs again with the same input while it returns `complete: false` (an end-of-window policy
+ *   over thousands of grants), then the child ends at ReviewEnded.
+ *   An authentication or permission error fails the campaign instead (every reviewer would fail
+ *   the same way). Each child's output is the reviewer's login, so the Map's result is no larger
+ *   than its input; it is discarded anyway: decisions are evidence kept in the table, not in the
+ *   execution state. One child makes 2 + 3 per checkpoint state transitions: reminders and
+ *   escalation add a handful, far from the 25,000 events a STANDARD execution may have.
  * - CheckRevocations (the revocation guard) returns `{ campaignId, revocations, allowed, held,
- *   forbidden }`. When `held > 0`, RequestRevocationApproval runs with `{ campaignId, taskToken }`
+ *   forbidden, cancelled? }`. A cancelled campaign (`cancelled: true`) goes straight to Finalize
+ *   (nothing is revoked after a cancel), and so does ApplyRevocations' `cancelled: true` (a cancel
+ *   that won while the approval was pending). Otherwise, when `held > 0`, RequestRevocationApproval runs with `{ campaignId, taskToken }`
  *   and waits for SendTaskSuccess from the security team's answer in Slack; the approval window's
  *   timeout or a failure goes to RejectHeldRevocations with `{ campaignId, error: { Error, Cause } }`
  *   (kept at `$.approvalError` in the state, so a later failure's `$.error` cannot replace it).
@@ -67,13 +85,20 @@ export const STATE_NAMES = {
   assignReviewers: 'AssignReviewers',
   reviewEachReviewer: 'ReviewEachReviewer',
   requestReview: 'RequestReview',
+  awaitReview: 'AwaitReview',
+  reviewCheckpoint: 'ReviewCheckpoint',
+  isReviewOver: 'IsReviewOver',
+  reviewEnded: 'ReviewEnded',
+  isUnresponsiveMarked: 'IsUnresponsiveMarked',
   markUnresponsive: 'MarkUnresponsive',
   recordReviewFailure: 'RecordReviewFailure',
   checkRevocations: 'CheckRevocations',
+  wasCampaignCancelled: 'WasCampaignCancelled',
   anyRevocationHeld: 'AnyRevocationHeld',
   requestRevocationApproval: 'RequestRevocationApproval',
   rejectHeldRevocations: 'RejectHeldRevocations',
   applyRevocations: 'ApplyRevocations',
+  wasCancelledBeforeRevoking: 'WasCancelledBeforeRevoking',
   areRevocationsApplied: 'AreRevocationsApplied',
   verifyRevocations: 'VerifyRevocations',
   areRevocationsVerified: 'AreRevocationsVerified',
@@ -96,7 +121,24 @@ export const TOP_LEVEL_CATCHING_STATES = [
   STATE_NAMES.verifyRevocations,
   STATE_NAMES.finalize,
 ] as const;
-export const REVIEWER_CATCHING_STATES = [STATE_NAMES.requestReview, STATE_NAMES.markUnresponsive] as const;
+export const REVIEWER_CATCHING_STATES = [
+  STATE_NAMES.requestReview,
+  STATE_NAMES.awaitReview,
+  STATE_NAMES.reviewCheckpoint,
+  STATE_NAMES.markUnresponsive,
+] as const;
+
+/**
+ * Where a reviewer's child keeps what the last step said about the calendar: `{ waitSeconds }`
+ * from RequestReview, `{ next, waitSeconds }` from ReviewCheckpoint. AwaitReview's timeout is read
+ * from here (TimeoutSecondsPath), so a checkpoint decides how long the next wait is.
+ *
+ * Why `Payload`: Step Functions reads TimeoutSecondsPath from the state's input, while
+ * aws-local-stepfunctions reads it from the task's Parameters (`{ FunctionName, Payload }`), where
+ * AwaitReview's Payload carries the same `waitSeconds`. Under this name the one path finds the one
+ * number on both (checked by test/lib/definition.test.ts on the local runner).
+ */
+export const CHECKPOINT_PATH = '$.Payload';
 
 /** The failure path's recorders: no Catch, so the execution fails at them and a redrive re-runs them. */
 export const FAILURE_RECORDERS = [
@@ -137,8 +179,6 @@ export const LAMBDA_TIMEOUT_RETRIES = 1;
 
 export interface ReviewWorkflowProps {
   functions: Record<WorkflowHandlerName, IFunction>;
-  /** How long a reviewer has before RequestReview times out (config `review.windowHours`). */
-  reviewWindow: Duration;
   /**
    * How long the security team has to approve held revocations before RequestRevocationApproval
    * times out and they are rejected (config `revocationGuard.approvalWindowHours`).
@@ -170,7 +210,7 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     return withLambdaRetries(task);
   };
   const campaignOnly = TaskInput.fromObject({ campaignId: JsonPath.stringAt('$.campaignId') });
-  // A person's answer: the handler sends the question and returns; the state waits for
+  // The security team's answer: the handler sends the question and returns; the state waits for
   // SendTaskSuccess. The window is the only deadline; no heartbeat, since a person who is thinking
   // sends nothing until they decide.
   const waitForAnswer = (
@@ -178,7 +218,6 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     handler: WorkflowHandlerName,
     payload: Record<string, unknown>,
     window: Duration,
-    outputPath?: string,
   ): LambdaInvoke =>
     withTransientRetry(
       new LambdaInvoke(scope, stateName, {
@@ -187,7 +226,6 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
         payload: TaskInput.fromObject({ ...payload, taskToken: JsonPath.taskToken }),
         taskTimeout: Timeout.duration(window),
         resultPath: JsonPath.DISCARD,
-        outputPath,
         retryOnServiceExceptions: false,
       }),
     );
@@ -254,21 +292,60 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
     campaignId: JsonPath.stringAt('$.campaignId'),
     reviewer: JsonPath.stringAt('$.reviewer'),
   };
-  const requestReview = waitForAnswer(
+  // RequestReview's output is only how long the first wait is: the child keeps its ids and the
+  // parent's execution (for the failure recorder) in its state.
+  const requestReview = lambdaStep(
     STATE_NAMES.requestReview,
     'request-review',
-    reviewerOfItem,
-    props.reviewWindow,
-    // Each child's output is the reviewer's login (see the data contract above).
-    '$.reviewer',
+    TaskInput.fromObject(reviewerOfItem),
+    {
+      resultPath: CHECKPOINT_PATH,
+      resultSelector: { waitSeconds: JsonPath.numberAt('$.Payload.waitSeconds') },
+    },
+  );
+  // A person's answer, one stretch of the calendar at a time: the timeout is the next checkpoint
+  // (a reminder, the escalation, the end of the window), not the whole window. No heartbeat: a
+  // person who is thinking sends nothing until they decide.
+  const awaitReview = withTransientRetry(
+    new LambdaInvoke(scope, STATE_NAMES.awaitReview, {
+      lambdaFunction: props.functions['await-review'],
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({
+        ...reviewerOfItem,
+        waitSeconds: JsonPath.numberAt(`${CHECKPOINT_PATH}.waitSeconds`),
+        taskToken: JsonPath.taskToken,
+      }),
+      taskTimeout: Timeout.at(`${CHECKPOINT_PATH}.waitSeconds`),
+      resultPath: JsonPath.DISCARD,
+      // Each child's output is the reviewer's login (see the data contract above).
+      outputPath: '$.reviewer',
+      retryOnServiceExceptions: false,
+    }),
+  );
+  // The child's end when the task closed without this child's token: its output is the login, as
+  // AwaitReview's and MarkUnresponsive's are.
+  const reviewEnded = new Pass(scope, STATE_NAMES.reviewEnded, { outputPath: '$.reviewer' });
+  const reviewCheckpoint = lambdaStep(
+    STATE_NAMES.reviewCheckpoint,
+    'review-checkpoint',
+    TaskInput.fromObject(reviewerOfItem),
+    {
+      resultPath: CHECKPOINT_PATH,
+      resultSelector: {
+        next: JsonPath.stringAt('$.Payload.next'),
+        waitSeconds: JsonPath.numberAt('$.Payload.waitSeconds'),
+      },
+    },
   );
   const markUnresponsive = withLambdaRetries(
     new LambdaInvoke(scope, STATE_NAMES.markUnresponsive, {
       lambdaFunction: props.functions['mark-unresponsive'],
       payload: TaskInput.fromObject({ ...reviewerOfItem, error: JsonPath.objectAt('$.error') }),
       taskTimeout: machineTimeout('mark-unresponsive'),
-      resultPath: JsonPath.DISCARD,
-      outputPath: '$.reviewer',
+      // Only whether it is done: with thousands of undecided grants under a keep or revoke
+      // end-of-window policy it may stop before its Lambda's time runs out and run again.
+      resultSelector: { result: JsonPath.objectAt('$.Payload') },
+      resultPath: '$.unresponsive',
       retryOnServiceExceptions: false,
     }),
   );
@@ -288,22 +365,64 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
   );
   const reviewerFailurePass = (state: string) =>
     failurePass(state, { state, ...reviewerOfItem }).next(recordReviewFailure);
-  const requestReviewFailed = reviewerFailurePass(STATE_NAMES.requestReview);
   // An authentication or permission error (Slack refused the app) would fail every reviewer alike:
-  // the campaign fails instead of marking everyone unresponsive.
+  // the campaign fails instead of marking everyone unresponsive. Specific catches first (a Catch
+  // list is read in order); the failure path always comes last.
+  const requestReviewFailed = reviewerFailurePass(STATE_NAMES.requestReview);
   requestReview.addCatch(requestReviewFailed, { errors: [...FAIL_FAST_ERROR_NAMES], resultPath: '$.error' });
-  // Retries above run first; only the final failure or the review window's timeout lands here, and
-  // MarkUnresponsive records which it was (`error.Error`), so a delivery failure is not mistaken
-  // for silence.
-  requestReview.addCatch(markUnresponsive, {
-    errors: ['States.Timeout', 'States.TaskFailed'],
+  // Retries above run first; only a final failure lands here, and MarkUnresponsive records which
+  // error it was (`error.Error`), so a delivery failure is not mistaken for silence. A Lambda that
+  // timed out twice is the machine's failure, not the reviewer's: it takes the failure path.
+  requestReview.addCatch(markUnresponsive, { errors: ['States.TaskFailed'], resultPath: '$.error' });
+  requestReview.addCatch(requestReviewFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+  const awaitReviewFailed = reviewerFailurePass(STATE_NAMES.awaitReview);
+  awaitReview.addCatch(awaitReviewFailed, { errors: [...FAIL_FAST_ERROR_NAMES], resultPath: '$.error' });
+  // The task closed while no token was stored (the last click between two waits, a cancel):
+  // nobody will send this token, so the handler fails with this error and the child ends here.
+  awaitReview.addCatch(reviewEnded, { errors: ['ReviewTaskClosedError'], resultPath: JsonPath.DISCARD });
+  // The wait's timeout is a checkpoint of the reviewer's calendar. `$.error` keeps it, so the
+  // last one (the window's end) is what MarkUnresponsive records.
+  awaitReview.addCatch(reviewCheckpoint, { errors: ['States.Timeout'], resultPath: '$.error' });
+  // The token could not be stored (after the retries): the reviewer cannot be resumed, so the
+  // task is closed as it stands, with the error, rather than waiting for a window nobody watches.
+  awaitReview.addCatch(markUnresponsive, { errors: ['States.TaskFailed'], resultPath: '$.error' });
+  awaitReview.addCatch(awaitReviewFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+  // A checkpoint that cannot record its reminder or escalation fails like any step: a reminder
+  // Slack refuses to deliver is logged by the step and is no failure (see review-checkpoint.ts).
+  const reviewCheckpointFailed = reviewerFailurePass(STATE_NAMES.reviewCheckpoint);
+  reviewCheckpoint.addCatch(reviewCheckpointFailed, {
+    errors: [...FAIL_FAST_ERROR_NAMES],
     resultPath: '$.error',
   });
-  requestReview.addCatch(requestReviewFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+  reviewCheckpoint.addCatch(reviewCheckpointFailed, { errors: ['States.ALL'], resultPath: '$.error' });
   markUnresponsive.addCatch(reviewerFailurePass(STATE_NAMES.markUnresponsive), {
     errors: ['States.ALL'],
     resultPath: '$.error',
   });
+
+  // `close` is the window's end, `done` a task already closed (completed, cancelled); anything
+  // else waits again.
+  const isReviewOver = new Choice(scope, STATE_NAMES.isReviewOver)
+    .when(Condition.stringEquals(`${CHECKPOINT_PATH}.next`, 'close'), markUnresponsive)
+    .when(Condition.stringEquals(`${CHECKPOINT_PATH}.next`, 'done'), reviewEnded)
+    .otherwise(awaitReview);
+  requestReview.next(awaitReview);
+  reviewCheckpoint.next(isReviewOver);
+  // MarkUnresponsive runs again with the same input until it says it is complete (a missing
+  // `complete` means done); each run skips what an earlier one finished.
+  markUnresponsive.next(
+    new Choice(scope, STATE_NAMES.isUnresponsiveMarked)
+      .when(
+        Condition.and(
+          Condition.isPresent('$.unresponsive.result.complete'),
+          Condition.booleanEquals('$.unresponsive.result.complete', false),
+        ),
+        markUnresponsive,
+      )
+      .otherwise(reviewEnded),
+  );
 
   const reviewEachReviewer = new DistributedMap(scope, STATE_NAMES.reviewEachReviewer, {
     itemsPath: '$.reviewers',
@@ -389,16 +508,29 @@ export function buildReviewWorkflow(scope: Construct, props: ReviewWorkflowProps
 
   requestRevocationApproval.next(applyRevocations);
   rejectHeldRevocations.next(applyRevocations);
+  // A cancel that won while the security team's approval was pending: ApplyRevocations revoked
+  // nothing and says `cancelled: true`; Finalize closes the campaign as cancelled.
   applyRevocations.next(
-    untilComplete(STATE_NAMES.areRevocationsApplied, applyRevocations, verifyRevocations),
+    new Choice(scope, STATE_NAMES.wasCancelledBeforeRevoking)
+      .when(cancelled(), finalize)
+      .otherwise(untilComplete(STATE_NAMES.areRevocationsApplied, applyRevocations, verifyRevocations)),
   );
   verifyRevocations.next(untilComplete(STATE_NAMES.areRevocationsVerified, verifyRevocations, finalize));
   const anyRevocationHeld = new Choice(scope, STATE_NAMES.anyRevocationHeld)
     .when(Condition.numberGreaterThan('$.held', 0), requestRevocationApproval)
     .otherwise(applyRevocations);
+  // Nothing is revoked after a cancel: Finalize closes the campaign as cancelled.
+  const wasCampaignCancelled = new Choice(scope, STATE_NAMES.wasCampaignCancelled)
+    .when(cancelled(), finalize)
+    .otherwise(anyRevocationHeld);
   snapshot.next(untilComplete(STATE_NAMES.isSnapshotComplete, snapshot, assignReviewers));
-  assignReviewers.next(reviewEachReviewer).next(checkRevocations).next(anyRevocationHeld);
+  assignReviewers.next(reviewEachReviewer).next(checkRevocations).next(wasCampaignCancelled);
   return startCampaign.next(snapshot);
+}
+
+/** `cancelled: true` in a step's output (absent: not cancelled). */
+function cancelled(): Condition {
+  return Condition.and(Condition.isPresent('$.cancelled'), Condition.booleanEquals('$.cancelled', true));
 }
 
 /** A plain Lambda step: transient faults, then its own timeout once (see LAMBDA_TIMEOUT_RETRIES). */
@@ -414,7 +546,8 @@ function withLambdaRetries(task: LambdaInvoke): LambdaInvoke {
 
 /**
  * Every Lambda step is idempotent (conditional writes keyed by campaign), so a retry repeats no
- * effect. States.Timeout is deliberately absent: on RequestReview it means the window has closed.
+ * effect. States.Timeout is deliberately absent: on AwaitReview it is the next checkpoint of the
+ * reviewer's calendar, on RequestRevocationApproval the end of the approval window.
  */
 function withTransientRetry(task: LambdaInvoke): LambdaInvoke {
   task.addRetry({

@@ -54,7 +54,7 @@ function expectedStateNames(): string[] {
 }
 
 describe('the synthesized review workflow', () => {
-  it('has exactly the documented states, top level in order, RequestReview/MarkUnresponsive in the Map', () => {
+  it('has exactly the documented states, top level in order, the reviewer states in the Map', () => {
     expect(Object.keys(states()).sort()).toEqual(expectedStateNames());
     const order: string[] = [];
     let name: string | undefined = workflow.definition.StartAt;
@@ -71,8 +71,10 @@ describe('the synthesized review workflow', () => {
       'AssignReviewers',
       'ReviewEachReviewer',
       'CheckRevocations',
+      'WasCampaignCancelled',
       'AnyRevocationHeld',
       'ApplyRevocations',
+      'WasCancelledBeforeRevoking',
       'AreRevocationsApplied',
       'VerifyRevocations',
       'AreRevocationsVerified',
@@ -82,9 +84,16 @@ describe('the synthesized review workflow', () => {
     expect(Object.keys(map.ItemProcessor.States).sort()).toEqual(
       [
         'RequestReview',
+        'AwaitReview',
+        'ReviewCheckpoint',
+        'IsReviewOver',
+        'ReviewEnded',
         'MarkUnresponsive',
+        'IsUnresponsiveMarked',
         'RecordReviewFailure',
         'RequestReviewFailed',
+        'AwaitReviewFailed',
+        'ReviewCheckpointFailed',
         'MarkUnresponsiveFailed',
       ].sort(),
     );
@@ -97,39 +106,136 @@ describe('the synthesized review workflow', () => {
     for (const state of Object.values(states())) expect(state.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
   });
 
-  it('waits for each reviewer with a task token for the configured window, without heartbeat', () => {
-    const requestReview = states().RequestReview!;
-    expect(requestReview.Resource).toMatch(/^arn:[^:]+:states:::lambda:invoke\.waitForTaskToken$/);
-    expect(requestReview.HeartbeatSeconds).toBeUndefined();
-    expect(requestReview.Parameters).toMatchObject({
-      Payload: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$.reviewer', 'taskToken.$': '$$.Task.Token' },
+  it('requests each review with a plain Lambda step whose only output is the first wait', () => {
+    const request = states().RequestReview!;
+    expect(request.Resource).toMatch(/^arn:[^:]+:states:::lambda:invoke$/);
+    expect(request.Parameters).toMatchObject({
+      Payload: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$.reviewer' },
     });
-    expect(requestReview.ResultPath).toBeNull();
-    // The synthesized window is what the bridge found before rewriting it for local runs.
-    expect(workflow.rewrittenTimeouts).toContainEqual({
-      state: 'RequestReview',
-      fromSeconds: config.review.windowHours * 3600,
-      toSeconds: DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
-    });
-    expect(requestReview.TimeoutSeconds).toBe(DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS);
-    // Authentication/permission fail the campaign (every reviewer would fail alike); any other
-    // failure after retries, or the window closing, marks this reviewer unresponsive.
-    expect(requestReview.Catch).toEqual([
+    expect(Object.keys((request.Parameters as { Payload: State }).Payload).sort()).toEqual([
+      'campaignId.$',
+      'reviewer.$',
+    ]);
+    // The child keeps its ids and the parent's execution; only the wait is added.
+    expect(request.ResultSelector).toEqual({ 'waitSeconds.$': '$.Payload.waitSeconds' });
+    expect(request.ResultPath).toBe('$.Payload');
+    expect(request.Next).toBe('AwaitReview');
+    // A Lambda step's timeout: the function's own plus 30 s, not the review window.
+    expect(request.TimeoutSeconds).toBe(60);
+    expect(request.Catch).toEqual([
       { ErrorEquals: [...FAIL_FAST_ERROR_NAMES], ResultPath: '$.error', Next: 'RequestReviewFailed' },
-      {
-        ErrorEquals: ['States.Timeout', 'States.TaskFailed'],
-        ResultPath: '$.error',
-        Next: 'MarkUnresponsive',
-      },
+      { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'MarkUnresponsive' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RequestReviewFailed' },
     ]);
     expect(FAIL_FAST_ERROR_NAMES).toEqual(expect.arrayContaining(['AuthenticationError', 'PermissionError']));
   });
 
+  it('waits one stretch of the calendar at a time: the timeout is the checkpoint’s, read from the state', () => {
+    const wait = states().AwaitReview!;
+    expect(wait.Resource).toMatch(/^arn:[^:]+:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(wait.HeartbeatSeconds).toBeUndefined();
+    expect(wait.TimeoutSeconds).toBeUndefined();
+    expect(wait.TimeoutSecondsPath).toBe('$.Payload.waitSeconds');
+    expect(wait.Parameters).toMatchObject({
+      Payload: {
+        'campaignId.$': '$.campaignId',
+        'reviewer.$': '$.reviewer',
+        // The embedded host times the token by it, as the runner times the state.
+        'waitSeconds.$': '$.Payload.waitSeconds',
+        'taskToken.$': '$$.Task.Token',
+      },
+    });
+    expect(wait.ResultPath).toBeNull();
+    expect(wait.OutputPath).toBe('$.reviewer');
+    expect(wait.End).toBe(true);
+    expect(wait.Catch).toEqual([
+      { ErrorEquals: [...FAIL_FAST_ERROR_NAMES], ResultPath: '$.error', Next: 'AwaitReviewFailed' },
+      // A task closed while no token was stored: the child ends as if resumed.
+      { ErrorEquals: ['ReviewTaskClosedError'], ResultPath: null, Next: 'ReviewEnded' },
+      { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'ReviewCheckpoint' },
+      { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'MarkUnresponsive' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'AwaitReviewFailed' },
+    ]);
+    // Nothing rewrites it: the host shrinks the calendar instead (reviewHourSeconds).
+    expect(workflow.pathTimeouts).toEqual([{ state: 'AwaitReview', path: '$.Payload.waitSeconds' }]);
+    expect(workflow.rewrittenTimeouts.map((rewrite) => rewrite.state)).toEqual(['RequestRevocationApproval']);
+  });
+
+  it('at each checkpoint goes back to waiting, on to MarkUnresponsive, or ends a closed task', () => {
+    const checkpoint = states().ReviewCheckpoint!;
+    expect(checkpoint.Resource).toMatch(/^arn:[^:]+:states:::lambda:invoke$/);
+    expect(checkpoint.Parameters).toMatchObject({
+      FunctionName: expect.stringContaining(':function:review-checkpoint'),
+      Payload: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$.reviewer' },
+    });
+    expect(checkpoint.ResultSelector).toEqual({
+      'next.$': '$.Payload.next',
+      'waitSeconds.$': '$.Payload.waitSeconds',
+    });
+    // `$.error` (the timeout) stays: the last one is what MarkUnresponsive records.
+    expect(checkpoint.ResultPath).toBe('$.Payload');
+    expect(checkpoint.Next).toBe('IsReviewOver');
+    expect(checkpoint.Catch).toEqual([
+      { ErrorEquals: [...FAIL_FAST_ERROR_NAMES], ResultPath: '$.error', Next: 'ReviewCheckpointFailed' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReviewCheckpointFailed' },
+    ]);
+    expect(states().IsReviewOver).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.Payload.next', StringEquals: 'close', Next: 'MarkUnresponsive' },
+        { Variable: '$.Payload.next', StringEquals: 'done', Next: 'ReviewEnded' },
+      ],
+      Default: 'AwaitReview',
+    });
+    expect(states().ReviewEnded).toEqual({ Type: 'Pass', OutputPath: '$.reviewer', End: true });
+    const mark = states().MarkUnresponsive!;
+    expect(mark.Parameters).toMatchObject({
+      Payload: { 'campaignId.$': '$.campaignId', 'reviewer.$': '$.reviewer', 'error.$': '$.error' },
+    });
+    expect(mark.ResultSelector).toEqual({ 'result.$': '$.Payload' });
+    expect(mark.ResultPath).toBe('$.unresponsive');
+    expect(mark.Next).toBe('IsUnresponsiveMarked');
+    expect(states().IsUnresponsiveMarked).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.unresponsive.result.complete', IsPresent: true },
+            { Variable: '$.unresponsive.result.complete', BooleanEquals: false },
+          ],
+          Next: 'MarkUnresponsive',
+        },
+      ],
+      Default: 'ReviewEnded',
+    });
+  });
+
+  it('goes straight to Finalize when CheckRevocations or ApplyRevocations says the campaign was cancelled', () => {
+    for (const [step, choice, otherwise] of [
+      ['CheckRevocations', 'WasCampaignCancelled', 'AnyRevocationHeld'],
+      ['ApplyRevocations', 'WasCancelledBeforeRevoking', 'AreRevocationsApplied'],
+    ] as const) {
+      expect(states()[step]!.Next, step).toBe(choice);
+      expect(states()[choice], choice).toEqual({
+        Type: 'Choice',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.cancelled', IsPresent: true },
+              { Variable: '$.cancelled', BooleanEquals: true },
+            ],
+            Next: 'Finalize',
+          },
+        ],
+        Default: otherwise,
+      });
+    }
+  });
+
   it('checks the revocations after the reviews and asks the security team only when something is held', () => {
     const check = states().CheckRevocations!;
     expect(check.Parameters).toMatchObject({ Payload: { 'campaignId.$': '$.campaignId' } });
-    expect(check.Next).toBe('AnyRevocationHeld');
+    expect(check.Next).toBe('WasCampaignCancelled');
     expect(states().AnyRevocationHeld).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.held', NumericGreaterThan: 0, Next: 'RequestRevocationApproval' }],
@@ -193,8 +299,8 @@ describe('the synthesized review workflow', () => {
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
     });
     // A child's output is the reviewer's login: the Map's result is no larger than its input.
-    expect(states().RequestReview!.OutputPath).toBe('$.reviewer');
-    expect(states().MarkUnresponsive!.OutputPath).toBe('$.reviewer');
+    expect(states().AwaitReview!.OutputPath).toBe('$.reviewer');
+    expect(states().ReviewEnded!.OutputPath).toBe('$.reviewer');
   });
 
   it('loops a sharded step while it reports complete: false (a missing complete means done)', () => {
@@ -203,7 +309,8 @@ describe('the synthesized review workflow', () => {
       ['AreRevocationsApplied', 'ApplyRevocations', 'VerifyRevocations'],
       ['AreRevocationsVerified', 'VerifyRevocations', 'Finalize'],
     ] as const) {
-      expect(states()[step]!.Next, step).toBe(choice);
+      // ApplyRevocations first asks whether a cancel stopped it (see above).
+      if (step !== 'ApplyRevocations') expect(states()[step]!.Next, step).toBe(choice);
       expect(states()[choice], choice).toEqual({
         Type: 'Choice',
         Choices: [
@@ -369,7 +476,11 @@ describe('the failure path', () => {
         const catcher = catcherFor(state, error);
         expect(catcher).toBeDefined();
         const failFast = FAIL_FAST_ERROR_NAMES.includes(error);
-        if (catcher!.Next === 'MarkUnresponsive') expect(name).toBe('RequestReview');
+        if (catcher!.Next === 'MarkUnresponsive') expect(['RequestReview', 'AwaitReview']).toContain(name);
+        else if (catcher!.Next === 'ReviewCheckpoint')
+          expect([name, error]).toEqual(['AwaitReview', 'States.Timeout']);
+        else if (catcher!.Next === 'ReviewEnded')
+          expect([name, error]).toEqual(['AwaitReview', 'ReviewTaskClosedError']);
         else if (catcher!.Next === 'RejectHeldRevocations') expect(name).toBe('RequestRevocationApproval');
         else expect(catcher!.Next).toBe(failedStateName(name));
         // Authentication and permission errors reach the failure path, and without retries.
@@ -406,6 +517,8 @@ describe('synthesizeForLocalHost', () => {
       Snapshot: 'snapshot',
       AssignReviewers: 'assign-reviewers',
       RequestReview: 'request-review',
+      AwaitReview: 'await-review',
+      ReviewCheckpoint: 'review-checkpoint',
       MarkUnresponsive: 'mark-unresponsive',
       CheckRevocations: 'check-revocations',
       RequestRevocationApproval: 'request-revocation-approval',
@@ -417,10 +530,7 @@ describe('synthesizeForLocalHost', () => {
       RecordCampaignFailure: 'finalize',
       RecordReviewFailure: 'finalize',
     });
-    expect([...workflow.waitForTaskTokenStates].sort()).toEqual([
-      'RequestReview',
-      'RequestRevocationApproval',
-    ]);
+    expect([...workflow.waitForTaskTokenStates].sort()).toEqual(['AwaitReview', 'RequestRevocationApproval']);
     const unbound = HANDLERS.filter(
       (spec) => !Object.values(workflow.handlerByStateName).includes(spec.name),
     );
@@ -430,7 +540,7 @@ describe('synthesizeForLocalHost', () => {
 
   it('rewrites only human-scale timeouts; machine steps keep theirs', () => {
     for (const [name, state] of Object.entries(states())) {
-      if (state.Type !== 'Task') continue;
+      if (state.Type !== 'Task' || name === 'AwaitReview') continue;
       expect(state.TimeoutSeconds as number, name).toBeLessThanOrEqual(LOCAL_TIMEOUT_LIMIT_SECONDS);
     }
     expect(states().Snapshot!.TimeoutSeconds).toBe(15 * 60 + 30);
@@ -443,17 +553,13 @@ describe('synthesizeForLocalHost', () => {
     const started = performance.now();
     const again = synthesizeForLocalHost(config, { reviewWindowSeconds: 5 });
     expect(performance.now() - started).toBeLessThan(500);
-    expect(again.rewrittenTimeouts).toEqual(
-      expect.arrayContaining([
-        { state: 'RequestReview', fromSeconds: config.review.windowHours * 3600, toSeconds: 5 },
-        {
-          state: 'RequestRevocationApproval',
-          fromSeconds: config.revocationGuard.approvalWindowHours * 3600,
-          toSeconds: 5,
-        },
-      ]),
-    );
-    expect(again.rewrittenTimeouts).toHaveLength(2);
+    expect(again.rewrittenTimeouts).toEqual([
+      {
+        state: 'RequestRevocationApproval',
+        fromSeconds: config.revocationGuard.approvalWindowHours * 3600,
+        toSeconds: 5,
+      },
+    ]);
     expect((again.definition.States.StartCampaign as unknown as State).Type).toBe('Task');
     expect(() => synthesizeForLocalHost(config, { reviewWindowSeconds: 0 })).toThrow(RangeError);
     workflow = synthesizeForLocalHost(config);
@@ -494,6 +600,12 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
     incomplete?: Partial<Record<'Snapshot' | 'ApplyRevocations' | 'VerifyRevocations', number>>;
     /** A state whose handler throws this error name (every time). */
     failing?: { state: string; error: string };
+    /** How many times MarkUnresponsive answers `complete: false` before it is done. */
+    unresponsiveShards?: number;
+    /** AwaitReview finds alice's task already closed (ReviewTaskClosedError) instead of waiting. */
+    aliceClosed?: boolean;
+    /** The step that answers `cancelled: true`. */
+    cancelledAt?: 'CheckRevocations' | 'ApplyRevocations';
   }
 
   async function runLocally(options: LocalRunOptions) {
@@ -501,6 +613,7 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
     const calls: Array<{ state: string; payload: Record<string, Json> }> = [];
     let snapshotAttempts = 0;
     const shardsAnswered = new Map<string, number>();
+    const checkpoints = new Map<string, number>();
     const handlers: Handlers = {};
     for (const [state, handler] of Object.entries(local.handlerByStateName)) {
       handlers[state] = async (input) => {
@@ -513,7 +626,33 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
           }
           // alice answers (SendTaskSuccess); dave never does, so the window closes on him.
           if (Payload.reviewer === 'dave') return new Promise(() => {});
+          if (options.aliceClosed) {
+            throw Object.assign(new Error('the review task of alice is already completed'), {
+              name: 'ReviewTaskClosedError',
+            });
+          }
           return { decided: 3 };
+        }
+        if (handler === 'request-review') {
+          const output: Record<string, Json> = { campaignId: Payload.campaignId ?? '', waitSeconds: 1 };
+          output.reviewer = Payload.reviewer ?? '';
+          return { Payload: output };
+        }
+        if (handler === 'review-checkpoint') {
+          // dave's first checkpoint is a reminder (wait again), the second the window's end.
+          const seen = (checkpoints.get(String(Payload.reviewer)) ?? 0) + 1;
+          checkpoints.set(String(Payload.reviewer), seen);
+          return {
+            Payload: seen === 1 ? { next: 'wait', waitSeconds: 1 } : { next: 'close', waitSeconds: 0 },
+          };
+        }
+        if (handler === 'mark-unresponsive') {
+          const answered = (shardsAnswered.get(state) ?? 0) + 1;
+          shardsAnswered.set(state, answered);
+          const more = answered <= (options.unresponsiveShards ?? 0);
+          const output: Record<string, Json> = { campaignId: Payload.campaignId ?? '' };
+          if (more) output.complete = false;
+          return { Payload: output };
         }
         if (handler === 'snapshot' && ++snapshotAttempts === 1) {
           throw Object.assign(new Error('GitHub answered 502'), { name: 'TransientError' });
@@ -537,6 +676,7 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
         }
         if (handler === 'assign-reviewers') output.reviewers = ['alice', 'dave'];
         if (handler === 'check-revocations') output.held = options.held;
+        if (options.cancelledAt === state) output.cancelled = true;
         return { Payload: output };
       };
     }
@@ -602,7 +742,7 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
     expect(calls.some((call) => call.state === 'VerifyRevocations' || call.state === 'Finalize')).toBe(false);
   });
 
-  it('runs a campaign: retries a TransientError, records a silent reviewer as unresponsive', async () => {
+  it('runs a campaign: retries a TransientError, reminds a silent reviewer at a checkpoint, then records him unresponsive', async () => {
     const { output, calls } = await runLocally({ held: 0, approval: 'answers' });
     expect(output?.campaignId).toBe('campaign-1');
     expect(calls[0]).toEqual({
@@ -612,7 +752,18 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
     expect(calls.filter((call) => call.state === 'Snapshot')).toHaveLength(2);
     const requests = calls.filter((call) => call.state === 'RequestReview').map((call) => call.payload);
     expect(requests.map((payload) => payload.reviewer).sort()).toEqual(['alice', 'dave']);
-    expect(new Set(requests.map((payload) => payload.taskToken)).size).toBe(2);
+    for (const payload of requests) expect(Object.keys(payload).sort()).toEqual(['campaignId', 'reviewer']);
+    const waits = calls.filter((call) => call.state === 'AwaitReview').map((call) => call.payload);
+    // alice waits once; dave twice (before and after his reminder). Each child has a token of its
+    // own; the runner reads $$.Task.Token once per child execution, so dave's second wait reuses
+    // his (lib/local/task-tokens.ts lets a timed-out token wait again; AWS issues a new one).
+    expect(waits.map((payload) => payload.reviewer).sort()).toEqual(['alice', 'dave', 'dave']);
+    expect(new Set(waits.map((payload) => payload.taskToken)).size).toBe(2);
+    expect(waits.map((payload) => payload.waitSeconds)).toEqual([1, 1, 1]);
+    expect(calls.filter((call) => call.state === 'ReviewCheckpoint').map((call) => call.payload)).toEqual([
+      { campaignId: 'campaign-1', reviewer: 'dave' },
+      { campaignId: 'campaign-1', reviewer: 'dave' },
+    ]);
     expect(calls.filter((call) => call.state === 'MarkUnresponsive').map((call) => call.payload)).toEqual([
       {
         campaignId: 'campaign-1',
@@ -624,6 +775,49 @@ describe('the synthesized definition on aws-local-stepfunctions', () => {
       'CheckRevocations',
       'ApplyRevocations',
       'VerifyRevocations',
+      'Finalize',
+    ]);
+  });
+
+  it('ends a child whose task closed between two waits, and runs MarkUnresponsive again until complete', async () => {
+    const { output, calls } = await runLocally({
+      held: 0,
+      approval: 'answers',
+      aliceClosed: true,
+      unresponsiveShards: 2,
+    });
+    expect(output?.campaignId).toBe('campaign-1');
+    // alice's ReviewTaskClosedError is her child's end: no checkpoint, no unresponsive mark, no failure.
+    expect(calls.some((call) => call.state === 'ReviewCheckpoint' && call.payload.reviewer === 'alice')).toBe(
+      false,
+    );
+    expect(calls.some((call) => call.state === 'RecordReviewFailure')).toBe(false);
+    const marks = calls.filter((call) => call.state === 'MarkUnresponsive').map((call) => call.payload);
+    expect(marks).toHaveLength(3);
+    for (const payload of marks) {
+      expect(payload).toEqual({ campaignId: 'campaign-1', reviewer: 'dave', error: expect.any(Object) });
+    }
+    expect(calls.at(-1)!.state).toBe('Finalize');
+  });
+
+  it('finalizes a campaign CheckRevocations reports cancelled, applying nothing', async () => {
+    const { output, calls } = await runLocally({
+      held: 2,
+      approval: 'answers',
+      cancelledAt: 'CheckRevocations',
+    });
+    expect(output?.campaignId).toBe('campaign-1');
+    const after = calls.slice(calls.findIndex((call) => call.state === 'CheckRevocations'));
+    expect(after.map((call) => call.state)).toEqual(['CheckRevocations', 'Finalize']);
+  });
+
+  it('finalizes a campaign ApplyRevocations reports cancelled, verifying nothing', async () => {
+    const { calls } = await runLocally({ held: 2, approval: 'answers', cancelledAt: 'ApplyRevocations' });
+    const after = calls.slice(calls.findIndex((call) => call.state === 'CheckRevocations'));
+    expect(after.map((call) => call.state)).toEqual([
+      'CheckRevocations',
+      'RequestRevocationApproval',
+      'ApplyRevocations',
       'Finalize',
     ]);
   });

@@ -1,0 +1,186 @@
+import { AccessReviewError, classifyError } from '../core/errors';
+import type { OutgoingEmail } from '../email/types';
+import type { Services } from '../runtime/services';
+import type { ReviewTask } from '../store/tasks';
+import { loadReviewerState, type ReviewerState, redrawTaskMessage } from './review-task';
+
+/** The reminder could not reach the reviewer by any channel they have. */
+export class ReminderUndeliverableError extends AccessReviewError {}
+
+export interface ReminderOutcome {
+  /** `sent` (and recorded), `already_sent` (an earlier attempt recorded it), `nothing_left`, `undeliverable`. */
+  status: 'sent' | 'already_sent' | 'nothing_left' | 'undeliverable';
+  channel?: 'slack' | 'email';
+  undecided: number;
+}
+
+/**
+ * The grants of the task that still wait for its reviewer: undecided, and not handed to someone
+ * else (those are the assignee's to decide and are reminded through the handover, not here).
+ */
+export function undecidedByReviewer(state: ReviewerState): number {
+  return state.grants.filter((grant) => !state.decisions.has(grant.grantId) && !grant.assignee).length;
+}
+
+/**
+ * Reminder `number` of the task: a reply in the reviewer's DM thread (the review message stays the
+ * one place to decide, and is redrawn so its counts are current) or, for a reviewer not reachable
+ * in Slack, an email. Delivery comes first and the record second, so a retried step may deliver a
+ * reminder twice (a crash between the two) but records it once: the task's `remindersSent` marker is
+ * claimed conditionally, and only the claim's winner appends `reminder_sent`.
+ *
+ * Slack refusing the app (authentication, permission) is thrown: every reminder would fail alike. Any
+ * other delivery failure is logged and reported `undeliverable`, never fatal to the review.
+ */
+export async function sendReminder(
+  services: Services,
+  task: ReviewTask,
+  number: number,
+): Promise<ReminderOutcome> {
+  const state = await loadReviewerState(services, task);
+  const undecided = undecidedByReviewer(state);
+  if ((task.remindersSent ?? 0) >= number) return { status: 'already_sent', undecided };
+  if (undecided === 0) return { status: 'nothing_left', undecided };
+  const reminders = services.config.review.reminderHours?.length;
+  let channel: 'slack' | 'email';
+  try {
+    channel = await deliver(services, task, state, number, undecided, reminders);
+  } catch (error) {
+    const kind = classifyError(error);
+    if (kind === 'authentication' || kind === 'permission') throw error;
+    services.log.warn('reminder not delivered', {
+      campaignId: task.campaignId,
+      reviewer: task.reviewer,
+      number,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return { status: 'undeliverable', undecided };
+  }
+  const claimed = await services.store.tasks.claimReminder(task.campaignId, task.reviewer, number);
+  if (!claimed) return { status: 'already_sent', channel, undecided };
+  const sentAt = services.now();
+  await services.store.events.append(
+    task.campaignId,
+    'reminder_sent',
+    { reviewer: task.reviewer, number, channel, undecided, sentAt: sentAt.toISOString() },
+    sentAt,
+  );
+  services.progress(`Reminded ${task.reviewer} (${ordinal(number)} reminder): ${undecided} grants left`);
+  return { status: 'sent', channel, undecided };
+}
+
+async function deliver(
+  services: Services,
+  task: ReviewTask,
+  state: ReviewerState,
+  number: number,
+  undecided: number,
+  reminders: number | undefined,
+): Promise<'slack' | 'email'> {
+  const due = new Date(task.dueAt);
+  if (task.slackUserId && task.channelId && task.messageTs) {
+    const slack = await services.slack();
+    await slack.chat.postMessage({
+      channel: task.channelId,
+      thread_ts: task.messageTs,
+      text: reminderText(number, reminders, undecided, due, 'slack'),
+    });
+    await redrawTaskMessage(services, task, state);
+    return 'slack';
+  }
+  const email = reviewerEmail(services, task.reviewer);
+  if (!services.email || !email || services.config.notifications?.email?.reviewTasks === false) {
+    throw new ReminderUndeliverableError(
+      `${task.reviewer} has no review message in Slack and ${
+        services.email
+          ? email
+            ? 'review tasks are not emailed'
+            : 'no email in people'
+          : 'no email is configured'
+      }`,
+    );
+  }
+  await sendReviewerEmail(services, task, {
+    purpose: 'reminder',
+    to: [email],
+    subject: `Reminder: access review ${task.campaignId}, ${plural(undecided, 'grant')} left, due ${plainDate(due)}`,
+    text: reminderText(number, reminders, undecided, due, 'email'),
+  });
+  return 'email';
+}
+
+/** The reviewer's address from `people` (never logged, never in the chain). */
+export function reviewerEmail(services: Services, login: string): string | undefined {
+  return services.config.people.find((person) => person.github.toLowerCase() === login.toLowerCase())?.email;
+}
+
+/**
+ * Sends an email about a review task and records `email_sent` (counts and purpose only: the chain
+ * never holds an address).
+ */
+export async function sendReviewerEmail(
+  services: Services,
+  task: ReviewTask,
+  email: Omit<OutgoingEmail, 'html'> & { html?: string },
+): Promise<void> {
+  if (!services.email) throw new ReminderUndeliverableError('no email sender is configured');
+  const sent = await services.email.send({ ...email, html: email.html ?? textToHtml(email.text) });
+  await services.store.events.append(
+    task.campaignId,
+    'email_sent',
+    {
+      purpose: email.purpose,
+      to: email.to.length,
+      reviewer: task.reviewer,
+      messageId: sent.messageId ?? null,
+    },
+    services.now(),
+  );
+}
+
+export function reminderText(
+  number: number,
+  of: number | undefined,
+  undecided: number,
+  due: Date,
+  channel: 'slack' | 'email',
+): string {
+  const which = of && of > 1 ? `Reminder ${number} of ${of}` : 'Reminder';
+  const left = `${plural(undecided, 'grant')} still ${undecided === 1 ? 'waits' : 'wait'} for your decision`;
+  const deadline =
+    channel === 'slack'
+      ? `<!date^${Math.floor(due.getTime() / 1000)}^{date_short_pretty} at {time}|${plainDate(due)}>`
+      : plainDate(due);
+  const where =
+    channel === 'slack'
+      ? 'Decide them in the message above.'
+      : 'Decide them in Slack, or ask the security team to hand them to someone who can.';
+  return `${which}: ${left}, due ${deadline}. Grants without a decision when the window closes are recorded as such. ${where}`;
+}
+
+function plainDate(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function ordinal(n: number): string {
+  const suffix =
+    n % 10 === 1 && n % 100 !== 11
+      ? 'st'
+      : n % 10 === 2 && n % 100 !== 12
+        ? 'nd'
+        : n % 10 === 3 && n % 100 !== 13
+          ? 'rd'
+          : 'th';
+  return `${n}${suffix}`;
+}
+
+function textToHtml(text: string): string {
+  const escaped = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  return `<p>${escaped.replaceAll('\n', '<br>')}</p>`;
+}
+
+export { loadReviewerState };
