@@ -56,13 +56,25 @@ export interface GuardInput {
   grants: readonly Grant[];
   /** Grant ids a reviewer decided to revoke. */
   revoke: readonly string[];
+  /**
+   * Grant ids a reviewer decided to downgrade. They count exactly like revocations, for every
+   * limit and protection: a downgrade takes the higher entitlement away (an owner's owner role, a
+   * repository admin's admin), which is what the guard is about, so the percent and per-principal
+   * limits count both, an owner's downgrade is held like their revocation, and demoting the last
+   * owner, admin or maintainer is held like removing them. Nothing derived from the grant survives
+   * at the higher level either (a team lowered from admin gives its members less).
+   */
+  downgrade?: readonly string[];
   limits: Pick<RevocationGuardConfig, 'maxRevokedPercent' | 'maxPerPrincipal' | 'breakGlass'>;
   ownIdentities: OwnIdentities;
 }
 
 export interface GuardVerdict {
   reviewable: number;
+  /** Revoke and downgrade decisions the guard checked (downgrades count as revocations). */
   revocations: number;
+  /** Of `revocations`, the downgrades. */
+  downgrades: number;
   /** The most revocations the percent limit lets through without a confirmation. */
   percentAllowance: number;
   overPercentLimit: boolean;
@@ -263,7 +275,8 @@ function lastOwnerReasons(
 export function evaluateRevocationGuard(input: GuardInput): GuardVerdict {
   const { grants, limits } = input;
   const byId = new Map(grants.map((grant) => [grant.grantId, grant]));
-  const revokeIds = [...new Set(input.revoke)].filter((id) => byId.has(id));
+  const downgradeIds = new Set((input.downgrade ?? []).filter((id) => byId.has(id)));
+  const revokeIds = [...new Set([...input.revoke, ...downgradeIds])].filter((id) => byId.has(id));
   const revoked = new Set(revokeIds);
   const ownGitHub = new Set(input.ownIdentities.github.map(fold));
   const breakGlassGitHub = new Set(limits.breakGlass.github.map(fold));
@@ -322,7 +335,7 @@ export function evaluateRevocationGuard(input: GuardInput): GuardVerdict {
     if (overPercentLimit) {
       reasons.push({
         code: 'over_percent_limit',
-        detail: `the campaign revokes ${revokeIds.length} of ${reviewable} reviewable grants (limit ${limits.maxRevokedPercent}%: ${percentAllowance})`,
+        detail: `the campaign ${downgradeIds.size > 0 ? 'revokes or downgrades' : 'revokes'} ${revokeIds.length} of ${reviewable} reviewable grants (limit ${limits.maxRevokedPercent}%: ${percentAllowance})`,
       });
     }
     reasons.sort((a, b) => REASON_ORDER.indexOf(a.code) - REASON_ORDER.indexOf(b.code));
@@ -338,6 +351,7 @@ export function evaluateRevocationGuard(input: GuardInput): GuardVerdict {
   return {
     reviewable,
     revocations: revokeIds.length,
+    downgrades: revokeIds.filter((id) => downgradeIds.has(id)).length,
     percentAllowance,
     overPercentLimit,
     principalsOverLimit,

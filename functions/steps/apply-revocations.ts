@@ -1,10 +1,16 @@
-import type { PolicyChange } from '../connectors/connector';
+import type { Connector, PolicyChange } from '../connectors/connector';
+import { downgradedGrantId } from '../core/downgrade';
 import { ConnectorError } from '../core/errors';
 import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
 import type { ApprovalRequest, StoredGuardItem } from '../store/approvals';
 import type { StoredGrant } from '../store/grants';
-import { type Revocation, revocationEventData, revocationEventType } from '../store/outcomes';
+import {
+  type DowngradeFields,
+  type Revocation,
+  revocationEventData,
+  revocationEventType,
+} from '../store/outcomes';
 import { GuardVerdictMissingError } from './request-revocation-approval';
 import type { CampaignRef } from './snapshot';
 import { mapConcurrently, timeIsShort } from './time-budget';
@@ -20,6 +26,10 @@ export interface ApplyRevocationsOutput extends CampaignRef {
   rejected: number;
   /** The tool's own identity: never revoked, whatever was approved. */
   refusedProtected: number;
+  /** Of `requested`, the downgrade decisions (lowered at the source instead of removed). */
+  downgrades: number;
+  /** True when the campaign was cancelled before revocations began: nothing was applied. */
+  cancelled?: boolean;
   /**
    * False when the step stopped before its Lambda's time ran out, with revocations still to apply:
    * the workflow calls it again and it goes on after those already recorded. The counts are then
@@ -46,16 +56,17 @@ function revocationOrder(grant: StoredGrant): number {
 function notApplied(
   verdict: StoredGuardItem | undefined,
   approval: ApprovalRequest | undefined,
+  verb: 'revoked' | 'downgraded',
 ): { status: 'rejected' | 'refused_protected'; action: string } | undefined {
   if (!verdict) {
-    // A revoke decision the guard never saw (it cannot happen after the reviews closed): nobody
-    // checked it, so it is treated as held and not approved.
-    return { status: 'rejected', action: 'not revoked: the revocation guard did not check this decision' };
+    // A revoke (or downgrade) decision the guard never saw (it cannot happen after the reviews
+    // closed): nobody checked it, so it is treated as held and not approved.
+    return { status: 'rejected', action: `not ${verb}: the revocation guard did not check this decision` };
   }
   if (verdict.outcome === 'forbidden') {
     return {
       status: 'refused_protected',
-      action: "not revoked: access-review's own identity is never revoked, whatever is approved",
+      action: `not ${verb}: access-review's own identity is never revoked or downgraded, whatever is approved`,
     };
   }
   if (verdict.outcome === 'allowed' || approval?.status === 'approved') return undefined;
@@ -65,7 +76,7 @@ function notApplied(
       : approval?.status === 'expired'
         ? `not approved: ${approval.expiredReason ?? 'no answer within the approval window'}`
         : 'not approved by the security team';
-  return { status: 'rejected', action: `not revoked: held by the revocation guard and ${why}` };
+  return { status: 'rejected', action: `not ${verb}: held by the revocation guard and ${why}` };
 }
 
 /**
@@ -83,6 +94,25 @@ export async function applyRevocations(
 ): Promise<ApplyRevocationsOutput> {
   const { campaignId } = input;
   const { store } = services;
+  // First: one conditional write decides between this and a cancel. A cancelled campaign applies
+  // nothing (the workflow goes on to Finalize, which records it as cancelled).
+  const begun = await store.campaigns.beginRevoking(campaignId, services.now());
+  if (!begun.begun) {
+    services.progress(`Campaign ${campaignId} was cancelled before revocations began: nothing is revoked`);
+    return {
+      campaignId,
+      cancelled: true,
+      requested: 0,
+      downgrades: 0,
+      removed: 0,
+      alreadyAbsent: 0,
+      failed: 0,
+      remediationRequired: 0,
+      rejected: 0,
+      refusedProtected: 0,
+      complete: true,
+    };
+  }
   await store.campaigns.advance(campaignId, 'revoking');
   // The guard's verdict comes first: nothing is applied that CheckRevocations did not see.
   const summary = await store.approvals.getGuardSummary(campaignId);
@@ -91,7 +121,13 @@ export async function applyRevocations(
     (await store.approvals.listGuardItems(campaignId)).map((item) => [item.grantId, item]),
   );
   const approval = await store.approvals.get(campaignId);
-  const decisions = (await store.decisions.list(campaignId)).filter((d) => d.decision === 'revoke');
+  // Downgrades are applied here too: the guard counted them like revocations.
+  const decisions = (await store.decisions.list(campaignId)).filter(
+    (d) => d.decision === 'revoke' || d.decision === 'downgrade',
+  );
+  const downgradeTo = new Map(
+    decisions.filter((d) => d.decision === 'downgrade').map((d) => [d.grantId, d.downgradeTo ?? ''] as const),
+  );
   // What a previous attempt or invocation of this step already did, read in one query: those
   // grants are not read again, only counted.
   const done = new Map((await store.outcomes.listRevocations(campaignId)).map((r) => [r.grantId, r]));
@@ -109,6 +145,7 @@ export async function applyRevocations(
   grants.sort((a, b) => revocationOrder(a) - revocationOrder(b));
   const totals = {
     requested: finished.length + grants.length,
+    downgrades: downgradeTo.size,
     removed: 0,
     alreadyAbsent: 0,
     failed: 0,
@@ -134,7 +171,10 @@ export async function applyRevocations(
     }
     const previous = done.get(grant.grantId);
     const verdict = verdicts.get(grant.grantId);
-    const kept = notApplied(verdict, approval);
+    const to = downgradeTo.get(grant.grantId);
+    const downgrade: DowngradeFields | undefined =
+      to === undefined ? undefined : { operation: 'downgrade', to, toGrantId: downgradedGrantId(grant, to) };
+    const kept = notApplied(verdict, approval, downgrade ? 'downgraded' : 'revoked');
     if (kept) {
       const record: Revocation = {
         campaignId,
@@ -144,22 +184,43 @@ export async function applyRevocations(
         action: kept.action,
         guardReasons: verdict?.reasons ?? [],
         interrupted: false,
+        ...(downgrade ?? {}),
       };
       await store.outcomes.recordNotApplied(record, grant);
       await chainRevocation(services, record);
       count(record.status);
       const names = briefNames(grant);
+      const not = downgrade ? 'Not downgraded' : 'Not revoked';
       services.progress(
-        `${record.status === 'rejected' ? 'Not revoked (held, not approved)' : "Not revoked (the tool's own identity)"}: ${names.principal} ${grant.entitlement} on ${names.resource}`,
+        `${record.status === 'rejected' ? `${not} (held, not approved)` : `${not} (the tool's own identity)`}: ${names.principal} ${grant.entitlement} on ${names.resource}`,
       );
       continue;
     }
     const interrupted = previous !== undefined;
     if (!interrupted)
-      await store.outcomes.beginRevocation(campaignId, grant.grantId, services.now().toISOString(), grant);
+      await store.outcomes.beginRevocation(
+        campaignId,
+        grant.grantId,
+        services.now().toISOString(),
+        grant,
+        downgrade,
+      );
     let revocation: Revocation;
     try {
       const connector = await services.connectors.get(grant.connector);
+      if (downgrade) {
+        revocation = await applyDowngrade(connector, grant, downgrade, interrupted);
+        await store.outcomes.finishRevocation(revocation);
+        await chainRevocation(services, revocation);
+        count(revocation.status);
+        const names = briefNames(grant);
+        services.progress(
+          revocation.status === 'failed'
+            ? `Could not downgrade ${names.principal} ${grant.entitlement} on ${names.resource} to ${downgrade.to}: ${revocation.error}`
+            : `Downgraded ${names.principal} ${grant.entitlement} on ${names.resource} to ${downgrade.to} (${revocation.status})`,
+        );
+        continue;
+      }
       // Planned once: a plan already stored describes the first attempt's writes. An attempt that
       // stopped before storing one wrote nothing (the plan comes first), so planning now is right.
       if (connector.plan && !previous?.plannedPolicyChanges) {
@@ -212,6 +273,40 @@ export async function applyRevocations(
     );
   }
   return { campaignId, ...totals, complete: true };
+}
+
+/**
+ * Lowers one grant through its connector. A connector with no downgrade, a decision without a
+ * target, or a refusal by the source is recorded as failed (and shows in the evidence); a
+ * transient fault is thrown so the workflow retries the step.
+ */
+async function applyDowngrade(
+  connector: Connector,
+  grant: StoredGrant,
+  downgrade: DowngradeFields,
+  interrupted: boolean,
+): Promise<Revocation> {
+  const base = { campaignId: grant.campaignId, grantId: grant.grantId, interrupted, ...downgrade };
+  const failed = (error: string): Revocation => ({
+    ...base,
+    status: 'failed',
+    at: new Date().toISOString(),
+    error,
+  });
+  if (!downgrade.to) return failed('the downgrade decision names no entitlement to lower the grant to');
+  if (!connector.downgrade) return failed(`connector ${connector.name} cannot downgrade a grant`);
+  try {
+    const result = await connector.downgrade(grant, downgrade.to);
+    return {
+      ...base,
+      status: result.outcome,
+      at: result.appliedAt,
+      action: interrupted ? `${result.action} (retried after an interrupted attempt)` : result.action,
+    };
+  } catch (error) {
+    if (!(error instanceof ConnectorError)) throw error;
+    return failed(error.message);
+  }
 }
 
 /** Appends the outcome's event to the chain and links it from the stored outcome, once. */

@@ -1,6 +1,9 @@
+import type { Connector } from '../connectors/connector';
+import { downgradedGrantId, downgradedKey } from '../core/downgrade';
 import { briefNames } from '../core/grant-kinds';
 import type { Services } from '../runtime/services';
-import { NOT_APPLIED_STATUSES } from '../store/outcomes';
+import type { StoredGrant } from '../store/grants';
+import { NOT_APPLIED_STATUSES, type Verification, verificationEventData } from '../store/outcomes';
 import type { CampaignRef } from './snapshot';
 import { timeIsShort } from './time-budget';
 
@@ -8,6 +11,8 @@ export interface VerifyRevocationsOutput extends CampaignRef {
   checked: number;
   confirmedAbsent: number;
   stillPresent: number;
+  /** Downgrades whose grant does not hold the lower entitlement directly (gone altogether, or never lowered). */
+  downgradeTargetMissing: number;
   /**
    * False when the step stopped before its Lambda's time ran out, with revocations still to check:
    * the workflow calls it again and it goes on after the verifications already recorded.
@@ -27,7 +32,7 @@ export async function verifyRevocations(
   const { store } = services;
   await store.campaigns.advance(campaignId, 'verifying');
   const revocations = await store.outcomes.listRevocations(campaignId);
-  const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
+  const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0, downgradeTargetMissing: 0 };
   const done = new Map((await store.outcomes.listVerifications(campaignId)).map((v) => [v.grantId, v]));
   for (const revocation of revocations) {
     // A revocation the guard kept from happening removed nothing: there is nothing to verify.
@@ -50,30 +55,63 @@ export async function verifyRevocations(
         status: result.status,
         checkedAt: result.checkedAt,
         paths: result.status === 'present' ? result.paths : [],
+        ...(revocation.operation === 'downgrade' && revocation.to
+          ? await checkTarget(connector, grant, revocation.to)
+          : {}),
       };
       if (await store.outcomes.recordVerification(verification, grant)) {
         const event = await store.events.append(
           campaignId,
           'revocation_verified',
-          {
-            grantId: grant.grantId,
-            status: verification.status,
-            paths: verification.paths,
-            checkedAt: verification.checkedAt,
-          },
+          verificationEventData(verification),
           services.now(),
         );
         await store.outcomes.linkEvent('verification', campaignId, grant.grantId, event.seq);
       }
-      services.progress(
-        verification.status === 'absent'
-          ? `Verified: ${briefNames(grant).principal} no longer has ${grant.entitlement} on ${briefNames(grant).resource}`
-          : `STILL PRESENT: ${briefNames(grant).principal} has ${grant.entitlement} on ${briefNames(grant).resource} via ${verification.paths.map((p) => p.via).join(', ')}`,
-      );
+      services.progress(describe(grant, verification));
     }
     totals.checked++;
     if (verification.status === 'absent') totals.confirmedAbsent++;
     else totals.stillPresent++;
+    if (verification.operation === 'downgrade' && !verification.toHeld) totals.downgradeTargetMissing++;
   }
   return { campaignId, ...totals, complete: true };
+}
+
+/**
+ * A downgrade is verified twice over: the old entitlement must be gone by every path (the usual
+ * check of the grant), and the grant must now hold the lower one directly (a check of the same
+ * key with entitlement `to`: the grant the downgrade leaves).
+ */
+async function checkTarget(
+  connector: Connector,
+  grant: StoredGrant,
+  to: string,
+): Promise<Pick<Verification, 'operation' | 'to' | 'toGrantId' | 'toHeld' | 'toPaths'>> {
+  const lowered = { ...grant, ...downgradedKey(grant, to), grantId: downgradedGrantId(grant, to) };
+  const result = await connector.check(lowered);
+  const toPaths = result.status === 'present' ? result.paths : [];
+  return {
+    operation: 'downgrade',
+    to,
+    toGrantId: lowered.grantId,
+    toHeld: toPaths.some((path) => path.via === 'direct'),
+    toPaths,
+  };
+}
+
+function describe(grant: StoredGrant, verification: Verification): string {
+  const { principal, resource } = briefNames(grant);
+  const via = verification.paths.map((p) => p.via).join(', ');
+  if (verification.operation === 'downgrade') {
+    const target = verification.toHeld
+      ? `holds ${verification.to} directly`
+      : `does NOT hold ${verification.to} directly`;
+    return verification.status === 'absent'
+      ? `Verified downgrade: ${principal} no longer has ${grant.entitlement} on ${resource} and ${target}`
+      : `STILL PRESENT after downgrade: ${principal} has ${grant.entitlement} on ${resource} via ${via} (${target})`;
+  }
+  return verification.status === 'absent'
+    ? `Verified: ${principal} no longer has ${grant.entitlement} on ${resource}`
+    : `STILL PRESENT: ${principal} has ${grant.entitlement} on ${resource} via ${via}`;
 }

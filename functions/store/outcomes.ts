@@ -43,7 +43,23 @@ export interface Revocation {
   plannedPolicyChanges?: PolicyChange[];
   /** rejected / refused_protected: why the guard held or forbade it. */
   guardReasons?: GuardReason[];
+  /**
+   * Set for a downgrade decision: the grant is lowered to `to` instead of removed (status
+   * `removed` = the source took the higher entitlement away; `already_absent` = it was already at
+   * or below `to`, or gone). `toGrantId` is the grant the downgrade leaves (the same key with
+   * entitlement `to`). Absent for a revocation.
+   */
+  operation?: 'downgrade';
+  to?: string;
+  toGrantId?: string;
   eventSeq?: number;
+}
+
+/** What a downgrade adds to its revocation and verification records and events. */
+export interface DowngradeFields {
+  operation: 'downgrade';
+  to: string;
+  toGrantId: string;
 }
 
 /** Statuses that mean the source was never called: the guard kept the revocation from happening. */
@@ -74,6 +90,14 @@ export function revocationEventData(revocation: Revocation): Record<string, unkn
     at: revocation.at,
     interrupted: revocation.interrupted ?? false,
     ...(revocation.guardReasons ? { guardReasons: revocation.guardReasons } : {}),
+    // Only for a downgrade, so events of revocations keep their shape.
+    ...(revocation.operation === 'downgrade'
+      ? {
+          operation: revocation.operation,
+          to: revocation.to ?? null,
+          toGrantId: revocation.toGrantId ?? null,
+        }
+      : {}),
     // Only where a document changed, so events of grants without policies keep their shape.
     ...(revocation.policyChanges && revocation.policyChanges.length > 0
       ? { policyChanges: revocation.policyChanges }
@@ -88,7 +112,39 @@ export interface Verification {
   checkedAt: string;
   /** Every path that still gives the access, when present. */
   paths: AccessPath[];
+  /**
+   * For a downgrade: `status`/`paths` are about the old entitlement (absent = no path gives it any
+   * more; present = what still does, such as a team's access the downgrade cannot touch), and
+   * `toHeld` says whether the grant now holds `to` directly (`toPaths`: every path giving `to`).
+   */
+  operation?: 'downgrade';
+  to?: string;
+  toGrantId?: string;
+  toHeld?: boolean;
+  toPaths?: AccessPath[];
   eventSeq?: number;
+}
+
+/**
+ * The data of a verification's event in the chain (VerifyRevocations writes it from here, and so
+ * should Finalize's recovery, so a recovered event says what the lost one would have).
+ */
+export function verificationEventData(verification: Verification): Record<string, unknown> {
+  return {
+    grantId: verification.grantId,
+    status: verification.status,
+    paths: verification.paths,
+    checkedAt: verification.checkedAt,
+    ...(verification.operation === 'downgrade'
+      ? {
+          operation: verification.operation,
+          to: verification.to ?? null,
+          toGrantId: verification.toGrantId ?? null,
+          toHeld: verification.toHeld ?? false,
+          toPaths: verification.toPaths ?? [],
+        }
+      : {}),
+  };
 }
 
 /** What happened after a revoke decision: one revocation and one verification per grant, each written once. */
@@ -104,11 +160,12 @@ export class OutcomeRepository {
     grantId: string,
     at: string,
     grant?: HistoryKeySource,
+    downgrade?: DowngradeFields,
   ): Promise<boolean> {
     return this.putOnce(
       keys.revocation(grantId),
       'revocation',
-      { campaignId, grantId, status: 'pending', at },
+      { campaignId, grantId, status: 'pending', at, ...(downgrade ?? {}) },
       grant,
     );
   }
