@@ -680,6 +680,20 @@ export interface WorkflowCampaign {
   grants: Grant[];
   /** Grants decided revoke (one of them, read again, is still there; a few need a person). */
   revoked: string[];
+  /** With `followUp`: the grants it handed over and the one the end-of-window policy kept. */
+  followUp?: FollowUp;
+}
+
+/** What workflowCampaign's `followUp` did, for tests to tamper with. */
+export interface FollowUp {
+  /** alice's grant she delegated to bob, which bob then decided. */
+  delegated: string;
+  /** carol's grant escalated to alice, which alice then decided. */
+  escalated: string;
+  /** bob's grant kept by "Keep all remaining". */
+  bulk: string;
+  /** carol's grant the end-of-window policy kept when her window closed. */
+  policy: string;
 }
 
 /**
@@ -739,7 +753,21 @@ function teamConnector(grants: Grant[], present: Set<string>): Connector {
  */
 export async function workflowCampaign(
   store: Store,
-  options: { executionName: string; size: number; slackApiUrl: string; signer: ChainSigner },
+  options: {
+    executionName: string;
+    size: number;
+    slackApiUrl: string;
+    signer: ChainSigner;
+    /**
+     * Issue 10's follow-up, written as its steps write it: a reminder (and its email) to carol,
+     * one of alice's grants delegated to bob and decided by him, one of carol's escalated to alice
+     * and decided by her, one of bob's kept by "Keep all remaining", and one of carol's undecided
+     * grants kept by the end-of-window policy once her window closed.
+     */
+    followUp?: boolean;
+    /** A reason and scope terms on campaign_started. */
+    scope?: { terms: string[]; reason: string };
+  },
 ): Promise<WorkflowCampaign> {
   const grants = teamGrants(options.size);
   const present = new Set(grants.map((grant) => grant.grantId));
@@ -766,7 +794,12 @@ export async function workflowCampaign(
   const sign = () => signHead(store, campaignId, options.signer);
 
   const { campaignId } = await startCampaign(
-    { trigger: 'test', requestedBy: 'vitest', executionName: options.executionName },
+    {
+      trigger: 'test',
+      requestedBy: 'vitest',
+      executionName: options.executionName,
+      ...(options.scope ? { scope: options.scope.terms, reason: options.scope.reason } : {}),
+    } as Parameters<typeof startCampaign>[0],
     services,
   );
   await sign();
@@ -779,10 +812,13 @@ export async function workflowCampaign(
     await sign();
   }
   const revoked: string[] = [];
+  const followUp = options.followUp ? await followUpBeforeClicks(store, campaignId, grants) : undefined;
+  if (followUp) await sign();
   for (const [index, grant] of grants.entries()) {
     const stored = await store.grants.get(campaignId, grant.grantId);
     const reviewer = WORKFLOW_REVIEWERS.find((r) => r.login === stored?.reviewer);
     if (!reviewer || reviewer.login === 'carol') continue;
+    if (followUp && (grant.grantId === followUp.delegated || grant.grantId === followUp.bulk)) continue;
     const decision = index % 5 === 0 ? 'revoke' : 'keep';
     const justification = index % 4 === 0 ? 'left the team, "moved" to sales;\nsee HR-12, HR-13' : undefined;
     const outcome = await recordDecision(
@@ -796,6 +832,10 @@ export async function workflowCampaign(
     await markUnresponsive({ campaignId, reviewer: 'carol', error: { Error: 'States.Timeout' } }, services);
     await sign();
   }
+  if (followUp) {
+    await policyKeep(store, campaignId, followUp.policy);
+    await sign();
+  }
   await passGuard(store, services, campaignId);
   await sign();
   await applyRevocations({ campaignId }, services);
@@ -807,7 +847,172 @@ export async function workflowCampaign(
   await sign();
   await finalizeCampaign({ campaignId }, services);
   await sign();
-  return { campaignId, services, grants, revoked };
+  return { campaignId, services, grants, revoked, ...(followUp ? { followUp } : {}) };
+}
+
+const slackIdOf = (login: string) => WORKFLOW_REVIEWERS.find((r) => r.login === login)?.slackUserId ?? '';
+
+/**
+ * A decision as record-decision.ts writes it (record, event, link, count on the task), for the
+ * decisions the steps here do not take: a delegate's, an escalation assignee's, a bulk keep.
+ */
+async function writeDecision(
+  store: Store,
+  campaignId: string,
+  grantId: string,
+  fields: { reviewer: string; decidedBy?: string; slackUserId: string; bulk?: boolean },
+): Promise<void> {
+  const at = new Date();
+  const { reviewer, decidedBy, slackUserId, bulk } = fields;
+  await store.decisions.record({
+    campaignId,
+    grantId,
+    decision: 'keep',
+    reviewer,
+    ...(decidedBy ? { decidedBy } : {}),
+    ...(bulk ? { bulk: true } : {}),
+    decidedBySlackUserId: slackUserId,
+    decidedAt: at.toISOString(),
+    channel: 'slack',
+  });
+  const event = await store.events.append(
+    campaignId,
+    'decision_recorded',
+    {
+      grantId,
+      decision: 'keep',
+      reviewer,
+      decidedBySlackUserId: slackUserId,
+      justification: null,
+      ...(decidedBy ? { decidedBy } : {}),
+      ...(bulk ? { bulk: true } : {}),
+    },
+    at,
+  );
+  await store.decisions.linkEvent(campaignId, grantId, event.seq);
+  await store.tasks.countDecision(campaignId, reviewer, 'keep');
+}
+
+/** A grant handed over, as cadence's reassignGrants records it. */
+async function handOver(
+  store: Store,
+  campaignId: string,
+  grantId: string,
+  fields: { taskReviewer: string; to: string; by: 'delegation' | 'escalation'; note: string | null },
+): Promise<void> {
+  await store.events.append(
+    campaignId,
+    'grant_reassigned',
+    {
+      grantId,
+      taskReviewer: fields.taskReviewer,
+      from: fields.taskReviewer,
+      to: fields.to,
+      toSlackUserId: slackIdOf(fields.to),
+      by: fields.by,
+      actorSlackUserId: fields.by === 'delegation' ? slackIdOf(fields.taskReviewer) : null,
+      note: fields.note,
+    },
+    new Date(),
+  );
+}
+
+async function followUpBeforeClicks(store: Store, campaignId: string, grants: Grant[]): Promise<FollowUp> {
+  const of = async (reviewer: string) => {
+    const mine: string[] = [];
+    for (const grant of grants) {
+      if ((await store.grants.get(campaignId, grant.grantId))?.reviewer === reviewer)
+        mine.push(grant.grantId);
+    }
+    return mine;
+  };
+  const [alice, bob, carol] = [await of('alice'), await of('bob'), await of('carol')];
+  const pick = (list: string[], index: number) => {
+    const grantId = list[index];
+    if (!grantId) throw new Error('followUp needs more grants: raise size');
+    return grantId;
+  };
+  const followUp: FollowUp = {
+    delegated: pick(alice, 1),
+    escalated: pick(carol, 0),
+    bulk: pick(bob, 1),
+    policy: pick(carol, 1),
+  };
+  const now = new Date();
+  await store.events.append(
+    campaignId,
+    'reminder_sent',
+    { reviewer: 'carol', number: 1, channel: 'slack', undecided: carol.length, sentAt: now.toISOString() },
+    now,
+  );
+  await store.events.append(
+    campaignId,
+    'email_sent',
+    { purpose: 'reminder', to: 1, reviewer: 'carol', messageId: null },
+    now,
+  );
+  await handOver(store, campaignId, followUp.delegated, {
+    taskReviewer: 'alice',
+    to: 'bob',
+    by: 'delegation',
+    note: 'on leave; bob owns it now',
+  });
+  await handOver(store, campaignId, followUp.escalated, {
+    taskReviewer: 'carol',
+    to: 'alice',
+    by: 'escalation',
+    note: null,
+  });
+  await writeDecision(store, campaignId, followUp.delegated, {
+    reviewer: 'alice',
+    decidedBy: 'bob',
+    slackUserId: slackIdOf('bob'),
+  });
+  await writeDecision(store, campaignId, followUp.escalated, {
+    reviewer: 'carol',
+    decidedBy: 'alice',
+    slackUserId: slackIdOf('alice'),
+  });
+  await writeDecision(store, campaignId, followUp.bulk, {
+    reviewer: 'bob',
+    slackUserId: slackIdOf('bob'),
+    bulk: true,
+  });
+  return followUp;
+}
+
+/** The end-of-window policy's keep of an undecided grant, as MarkUnresponsive writes it. */
+async function policyKeep(store: Store, campaignId: string, grantId: string): Promise<void> {
+  const at = new Date();
+  await store.events.append(
+    campaignId,
+    'window_policy_applied',
+    { grantId, reviewer: 'carol', grantKind: 'team_membership', policy: 'keep' },
+    at,
+  );
+  await store.decisions.record({
+    campaignId,
+    grantId,
+    decision: 'keep',
+    reviewer: 'carol',
+    decidedBySlackUserId: '',
+    decidedAt: at.toISOString(),
+    channel: 'policy',
+  });
+  const event = await store.events.append(
+    campaignId,
+    'decision_recorded',
+    {
+      grantId,
+      decision: 'keep',
+      reviewer: 'carol',
+      decidedBySlackUserId: '',
+      justification: null,
+      channel: 'policy',
+    },
+    at,
+  );
+  await store.decisions.linkEvent(campaignId, grantId, event.seq);
 }
 
 export const SLACK_BOT_TOKEN = 'xoxb-tamper';

@@ -399,7 +399,11 @@ export async function buildModel(dir: string, summary: Record<string, unknown>):
       decisions[decision] += 1;
       if (reviewer) reviewer[decision] += 1;
       if (justification !== '') decisions.reasons.add(justification);
-      if (decision === 'revoke' || justification !== '') decisions.withReason.add(decisionLine(row));
+      // Format 2 also lists decisions taken for the reviewer (delegation, escalation).
+      const forReviewer = row('decided_by') !== '' && row('decided_by') !== row('reviewer');
+      if (decision === 'revoke' || justification !== '' || forReviewer) {
+        decisions.withReason.add(decisionLine(row));
+      }
       if (row('exception') !== '') decisions.policy.add(decisionLine(row));
     } else if (decision === 'downgrade') {
       // A downgrade changes the grant as a revocation would: listed with the revoke decisions.

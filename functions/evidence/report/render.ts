@@ -509,7 +509,7 @@ function decisionsSection(model: ReportModel): string {
     `<p class="lead">${plural(decisions.rows, 'reviewable grant')}: ${formatCount(decisions.keep)} kept, ${formatCount(decisions.revoke)} revoked, ${isFormat2(model) ? `${formatCount(decisions.downgrade)} downgraded, ` : ''}${formatCount(decisions.undecided)} undecided. Reasons given:</p>`,
     tallyList(decisions.reasons, 'No reviewer gave a reason.'),
     isFormat2(model)
-      ? '<h3>Revoke and downgrade decisions and decisions with a reason</h3>'
+      ? '<h3>Revoke and downgrade decisions, decisions with a reason, decisions taken for the reviewer</h3>'
       : '<h3>Revoke decisions and decisions with a reason</h3>',
     decisions.withReason.total > 0
       ? isFormat2(model)
