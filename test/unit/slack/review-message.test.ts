@@ -104,7 +104,11 @@ describe('grants grouped by resource', () => {
   it('never passes 50 blocks, lists the first open grants in task order, and Slack accepts it (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.boolean()), { minLength: 1, maxLength: 120 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 120,
+          size: 'max',
+        }),
         fc.boolean(),
         (spec, closed) => {
           const items = spec.map(([repo, decided], index) =>
@@ -143,6 +147,22 @@ describe('grants grouped by resource', () => {
       ),
       { seed: 42, numRuns: 150 },
     );
+  });
+});
+
+describe('many resources', () => {
+  it('lists 15 grants of 60 on 60 repositories (a resource line each) and 22 of 60 on one', () => {
+    const spread = Array.from({ length: 60 }, (_, i) => item(grant(`repo-${i}`, `user${i}`)));
+    const message = buildReviewMessage({ ...base, items: spread, policy });
+    // Header, intro, whole-task buttons, 15 × (resource line, grant, buttons), summary: a 16th would pass 50.
+    expect(message.blocks).toHaveLength(49);
+    expect(ids(message.blocks).filter((id) => id.startsWith('grant:'))).toHaveLength(15);
+    expect(ids(message.blocks).filter((id) => id.startsWith('res:'))).toHaveLength(15);
+    const together = Array.from({ length: 60 }, (_, i) => item(grant('api', `user${i}`)));
+    const one = buildReviewMessage({ ...base, items: together, policy });
+    expect(ids(one.blocks).filter((id) => id.startsWith('grant:'))).toHaveLength(22);
+    expect(ids(one.blocks).filter((id) => id.startsWith('res:'))).toHaveLength(1);
+    expect(one.blocks.length).toBeLessThanOrEqual(MAX_MESSAGE_BLOCKS);
   });
 });
 
