@@ -10,6 +10,7 @@ import {
   type SlackIdentities,
   teamDirectoryOf,
 } from '../core/routing';
+import { emailReviewTask, type ReviewTaskEmail } from '../email/review-task';
 import { assignmentDigest } from '../evidence/grant-digest';
 import type { Services } from '../runtime/services';
 import { canonicalJson } from '../store/events';
@@ -262,7 +263,41 @@ export async function assignReviewers(
       (unroutable > 0 ? `; ${unroutable} had no eligible reviewer` : ''),
   );
   services.progress(describeContexts(contexts, contextStats));
+  await emailRoutedAround(campaignId, routedAround, reviewable, dueAt, services);
   return { campaignId, reviewers, reviewerCount: reviewers.length, unroutableCount: unroutable };
+}
+
+/**
+ * Tells each person routed around for lack of Slack (an owner with no Slack account) by email which
+ * of their grants went to whom: routing is unchanged (a reviewer in Slack decides), and nothing is
+ * decided by email (functions/email/review-task.ts). Sent once per campaign and person
+ * (`email_sent` purpose review_task); without an email configuration nothing is sent.
+ */
+async function emailRoutedAround(
+  campaignId: string,
+  routedAround: ReadonlyMap<string, ReadonlyMap<string, string | undefined>>,
+  reviewable: readonly StoredGrant[],
+  dueAt: string,
+  services: Services,
+): Promise<void> {
+  for (const [login, routedTo] of [...routedAround].sort(([a], [b]) => a.localeCompare(b))) {
+    const person = services.config.people.find((p) => p.github.toLowerCase() === login);
+    if (!person) continue;
+    const task: ReviewTaskEmail & { routedTo: Record<string, string | null> } = {
+      campaignId,
+      reviewer: person.github,
+      email: person.email,
+      grants: reviewable.filter((grant) => routedTo.has(grant.grantId)),
+      dueAt,
+      routedTo: Object.fromEntries([...routedTo].map(([grantId, to]) => [grantId, to ?? null])),
+    };
+    const outcome = await emailReviewTask(services, task);
+    if (outcome === 'sent') {
+      services.progress(
+        `Emailed ${person.github} (not found in Slack): ${routedTo.size} grant(s) they would review went to the next reviewer`,
+      );
+    }
+  }
 }
 
 /** `Context: compared with 2026-Q3-… (1 earlier campaign read): 3 new, 61 decided then`. */
