@@ -3,6 +3,7 @@ import type { Services } from '../runtime/services';
 import { isRunning } from '../steps/campaign-status';
 import { runCancel } from './command-cancel';
 import { type CommandCaller, describeCaller, resolveCampaign } from './command-common';
+import { remindOpenTasksNow } from './command-remind';
 import { runStart } from './command-start';
 import { runStatus } from './command-status';
 import {
@@ -29,8 +30,8 @@ export type RemindNow = (
 
 export interface CommandDependencies {
   membership: MembershipChecker;
-  /** Absent until the reminder step is wired: `remind` then says it cannot remind. */
-  remindNow?: RemindNow;
+  /** Sends the reminders (command-remind.ts; tests pass a stub). */
+  remindNow: RemindNow;
 }
 
 /** How long the reply to a command may take to post (response_url takes replies for 30 minutes). */
@@ -49,7 +50,7 @@ export function registerCommandListener(
 ): void {
   const deps: CommandDependencies = {
     membership: dependencies.membership ?? createMembershipChecker({ slack: services.slack }),
-    ...(dependencies.remindNow ? { remindNow: dependencies.remindNow } : {}),
+    remindNow: dependencies.remindNow ?? remindOpenTasksNow,
   };
   app.command(SLASH_COMMAND, async ({ ack, command }) => {
     const caller = callerOf(command);
@@ -151,7 +152,7 @@ async function runRemind(
   campaignId: string | undefined,
   caller: CommandCaller,
   services: Services,
-  remindNow: RemindNow | undefined,
+  remindNow: RemindNow,
 ): Promise<string> {
   const resolved = await resolveCampaign(campaignId, 'remind', services);
   if ('text' in resolved) return resolved.text;
@@ -162,7 +163,6 @@ async function runRemind(
   if (campaign.status !== 'in_review') {
     return `Campaign ${campaign.campaignId} is ${campaign.status}, not in review: nobody is reminded.`;
   }
-  if (!remindNow) return 'Reminders cannot be sent from this endpoint: nobody was reminded.';
   const result = await remindNow(
     { campaignId: campaign.campaignId, requestedBy: describeCaller(caller) },
     services,

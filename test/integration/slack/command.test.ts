@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessReviewConfig } from '../../../functions/core/config';
 import { createSlackEndpoint } from '../../../functions/handlers/slack-events';
 import type { CampaignStartRequest, Services } from '../../../functions/runtime/services';
+import { requestReview } from '../../../functions/steps/request-review';
 import type { Store } from '../../../functions/store/index';
 import type { LocalDynamo } from '../../../lib/local/dynamo';
 import { serveSlackEndpoint } from '../../../lib/local/host';
@@ -99,12 +100,13 @@ beforeAll(async () => {
     principals: ['carol', 'gina'],
     entitlement: 'admin',
   });
-  await store.tasks.storeToken(
-    CAMPAIGN,
-    'alice',
-    'token-alice',
-    new Date(),
-    new Date(Date.now() + 3_600_000),
+  // alice's review DM, as RequestReview sends it: reminders reply in its thread.
+  await requestReview(
+    { campaignId: CAMPAIGN, reviewer: 'alice', taskToken: 'token-alice' },
+    testServices(store, {
+      config: { ...TEST_CONFIG, slack: { apiUrl: slack.apiUrl } },
+      slack: async () => new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }),
+    }),
   );
 });
 
@@ -237,6 +239,27 @@ describe('refusals', () => {
     try {
       const { replies } = await command(at, SAM, 'status');
       expect(replies[0]).toContain('no_such_subteam');
+    } finally {
+      await at.close();
+    }
+  });
+});
+
+describe('remind from Slack', () => {
+  it('reminds every reviewer with undecided grants now, in their review thread, recorded as reminder_sent', async () => {
+    const at = await endpoint(GROUP);
+    try {
+      const { replies } = await command(at, SAM, `remind ${CAMPAIGN}`);
+      expect(replies[0]).toBe(`Campaign ${CAMPAIGN}: reminded 1 reviewer(s): alice (2 undecided, by Slack).`);
+      const events = (await store.events.list(CAMPAIGN)).filter((e) => e.type === 'reminder_sent');
+      expect(events.map((e) => e.data)).toMatchObject([
+        { reviewer: 'alice', number: 1, channel: 'slack', undecided: 2 },
+      ]);
+      const task = await store.tasks.get(CAMPAIGN, 'alice');
+      const thread = slack.messages(task?.channelId as string).filter((m) => m.threadTs === task?.messageTs);
+      expect(thread).toHaveLength(1);
+      const status = await command(at, SAM, 'status');
+      expect(status.replies[0]).toContain('1 reminder(s)');
     } finally {
       await at.close();
     }
