@@ -108,9 +108,12 @@ describe('the HTML report in Chromium', () => {
       const decided = mine.filter((d) => d.decision !== 'none').length;
       expect(cells[0]).toBe(`${reviewer.reviewer}\n${reviewer.slack_user_id}`);
       expect(cells.slice(1, 3)).toEqual([reviewer.grants, String(decided)]);
-      expect(cells.slice(4, 7)).toEqual([
+      // Format 2: Keep, Revoke, Downgrade, Reminders, Status (this campaign sent no reminder).
+      expect(cells.slice(4, 9)).toEqual([
         String(mine.filter((d) => d.decision === 'keep').length),
         String(mine.filter((d) => d.decision === 'revoke').length),
+        String(mine.filter((d) => d.decision === 'downgrade').length),
+        '0',
         (reviewer.status as string).replace(/_/g, ' '),
       ]);
     }
