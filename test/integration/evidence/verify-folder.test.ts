@@ -155,14 +155,14 @@ describe('verify-evidence reads only the folder, and never throws', () => {
     const out = await copy();
     const text = await readFile(join(out, 'decisions.csv'), 'utf8');
     const lines = text.split('\n');
-    // The justification column of two rows: a formula a spreadsheet would run.
+    // The second-to-last column (bulk) of two rows: a formula a spreadsheet would run.
     const edited = lines.map((line, index) =>
       index === 1 || index === 2 ? line.replace(/,([^,]*),([^,]*)$/, ',=1+1,$2') : line,
     );
     await rewrite(out, 'decisions.csv', edited.join('\n'));
     const findings = (await verifyEvidence(out)).findings;
     expect(findings.filter((finding) => /not neutralised/.test(finding))).toEqual([
-      'decisions.csv line 2, column event_seq: a cell that begins with a formula character is not neutralised (2 such cells in the file)',
+      'decisions.csv line 2, column bulk: a cell that begins with a formula character is not neutralised (2 such cells in the file)',
     ]);
   });
 });
