@@ -95,6 +95,8 @@ const SLASH_COMMAND = '/access-review';
 const MODAL_WAIT_MS = 5_000;
 /** How long a person waits for the app's reply to a command before giving up on reading it. */
 const COMMAND_REPLY_WAIT_MS = 15_000;
+/** How often a person clicks a button again when the modal it should open does not appear. */
+const MAX_MODAL_ATTEMPTS = 3;
 /** How often a simulated reviewer clicks again on a message whose redraw was lost. */
 const MAX_STALE_RETRIES = 3;
 
@@ -490,13 +492,36 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
     triggerId: slack.issueTrigger(userId),
   });
 
-  /** Waits for the modal a click opened, fills it in and submits it; false when it never came. */
+  /**
+   * Clicks a button that opens a modal, then fills the modal in and submits it. When no modal
+   * opens (Slack refuses a trigger older than 3 s: a slow app misses it), the person clicks again,
+   * a few times. Resolves with the last click's status and whether the modal was submitted.
+   */
+  const clickThenFill = async (
+    click: () => Promise<{ status: number }>,
+    userId: string,
+    login: string,
+    callbackId: string,
+    fill: (view: ViewPayload) => Record<string, Record<string, string>> | undefined,
+  ): Promise<{ status: number; ok: boolean }> => {
+    let status = 0;
+    for (let attempt = 1; attempt <= MAX_MODAL_ATTEMPTS && !stopped; attempt++) {
+      ({ status } = await click());
+      if (status !== 200) return { status, ok: false };
+      const opened = await fillModal(userId, login, callbackId, fill, attempt === MAX_MODAL_ATTEMPTS);
+      if (opened !== 'no_modal') return { status, ok: opened === 'submitted' };
+    }
+    return { status, ok: false };
+  };
+
+  /** Waits for the modal a click opened, fills it in and submits it. */
   const fillModal = async (
     userId: string,
     login: string,
     callbackId: string,
     fill: (view: ViewPayload) => Record<string, Record<string, string>> | undefined,
-  ): Promise<boolean> => {
+    lastAttempt: boolean,
+  ): Promise<'submitted' | 'refused' | 'no_modal'> => {
     const deadline = Date.now() + MODAL_WAIT_MS;
     let view = slack.openModalOf(userId);
     while ((!view || view.callback_id !== callbackId) && Date.now() < deadline && !stopped) {
@@ -504,13 +529,14 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
       view = slack.openModalOf(userId);
     }
     if (!view || view.callback_id !== callbackId) {
-      options.onError(`${login} clicked, but no ${callbackId} modal opened`);
-      return false;
+      if (lastAttempt)
+        options.onError(`${login} clicked ${MAX_MODAL_ATTEMPTS} times, but no ${callbackId} modal opened`);
+      return 'no_modal';
     }
     const values = fill(view);
     if (!values) {
       options.onError(`${login}'s ${callbackId} modal has no input to fill in`);
-      return false;
+      return 'refused';
     }
     await pause(options.thinkMs);
     const submitted = await slack.submitView({ ...target, userId, values });
@@ -522,9 +548,9 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
             : ''
         }`,
       );
-      return false;
+      return 'refused';
     }
-    return true;
+    return 'submitted';
   };
 
   const review = async (
@@ -571,19 +597,19 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
           return;
         }
         await pause(options.thinkMs);
-        const response = await clickButton({
-          ...interactionBase(channel, ts, userId, name, message),
-          actionId: button.actionId,
-          value: button.value,
-        });
-        const ok =
-          response.status === 200 &&
-          (await fillModal(userId, login, 'review_delegation', (view) =>
-            delegationValues(view, to, wholeTask.note),
-          ));
-        clicks.push(
-          click(login, userId, { kind: 'delegate_all', delegatedTo: wholeTask.to }, response.status),
+        const { status, ok } = await clickThenFill(
+          () =>
+            clickButton({
+              ...interactionBase(channel, ts, userId, name, message),
+              actionId: button.actionId,
+              value: button.value,
+            }),
+          userId,
+          login,
+          'review_delegation',
+          (view) => delegationValues(view, to, wholeTask.note),
         );
+        clicks.push(click(login, userId, { kind: 'delegate_all', delegatedTo: wholeTask.to }, status));
         if (ok) report(`${login} handed their whole review over to ${wholeTask.to}`);
         return;
       }
@@ -658,15 +684,14 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
           options.onError(`${login} would hand ${grantId} to ${plan.to}, who is not in Slack`);
           return;
         }
-        const response = await clickButton({ ...base(), actionId: `review_delegate:${grantId}`, value });
-        const ok =
-          response.status === 200 &&
-          (await fillModal(userId, login, 'review_delegation', (view) =>
-            delegationValues(view, to, plan.note),
-          ));
-        clicks.push(
-          click(login, userId, { kind: 'delegate', grantId, delegatedTo: plan.to }, response.status),
+        const { status, ok } = await clickThenFill(
+          () => clickButton({ ...base(), actionId: `review_delegate:${grantId}`, value }),
+          userId,
+          login,
+          'review_delegation',
+          (view) => delegationValues(view, to, plan.note),
         );
+        clicks.push(click(login, userId, { kind: 'delegate', grantId, delegatedTo: plan.to }, status));
         if (ok) report(`${login} handed ${what} over to ${plan.to}`);
         return;
       }
@@ -689,19 +714,22 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
         return;
       }
       case 'justified_keep': {
-        const response = await clickButton({ ...base(), actionId: `review_justify:${grantId}`, value });
-        const ok =
-          response.status === 200 &&
-          (await fillModal(userId, login, 'review_justification', (view) => {
+        const { status, ok } = await clickThenFill(
+          () => clickButton({ ...base(), actionId: `review_justify:${grantId}`, value }),
+          userId,
+          login,
+          'review_justification',
+          (view) => {
             const input = inputOf(view, 'plain_text_input');
             return input ? { [input.blockId]: { [input.actionId]: plan.text } } : undefined;
-          }));
+          },
+        );
         clicks.push(
           click(
             login,
             userId,
             { kind: 'justified_keep', grantId, decision: 'keep', justification: plan.text },
-            response.status,
+            status,
           ),
         );
         if (ok) report(`${login} kept ${what} with the reason “${plan.text}”`);
