@@ -1,3 +1,4 @@
+import { reviewReminderHours } from '../core/config';
 import { AccessReviewError, classifyError } from '../core/errors';
 import type { OutgoingEmail } from '../email/types';
 import type { Services } from '../runtime/services';
@@ -41,7 +42,7 @@ export async function sendReminder(
   const undecided = undecidedByReviewer(state);
   if ((task.remindersSent ?? 0) >= number) return { status: 'already_sent', undecided };
   if (undecided === 0) return { status: 'nothing_left', undecided };
-  const reminders = services.config.review.reminderHours?.length;
+  const reminders = reviewReminderHours(services.config).length;
   let channel: 'slack' | 'email';
   try {
     channel = await deliver(services, task, state, number, undecided, reminders);
@@ -145,7 +146,8 @@ export function reminderText(
   due: Date,
   channel: 'slack' | 'email',
 ): string {
-  const which = of && of > 1 ? `Reminder ${number} of ${of}` : 'Reminder';
+  // A reminder asked for on top of the calendar's (`/access-review remind`) is not "3 of 2".
+  const which = of && of > 1 && number <= of ? `Reminder ${number} of ${of}` : 'Reminder';
   const left = `${plural(undecided, 'grant')} still ${undecided === 1 ? 'waits' : 'wait'} for your decision`;
   const deadline =
     channel === 'slack'
@@ -183,4 +185,40 @@ function textToHtml(text: string): string {
   return `<p>${escaped.replaceAll('\n', '<br>')}</p>`;
 }
 
-export { loadReviewerState };
+export interface RemindNowResult {
+  reminded: Array<{ reviewer: string; channel: 'slack' | 'email'; undecided: number }>;
+  failed: Array<{ reviewer: string; error: string }>;
+}
+
+/**
+ * `/access-review remind`: a reminder now to every reviewer whose task is open and who still has
+ * grants to decide, through the same path as the calendar's (the DM thread, or email), numbered
+ * after the last one each has had and recorded as `reminder_sent` like them. One reviewer's
+ * failure does not stop the others; Slack refusing the app does (every reminder would fail alike).
+ */
+export async function sendRemindersNow(
+  input: { campaignId: string; requestedBy: string },
+  services: Services,
+): Promise<RemindNowResult> {
+  const result: RemindNowResult = { reminded: [], failed: [] };
+  for (const task of await services.store.tasks.list(input.campaignId)) {
+    if (task.status !== 'awaiting') continue;
+    const outcome = await sendReminder(services, task, (task.remindersSent ?? 0) + 1);
+    if (outcome.status === 'sent' && outcome.channel) {
+      result.reminded.push({
+        reviewer: task.reviewer,
+        channel: outcome.channel,
+        undecided: outcome.undecided,
+      });
+    } else if (outcome.status === 'undeliverable') {
+      result.failed.push({ reviewer: task.reviewer, error: 'the reminder could not be delivered' });
+    }
+  }
+  services.log.info('reminders sent on request', {
+    campaignId: input.campaignId,
+    requestedBy: input.requestedBy,
+    reminded: result.reminded.length,
+    failed: result.failed.length,
+  });
+  return result;
+}

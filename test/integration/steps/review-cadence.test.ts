@@ -4,6 +4,7 @@ import { parseConfig } from '../../../functions/core/config';
 import type { Services } from '../../../functions/runtime/services';
 import { awaitReview, ReviewTaskClosedError } from '../../../functions/steps/await-review';
 import { handedOverGrantsOf, reassignGrants } from '../../../functions/steps/reassign-grants';
+import { sendRemindersNow } from '../../../functions/steps/reminders';
 import { requestReview } from '../../../functions/steps/request-review';
 import { reviewCheckpoint } from '../../../functions/steps/review-checkpoint';
 import type { Store } from '../../../functions/store/index';
@@ -207,6 +208,19 @@ describe('ReviewCheckpoint', () => {
     await reviewCheckpoint({ campaignId, reviewer: 'alice' }, services);
     expect(await eventsOf('grant_reassigned')).toHaveLength(1);
     expect(dmOf(BOB).filter((message) => !message.threadTs)).toHaveLength(1);
+  });
+
+  it('sends a reminder on request, numbered after the last, which the calendar then does not repeat', async () => {
+    clock += hours(10);
+    expect(await sendRemindersNow({ campaignId, requestedBy: 'U0SEC0001 (sec)' }, services)).toEqual({
+      reminded: [{ reviewer: 'alice', channel: 'slack', undecided: 2 }],
+      failed: [],
+    });
+    clock += hours(62);
+    // Reminder 1 is already in the chain: the checkpoint at 72 h sends nothing more.
+    expect(await reviewCheckpoint({ campaignId, reviewer: 'alice' }, services)).toMatchObject({ did: [] });
+    expect((await eventsOf('reminder_sent')).map((event) => event.data.number)).toEqual([1]);
+    expect(aliceDm().filter((message) => message.threadTs)).toHaveLength(1);
   });
 
   it('says close at the end of the window, and done for a task that closed between two waits', async () => {
