@@ -52,16 +52,23 @@ function earlierCampaigns(campaigns: readonly Campaign[], current: Campaign): Ca
     .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
 }
 
-/** How the principal was last active, where the grant's own source record says so. */
+/**
+ * When the principal was last active, where the grant's own source record says: GitHub's deploy keys
+ * (`last_used`) and fine-grained tokens (`token_last_used_at`), the only activity a connector reads
+ * today. A record that says "never" gives the source without a time (the message says "no activity
+ * recorded"). Secrets Manager's "last accessed" is the secret's, not the principal's: not used.
+ */
 function lastActive(grant: Grant): Pick<GrantContext, 'lastActiveAt' | 'lastActiveSource'> {
-  const at = (value: unknown, source: string) =>
-    typeof value === 'string' && !Number.isNaN(Date.parse(value))
-      ? { lastActiveAt: new Date(value).toISOString(), lastActiveSource: source }
-      : {};
-  // Only what a connector reads today: GitHub's deploy keys (`last_used`) and fine-grained tokens
-  // (`token_last_used_at`). Secrets Manager's "last accessed" is the secret's, not the principal's.
-  if (grant.grantKind === 'deploy_key') return at(grant.raw.lastUsed, 'GitHub: deploy key last used');
-  if (grant.grantKind === 'personal_access_token') return at(grant.raw.lastUsedAt, 'GitHub: token last used');
+  const from = (field: string, source: string) => {
+    if (!(field in grant.raw)) return {};
+    const value = grant.raw[field];
+    if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) {
+      return { lastActiveAt: new Date(value).toISOString(), lastActiveSource: source };
+    }
+    return value === null ? { lastActiveSource: source } : {};
+  };
+  if (grant.grantKind === 'deploy_key') return from('lastUsed', 'GitHub deploy key record');
+  if (grant.grantKind === 'personal_access_token') return from('lastUsedAt', 'GitHub token record');
   return {};
 }
 

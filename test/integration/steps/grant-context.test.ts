@@ -145,10 +145,14 @@ describe('grant context', () => {
       newSinceLastCampaign: true,
       lastCampaignId: 'q1',
       lastActiveAt: '2026-05-20T00:00:00.000Z',
-      lastActiveSource: 'GitHub: deploy key last used',
+      lastActiveSource: 'GitHub deploy key record',
     });
-    // A token GitHub says was never used has no "last active".
-    expect(of(token)).toEqual({ newSinceLastCampaign: true, lastCampaignId: 'q1' });
+    // A token GitHub says was never used: the source, without a time ("no activity recorded").
+    expect(of(token)).toEqual({
+      newSinceLastCampaign: true,
+      lastCampaignId: 'q1',
+      lastActiveSource: 'GitHub token record',
+    });
     // Each covering campaign read once, newest first; the cancelled and the running one never.
     expect(stats.campaignsRead).toEqual(['web', 'q1']);
     expect(stats.earlierGrantsRead).toBe(4);
