@@ -12,7 +12,7 @@ export interface VerifyRevocationsOutput extends CampaignRef {
   confirmedAbsent: number;
   stillPresent: number;
   /** Downgrades whose grant does not hold the lower entitlement directly (gone altogether, or never lowered). */
-  downgradeTargetMissing: number;
+  downgradeTargetMissing?: number;
   /**
    * False when the step stopped before its Lambda's time ran out, with revocations still to check:
    * the workflow calls it again and it goes on after the verifications already recorded.
@@ -32,7 +32,9 @@ export async function verifyRevocations(
   const { store } = services;
   await store.campaigns.advance(campaignId, 'verifying');
   const revocations = await store.outcomes.listRevocations(campaignId);
-  const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0, downgradeTargetMissing: 0 };
+  const totals = { checked: 0, confirmedAbsent: 0, stillPresent: 0 };
+  let downgrades = 0;
+  let downgradeTargetMissing = 0;
   const done = new Map((await store.outcomes.listVerifications(campaignId)).map((v) => [v.grantId, v]));
   for (const revocation of revocations) {
     // A revocation the guard kept from happening removed nothing: there is nothing to verify.
@@ -73,9 +75,13 @@ export async function verifyRevocations(
     totals.checked++;
     if (verification.status === 'absent') totals.confirmedAbsent++;
     else totals.stillPresent++;
-    if (verification.operation === 'downgrade' && !verification.toHeld) totals.downgradeTargetMissing++;
+    if (verification.operation === 'downgrade') {
+      downgrades++;
+      if (!verification.toHeld) downgradeTargetMissing++;
+    }
   }
-  return { campaignId, ...totals, complete: true };
+  // Only with downgrades, so a campaign of revocations reports what it always did.
+  return { campaignId, ...totals, ...(downgrades > 0 ? { downgradeTargetMissing } : {}), complete: true };
 }
 
 /**
