@@ -43,14 +43,16 @@ export async function checkRevocations(
   let summary = await store.approvals.getGuardSummary(campaignId);
   if (!summary) {
     const grants = await store.grants.list(campaignId);
-    const revoke = (await store.decisions.list(campaignId))
-      .filter((decision) => decision.decision === 'revoke')
-      .map((decision) => decision.grantId);
+    const decisions = await store.decisions.list(campaignId);
+    const revoke = decisions.filter((d) => d.decision === 'revoke').map((d) => d.grantId);
+    // A downgrade takes the higher entitlement away: the guard counts it like a revocation.
+    const downgrade = decisions.filter((d) => d.decision === 'downgrade').map((d) => d.grantId);
     const ownIdentities = ownIdentitiesOf(config, await reportedIdentities(services));
     const guard = config.revocationGuard;
     const verdict = evaluateRevocationGuard({
       grants,
       revoke,
+      downgrade,
       limits: guard,
       ownIdentities,
     });
@@ -82,6 +84,7 @@ export async function checkRevocations(
         limits: summary.limits,
         reviewable: summary.reviewable,
         revocations: summary.revocations,
+        downgrades: summary.downgrades ?? 0,
         percentAllowance: summary.percentAllowance,
         overPercentLimit: summary.overPercentLimit,
         principalsOverLimit: summary.principalsOverLimit,
