@@ -68,7 +68,6 @@ export class AccessReviewStack extends Stack {
     });
     this.workflow = new ReviewWorkflow(this, 'Review', {
       functions: this.functions,
-      reviewWindowHours: config.review.windowHours,
       approvalWindowHours: config.revocationGuard.approvalWindowHours,
       encryptionKey: key,
     });
@@ -77,7 +76,11 @@ export class AccessReviewStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       timezone: config.schedule.timezone,
     });
-    this.slackEndpoint = new SlackEndpoint(this, 'Slack', { handler: this.functions.get('slack-events') });
+    // `/access-review start` starts this state machine (and no other): StartExecution only.
+    this.slackEndpoint = new SlackEndpoint(this, 'Slack', {
+      handler: this.functions.get('slack-events'),
+      stateMachine: this.workflow.stateMachine,
+    });
     this.failureAlerts = new FailureAlerts(this, 'FailureAlerts', {
       stateMachine: this.workflow.stateMachine,
       functionOf: (name) => this.functions.get(name),

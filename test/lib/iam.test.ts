@@ -214,7 +214,11 @@ describe('IAM behaviour of the synthesized roles', () => {
     );
     const other = `arn:aws:states:${TEST_REGION}:${TEST_ACCOUNT}:stateMachine:Other`;
     expect(decideTaskResponse('slack-events', 'states:SendTaskSuccess', other)).toBe('ImplicitlyDenied');
-    expect(await decide('slack-events', 'states:StartExecution', arns.stateMachine)).toBe('ImplicitlyDenied');
+    // `/access-review start` starts this state machine, and no other (StopExecution is never granted).
+    expect(await decide('slack-events', 'states:StartExecution', arns.stateMachine)).toBe('Allowed');
+    expect(await decide('slack-events', 'states:StartExecution', other)).toBe('ImplicitlyDenied');
+    const execution = `arn:aws:states:${TEST_REGION}:${TEST_ACCOUNT}:execution:${arns.stateMachine.split(':').at(-1)}:run`;
+    expect(await decide('slack-events', 'states:StopExecution', execution)).toBe('ImplicitlyDenied');
     for (const spec of HANDLERS.filter((candidate) => candidate.name !== 'slack-events')) {
       expect(decideTaskResponse(spec.name, 'states:SendTaskSuccess', arns.stateMachine), spec.name).toBe(
         'ImplicitlyDenied',

@@ -160,6 +160,10 @@ describe('functions', () => {
         expected.ACCESS_REVIEW_EVIDENCE_BUCKET = { Ref: evidenceBucketId() };
         expected.ACCESS_REVIEW_EVIDENCE_RETENTION_DAYS = '548';
       }
+      // `/access-review start`: the state machine the Slack endpoint may start (lib/aws/slack-endpoint.ts).
+      if (spec.name === 'slack-events') {
+        expected.STATE_MACHINE_ARN = { Ref: onlyLogicalId('AWS::StepFunctions::StateMachine') };
+      }
       expect(variables, spec.name).toEqual(expected);
       // Anything that looks like a credential must be a reference to a secret, never a value. The
       // signing key's ARN names a key whose private half never leaves KMS.
@@ -205,10 +209,11 @@ describe('functions', () => {
         actionsOf(statement).some((action) => action.startsWith('states:')),
       );
       if (spec.completesReviewTasks) {
+        // The review tasks' answers, and `/access-review start` (slack-events is the only one).
         expect(stepFunctions, spec.name).toEqual([
           {
             Effect: 'Allow',
-            Action: 'states:SendTaskSuccess',
+            Action: ['states:SendTaskSuccess', 'states:StartExecution'],
             Resource: { Ref: stateMachineId },
           },
         ]);
