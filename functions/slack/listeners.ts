@@ -21,6 +21,7 @@ import {
   recordDecision,
 } from '../steps/record-decision';
 import type { ReviewTask } from '../store/tasks';
+import { registerHomeListener } from './app-home';
 import { APPROVAL_ACTION_PREFIX, registerApprovalListeners } from './approval-listeners';
 import {
   parseActionId,
@@ -77,6 +78,7 @@ export function registerSlackListeners(app: App, services: Services): void {
   registerReviewListeners(app, services);
   registerApprovalListeners(app, services);
   registerCommandListener(app, services);
+  registerHomeListener(app, services);
   app.action({ type: 'block_actions', action_id: UNHANDLED_ACTION }, async ({ ack }) => {
     await ack();
   });
