@@ -153,17 +153,20 @@ describe('a scoped campaign on the acme scenario', () => {
       scope: ['team:acme/platform'],
       reason: 'm',
     });
-    const kind = await campaign('scoped-kind', {
-      trigger: 'manual',
-      scope: ['kind:secret_read'],
-      reason: 'm',
-    });
     const figures = Object.fromEntries(
       Object.entries({ full, repo, team }).map(([name, run]) => [
         name,
         { github: total(run.usage.github), aws: total(run.usage.aws) },
       ]),
     );
+    const written = Object.fromEntries(
+      await Promise.all(
+        Object.entries({ full, repo, team }).map(
+          async ([name, run]) => [name, (await store.campaigns.get(run.campaignId)).counts] as const,
+        ),
+      ),
+    );
+    console.log(`grants written by scope: ${JSON.stringify(written)}`);
     console.log(`snapshot requests by scope: ${JSON.stringify(figures)}`);
     // A repository's OIDC subjects are AWS grants: the repository scope reads both, like the whole
     // one (AWS costs 2 STS calls fewer on a connector that already holds its role sessions).
