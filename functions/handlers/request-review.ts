@@ -1,3 +1,4 @@
+import { emailOnLambda } from '../email/on-lambda';
 import { signingChainHead } from '../evidence/signing/sign-head';
 import { lambdaHandler } from '../runtime/aws';
 import { signerOnLambda } from '../runtime/signing-on-lambda';
@@ -7,4 +8,8 @@ import { requestReview } from '../steps/request-review';
 /** Workflow step, signing the chain head after it; the embedded host calls `run` with its own services. */
 export const run = signingChainHead(requestReview);
 /** Bundles only what it declares (functions/runtime/aws.ts); matches lib/aws/handlers.ts. */
-export const handler = lambdaHandler(run, { slack: slackOnLambda, signer: signerOnLambda });
+export const handler = lambdaHandler(run, {
+  slack: slackOnLambda,
+  signer: signerOnLambda,
+  email: emailOnLambda,
+});

@@ -1,6 +1,6 @@
 import { reviewReminderHours } from '../core/config';
 import { AccessReviewError, classifyError } from '../core/errors';
-import type { OutgoingEmail } from '../email/types';
+import { emailReminder } from '../email/review-task';
 import type { Services } from '../runtime/services';
 import type { ReviewTask } from '../store/tasks';
 import { loadReviewerState, type ReviewerState, redrawTaskMessage } from './review-task';
@@ -90,53 +90,36 @@ async function deliver(
     return 'slack';
   }
   const email = reviewerEmail(services, task.reviewer);
-  if (!services.email || !email || services.config.notifications?.email?.reviewTasks === false) {
+  if (!email) {
+    throw new ReminderUndeliverableError(
+      `${task.reviewer} has no review message in Slack and no email in people`,
+    );
+  }
+  // Sent once per campaign, reviewer and number, with its email_sent, by functions/email; a send
+  // another attempt holds (in_progress) is that attempt's to finish.
+  const outcome = await emailReminder(services, {
+    campaignId: task.campaignId,
+    reviewer: task.reviewer,
+    email,
+    grants: state.grants.filter((grant) => !state.decisions.has(grant.grantId) && !grant.assignee),
+    grantCount: task.grantCount,
+    dueAt: task.dueAt,
+    number,
+    ...(reminders !== undefined && number <= reminders ? { reminders } : {}),
+  });
+  if (outcome === 'not_configured') {
     throw new ReminderUndeliverableError(
       `${task.reviewer} has no review message in Slack and ${
-        services.email
-          ? email
-            ? 'review tasks are not emailed'
-            : 'no email in people'
-          : 'no email is configured'
+        services.email ? 'review tasks are not emailed' : 'no email is configured'
       }`,
     );
   }
-  await sendReviewerEmail(services, task, {
-    purpose: 'reminder',
-    to: [email],
-    subject: `Reminder: access review ${task.campaignId}, ${plural(undecided, 'grant')} left, due ${plainDate(due)}`,
-    text: reminderText(number, reminders, undecided, due, 'email'),
-  });
   return 'email';
 }
 
 /** The reviewer's address from `people` (never logged, never in the chain). */
 export function reviewerEmail(services: Services, login: string): string | undefined {
   return services.config.people.find((person) => person.github.toLowerCase() === login.toLowerCase())?.email;
-}
-
-/**
- * Sends an email about a review task and records `email_sent` (counts and purpose only: the chain
- * never holds an address).
- */
-export async function sendReviewerEmail(
-  services: Services,
-  task: ReviewTask,
-  email: Omit<OutgoingEmail, 'html'> & { html?: string },
-): Promise<void> {
-  if (!services.email) throw new ReminderUndeliverableError('no email sender is configured');
-  const sent = await services.email.send({ ...email, html: email.html ?? textToHtml(email.text) });
-  await services.store.events.append(
-    task.campaignId,
-    'email_sent',
-    {
-      purpose: email.purpose,
-      to: email.to.length,
-      reviewer: task.reviewer,
-      messageId: sent.messageId ?? null,
-    },
-    services.now(),
-  );
 }
 
 export function reminderText(
@@ -178,11 +161,6 @@ function ordinal(n: number): string {
           ? 'rd'
           : 'th';
   return `${n}${suffix}`;
-}
-
-function textToHtml(text: string): string {
-  const escaped = text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-  return `<p>${escaped.replaceAll('\n', '<br>')}</p>`;
 }
 
 export interface RemindNowResult {

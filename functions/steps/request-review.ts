@@ -1,9 +1,11 @@
 import { AccessReviewError, TransientError } from '../core/errors';
+import { emailReviewTask } from '../email/review-task';
 import type { Services } from '../runtime/services';
+import { reviewPolicy } from '../slack/blocks';
 import type { ReviewTask } from '../store/tasks';
-import { reviewerEmail, sendReviewerEmail } from './reminders';
+import { reviewerEmail } from './reminders';
 import { calendarPosition, hourSecondsOf, reviewCalendar, windowEnd } from './review-checkpoint';
-import { loadReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
+import { loadReviewerState, type ReviewerState, redrawTaskMessage, reviewMessage } from './review-task';
 
 export interface RequestReviewInput {
   campaignId: string;
@@ -72,7 +74,7 @@ export async function requestReview(
     const opened = await slack.conversations.open({ users: started.slackUserId });
     const channelId = opened.channel?.id;
     if (!channelId) throw new TransientError(`Slack opened no DM channel for ${reviewer}`);
-    const message = reviewMessage(started, state);
+    const message = reviewMessage(started, state, reviewPolicy(services.config));
     const posted = await slack.chat.postMessage({
       channel: channelId,
       text: message.text,
@@ -82,7 +84,7 @@ export async function requestReview(
     await store.tasks.recordMessage(campaignId, reviewer, channelId, posted.ts);
     services.progress(`Asked ${reviewer} in Slack to review ${started.grantCount} grants`);
   } else if (!started.requestRecorded) {
-    await emailReviewTask(services, started);
+    await requestByEmail(services, started, state);
   }
   if (!started.requestRecorded) {
     await store.events.append(campaignId, 'review_requested', requestedEvent(started), services.now());
@@ -91,21 +93,32 @@ export async function requestReview(
   return output;
 }
 
-/** The review task by email, for a reviewer not reachable in Slack (notifications.email.reviewTasks). */
-async function emailReviewTask(services: Services, task: ReviewTask): Promise<void> {
+/**
+ * The review task by email, for a reviewer not reachable in Slack (notifications.email.reviewTasks),
+ * through functions/email/review-task.ts: sent once per campaign and reviewer, and `email_sent`
+ * recorded there. An email no host can send is the reviewer undeliverable.
+ */
+async function requestByEmail(services: Services, task: ReviewTask, state: ReviewerState): Promise<void> {
   const email = reviewerEmail(services, task.reviewer);
-  if (!services.email || !email || services.config.notifications?.email?.reviewTasks === false) {
+  if (!email) throw new ReviewUndeliverableError(`${task.reviewer} has no Slack user and no email in people`);
+  const outcome = await emailReviewTask(services, {
+    campaignId: task.campaignId,
+    reviewer: task.reviewer,
+    email,
+    grants: state.grants,
+    dueAt: task.dueAt,
+    grantCount: task.grantCount,
+  });
+  if (outcome === 'not_configured') {
     throw new ReviewUndeliverableError(
-      `${task.reviewer} has no Slack user and ${services.email ? (email ? 'review tasks are not emailed' : 'no email in people') : 'no email is configured'}`,
+      `${task.reviewer} has no Slack user and ${services.email ? 'review tasks are not emailed' : 'no email is configured'}`,
     );
   }
-  await sendReviewerEmail(services, task, {
-    purpose: 'review_task',
-    to: [email],
-    subject: `Access review ${task.campaignId}: ${task.grantCount} grants to review by ${task.dueAt.slice(0, 10)}`,
-    text: `You are asked to review ${task.grantCount} grants of access in campaign ${task.campaignId}, by ${task.dueAt.slice(0, 16).replace('T', ' ')} UTC. You cannot be reached in Slack, where the decisions are made: ask the security team to hand them to someone who can decide, or to add you to Slack.`,
-  });
-  services.progress(`Asked ${task.reviewer} by email to review ${task.grantCount} grants`);
+  // Another attempt holds the send: retrying the step finds it sent (or its claim expired).
+  if (outcome === 'in_progress')
+    throw new TransientError(`the review task email to ${task.reviewer} is being sent`);
+  if (outcome === 'sent')
+    services.progress(`Asked ${task.reviewer} by email to review ${task.grantCount} grants`);
 }
 
 /** The reviewer cannot be reached by any channel: the workflow's Catch records it (MarkUnresponsive). */

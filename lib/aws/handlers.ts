@@ -132,7 +132,8 @@ export const HANDLERS: readonly HandlerSpec[] = [
     secrets: ['slack'],
     completesReviewTasks: false,
     awsRoles: 'none',
-    sendsEmail: false,
+    // Each person routed around for lack of Slack is told by email which of their grants went to whom.
+    sendsEmail: true,
     signsChain: true,
     archivesEvidence: false,
     // Slack's users.lookupByEmail (Tier 3, about 50 a minute) for everyone involved, then the
