@@ -1,8 +1,8 @@
 import { classifyError, TransientError } from '../core/errors';
 import type { Services } from '../runtime/services';
-import { buildReviewMessage, type ReviewMessage } from '../slack/blocks';
+import { buildReviewMessage, type ReviewMessage, reviewPolicy } from '../slack/blocks';
 import type { StoredGrant } from '../store/grants';
-import { byResourceThenPrincipal } from './review-task';
+import { byResourceThenPrincipal, shownDecision } from './review-task';
 
 /**
  * The handover DM: one message per person and campaign listing every grant handed to them (by
@@ -131,15 +131,10 @@ export async function handoverMessage(
       return {
         grant,
         routingReason: handoverReason(grant),
-        decision: decision
-          ? {
-              decision: decision.decision,
-              decidedAt: decision.decidedAt,
-              justification: decision.justification,
-            }
-          : undefined,
+        decision: decision ? shownDecision(decision) : undefined,
       };
     }),
+    policy: reviewPolicy(services.config),
   });
 }
 

@@ -1,5 +1,5 @@
 import type { Services } from '../runtime/services';
-import { buildReviewMessage } from '../slack/blocks';
+import { buildReviewMessage, type ReviewPolicy, reviewPolicy, type ShownDecision } from '../slack/blocks';
 import type { Decision } from '../store/decisions';
 import type { StoredGrant } from '../store/grants';
 import type { ReviewTask } from '../store/tasks';
@@ -41,27 +41,43 @@ export function byResourceThenPrincipal(
   return a.resource.localeCompare(b.resource) || a.principal.localeCompare(b.principal);
 }
 
+/**
+ * What a stored decision shows on its outcome line: a downgrade its target, a delegate's or
+ * assignee's decision who took it, a bulk keep that it was one.
+ */
+export function shownDecision(decision: Decision): ShownDecision {
+  return {
+    decision: decision.decision,
+    decidedAt: decision.decidedAt,
+    ...(decision.justification !== undefined ? { justification: decision.justification } : {}),
+    ...(decision.downgradeTo !== undefined ? { downgradeTo: decision.downgradeTo } : {}),
+    ...(decision.decidedBy !== undefined ? { decidedBy: decision.decidedBy } : {}),
+    ...(decision.bulk === true ? { bulk: true } : {}),
+  };
+}
+
+/**
+ * The reviewer's whole message. `policy` is the configuration's (reviewPolicy(services.config)):
+ * without it the message would ask a reason for every class and offer no downgrade, whatever
+ * the deployment configured.
+ */
 export function reviewMessage(
   task: ReviewTask,
   state: ReviewerState,
+  policy: ReviewPolicy,
   closed?: 'completed' | 'window_closed',
 ) {
   return buildReviewMessage({
     campaignId: task.campaignId,
     reviewerLogin: task.reviewer,
     dueAt: task.dueAt,
+    policy,
     items: state.grants.map((grant) => {
       const decision = state.decisions.get(grant.grantId);
       return {
         grant,
         routingReason: grant.routingReason ?? '',
-        decision: decision
-          ? {
-              decision: decision.decision,
-              decidedAt: decision.decidedAt,
-              justification: decision.justification,
-            }
-          : undefined,
+        decision: decision ? shownDecision(decision) : undefined,
       };
     }),
     closed: closed ? { reason: closed } : undefined,
@@ -78,7 +94,7 @@ export async function redrawTaskMessage(
   if (!task.channelId || !task.messageTs) return;
   try {
     const slack = await services.slack();
-    const message = reviewMessage(task, state, closed);
+    const message = reviewMessage(task, state, reviewPolicy(services.config), closed);
     await slack.chat.update({
       channel: task.channelId,
       ts: task.messageTs,
