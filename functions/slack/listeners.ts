@@ -46,7 +46,9 @@ import {
   delegationModal,
   JUSTIFICATION_CALLBACK_ID,
   justificationModal,
+  loadingModal,
   type ModalSubject,
+  noticeModal,
   parsePrivateMetadata,
   REASON_ACTION,
   REASON_BLOCK,
@@ -249,33 +251,27 @@ function registerJustificationListeners(app: App, services: Services): void {
       return;
     }
     if (!slackUserId) return;
-    const checked = await checkDecider(services, subject.campaignId, subject.grantId, slackUserId);
-    if (!checked.ok) {
-      await tell(`Nothing was recorded: ${checked.reason}`);
-      return;
-    }
-    if (checked.task.status !== 'awaiting') {
-      await tell(`Nothing was recorded: ${closedReason(checked.task).reason}`);
-      return;
-    }
-    const existing = await services.store.decisions.get(subject.campaignId, subject.grantId);
-    if (existing) {
-      await tell(
-        `Already recorded: ${existing.decision} at ${existing.decidedAt}. A decision is recorded once.`,
-      );
-      return;
-    }
-    const classes = justificationReasons(checked.grant, services.config.review.justificationRequiredFor);
-    try {
-      const slack = await services.slack();
-      await slack.views.open({
-        trigger_id: payload.trigger_id,
-        view: justificationModal(subject.campaignId, checked.grant, classes.length > 0 ? classes : []),
-      });
-    } catch (error) {
-      services.log.warn('could not open the justification modal', { error: describeError(error) });
-      await tell('The form could not be opened (Slack allows 3 seconds). Please click Keep… again.');
-    }
+    await openFormFirst(
+      services,
+      payload,
+      tell,
+      { title: 'Keep with a reason', button: 'Keep…' },
+      async () => {
+        const checked = await checkDecider(services, subject.campaignId, subject.grantId, slackUserId);
+        if (!checked.ok) return { refused: `Nothing was recorded: ${checked.reason}` };
+        if (checked.task.status !== 'awaiting') {
+          return { refused: `Nothing was recorded: ${closedReason(checked.task).reason}` };
+        }
+        const existing = await services.store.decisions.get(subject.campaignId, subject.grantId);
+        if (existing) {
+          return {
+            refused: `Already recorded: ${existing.decision} at ${existing.decidedAt}. A decision is recorded once.`,
+          };
+        }
+        const classes = justificationReasons(checked.grant, services.config.review.justificationRequiredFor);
+        return { view: justificationModal(subject.campaignId, checked.grant, classes) };
+      },
+    );
   });
 
   app.view(
@@ -360,6 +356,61 @@ async function redrawAfterSubmission(
   await Promise.all(redraws);
 }
 
+/** The form a click opens, or why it opens none (also told to the clicker like any refused click). */
+type FormOutcome = { view: View } | { refused: string };
+
+/**
+ * Opens a placeholder modal at once, before any table read: Slack's trigger_id is good for 3 s
+ * after the click, and on a loaded host the checks behind the form (the task, the grant, its
+ * decision) took longer. The checks then run, and the placeholder becomes the form, or a notice
+ * saying why there is none. A trigger already gone is said by response_url; nothing was read.
+ */
+async function openFormFirst(
+  services: Services,
+  payload: BlockAction,
+  tell: (text: string) => Promise<void>,
+  labels: { title: string; button: string },
+  form: () => Promise<FormOutcome>,
+): Promise<void> {
+  let opened: { id: string; hash: string | undefined };
+  try {
+    const slack = await services.slack();
+    const result = await slack.views.open({
+      trigger_id: payload.trigger_id,
+      view: loadingModal(labels.title),
+    });
+    if (!result.view?.id) throw new MalformedRequestError('views.open answered without the view');
+    opened = { id: result.view.id, hash: result.view.hash };
+  } catch (error) {
+    services.log.warn('could not open the modal', { form: labels.title, error: describeError(error) });
+    await tell(`The form could not be opened (Slack allows 3 seconds). Please click ${labels.button} again.`);
+    return;
+  }
+  let outcome: FormOutcome;
+  try {
+    outcome = await form();
+  } catch (error) {
+    services.log.error('checking a click for its form failed', {
+      form: labels.title,
+      error: describeError(error),
+    });
+    outcome = { refused: `Something went wrong; nothing was recorded. Please click ${labels.button} again.` };
+  }
+  try {
+    const slack = await services.slack();
+    await slack.views.update({
+      view_id: opened.id,
+      ...(opened.hash ? { hash: opened.hash } : {}),
+      view: 'view' in outcome ? outcome.view : noticeModal(labels.title, outcome.refused),
+    });
+  } catch (error) {
+    // Closed by the person meanwhile, or Slack refused: the reply below still says why, if there is one.
+    services.log.warn('could not show the form', { form: labels.title, error: describeError(error) });
+    if ('view' in outcome) await tell(`The form could not be shown. Please click ${labels.button} again.`);
+  }
+  if ('refused' in outcome) await tell(outcome.refused);
+}
+
 /** Most grants one "Hand over all…" moves: each is a conditional write and an event, inside Slack's 3 s. */
 export const DELEGATE_ALL_MAX_GRANTS = 100;
 
@@ -379,46 +430,35 @@ function registerDelegationListeners(app: App, services: Services): void {
       const tell = replier(services, payload.response_url, deadline);
       const slackUserId = clickerOf(body);
       const all = (action as { action_id?: string }).action_id?.startsWith('review_delegate_all:') === true;
-      let view: View;
+      if (!slackUserId) return;
+      let subject: ModalSubject;
       try {
-        if (!slackUserId) return;
-        if (all) {
-          const { campaignId } = readCampaignButton(action, 'delegate_all');
-          const task = await taskOfClicker(services, campaignId, slackUserId);
-          if (!task) {
-            await tell('Nothing was handed over: you have no review task in this campaign.');
-            return;
-          }
-          if (task.status !== 'awaiting') {
-            await tell(`Nothing was handed over: ${closedReason(task).reason}`);
-            return;
-          }
-          view = delegationModal(campaignId, { count: Math.max(0, task.grantCount - task.decidedCount) });
-        } else {
-          const { campaignId, grantId } = readGrantButton(action, 'delegate');
-          const checked = await checkDecider(services, campaignId, grantId, slackUserId);
-          if (!checked.ok) {
-            await tell(`Nothing was handed over: ${checked.reason}`);
-            return;
-          }
-          if (checked.task.status !== 'awaiting') {
-            await tell(`Nothing was handed over: ${closedReason(checked.task).reason}`);
-            return;
-          }
-          view = delegationModal(campaignId, { grant: checked.grant });
-        }
+        subject = all ? readCampaignButton(action, 'delegate_all') : readGrantButton(action, 'delegate');
       } catch (error) {
         services.log.warn('malformed review action refused', { error: describeError(error) });
         await tell(UNREADABLE);
         return;
       }
-      try {
-        const slack = await services.slack();
-        await slack.views.open({ trigger_id: payload.trigger_id, view });
-      } catch (error) {
-        services.log.warn('could not open the delegation modal', { error: describeError(error) });
-        await tell('The form could not be opened (Slack allows 3 seconds). Please click again.');
-      }
+      const button = all ? 'Hand over all…' : 'Hand over…';
+      await openFormFirst(services, payload, tell, { title: 'Hand over', button }, async () => {
+        const { campaignId, grantId } = subject;
+        if (grantId === undefined) {
+          const task = await taskOfClicker(services, campaignId, slackUserId);
+          if (!task) return { refused: 'Nothing was handed over: you have no review task in this campaign.' };
+          if (task.status !== 'awaiting') {
+            return { refused: `Nothing was handed over: ${closedReason(task).reason}` };
+          }
+          return {
+            view: delegationModal(campaignId, { count: Math.max(0, task.grantCount - task.decidedCount) }),
+          };
+        }
+        const checked = await checkDecider(services, campaignId, grantId, slackUserId);
+        if (!checked.ok) return { refused: `Nothing was handed over: ${checked.reason}` };
+        if (checked.task.status !== 'awaiting') {
+          return { refused: `Nothing was handed over: ${closedReason(checked.task).reason}` };
+        }
+        return { view: delegationModal(campaignId, { grant: checked.grant }) };
+      });
     },
   );
 
@@ -798,14 +838,18 @@ async function handleReviewAction(
     await tell(`Nothing was recorded: ${outcome.reason}`);
     return;
   }
+  // A click on a handover DM (decided by the assignee, not the task's reviewer) redraws that DM
+  // from the table: the page in the click is the assignee's list, not the task's.
   const followUps: Promise<unknown>[] = [
-    redrawAfterClick(services, {
-      task: outcome.task,
-      decision: outcome.decision,
-      blocks: body.message?.blocks,
-      responseUrl,
-      deadline,
-    }),
+    outcome.decision.decidedBy
+      ? redrawAfterSubmission(services, outcome.task, outcome.decision.decidedBy)
+      : redrawAfterClick(services, {
+          task: outcome.task,
+          decision: outcome.decision,
+          blocks: body.message?.blocks,
+          responseUrl,
+          deadline,
+        }),
   ];
   if (outcome.kind === 'duplicate') {
     const { decision } = outcome;

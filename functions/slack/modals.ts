@@ -183,6 +183,35 @@ export function delegationModal(
   };
 }
 
+/**
+ * What a click on Keep… or Hand over… opens first, before it reads anything: Slack's trigger_id
+ * expires 3 s after the click, and the checks behind the real form read the table. The form then
+ * replaces it (views.update), or a notice saying why there is none. No submit button, and its own
+ * callback id: nothing can be submitted from it.
+ */
+export const LOADING_CALLBACK_ID = 'review_loading';
+
+export function loadingModal(title: string): View {
+  return {
+    type: 'modal',
+    callback_id: LOADING_CALLBACK_ID,
+    title: { type: 'plain_text', text: title },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Checking this grant…' } }],
+  };
+}
+
+/** Replaces the loading modal when the form cannot be offered: says why, and only closes. */
+export function noticeModal(title: string, text: string): View {
+  return {
+    type: 'modal',
+    callback_id: LOADING_CALLBACK_ID,
+    title: { type: 'plain_text', text: title },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(text) } }],
+  };
+}
+
 /** The value a submitted input holds, or undefined. */
 export function submittedValue(
   view: unknown,
