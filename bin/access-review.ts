@@ -236,6 +236,16 @@ scopeOptions(
         console.log(
           `\nEvidence: ${outDir}/ (rebuild with: npx access-review evidence --campaign ${run.campaignId} --out DIR)`,
         );
+        // The security team's commands after the quarterly run (the scenario's after_campaign ones,
+        // e.g. `/access-review start repo:acme/api -- …`): each campaign they start runs to the end.
+        await host.reviewers.afterCampaign();
+        for (const started of host.startedCampaigns()) {
+          const adHoc = await started.run;
+          const dir = join(options.evidenceDir, adHoc.campaignId);
+          await exportEvidence(host.store, adHoc.campaignId, dir);
+          console.log(`\n${await renderSummary(host.store, adHoc.summary)}`);
+          console.log(`\nEvidence: ${dir}/`);
+        }
       } finally {
         await host.close();
       }
