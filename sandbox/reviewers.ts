@@ -97,6 +97,10 @@ const MODAL_WAIT_MS = 5_000;
 const COMMAND_REPLY_WAIT_MS = 15_000;
 /** How often a person clicks a button again when the modal it should open does not appear. */
 const MAX_MODAL_ATTEMPTS = 3;
+/** How often a person clicks "Keep all remaining" again when a slow app kept only part of the rest. */
+const MAX_BULK_CLICKS = 4;
+/** How long a person waits for the message to change after "Keep all remaining". */
+const REDRAW_WAIT_MS = 5_000;
 /** How often a simulated reviewer clicks again on a message whose redraw was lost. */
 const MAX_STALE_RETRIES = 3;
 
@@ -260,6 +264,12 @@ function taskButton(
   return undefined;
 }
 
+/** How many grants "Keep all remaining (N)" says it keeps; undefined when its text has no count. */
+export function bulkCountOf(text: string): number | undefined {
+  const count = /\((\d+)\)\s*$/.exec(text)?.[1];
+  return count === undefined ? undefined : Number(count);
+}
+
 /** The option of a grant's "…" menu that shows this reason, read from the message as a person reads it. */
 function reasonOption(
   message: RecordedMessage,
@@ -397,6 +407,21 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
   const working = new Set<Promise<void>>();
   let stopped = false;
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** What a grant is about, read once per grant (the facts its section states do not change). */
+  const grants = new Map<string, Grant | undefined>();
+  const grantOf = async (campaignId: string, grantId: string) => {
+    if (!grants.has(grantId)) grants.set(grantId, await options.lookupGrant(campaignId, grantId));
+    return grants.get(grantId);
+  };
+
+  /** Waits until the message is redrawn (or a few seconds pass: the redraw may be lost). */
+  const waitForRedraw = async (channel: string, ts: string, before: RecordedMessage) => {
+    const deadline = Date.now() + REDRAW_WAIT_MS;
+    const drawn = JSON.stringify(before.blocks);
+    while (!stopped && Date.now() < deadline && JSON.stringify(slack.message(channel, ts)?.blocks) === drawn)
+      await pause(50);
+  };
 
   const track = (job: Promise<void>) => {
     working.add(job);
@@ -576,7 +601,7 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
     if (!first) return;
     const handed = new Set<string>();
     let staleRetries = 0;
-    let bulkDone = false;
+    let bulkClicks = 0;
     const wholeTask = behaviour.delegate.find((rule) => rule.all);
     while (!stopped) {
       const message = slack.message(channel, ts);
@@ -584,7 +609,9 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
       const open = openGrants(message);
       if (
         open.length === 0 &&
-        (!behaviour.keepAllRemaining || bulkDone || !taskButton(message, 'review_keep_all:'))
+        (!behaviour.keepAllRemaining ||
+          bulkClicks >= MAX_BULK_CLICKS ||
+          !taskButton(message, 'review_keep_all:'))
       )
         return;
 
@@ -615,25 +642,34 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
       }
 
       // The grants the rules single out, one by one; the plain keeps are left for the bulk button.
+      const bulkOpen = behaviour.keepAllRemaining && bulkClicks < MAX_BULK_CLICKS;
       let next: { controls: GrantControls; grant: Grant; plan: GrantPlan } | undefined;
+      const plainKeeps: Array<{ controls: GrantControls; grant: Grant }> = [];
       for (const controls of open) {
         if (handed.has(controls.grantId)) continue;
-        const grant = await options.lookupGrant(controls.campaignId, controls.grantId);
+        const grant = await grantOf(controls.campaignId, controls.grantId);
         if (!grant) {
           options.onError(`${login} was shown a grant the campaign does not have (${controls.grantId})`);
           handed.add(controls.grantId);
           continue;
         }
-        const plan = planFor(behaviour, grant, controls, behaviour.keepAllRemaining && !bulkDone);
-        if (plan.kind === 'bulk_keep') continue;
+        const plan = planFor(behaviour, grant, controls, bulkOpen);
+        if (plan.kind === 'bulk_keep') {
+          plainKeeps.push({ controls, grant });
+          continue;
+        }
         next = { controls, grant, plan };
         break;
       }
 
       if (!next) {
-        const bulk =
-          behaviour.keepAllRemaining && !bulkDone ? taskButton(message, 'review_keep_all:') : undefined;
-        if (bulk) {
+        const bulk = bulkOpen ? taskButton(message, 'review_keep_all:') : undefined;
+        // "Keep all remaining (N)" keeps every undecided grant of the task that needs no reason,
+        // those on pages not shown yet too. A person who still means to revoke or lower something
+        // they have not seen yet keeps this page's grants one by one (the next page follows), and
+        // clicks it only once it would keep no more than the page shows.
+        const sweeps = bulk ? bulkCountOf(bulk.text) : undefined;
+        if (bulk && (sweeps === undefined || sweeps <= plainKeeps.length)) {
           // The button asks for confirmation; the person confirms (Slack sends the click only then).
           await pause(options.thinkMs);
           const response = await clickButton({
@@ -641,11 +677,25 @@ export function startSimulatedReviewers(options: SimulatedReviewersOptions): Sim
             actionId: bulk.actionId,
             value: bulk.value,
           });
-          bulkDone = true;
+          bulkClicks += 1;
           clicks.push(click(login, userId, { kind: 'keep_all' }, response.status));
           report(`${login} clicked “${bulk.text}” and confirmed`);
           if (response.status !== 200)
             options.onError(`${login}'s Keep all remaining was answered ${response.status}`);
+          // On a slow app the click keeps what it can in Slack's time and says to click again;
+          // the redrawn message then still offers the button, and the loop clicks it again.
+          await waitForRedraw(channel, ts, message);
+          continue;
+        }
+        const plain = plainKeeps[0];
+        if (plain) {
+          staleRetries = 0;
+          handed.add(plain.controls.grantId);
+          await pause(options.thinkMs);
+          await act(channel, ts, userId, login, name, message, behaviour, {
+            ...plain,
+            plan: { kind: 'keep' },
+          });
           continue;
         }
         // Every grant shown was acted on, yet the message still offers controls: its redraw was

@@ -260,6 +260,12 @@ export const scenarioSchema = z.strictObject({
    * `/access-review` commands they type.
    */
   securityTeam: z.record(z.string(), securityMember).default({}),
+  /**
+   * Seconds the review window lasts when this scenario runs on the embedded host (the demo's
+   * default for `--review-window`): long enough for its people to click through their lists on a
+   * loaded machine before the escalation, which falls at the same fraction of it as on AWS.
+   */
+  localReviewWindowSeconds: z.number().int().min(5).max(3600).optional(),
   /** The access-review configuration; `people` defaults to org members that have an email. */
   config: z.record(z.string(), z.unknown()),
 });

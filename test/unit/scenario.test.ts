@@ -17,11 +17,32 @@ function problemsOf(input: unknown): string[] {
   throw new Error('expected the scenario to be refused');
 }
 
+function scenarioSkeleton(): Record<string, unknown> {
+  return {
+    organization: { login: 'acme', members: [{ login: 'alice', email: 'alice@acme.example' }] },
+    slack: { users: [] },
+    config: { github: { organization: 'acme' }, routing: { fallbackReviewers: ['alice'] } },
+  };
+}
+
 describe('scenario files', () => {
   it('loads the bundled demo scenario', async () => {
     const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
     expect(scenario.organization.login).toBe('acme');
     expect(config.people.map((p) => p.github)).toContain('alice');
+  });
+
+  it('gives the demo a local review window in which the escalation falls after everyone but dave is done', async () => {
+    const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
+    expect(scenario.localReviewWindowSeconds).toBe(60);
+    const escalation = config.review.escalateAfterHours ?? 0;
+    // At least 40 s before the escalation (a loaded machine), and 10 s after it to decide dave's grants.
+    const seconds = (hours: number) => (hours / config.review.windowHours) * 60;
+    expect(seconds(escalation)).toBeGreaterThanOrEqual(40);
+    expect(60 - seconds(escalation)).toBeGreaterThanOrEqual(10);
+    expect(problemsOf({ ...scenarioSkeleton(), localReviewWindowSeconds: 2 }).join('\n')).toContain(
+      'localReviewWindowSeconds',
+    );
   });
 
   it('names every bad field in one pass, the config section included', () => {
