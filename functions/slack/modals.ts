@@ -8,7 +8,7 @@ import {
   JUSTIFICATION_MIN_LENGTH,
 } from '../core/justification';
 import { prototypeKeyPaths } from '../core/records';
-import { isCampaignId, isGrantId, type ReviewGrant } from './blocks';
+import { escapeMrkdwn, isCampaignId, isGrantId, type ReviewGrant } from './blocks';
 
 /**
  * The two modals a review message opens: "Keep…" asks for the written reason a grant needs before
@@ -239,8 +239,4 @@ function grantLine(grant: ReviewGrant): KnownBlock {
       ),
     },
   };
-}
-
-function escapeMrkdwn(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

@@ -1,6 +1,6 @@
 import { classifyError, TransientError } from '../core/errors';
 import type { Services } from '../runtime/services';
-import { buildReviewMessage, type ReviewMessage, reviewPolicy } from '../slack/blocks';
+import { buildReviewMessage, escapeMrkdwn, type ReviewMessage, reviewPolicy } from '../slack/blocks';
 import type { StoredGrant } from '../store/grants';
 import { byResourceThenPrincipal, shownDecision } from './review-task';
 
@@ -152,7 +152,8 @@ export function handoverNote(handed: NonNullable<HandoverRequest['handed']>): st
     handed.by === 'escalation'
       ? `${grants} of ${handed.from}'s review ${handed.count === 1 ? 'was' : 'were'} escalated to you: ${handed.from} had not decided ${handed.count === 1 ? 'it' : 'them'} in time.`
       : `${handed.from} delegated ${grants} to you.`;
-  return handed.note ? `${head} Note: ${handed.note}` : head;
+  // The note is the delegator's free text, posted as the app: a link or mention in it stays text.
+  return handed.note ? `${head} Note: ${escapeMrkdwn(handed.note)}` : head;
 }
 
 async function waitForFirstPost(
