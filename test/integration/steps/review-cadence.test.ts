@@ -4,7 +4,7 @@ import { parseConfig } from '../../../functions/core/config';
 import type { Services } from '../../../functions/runtime/services';
 import { awaitReview, ReviewTaskClosedError } from '../../../functions/steps/await-review';
 import { handedOverGrantsOf, reassignGrants } from '../../../functions/steps/reassign-grants';
-import { sendRemindersNow } from '../../../functions/steps/reminders';
+import { sendReminder, sendRemindersNow } from '../../../functions/steps/reminders';
 import { requestReview } from '../../../functions/steps/request-review';
 import { reviewCheckpoint } from '../../../functions/steps/review-checkpoint';
 import type { Store } from '../../../functions/store/index';
@@ -159,6 +159,16 @@ describe('ReviewCheckpoint', () => {
     expect(events.map((event) => event.data)).toEqual([
       { reviewer: 'alice', number: 1, channel: 'slack', undecided: 2, sentAt: new Date(clock).toISOString() },
     ]);
+  });
+
+  it('records a reminder once when two checkpoints send it at the same moment (the conditional claim)', async () => {
+    clock += hours(72);
+    // Both read the task before either recorded anything, as two overlapping Lambda attempts do.
+    const task = (await store.tasks.get(campaignId, 'alice'))!;
+    const outcomes = await Promise.all([sendReminder(services, task, 1), sendReminder(services, task, 1)]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['already_sent', 'sent']);
+    expect((await eventsOf('reminder_sent')).map((event) => event.data.number)).toEqual([1]);
+    expect((await store.tasks.get(campaignId, 'alice'))?.remindersSent).toBe(1);
   });
 
   it('escalates undecided grants to the next eligible reviewer, never to a holder, and hands them over in one DM', async () => {
