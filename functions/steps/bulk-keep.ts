@@ -53,6 +53,8 @@ export interface BulkKeepOutcome {
 export async function bulkKeep(services: Services, request: BulkKeepRequest): Promise<BulkKeepOutcome> {
   const { store } = services;
   const { campaignId, slackUserId } = request;
+  // One click: every grant it keeps is decided at the click's time, before any task read.
+  const clickedAt = services.now();
   const required = services.config.review.justificationRequiredFor;
   const outcome: BulkKeepOutcome = {
     kept: 0,
@@ -121,7 +123,7 @@ export async function bulkKeep(services: Services, request: BulkKeepRequest): Pr
         grant as StoredGrant & { reviewer: string },
         task,
         checked.decider,
-        { decision: 'keep', slackUserId, bulk: true },
+        { decision: 'keep', slackUserId, bulk: true, at: clickedAt },
       );
       if (written.kind === 'recorded') outcome.kept += 1;
       else outcome.alreadyDecided += 1;

@@ -168,6 +168,8 @@ export function closedReason(task: ReviewTask): { reason: string; code: RefusalC
 export async function recordDecision(request: DecisionRequest, services: Services): Promise<DecisionOutcome> {
   const { store } = services;
   const { campaignId, grantId } = request;
+  // Before any read: the decision is the click's, made while the task read below was open.
+  const clickedAt = services.now();
   const checked = await checkDecider(services, campaignId, grantId, request.slackUserId);
   if (!checked.ok) return { kind: 'refused', reason: checked.reason };
   const { grant, task, decider } = checked;
@@ -191,6 +193,7 @@ export async function recordDecision(request: DecisionRequest, services: Service
     slackUserId: request.slackUserId,
     ...(needed.justification ? { justification: needed.justification } : {}),
     ...(request.decision === 'downgrade' && request.downgradeTo ? { downgradeTo: request.downgradeTo } : {}),
+    at: clickedAt,
   });
 }
 
@@ -249,6 +252,11 @@ export interface DecisionWrite {
   downgradeTo?: string;
   /** Taken by "Keep all remaining". */
   bulk?: boolean;
+  /**
+   * The click's time, taken before the task was read open: the decision's time. A close or cancel
+   * that lands between that read and the write comes after it, as the evidence checks assume.
+   */
+  at?: Date;
 }
 
 /**
@@ -265,7 +273,7 @@ export async function writeDecision(
 ): Promise<Exclude<DecisionOutcome, { kind: 'refused' }>> {
   const { store } = services;
   const { campaignId, grantId } = grant;
-  const now = services.now();
+  const now = write.at ?? services.now();
   const decidedBy = decider.delegated ? decider.login : undefined;
   const result = await store.decisions.record(
     {
