@@ -14,38 +14,67 @@ import { type CampaignRun, type EmbeddedHost, startEmbeddedHost } from '../../li
 import { renderSummary } from '../../lib/local/report';
 import { repositoryCicd } from '../../sandbox/github/cicd/state';
 import { loadScenarioFile } from '../../sandbox/scenario';
+import type { ViewPayload } from '../../sandbox/slack/server';
 
 /**
  * The bundled demo scenario, end to end on the embedded host: the synthesized state machine runs
- * every step, simulated reviewers click signed buttons, and the sandbox is read back.
+ * every step, simulated reviewers click signed buttons, and the sandbox is read back. One run is
+ * shared by every assertion (it lasts the scenario's local review window, dave never answering).
  */
 let host: EmbeddedHost;
 let run: CampaignRun;
 let grants: StoredGrant[];
 let evidenceDir: string;
+/** An evidence folder nobody edits, for the checks that read it as exported. */
+let pristineDir: string;
+/** What `npm start` prints while the campaign runs (the host's progress lines). */
+const transcript: string[] = [];
 /** Every version of every message the reviewers saw (posted, then redrawn through response_url). */
 const drawnMessages: Array<{ channel: string; blocks: string[] }> = [];
+/** dave's App Home tab, opened while his review was still open. */
+let daveHome: Promise<ViewPayload | undefined> | undefined;
 
 const key = (g: StoredGrant) => `${g.principal} ${g.entitlement} ${g.resource} ${viaLabel(g.via)}`;
+const DAVE = 'U0DAVE001';
 
 beforeAll(async () => {
   const { scenario, config } = await loadScenarioFile('sandbox/scenarios/acme.yaml');
-  host = await startEmbeddedHost({ scenario, config, reviewWindowSeconds: 15, reviewerThinkMs: 0 });
+  host = await startEmbeddedHost({
+    scenario,
+    config,
+    reviewWindowSeconds: scenario.localReviewWindowSeconds ?? 60,
+    reviewerThinkMs: 0,
+    onProgress: (line) => transcript.push(line),
+  });
   host.slack.onMessage((event) => {
     if (event.kind === 'deleted') return;
     drawnMessages.push({
       channel: event.message.channel,
       blocks: (event.message.blocks ?? []).map((block) => JSON.stringify(block)),
     });
+    // dave never answers, but he does look at the app's Home tab once his review arrives.
+    if (!daveHome && event.kind === 'posted' && event.message.channel === host.slack.dmChannelFor(DAVE)) {
+      daveHome = host.slack
+        .openAppHome({ appUrl: host.slackEndpoint, signingSecret: host.signingSecret, userId: DAVE })
+        .then(async (answer) => {
+          expect(answer.status).toBe(200);
+          const deadline = Date.now() + 10_000;
+          while (!host.slack.homeOf(DAVE) && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50));
+          return host.slack.homeOf(DAVE);
+        });
+    }
   });
   run = await host.runCampaign({ trigger: 'test', requestedBy: 'vitest' });
   grants = await host.store.grants.list(run.campaignId);
   evidenceDir = await mkdtemp(join(tmpdir(), 'access-review-evidence-'));
-}, 120_000);
+  pristineDir = await mkdtemp(join(tmpdir(), 'access-review-pristine-'));
+  await exportEvidence(host.store, run.campaignId, pristineDir);
+}, 300_000);
 
 afterAll(async () => {
   await host?.close();
-  if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
+  for (const dir of [evidenceDir, pristineDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** The manifest an attacker would write after editing files: every hash recomputed. */
@@ -134,7 +163,7 @@ describe('demo campaign on the embedded host', () => {
     expect(aliceOwner.reviewer).toBe('erin');
   });
 
-  it('sends each reviewer exactly one DM', async () => {
+  it('sends each reviewer exactly one review message, and reminders in its thread', async () => {
     const tasks = await host.store.tasks.list(run.campaignId);
     expect(tasks.map((t) => t.reviewer).sort()).toEqual(['alice', 'bob', 'dave', 'erin']);
     const posts = host.slack.calls().filter((c) => c.method === 'chat.postMessage' && c.ok);
@@ -146,25 +175,42 @@ describe('demo campaign on the embedded host', () => {
     expect(approvals.map((p) => p.args.channel).sort()).toEqual(
       [channelOf('alice'), channelOf('erin')].sort(),
     );
-    const reviews = posts.filter((p) => !approvals.includes(p));
-    expect(reviews).toHaveLength(tasks.length);
+    // One review message per task; reminders and hand-over notes are replies in its thread, and
+    // grants handed to someone arrive in a message of their own, never a second review message.
+    const events = await host.store.events.list(run.campaignId);
     for (const task of tasks) {
-      expect(reviews.filter((p) => p.args.channel === task.channelId)).toHaveLength(1);
-      const security = task.reviewer === 'alice' || task.reviewer === 'erin';
-      expect(host.slack.messages(task.channelId)).toHaveLength(security ? 2 : 1);
+      const messages = host.slack.messages(task.channelId);
+      expect(messages.filter((m) => m.ts === task.messageTs && m.threadTs === undefined)).toHaveLength(1);
+      const reminders = messages.filter((m) => m.threadTs !== undefined && /\breminder\b/i.test(m.text));
+      expect(reminders.every((m) => m.threadTs === task.messageTs)).toBe(true);
+      expect(reminders, task.reviewer).toHaveLength(
+        events.filter((e) => e.type === 'reminder_sent' && e.data.reviewer === task.reviewer).length,
+      );
+      // Besides its review message, a person's DM has one message per batch of grants handed to
+      // them (dave's two went to alice at once), and the security team's approval request.
+      const batches = new Set(
+        events
+          .filter((e) => e.type === 'grant_reassigned' && e.data.to === task.reviewer)
+          .map((e) => `${String(e.data.by)} ${String(e.data.from)}`),
+      );
+      const topLevel = posts.filter(
+        (p) => p.args.channel === task.channelId && p.args.thread_ts === undefined && !approvals.includes(p),
+      );
+      expect(topLevel, task.reviewer).toHaveLength(1 + batches.size);
     }
   });
 
   it('holds the batch over the 20% limit for the security team, and applies it once erin approves', async () => {
-    // 22 revocations of 73 reviewable grants: over the limit (20%: 14), so every one is held, and
-    // frank's grants are an owner's too. erin approves; alice (also an approver) does not answer.
-    expect(run.summary).toMatchObject({ revocationsHeld: 22, revocationsRejected: 0, revocationsRefused: 0 });
+    // 23 revocations and 2 downgrades (counted alike) of 73 reviewable grants: over the limit
+    // (20%: 14), so every one is held, and frank's grants are an owner's too. erin approves; alice
+    // (also an approver) does not answer.
+    expect(run.summary).toMatchObject({ revocationsHeld: 25, revocationsRejected: 0, revocationsRefused: 0 });
     expect(run.summary.revocationGuard).toMatchObject({
-      revocations: 22,
+      revocations: 25,
       reviewable: 73,
       percentAllowance: 14,
       overPercentLimit: true,
-      counts: { allowed: 0, held: 22, forbidden: 0 },
+      counts: { allowed: 0, held: 25, forbidden: 0 },
       approval: { status: 'approved', decidedBy: 'erin', decidedBySlackUserId: 'U0ERIN001' },
     });
     // The tool's identities: the token's user (GET /user) and the roles it assumes.
@@ -195,14 +241,14 @@ describe('demo campaign on the embedded host', () => {
       grantId: string;
       reasons: Array<{ code: string }>;
     }>;
-    expect(held).toHaveLength(22);
+    expect(held).toHaveLength(25);
     const frankOwner = grants.find((g) => key(g) === 'frank owner acme direct')!;
     expect(held.find((item) => item.grantId === frankOwner.grantId)?.reasons.map((r) => r.code)).toEqual([
       'org_owner',
       'over_percent_limit',
     ]);
     expect(await renderSummary(host.store, run.summary)).toContain(
-      '22 held (limit 20%: 14 of 73), approved by erin',
+      '25 held (limit 20%: 14 of 73), approved by erin',
     );
   });
 
@@ -210,12 +256,13 @@ describe('demo campaign on the embedded host', () => {
     const bobClicks = host.reviewers.clicks().filter((c) => c.reviewer === 'bob');
     // bob reviews 10 GitHub grants and 4 AWS secret reads (prod/api/ and the staging account are
     // his, but not the reads of the three deploy roles: workflows of repositories he can push to
-    // assume them), and clicks each twice at once.
-    expect(bobClicks).toHaveLength(28);
+    // assume them); he hands ivan's to carol and clicks each of the other 13 twice at once.
+    expect(bobClicks.filter((c) => c.kind === 'delegate')).toHaveLength(1);
+    expect(bobClicks).toHaveLength(27);
     expect(new Set(bobClicks.map((c) => c.grantId)).size).toBe(14);
     // Gina's grant was decided from the "…" menu (twice at once), the others with the buttons.
     expect(bobClicks.filter((c) => c.reason === 'revoke:unused')).toHaveLength(2);
-    expect(bobClicks.filter((c) => c.reason === undefined)).toHaveLength(26);
+    expect(bobClicks.filter((c) => c.reason === undefined && c.kind !== 'delegate')).toHaveLength(24);
     const decisions = await host.store.decisions.list(run.campaignId);
     const events = await host.store.events.list(run.campaignId);
     for (const grantId of new Set(bobClicks.map((c) => c.grantId))) {
@@ -246,16 +293,28 @@ describe('demo campaign on the embedded host', () => {
     expect(verification?.paths).toEqual([{ via: 'team:acme/platform', permission: 'write' }]);
   });
 
-  it('records an unresponsive reviewer and revokes nothing they did not decide', async () => {
+  it("escalates a silent reviewer's grants to the next eligible reviewer, who decides them on his task", async () => {
+    // dave never clicks; at the escalation his two grants go to alice, who revokes frank's admin
+    // (frank left) and keeps the other. His task is complete, decided by her.
+    expect(host.reviewers.clicks().filter((c) => c.reviewer === 'dave')).toEqual([]);
     const dave = await host.store.tasks.get(run.campaignId, 'dave');
-    expect(dave?.status).toBe('unresponsive');
+    expect(dave?.status).toBe('completed');
     const frankWeb = grants.find((g) => key(g) === 'frank admin acme/web direct')!;
-    expect(await host.store.decisions.get(run.campaignId, frankWeb.grantId)).toBeUndefined();
-    expect(await host.store.outcomes.getRevocation(run.campaignId, frankWeb.grantId)).toBeUndefined();
+    expect(frankWeb.reviewer).toBe('dave');
+    expect(await host.store.decisions.get(run.campaignId, frankWeb.grantId)).toMatchObject({
+      decision: 'revoke',
+      decidedBy: 'alice',
+      decidedBySlackUserId: 'U0ALICE01',
+    });
+    expect((await host.store.outcomes.getVerification(run.campaignId, frankWeb.grantId))?.status).toBe(
+      'absent',
+    );
+    expect(host.github.state.repositories.get('web')?.collaborators.has('frank')).toBe(false);
   });
 
   it('summarises the run from the table', () => {
-    // Dave never answers: his 2 grants stay undecided. Alice revokes both of frank's org grants
+    // Dave never answers: his 2 grants are escalated to alice, who revokes frank's admin on web and
+    // keeps the other. alice lowers bob's admin on infra to write, erin platform's. Alice revokes both of frank's org grants
     // and 8 CI/CD grants (2 of them remediations); bob revokes carol's direct write, gina's read
     // and 4 CI/CD grants. In AWS, alice revokes a partner's resource-policy read and frank's read
     // through his group (a remediation), bob two reads in production (one through an identity
@@ -268,16 +327,16 @@ describe('demo campaign on the embedded host', () => {
       grants: 87,
       reviewable: 73,
       reviewersAsked: 4,
-      reviewersCompleted: 3,
-      reviewersUnresponsive: 1,
-      decided: 71,
-      revoked: 22,
-      kept: 49,
-      undecided: 2,
-      revocationsApplied: 17,
+      reviewersCompleted: 4,
+      reviewersUnresponsive: 0,
+      decided: 73,
+      revoked: 23,
+      kept: 48,
+      undecided: 0,
+      revocationsApplied: 20,
       remediationsRequired: 5,
       remediationsOpen: 5,
-      verifiedAbsent: 15,
+      verifiedAbsent: 18,
       stillPresent: 7,
       chainIntact: true,
     });
@@ -304,7 +363,9 @@ describe('demo campaign on the embedded host', () => {
       const actions = [...(used.get(spec.name) ?? [])];
       // erin answers the security team's request, so the window never closes on it here
       // (test/e2e/revocation-incident.test.ts runs that step).
-      if (spec.name === 'reject-held-revocations' || spec.name === 'notify-failure') {
+      // Nobody is left unresponsive (dave's grants are escalated and decided), so MarkUnresponsive
+      // never runs here either (test/e2e/revocation-incident.test.ts and the window tests run it).
+      if (['reject-held-revocations', 'notify-failure', 'mark-unresponsive'].includes(spec.name)) {
         expect(actions, spec.name).toEqual([]);
         continue;
       }
@@ -598,6 +659,181 @@ describe('demo campaign on the embedded host', () => {
     expect(texts.find((text) => text.includes('*carol*') && text.includes('on organization'))).toMatch(
       /two-factor authentication is off/,
     );
+  });
+
+  describe("issue 10: a reviewer's day and the security team", () => {
+    const rows = async (file: string) =>
+      parse(await readFile(join(pristineDir, file)), { columns: true }) as Record<string, string>[];
+    const events = async () =>
+      (await readFile(join(pristineDir, 'events.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { seq: number; type: string; data: Record<string, unknown> });
+    const grantOf = (wanted: string) => {
+      const grant = grants.find((g) => key(g) === wanted);
+      expect(grant, wanted).toBeDefined();
+      return grant as StoredGrant;
+    };
+
+    it('shows a reminder, an escalation, a bulk keep, a justified keep, a downgrade and an email', () => {
+      const text = transcript.join('\n');
+      expect(text).toMatch(/^Reminded \w+ \(1st reminder\): \d+ grants? left$/m);
+      expect(text).toMatch(/^\d+ grants? of dave handed to (alice|erin) \(escalation\)$/m);
+      expect(text).toMatch(/alice clicked “Keep all remaining \(\d+\)” and confirmed$/m);
+      expect(text).toMatch(
+        /erin kept alice owner on acme with the reason “Security lead; the organisation keeps two owners for incident response\.”$/m,
+      );
+      expect(text).toMatch(/alice downgraded bob admin on acme\/infra to write$/m);
+      expect(text).toMatch(/^Emailed the campaign summary and what needs attention to the security team$/m);
+      // Nobody's click was refused, and no simulated person gave up.
+      expect(text).not.toMatch(/simulated reviewer failed|no \w+ modal opened|not the grant decider/);
+    });
+
+    it('records the reminders and the hand-overs in the chain', async () => {
+      const chain = await events();
+      const reminders = chain.filter((e) => e.type === 'reminder_sent');
+      // dave never answers: alice's /access-review remind is his first reminder, the calendar's
+      // second (96 h) his next; the calendar's first (24 h) came after the command and is not repeated.
+      expect(
+        reminders.filter((e) => e.data.reviewer === 'dave').map((e) => [e.data.number, e.data.channel]),
+      ).toEqual([
+        [1, 'slack'],
+        [2, 'slack'],
+      ]);
+      const handed = chain.filter((e) => e.type === 'grant_reassigned');
+      const daves = grants.filter((g) => g.reviewer === 'dave');
+      expect(
+        handed
+          .filter((e) => e.data.by === 'escalation')
+          .map((e) => e.data.grantId)
+          .sort(),
+      ).toEqual(daves.map((g) => g.grantId).sort());
+      for (const event of handed.filter((e) => e.data.by === 'escalation')) {
+        expect(event.data).toMatchObject({ taskReviewer: 'dave', from: 'dave', actorSlackUserId: null });
+        expect(['alice', 'erin']).toContain(event.data.to);
+      }
+      const ivan = grantOf('ivan security-auditor acme/api direct');
+      expect(handed.filter((e) => e.data.by === 'delegation')).toEqual([
+        expect.objectContaining({
+          data: expect.objectContaining({
+            grantId: ivan.grantId,
+            taskReviewer: 'bob',
+            from: 'bob',
+            to: 'carol',
+            toSlackUserId: 'U0CAROL01',
+            actorSlackUserId: 'U0BOB0001',
+            note: 'Carol runs the audit with Ivan; her call.',
+          }),
+        }),
+      ]);
+    });
+
+    it('puts the written reasons, the bulk keep and who decided a handed grant in decisions.csv', async () => {
+      const decisions = await rows('decisions.csv');
+      const row = (wanted: string) => {
+        const grant = grantOf(wanted);
+        const found = decisions.find((r) => r.grant_id === grant.grantId);
+        expect(found, wanted).toBeDefined();
+        return found as Record<string, string>;
+      };
+      expect(row('alice owner acme direct')).toMatchObject({
+        reviewer: 'erin',
+        decision: 'keep',
+        justification: 'Security lead; the organisation keeps two owners for incident response.',
+        bulk: '',
+      });
+      expect(row('ivan security-auditor acme/api direct')).toMatchObject({
+        reviewer: 'bob',
+        decided_by: 'carol',
+        decided_by_slack_user: 'U0CAROL01',
+        decision: 'keep',
+        justification: 'Ivan audits the API for the SOC 2 report until March; read access only.',
+      });
+      const bulk = decisions.filter((r) => r.bulk === 'true');
+      expect(bulk.length).toBeGreaterThan(0);
+      expect(
+        bulk.every((r) => r.reviewer === 'alice' && r.decision === 'keep' && r.decided_by === 'alice'),
+      ).toBe(true);
+      // dave's grants were decided by whoever they were escalated to, on dave's task.
+      for (const grant of grants.filter((g) => g.reviewer === 'dave')) {
+        const found = decisions.find((r) => r.grant_id === grant.grantId);
+        expect(found?.reviewer, key(grant)).toBe('dave');
+        expect(['alice', 'erin'], key(grant)).toContain(found?.decided_by);
+      }
+    });
+
+    it('lowers admin on acme/infra to write for bob and team platform, and verifies both like revocations', async () => {
+      const grant = grantOf('bob admin acme/infra direct');
+      expect(await host.store.decisions.get(run.campaignId, grant.grantId)).toMatchObject({
+        decision: 'downgrade',
+        downgradeTo: 'write',
+      });
+      expect(host.github.state.repositories.get('infra')?.collaborators.get('bob')?.permission).toBe('write');
+      const revocations = await rows('revocations.csv');
+      expect(revocations.find((r) => r.grant_id === grant.grantId)).toMatchObject({
+        principal: 'bob',
+        resource: 'acme/infra',
+        decision: 'downgrade',
+        downgrade_to: 'write',
+        revocation_status: 'removed',
+        // erin lowered platform's admin on infra too: no path gives bob admin any more.
+        verification: 'confirmed_absent',
+        to_held: 'true',
+      });
+      const platform = grantOf('acme/platform admin acme/infra direct');
+      expect(revocations.find((r) => r.grant_id === platform.grantId)).toMatchObject({
+        decided_by: 'erin',
+        decision: 'downgrade',
+        downgrade_to: 'write',
+        verification: 'confirmed_absent',
+      });
+      expect(await host.store.outcomes.getVerification(run.campaignId, grant.grantId)).toMatchObject({
+        status: 'absent',
+      });
+      const chain = await events();
+      const applied = chain.find((e) => e.type === 'revocation_applied' && e.data.grantId === grant.grantId);
+      expect(applied?.data).toMatchObject({ operation: 'downgrade', to: 'write' });
+      const verified = chain.find(
+        (e) => e.type === 'revocation_verified' && e.data.grantId === grant.grantId,
+      );
+      expect(verified?.data).toMatchObject({ operation: 'downgrade', to: 'write', toHeld: true });
+    });
+
+    it('emails the summary and what needs attention to the security team through SES', async () => {
+      const mail = (await host.ses?.emails()) ?? [];
+      expect(mail.length).toBeGreaterThanOrEqual(2);
+      for (const email of mail) {
+        expect(email.from).toBe('access-review@acme.example');
+        expect(email.to).toEqual(['security@acme.example']);
+      }
+      const summary = mail.find((email) => email.subject.includes(run.campaignId));
+      expect(summary?.text ?? summary?.html).toContain(run.campaignId);
+      const sent = (await events()).filter((e) => e.type === 'email_sent').map((e) => e.data.purpose);
+      expect(sent).toEqual(expect.arrayContaining(['summary', 'needs_attention']));
+      expect(sent).toHaveLength(mail.length);
+    });
+
+    it("publishes a reviewer's open task on their App Home tab", async () => {
+      expect(daveHome).toBeDefined();
+      const home = JSON.stringify((await daveHome)?.blocks ?? []);
+      expect(home).toContain(run.campaignId);
+      expect(home).toMatch(/2 grants/);
+    });
+
+    it('lets the security team ask how the review goes and remind everyone from Slack', () => {
+      const commands = host.reviewers.commands();
+      expect(commands.map((c) => [c.by, c.text, c.status])).toEqual([
+        ['alice', 'status', 200],
+        ['alice', 'remind', 200],
+      ]);
+      expect(commands[0]?.answers.join('\n')).toContain(run.campaignId);
+      expect(commands[1]?.answers.join('\n')).toMatch(/reminded \d+ reviewer/);
+    });
+
+    it('exports evidence that verifies against the key the host signed with', async () => {
+      const pin = { publicKeyPem: await host.signer.publicKeyPem() };
+      expect(await verifyEvidence(pristineDir, { pin })).toMatchObject({ ok: true, findings: [] });
+    });
   });
 
   describe('AWS, in the same campaign', () => {
