@@ -173,7 +173,7 @@ scopeOptions(
   .option('--evidence-dir <dir>', 'evidence is written to <dir>/<campaign-id>/', 'evidence')
   .option(
     '--review-window <seconds>',
-    "local stand-in for the review window (default: the embedded host's)",
+    "local stand-in for the review window (default: the scenario's localReviewWindowSeconds, else the embedded host's 20)",
     positiveInteger,
   )
   .action(
@@ -209,7 +209,8 @@ scopeOptions(
         scenario,
         config,
         dataDir: resolve(options.dataDir),
-        reviewWindowSeconds: options.reviewWindow ?? DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
+        reviewWindowSeconds:
+          options.reviewWindow ?? scenario.localReviewWindowSeconds ?? DEFAULT_LOCAL_REVIEW_WINDOW_SECONDS,
         reviewerThinkMs: 150,
         onProgress: log,
       });
@@ -247,6 +248,8 @@ scopeOptions(
           console.log(`\nEvidence: ${dir}/`);
         }
       } finally {
+        // The simulated people stop clicking before the app they click goes away.
+        host.reviewers.stop();
         await host.close();
       }
     },

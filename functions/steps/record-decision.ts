@@ -310,6 +310,10 @@ export async function writeDecision(
       now,
     );
     counted = await store.decisions.markCounted(campaignId, grantId, event.seq);
+  } else if (result.decision.channel === 'policy') {
+    // The end-of-window policy's decision is an exception, never a reviewer's: a click that lost
+    // the race to it counts nothing on the task.
+    counted = false;
   } else {
     // A repeated click counts the decision only if the click that wrote it died before counting.
     counted = await store.decisions.markCounted(campaignId, grantId);

@@ -9,8 +9,11 @@ import { loadReviewerState, type ReviewerState, redrawTaskMessage } from './revi
 export class ReminderUndeliverableError extends AccessReviewError {}
 
 export interface ReminderOutcome {
-  /** `sent` (and recorded), `already_sent` (an earlier attempt recorded it), `nothing_left`, `undeliverable`. */
-  status: 'sent' | 'already_sent' | 'nothing_left' | 'undeliverable';
+  /**
+   * `sent` (and recorded), `already_sent` (an earlier attempt recorded it), `nothing_left`,
+   * `undeliverable`, `not_requested` (the review itself is not in the chain yet: nothing to remind of).
+   */
+  status: 'sent' | 'already_sent' | 'nothing_left' | 'undeliverable' | 'not_requested';
   channel?: 'slack' | 'email';
   undecided: number;
 }
@@ -38,6 +41,10 @@ export async function sendReminder(
   task: ReviewTask,
   number: number,
 ): Promise<ReminderOutcome> {
+  // A reminder before review_requested would remind of a request the chain does not show yet
+  // (`/access-review remind` while RequestReview is still sending): verify-evidence refuses it.
+  if (!task.requestRecorded)
+    return { status: 'not_requested', undecided: task.grantCount - task.decidedCount };
   const state = await loadReviewerState(services, task);
   const undecided = undecidedByReviewer(state);
   if ((task.remindersSent ?? 0) >= number) return { status: 'already_sent', undecided };

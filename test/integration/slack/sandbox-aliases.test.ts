@@ -139,7 +139,7 @@ describe('slack.users[].aliases in a scenario', () => {
 
   it('without the alias, bob-admin has no Slack user', () => {
     expect(problemsOf([alice, { id: BOB, name: 'bob', email: 'bob@acme.example' }])).toEqual([
-      'config.people[2].email: no Slack user has bob.admin@acme.example',
+      'config.people[2].email: no Slack user has bob.admin@acme.example (and review tasks are not emailed)',
     ]);
   });
 
