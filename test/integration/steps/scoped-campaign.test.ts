@@ -71,7 +71,10 @@ beforeAll(async () => {
   services = testServices(store, {
     config,
     // Each campaign starts a minute after the one before (the context reads earlier campaigns).
-    now: () => new Date((clock += 1000)),
+    now: () => {
+      clock += 1000;
+      return new Date(clock);
+    },
     slack: async () => slackClient,
     progress: (line) => progress.push(line),
     connectors: connectorRegistry({
