@@ -166,12 +166,14 @@ export const HANDLERS: readonly HandlerSpec[] = [
     description: "Stores the reviewer's task token for the next stretch of their window",
     // The task (GetItem) and its token (UpdateItem); a closed task fails the invocation instead
     // (ReviewTaskClosedError, caught by the workflow), so it needs no states:SendTaskSuccess.
-    tableActions: ['GetItem', 'UpdateItem'],
+    // Query and PutItem: it signs the chain head after it (the decisions clicked since the last
+    // stretch began), as every workflow step does; the Slack endpoint never signs.
+    tableActions: [...READ_WRITE],
     secrets: [],
     completesReviewTasks: false,
     awsRoles: 'none',
     sendsEmail: false,
-    signsChain: false,
+    signsChain: true,
     archivesEvidence: false,
     timeout: Duration.seconds(30),
     memoryMiB: 256,

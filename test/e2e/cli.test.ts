@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,12 +33,11 @@ beforeAll(async () => {
     join(dir, 'data'),
     '--evidence-dir',
     join(dir, 'evidence'),
-    // Long enough for alice's 33 clicks on a busy 2-core machine; dave never answers, so the run
-    // lasts at least this long.
-    '--review-window',
-    '15',
+    // No --review-window: the scenario's own (localReviewWindowSeconds), which its reminders,
+    // escalation and people's timing are set for.
   ]);
-  campaignId = (await readdir(join(dir, 'evidence')))[0] ?? '';
+  // The quarterly campaign the CLI started; alice's scoped one (started from Slack) follows it.
+  campaignId = /Campaign (\S+) started \(cli/.exec(demo.stdout)?.[1] ?? '';
 }, 300_000);
 
 afterAll(async () => {
@@ -48,7 +47,7 @@ afterAll(async () => {
 describe('access-review CLI', () => {
   it('runs the demo campaign with visible progress and a summary', () => {
     expect(demo.stdout).toMatch(/▶ Snapshot/);
-    expect(demo.stdout).toMatch(/Revocations verified +│ 15 confirmed absent/);
+    expect(demo.stdout).toMatch(/Revocations verified +│ 18 confirmed absent/);
     expect(demo.stdout).toMatch(/Remediations \(a person must act\) +│ 5 \(5 still open\)/);
     expect(demo.stdout).toMatch(
       /Policy documents changed +│ 3 \(before and after in policy-changes\.jsonl\)/,
@@ -61,6 +60,10 @@ describe('access-review CLI', () => {
     expect(demo.stdout).toMatch(/Needs attention:/);
     expect(demo.stdout).toMatch(/REMEDIATION: dependency-scanner/);
     expect(campaignId).toMatch(/^\d{4}-Q[1-4]-[0-9a-f]{8}$/);
+    // The security team's scoped campaign, started with /access-review start after the quarterly one.
+    expect(demo.stdout).toMatch(
+      /Campaign \S+ started \(slack, requested by U0ALICE01 \(alice\)\); scope repo:acme\/api/,
+    );
   });
 
   it('rebuilds identical evidence in a second process from the table on disk, and verifies it', async () => {
@@ -108,7 +111,7 @@ describe('access-review CLI', () => {
       }),
     ]);
     expect(history.stderr).toMatch(
-      /1 grant\(s\) of principal gina over 1 campaign\(s\); \d+ index item\(s\) read in 1 page\(s\)/,
+      /1 grant\(s\) of principal gina over 2 campaign\(s\); \d+ index item\(s\) read in 1 page\(s\)/,
     );
   });
 

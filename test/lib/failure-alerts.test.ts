@@ -24,8 +24,10 @@ import {
 // identity, with the configured configuration set, From the configured address.
 
 /** Who sends what: notify-failure the failure notice, finalize the summary and "needs attention",
- * request-review and review-checkpoint the review task and reminders for people not in Slack. */
+ * request-review and review-checkpoint the review task and reminders for people not in Slack,
+ * assign-reviewers the note to people routed around for lack of Slack. */
 const EMAIL_SENDERS: readonly HandlerName[] = [
+  'assign-reviewers',
   'request-review',
   'review-checkpoint',
   'finalize',
@@ -147,7 +149,7 @@ describe('failure alerts with notifications configured', () => {
     }
     for (const other of [
       'slack-events',
-      'assign-reviewers',
+      'check-revocations',
       'apply-revocations',
       'mark-unresponsive',
     ] as const) {
